@@ -1,0 +1,20 @@
+/**
+ * The `rivulet` command line (DESIGN §1). Each sub-command lives in cli/commands/<name>.ts and exports
+ * `register(program)`; this file only wires them together.
+ */
+import { Command } from 'commander';
+import { register as registerController } from './commands/controller.js';
+import { register as registerDecode } from './commands/decode.js';
+import { register as registerAllocate } from './commands/allocate.js';
+
+const program = new Command();
+program
+  .name('rivulet')
+  .description('OpenFlow 1.3 controller for leaf-spine fabrics, with a central flowlet allocator')
+  .showHelpAfterError();
+
+registerController(program);
+registerDecode(program);
+registerAllocate(program);
+
+await program.parseAsync(process.argv);
