@@ -6,6 +6,7 @@ import { Command } from 'commander';
 import { register as registerController } from './commands/controller.js';
 import { register as registerDecode } from './commands/decode.js';
 import { register as registerAllocate } from './commands/allocate.js';
+import { register as registerSimulate } from './commands/simulate.js';
 
 const program = new Command();
 program
@@ -16,5 +17,6 @@ program
 registerController(program);
 registerDecode(program);
 registerAllocate(program);
+registerSimulate(program);
 
 await program.parseAsync(process.argv);

@@ -40,9 +40,9 @@ export const DECODE_ERRORS = {
   /** Match: length inconsistent (ofp_match length, OXM length vs field). */
   OFP_ERR_BAD_MATCH_LEN: { errType: OFPET.BAD_MATCH, errCode: 1 /* OFPBMC_BAD_LEN */ },
   /** Match: unknown OXM field. */
-  OFP_ERR_BAD_FIELD: { errType: OFPET.BAD_MATCH, errCode: 5 /* OFPBMC_BAD_FIELD */ },
+  OFP_ERR_BAD_FIELD: { errType: OFPET.BAD_MATCH, errCode: 6 /* OFPBMC_BAD_FIELD */ },
   /** Match: a field repeated. */
-  OFP_ERR_DUP_FIELD: { errType: OFPET.BAD_MATCH, errCode: 9 /* OFPBMC_DUP_FIELD */ },
+  OFP_ERR_DUP_FIELD: { errType: OFPET.BAD_MATCH, errCode: 10 /* OFPBMC_DUP_FIELD */ },
   /** Action: unknown type. */
   OFP_ERR_BAD_ACTION_TYPE: { errType: OFPET.BAD_ACTION, errCode: 0 /* OFPBAC_BAD_TYPE */ },
   /** Action: length wrong for its type or not a multiple of 8. */
@@ -50,15 +50,17 @@ export const DECODE_ERRORS = {
   /** Instruction: unknown type. */
   OFP_ERR_BAD_INSTRUCTION_TYPE: { errType: OFPET.BAD_INSTRUCTION, errCode: 0 /* OFPBIC_UNKNOWN_INST */ },
   /** Instruction: length wrong. */
-  OFP_ERR_BAD_INSTRUCTION_LEN: { errType: OFPET.BAD_INSTRUCTION, errCode: 6 /* OFPBIC_BAD_LEN */ },
+  OFP_ERR_BAD_INSTRUCTION_LEN: { errType: OFPET.BAD_INSTRUCTION, errCode: 7 /* OFPBIC_BAD_LEN */ },
   /** Meter band: unknown type or bad length. */
-  OFP_ERR_BAD_BAND: { errType: OFPET.METER_MOD_FAILED, errCode: 9 /* OFPMMFC_BAD_BAND */ },
+  OFP_ERR_BAD_BAND: { errType: OFPET.METER_MOD_FAILED, errCode: 8 /* OFPMMFC_BAD_BAND */ },
   /** Group bucket malformed. */
   OFP_ERR_BAD_BUCKET: { errType: OFPET.GROUP_MOD_FAILED, errCode: 12 /* OFPGMFC_BAD_BUCKET */ },
   /** Table-feature property malformed. */
-  OFP_ERR_BAD_TABLE_FEATURE: { errType: OFPET.TABLE_FEATURES_FAILED, errCode: 5 /* OFPTFFC_BAD_ARGUMENT */ },
+  OFP_ERR_BAD_TABLE_FEATURE: { errType: OFPET.TABLE_FEATURES_FAILED, errCode: 4 /* OFPTFFC_BAD_ARGUMENT */ },
   /** A frame longer than the configured maximum (the session's hard limit). */
   OFP_ERR_FRAME_TOO_LONG: { errType: OFPET.BAD_REQUEST, errCode: 6 /* OFPBRC_BAD_LEN */ },
+  /** Queue property (QUEUE_GET_CONFIG_REPLY) of unknown type or bad length. */
+  OFP_ERR_BAD_QUEUE_PROP: { errType: OFPET.QUEUE_OP_FAILED, errCode: 1 /* OFPQOFC_BAD_QUEUE */ },
   /** Padding bytes that must be zero are not, or lengths not aligned as required. */
   OFP_ERR_BAD_PADDING: { errType: OFPET.BAD_REQUEST, errCode: 6 /* OFPBRC_BAD_LEN */ },
 } as const;

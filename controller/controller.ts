@@ -1,0 +1,198 @@
+/**
+ * The controller shell: a TCP listener (OpenFlow 1.3.5 §6.3.1, default port 6653), one {@link Session}
+ * per connection, the dpid → session map, and the {@link AppHost} that turns session callbacks into app
+ * events. This is the I/O edge; the protocol logic lives in session.ts / handshake.ts.
+ *
+ * A datapath that connects again while its old session is still up replaces it: the old session is
+ * closed ('replaced by a new connection'), apps see 'switchDown' for it and then 'switchUp' for the new
+ * one, exactly once each.
+ */
+import net from 'node:net';
+import { errorNames } from './codec/index.js';
+import type { App, AppEventName, AppHandler, ControllerStats, SwitchHandle } from './api.js';
+import { AppHost } from './app-host.js';
+import { CountingClock, systemClock, type Clock } from './clock.js';
+import { createLogger, dpidHex, type Logger } from './log.js';
+import { Session, type AsyncMessage, type SessionOptions } from './session.js';
+
+export interface ControllerOptions {
+  /** TCP port for switches (default 6653; 0 picks a free port, see `Controller.port`). */
+  readonly port?: number;
+  /** Address to listen on (default 0.0.0.0). */
+  readonly host?: string;
+  /** Logger to use; otherwise one is created at `logLevel`. */
+  readonly logger?: Logger;
+  /** Level when no logger is given (default RIVULET_LOG_LEVEL, else 'info'; 'silent' under mocha). */
+  readonly logLevel?: string;
+  /** Time source (default the system clock); wrapped to count live timers. */
+  readonly clock?: Clock;
+  /** Per-session tunables (echo, timeouts, queue limits, miss_send_len). */
+  readonly session?: SessionOptions;
+  /** Apps registered before the listener opens. */
+  readonly apps?: readonly App[];
+}
+
+/** A running controller. Every method is safe to call after close() (no-ops / empty results). */
+export interface Controller {
+  /** The port actually bound. */
+  readonly port: number;
+  readonly host: string;
+  /** Connected datapaths (sessions in MAIN state), by dpid. */
+  readonly switches: ReadonlyMap<bigint, SwitchHandle>;
+  readonly log: Logger;
+  /** Registers an app; returns its unregister function. */
+  use(app: App): () => void;
+  /** Shorthand: an anonymous one-handler app. Returns its unregister function. */
+  on<E extends AppEventName>(event: E, handler: AppHandler<E>): () => void;
+  /** Resolves once asynchronous app handlers started so far have finished. */
+  idle(): Promise<void>;
+  stats(): ControllerStats;
+  /** Stops listening, closes every session (apps see switchDown), releases timers and sockets. */
+  close(): Promise<void>;
+}
+
+class RivuletController implements Controller {
+  readonly switches = new Map<bigint, Session>();
+  readonly apps: AppHost;
+  private readonly sessions = new Set<Session>();
+  private readonly sockets = new Set<net.Socket>();
+  private readonly clock: CountingClock;
+  private readonly server: net.Server;
+  private anon = 0;
+  private closing: Promise<void> | undefined;
+  port = 0;
+
+  constructor(
+    readonly host: string,
+    readonly log: Logger,
+    clock: Clock,
+    private readonly sessionOptions: SessionOptions,
+  ) {
+    this.clock = new CountingClock(clock);
+    this.apps = new AppHost(this.switches, log);
+    this.server = net.createServer((socket) => this.accept(socket));
+  }
+
+  listen(port: number): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const onError = (err: Error): void => reject(err);
+      this.server.once('error', onError);
+      this.server.listen(port, this.host, () => {
+        this.server.removeListener('error', onError);
+        this.server.on('error', (err) => this.log.error({ event: 'listener_error', err }, 'listener error'));
+        this.port = (this.server.address() as net.AddressInfo).port;
+        this.log.info({ event: 'listening', host: this.host, port: this.port }, `OpenFlow listener on ${this.host}:${this.port}`);
+        resolve();
+      });
+    });
+  }
+
+  use(app: App): () => void {
+    return this.apps.register(app);
+  }
+
+  on<E extends AppEventName>(event: E, handler: AppHandler<E>): () => void {
+    const handlers = { [event]: handler } as App['handlers'];
+    return this.apps.register({ name: `on:${event}#${++this.anon}`, handlers });
+  }
+
+  idle(): Promise<void> {
+    return this.apps.idle();
+  }
+
+  stats(): ControllerStats {
+    let listeners = 0;
+    for (const s of this.sockets) for (const ev of s.eventNames()) listeners += s.listenerCount(ev);
+    let pendingRequests = 0;
+    for (const s of this.sessions) pendingRequests += s.pendingCount;
+    return {
+      switches: this.switches.size,
+      sessions: this.sessions.size,
+      sockets: this.sockets.size,
+      timers: this.clock.active,
+      listeners,
+      pendingRequests,
+      apps: this.apps.size,
+    };
+  }
+
+  close(): Promise<void> {
+    this.closing ??= new Promise<void>((resolve) => {
+      this.server.close(() => resolve());
+      for (const s of [...this.sessions]) s.close('controller shutting down', { immediate: true });
+      for (const sock of this.sockets) sock.destroy();
+      this.log.info({ event: 'controller_closed' }, 'controller closed');
+    });
+    return this.closing;
+  }
+
+  private accept(socket: net.Socket): void {
+    if (this.closing) {
+      socket.destroy();
+      return;
+    }
+    this.sockets.add(socket);
+    socket.once('close', () => this.sockets.delete(socket));
+    const session = new Session(
+      socket,
+      {
+        clock: this.clock,
+        log: this.log,
+        hooks: {
+          up: (s) => this.onUp(s),
+          message: (s, m) => this.onMessage(s, m),
+          closed: (s, reason, wasUp) => this.onClosed(s, reason, wasUp),
+        },
+      },
+      this.sessionOptions,
+    );
+    if (session.alive) this.sessions.add(session);
+  }
+
+  private onUp(s: Session): void {
+    const old = this.switches.get(s.dpid);
+    if (old && old !== s) old.close('replaced by a new connection from the same datapath');
+    this.switches.set(s.dpid, s);
+    this.apps.dispatch('switchUp', { dpid: s.dpid, features: s.features, ports: [...s.ports.values()], sw: s });
+  }
+
+  private onClosed(s: Session, reason: string, wasUp: boolean): void {
+    this.sessions.delete(s);
+    const dpid = s.maybeDpid;
+    if (!wasUp || dpid === undefined || this.switches.get(dpid) !== s) return;
+    this.switches.delete(dpid);
+    this.log.info({ event: 'switch_down', dpid: dpidHex(dpid), reason }, 'switch down');
+    this.apps.dispatch('switchDown', { dpid, reason });
+  }
+
+  private onMessage(s: Session, msg: AsyncMessage): void {
+    const dpid = s.dpid;
+    switch (msg.type) {
+      case 'OFPT_PACKET_IN':
+        return this.apps.dispatch('packetIn', { dpid, msg });
+      case 'OFPT_PORT_STATUS':
+        return this.apps.dispatch('portStatus', { dpid, msg });
+      case 'OFPT_FLOW_REMOVED':
+        return this.apps.dispatch('flowRemoved', { dpid, msg });
+      case 'OFPT_ERROR': {
+        const names = errorNames(msg.errType, msg.code);
+        this.log.warn({ event: 'switch_error', dpid: dpidHex(dpid), errType: names.type, errCode: names.code, xid: msg.xid }, 'OFPT_ERROR from switch');
+        return this.apps.dispatch('error', { dpid, msg, errTypeName: names.type, errCodeName: names.code });
+      }
+      default:
+        this.log.debug({ event: 'unhandled_message', dpid: dpidHex(dpid), type: msg.type }, 'no app event for message');
+    }
+  }
+}
+
+/**
+ * Starts a controller listening on `opts.port` (default 6653) at `opts.host` (default 0.0.0.0).
+ * @throws the listen error (EADDRINUSE, EACCES…) as a rejection
+ */
+export async function startController(opts: ControllerOptions = {}): Promise<Controller> {
+  const log = opts.logger ?? createLogger({ level: opts.logLevel });
+  const ctl = new RivuletController(opts.host ?? '0.0.0.0', log, opts.clock ?? systemClock, opts.session ?? {});
+  for (const app of opts.apps ?? []) ctl.use(app);
+  await ctl.listen(opts.port ?? 6653);
+  return ctl;
+}

@@ -1,0 +1,463 @@
+/**
+ * One switch connection as an explicit state machine (OpenFlow 1.3.5 §6.3 connection setup, §6.4
+ * message handling, §7.5 symmetric messages):
+ *
+ *   HELLO_WAIT ──peer HELLO offers 1.3──▶ FEATURES_WAIT ──FEATURES_REPLY──▶ CONFIGURING ──barrier──▶ MAIN
+ *        │ no 1.3: OFPT_ERROR HELLO_FAILED          SET_CONFIG, PORT_DESC, table-miss, BARRIER        │
+ *        └──────────────▶ DEAD ◀──── malformed frame / echo timeout / queue overflow / socket closed ◀┘
+ *
+ * Our HELLO goes out at once; TCP_NODELAY is set. Frames are cut with the codec's FrameDecoder; a
+ * malformed frame is answered with OFPT_ERROR (the decode error's type/code, first 64 bytes of the
+ * message) and closes this connection only; an unknown message type gets OFPBRC_BAD_TYPE and the
+ * connection stays. The switch's ECHO_REQUESTs are answered; ours go out every `echoIntervalMs` and the
+ * session closes after `echoMaxUnanswered` unanswered ones. Writes go through a bounded WriteQueue.
+ * Time comes from the injected Clock; on close every timer, listener and pending promise is released.
+ */
+import { FrameDecoder, OfpDecodeError, decodeMessage, encodeMessage, type OfpMessage, type Port } from './codec/index.js';
+import type {
+  MultipartReplyOf,
+  OutMessage,
+  ReplyOf,
+  RequestOptions,
+  SwitchFeatures,
+  SwitchHandle,
+} from './api.js';
+import type { Clock, TimerHandle } from './clock.js';
+import { SessionClosedError } from './errors.js';
+import { errorFor, helloFailed, helloMessage, negotiate, setConfigMessage, tableMissFlowMod } from './handshake.js';
+import { dpidHex, type Logger } from './log.js';
+import { PendingRequests, type Watch } from './pending.js';
+import { WriteQueue } from './write-queue.js';
+import type { MultipartRequestBody, MessageOf } from './codec/index.js';
+
+export type SessionState = 'HELLO_WAIT' | 'FEATURES_WAIT' | 'CONFIGURING' | 'MAIN' | 'DEAD';
+
+/** What a session needs of its transport; `net.Socket` satisfies it, tests use a fake. */
+export interface SessionSocket {
+  write(chunk: Buffer): boolean;
+  end(): unknown;
+  destroy(): unknown;
+  setNoDelay?(noDelay?: boolean): unknown;
+  on(event: string, listener: (...args: any[]) => void): unknown;
+  removeListener(event: string, listener: (...args: any[]) => void): unknown;
+  readonly remoteAddress?: string | undefined;
+  readonly remotePort?: number | undefined;
+  readonly destroyed?: boolean;
+}
+
+/** Tunables; durations in ms, sizes in bytes. */
+export interface SessionOptions {
+  /** SET_CONFIG miss_send_len (default OFPCML_NO_BUFFER = 0xffff, whole packets). */
+  readonly missSendLen?: number;
+  /** Period of our ECHO_REQUESTs once in MAIN (default 5000). */
+  readonly echoIntervalMs?: number;
+  /** Unanswered ECHO_REQUESTs after which the peer is declared dead (default 3). */
+  readonly echoMaxUnanswered?: number;
+  /** HELLO → MAIN must complete within this (default 10000). */
+  readonly handshakeTimeoutMs?: number;
+  /** Default timeout of request() (default 10000). */
+  readonly requestTimeoutMs?: number;
+  /** Hard limit of bytes held back while the socket is not draining (default 16 MiB). */
+  readonly maxQueuedBytes?: number;
+  /** Frames longer than this are malformed (default 65535, the u16 length limit). */
+  readonly maxFrameBytes?: number;
+  /** After we close, wait this long for the peer before destroying the socket (default 1000). */
+  readonly lingerMs?: number;
+  /** Install the table-miss → controller entry during setup (default true). */
+  readonly installTableMiss?: boolean;
+  /** Async messages held while CONFIGURING, delivered after 'up' (default 1024; more are dropped). */
+  readonly maxEarlyMessages?: number;
+}
+
+/** Messages a switch sends on its own (§7.4) that the session hands to its owner. */
+export type AsyncMessage = MessageOf<'OFPT_PACKET_IN' | 'OFPT_FLOW_REMOVED' | 'OFPT_PORT_STATUS' | 'OFPT_ERROR' | 'OFPT_EXPERIMENTER'>;
+
+/** The owner's callbacks (the controller). Exceptions thrown by them are logged, not propagated. */
+export interface SessionHooks {
+  up(session: Session): void;
+  message(session: Session, msg: AsyncMessage): void;
+  closed(session: Session, reason: string, wasUp: boolean): void;
+}
+
+export interface SessionDeps {
+  readonly clock: Clock;
+  readonly log: Logger;
+  readonly hooks: SessionHooks;
+}
+
+const DEFAULTS: Required<SessionOptions> = {
+  missSendLen: 0xffff,
+  echoIntervalMs: 5000,
+  echoMaxUnanswered: 3,
+  handshakeTimeoutMs: 10000,
+  requestTimeoutMs: 10000,
+  maxQueuedBytes: 16 * 1024 * 1024,
+  maxFrameBytes: 65535,
+  lingerMs: 1000,
+  installTableMiss: true,
+  maxEarlyMessages: 1024,
+};
+
+const REPLY_TYPES = new Set<string>([
+  'OFPT_ECHO_REPLY', 'OFPT_FEATURES_REPLY', 'OFPT_GET_CONFIG_REPLY', 'OFPT_MULTIPART_REPLY', 'OFPT_BARRIER_REPLY',
+  'OFPT_QUEUE_GET_CONFIG_REPLY', 'OFPT_ROLE_REPLY', 'OFPT_GET_ASYNC_REPLY',
+]);
+const OFPET_BAD_REQUEST = 1;
+const OFPBRC_BAD_TYPE = 1;
+
+export class Session implements SwitchHandle {
+  private st: SessionState = 'HELLO_WAIT';
+  private reason = '';
+  private xid = 0;
+  private datapathId: bigint | undefined;
+  private feats: SwitchFeatures | undefined;
+  private readonly portMap = new Map<number, Port>();
+  private readonly opt: Required<SessionOptions>;
+  private readonly frames: FrameDecoder;
+  private readonly queue: WriteQueue;
+  private readonly pending: PendingRequests;
+  private readonly clock: Clock;
+  private readonly hooks: SessionHooks;
+  private log: Logger;
+  private handshakeTimer: TimerHandle | undefined;
+  private echoTimer: TimerHandle | undefined;
+  private echoMissed = 0;
+  private early: AsyncMessage[] = [];
+  private lastChunk: Buffer = Buffer.alloc(0);
+  private readonly listeners: [string, (...args: any[]) => void][];
+  readonly peer: string;
+
+  constructor(private readonly socket: SessionSocket, deps: SessionDeps, options: SessionOptions = {}) {
+    this.opt = { ...DEFAULTS, ...options };
+    this.clock = deps.clock;
+    this.hooks = deps.hooks;
+    this.peer = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
+    this.log = deps.log.child({ peer: this.peer });
+    this.frames = new FrameDecoder({ maxFrameBytes: this.opt.maxFrameBytes });
+    this.pending = new PendingRequests(this.clock, () => this.datapathId);
+    this.queue = new WriteQueue(socket, this.opt.maxQueuedBytes, (n) => this.close(`write queue over limit: ${n} bytes held`));
+    this.listeners = [
+      ['data', (chunk: Buffer) => this.onData(chunk)],
+      ['drain', () => this.queue.drain()],
+      ['end', () => this.close('peer closed the connection')],
+      ['close', () => this.close('socket closed')],
+    ];
+    socket.on('error', (err: Error) => this.close(`socket error: ${err.message}`));
+    for (const [ev, fn] of this.listeners) socket.on(ev, fn);
+    socket.setNoDelay?.(true);
+    this.handshakeTimer = this.clock.setTimeout(() => {
+      this.handshakeTimer = undefined;
+      this.close(`handshake not complete within ${this.opt.handshakeTimeoutMs} ms (state ${this.st})`);
+    }, this.opt.handshakeTimeoutMs);
+    this.log.debug({ event: 'session_open' }, 'connection accepted');
+    this.send(helloMessage());
+  }
+
+  /* ------------------------------------------------------------ SwitchHandle */
+
+  get state(): SessionState {
+    return this.st;
+  }
+  get alive(): boolean {
+    return this.st !== 'DEAD';
+  }
+  /** Datapath id; throws before FEATURES_REPLY (handles are only given out in MAIN). */
+  get dpid(): bigint {
+    if (this.datapathId === undefined) throw new Error(`datapath id not known yet (state ${this.st})`);
+    return this.datapathId;
+  }
+  /** Datapath id if known. */
+  get maybeDpid(): bigint | undefined {
+    return this.datapathId;
+  }
+  get dpidHex(): string {
+    return dpidHex(this.dpid);
+  }
+  get features(): SwitchFeatures {
+    if (!this.feats) throw new Error(`features not known yet (state ${this.st})`);
+    return this.feats;
+  }
+  get ports(): ReadonlyMap<number, Port> {
+    return this.portMap;
+  }
+  /** Why the session died ('' while alive). */
+  get closeReason(): string {
+    return this.reason;
+  }
+  /** Requests awaiting replies. */
+  get pendingCount(): number {
+    return this.pending.size;
+  }
+  /** Bytes held back by back-pressure. */
+  get queuedBytes(): number {
+    return this.queue.queuedBytes;
+  }
+
+  send(msg: OutMessage): number {
+    if (this.st === 'DEAD') throw new SessionClosedError(this.reason);
+    const xid = msg.xid ?? this.nextXid();
+    const bytes = encodeMessage({ ...msg, xid } as OfpMessage);
+    this.queue.push(bytes);
+    return xid;
+  }
+
+  request<M extends OutMessage>(msg: M, opts: RequestOptions = {}): Promise<ReplyOf<M['type']>> {
+    if (this.st === 'DEAD') return Promise.reject(new SessionClosedError(this.reason));
+    const xid = msg.xid ?? this.nextXid();
+    const what = msg.type === 'OFPT_MULTIPART_REQUEST' ? `${msg.type}/${msg.body.mpType}` : msg.type;
+    let reply: Promise<OfpMessage>;
+    try {
+      reply = this.pending.expect(xid, what, opts.timeoutMs ?? this.opt.requestTimeoutMs);
+      this.send({ ...msg, xid });
+    } catch (err) {
+      this.pending.forget(xid);
+      return Promise.reject(err as Error);
+    }
+    return reply as Promise<ReplyOf<M['type']>>;
+  }
+
+  async multipart<B extends MultipartRequestBody>(body: B, opts?: RequestOptions): Promise<MultipartReplyOf<B['mpType']>> {
+    const reply = await this.request({ type: 'OFPT_MULTIPART_REQUEST', flags: 0, body }, opts);
+    return reply.body as MultipartReplyOf<B['mpType']>;
+  }
+
+  async barrier(opts?: RequestOptions): Promise<void> {
+    await this.request({ type: 'OFPT_BARRIER_REQUEST' }, opts);
+  }
+
+  async transact(msgs: readonly OutMessage[], opts?: RequestOptions): Promise<void> {
+    const watches = msgs.map((m) => this.sendWatched(m));
+    try {
+      await this.barrier(opts);
+    } finally {
+      for (const w of watches) this.pending.unwatch(w.xid);
+    }
+    const failed = watches.find((w) => w.error);
+    if (failed?.error) throw failed.error;
+  }
+
+  /**
+   * Ends the session: state DEAD, timers cleared, listeners removed, pending requests rejected with
+   * SessionClosedError(reason), socket ended (destroyed after `lingerMs`, or at once if `immediate`).
+   * Idempotent.
+   */
+  close(reason: string, opts: { immediate?: boolean } = {}): void {
+    if (this.st === 'DEAD') return;
+    const wasUp = this.st === 'MAIN';
+    this.st = 'DEAD';
+    this.reason = reason;
+    this.clearTimer('handshakeTimer');
+    this.clearTimer('echoTimer');
+    this.queue.stop();
+    for (const [ev, fn] of this.listeners) this.socket.removeListener(ev, fn);
+    this.pending.rejectAll(reason);
+    this.early = [];
+    this.shutdownSocket(opts.immediate ?? false);
+    this.log.info({ event: 'session_closed', reason, wasUp }, `session closed: ${reason}`);
+    this.safely('closed', () => this.hooks.closed(this, reason, wasUp));
+  }
+
+  /* ------------------------------------------------------------ input */
+
+  private onData(chunk: Buffer): void {
+    this.lastChunk = chunk;
+    this.frames.push(chunk);
+    while (this.st !== 'DEAD') {
+      const buffered = this.frames.bufferedBytes;
+      const next = this.frames.next();
+      if (next === undefined) return;
+      if (next instanceof OfpDecodeError) return this.malformed(next, this.unframed(buffered));
+      this.onFrame(next);
+    }
+  }
+
+  /**
+   * The bytes that failed to frame (they start `buffered` bytes before the end of the stream so far): a
+   * view of the last chunk when they lie in it, else that chunk as the best evidence at hand.
+   */
+  private unframed(buffered: number): Buffer {
+    const c = this.lastChunk;
+    return buffered <= c.length ? c.subarray(c.length - buffered) : c;
+  }
+
+  private onFrame(frame: Buffer): void {
+    const decoded = decodeMessage(frame);
+    if (this.st === 'HELLO_WAIT') return this.onFirstFrame(frame, decoded);
+    if (!decoded.ok) return this.malformed(decoded.error, frame);
+    this.dispatch(decoded.value, frame);
+  }
+
+  /** §6.3.1: the first message must be HELLO; versions below 1.3 need not decode, their header suffices. */
+  private onFirstFrame(frame: Buffer, decoded: ReturnType<typeof decodeMessage>): void {
+    const xid = frame.readUInt32BE(4);
+    if (frame[1] !== 0) {
+      this.socket.write(encodeMessage({ ...helloFailed(xid, 'expected OFPT_HELLO first'), xid } as OfpMessage));
+      return this.close(`first message was type ${frame[1]}, not HELLO`);
+    }
+    if (!decoded.ok && frame[0]! >= 4) return this.malformed(decoded.error, frame);
+    const hello = decoded.ok && decoded.value.type === 'OFPT_HELLO' ? decoded.value : { version: frame[0]!, elements: [] };
+    const verdict = negotiate(hello);
+    if (!verdict.ok) {
+      this.socket.write(encodeMessage({ ...helloFailed(xid, verdict.reason), xid } as OfpMessage));
+      return this.close(`version negotiation failed: ${verdict.reason}`);
+    }
+    this.st = 'FEATURES_WAIT';
+    this.request({ type: 'OFPT_FEATURES_REQUEST' }).then(
+      (f) => this.onFeatures(f),
+      (err: Error) => this.close(`features request failed: ${err.message}`),
+    );
+  }
+
+  private dispatch(msg: OfpMessage, frame: Buffer): void {
+    switch (msg.type) {
+      case 'OFPT_ECHO_REQUEST':
+        this.send({ type: 'OFPT_ECHO_REPLY', xid: msg.xid, data: msg.data });
+        return;
+      case 'OFPT_ECHO_REPLY':
+        this.echoMissed = 0;
+        this.pending.reply(msg);
+        return;
+      case 'OFPT_HELLO':
+        this.log.debug({ event: 'duplicate_hello' }, 'ignoring a second HELLO');
+        return;
+      case 'OFPT_ERROR':
+        if (!this.pending.error(msg)) this.deliver(msg);
+        return;
+      case 'OFPT_PORT_STATUS':
+        this.updatePort(msg);
+        return this.deliver(msg);
+      case 'OFPT_PACKET_IN':
+      case 'OFPT_FLOW_REMOVED':
+      case 'OFPT_EXPERIMENTER':
+        return this.deliver(msg);
+      default:
+        if (REPLY_TYPES.has(msg.type)) {
+          if (!this.pending.reply(msg)) this.log.debug({ event: 'unsolicited_reply', type: msg.type, xid: msg.xid }, 'reply nobody waits for');
+          return;
+        }
+        // unknown types, and controller-to-switch types a switch must not send (§7.4.4 OFPBRC_BAD_TYPE)
+        this.log.warn({ event: 'bad_type', type: msg.type, typeCode: frame[1] }, 'answering OFPBRC_BAD_TYPE');
+        this.send(errorFor(msg.xid, OFPET_BAD_REQUEST, OFPBRC_BAD_TYPE, frame));
+    }
+  }
+
+  /** A frame or message that cannot be decoded: answer with its error type/code, then close (§7.4.4). */
+  private malformed(err: OfpDecodeError, offending: Buffer): void {
+    const xid = offending.length >= 8 ? offending.readUInt32BE(4) : 0;
+    this.log.warn({ event: 'malformed', code: err.code, errType: err.errType, errCode: err.errCode }, err.message);
+    try {
+      this.socket.write(encodeMessage({ ...errorFor(xid, err.errType, err.errCode, offending), xid } as OfpMessage));
+    } catch (writeErr) {
+      this.log.debug({ event: 'error_reply_failed', err: writeErr }, 'could not send OFPT_ERROR');
+    }
+    this.close(`malformed message from switch: ${err.code}`);
+  }
+
+  /* ------------------------------------------------------------ handshake */
+
+  private onFeatures(f: MessageOf<'OFPT_FEATURES_REPLY'>): void {
+    if (this.st !== 'FEATURES_WAIT') return;
+    if (f.auxiliaryId !== 0) return this.close(`auxiliary connection ${f.auxiliaryId} not supported`);
+    const { type: _t, xid: _x, ...features } = f;
+    this.datapathId = f.datapathId;
+    this.feats = features;
+    this.log = this.log.child({ dpid: dpidHex(f.datapathId) });
+    this.st = 'CONFIGURING';
+    this.log.debug({ event: 'features', nTables: f.nTables, nBuffers: f.nBuffers }, 'features received');
+    const watches = [this.sendWatched(setConfigMessage(this.opt.missSendLen))];
+    const ports = this.multipart({ mpType: 'OFPMP_PORT_DESC' });
+    if (this.opt.installTableMiss) watches.push(this.sendWatched(tableMissFlowMod()));
+    const barrier = this.barrier();
+    Promise.all([ports, barrier]).then(
+      ([desc]) => this.onConfigured(watches, desc.ports),
+      (err: Error) => this.close(`switch configuration failed: ${err.message}`),
+    );
+  }
+
+  private onConfigured(watches: Watch[], ports: readonly Port[]): void {
+    for (const w of watches) this.pending.unwatch(w.xid);
+    if (this.st !== 'CONFIGURING') return;
+    const failed = watches.find((w) => w.error);
+    if (failed?.error) return this.close(`switch configuration failed: ${failed.error.message}`);
+    for (const p of ports) this.portMap.set(p.portNo, p);
+    this.st = 'MAIN';
+    this.clearTimer('handshakeTimer');
+    this.armEcho();
+    this.log.info({ event: 'switch_up', ports: ports.length }, 'switch up');
+    this.safely('up', () => this.hooks.up(this));
+    const early = this.early;
+    this.early = [];
+    for (const m of early) if (this.st === 'MAIN') this.safely('message', () => this.hooks.message(this, m));
+  }
+
+  private sendWatched(msg: OutMessage): Watch {
+    const xid = msg.xid ?? this.nextXid();
+    const w = this.pending.watch(xid);
+    this.send({ ...msg, xid });
+    return w;
+  }
+
+  /* ------------------------------------------------------------ helpers */
+
+  private deliver(msg: AsyncMessage): void {
+    if (this.st === 'MAIN') return this.safely('message', () => this.hooks.message(this, msg));
+    if (this.early.length < this.opt.maxEarlyMessages) this.early.push(msg);
+    else this.log.warn({ event: 'early_message_dropped', type: msg.type }, 'dropping message received during setup');
+  }
+
+  private updatePort(msg: MessageOf<'OFPT_PORT_STATUS'>): void {
+    if (msg.reason === 1 /* OFPPR_DELETE */) this.portMap.delete(msg.desc.portNo);
+    else this.portMap.set(msg.desc.portNo, msg.desc);
+  }
+
+  private armEcho(): void {
+    this.echoTimer = this.clock.setTimeout(() => this.echoTick(), this.opt.echoIntervalMs);
+  }
+
+  /** Dead-peer detection: one ECHO_REQUEST per interval; close when too many are unanswered. */
+  private echoTick(): void {
+    this.echoTimer = undefined;
+    if (this.echoMissed >= this.opt.echoMaxUnanswered) {
+      return this.close(`echo timeout: ${this.echoMissed} ECHO_REQUESTs unanswered`);
+    }
+    this.echoMissed++;
+    this.send({ type: 'OFPT_ECHO_REQUEST', data: Buffer.alloc(0) });
+    this.armEcho();
+  }
+
+  /** Next u32 xid, skipping 0 and xids still in use (wraps at 2^32). */
+  private nextXid(): number {
+    do this.xid = (this.xid + 1) >>> 0;
+    while (this.xid === 0 || this.pending.busy(this.xid));
+    return this.xid;
+  }
+
+  private clearTimer(which: 'handshakeTimer' | 'echoTimer'): void {
+    const t = this[which];
+    if (t !== undefined) this.clock.clearTimeout(t);
+    this[which] = undefined;
+  }
+
+  private shutdownSocket(immediate: boolean): void {
+    const s = this.socket;
+    if (immediate || s.destroyed) {
+      s.destroy();
+      return;
+    }
+    s.end();
+    const linger = this.clock.setTimeout(() => s.destroy(), this.opt.lingerMs);
+    const onClose = (): void => {
+      this.clock.clearTimeout(linger);
+      s.removeListener('close', onClose);
+    };
+    s.on('close', onClose);
+  }
+
+  private safely(what: string, fn: () => void): void {
+    try {
+      fn();
+    } catch (err) {
+      this.log.error({ event: 'hook_failed', hook: what, err }, `session hook '${what}' threw`);
+    }
+  }
+}

@@ -1,0 +1,104 @@
+/**
+ * The controller shell over real loopback TCP with fake switches (no OVS, no root): the dpid map,
+ * replacement of a reconnecting datapath, a malformed switch closed while the others carry on, app
+ * events, and release of every socket, timer and listener on close.
+ */
+import { expect } from 'chai';
+import type { AppEvents } from '../../controller/api.js';
+import { startController, type Controller } from '../../controller/controller.js';
+import { quietLogger } from '../../controller/log.js';
+import { FakeSwitch } from '../helpers/fake-switch.js';
+
+async function until(what: string, check: () => boolean, timeoutMs = 3000): Promise<void> {
+  const t0 = Date.now();
+  while (!check()) {
+    if (Date.now() - t0 > timeoutMs) throw new Error(`timed out: ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+describe('controller (loopback, fake switches)', () => {
+  let ctl: Controller;
+  const events: string[] = [];
+  const switches: FakeSwitch[] = [];
+
+  beforeEach(async () => {
+    events.length = 0;
+    ctl = await startController({ port: 0, host: '127.0.0.1', logger: quietLogger() });
+    ctl.on('switchUp', (e) => void events.push(`up:${e.dpid}`));
+    ctl.on('switchDown', (e) => void events.push(`down:${e.dpid}:${e.reason}`));
+  });
+
+  afterEach(async () => {
+    for (const s of switches.splice(0)) s.destroy();
+    await ctl.close();
+  });
+
+  async function connect(dpid: bigint): Promise<FakeSwitch> {
+    const s = await FakeSwitch.connect(ctl.port, dpid);
+    switches.push(s);
+    return s;
+  }
+
+  it('brings a switch up, exposes it by dpid and reports it down when it disconnects', async () => {
+    const s = await connect(0xabcn);
+    await until('switch up', () => ctl.switches.has(0xabcn));
+    const sw = ctl.switches.get(0xabcn)!;
+    expect(sw.dpidHex).to.equal('0000000000000abc');
+    expect(sw.features.nTables).to.equal(254);
+    expect(s.received.map((m) => m.type)).to.include.members(['OFPT_SET_CONFIG', 'OFPT_FLOW_MOD']);
+    s.end();
+    await until('switch down', () => !ctl.switches.has(0xabcn));
+    expect(events).to.deep.equal(['up:2748', 'down:2748:peer closed the connection']);
+  });
+
+  it('replaces the session of a datapath that connects again: switchDown then switchUp, once each', async () => {
+    const first = await connect(7n);
+    await until('first up', () => ctl.switches.has(7n));
+    const old = ctl.switches.get(7n)!;
+    await connect(7n);
+    await until('replacement', () => events.length === 3);
+    await until('old socket closed', () => first.closed);
+    expect(events).to.deep.equal(['up:7', 'down:7:replaced by a new connection from the same datapath', 'up:7']);
+    expect(old.alive).to.equal(false);
+    expect(ctl.switches.get(7n)).to.not.equal(old);
+    expect(ctl.stats()).to.include({ switches: 1, sessions: 1 });
+  });
+
+  it('closes only the connection that sent a malformed frame; the other switch stays up and answers', async () => {
+    const good = await connect(1n);
+    const bad = await connect(2n);
+    await until('both up', () => ctl.switches.size === 2);
+    bad.send(Buffer.from('0412000400000001', 'hex'));
+    await until('bad one closed', () => bad.closed);
+    expect(bad.received.some((m) => m.type === 'OFPT_ERROR')).to.equal(true);
+    expect(good.closed).to.equal(false);
+    await ctl.switches.get(1n)!.barrier({ timeoutMs: 2000 });
+    expect([...ctl.switches.keys()]).to.deep.equal([1n]);
+  });
+
+  it('delivers packet-in to apps, containing a failing one', async () => {
+    const seen: AppEvents['packetIn'][] = [];
+    ctl.use({ name: 'broken', handlers: { packetIn: () => { throw new Error('boom'); } } });
+    ctl.use({ name: 'recorder', handlers: { packetIn: (e) => void seen.push(e) } });
+    const s = await connect(3n);
+    await until('up', () => ctl.switches.has(3n));
+    s.send({
+      type: 'OFPT_PACKET_IN', xid: 0, bufferId: 0xffffffff, totalLen: 4, reason: 0, tableId: 0, cookie: 0n,
+      match: [{ field: 'in_port', value: 1 }], data: Buffer.from('abcd'),
+    });
+    await until('packet-in', () => seen.length === 1);
+    expect(seen[0]!.dpid).to.equal(3n);
+    expect(seen[0]!.msg.data.toString()).to.equal('abcd');
+  });
+
+  it('close() ends every session and leaves no sockets, timers or listeners', async () => {
+    for (const d of [10n, 11n, 12n]) await connect(d);
+    await until('all up', () => ctl.switches.size === 3);
+    expect(ctl.stats().timers).to.equal(3); // one echo timer per session
+    await ctl.close();
+    await until('sockets gone', () => ctl.stats().sockets === 0);
+    expect(ctl.stats()).to.include({ switches: 0, sessions: 0, sockets: 0, timers: 0, listeners: 0, pendingRequests: 0 });
+    expect(events.filter((e) => e.startsWith('down:'))).to.have.length(3);
+  });
+});
