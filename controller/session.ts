@@ -13,90 +13,23 @@
  * session closes after `echoMaxUnanswered` unanswered ones. Writes go through a bounded WriteQueue.
  * Time comes from the injected Clock; on close every timer, listener and pending promise is released.
  */
-import { FrameDecoder, OfpDecodeError, decodeMessage, encodeMessage, type OfpMessage, type Port } from './codec/index.js';
-import type {
-  MultipartReplyOf,
-  OutMessage,
-  ReplyOf,
-  RequestOptions,
-  SwitchFeatures,
-  SwitchHandle,
-} from './api.js';
+import {
+  FrameDecoder, OfpDecodeError, decodeMessage, encodeMessage,
+  type MessageOf, type MultipartRequestBody, type OfpMessage, type Port,
+} from './codec/index.js';
+import type { MultipartReplyOf, OutMessage, ReplyOf, RequestOptions, SwitchFeatures, SwitchHandle } from './api.js';
 import type { Clock, TimerHandle } from './clock.js';
 import { SessionClosedError } from './errors.js';
 import { errorFor, helloFailed, helloMessage, negotiate, setConfigMessage, tableMissFlowMod } from './handshake.js';
 import { dpidHex, type Logger } from './log.js';
 import { PendingRequests, type Watch } from './pending.js';
 import { WriteQueue } from './write-queue.js';
-import type { MultipartRequestBody, MessageOf } from './codec/index.js';
+import {
+  SESSION_DEFAULTS, type AsyncMessage, type SessionDeps, type SessionHooks, type SessionOptions, type SessionSocket,
+  type SessionState,
+} from './session-options.js';
 
-export type SessionState = 'HELLO_WAIT' | 'FEATURES_WAIT' | 'CONFIGURING' | 'MAIN' | 'DEAD';
-
-/** What a session needs of its transport; `net.Socket` satisfies it, tests use a fake. */
-export interface SessionSocket {
-  write(chunk: Buffer): boolean;
-  end(): unknown;
-  destroy(): unknown;
-  setNoDelay?(noDelay?: boolean): unknown;
-  on(event: string, listener: (...args: any[]) => void): unknown;
-  removeListener(event: string, listener: (...args: any[]) => void): unknown;
-  readonly remoteAddress?: string | undefined;
-  readonly remotePort?: number | undefined;
-  readonly destroyed?: boolean;
-}
-
-/** Tunables; durations in ms, sizes in bytes. */
-export interface SessionOptions {
-  /** SET_CONFIG miss_send_len (default OFPCML_NO_BUFFER = 0xffff, whole packets). */
-  readonly missSendLen?: number;
-  /** Period of our ECHO_REQUESTs once in MAIN (default 5000). */
-  readonly echoIntervalMs?: number;
-  /** Unanswered ECHO_REQUESTs after which the peer is declared dead (default 3). */
-  readonly echoMaxUnanswered?: number;
-  /** HELLO → MAIN must complete within this (default 10000). */
-  readonly handshakeTimeoutMs?: number;
-  /** Default timeout of request() (default 10000). */
-  readonly requestTimeoutMs?: number;
-  /** Hard limit of bytes held back while the socket is not draining (default 16 MiB). */
-  readonly maxQueuedBytes?: number;
-  /** Frames longer than this are malformed (default 65535, the u16 length limit). */
-  readonly maxFrameBytes?: number;
-  /** After we close, wait this long for the peer before destroying the socket (default 1000). */
-  readonly lingerMs?: number;
-  /** Install the table-miss → controller entry during setup (default true). */
-  readonly installTableMiss?: boolean;
-  /** Async messages held while CONFIGURING, delivered after 'up' (default 1024; more are dropped). */
-  readonly maxEarlyMessages?: number;
-}
-
-/** Messages a switch sends on its own (§7.4) that the session hands to its owner. */
-export type AsyncMessage = MessageOf<'OFPT_PACKET_IN' | 'OFPT_FLOW_REMOVED' | 'OFPT_PORT_STATUS' | 'OFPT_ERROR' | 'OFPT_EXPERIMENTER'>;
-
-/** The owner's callbacks (the controller). Exceptions thrown by them are logged, not propagated. */
-export interface SessionHooks {
-  up(session: Session): void;
-  message(session: Session, msg: AsyncMessage): void;
-  closed(session: Session, reason: string, wasUp: boolean): void;
-}
-
-export interface SessionDeps {
-  readonly clock: Clock;
-  readonly log: Logger;
-  readonly hooks: SessionHooks;
-}
-
-const DEFAULTS: Required<SessionOptions> = {
-  missSendLen: 0xffff,
-  echoIntervalMs: 5000,
-  echoMaxUnanswered: 3,
-  handshakeTimeoutMs: 10000,
-  requestTimeoutMs: 10000,
-  maxQueuedBytes: 16 * 1024 * 1024,
-  maxFrameBytes: 65535,
-  lingerMs: 1000,
-  installTableMiss: true,
-  maxEarlyMessages: 1024,
-};
+export type { AsyncMessage, SessionDeps, SessionHooks, SessionOptions, SessionSocket, SessionState };
 
 const REPLY_TYPES = new Set<string>([
   'OFPT_ECHO_REPLY', 'OFPT_FEATURES_REPLY', 'OFPT_GET_CONFIG_REPLY', 'OFPT_MULTIPART_REPLY', 'OFPT_BARRIER_REPLY',
@@ -128,7 +61,7 @@ export class Session implements SwitchHandle {
   readonly peer: string;
 
   constructor(private readonly socket: SessionSocket, deps: SessionDeps, options: SessionOptions = {}) {
-    this.opt = { ...DEFAULTS, ...options };
+    this.opt = { ...SESSION_DEFAULTS, ...options };
     this.clock = deps.clock;
     this.hooks = deps.hooks;
     this.peer = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;

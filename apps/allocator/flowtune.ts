@@ -29,6 +29,8 @@ export class FlowtuneOptimizer {
   readonly alpha: number;
   readonly norm: 'f' | 'u';
   price: Float64Array;
+  /** Σ weight per link at the previous iteration (prices are rescaled by the change: warm start). */
+  lastWeight: Float64Array;
   load: Float64Array;
   hess: Float64Array;
   ratio: Float64Array;
@@ -51,7 +53,7 @@ export class FlowtuneOptimizer {
     if (!(this.gamma > 0 && this.gamma <= 1)) throw new AllocatorError('ALLOC_BAD_OPTION', 'gamma must be in (0, 1]');
     if (!(this.alpha > 0 && this.alpha < 1e6)) throw new AllocatorError('ALLOC_BAD_OPTION', 'alpha must be > 0');
     this.linkStride = 0;
-    this.price = this.load = this.hess = this.ratio = this.loadParts = this.hessParts = new Float64Array(0);
+    this.price = this.lastWeight = this.load = this.hess = this.ratio = this.loadParts = this.hessParts = new Float64Array(0);
     this.rate = this.out = new Float64Array(0);
     this.ensureCapacity();
   }
@@ -61,7 +63,7 @@ export class FlowtuneOptimizer {
     this.ensureCapacity();
     const t = this.table;
     const L = t.fabric.size;
-    seedPrices(this.price, t.fabric.capacity, t.linkWeight, L);
+    seedPrices(this.price, t.fabric.capacity, t.linkWeight, this.lastWeight, L);
     for (let i = 0; i < n; i++) {
       this.aggregate();
       const maxRatio = priceUpdate(this.price, this.load, this.hess, this.ratio, t.fabric.capacity,
@@ -132,6 +134,9 @@ export class FlowtuneOptimizer {
       const p = newF64(L, t.shared);
       p.set(this.price);
       this.price = p;
+      const w = newF64(L, t.shared);
+      w.set(this.lastWeight);
+      this.lastWeight = w;
       this.load = newF64(L, t.shared);
       this.hess = newF64(L, t.shared);
       this.ratio = newF64(L, t.shared);

@@ -69,6 +69,11 @@ export function ratePass(
 export let FLOOR = 0.5;
 export let ROWSUM = 1;
 export let NOUPDATE = false;
+export let LOGSTEP = false;
+export let SCALEW = false;
+export let SEEDNEW = true;
+export function setScaleW(f: boolean, g: boolean): void { SCALEW = f; SEEDNEW = g; }
+export function setLogStep(f: boolean): void { LOGSTEP = f; }
 export function setNoUpdate(f: boolean): void { NOUPDATE = f; }
 export function setRowsum(f: number): void { ROWSUM = f; }
 export function setFloor(f: number): void { FLOOR = f; }
@@ -89,7 +94,10 @@ export function priceUpdate(
     const p = price[l]!;
     const h = hess[l]!;
     let pn: number;
-    if (h > 0) pn = p + (gamma * (y - c)) / h;
+    if (h > 0 && LOGSTEP && p > 0) {
+      const rho = (gamma * (y - c)) / (p * h);
+      pn = rho >= 0 ? p * (1 + rho) : p / (1 - rho);
+    } else if (h > 0) pn = p + (gamma * (y - c)) / h;
     else if (y > c) pn = Math.max(2 * p, W / c);
     else pn = 0.5 * p;
     // Newton on Σ w/q overshoots downwards (the load is convex in the price): fall at most by half.
@@ -101,9 +109,15 @@ export function priceUpdate(
 }
 
 /** Starts links that just gained flowlets at the one-link optimum W_l / c_l (warm start for the rest). */
-export function seedPrices(price: Float64Array, capacity: Float64Array, linkWeight: Float64Array, L: number): void {
+export function seedPrices(
+  price: Float64Array, capacity: Float64Array, linkWeight: Float64Array, lastWeight: Float64Array, L: number,
+): void {
   for (let l = 0; l < L; l++) {
-    if (price[l] === 0 && linkWeight[l]! > 0) price[l] = linkWeight[l]! / capacity[l]!;
+    const W = linkWeight[l]!;
+    const last = lastWeight[l]!;
+    if (price[l] === 0 && W > 0 && SEEDNEW) price[l] = W / capacity[l]!;
+    else if (SCALEW && last > 0 && W !== last) price[l] = price[l]! * (W / last);
+    lastWeight[l] = W;
   }
 }
 

@@ -101,6 +101,11 @@ export function register(program: Command): void {
     .option('--api-port <port>', 'REST API port (not served yet)', portNumber, 8080)
     .option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent (default: $RIVULET_LOG_LEVEL or info)', levelName)
     .action(async (opts: ControllerCliOptions, cmd: Command) => {
-      await run(opts, cmd.getOptionValueSource('ofPort') === 'cli');
+      try {
+        await run(opts, cmd.getOptionValueSource('ofPort') === 'cli');
+      } catch (err) {
+        // a bad config file or a port in use: one clear line, exit code 1
+        cmd.error(`rivulet controller: ${(err as Error).message}`, { exitCode: 1, code: 'rivulet.controller' });
+      }
     });
 }

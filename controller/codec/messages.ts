@@ -29,7 +29,7 @@ export class OfpDecoderBugError extends OfpDecodeError {
  *   longer than 65535 bytes, an `unknown` message whose typeCode is a known type).
  */
 export function encodeMessage(msg: OfpMessage): Buffer {
-  const w = new OfWriter(64);
+  const w = new OfWriter(256);
   w.zeros(OFP_HEADER_LEN);
   let version: number = OFP_VERSION;
   let typeCode: number;

@@ -264,19 +264,29 @@ export class TsharkComparer {
     return diffs;
   }
 
+  /**
+   * Table-feature OXM ids. An experimenter OXM id is 8 bytes (header + experimenter id, OpenFlow 1.3.5
+   * §7.3.5.5.2); Wireshark 4.0 reads only the 4-byte header and then dissects the experimenter id as one
+   * more OXM header, so each experimenter id is matched with that phantom entry as well.
+   */
   private compareOxmIds(ours: Obj[], theirs: Obj[], diffs: string[]): void {
-    if (ours.length !== theirs.length) {
-      diffs.push(`table-feature OXM ids: ${ours.length} vs tshark ${theirs.length}`);
-      return;
-    }
-    ours.forEach((o, i) => {
-      const t = theirs[i];
-      const hm = t['openflow_v4.oxm.hm'] === '1' || t['openflow_v4.oxm.hm'] === 'True';
-      const tuple = [Number(t['openflow_v4.oxm.class']), Number(t['openflow_v4.oxm.field']), hm, Number(t['openflow_v4.oxm.length'])];
-      if (JSON.stringify([o.oxmClass, o.fieldCode, o.hasMask, o.length]) !== JSON.stringify(tuple)) {
-        diffs.push(`table-feature OXM id ${i}: ${o.oxmClass}/${o.fieldCode}/${o.hasMask}/${o.length} vs tshark ${tuple.join('/')}`);
+    const tuple = (t: Obj): string => JSON.stringify([Number(t?.['openflow_v4.oxm.class']), Number(t?.['openflow_v4.oxm.field']),
+      t?.['openflow_v4.oxm.hm'] === '1' || t?.['openflow_v4.oxm.hm'] === 'True', Number(t?.['openflow_v4.oxm.length'])]);
+    let j = 0;
+    for (const [i, o] of ours.entries()) {
+      const want = [JSON.stringify([o.oxmClass, o.fieldCode, o.hasMask, o.length])];
+      if (o.oxmClass === 0xffff && typeof o.experimenter === 'number') {
+        const e = o.experimenter >>> 0;
+        want.push(JSON.stringify([e >>> 16, (e >>> 9) & 0x7f, ((e >>> 8) & 1) === 1, e & 0xff]));
       }
-    });
+      const got = want.map((_, k) => tuple(theirs[j + k]));
+      if (got.join() !== want.join()) {
+        diffs.push(`table-feature OXM id ${i}: ${want.join(' + ')} vs tshark ${got.join(' + ')}`);
+        return;
+      }
+      j += want.length;
+    }
+    if (j !== theirs.length) diffs.push(`table-feature OXM ids: tshark has ${theirs.length - j} more`);
     if (ours.length > 0) this.count(this.compared, 'table-feature OXM id', ours.length);
   }
 

@@ -9,7 +9,7 @@
  */
 import { expect } from 'chai';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, rmSync } from 'node:fs';
+import { existsSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -25,6 +25,8 @@ import { TsharkComparer } from '../helpers/tshark-compare.js';
 
 const BIN = fileURLToPath(new URL('../../../bin/rivulet.js', import.meta.url));
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+/** tcpdump's stderr (its exit summary says how many packets it captured and dropped) */
+let tcpdumpLog = '';
 const out = (port: number) => ({ type: 'OFPAT_OUTPUT', port, maxLen: 0 }) as const;
 
 function flowMod(cookie: bigint, priority: number, match: MessageOf<'OFPT_FLOW_MOD'>['match'], port: number): OutMessage {
@@ -37,8 +39,11 @@ function flowMod(cookie: bigint, priority: number, match: MessageOf<'OFPT_FLOW_M
 
 /** Starts tcpdump on loopback for `port`; resolves once it is listening. */
 async function startTcpdump(file: string, port: number): Promise<ChildProcess> {
-  const proc = spawn('tcpdump', ['-i', 'lo', '-U', '-s', '0', '-Z', 'root', '-w', file, 'tcp', 'port', String(port)], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const proc = spawn('tcpdump', ['-i', 'lo', '--immediate-mode', '-B', '32768', '-U', '-s', '0', '-Z', 'root', '-w', file, 'tcp', 'port', String(port)], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
+  proc.stderr!.on('data', (d: Buffer) => {
+    tcpdumpLog += d.toString();
+  });
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`tcpdump did not start: ${stderr}`)), 10_000);
     proc.stderr!.on('data', (d: Buffer) => {
@@ -54,6 +59,20 @@ async function startTcpdump(file: string, port: number): Promise<ChildProcess> {
     });
   });
   return proc;
+}
+
+/**
+ * Waits until `path` has not grown for 500 ms (at most 10 s): tcpdump drops what it has not written yet
+ * when it is stopped, so stop it only once the session's last packets are in the file.
+ */
+async function untilFileSettles(path: string): Promise<void> {
+  let last = -1;
+  for (const deadline = Date.now() + 10_000; Date.now() < deadline; ) {
+    const size = existsSync(path) ? statSync(path).size : 0;
+    if (size === last) return;
+    last = size;
+    await sleep(500);
+  }
 }
 
 /** Stops a process we started, by its pid, and waits for it to exit. */
@@ -117,15 +136,17 @@ describe('capture of a live controller ↔ Open vSwitch session, against tshark 
     await sw.multipart({ mpType: 'OFPMP_GROUP_DESC' });
     await sw.multipart({ mpType: 'OFPMP_TABLE_FEATURES', tables: [] }); // a large reply, split over many segments
     await sw.barrier();
-    await sleep(300);
+    await untilFileSettles(file);
     await stopByPid(tcpdump);
+    console.log(`      tcpdump: ${tcpdumpLog.split('\n').filter((l) => /packets/.test(l)).join('; ')}`);
   });
 
   after(async () => {
     await stopByPid(tcpdump);
     if (bridgeCreated) await ovs('ovs-vsctl', ['--if-exists', 'del-br', bridge]).catch(() => undefined);
     await ctl?.close();
-    if (existsSync(file)) rmSync(file);
+    if (process.env['RIVULET_KEEP_CAPTURE']) console.log(`      capture kept: ${file}`);
+    else if (existsSync(file)) rmSync(file);
   });
 
   it('tshark finds zero malformed frames and no expert errors', () => {
@@ -159,6 +180,8 @@ describe('capture of a live controller ↔ Open vSwitch session, against tshark 
   it('and agrees with tshark field by field on every message', async () => {
     const loaded = await loadCapture(file);
     if (!loaded.ok) throw loaded.error;
+    const gaps = loaded.value.connections.flatMap((c) => [...c.toServer.gaps, ...c.toClient.gaps]);
+    expect(gaps, 'bytes missing from the capture').to.deep.equal([]);
     const records = decodeOpenFlowCapture(loaded.value, { ports: [ctl!.port] });
     const theirs = tsharkMessages(file, ctl!.port);
     const comparer = new TsharkComparer();
