@@ -1,138 +1,231 @@
 /**
- * `npm run demo` — the main job, as far as it goes today (the OpenFlow core): start the controller,
- * connect a userspace-datapath Open vSwitch bridge to it while tcpdump records the session, show what
- * the handshake learnt and installed, push a flow, a meter and a select group through the controller's
- * API and read them back, then decode the recorded session message by message. Stops everything it
- * started (controller, tcpdump by pid, the bridge by name) even when a step fails.
+ * `npm run demo` (DESIGN §1): Rivulet's main job on real traffic, narrated for a newcomer.
  *
- * The Mininet leaf-spine fabric and real traffic join the demo with the fabric issue.
+ *  1. starts the controller in-process (startRivulet: OpenFlow listener, topology and routing apps, REST);
+ *  2. builds the default Mininet fabric — 2 spines × 4 leaves × 2 hosts of Open vSwitch, userspace datapath,
+ *     50 Mbit/s links — with mininet/fabric.py, and waits until discovery has settled (GET /api/v1/health);
+ *  3. prints the discovered topology, runs pingall, prints the hosts the controller learnt;
+ *  4. runs iperf3 flows between racks at the same time, then prints each flow's pinned path
+ *     (host → leaf → spine → leaf → host), the per-spine spread and the measured throughputs;
+ *  5. stops everything it started (the fabric through its script, then the controller), also on failure or
+ *     Ctrl-C.
+ *
+ * Options (environment): RIVULET_DEMO_SPINES / _LEAVES / _HOSTS (shape), RIVULET_DEMO_BW (Mbit/s),
+ * RIVULET_DEMO_SECONDS (iperf3 duration), RIVULET_LOG_LEVEL (controller log level, default warn).
  */
-import { spawn, execFile, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { promisify } from 'node:util';
-import { startController, type Controller } from '../controller/controller.js';
 import { dpidHex } from '../controller/log.js';
-import { OFPFC, OFPGC, OFPGT, OFPMC, OFPMF } from '../controller/codec/index.js';
-import { readPcapBuffer, analyzePcap } from '../controller/capture/pcap.js';
-import { decodeOpenFlowCapture } from '../controller/capture/openflow-stream.js';
+import { mbps } from '../test/helpers/iperf.js';
+import { getJson, MininetFabric, mininetUnavailable, type Iperf3Result, type MnTopology } from '../test/helpers/mininet.js';
+import { startTestController, type TestController } from '../test/helpers/rivulet.js';
+import type { HostJson, LinkJson, RouteJson, SwitchJson } from '../controller/rest/schemas.js';
 
-const run = promisify(execFile);
-const BRIDGE = 'rvtdemo';
+const num = (name: string, def: number): number => {
+  const v = Number(process.env[name]);
+  return Number.isFinite(v) && v > 0 ? v : def;
+};
+const SHAPE = { spines: num('RIVULET_DEMO_SPINES', 2), leaves: num('RIVULET_DEMO_LEAVES', 4), hostsPerLeaf: num('RIVULET_DEMO_HOSTS', 2) };
+const BW_MBPS = num('RIVULET_DEMO_BW', 50);
+const SECONDS = Math.round(num('RIVULET_DEMO_SECONDS', 5));
+
 const say = (s = ''): void => console.log(s);
 const step = (s: string): void => say(`\n== ${s}`);
 
-async function sh(cmd: string, args: string[]): Promise<string> {
-  return (await run(cmd, args)).stdout;
+/** Left-aligned text table with a header rule. */
+function table(headers: readonly string[], rows: readonly (readonly string[])[]): string {
+  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: readonly string[]): string => '  ' + cells.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
+  return [line(headers), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
 }
 
-async function waitFor(cond: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<number> {
-  const t0 = Date.now();
-  while (!(await cond())) {
-    if (Date.now() - t0 > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
+/** Names for dpids and IPs, from what Mininet built. */
+class Names {
+  private readonly sw = new Map<string, string>();
+  private readonly ip = new Map<string, string>();
+  constructor(readonly topo: MnTopology) {
+    for (const s of topo.switches) this.sw.set(s.dpid, s.name);
+    for (const h of topo.hosts) this.ip.set(h.ip, h.name);
   }
-  return Date.now() - t0;
+  switch(dpid: string): string {
+    return this.sw.get(dpid) ?? dpid;
+  }
+  host(ip: string): string {
+    return this.ip.get(ip) ?? ip;
+  }
 }
 
-/** Starts tcpdump on loopback and resolves once it says it is listening (it prints that on stderr). */
-function startTcpdump(file: string, port: number): Promise<ChildProcess> {
-  return new Promise((resolve, reject) => {
-    const p = spawn('tcpdump', ['-i', 'lo', '--immediate-mode', '-U', '-s', '0', '-w', file, 'tcp', 'port', String(port)], { stdio: ['ignore', 'ignore', 'pipe'] });
-    const timer = setTimeout(() => reject(new Error('tcpdump did not start within 5 s')), 5000);
-    p.once('error', reject);
-    p.stderr!.on('data', (d: Buffer) => {
-      if (d.toString().includes('listening on')) { clearTimeout(timer); resolve(p); }
-    });
-  });
+let fabric: MininetFabric | undefined;
+let rivulet: TestController | undefined;
+let stopping: Promise<void> | undefined;
+/** set on Ctrl-C / SIGTERM: the steps still running see their processes killed and print nothing more */
+let interrupted = false;
+
+/** Stops what the demo started, fabric first (its switches would otherwise reconnect in vain). Idempotent. */
+function stopAll(): Promise<void> {
+  stopping ??= (async () => {
+    step('stopping everything the demo started');
+    if (fabric) {
+      const report = await fabric.stop();
+      say(`  Mininet fabric ${fabric.prefix} stopped; fabric.py removed: ${JSON.stringify(report)}` +
+        (fabric.leftovers.bridges.length + fabric.leftovers.interfaces.length > 0 ? `; the demo removed leftovers ${JSON.stringify(fabric.leftovers)}` : ''));
+    }
+    if (rivulet) {
+      await rivulet.close();
+      say('  controller stopped (REST server, OpenFlow listener, apps)');
+    }
+  })();
+  return stopping;
+}
+
+async function showTopology(r: TestController, names: Names): Promise<void> {
+  const switches = (await getJson<{ switches: SwitchJson[] }>(r.api, '/switches')).switches;
+  say('Switches (GET /api/v1/switches):');
+  say(table(['name', 'dpid', 'role', 'fabric ports', 'edge ports'], switches.map((s) => [
+    names.switch(s.dpid), s.dpid, s.role,
+    s.ports.filter((p) => p.kind === 'fabric').map((p) => String(p.portNo)).join(',') || '-',
+    s.ports.filter((p) => p.kind === 'edge').map((p) => String(p.portNo)).join(',') || '-',
+  ])));
+  const links = (await getJson<{ links: LinkJson[] }>(r.api, '/links')).links;
+  say(`\nLinks (GET /api/v1/links): ${links.length} directed links, learnt from LLDP probes (one per direction)`);
+  const rows = links
+    .filter((l) => names.switch(l.src.dpid) < names.switch(l.dst.dpid))
+    .map((l) => [`${names.switch(l.src.dpid)} port ${l.src.port}`, '<->', `${names.switch(l.dst.dpid)} port ${l.dst.port}`,
+      links.some((b) => b.src.dpid === l.dst.dpid && b.src.port === l.dst.port && b.dst.dpid === l.src.dpid) ? 'both directions' : 'one direction only',
+      l.capacityBps > 0 ? mbps(l.capacityBps) : '?']);
+  say(table(['from', '', 'to', 'seen', 'capacity'], rows));
+}
+
+async function showHosts(r: TestController, names: Names): Promise<void> {
+  const hosts = (await getJson<{ hosts: HostJson[] }>(r.api, '/hosts')).hosts;
+  say(`Hosts the controller learnt from ARP / IPv4 packet-ins (GET /api/v1/hosts): ${hosts.length}`);
+  say(table(['host', 'MAC', 'IPv4', 'attached to'], hosts
+    .map((h) => [names.host(h.ipv4 ?? ''), h.mac, h.ipv4 ?? '?', `${names.switch(h.attachment.dpid)} port ${h.attachment.port}`])
+    .sort((a, b) => a[0]!.localeCompare(b[0]!, 'en', { numeric: true }))));
+}
+
+/** "h1 → l1 (in 3, out 1) → s2 (in 1, out 3) → l3 (in 2, out 3) → h5" */
+function pathText(route: RouteJson, names: Names): string {
+  const hops = route.path.map((h) => `${names.switch(h.dpid)} (in ${h.inPort}, out ${h.outPort})`);
+  return [names.host(route.flowKey.ipv4Src), ...hops, names.host(route.flowKey.ipv4Dst)].join(' → ');
+}
+
+function pickPairs(topo: MnTopology): [string, string][] {
+  // every host sends once, to a host `leaves/2` racks further on: all flows cross the spines
+  const byLeaf = topo.switches.filter((s) => s.role === 'leaf').map((l) => topo.hosts.filter((h) => h.leaf === l.name));
+  const pairs: [string, string][] = [];
+  const shift = Math.max(1, Math.floor(byLeaf.length / 2));
+  byLeaf.forEach((hosts, i) => hosts.forEach((h, j) => {
+    const dst = byLeaf[(i + shift) % byLeaf.length]!;
+    if (dst !== hosts && dst.length > 0) pairs.push([h.name, dst[j % dst.length]!.name]);
+  }));
+  return pairs;
 }
 
 async function main(): Promise<void> {
-  if (process.getuid?.() !== 0) throw new Error('the demo drives Open vSwitch: run it as root');
-  const dir = mkdtempSync(join(tmpdir(), 'rivulet-demo-'));
-  const pcap = join(dir, 'session.pcap');
-  let ctl: Controller | undefined;
-  let tcpdump: ChildProcess | undefined;
-  try {
-    step('1. controller');
-    ctl = await startController({ port: 0, host: '127.0.0.1', logLevel: 'warn' });
-    say(`rivulet controller listening on 127.0.0.1:${ctl.port} (OpenFlow 1.3 only)`);
-    const c = ctl;
-    c.on('switchUp', (e) => say(`event switchUp   dpid=${dpidHex(e.dpid)} ports=${e.ports.map((p) => `${p.portNo}:${p.name}`).join(' ')}`));
-    c.on('switchDown', (e) => say(`event switchDown dpid=${dpidHex(e.dpid)} (${e.reason})`));
+  const why = mininetUnavailable();
+  if (why) throw new Error(`the demo needs root, Open vSwitch, Mininet and iperf3 (${why}); run it as root: sudo npm run demo`);
 
-    step('2. recording the OpenFlow session with tcpdump');
-    tcpdump = await startTcpdump(pcap, ctl.port);
-    say(`tcpdump (pid ${tcpdump.pid}) writing ${pcap}`);
+  say('Rivulet demo: an OpenFlow 1.3 controller discovers a leaf-spine fabric of Open vSwitch switches and pins');
+  say('every TCP flow on one of the equal-cost paths (one per spine), chosen at random. Hosts hang off the leaves;');
+  say('every leaf has one link to every spine. Switch names carry this run\'s tag: <tag>s1, <tag>s2 … are spines,');
+  say('<tag>l1 … are leaves. Ctrl-C stops everything the demo started.');
 
-    step(`3. Open vSwitch bridge ${BRIDGE} (datapath_type=netdev, OpenFlow13, fail_mode=secure) → controller`);
-    await sh('ovs-vsctl', ['--if-exists', 'del-br', BRIDGE]);
-    await sh('ovs-vsctl', ['add-br', BRIDGE, '--', 'set', 'bridge', BRIDGE, 'datapath_type=netdev', 'protocols=OpenFlow13',
-      'fail_mode=secure', 'other-config:datapath-id=00000000000000d1']);
-    for (const i of [1, 2, 3]) {
-      await sh('ovs-vsctl', ['add-port', BRIDGE, `${BRIDGE}p${i}`, '--', 'set', 'interface', `${BRIDGE}p${i}`, 'type=internal', `ofport_request=${i}`]);
-    }
-    await sh('ovs-vsctl', ['set-controller', BRIDGE, `tcp:127.0.0.1:${ctl.port}`]);
-    const ms = await waitFor(() => c.switches.size > 0, 5000, 'the bridge to connect');
-    const sw = [...c.switches.values()][0]!;
-    say(`connected in ${ms} ms: dpid ${sw.dpidHex}, ${sw.features.nTables} tables, capabilities 0x${sw.features.capabilities.toString(16)}`);
-    const uuid = (await sh('ovs-vsctl', ['get', 'bridge', BRIDGE, 'controller'])).replace(/[[\]\s]/g, '');
-    say(`ovs-vsctl get controller ${uuid.slice(0, 8)}… is_connected: ${(await sh('ovs-vsctl', ['get', 'controller', uuid, 'is_connected'])).trim()}`);
+  step('1. the Rivulet controller');
+  // Mininet shapes the links with tc (TCLink): the switches still report 10 Gbit/s ports, so the one
+  // thing the demo tells the controller is the real link rate (topology.defaultCapacityBps).
+  rivulet = await startTestController({ config: { topology: { defaultCapacityBps: BW_MBPS * 1e6 } } });
+  const r = rivulet;
+  say(`  OpenFlow 1.3 listener on 127.0.0.1:${r.ofPort}; REST API at ${r.api}`);
+  say(`  apps: topology (LLDP every ${r.config.topology.lldpIntervalMs} ms, host tracking), routing (proxy ARP,` +
+    ` each flow pinned on a random equal-cost path, seed ${r.config.routing.seed})`);
+  const upAt = new Map<string, number>();
+  r.controller.on('switchUp', (e) => {
+    upAt.set(dpidHex(e.dpid), Date.now());
+  });
 
-    step('4. what the switch reports (multipart requests through the controller)');
-    const desc = await sw.multipart({ mpType: 'OFPMP_DESC' });
-    say(`OFPMP_DESC: ${desc.mfrDesc} / ${desc.hwDesc} / ${desc.swDesc}`);
-    const mf = await sw.multipart({ mpType: 'OFPMP_METER_FEATURES' });
-    say(`OFPMP_METER_FEATURES: max ${mf.maxMeter} meters, ${mf.maxBands} bands, band types 0x${mf.bandTypes.toString(16)}`);
+  step(`2. the Mininet fabric: ${SHAPE.spines} spines × ${SHAPE.leaves} leaves × ${SHAPE.hostsPerLeaf} hosts per leaf`);
+  say(`  Open vSwitch (userspace datapath), OpenFlow 1.3, fail-mode secure, ${BW_MBPS} Mbit/s links; built by mininet/fabric.py`);
+  fabric = await MininetFabric.start({ ...SHAPE, bwMbps: BW_MBPS, ofPort: r.ofPort });
+  const f = fabric;
+  const names = new Names(f.topology);
+  say(`  built in ${f.topology.buildSeconds.toFixed(1)} s: switches ${f.topology.switches.map((s) => `${s.name} (${s.role}, dpid ${s.dpid})`).join(', ')}`);
+  say(`  hosts ${f.topology.hosts.map((h) => `${h.name} ${h.ip}`).join(', ')}`);
 
-    step('5. a meter, a select group and a flow installed through the controller, then read back');
-    await sw.transact([
-      { type: 'OFPT_METER_MOD', command: OFPMC.ADD, flags: OFPMF.KBPS | OFPMF.BURST | OFPMF.STATS, meterId: 1,
-        bands: [{ type: 'OFPMBT_DROP', rate: 20_000, burstSize: 2_000 }] },
-      { type: 'OFPT_GROUP_MOD', command: OFPGC.ADD, groupType: OFPGT.SELECT, groupId: 1, buckets: [
-        { weight: 1, watchPort: 0xffffffff, watchGroup: 0xffffffff, actions: [{ type: 'OFPAT_OUTPUT', port: 2, maxLen: 0 }] },
-        { weight: 1, watchPort: 0xffffffff, watchGroup: 0xffffffff, actions: [{ type: 'OFPAT_OUTPUT', port: 3, maxLen: 0 }] }] },
-      { type: 'OFPT_FLOW_MOD', cookie: 0x42n, cookieMask: 0n, tableId: 0, command: OFPFC.ADD, idleTimeout: 0, hardTimeout: 0,
-        priority: 100, bufferId: 0xffffffff, outPort: 0xffffffff, outGroup: 0xffffffff, flags: 0,
-        match: [{ field: 'in_port', value: 1 }, { field: 'eth_type', value: 0x0800 },
-          { field: 'ipv4_dst', value: '10.0.2.0', mask: '255.255.255.0' }, { field: 'ip_proto', value: 6 }, { field: 'tcp_dst', value: 5201 }],
-        instructions: [{ type: 'OFPIT_METER', meterId: 1 }, { type: 'OFPIT_APPLY_ACTIONS', actions: [{ type: 'OFPAT_GROUP', groupId: 1 }] }] },
-    ]);
-    say('ovs-ofctl -O OpenFlow13 dump-flows:');
-    say((await sh('ovs-ofctl', ['-O', 'OpenFlow13', 'dump-flows', BRIDGE])).trim().split('\n').map((l) => `  ${l.trim()}`).join('\n'));
-    say('ovs-ofctl -O OpenFlow13 dump-meters:');
-    say((await sh('ovs-ofctl', ['-O', 'OpenFlow13', 'dump-meters', BRIDGE])).trim().split('\n').map((l) => `  ${l.trim()}`).join('\n'));
-    const flows = await sw.multipart({ mpType: 'OFPMP_FLOW', tableId: 0xff, outPort: 0xffffffff, outGroup: 0xffffffff,
-      cookie: 0n, cookieMask: 0n, match: [] });
-    say(`OFPMP_FLOW through the controller: ${flows.flows.length} entries: ` +
-      flows.flows.map((f) => `priority=${f.priority} match=[${f.match.map((m) => ('value' in m ? `${m.field}=${String(m.value)}${m.mask !== undefined ? '/' + String(m.mask) : ''}` : 'other')).join(',')}]`).join('; '));
+  step('3. waiting for discovery to settle (GET /api/v1/health?waitReadyMs=20000)');
+  const t0 = Date.now();
+  const health = await getJson<{ ready: boolean; switches: number; links: number }>(r.api, '/health?waitReadyMs=20000');
+  const last = upAt.size ? Math.max(...upAt.values()) : t0;
+  say(`  ready=${health.ready}: ${health.switches} switches connected, ${health.links} directed links, ` +
+    `${Date.now() - last} ms after the last switch connected`);
+  if (!health.ready) say('  (discovery did not settle in time; continuing to show what is known)');
+  await showTopology(r, names);
 
-    step('6. the recorded session, decoded by Rivulet');
-    await new Promise((r) => setTimeout(r, 300)); // let the last replies reach the capture
-    tcpdump.kill('SIGINT');
-    await new Promise((r) => tcpdump!.once('exit', r));
-    tcpdump = undefined;
-    const file = await readPcapBuffer(readFileSync(pcap));
-    if (!file.ok) throw file.error;
-    const records = decodeOpenFlowCapture(analyzePcap(file.value), { ports: [ctl.port] });
-    for (const r of records) {
-      say(`  frame ${String(r.frame).padStart(3)}  ${r.direction.padEnd(17)}  ${r.type.padEnd(26)} xid=${String(r.xid).padEnd(10)} ${r.length} B` +
-        ('message' in r && r.message?.type === 'OFPT_MULTIPART_REQUEST' ? `  ${r.message.body.mpType}` : '') +
-        ('message' in r && r.message?.type === 'OFPT_MULTIPART_REPLY' ? `  ${r.message.body.mpType}` : ''));
-    }
-    say(`${records.length} OpenFlow messages, ${records.filter((r) => r.error).length} undecodable`);
-  } finally {
-    step('7. stopping everything the demo started');
-    if (tcpdump) tcpdump.kill('SIGINT');
-    await sh('ovs-vsctl', ['--if-exists', 'del-br', BRIDGE]).catch(() => '');
-    await ctl?.close();
-    if (!process.env.RIVULET_DEMO_KEEP) rmSync(dir, { recursive: true, force: true }); else say(`kept ${dir}`);
-    say(`bridge ${BRIDGE} deleted, tcpdump stopped, controller closed`);
-  }
+  step('4. pingall: every host pings every other host once');
+  const ping = await f.pingall();
+  say(`  ${ping.received}/${ping.sent} answered (${ping.lossPct.toFixed(1)}% loss)` +
+    (ping.failed.length ? `; no answer: ${ping.failed.map((x) => `${x.src}->${x.dst}`).join(' ')}` : '') +
+    '. The controller answered the ARP requests itself (proxy ARP) and pinned each ping flow.');
+  await showHosts(r, names);
+
+  const pairs = pickPairs(f.topology);
+  step(`5. iperf3: ${pairs.length} TCP flows between racks at the same time, ${SECONDS} s each`);
+  say(`  ${pairs.map(([a, b]) => `${a}→${b}`).join('  ')}`);
+  const results = await Promise.all(pairs.map(([client, server]) =>
+    f.iperf3({ client, server, seconds: SECONDS, interval: 1 }).catch((err: Error) => err)));
+  if (interrupted) return;
+  const routes = (await getJson<{ routes: RouteJson[] }>(r.api, '/routes')).routes;
+  showFlows(results, routes, names, f.topology);
+  say(`\nIn short: ${health.switches} switches and ${health.links / 2} spine-leaf links discovered, ${ping.lossPct === 0 ? 'every host reached every other' : `${ping.lossPct.toFixed(1)}% ping loss`},` +
+    ` ${results.filter((x) => !(x instanceof Error)).length}/${pairs.length} iperf3 flows completed over pinned paths.`);
 }
 
-main().catch((err: unknown) => {
-  console.error(`demo failed: ${err instanceof Error ? err.message : String(err)}`);
-  process.exitCode = 1;
+function showFlows(results: readonly (Iperf3Result | Error)[], routes: readonly RouteJson[], names: Names, topo: MnTopology): void {
+  say('\nThe path pinned for each flow (GET /api/v1/routes; the ACKs flow back on a separately pinned path):');
+  const perSpine = new Map<string, { flows: number; bps: number }>(
+    topo.switches.filter((s) => s.role === 'spine').map((s) => [s.name, { flows: 0, bps: 0 }]));
+  const rows: string[][] = [];
+  let total = 0;
+  for (const res of results) {
+    if (res instanceof Error) {
+      say(`  a flow failed: ${res.message}`);
+      continue;
+    }
+    const s = res.streams[0];
+    const route = s && routes.find((x) => x.flowKey.ipProto === 6 && x.flowKey.ipv4Src === s.localIp && x.flowKey.ipv4Dst === s.remoteIp &&
+      x.flowKey.srcPort === s.localPort && x.flowKey.dstPort === s.remotePort);
+    const bps = res.received?.bps ?? 0;
+    total += bps;
+    const spine = route?.spine ? names.switch(route.spine) : '?';
+    const slot = perSpine.get(spine);
+    if (slot) {
+      slot.flows += 1;
+      slot.bps += bps;
+    }
+    say(`  ${res.client}:${s?.localPort ?? '?'} → ${res.server}:${res.port}   ${route ? pathText(route, names) : '(no route listed)'}`);
+    rows.push([`${res.client} → ${res.server}`, spine, mbps(res.sent?.bps ?? 0), mbps(bps), String(res.sent?.retransmits ?? '-')]);
+  }
+  say('\nMeasured throughput (iperf3 -J; sent by the client, received by the server):');
+  say(table(['flow', 'spine', 'sent', 'received', 'retransmits'], rows));
+  say(`  total received: ${mbps(total)}`);
+  say('\nPer-spine spread of the flows (random choice among the equal-cost paths):');
+  say(table(['spine', 'flows', 'received'], [...perSpine].map(([n, v]) => [n, String(v.flows), mbps(v.bps)])));
+  say(`  Each link runs at ${BW_MBPS} Mbit/s: flows that share a leaf uplink or a spine downlink share its rate.`);
+}
+
+process.once('SIGINT', () => {
+  interrupted = true;
+  say('\nCtrl-C: stopping');
+  void stopAll().finally(() => process.exit(130));
 });
+process.once('SIGTERM', () => {
+  interrupted = true;
+  void stopAll().finally(() => process.exit(143));
+});
+
+try {
+  await main();
+} catch (err) {
+  if (!interrupted) console.error(`\ndemo failed: ${err instanceof Error ? err.message : String(err)}`);
+  process.exitCode = interrupted ? 130 : 1;
+} finally {
+  await stopAll();
+}

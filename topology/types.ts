@@ -75,6 +75,11 @@ export type FabricEvent =
   | { readonly type: 'hostAdded'; readonly host: FabricHost }
   | { readonly type: 'hostMoved'; readonly host: FabricHost; readonly from: PortRef }
   | { readonly type: 'hostIpLearned'; readonly host: FabricHost }
+  /**
+   * A host forgotten; reason 'fabricPort': it had been learnt on a port that LLDP later showed to be an
+   * inter-switch port (e.g. a flooded frame seen before discovery finished), so its attachment was wrong.
+   */
+  | { readonly type: 'hostRemoved'; readonly host: FabricHost; readonly reason: string }
   /** emitted once after any batch of the above (roles and path sets may have changed) */
   | { readonly type: 'topologyChanged' };
 

@@ -21,6 +21,8 @@ import type { FlowletTable } from './table.js';
 export interface FcaOptions {
   /** Fraction of each link kept for work conservation, in [0, 1) (default 1e-6). */
   readonly reserve?: number;
+  /** Step 3 on (default). Off: only the transfer-aware rates (for showing what §4.3 adds). */
+  readonly workConserving?: boolean;
 }
 
 /** Writes FCA rates (bits/s) into `out[slot]`. */
@@ -33,7 +35,8 @@ export function fcaAllocate(t: FlowletTable, out: Float64Array, opts: FcaOptions
   const base = new Float64Array(t.span);
   const scratch = new Float64Array(L);
   for (const members of transfersBySize(t)) serveTransfer(t, members, residual, scratch, base);
-  workConserve(t, base, out);
+  if (opts.workConserving === false) t.forEachSlot((s) => { out[s] = base[s]!; });
+  else workConserve(t, base, out);
 }
 
 /** Groups live slots by transfer, ordered by remaining volume (then first slot); unknown sizes last. */

@@ -3,19 +3,22 @@
  * proportional fairness (α-fair optional), solved by NED price iterations warm-started from the previous
  * prices, followed by F-NORM (or U-NORM) so the output is always feasible.
  *
- * One `iterate(n)` = n rate passes and n price updates; the last rate pass is normalised into `out`.
- * Rates in bits/s, indexed by table slot.
+ * `iterate(n)` after a change: warm start (prices of links whose flowlets changed are rescaled by their
+ * weight change), one rate pass (x, load y, Hessian diagonal H at those prices), then n × (NED price update
+ * → rate pass), then F-NORM of the last pass. So the rates handed out always reflect the latest prices;
+ * one event costs n + 1 rate passes and one normalisation pass. Rates in bits/s, indexed by table slot.
  */
 import { AllocatorError } from './errors.js';
 import { newF64 } from './fabric.js';
-import { normalizePass, priceUpdate, ratePass, reduceParts, seedPrices, setNoUpdate } from './ned.js';
-export let FRESH = false;
-export function setFresh(f: boolean): void { FRESH = f; }
-import type { FlowletTable } from './table.js';
+import {
+  clearAggregates, LINK_STRIDE, normalizePass, P, priceUpdate, R, ratePass,
+  ratios, reduceParts, seedPrices, Y,
+} from './ned.js';
+import type { FlowletTable, TableListener } from './table.js';
 
 /** Options of the flowtune optimizer. */
 export interface FlowtuneOptions {
-  /** NED step size γ ∈ (0, 1] (default 1). */
+  /** Largest NED step size γ ∈ (0, 1] (default 0.85; each link adapts below it). */
   readonly gamma?: number;
   /** α of α-fair utility (default 1 = proportional fairness). */
   readonly alpha?: number;
@@ -23,23 +26,26 @@ export interface FlowtuneOptions {
   readonly norm?: 'f' | 'u';
 }
 
+/** Default largest NED step size. */
+export const DEFAULT_GAMMA = 0.85;
+
 /** Per-link and per-slot state of the optimizer: prices persist across changes (warm start). */
-export class FlowtuneOptimizer {
+export class FlowtuneOptimizer implements TableListener {
   readonly gamma: number;
   readonly alpha: number;
   readonly norm: 'f' | 'u';
-  price: Float64Array;
-  /** Σ weight per link at the previous iteration (prices are rescaled by the change: warm start). */
+  /** Interleaved link state, LINK_STRIDE doubles per link: price, load, Hessian diagonal, utilisation. */
+  links: Float64Array;
+  /** Σ weight per link when prices were last seeded (detects links whose flowlets changed). */
   lastWeight: Float64Array;
-  load: Float64Array;
-  hess: Float64Array;
-  ratio: Float64Array;
-  /** Per-block partial load/hess (K > 1), block k at offset k·linkStride. */
-  loadParts: Float64Array;
-  hessParts: Float64Array;
-  linkStride: number;
-  /** Unnormalised rates of the last rate pass, bits/s. */
+  /** Per-link signed step size (see priceUpdate). */
+  step: Float64Array;
+  /** Per-block partial (y, H) pairs (K > 1), block k at offset k·2·linkCapacity. */
+  parts: Float64Array;
+  linkCapacity = 0;
+  /** Unnormalised rates of the last rate pass, bits/s, and each flow's Hessian term. */
   rate: Float64Array;
+  sens: Float64Array;
   /** Normalised (feasible) rates, bits/s: the allocation. */
   out: Float64Array;
   /** Total NED iterations run. */
@@ -47,109 +53,156 @@ export class FlowtuneOptimizer {
   private tableGeneration = -1;
 
   constructor(readonly table: FlowletTable, opts: FlowtuneOptions = {}) {
-    this.gamma = opts.gamma ?? 1;
+    this.gamma = opts.gamma ?? DEFAULT_GAMMA;
     this.alpha = opts.alpha ?? 1;
     this.norm = opts.norm ?? 'f';
     if (!(this.gamma > 0 && this.gamma <= 1)) throw new AllocatorError('ALLOC_BAD_OPTION', 'gamma must be in (0, 1]');
-    if (!(this.alpha > 0 && this.alpha < 1e6)) throw new AllocatorError('ALLOC_BAD_OPTION', 'alpha must be > 0');
-    this.linkStride = 0;
-    this.price = this.lastWeight = this.load = this.hess = this.ratio = this.loadParts = this.hessParts = new Float64Array(0);
-    this.rate = this.out = new Float64Array(0);
+    if (!(this.alpha > 0 && this.alpha < 1e6)) throw new AllocatorError('ALLOC_BAD_OPTION', 'alpha must be in (0, 1e6)');
+    const empty = new Float64Array(0);
+    this.links = this.lastWeight = this.step = this.parts = this.rate = this.sens = this.out = empty;
     this.ensureCapacity();
+    table.listen(this);
+  }
+
+  /** Price of link l. */
+  price(l: number): number {
+    return this.links[l * LINK_STRIDE + P]!;
+  }
+
+  /** Load of link l in the last rate pass (unnormalised), bits/s. */
+  load(l: number): number {
+    return this.links[l * LINK_STRIDE + Y]!;
   }
 
   /** Runs `n` ≥ 1 NED iterations from the current prices and leaves normalised rates in `out`. */
   iterate(n = 1): void {
-    this.ensureCapacity();
-    const t = this.table;
-    const L = t.fabric.size;
-    seedPrices(this.price, t.fabric.capacity, t.linkWeight, this.lastWeight, L);
+    this.prepare();
     for (let i = 0; i < n; i++) {
+      this.updatePrices(i > 0);
       this.aggregate();
-      const maxRatio = priceUpdate(this.price, this.load, this.hess, this.ratio, t.fabric.capacity,
-        t.linkWeight, L, this.gamma);
-      if (i === n - 1 && !FRESH) this.normalize(maxRatio);
       this.iterations++;
     }
-    if (FRESH) {
-      this.aggregate();
-      setNoUpdate(true);
-      const maxRatio = priceUpdate(this.price, this.load, this.hess, this.ratio, t.fabric.capacity,
-        t.linkWeight, L, this.gamma);
-      setNoUpdate(false);
-      this.normalize(maxRatio);
-    }
+    this.normalize(this.computeRatios());
   }
 
-  /** Σ_s w_s·U(x̂_s) over flows with positive weight and rate (log utility for α = 1). */
+  /** Before iterating: grow arrays, warm-start changed links, one rate pass at those prices. */
+  prepare(): void {
+    this.ensureCapacity();
+    const t = this.table;
+    seedPrices(this.links, t.fabric.capacity, t.linkWeight, this.lastWeight, this.step, t.fabric.size);
+    this.aggregate();
+  }
+
+  /** One NED price update from the current aggregates (`adapt`: per-link step adaptation, see priceUpdate). */
+  updatePrices(adapt: boolean): void {
+    const t = this.table;
+    priceUpdate(this.links, t.fabric.capacity, t.linkWeight, t.fabric.size, this.gamma, this.step, adapt);
+  }
+
+  /** r_l = y_l/c_l for every link; returns the largest. */
+  computeRatios(): number {
+    return ratios(this.links, this.table.fabric.capacity, this.table.fabric.size);
+  }
+
+  /** Σ_s U(x̂_s) over flows with positive weight and rate (w·log x for α = 1). */
   utility(): number {
     let u = 0;
     this.table.forEachSlot((s) => { u += utilityOf(this.table.weight[s]!, this.out[s]!, this.alpha); });
     return u;
   }
 
-  /** Rate pass for every block into load/hess (per-block partials reduced in block order when K > 1). */
+  /** Rate pass for every block into the link aggregates (per-block partials reduced in block order). */
   aggregate(): void {
     const t = this.table;
     const K = t.blocks;
     const L = t.fabric.size;
     if (K === 1) {
-      this.load.fill(0, 0, L);
-      this.hess.fill(0, 0, L);
-      ratePass(t, this.price, this.rate, this.load, this.hess, 0, t.count[0]!, this.alpha);
-      return;
+      clearAggregates(this.links, L);
+      ratePass(t, this.links, this.rate, this.sens, this.links, LINK_STRIDE, Y, 0, t.count[0]!, this.alpha);
+    } else {
+      this.parts.fill(0);
+      for (let k = 0; k < K; k++) this.blockRatePass(k);
+      this.reduce();
     }
-    this.loadParts.fill(0);
-    this.hessParts.fill(0);
-    for (let k = 0; k < K; k++) this.blockRatePass(k);
-    reduceParts(this.loadParts, K, this.linkStride, this.load, L);
-    reduceParts(this.hessParts, K, this.linkStride, this.hess, L);
   }
 
-  /** Rate pass of block k into its partial arrays (what a worker does). */
+  /** Rate pass of block k into its partial (y, H) pairs (what worker k does in multicore mode). */
   blockRatePass(k: number): void {
     const t = this.table;
     const from = k * t.blockCap;
-    const o = k * this.linkStride;
-    ratePass(t, this.price, this.rate,
-      this.loadParts.subarray(o, o + this.linkStride), this.hessParts.subarray(o, o + this.linkStride),
+    ratePass(t, this.links, this.rate, this.sens, this.parts, 2, k * 2 * this.linkCapacity,
       from, from + t.count[k]!, this.alpha);
   }
 
-  /** Normalises every block from the last ratios. */
+  /** y, H = Σ_k partials in block order (the reduction shared with worker mode). */
+  reduce(): void {
+    reduceParts(this.parts, this.table.blocks, this.linkCapacity, this.links, this.table.fabric.size);
+  }
+
+  /** Normalises every block from the current ratios. */
   normalize(maxRatio: number): void {
     const t = this.table;
-    const uniform = this.norm === 'u' ? maxRatio : 0;
-    for (let k = 0; k < t.blocks; k++) {
-      const from = k * t.blockCap;
-      normalizePass(t, this.rate, this.ratio, this.out, from, from + t.count[k]!, uniform);
-    }
+    for (let k = 0; k < t.blocks; k++) this.normalizeBlock(k, maxRatio);
+  }
+
+  /** Normalises block k (what worker k does in multicore mode). */
+  normalizeBlock(k: number, maxRatio: number): void {
+    const t = this.table;
+    const from = k * t.blockCap;
+    normalizePass(t, this.links, this.rate, this.out, from, from + t.count[k]!, this.norm === 'u' ? maxRatio : 0);
+  }
+
+  /** TableListener: a new flowlet has no allocation until the next iteration. */
+  added(s: number): void {
+    if (this.fits()) { this.rate[s] = 0; this.out[s] = 0; }
+  }
+
+  /** TableListener: nothing to undo (aggregates are rebuilt by every iteration's first rate pass). */
+  removing(): void {}
+
+  /** TableListener: per-slot results follow the flowlet, so `out` stays readable by slot between iterations. */
+  moved(from: number, to: number): void {
+    if (!this.fits()) return;
+    this.rate[to] = this.rate[from]!;
+    this.sens[to] = this.sens[from]!;
+    this.out[to] = this.out[from]!;
+  }
+
+  /** TableListener: slots relocated (arrays are re-sized at the next iteration). */
+  relocated(): void {}
+
+  private fits(): boolean {
+    const t = this.table;
+    return this.rate.length >= t.span && this.linkCapacity >= t.linkWeight.length;
   }
 
   /** Grows per-link and per-slot arrays after the fabric or the table grew (keeps prices). */
   ensureCapacity(): void {
     const t = this.table;
     const L = Math.max(16, t.linkWeight.length);
-    if (this.price.length < L) {
-      const p = newF64(L, t.shared);
-      p.set(this.price);
-      this.price = p;
-      const w = newF64(L, t.shared);
-      w.set(this.lastWeight);
-      this.lastWeight = w;
-      this.load = newF64(L, t.shared);
-      this.hess = newF64(L, t.shared);
-      this.ratio = newF64(L, t.shared);
-      this.linkStride = L;
-      this.loadParts = newF64(L * t.blocks, t.shared);
-      this.hessParts = newF64(L * t.blocks, t.shared);
+    if (this.linkCapacity < L) {
+      this.links = grown(this.links, L * LINK_STRIDE, t.shared);
+      this.lastWeight = grown(this.lastWeight, L, t.shared);
+      this.step = grown(this.step, L, t.shared);
+      this.parts = newF64(2 * L * t.blocks, t.shared);
+      this.linkCapacity = L;
     }
     if (this.tableGeneration !== t.generation || this.rate.length < t.span) {
       this.rate = newF64(t.span, t.shared);
+      this.sens = newF64(t.span, t.shared);
       this.out = newF64(t.span, t.shared);
       this.tableGeneration = t.generation;
     }
   }
+}
+
+/** Utilisation ratio offset, re-exported for tests that inspect the link state. */
+export const RATIO_OFFSET = R;
+
+function grown(a: Float64Array, n: number, shared: boolean): Float64Array {
+  const b = newF64(n, shared);
+  b.set(a);
+  return b;
 }
 
 /** w·log x (α = 1) or w·x^(1−α)/(1−α); 0 for w = 0 or x = 0 (such flows are outside the objective). */

@@ -30,6 +30,21 @@ export interface FlowletSpec {
   readonly block?: number;
 }
 
+/**
+ * Observer of slot changes (the flowtune optimizer keeps its link aggregates current with it, so an
+ * arrival costs O(path length) instead of a pass over all flows).
+ */
+export interface TableListener {
+  /** Slot `s` now holds a new flowlet. */
+  added(s: number): void;
+  /** Slot `s` is about to be vacated (its data is still readable). */
+  removing(s: number): void;
+  /** The flowlet in slot `from` moved to slot `to`. */
+  moved(from: number, to: number): void;
+  /** Every slot may have moved (the table grew). */
+  relocated(): void;
+}
+
 /** Construction options of a table. */
 export interface TableOptions {
   /** Maximum links per path (default 8). */
@@ -69,6 +84,7 @@ export class FlowletTable {
   /** Number of flowlets crossing each link, kept incrementally. */
   linkCount: Int32Array;
   private slotOfHandle: Int32Array;
+  private readonly listeners: TableListener[] = [];
   private freeHandles: number[] = [];
   private nextHandle = 0;
   private live = 0;
@@ -97,6 +113,11 @@ export class FlowletTable {
     return s;
   }
 
+  /** Registers an observer of slot changes. */
+  listen(l: TableListener): void {
+    this.listeners.push(l);
+  }
+
   /** Adds a flowlet; O(path length) unless a block must grow. Returns its stable handle. */
   add(spec: FlowletSpec): number {
     this.checkSpec(spec);
@@ -110,16 +131,21 @@ export class FlowletTable {
     this.slotOfHandle[handle] = s;
     this.writeSlot(s, spec);
     this.live++;
+    for (const l of this.listeners) l.added(s);
     return handle;
   }
 
   /** Removes a flowlet by handle: the last slot of its block moves into the hole. */
   remove(handle: number): void {
     const s = this.slotOf(handle);
+    for (const l of this.listeners) l.removing(s);
     this.linkAggregate(s, -1);
     const k = Math.floor(s / this.blockCap);
     const last = k * this.blockCap + this.count[k]! - 1;
-    if (s !== last) this.moveSlot(last, s);
+    if (s !== last) {
+      this.moveSlot(last, s);
+      for (const l of this.listeners) l.moved(last, s);
+    }
     this.count[k]!--;
     this.slotOfHandle[handle] = -1;
     this.freeHandles.push(handle);
@@ -130,16 +156,20 @@ export class FlowletTable {
   setWeight(handle: number, w: number): void {
     checkWeight(w);
     const s = this.slotOf(handle);
+    for (const l of this.listeners) l.removing(s);
     this.linkAggregate(s, -1);
     this.weight[s] = w;
     this.linkAggregate(s, +1);
+    for (const l of this.listeners) l.added(s);
   }
 
   /** Changes a flowlet's demand cap, bits/s (Infinity = none). */
   setDemand(handle: number, bps: number): void {
     const s = this.slotOf(handle);
+    for (const l of this.listeners) l.removing(s);
     this.demand[s] = bps >= 0 ? bps : Infinity;
     this.rateCap[s] = this.pathMinCap(s);
+    for (const l of this.listeners) l.added(s);
   }
 
   /** Sets the bits a flowlet still has to send. */
@@ -150,6 +180,7 @@ export class FlowletTable {
   /** Recomputes every path's minimum capacity after Fabric.setCapacity. */
   refreshRateCaps(): void {
     this.forEachSlot((s) => { this.rateCap[s] = this.pathMinCap(s); });
+    for (const l of this.listeners) l.relocated();
   }
 
   /** Calls `fn(slot)` for every live slot, block by block. */
@@ -275,6 +306,7 @@ export class FlowletTable {
         this.copyFromOld(old, from, to, H);
       }
     }
+    for (const l of this.listeners) l.relocated();
   }
 
   private arrays() {

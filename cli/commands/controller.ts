@@ -1,34 +1,41 @@
 /**
- * `rivulet controller [--config FILE] [--of-port 6653] [--api-port 8080] [--log-level info]`
- * (DESIGN §1): starts the OpenFlow listener and the app host, and shuts down cleanly on SIGINT/SIGTERM
- * (sessions closed, listener closed, exit code 0). The REST API arrives in a later issue: --api-port is
- * accepted and logged as not served yet. --config is read as JSON; only its `openflow` section
- * (`port`, `host`, `missSendLen`, `echoIntervalMs`, `echoMaxUnanswered`) is used so far.
+ * `rivulet controller [--config FILE] [--of-port 6653] [--api-port 8080] [--host ADDR] [--log-level L]
+ * [--print-config]` (DESIGN §1): loads and validates the configuration file (JSON or YAML by extension;
+ * flags override its keys), starts the controller, the topology and routing apps and the REST API
+ * (controller/main.ts), logs where OpenFlow and REST listen, and shuts down cleanly on SIGINT/SIGTERM.
+ *
+ * Exit codes: 0 after a clean shutdown (or --print-config); 2 for a bad configuration or flag value (one
+ * line on stderr naming the key, e.g. `rivulet controller: config: openflow.port: must be an integer 0–65535,
+ * got "abc"`); 1 when start-up fails otherwise (a port in use…).
  */
-import { readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError } from 'commander';
-import { startController, type Controller } from '../../controller/controller.js';
-import { createLogger, resolveLevel, type Logger } from '../../controller/log.js';
-import type { SessionOptions } from '../../controller/session.js';
+import { ConfigError, loadConfig, type ConfigInput, type RivuletConfig } from '../../controller/config/index.js';
+import { createLogger, resolveLevel } from '../../controller/log.js';
+import { startRivulet, type Rivulet } from '../../controller/main.js';
 
-interface ControllerCliOptions {
+export interface ControllerCliOptions {
   readonly config?: string;
-  readonly ofPort: number;
-  readonly apiPort: number;
+  readonly ofPort?: number;
+  readonly apiPort?: number;
+  readonly host?: string;
   readonly logLevel?: string;
-  readonly host: string;
+  readonly printConfig?: boolean;
 }
 
-/** The `openflow` section of the config file (validated here until the config issue lands). */
-interface OpenflowConfig {
-  readonly port?: number;
-  readonly host?: string;
-  readonly session: SessionOptions;
+/** Where the command writes its own lines (logs go through pino to stdout). */
+export interface CliIo {
+  readonly out: (line: string) => void;
+  readonly err: (line: string) => void;
 }
+
+const processIo: CliIo = {
+  out: (l) => void process.stdout.write(`${l}\n`),
+  err: (l) => void process.stderr.write(`${l}\n`),
+};
 
 function portNumber(value: string): number {
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError(`not a TCP port: ${value}`);
+  if (!/^[0-9]+$/.test(value) || n > 65535) throw new InvalidArgumentError(`not a TCP port (0–65535): ${value}`);
   return n;
 }
 
@@ -40,72 +47,86 @@ function levelName(value: string): string {
   }
 }
 
-/**
- * Reads the `openflow` section of a JSON config file.
- * @throws Error naming the file and the bad key
- */
-export function readOpenflowConfig(file: string): OpenflowConfig {
-  const doc = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
-  const of = (doc['openflow'] ?? {}) as Record<string, unknown>;
-  const num = (key: string, min: number, max: number): number | undefined => {
-    const v = of[key];
-    if (v === undefined) return undefined;
-    if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
-      throw new Error(`${file}: openflow.${key} must be an integer in ${min}..${max}, got ${JSON.stringify(v)}`);
-    }
-    return v;
-  };
-  const host = of['host'];
-  if (host !== undefined && typeof host !== 'string') throw new Error(`${file}: openflow.host must be a string`);
-  const session: Record<string, number> = {};
-  for (const [key, min, max] of [['missSendLen', 0, 0xffff], ['echoIntervalMs', 100, 3600_000], ['echoMaxUnanswered', 1, 1000]] as const) {
-    const v = num(key, min, max);
-    if (v !== undefined) session[key] = v;
-  }
-  const port = num('port', 0, 65535);
-  return { ...(port === undefined ? {} : { port }), ...(host === undefined ? {} : { host }), session };
+/** The config keys the flags set (only the flags given). */
+export function flagOverrides(opts: ControllerCliOptions): ConfigInput {
+  const openflow = { ...(opts.ofPort === undefined ? {} : { port: opts.ofPort }), ...(opts.host === undefined ? {} : { host: opts.host }) };
+  const api = { ...(opts.apiPort === undefined ? {} : { port: opts.apiPort }), ...(opts.host === undefined ? {} : { host: opts.host }) };
+  const level = opts.logLevel as NonNullable<ConfigInput['log']>['level'];
+  return { openflow, api, ...(level === undefined ? {} : { log: { level } }) };
 }
 
-async function run(opts: ControllerCliOptions, ofPortGiven: boolean): Promise<void> {
-  const log: Logger = createLogger({ level: opts.logLevel });
-  const cfg: OpenflowConfig = opts.config ? readOpenflowConfig(opts.config) : { session: {} };
-  if (opts.config) log.info({ event: 'config_loaded', file: opts.config }, 'config loaded (openflow section)');
-  const ctl: Controller = await startController({
-    port: ofPortGiven ? opts.ofPort : (cfg.port ?? opts.ofPort),
-    host: cfg.host ?? opts.host,
-    logger: log,
-    session: cfg.session,
-  });
-  log.info({ event: 'rest_not_served', apiPort: opts.apiPort }, `REST API not served yet (--api-port ${opts.apiPort} accepted)`);
-  await new Promise<void>((resolve) => {
-    const stop = (signal: NodeJS.Signals): void => {
-      process.removeListener('SIGINT', stop);
-      process.removeListener('SIGTERM', stop);
-      log.info({ event: 'shutdown', signal }, `received ${signal}, shutting down`);
-      void ctl.close().then(resolve);
+/** Resolves on the first SIGINT/SIGTERM (a second one exits at once with 130). */
+function firstSignal(): Promise<NodeJS.Signals> {
+  return new Promise((resolve) => {
+    const onSignal = (signal: NodeJS.Signals): void => {
+      process.removeListener('SIGINT', onSignal);
+      process.removeListener('SIGTERM', onSignal);
+      process.once('SIGINT', () => process.exit(130));
+      process.once('SIGTERM', () => process.exit(130));
+      resolve(signal);
     };
-    process.on('SIGINT', stop);
-    process.on('SIGTERM', stop);
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
   });
-  process.exitCode = 0;
+}
+
+/**
+ * Runs the command until a signal (or `until` resolves). Returns the exit code; never throws.
+ * @param until default: the first SIGINT/SIGTERM
+ */
+export async function runController(opts: ControllerCliOptions, io: CliIo = processIo, until: () => Promise<unknown> = firstSignal): Promise<number> {
+  let config: RivuletConfig;
+  try {
+    config = loadConfig(opts.config, flagOverrides(opts));
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    io.err(`rivulet controller: ${err.message}`);
+    return 2;
+  }
+  if (opts.printConfig) {
+    io.out(JSON.stringify(config, null, 2));
+    return 0;
+  }
+  const log = createLogger({ level: config.log.level });
+  if (opts.config) log.info({ event: 'config_loaded', file: opts.config }, `configuration from ${opts.config}`);
+  let rivulet: Rivulet;
+  try {
+    rivulet = await startRivulet({ config, logger: log });
+  } catch (err) {
+    log.fatal({ event: 'start_failed', err }, 'start-up failed');
+    io.err(`rivulet controller: cannot start: ${(err as Error).message}`);
+    return 1;
+  }
+  const of = rivulet.openflow;
+  log.info(
+    { event: 'started', openflow: `${of.host}:${of.port}`, api: `${rivulet.api.url}/api/v1` },
+    `rivulet controller: OpenFlow on ${of.host}:${of.port}, REST API on ${rivulet.api.url}/api/v1`,
+  );
+  const why = await until();
+  log.info({ event: 'shutdown', signal: why }, `shutting down (${String(why)})`);
+  await rivulet.close();
+  return 0;
 }
 
 /** Adds the `controller` sub-command to the `rivulet` program. */
 export function register(program: Command): void {
   program
     .command('controller')
-    .description('run the OpenFlow 1.3 controller and its apps')
-    .option('--config <file>', 'configuration file (JSON)')
-    .option('--of-port <port>', 'TCP port for OpenFlow switches', portNumber, 6653)
-    .option('--host <address>', 'address to listen on', '0.0.0.0')
-    .option('--api-port <port>', 'REST API port (not served yet)', portNumber, 8080)
-    .option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent (default: $RIVULET_LOG_LEVEL or info)', levelName)
-    .action(async (opts: ControllerCliOptions, cmd: Command) => {
-      try {
-        await run(opts, cmd.getOptionValueSource('ofPort') === 'cli');
-      } catch (err) {
-        // a bad config file or a port in use: one clear line, exit code 1
-        cmd.error(`rivulet controller: ${(err as Error).message}`, { exitCode: 1, code: 'rivulet.controller' });
-      }
+    .description('run the OpenFlow 1.3 controller, its apps and the REST API')
+    .option('--config <file>', 'configuration file (.json, .yaml or .yml); absent: the defaults')
+    .option('--of-port <port>', 'TCP port for OpenFlow switches (config openflow.port, default 6653)', portNumber)
+    .option('--api-port <port>', 'TCP port of the REST API (config api.port, default 8080)', portNumber)
+    .option('--host <address>', 'address both listeners bind (config openflow.host and api.host, default 0.0.0.0)')
+    .option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent (config log.level, else $RIVULET_LOG_LEVEL or info)', levelName)
+    .option('--print-config', 'print the resolved configuration as JSON and exit')
+    .exitOverride((err) => {
+      // a bad flag value is a bad setting like a bad config key: exit status 2 (commander printed the line)
+      process.exit(err.code === 'commander.invalidArgument' ? 2 : err.exitCode);
+    })
+    .action(async (opts: ControllerCliOptions) => {
+      const code = await runController(opts);
+      process.exitCode = code;
+      // everything was closed; should a stray handle remain, do not hang
+      setTimeout(() => process.exit(code), 2000).unref();
     });
 }

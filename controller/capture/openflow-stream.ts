@@ -98,23 +98,16 @@ interface RunContext {
  */
 function decodeRun(run: StreamRun, start: number, ctx: RunContext, out: OpenFlowRecord[]): number {
   let pos = start;
-  let decoder = new FrameDecoder();
+  const decoder = new FrameDecoder();
   decoder.push(run.data.subarray(pos));
   // every iteration consumes at least 8 bytes or stops, so the guard only protects against a decoder bug
   for (let guard = run.data.length; guard >= 0; guard--) {
     const next = decoder.next();
     if (next === undefined) break;
     if (next instanceof OfpDecodeError) {
+      // a header length below 8 or above the limit: framing is lost for the rest of this run
       out.push(makeRecord(run, pos, ctx, next));
-      // A frame the decoder refuses but whose length is sane (e.g. another OpenFlow version) is skipped
-      // by its length with a fresh decoder; an impossible length means framing is lost for this run.
-      const declared = run.data.length - pos >= 4 ? run.data.readUInt16BE(pos + 2) : 0;
-      if (declared < 8 || next.code === 'OFP_ERR_FRAME_TOO_LONG' || next.code === 'OFP_ERR_BAD_LEN') return -Infinity;
-      pos += declared;
-      if (pos >= run.data.length) return run.offset + pos;
-      decoder = new FrameDecoder();
-      decoder.push(run.data.subarray(pos));
-      continue;
+      return -Infinity;
     }
     if (next.length < 8) break;
     const decoded = decodeMessage(next);

@@ -30,12 +30,15 @@ export function decodeBucket(r: OfReader): Bucket {
   r.need(2, 'bucket length', 'OFP_ERR_BAD_BUCKET');
   const len = r.u16();
   if (len < BUCKET_HEADER_LEN || len % 8 !== 0) r.fail('OFP_ERR_BAD_BUCKET', `bucket length ${len}`);
-  const body = r.sub(len - 2, 'OFP_ERR_BAD_BUCKET');
-  const weight = body.u16();
-  const watchPort = body.u32();
-  const watchGroup = body.u32();
-  body.zeroPad(4);
-  return { weight, watchPort, watchGroup, actions: decodeActions(body) };
+  const outerCode = r.lenCode;
+  const outer = r.enter(len - 2, 'OFP_ERR_BAD_BUCKET');
+  const weight = r.u16();
+  const watchPort = r.u32();
+  const watchGroup = r.u32();
+  r.zeroPad(4);
+  const actions = decodeActions(r);
+  r.leave(outer, outerCode);
+  return { weight, watchPort, watchGroup, actions };
 }
 
 /** Reads buckets until the (bounded) reader's end. */

@@ -239,13 +239,23 @@ export const MESSAGE_LAYOUTS: Layouts = {
       encodeInstructions(w, m.instructions);
     },
     dec: (r, xid) => {
-      const head = {
-        cookie: r.u64(), cookieMask: r.u64(), tableId: r.u8(), command: r.u8(), idleTimeout: r.u16(),
-        hardTimeout: r.u16(), priority: r.u16(), bufferId: r.u32(), outPort: r.u32(), outGroup: r.u32(), flags: r.u16(),
-      };
+      const cookie = r.u64();
+      const cookieMask = r.u64();
+      const tableId = r.u8();
+      const command = r.u8();
+      const idleTimeout = r.u16();
+      const hardTimeout = r.u16();
+      const priority = r.u16();
+      const bufferId = r.u32();
+      const outPort = r.u32();
+      const outGroup = r.u32();
+      const flags = r.u16();
       r.zeroPad(2);
       const match = decodeMatch(r);
-      return { type: 'OFPT_FLOW_MOD', xid, ...head, match, instructions: decodeInstructions(r) };
+      return {
+        type: 'OFPT_FLOW_MOD', xid, cookie, cookieMask, tableId, command, idleTimeout, hardTimeout, priority,
+        bufferId, outPort, outGroup, flags, match, instructions: decodeInstructions(r),
+      };
     },
   },
   /** ofp_group_mod: command u16, type u8, pad[1], group_id u32, buckets. */

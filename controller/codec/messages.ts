@@ -29,7 +29,29 @@ export class OfpDecoderBugError extends OfpDecodeError {
  *   longer than 65535 bytes, an `unknown` message whose typeCode is a known type).
  */
 export function encodeMessage(msg: OfpMessage): Buffer {
-  const w = new OfWriter(256);
+  // One writer serves every call (encoding is synchronous) and hands each frame out as a view into its
+  // slab, so a message costs no allocation or copy of its own. A re-entrant call (only possible from a
+  // getter on the message object) gets a writer of its own.
+  if (writerBusy) {
+    const w = new OfWriter(256);
+    encodeInto(w, msg);
+    return w.finish();
+  }
+  writerBusy = true;
+  try {
+    shared.startOutput();
+    encodeInto(shared, msg);
+    return shared.takeOutput();
+  } finally {
+    writerBusy = false;
+  }
+}
+
+const shared = new OfWriter(16);
+let writerBusy = false;
+
+/** Writes header and body of `msg` as the writer's current output. @throws OfpEncodeError */
+function encodeInto(w: OfWriter, msg: OfpMessage): void {
   w.zeros(OFP_HEADER_LEN);
   let version: number = OFP_VERSION;
   let typeCode: number;
@@ -54,7 +76,6 @@ export function encodeMessage(msg: OfpMessage): Buffer {
     if (e instanceof OfpEncodeError) throw e;
     throw new OfpEncodeError(`${String(msg.type)}: ${e instanceof Error ? e.message : String(e)}`);
   }
-  return w.finish();
 }
 
 /**
@@ -73,12 +94,18 @@ export function decodeMessage(frame: Buffer): DecodeResult<OfpMessage> {
   }
 }
 
+/** Body codecs by header type code (0..255; undefined for codes OF1.3 does not define). */
+const LAYOUT_BY_CODE: readonly (MessageLayout<KnownMessageType> | undefined)[] = Array.from({ length: 256 }, (_, code) => {
+  const type = messageTypeName(code);
+  return type === undefined ? undefined : (MESSAGE_LAYOUTS[type] as MessageLayout<KnownMessageType>);
+});
+
 function decodeFrame(frame: Buffer): OfpMessage {
   if (frame.length < OFP_HEADER_LEN) throw new OfpDecodeError('OFP_ERR_BAD_LEN', `frame of ${frame.length} bytes`);
   const version = frame[0]!;
   const typeCode = frame[1]!;
-  const length = frame.readUInt16BE(2);
-  const xid = frame.readUInt32BE(4);
+  const length = (frame[2]! << 8) | frame[3]!;
+  const xid = frame[4]! * 0x1000000 + ((frame[5]! << 16) | (frame[6]! << 8) | frame[7]!);
   if (length < OFP_HEADER_LEN || length !== frame.length) {
     throw new OfpDecodeError('OFP_ERR_BAD_LEN', `header length ${length}, frame ${frame.length} bytes`, 2);
   }
@@ -88,8 +115,7 @@ function decodeFrame(frame: Buffer): OfpMessage {
   }
   const r = new OfReader(frame, OFP_HEADER_LEN, length, 'OFP_ERR_BAD_LEN');
   if (type === undefined) return { type: 'unknown', xid, version, typeCode, body: r.rest() };
-  const layout = MESSAGE_LAYOUTS[type] as MessageLayout<KnownMessageType>;
-  const msg = layout.dec(r, xid, version);
+  const msg = LAYOUT_BY_CODE[typeCode]!.dec(r, xid, version);
   if (!r.atEnd) r.fail('OFP_ERR_BAD_LEN', `${r.remaining} trailing bytes after ${type}`);
   return msg;
 }

@@ -10,6 +10,7 @@
  * element has a minimum length > 0, so list decoding always makes progress.
  */
 import type { OfReader, OfWriter } from './buffer.js';
+import type { DecodeErrorCode } from './errors.js';
 import type {
   FlowStats, FlowStatsRequest, GroupDesc, GroupStats, MeterConfig, MeterStats, MultipartReplyBody, Port,
   PortStats, QueueStats, TableFeatures, TableStats,
@@ -72,12 +73,17 @@ export function encodeList<T>(w: OfWriter, items: readonly T[], codec: ElementCo
  * limited to the element. @throws OfpDecodeError OFP_ERR_BAD_LEN (or `code`)
  */
 export function elementReader(r: OfReader, what: string, lenAt: number, min: number, step = 1, code = r.lenCode): OfReader {
+  return r.sub(elementLength(r, what, lenAt, min, step, code), code);
+}
+
+/** The checks of {@link elementReader}; returns the element's length (not consumed). */
+function elementLength(r: OfReader, what: string, lenAt: number, min: number, step: number, code: DecodeErrorCode): number {
   if (r.remaining < lenAt + 2) r.fail(code, `${what}: ${r.remaining} bytes left, too short for its length field`);
   const len = r.peekU16(lenAt);
   if (len < min) r.fail(code, `${what}: length ${len} below minimum ${min}`);
   if ((len - min) % step !== 0) r.fail(code, `${what}: length ${len} not ${min} + a multiple of ${step}`);
   if (len > r.remaining) r.fail(code, `${what}: length ${len} exceeds the ${r.remaining} bytes left`);
-  return r.sub(len, code);
+  return len;
 }
 
 /** Runs `body` and patches the u16 written at `lenAt` (absolute offset) with the bytes written since `start`. */
@@ -120,8 +126,10 @@ export const flowStatsCodec: ElementCodec<FlowStats> = {
       encodeInstructions(w, f.instructions);
     });
   },
-  decode(r) {
-    const e = elementReader(r, 'ofp_flow_stats', 0, MP_SIZES.flowStatsFixed);
+  decode(e) {
+    // Bounded like elementReader, without a second reader (this is the element of big flow dumps).
+    const code = e.lenCode;
+    const outer = e.enter(elementLength(e, 'ofp_flow_stats', 0, MP_SIZES.flowStatsFixed, 1, code), code);
     e.u16();
     const tableId = e.u8();
     e.pad(1);
@@ -137,6 +145,7 @@ export const flowStatsCodec: ElementCodec<FlowStats> = {
     const byteCount = e.u64();
     const match = decodeMatch(e);
     const instructions = decodeInstructions(e);
+    e.leave(outer, code);
     return {
       tableId, durationSec, durationNsec, priority, idleTimeout, hardTimeout, flags, cookie, packetCount, byteCount,
       match, instructions,

@@ -12,8 +12,27 @@ function prefixed<P extends string, T extends Record<string, number>>(prefix: P,
   return Object.fromEntries(Object.entries(obj).map(([k, v]) => [prefix + k, v])) as Prefixed<P, T>;
 }
 
-function reverse<N extends string>(map: Readonly<Record<N, number>>): ReadonlyMap<number, N> {
-  return new Map(Object.entries(map).map(([k, v]) => [v as number, k as N]));
+/** Code → name lookup: a dense array for the small codes (every enum here is 0..n plus 0xffff), a Map for the rest. */
+interface Reverse<N extends string> {
+  readonly dense: readonly (N | undefined)[];
+  readonly sparse: ReadonlyMap<number, N>;
+}
+
+const DENSE_LIMIT = 256;
+
+function reverse<N extends string>(map: Readonly<Record<N, number>>): Reverse<N> {
+  const entries = Object.entries(map) as [N, number][];
+  const dense = new Array<N | undefined>(DENSE_LIMIT).fill(undefined);
+  const sparse = new Map<number, N>();
+  for (const [k, v] of entries) {
+    if (v < DENSE_LIMIT) dense[v] = k;
+    else sparse.set(v, k);
+  }
+  return { dense, sparse };
+}
+
+function lookup<N extends string>(rev: Reverse<N>, code: number): N | undefined {
+  return code >= 0 && code < DENSE_LIMIT ? rev.dense[code] : rev.sparse.get(code);
 }
 
 /* ------------------------------------------------------------------ message / action / instruction / band types */
@@ -39,19 +58,19 @@ const METER_BAND_TYPE_NAMES = reverse(METER_BAND_TYPE_CODES);
 
 /** ofp_header.type code → 'OFPT_*', or undefined for a code OF1.3 does not define. */
 export function messageTypeName(code: number): KnownMessageType | undefined {
-  return MESSAGE_TYPE_NAMES.get(code);
+  return lookup(MESSAGE_TYPE_NAMES, code);
 }
 /** ofp_action_header.type code → 'OFPAT_*', or undefined. */
 export function actionTypeName(code: number): ActionType | undefined {
-  return ACTION_TYPE_NAMES.get(code);
+  return lookup(ACTION_TYPE_NAMES, code);
 }
 /** ofp_instruction.type code → 'OFPIT_*', or undefined. */
 export function instructionTypeName(code: number): InstructionType | undefined {
-  return INSTRUCTION_TYPE_NAMES.get(code);
+  return lookup(INSTRUCTION_TYPE_NAMES, code);
 }
 /** ofp_meter_band_header.type code → 'OFPMBT_*', or undefined. */
 export function meterBandTypeName(code: number): MeterBandType | undefined {
-  return METER_BAND_TYPE_NAMES.get(code);
+  return lookup(METER_BAND_TYPE_NAMES, code);
 }
 
 /* ------------------------------------------------------------------ errors (A.4.4) */

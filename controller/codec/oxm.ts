@@ -8,7 +8,7 @@
 import type { OfReader, OfWriter } from './buffer.js';
 import { OfpEncodeError } from './errors.js';
 import { OFPMT, OFPXMC } from './constants.js';
-import { oxmFieldByCode, oxmFieldByName, type OxmFieldSpec } from './oxm-fields.js';
+import { OXM_FIELDS, type OxmFieldSpec } from './oxm-fields.js';
 import type { Match, OxmBasicField, OxmField, OxmId, OxmOtherField, OxmValue } from './types.js';
 
 function oxmHeader(oxmClass: number, fieldCode: number, hasMask: boolean, length: number): number {
@@ -20,56 +20,83 @@ function oxmHeader(oxmClass: number, fieldCode: number, hasMask: boolean, length
 
 /* ------------------------------------------------------------------ values */
 
-function writeValue(w: OfWriter, spec: OxmFieldSpec, v: OxmValue, what: string): void {
-  const bad = (): never => {
-    throw new OfpEncodeError(`OXM ${spec.name} ${what}: bad value ${String(v)}`);
-  };
-  switch (spec.kind) {
-    case 'uint': {
-      if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v >= 2 ** spec.bits) bad();
-      const n = v as number;
-      if (spec.bytes === 3) w.u8(n >>> 16).u16(n & 0xffff);
-      else if (spec.bytes === 1) w.u8(n);
-      else if (spec.bytes === 2) w.u16(n);
-      else w.u32(n);
-      return;
-    }
-    case 'u64':
-      if (typeof v !== 'bigint') bad();
-      w.u64(v as bigint);
-      return;
-    case 'mac':
-      if (typeof v !== 'string') bad();
-      w.mac(v as string);
-      return;
-    case 'ipv4':
-      if (typeof v !== 'string') bad();
-      w.ipv4(v as string);
-      return;
-    case 'ipv6':
-      if (typeof v !== 'string') bad();
-      w.ipv6(v as string);
-      return;
+/** Value codec of one basic field, built once per table row (no per-call dispatch on kind or width). */
+interface ValueCodec {
+  /** Writes `v`, or throws OfpEncodeError naming the field and `what` ('value' / 'mask'). */
+  write(w: OfWriter, v: OxmValue, what: string): void;
+  /** Reads one value; the caller has checked that the bytes are there. */
+  read(r: OfReader): OxmValue;
+}
+
+function badValue(spec: OxmFieldSpec, v: OxmValue, what: string): never {
+  throw new OfpEncodeError(`OXM ${spec.name} ${what}: bad value ${String(v)}`);
+}
+
+function uintCodec(spec: OxmFieldSpec): ValueCodec {
+  const limit = 2 ** spec.bits;
+  const ok = (v: OxmValue): v is number => typeof v === 'number' && Number.isInteger(v) && v >= 0 && v < limit;
+  switch (spec.bytes) {
+    case 1:
+      return { write: (w, v, what) => void (ok(v) ? w.u8(v) : badValue(spec, v, what)), read: (r) => r.u8() };
+    case 2:
+      return { write: (w, v, what) => void (ok(v) ? w.u16(v) : badValue(spec, v, what)), read: (r) => r.u16() };
+    case 3:
+      return {
+        write: (w, v, what) => void (ok(v) ? w.u8(v >>> 16).u16(v & 0xffff) : badValue(spec, v, what)),
+        read: (r) => r.u8() * 0x10000 + r.u16(),
+      };
+    default:
+      return { write: (w, v, what) => void (ok(v) ? w.u32(v) : badValue(spec, v, what)), read: (r) => r.u32() };
   }
 }
 
-function readValue(r: OfReader, spec: OxmFieldSpec): OxmValue {
+function valueCodec(spec: OxmFieldSpec): ValueCodec {
   switch (spec.kind) {
     case 'uint':
-      if (spec.bytes === 1) return r.u8();
-      if (spec.bytes === 2) return r.u16();
-      if (spec.bytes === 3) return r.u8() * 0x10000 + r.u16();
-      return r.u32();
+      return uintCodec(spec);
     case 'u64':
-      return r.u64();
+      return {
+        write: (w, v, what) => void (typeof v === 'bigint' ? w.u64(v) : badValue(spec, v, what)),
+        read: (r) => r.u64(),
+      };
     case 'mac':
-      return r.mac();
+      return {
+        write: (w, v, what) => void (typeof v === 'string' ? w.mac(v) : badValue(spec, v, what)),
+        read: (r) => r.mac(),
+      };
     case 'ipv4':
-      return r.ipv4();
+      return {
+        write: (w, v, what) => void (typeof v === 'string' ? w.ipv4(v) : badValue(spec, v, what)),
+        read: (r) => r.ipv4(),
+      };
     case 'ipv6':
-      return r.ipv6();
+      return {
+        write: (w, v, what) => void (typeof v === 'string' ? w.ipv6(v) : badValue(spec, v, what)),
+        read: (r) => r.ipv6(),
+      };
   }
 }
+
+/** Everything the codec needs about one basic field, precomputed from its table row. */
+interface FieldCodec extends ValueCodec {
+  readonly spec: OxmFieldSpec;
+  /** OXM header without / with mask (class OPENFLOW_BASIC, length = width / 2·width). */
+  readonly header: number;
+  readonly maskedHeader: number;
+}
+
+function fieldCodec(spec: OxmFieldSpec): FieldCodec {
+  const { write, read } = valueCodec(spec);
+  return {
+    spec, write, read,
+    header: oxmHeader(OFPXMC.OPENFLOW_BASIC, spec.code, false, spec.bytes),
+    maskedHeader: oxmHeader(OFPXMC.OPENFLOW_BASIC, spec.code, true, 2 * spec.bytes),
+  };
+}
+
+/** Field codecs indexed by field code (0..39), and by name. Built from the one table in oxm-fields.ts. */
+const BY_CODE: readonly FieldCodec[] = OXM_FIELDS.map(fieldCodec);
+const BY_NAME: ReadonlyMap<string, FieldCodec> = new Map(BY_CODE.map((c) => [c.spec.name, c]));
 
 /* ------------------------------------------------------------------ one TLV */
 
@@ -83,13 +110,22 @@ export function encodeOxm(w: OfWriter, f: OxmField): void {
     encodeOtherOxm(w, f);
     return;
   }
-  const spec = oxmFieldByName(f.field);
-  if (!spec) throw new OfpEncodeError(`unknown OXM field ${String(f.field)}`);
-  const hasMask = f.mask !== undefined;
-  if (hasMask && !spec.maskable) throw new OfpEncodeError(`OXM ${spec.name} is not maskable`);
-  w.u32(oxmHeader(OFPXMC.OPENFLOW_BASIC, spec.code, hasMask, hasMask ? 2 * spec.bytes : spec.bytes));
-  writeValue(w, spec, f.value, 'value');
-  if (hasMask) writeValue(w, spec, f.mask!, 'mask');
+  const c = BY_NAME.get(f.field);
+  if (c === undefined) throw new OfpEncodeError(`unknown OXM field ${String(f.field)}`);
+  encodeBasic(w, c, f);
+}
+
+function encodeBasic(w: OfWriter, c: FieldCodec, f: OxmBasicField): void {
+  const mask = f.mask;
+  if (mask === undefined) {
+    w.u32(c.header);
+    c.write(w, f.value, 'value');
+    return;
+  }
+  if (!c.spec.maskable) throw new OfpEncodeError(`OXM ${c.spec.name} is not maskable`);
+  w.u32(c.maskedHeader);
+  c.write(w, f.value, 'value');
+  c.write(w, mask, 'mask');
 }
 
 function encodeOtherOxm(w: OfWriter, f: OxmOtherField): void {
@@ -115,23 +151,38 @@ export function decodeOxm(r: OfReader): OxmField {
   r.need(4, 'OXM header', 'OFP_ERR_BAD_MATCH_LEN');
   const header = r.u32();
   const oxmClass = header >>> 16;
+  const length = header & 0xff;
+  if (oxmClass !== OFPXMC.OPENFLOW_BASIC) return decodeOtherOxm(r, header, length);
+  // The TLV must fit before its field and length are judged (same order as a bounded sub-reader).
+  r.need(length, 'nested structure', 'OFP_ERR_BAD_MATCH_LEN');
   const fieldCode = (header >>> 9) & 0x7f;
   const hasMask = (header & 0x100) !== 0;
-  const length = header & 0xff;
-  const body = r.sub(length, 'OFP_ERR_BAD_MATCH_LEN');
-  if (oxmClass !== OFPXMC.OPENFLOW_BASIC) {
-    if (oxmClass !== OFPXMC.EXPERIMENTER) return { field: 'other', oxmClass, fieldCode, hasMask, payload: body.rest() };
-    const experimenter = body.u32();
-    return { field: 'other', oxmClass, fieldCode, hasMask, experimenter, payload: body.rest() };
-  }
-  const spec = oxmFieldByCode(fieldCode);
-  if (!spec) r.fail('OFP_ERR_BAD_FIELD', `unknown OXM basic field ${fieldCode}`);
+  const c = BY_CODE[fieldCode];
+  if (c === undefined) return badField(r, length, `unknown OXM basic field ${fieldCode}`);
+  const spec = c.spec;
   if (length !== (hasMask ? 2 * spec.bytes : spec.bytes)) {
-    r.fail('OFP_ERR_BAD_FIELD', `OXM ${spec.name} with length ${length}${hasMask ? ' (masked)' : ''}`);
+    return badField(r, length, `OXM ${spec.name} with length ${length}${hasMask ? ' (masked)' : ''}`);
   }
-  const value = readValue(body, spec);
+  // Exactly `length` bytes are present and the value (and mask) fill them: the reads cannot over-read.
+  const value = c.read(r);
   if (!hasMask) return { field: spec.name, value };
-  return { field: spec.name, value, mask: readValue(body, spec) };
+  return { field: spec.name, value, mask: c.read(r) };
+}
+
+/** OFP_ERR_BAD_FIELD, reported (like a sub-reader would) just past the TLV. */
+function badField(r: OfReader, length: number, message: string): never {
+  r.pad(length);
+  return r.fail('OFP_ERR_BAD_FIELD', message);
+}
+
+function decodeOtherOxm(r: OfReader, header: number, length: number): OxmOtherField {
+  const body = r.sub(length, 'OFP_ERR_BAD_MATCH_LEN');
+  const oxmClass = header >>> 16;
+  const fieldCode = (header >>> 9) & 0x7f;
+  const hasMask = (header & 0x100) !== 0;
+  if (oxmClass !== OFPXMC.EXPERIMENTER) return { field: 'other', oxmClass, fieldCode, hasMask, payload: body.rest() };
+  const experimenter = body.u32();
+  return { field: 'other', oxmClass, fieldCode, hasMask, experimenter, payload: body.rest() };
 }
 
 /* ------------------------------------------------------------------ ofp_match */
@@ -145,13 +196,23 @@ export function encodeMatch(w: OfWriter, match: Match): void {
   const start = w.offset;
   w.u16(OFPMT.OXM);
   const lenAt = w.placeholderU16();
-  const seen = new Set<string>();
+  // Basic fields seen so far, one bit per field code (0..39: two words).
+  let seenLo = 0;
+  let seenHi = 0;
   for (const f of match) {
-    if (f.field !== 'other') {
-      if (seen.has(f.field)) throw new OfpEncodeError(`OXM ${f.field} given twice in a match`);
-      seen.add(f.field);
+    if (f.field === 'other') {
+      encodeOtherOxm(w, f);
+      continue;
     }
-    encodeOxm(w, f);
+    const c = BY_NAME.get(f.field);
+    if (c === undefined) throw new OfpEncodeError(`unknown OXM field ${String(f.field)}`);
+    const code = c.spec.code;
+    const bit = 1 << (code & 31);
+    const seen = code < 32 ? seenLo : seenHi;
+    if ((seen & bit) !== 0) throw new OfpEncodeError(`OXM ${f.field} given twice in a match`);
+    if (code < 32) seenLo |= bit;
+    else seenHi |= bit;
+    encodeBasic(w, c, f);
   }
   w.patchU16(lenAt, w.offset - start);
   w.align8(start);
@@ -169,21 +230,33 @@ export function decodeMatch(r: OfReader): Match {
   const length = r.u16();
   if (type !== OFPMT.OXM) r.fail('OFP_ERR_BAD_MATCH_TYPE', `ofp_match type ${type}`);
   if (length < 4) r.fail('OFP_ERR_BAD_MATCH_LEN', `ofp_match length ${length}`);
-  const body = r.sub(length - 4, 'OFP_ERR_BAD_MATCH_LEN');
+  const outerCode = r.lenCode;
+  const outer = r.enter(length - 4, 'OFP_ERR_BAD_MATCH_LEN');
   const fields: OxmField[] = [];
-  const seen = new Set<string>();
-  while (!body.atEnd) {
-    const f = decodeOxm(body);
+  let seenLo = 0;
+  let seenHi = 0;
+  const buf = r.buf;
+  while (!r.atEnd) {
+    // The header's class and field code, peeked (decodeOxm re-reads and checks it; a short header fails there).
+    const at = r.offset;
+    const basic = r.remaining >= 4 && ((buf[at]! << 8) | buf[at + 1]!) === OFPXMC.OPENFLOW_BASIC;
+    const code = basic ? buf[at + 2]! >>> 1 : -1;
+    const f = decodeOxm(r);
     if (f.field !== 'other') {
-      if (seen.has(f.field)) body.fail('OFP_ERR_DUP_FIELD', `OXM ${f.field} twice`);
-      seen.add(f.field);
+      const bit = 1 << (code & 31);
+      const seen = code < 32 ? seenLo : seenHi;
+      if ((seen & bit) !== 0) r.fail('OFP_ERR_DUP_FIELD', `OXM ${f.field} twice`);
+      if (code < 32) seenLo |= bit;
+      else seenHi |= bit;
     }
     fields.push(f);
   }
+  r.leave(outer, outerCode);
   // The spec asks for all-zero padding, but real switches send garbage here (the Ericsson capture in
   // test/fixtures has non-zero match padding in a flow-stats reply), so it is skipped unchecked.
-  r.need((8 - (length % 8)) % 8, 'ofp_match padding', 'OFP_ERR_BAD_MATCH_LEN');
-  r.pad((8 - (length % 8)) % 8);
+  const pad = (8 - (length % 8)) % 8;
+  r.need(pad, 'ofp_match padding', 'OFP_ERR_BAD_MATCH_LEN');
+  r.pad(pad);
   return fields;
 }
 

@@ -181,7 +181,7 @@ describe('capture of a live controller ↔ Open vSwitch session, against tshark 
     const loaded = await loadCapture(file);
     if (!loaded.ok) throw loaded.error;
     const gaps = loaded.value.connections.flatMap((c) => [...c.toServer.gaps, ...c.toClient.gaps]);
-    expect(gaps, 'bytes missing from the capture').to.deep.equal([]);
+    expect(gaps, `bytes missing from the capture (tcpdump: ${tcpdumpLog.trim()})`).to.deep.equal([]);
     const records = decodeOpenFlowCapture(loaded.value, { ports: [ctl!.port] });
     const theirs = tsharkMessages(file, ctl!.port);
     const comparer = new TsharkComparer();

@@ -1,0 +1,166 @@
+/**
+ * The routing app's shell (Faucet style: find the state, call the core with `now`, perform what it
+ * returned). Packet-ins (LLDP excluded: the topology app owns those), FLOW_REMOVED and the fabric events
+ * of the TopologyView go to {@link RoutingCore}; its effects are written to the switches here:
+ * `send` effects with SwitchHandle.send, `install` effects stage by stage with SwitchHandle.transact
+ * (messages + barrier, all switches of a stage at once), reporting the outcome back to the core.
+ *
+ * Errors never escape: a failed install is logged with the dpid and turned into the core's cleanup; a
+ * failed send is logged with the dpid and skipped.
+ */
+import type { App, AppContext, OutMessage, SwitchHandle } from '../../controller/api.js';
+import type { Match } from '../../controller/codec/index.js';
+import type { Clock } from '../../controller/clock.js';
+import { dpidHex, type Logger } from '../../controller/log.js';
+import { parseFrame } from '../../topology/packet.js';
+import type { FabricEvent, TopologyView } from '../../topology/types.js';
+import { RoutingCore } from './core.js';
+import type { RouteInfo, RoutingConfig, RoutingEffect, SwitchMessages } from './types.js';
+
+const ETH_TYPE_LLDP = 0x88cc;
+
+export interface RoutingAppOptions {
+  readonly topology: TopologyView;
+  readonly clock: Pick<Clock, 'now'>;
+  readonly log: Logger;
+  readonly config?: RoutingConfig;
+  /**
+   * How to reach a switch outside an app handler (re-pins after fabric events). Default: the app
+   * context of the last event the app received (every event carries the controller-wide context).
+   */
+  readonly switches?: (dpid: bigint) => SwitchHandle | undefined;
+}
+
+export interface RoutingApp {
+  readonly app: App;
+  /** The pinned flows (REST `/api/v1/routes`). */
+  routes(): readonly RouteInfo[];
+  /** Resolves when every install started so far has finished (tests, shutdown). */
+  settled(): Promise<void>;
+  /** Unsubscribes from the topology; later events are ignored. */
+  stop(): void;
+  /** The core (tests and the REST layer read it; do not drive it from outside). */
+  readonly core: RoutingCore;
+}
+
+/** Builds the routing app over a TopologyView. @throws RangeError for a bad config key */
+export function createRoutingApp(opts: RoutingAppOptions): RoutingApp {
+  const core = new RoutingCore(opts.topology, opts.config);
+  const log = opts.log.child({ app: 'routing' });
+  let ctx: AppContext | undefined;
+  let stopped = false;
+  const running = new Set<Promise<void>>();
+
+  const lookup = (dpid: bigint): SwitchHandle | undefined => opts.switches?.(dpid) ?? ctx?.switch(dpid);
+
+  const send = (dpid: bigint, msgs: readonly OutMessage[]): void => {
+    const sw = lookup(dpid);
+    if (!sw || !sw.alive) {
+      log.debug({ event: 'routing_send_skipped', dpid: dpidHex(dpid) }, 'switch not connected');
+      return;
+    }
+    try {
+      for (const m of msgs) sw.send(m);
+    } catch (err) {
+      log.warn({ event: 'routing_send_failed', dpid: dpidHex(dpid), err }, 'send failed');
+    }
+  };
+
+  const transact = async (s: SwitchMessages): Promise<void> => {
+    const sw = lookup(s.dpid);
+    if (!sw || !sw.alive) throw Object.assign(new Error('switch not connected'), { dpid: s.dpid });
+    try {
+      await sw.transact(s.msgs);
+    } catch (err) {
+      throw Object.assign(err instanceof Error ? err : new Error(String(err)), { dpid: s.dpid });
+    }
+  };
+
+  const install = async (e: Extract<RoutingEffect, { kind: 'install' }>): Promise<void> => {
+    try {
+      for (const stage of e.stages) await Promise.all(stage.map(transact));
+    } catch (err) {
+      const dpid = (err as { dpid?: bigint }).dpid;
+      log.warn(
+        { event: 'routing_install_failed', dpid: dpid !== undefined ? dpidHex(dpid) : undefined, flow: e.key, err },
+        'pin install failed; route removed',
+      );
+      perform(core.installFailed(e.key, e.cookie));
+      return;
+    }
+    perform(core.installed(e.key, e.cookie));
+  };
+
+  function perform(effects: readonly RoutingEffect[]): void {
+    for (const e of effects) {
+      if (e.kind === 'send') {
+        send(e.dpid, e.msgs);
+        continue;
+      }
+      const p = install(e).finally(() => running.delete(p));
+      running.add(p);
+    }
+  }
+
+  const onFabric = (events: readonly FabricEvent[]): void => {
+    if (stopped) return;
+    try {
+      const before = core.size;
+      const effects = core.fabricEvents(events, opts.clock.now());
+      if (effects.length > 0) {
+        log.info({ event: 'routing_repin', effects: effects.length, routesBefore: before, routesAfter: core.size }, 'routes re-pinned after fabric change');
+      }
+      perform(effects);
+    } catch (err) {
+      log.error({ event: 'routing_failed', on: 'fabric', err }, 'routing failed handling fabric events');
+    }
+  };
+  const unsubscribe = opts.topology.subscribe(onFabric);
+
+  const app: App = {
+    name: 'routing',
+    handlers: {
+      switchUp: (_e, c) => {
+        ctx = c;
+      },
+      packetIn: (e, c) => {
+        ctx = c;
+        if (stopped) return;
+        const parsed = parseFrame(e.msg.data);
+        if (!parsed.ok) {
+          log.debug({ event: 'routing_bad_frame', dpid: dpidHex(e.dpid), code: parsed.error.code }, 'unparsable packet-in');
+          return;
+        }
+        const frame = parsed.value;
+        if (frame.ethertype === ETH_TYPE_LLDP || frame.lldp) return;
+        const inPort = inPortOf(e.msg.match);
+        if (inPort === undefined) return;
+        perform(core.packetIn({ dpid: e.dpid, inPort, frame, data: e.msg.data, bufferId: e.msg.bufferId }, opts.clock.now()));
+      },
+      flowRemoved: (e, c) => {
+        ctx = c;
+        if (stopped) return;
+        perform(core.flowRemoved(e.dpid, e.msg.cookie));
+      },
+    },
+  };
+
+  return {
+    app,
+    core,
+    routes: () => core.routes(),
+    settled: async () => {
+      while (running.size > 0) await Promise.allSettled([...running]);
+    },
+    stop: () => {
+      stopped = true;
+      unsubscribe();
+    },
+  };
+}
+
+/** The OXM in_port of a packet-in's match (OpenFlow 1.3.5 §7.4.1: always present). */
+function inPortOf(match: Match): number | undefined {
+  for (const f of match) if (f.field === 'in_port' && typeof f.value === 'number') return f.value;
+  return undefined;
+}

@@ -1,0 +1,107 @@
+/**
+ * Named builders for the OpenFlow messages routing sends (STYLE: small builders, never mutated after):
+ * the pinned entry (FLOW_MOD ADD), the delete-by-cookie, and packet-outs. Also the cookie scheme.
+ *
+ * Cookie scheme (64 bits): `0x5256` ("RV", Rivulet) in bits 63–48, app id `0x01` (routing) in bits
+ * 47–40, a pin serial in bits 39–0. Every pin and every re-pin gets a fresh serial, so entries of an
+ * old path can be deleted by exact cookie without touching the new ones, and FLOW_REMOVED of stale
+ * entries is recognised and ignored.
+ */
+import {
+  OFP_NO_BUFFER,
+  OFPFC,
+  OFPFF,
+  OFPG,
+  OFPP,
+  OFPTT_ALL,
+  type Action,
+  type Match,
+} from '../../controller/codec/index.js';
+import type { OutMessage } from '../../controller/api.js';
+
+export const ROUTING_COOKIE_PREFIX = 0x5256_01n << 40n;
+/** Mask selecting the prefix (tag + app id) of a cookie. */
+export const ROUTING_COOKIE_PREFIX_MASK = 0xffff_ffn << 40n;
+const SERIAL_MASK = (1n << 40n) - 1n;
+const ALL_ONES_64 = (1n << 64n) - 1n;
+
+/** The cookie of pin number `serial`. */
+export function routingCookie(serial: number): bigint {
+  return ROUTING_COOKIE_PREFIX | (BigInt(serial) & SERIAL_MASK);
+}
+
+/** True for cookies of Rivulet routing entries. */
+export function isRoutingCookie(cookie: bigint): boolean {
+  return (cookie & ROUTING_COOKIE_PREFIX_MASK) === ROUTING_COOKIE_PREFIX;
+}
+
+/** Output action; a port equal to the in port must be written OFPP_IN_PORT (§7.2.5 / A.2.1). */
+export function outputTo(port: number, inPort: number): Action {
+  return { type: 'OFPAT_OUTPUT', port: port === inPort ? OFPP.IN_PORT : port, maxLen: 0 };
+}
+
+export interface PinEntryOptions {
+  readonly cookie: bigint;
+  readonly tableId: number;
+  readonly priority: number;
+  readonly idleTimeoutS: number;
+  readonly match: Match;
+  readonly actions: readonly Action[];
+}
+
+/** FLOW_MOD ADD of one pinned hop: idle timeout, no hard timeout, OFPFF_SEND_FLOW_REM. */
+export function pinEntry(o: PinEntryOptions): OutMessage {
+  return {
+    type: 'OFPT_FLOW_MOD',
+    cookie: o.cookie,
+    cookieMask: 0n,
+    tableId: o.tableId,
+    command: OFPFC.ADD,
+    idleTimeout: o.idleTimeoutS,
+    hardTimeout: 0,
+    priority: o.priority,
+    bufferId: OFP_NO_BUFFER,
+    outPort: OFPP.ANY,
+    outGroup: OFPG.ANY,
+    flags: OFPFF.SEND_FLOW_REM,
+    match: o.match,
+    instructions: [{ type: 'OFPIT_APPLY_ACTIONS', actions: o.actions }],
+  };
+}
+
+/** FLOW_MOD DELETE of every entry carrying exactly `cookie`, in all tables. */
+export function deleteByCookie(cookie: bigint): OutMessage {
+  return {
+    type: 'OFPT_FLOW_MOD',
+    cookie,
+    cookieMask: ALL_ONES_64,
+    tableId: OFPTT_ALL,
+    command: OFPFC.DELETE,
+    idleTimeout: 0,
+    hardTimeout: 0,
+    priority: 0,
+    bufferId: OFP_NO_BUFFER,
+    outPort: OFPP.ANY,
+    outGroup: OFPG.ANY,
+    flags: 0,
+    match: [],
+    instructions: [],
+  };
+}
+
+/**
+ * PACKET_OUT of a frame: with the switch's buffer when it has one (then no data), else the bytes.
+ * `inPort` is the port the frame entered on (OFPP_CONTROLLER for frames the controller made).
+ */
+export function packetOut(inPort: number, actions: readonly Action[], data: Buffer, bufferId: number = OFP_NO_BUFFER): OutMessage {
+  const buffered = bufferId !== OFP_NO_BUFFER;
+  return { type: 'OFPT_PACKET_OUT', bufferId, inPort, actions, data: buffered ? Buffer.alloc(0) : data };
+}
+
+/** Predicates (tests, the ordering pass). */
+export function isFlowAdd(m: OutMessage): boolean {
+  return m.type === 'OFPT_FLOW_MOD' && m.command === OFPFC.ADD;
+}
+export function isFlowDelete(m: OutMessage): boolean {
+  return m.type === 'OFPT_FLOW_MOD' && (m.command === OFPFC.DELETE || m.command === OFPFC.DELETE_STRICT);
+}

@@ -1,0 +1,457 @@
+/**
+ * The routing core (STYLE house rule 1): no I/O, time passed in. Every method takes an event and `now`
+ * (ms) and returns the {@link RoutingEffect}s the shell must perform; the shell reports back when an
+ * install finished ({@link RoutingCore.installed}) or failed ({@link RoutingCore.installFailed}).
+ *
+ * Per flow (flow-key.ts) the core pins ONE path chosen uniformly at random (seeded, prng.ts) among the
+ * equal-cost shortest paths between the two hosts' switches (FCA §5.2: random explicit routing, ECMP-like),
+ * installs exact-match entries on every hop — every hop but the ingress first, the ingress last, each stage
+ * confirmed by a barrier — and only then releases the packets it held (the first packet and any that
+ * reached the controller meanwhile), so no packet of the flow is lost to setup. A pin in progress is keyed
+ * by flow key: packet-ins of the same flow from any switch of the path are held and released along the
+ * chosen path, never re-pinned.
+ *
+ * Failures (DESIGN §6 ask 9): a route crossing a link that went down or a switch that left is re-pinned
+ * at once onto a surviving equal-cost path (new entries egress first, then the stale entries deleted by
+ * their cookie); a route left without a path is removed with its entries. A moved host re-pins its routes.
+ *
+ * Unknown destination: the packet is held (a few per address, for three probe intervals) and an ARP
+ * request for the destination, on behalf of the source host, is flooded along the tree at most once per
+ * `probeIntervalMs` per address. The reply teaches the topology app where the host is; its hostAdded /
+ * hostIpLearned event pins the held packets. Packets still waiting after three intervals are dropped (the
+ * sender's retransmission tries again). A hostRemoved event removes the host's routes.
+ */
+import type { OutMessage } from '../../controller/api.js';
+import type { Action } from '../../controller/codec/index.js';
+import type { FabricEvent, FabricLink, FabricPath, Hop, PortRef, TopologyView } from '../../topology/types.js';
+import { arpEffects, ETH_TYPE_ARP, isGroupMac, probeEffects, sendOnPort } from './arp.js';
+import { deleteByCookie, isRoutingCookie, outputTo, packetOut, pinEntry, routingCookie } from './builders.js';
+import { FloodDedup, floodEffects } from './flood.js';
+import { UnknownDestinations } from './unknown-dst.js';
+import { flowKeyOf, flowKeyString, flowMatch } from './flow-key.js';
+import { canonicalPaths, hopsOf, pathUsesLink, spineOf } from './paths.js';
+import { Prng } from './prng.js';
+import {
+  resolveRoutingConfig,
+  type FlowKey,
+  type PacketInput,
+  type ResolvedRoutingConfig,
+  type RouteInfo,
+  type RoutingConfig,
+  type RoutingEffect,
+  type SwitchMessages,
+} from './types.js';
+
+const ETH_TYPE_IPV4 = 0x0800;
+/** A packet-in on a hop of an installed route this long after its entries were written re-writes the entry. */
+const REWRITE_AFTER_MS = 1000;
+
+/** A packet held until its pin is installed. */
+interface HeldPacket {
+  readonly dpid: bigint;
+  readonly inPort: number;
+  readonly data: Buffer;
+  readonly bufferId: number;
+}
+
+/** A pinned flow (mutable core state; never handed out — {@link RouteInfo} is the read view). */
+interface Route {
+  readonly key: string;
+  readonly flow: FlowKey;
+  readonly srcMac: string;
+  readonly dstMac: string;
+  src: PortRef;
+  dst: PortRef;
+  /** eth_dst to set on the last hop when the frames do not carry the destination host's MAC */
+  readonly rewriteDst?: string;
+  path: FabricPath;
+  hops: Hop[];
+  choice: { index: number; of: number };
+  cookie: bigint;
+  installed: boolean;
+  readonly createdMs: number;
+  repinned: number;
+  repinnedMs?: number;
+  /** when the entries were last (re)written: a packet-in on a hop long after that means the entry is gone */
+  writtenMs: number;
+  held: HeldPacket[];
+  /** cookie of the install in flight (at most one per route: a re-pin waits for it) */
+  busy?: bigint;
+  /** a re-pin arrived while `busy`: install the current path when the busy install reports */
+  deferred: boolean;
+  /** entries of earlier paths to delete once the current install is confirmed */
+  stale: { cookie: bigint; dpids: bigint[] }[];
+}
+
+/** What failed in one batch of fabric events. */
+interface Failures {
+  readonly links: FabricLink[];
+  readonly switches: Set<bigint>;
+}
+
+export class RoutingCore {
+  readonly config: ResolvedRoutingConfig;
+  private readonly prng: Prng;
+  private readonly byKey = new Map<string, Route>();
+  private readonly byCookie = new Map<bigint, string>();
+  /** installs not yet reported: cookie → the switches they touch */
+  private readonly inflight = new Map<bigint, bigint[]>();
+  private readonly unknown: UnknownDestinations;
+  private readonly dedup = new FloodDedup();
+  private serial = 0;
+
+  constructor(
+    private readonly view: TopologyView,
+    config: RoutingConfig = {},
+  ) {
+    this.config = resolveRoutingConfig(config);
+    this.prng = new Prng(this.config.seed);
+    this.unknown = new UnknownDestinations(this.config.probeIntervalMs);
+  }
+
+  /* ------------------------------------------------------------ events */
+
+  /** A packet-in (not LLDP: the shell filters those). */
+  packetIn(p: PacketInput, now: number): RoutingEffect[] {
+    const f = p.frame;
+    if (f.vlanVid !== undefined) return [];
+    const edge = !this.view.isFabricPort({ dpid: p.dpid, portNo: p.inPort });
+    if (f.ethertype === ETH_TYPE_ARP) return edge && this.dedup.firstCopy(p, now) ? arpEffects(this.view, p) : [];
+    if (isGroupMac(f.ethDst)) return edge && this.dedup.firstCopy(p, now) ? floodEffects(this.view, p.dpid, p.inPort, p.data) : [];
+    if (f.ethertype !== ETH_TYPE_IPV4 || !f.ipv4) return this.deliverUnicast(p, edge);
+    const flow = flowKeyOf(f)!;
+    const route = this.byKey.get(flowKeyString(flow));
+    return route ? this.onRoute(route, p, edge, now) : this.pin(flow, p, edge, now);
+  }
+
+  /** An OFPT_FLOW_REMOVED: the route whose current entry it was is removed with its other entries. */
+  flowRemoved(dpid: bigint, cookie: bigint): RoutingEffect[] {
+    if (!isRoutingCookie(cookie)) return [];
+    const key = this.byCookie.get(cookie);
+    const route = key === undefined ? undefined : this.byKey.get(key);
+    if (!route || route.cookie !== cookie) return [];
+    return this.remove(route, dpid);
+  }
+
+  /** A batch of fabric events (TopologyView.subscribe): re-pin or remove the routes they break. */
+  fabricEvents(events: readonly FabricEvent[], now: number): RoutingEffect[] {
+    const failed: Failures = { links: [], switches: new Set() };
+    const moved = new Map<string, PortRef>();
+    const gone = new Set<string>();
+    const learnt: string[] = [];
+    for (const e of events) {
+      if (e.type === 'linkDown') failed.links.push(e.link);
+      else if (e.type === 'switchRemoved') failed.switches.add(e.dpid);
+      else if (e.type === 'hostMoved') moved.set(e.host.mac, e.host.attachment);
+      else if (e.type === 'hostRemoved') gone.add(e.host.mac);
+      if ((e.type === 'hostAdded' || e.type === 'hostIpLearned' || e.type === 'hostMoved') && e.host.ipv4) learnt.push(e.host.ipv4);
+    }
+    const out: RoutingEffect[] = [];
+    if (failed.links.length > 0 || failed.switches.size > 0 || moved.size > 0 || gone.size > 0) {
+      for (const route of [...this.byKey.values()]) {
+        if (gone.has(route.srcMac) || gone.has(route.dstMac)) {
+          out.push(...this.remove(route));
+          continue;
+        }
+        const src = moved.get(route.srcMac) ?? route.src;
+        const dst = moved.get(route.dstMac) ?? route.dst;
+        const hostMoved = src !== route.src || dst !== route.dst;
+        if (!hostMoved && !this.broken(route, failed)) continue;
+        out.push(...this.repin(route, src, dst, now, failed));
+      }
+    }
+    for (const ip of learnt) out.push(...this.releaseWaiting(ip, now));
+    return out;
+  }
+
+  /** The shell's report: every stage of the install of `cookie` succeeded. */
+  installed(key: string, cookie: bigint): RoutingEffect[] {
+    const route = this.byKey.get(key);
+    if (!route || route.cookie !== cookie) return this.superseded(route, cookie);
+    this.inflight.delete(cookie);
+    route.busy = undefined;
+    route.installed = true;
+    const out: RoutingEffect[] = [];
+    for (const s of route.stale) out.push(...deletes(s.cookie, s.dpids));
+    route.stale = [];
+    for (const h of route.held) {
+      const r = this.release(route, h);
+      if (r) out.push(r);
+    }
+    route.held = [];
+    return out;
+  }
+
+  /** The shell's report: a stage of the install of `cookie` failed (switch error, switch gone, timeout). */
+  installFailed(key: string, cookie: bigint): RoutingEffect[] {
+    const route = this.byKey.get(key);
+    if (!route || route.cookie !== cookie) return this.superseded(route, cookie);
+    const dpids = this.inflight.get(cookie) ?? [];
+    this.inflight.delete(cookie);
+    return [...this.remove(route), ...deletes(cookie, dpids)];
+  }
+
+  /**
+   * An install whose path is no longer wanted reported (the route was re-pinned or removed meanwhile):
+   * delete what it may have installed, then start the route's deferred install, if any.
+   */
+  private superseded(route: Route | undefined, cookie: bigint): RoutingEffect[] {
+    const out = deletes(cookie, this.inflight.get(cookie) ?? []);
+    this.inflight.delete(cookie);
+    if (!route || route.busy !== cookie) return out;
+    route.busy = undefined;
+    if (route.deferred) {
+      route.deferred = false;
+      out.push(this.installEffect(route));
+    }
+    return out;
+  }
+
+  /* ------------------------------------------------------------ read view */
+
+  /** The pinned flows, oldest first. */
+  routes(): RouteInfo[] {
+    return [...this.byKey.values()].map((r) => this.info(r));
+  }
+
+  /** One route by flow key, if pinned. */
+  route(flow: FlowKey): RouteInfo | undefined {
+    const r = this.byKey.get(flowKeyString(flow));
+    return r && this.info(r);
+  }
+
+  /** Number of pinned flows. */
+  get size(): number {
+    return this.byKey.size;
+  }
+
+  /* ------------------------------------------------------------ pinning */
+
+  /** First packet of a flow with no route: choose a path, hold the packet, install. */
+  private pin(flow: FlowKey, p: PacketInput, edge: boolean, now: number): RoutingEffect[] {
+    const srcHost = edge ? undefined : (this.view.hostByIpv4(flow.ipv4Src) ?? this.view.hostByMac(p.frame.ethSrc));
+    const src: PortRef | undefined = edge ? { dpid: p.dpid, portNo: p.inPort } : srcHost?.attachment;
+    if (!src) return [];
+    const dstHost = this.view.hostByIpv4(flow.ipv4Dst);
+    if (!dstHost) return edge ? this.probe(p, flow, now) : [];
+    const all = canonicalPaths(this.view.paths(src.dpid, dstHost.attachment.dpid));
+    // A first sighting on a transit switch: prefer a path through where the packet already is.
+    const through = edge ? [] : all.filter((path) => onHop(hopsOf(path, src, dstHost.attachment), p));
+    const pool = through.length > 0 ? through : all;
+    if (pool.length === 0) return [];
+    const chosen = pool[this.prng.below(pool.length)]!;
+    const hops = hopsOf(chosen, src, dstHost.attachment);
+    if (!hops) return [];
+    const route: Route = {
+      key: flowKeyString(flow),
+      flow,
+      srcMac: edge ? p.frame.ethSrc : (srcHost?.mac ?? p.frame.ethSrc),
+      dstMac: dstHost.mac,
+      src,
+      dst: dstHost.attachment,
+      ...(edge && p.frame.ethDst !== dstHost.mac ? { rewriteDst: dstHost.mac } : {}),
+      path: chosen,
+      hops,
+      choice: { index: all.indexOf(chosen), of: all.length },
+      cookie: this.nextCookie(),
+      installed: false,
+      createdMs: now,
+      repinned: 0,
+      writtenMs: now,
+      held: [],
+      deferred: false,
+      stale: [],
+    };
+    this.byKey.set(route.key, route);
+    this.byCookie.set(route.cookie, route.key);
+    if (onHop(hops, p)) route.held.push(held(p));
+    return [this.installEffect(route)];
+  }
+
+  /** A packet of a flow that already has a route (pinned, or pin in progress). */
+  private onRoute(route: Route, p: PacketInput, edge: boolean, now: number): RoutingEffect[] {
+    const i = route.hops.findIndex((h) => h.dpid === p.dpid && h.inPort === p.inPort);
+    if (i >= 0) {
+      if (!route.installed && route.held.length < this.config.maxPendingPackets) {
+        route.held.push(held(p));
+        return [];
+      }
+      const out: RoutingEffect[] = [];
+      if (route.installed && now - route.writtenMs >= REWRITE_AFTER_MS) {
+        // Packets of an installed route still reach the controller from this hop long after setup: its
+        // entry is gone (flows wiped, switch restarted). Write it again (ADD is idempotent).
+        route.writtenMs = now;
+        out.push({ kind: 'send', dpid: p.dpid, msgs: [this.entryAt(route, i)] });
+      }
+      const r = this.release(route, held(p));
+      if (r) out.push(r);
+      return out;
+    }
+    if (edge && (p.dpid !== route.src.dpid || p.inPort !== route.src.portNo) && route.srcMac === p.frame.ethSrc) {
+      // The source host now sends from another port (moved before the topology app said so).
+      const effects = this.repin(route, { dpid: p.dpid, portNo: p.inPort }, route.dst, now);
+      const current = this.byKey.get(route.key);
+      if (current && onHop(current.hops, p)) current.held.push(held(p));
+      return effects;
+    }
+    return []; // a straggler on a path the flow no longer uses
+  }
+
+  /** Moves a route to a new path (new cookie), or removes it when no path survives. */
+  private repin(route: Route, src: PortRef, dst: PortRef, now: number, failed?: Failures): RoutingEffect[] {
+    if (failed && (failed.switches.has(src.dpid) || failed.switches.has(dst.dpid))) return this.remove(route);
+    const all = canonicalPaths(this.view.paths(src.dpid, dst.dpid)).filter((path) => {
+      if (!failed) return true;
+      if (failed.links.some((l) => pathUsesLink(path, l))) return false;
+      return !path.some((l) => failed.switches.has(l.src.dpid) || failed.switches.has(l.dst.dpid));
+    });
+    const chosen = all.length > 0 ? all[this.prng.below(all.length)]! : undefined;
+    const hops = chosen && hopsOf(chosen, src, dst);
+    if (!chosen || !hops) return this.remove(route);
+    route.stale.push({ cookie: route.cookie, dpids: uniqueDpids(route.hops) });
+    this.byCookie.delete(route.cookie);
+    route.src = src;
+    route.dst = dst;
+    route.path = chosen;
+    route.hops = hops;
+    route.choice = { index: all.indexOf(chosen), of: all.length };
+    route.cookie = this.nextCookie();
+    route.installed = false;
+    route.repinned++;
+    route.repinnedMs = now;
+    route.writtenMs = now;
+    this.byCookie.set(route.cookie, route.key);
+    if (route.busy !== undefined) {
+      route.deferred = true; // one install in flight per route: this one starts when it reports
+      return [];
+    }
+    return [this.installEffect(route)];
+  }
+
+  /** Forgets a route and deletes its entries (current and stale) everywhere but `except`. */
+  private remove(route: Route, except?: bigint): RoutingEffect[] {
+    this.byKey.delete(route.key);
+    this.byCookie.delete(route.cookie);
+    const out = deletes(
+      route.cookie,
+      uniqueDpids(route.hops).filter((d) => d !== except),
+    );
+    for (const s of route.stale) out.push(...deletes(s.cookie, s.dpids));
+    return out;
+  }
+
+  /** The install of a route's current path: all hops but the ingress (egress first), then the ingress. */
+  private installEffect(route: Route): RoutingEffect {
+    const entries: SwitchMessages[] = route.hops.map((hop, i) => ({ dpid: hop.dpid, msgs: [this.entryAt(route, i)] }));
+    const downstream = entries.slice(1).reverse();
+    const stages = downstream.length > 0 ? [downstream, [entries[0]!]] : [[entries[0]!]];
+    this.inflight.set(route.cookie, uniqueDpids(route.hops));
+    route.busy = route.cookie;
+    return { kind: 'install', key: route.key, cookie: route.cookie, stages };
+  }
+
+  /** The FLOW_MOD ADD of hop `i` of the route's current path. */
+  private entryAt(route: Route, i: number): OutMessage {
+    return pinEntry({
+      cookie: route.cookie,
+      tableId: this.config.tableId,
+      priority: this.config.priority,
+      idleTimeoutS: this.config.idleTimeoutS,
+      match: flowMatch(route.flow, route.hops[i]!.inPort),
+      actions: this.actionsAt(route, i),
+    });
+  }
+
+  /** The actions of hop `i`: output on the hop's port, after setting eth_dst on the last hop if needed. */
+  private actionsAt(route: Route, i: number): Action[] {
+    const hop = route.hops[i]!;
+    const out = outputTo(hop.outPort, hop.inPort);
+    if (i === route.hops.length - 1 && route.rewriteDst) {
+      return [{ type: 'OFPAT_SET_FIELD', field: { field: 'eth_dst', value: route.rewriteDst } }, out];
+    }
+    return [out];
+  }
+
+  /** Packet-out of a held packet on its hop of the route's current path (undefined if it is off the path). */
+  private release(route: Route, h: HeldPacket): RoutingEffect | undefined {
+    const i = route.hops.findIndex((x) => x.dpid === h.dpid && x.inPort === h.inPort);
+    if (i < 0) return undefined;
+    return { kind: 'send', dpid: h.dpid, msgs: [packetOut(h.inPort, this.actionsAt(route, i), h.data, h.bufferId)] };
+  }
+
+  /* ------------------------------------------------------------ other traffic */
+
+  /** Unknown destination: the packet waits (unknown-dst.ts); an ARP probe goes along the tree when due. */
+  private probe(p: PacketInput, flow: FlowKey, now: number): RoutingEffect[] {
+    if (!this.unknown.hold(flow.ipv4Dst, p, now)) return [];
+    return probeEffects(this.view, p.dpid, p.inPort, p.frame.ethSrc, flow.ipv4Src, flow.ipv4Dst);
+  }
+
+  /** The destination `ip` became known: route the packets that waited for it. */
+  private releaseWaiting(ip: string, now: number): RoutingEffect[] {
+    const out: RoutingEffect[] = [];
+    for (const p of this.unknown.take(ip, now)) out.push(...this.packetIn(p, now));
+    return out;
+  }
+
+  /** Non-IPv4 unicast: straight to the destination host's port when known (no entries), else dropped. */
+  private deliverUnicast(p: PacketInput, edge: boolean): RoutingEffect[] {
+    const to = edge ? this.view.hostByMac(p.frame.ethDst) : undefined;
+    if (!to) return [];
+    const at = to.attachment;
+    if (at.dpid === p.dpid && at.portNo === p.inPort) return [];
+    return [sendOnPort(at.dpid, at.portNo, p.data)];
+  }
+
+  /* ------------------------------------------------------------ helpers */
+
+  private broken(route: Route, failed: Failures): boolean {
+    if (route.hops.some((h) => failed.switches.has(h.dpid))) return true;
+    return failed.links.some((l) => pathUsesLink(route.path, l));
+  }
+
+  private nextCookie(): bigint {
+    this.serial = (this.serial + 1) % 2 ** 40;
+    return routingCookie(this.serial);
+  }
+
+  private info(r: Route): RouteInfo {
+    const spine = spineOf(r.hops, this.view);
+    return {
+      flowKey: r.flow,
+      srcHost: r.srcMac,
+      dstHost: r.dstMac,
+      path: r.hops.map((h) => ({ dpid: hex16(h.dpid), inPort: h.inPort, outPort: h.outPort })),
+      ...(spine !== undefined ? { spine: hex16(spine) } : {}),
+      choice: { ...r.choice },
+      cookie: hex16(r.cookie),
+      installed: r.installed,
+      createdMs: r.createdMs,
+      repinned: r.repinned,
+      ...(r.repinnedMs !== undefined ? { repinnedMs: r.repinnedMs } : {}),
+    };
+  }
+}
+
+function hex16(x: bigint): string {
+  return x.toString(16).padStart(16, '0');
+}
+
+function held(p: PacketInput): HeldPacket {
+  return { dpid: p.dpid, inPort: p.inPort, data: p.data, bufferId: p.bufferId };
+}
+
+function onHop(hops: readonly Hop[] | undefined, p: { dpid: bigint; inPort: number }): boolean {
+  return !!hops && hops.some((h) => h.dpid === p.dpid && h.inPort === p.inPort);
+}
+
+
+function uniqueDpids(hops: readonly Hop[]): bigint[] {
+  return [...new Set(hops.map((h) => h.dpid))];
+}
+
+function deletes(cookie: bigint, dpids: readonly bigint[]): RoutingEffect[] {
+  return dpids.map((dpid) => ({ kind: 'send' as const, dpid, msgs: [deleteByCookie(cookie)] }));
+}
+
+

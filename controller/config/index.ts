@@ -1,0 +1,4 @@
+/** The configuration file: schema, loading, errors (see schema.ts for the keys and their defaults). */
+export { ConfigError, CONFIG_ERROR_CODES, type ConfigErrorCode } from './errors.js';
+export { defaultConfig, expectation, formatOf, loadConfig, parseConfigText, resolveConfig, type ConfigFormat, type ConfigInput } from './load.js';
+export { CONFIG_SECTIONS, ConfigSchema, LINK_KEY_PATTERN, normalizeLinkKey, parseBitRate, type RivuletConfig } from './schema.js';

@@ -1,0 +1,151 @@
+/**
+ * The schema of Rivulet's one configuration file (DESIGN §1 "Configuration"), as TypeBox schemas: one
+ * object per section, every key with its default (so an empty file serves the Mininet demo), unknown keys
+ * rejected. Units: ms for durations unless the key says `S` (seconds); bit/s for capacities (also
+ * accepted as strings with an SI prefix, 1000-based: "100M", "10Gbit/s").
+ *
+ * To add a section (qos, allocator, enforcement, tenants…): write its `Type.Object({...}, SECTION)` below
+ * and add it to {@link CONFIG_SECTIONS}; {@link RivuletConfig} and validation follow from the schema.
+ *
+ * Leaf schemas may carry `errorMessage`: the text shown after the key when the value is rejected
+ * (otherwise one is derived from the schema, see load.ts).
+ */
+import { Type, type StaticDecode, type TSchema } from '@sinclair/typebox';
+import { dpidHex, parseDpid } from '../log.js';
+
+/** Options of every section: unknown keys rejected; an absent section means all defaults. */
+const SECTION = { additionalProperties: false, default: {} } as const;
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+function int(minimum: number, maximum: number, def: number, description: string) {
+  return Type.Integer({ minimum, maximum, default: def, description });
+}
+
+function tcpPort(def: number, what: string) {
+  return int(0, 65535, def, `TCP port ${what} (0 = any free port)`);
+}
+
+/** "100M", "10 Gbit/s", "1.5G", "500k", "100Mbps" → bits per second (SI, 1000-based). */
+const BIT_RATE_PATTERN = '^[0-9]+(\\.[0-9]+)?\\s*[kKMGT]?(bit/s|bps|bit|b/s)?$';
+const SI: Readonly<Record<string, number>> = { '': 1, k: 1e3, K: 1e3, M: 1e6, G: 1e9, T: 1e12 };
+
+/** Parses a bit rate already checked against the schema (number, or string matching BIT_RATE_PATTERN). */
+export function parseBitRate(value: number | string): number {
+  if (typeof value === 'number') return value;
+  const m = /^([0-9]+(?:\.[0-9]+)?)\s*([kKMGT]?)/.exec(value);
+  if (!m) throw new RangeError(`not a bit rate: "${value}"`);
+  return Math.round(Number(m[1]) * SI[m[2]!]!);
+}
+
+function bitRate(description: string) {
+  const raw = Type.Union([Type.Number({ exclusiveMinimum: 0 }), Type.String({ pattern: BIT_RATE_PATTERN })], {
+    description: `${description}; bit/s, a number or a string such as "100M" or "10Gbit/s" (1000-based)`,
+    errorMessage: 'must be a bit rate > 0 in bit/s: a number, or a string such as "100M" or "10Gbit/s"',
+  });
+  return Type.Transform(raw)
+    .Decode((v) => parseBitRate(v))
+    .Encode((v) => v);
+}
+
+/** `<dpid hex>:<port>`, e.g. `0000000000000001:3` or `1:3`. */
+export const LINK_KEY_PATTERN = '^(0x)?[0-9a-fA-F]{1,16}:[0-9]{1,10}$';
+
+/** Normalizes a link key to `<16 hex digits>:<port>` (the form the topology app looks up). */
+export function normalizeLinkKey(key: string): string {
+  const i = key.lastIndexOf(':');
+  return `${dpidHex(parseDpid(key.slice(0, i)))}:${Number(key.slice(i + 1))}`;
+}
+
+const linkCapacities = Type.Transform(
+  Type.Record(Type.String({ pattern: LINK_KEY_PATTERN }), bitRate('capacity of the links at this port'), {
+    additionalProperties: false,
+    default: {},
+    description:
+      'per-link capacities, "<dpid hex>:<port number>" → bit rate; a link takes the value of its source port, else of its destination port (so one entry sets both directions of a cable)',
+    keyMessage: 'is not a link key "<dpid hex>:<port number>" (e.g. "0000000000000001:3")',
+  }),
+)
+  .Decode((rec): Record<string, number> => {
+    const out: Record<string, number> = {};
+    for (const [k, v] of Object.entries(rec)) out[normalizeLinkKey(k)] = parseBitRate(v);
+    return out;
+  })
+  .Encode((rec) => rec);
+
+export const OpenflowSection = Type.Object(
+  {
+    port: tcpPort(6653, 'for switches (OpenFlow 1.3.5 §6.3.1)'),
+    host: Type.String({ minLength: 1, default: '0.0.0.0', description: 'address to listen on for switches' }),
+    missSendLen: int(0, 65535, 65535, 'SET_CONFIG miss_send_len in bytes (65535 = OFPCML_NO_BUFFER, whole packets)'),
+    echoIntervalMs: int(100, 3_600_000, 5000, 'period of ECHO_REQUESTs to each switch, ms'),
+    echoMaxUnanswered: int(1, 1000, 3, 'unanswered ECHO_REQUESTs after which a switch is declared dead'),
+  },
+  { ...SECTION, description: 'the OpenFlow listener and switch sessions' },
+);
+
+export const ApiSection = Type.Object(
+  {
+    port: tcpPort(8080, 'of the REST API'),
+    host: Type.String({ minLength: 1, default: '0.0.0.0', description: 'address the REST API listens on' }),
+    token: Type.Optional(
+      Type.String({ minLength: 16, description: 'bearer token required by mutating endpoints (none: they are refused)' }),
+    ),
+  },
+  { ...SECTION, description: 'the REST API (fastify, prefix /api/v1)' },
+);
+
+export const TopologySection = Type.Object(
+  {
+    lldpIntervalMs: int(100, 60_000, 1000, 'period of LLDP probes on every port, ms'),
+    linkTimeoutPeriods: int(1, 100, 3, 'LLDP periods without a frame after which a link expires'),
+    defaultCapacityBps: Type.Optional(bitRate('capacity of every link not listed in `links` (absent: the port speed)')),
+    links: linkCapacities,
+  },
+  { ...SECTION, description: 'LLDP discovery and link capacities' },
+);
+
+export const RoutingSection = Type.Object(
+  {
+    seed: int(0, 0xffffffff, 1, 'seed of the random choice among equal-cost paths (same seed, same choices)'),
+    idleTimeoutS: int(0, 65535, 10, 'idle timeout of pinned flow entries, s (0 = none)'),
+    priority: int(1, 65535, 1000, 'priority of pinned flow entries'),
+  },
+  { ...SECTION, description: 'explicit path pinning (random among equal-cost paths)' },
+);
+
+export const LogSection = Type.Object(
+  {
+    level: Type.Optional(
+      Type.Union(
+        LOG_LEVELS.map((l) => Type.Literal(l)),
+        { description: 'log level (absent: $RIVULET_LOG_LEVEL, else info)', errorMessage: `must be one of ${LOG_LEVELS.join('|')}` },
+      ),
+    ),
+  },
+  { ...SECTION, description: 'structured logging (pino, JSON lines)' },
+);
+
+/** Every section of the file, by key. Add new sections here. */
+export const CONFIG_SECTIONS = {
+  openflow: OpenflowSection,
+  api: ApiSection,
+  topology: TopologySection,
+  routing: RoutingSection,
+  log: LogSection,
+} satisfies Record<string, TSchema>;
+
+export const ConfigSchema = Type.Object(CONFIG_SECTIONS, {
+  additionalProperties: false,
+  default: {},
+  title: 'Rivulet configuration',
+});
+
+type DeepReadonly<T> = T extends (infer E)[]
+  ? readonly DeepReadonly<E>[]
+  : T extends object
+    ? { readonly [K in keyof T]: DeepReadonly<T[K]> }
+    : T;
+
+/** The validated configuration, defaults filled in, bit rates as numbers (bit/s), link keys normalized. */
+export type RivuletConfig = DeepReadonly<StaticDecode<typeof ConfigSchema>>;

@@ -1,0 +1,132 @@
+/**
+ * The one place where Rivulet is wired together (STYLE rule 9: explicit wiring, no global registries):
+ * the OpenFlow controller, the topology app (registered first, so a host is learnt before routing sees
+ * its packet), the routing app and the REST API, all from one validated {@link RivuletConfig}.
+ */
+import type { RoutingApp } from '../apps/routing/app.js';
+import { createRoutingApp } from '../apps/routing/app.js';
+import { createTopologyApp, type TopologyApp } from '../topology/app.js';
+import type { ControllerStats } from './api.js';
+import { CountingClock, systemClock, type Clock } from './clock.js';
+import type { RivuletConfig } from './config/index.js';
+import { startController, type Controller } from './controller.js';
+import { createLogger, type Logger } from './log.js';
+import { createRestServer, type RestAddress, type RestServer } from './rest/index.js';
+
+export interface RivuletOptions {
+  readonly config: RivuletConfig;
+  /** Time source of the controller and the apps (default the system clock). */
+  readonly clock?: Clock;
+  /** Logger (default: one at `config.log.level`). */
+  readonly logger?: Logger;
+}
+
+export interface RivuletStats {
+  readonly controller: ControllerStats;
+  /** Timers the apps and the REST server armed through the clock and still pending. */
+  readonly appTimers: number;
+  /** The REST listener is open. */
+  readonly restListening: boolean;
+}
+
+export interface Rivulet {
+  readonly controller: Controller;
+  readonly topology: TopologyApp;
+  readonly routing: RoutingApp;
+  readonly rest: RestServer;
+  /** Where switches connect (the port actually bound). */
+  readonly openflow: { readonly host: string; readonly port: number };
+  /** Where the REST API listens. */
+  readonly api: RestAddress;
+  readonly log: Logger;
+  stats(): RivuletStats;
+  /** Stops everything started here: REST server, OpenFlow listener and sessions, app timers. Idempotent. */
+  close(): Promise<void>;
+}
+
+/**
+ * Starts the controller, its apps and the REST API.
+ * @throws the first start-up failure (EADDRINUSE on either port…), after closing what had started
+ */
+export async function startRivulet(opts: RivuletOptions): Promise<Rivulet> {
+  const { config } = opts;
+  const log = opts.logger ?? createLogger({ level: config.log.level });
+  const clock = new CountingClock(opts.clock ?? systemClock);
+  const startedAtMs = clock.now();
+
+  const topology = createTopologyApp({
+    clock,
+    log: log.child({ app: 'topology' }),
+    config: {
+      lldpIntervalMs: config.topology.lldpIntervalMs,
+      linkTimeoutPeriods: config.topology.linkTimeoutPeriods,
+      ...(config.topology.defaultCapacityBps === undefined ? {} : { defaultCapacityBps: config.topology.defaultCapacityBps }),
+      linkCapacityBps: config.topology.links,
+    },
+  });
+  let controller: Controller | undefined;
+  const routing = createRoutingApp({
+    topology: topology.view,
+    clock,
+    log,
+    config: { seed: config.routing.seed, idleTimeoutS: config.routing.idleTimeoutS, priority: config.routing.priority },
+    switches: (dpid) => controller?.switches.get(dpid),
+  });
+  const stopApps = (): void => {
+    routing.stop();
+    topology.stop();
+  };
+
+  try {
+    controller = await startController({
+      port: config.openflow.port,
+      host: config.openflow.host,
+      logger: log,
+      clock,
+      session: {
+        missSendLen: config.openflow.missSendLen,
+        echoIntervalMs: config.openflow.echoIntervalMs,
+        echoMaxUnanswered: config.openflow.echoMaxUnanswered,
+      },
+      apps: [topology.app, routing.app],
+    });
+  } catch (err) {
+    stopApps();
+    throw err;
+  }
+  const ctl = controller;
+
+  const rest = createRestServer({ controller: ctl, topology: topology.view, routes: () => routing.routes(), config, log, clock, startedAtMs });
+  let api: RestAddress;
+  try {
+    api = await rest.listen(config.api.port, config.api.host);
+  } catch (err) {
+    await rest.close();
+    await ctl.close();
+    stopApps();
+    throw err;
+  }
+
+  let closing: Promise<void> | undefined;
+  return {
+    controller: ctl,
+    topology,
+    routing,
+    rest,
+    openflow: { host: ctl.host, port: ctl.port },
+    api,
+    log,
+    stats: () => ({ controller: ctl.stats(), appTimers: clock.active, restListening: rest.fastify.server.listening }),
+    close(): Promise<void> {
+      closing ??= (async () => {
+        await rest.close();
+        await ctl.close();
+        await ctl.idle();
+        await routing.settled();
+        stopApps();
+        log.info({ event: 'rivulet_closed' }, 'rivulet stopped');
+      })();
+      return closing;
+    },
+  };
+}

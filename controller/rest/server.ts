@@ -1,0 +1,228 @@
+/**
+ * The REST API (DESIGN §1): fastify, prefix /api/v1, JSON. Read endpoints over the controller's
+ * connected switches, the topology view and the routing app's pinned flows; an OpenAPI 3.1 document at
+ * /api/v1/openapi.json; Ryu-compatible aliases under /v1.0/topology. Every error is
+ * `{ error: { code, message } }` (errors.ts) with its HTTP status.
+ *
+ * This is an I/O edge: handlers only call the pure projections of views.ts.
+ */
+import { readFileSync } from 'node:fs';
+import { fastify, type FastifyError, type FastifyInstance, type FastifySchema } from 'fastify';
+import fastifySwagger from '@fastify/swagger';
+import type { TSchema } from '@sinclair/typebox';
+import type { RouteInfo } from '../../apps/routing/types.js';
+import type { TopologyView } from '../../topology/types.js';
+import { systemClock, type Clock, type TimerHandle } from '../clock.js';
+import type { RivuletConfig } from '../config/index.js';
+import type { Logger } from '../log.js';
+import { parseApiDpid } from './dpid.js';
+import { ApiError, errorBody } from './errors.js';
+import * as S from './schemas.js';
+import * as V from './views.js';
+
+export interface RestServerOptions {
+  /** The controller (or anything with its map of connected switches). */
+  readonly controller: { readonly switches: ReadonlyMap<bigint, V.SwitchInfo> };
+  readonly topology: TopologyView;
+  /** The routing app's pinned flows. */
+  readonly routes: () => readonly RouteInfo[];
+  readonly config: RivuletConfig;
+  readonly log: Logger;
+  /** The clock of the topology's and routing's timestamps (default the system clock). */
+  readonly clock?: Clock;
+  /** When the controller started, on `clock` (default: now). */
+  readonly startedAtMs?: number;
+  /** Reported by /health and the OpenAPI document (default: package.json's). */
+  readonly version?: string;
+}
+
+export interface RestAddress {
+  readonly host: string;
+  readonly port: number;
+  /** e.g. `http://127.0.0.1:8080` */
+  readonly url: string;
+}
+
+export interface RestServer {
+  /** The fastify instance (later issues add routes to it before listen; tests inject requests). */
+  readonly fastify: FastifyInstance;
+  /** Starts listening (port 0: any free port). @throws the listen error (EADDRINUSE…) as a rejection */
+  listen(port: number, host: string): Promise<RestAddress>;
+  /** Ends pending health waits, closes the listener and every connection. Idempotent. */
+  close(): Promise<void>;
+}
+
+/** package.json's version (dist/controller/rest → the package root). */
+export function packageVersion(): string {
+  try {
+    const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version?: string };
+    return pkg.version ?? '0.0.0';
+  } catch {
+    return '0.0.0';
+  }
+}
+
+const ERRORS = { '4xx': S.ErrorBody, '5xx': S.ErrorBody };
+
+function schema(tags: string[], summary: string, ok: TSchema, extra: Omit<FastifySchema, 'response'> = {}): FastifySchema {
+  return { tags, summary, ...extra, response: { 200: ok, ...ERRORS } };
+}
+
+/** Polls `ready()` on the clock until it holds or `ms` pass; `cancel` ends every wait at once. */
+class ReadyWaits {
+  private readonly pending = new Set<() => void>();
+  constructor(
+    private readonly clock: Clock,
+    private readonly ready: () => boolean,
+  ) {}
+
+  wait(ms: number): Promise<void> {
+    if (ms <= 0 || this.ready()) return Promise.resolve();
+    return new Promise((resolve) => {
+      const deadline = this.clock.now() + ms;
+      let timer: TimerHandle | undefined;
+      const finish = (): void => {
+        if (timer !== undefined) this.clock.clearTimeout(timer);
+        this.pending.delete(finish);
+        resolve();
+      };
+      const poll = (): void => {
+        timer = undefined;
+        if (this.ready() || this.clock.now() >= deadline) return finish();
+        timer = this.clock.setTimeout(poll, Math.min(50, deadline - this.clock.now()));
+      };
+      this.pending.add(finish);
+      poll();
+    });
+  }
+
+  cancel(): void {
+    for (const f of [...this.pending]) f();
+  }
+}
+
+/** Builds the server (routes registered, not listening). */
+export function createRestServer(opts: RestServerOptions): RestServer {
+  const clock = opts.clock ?? systemClock;
+  const startedAtMs = opts.startedAtMs ?? clock.now();
+  const version = opts.version ?? packageVersion();
+  const log = opts.log;
+  const app = fastify({ logger: false, forceCloseConnections: true, routerOptions: { ignoreTrailingSlash: true } });
+  const waits = new ReadyWaits(clock, () => opts.topology.ready());
+  const ctx = (): V.ViewContext => ({ topology: opts.topology, connected: opts.controller.switches, nowMs: clock.now(), wallMs: Date.now() });
+
+  app.setErrorHandler((err: FastifyError, req, reply) => {
+    if (err instanceof ApiError) return reply.status(err.status).send(errorBody(err.code, err.message));
+    if (err.validation) return reply.status(400).send(errorBody('BAD_REQUEST', err.message));
+    const status = err.statusCode ?? 500;
+    if (status < 500) return reply.status(status).send(errorBody(err.code ?? 'BAD_REQUEST', err.message));
+    log.error({ event: 'rest_error', err, method: req.method, url: req.url }, 'REST handler failed');
+    return reply.status(500).send(errorBody('INTERNAL', 'internal error'));
+  });
+  app.setNotFoundHandler((req, reply) => reply.status(404).send(errorBody('NOT_FOUND', `no route ${req.method} ${req.url}`)));
+  app.addHook('onResponse', async (req, reply) => {
+    log.debug({ event: 'http', method: req.method, url: req.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'http');
+  });
+
+  void app.register(fastifySwagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'Rivulet REST API',
+        version,
+        description: 'OpenFlow 1.3 leaf-spine controller. dpids: 16 hex digits; rates and capacities: bit/s; ages: ms.',
+      },
+      tags: [
+        { name: 'topology', description: 'switches, links, hosts (LLDP discovery, host tracking)' },
+        { name: 'routing', description: 'flows pinned to explicit paths' },
+        { name: 'health', description: 'liveness and the topology-ready signal' },
+        { name: 'ryu', description: 'Ryu-compatible aliases (/v1.0/topology)' },
+      ],
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+    },
+  });
+
+  void app.register(
+    async (api) => {
+      api.get('/switches', { schema: schema(['topology'], 'connected and discovered switches', S.SwitchList) }, async () => ({
+        switches: V.switchesJson(ctx()),
+      }));
+      api.get(
+        '/switches/:dpid',
+        { schema: schema(['topology'], 'one switch: ports with speeds, role, features, peer', S.SwitchSchema, { params: S.DpidParams }) },
+        async (req) => {
+          const dpid = parseApiDpid((req.params as { dpid: string }).dpid);
+          const sw = V.switchJson(ctx(), dpid);
+          if (!sw) throw new ApiError('UNKNOWN_DPID', `no switch with datapath id ${dpid.toString(16).padStart(16, '0')}`);
+          return sw;
+        },
+      );
+      api.get('/links', { schema: schema(['topology'], 'directed inter-switch links', S.LinkList) }, async () => ({ links: V.linksJson(ctx()) }));
+      api.get('/hosts', { schema: schema(['topology'], 'hosts and their attachment points', S.HostList) }, async () => ({ hosts: V.hostsJson(ctx()) }));
+      api.get('/topology', { schema: schema(['topology'], 'switches, links, hosts and the ready flag', S.TopologySchema) }, async () => {
+        const c = ctx();
+        return { ready: opts.topology.ready(), switches: V.switchesJson(c), links: V.linksJson(c), hosts: V.hostsJson(c) };
+      });
+      api.get('/routes', { schema: schema(['routing'], 'pinned flows and their paths', S.RouteList) }, async () => {
+        const c = ctx();
+        return { routes: opts.routes().map((r) => V.routeJson(c, r)) };
+      });
+      api.get(
+        '/health',
+        { schema: schema(['health'], 'status, uptime, connected switches, topology ready', S.HealthSchema, { querystring: S.HealthQuery }) },
+        async (req) => {
+          await waits.wait((req.query as { waitReadyMs?: number }).waitReadyMs ?? 0);
+          return {
+            status: 'ok' as const,
+            ready: opts.topology.ready(),
+            uptimeS: Math.max(0, Math.round(clock.now() - startedAtMs)) / 1000,
+            switches: opts.controller.switches.size,
+            links: opts.topology.links().length,
+            hosts: opts.topology.hosts().length,
+            routes: opts.routes().length,
+            version,
+          };
+        },
+      );
+      api.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+    },
+    { prefix: '/api/v1' },
+  );
+
+  void app.register(
+    async (ryu) => {
+      const only = (req: { params: unknown }): bigint => parseApiDpid((req.params as { dpid: string }).dpid);
+      const list = (t: TSchema) => ({ type: 'array', items: t }) as unknown as TSchema;
+      const ryuSchema = (summary: string, item: TSchema, params?: TSchema) =>
+        schema(['ryu'], summary, list(item), params ? { params } : {});
+      ryu.get('/switches', { schema: ryuSchema('switches (Ryu format)', S.RyuSwitch) }, async () => V.ryuSwitchesJson(ctx()));
+      ryu.get('/switches/:dpid', { schema: ryuSchema('one switch (Ryu format)', S.RyuSwitch, S.DpidParams) }, async (req) => V.ryuSwitchesJson(ctx(), only(req)));
+      ryu.get('/links', { schema: ryuSchema('links (Ryu format)', S.RyuLink) }, async () => V.ryuLinksJson(ctx()));
+      ryu.get('/links/:dpid', { schema: ryuSchema('links leaving one switch (Ryu format)', S.RyuLink, S.DpidParams) }, async (req) => V.ryuLinksJson(ctx(), only(req)));
+      ryu.get('/hosts', { schema: ryuSchema('hosts (Ryu format)', S.RyuHost) }, async () => V.ryuHostsJson(ctx()));
+      ryu.get('/hosts/:dpid', { schema: ryuSchema('hosts on one switch (Ryu format)', S.RyuHost, S.DpidParams) }, async (req) => V.ryuHostsJson(ctx(), only(req)));
+    },
+    { prefix: '/v1.0/topology' },
+  );
+
+  let closing: Promise<void> | undefined;
+  return {
+    fastify: app,
+    async listen(port: number, host: string): Promise<RestAddress> {
+      await app.listen({ port, host });
+      const addr = app.server.address();
+      const bound = typeof addr === 'object' && addr !== null ? addr.port : port;
+      const shownHost = host.includes(':') ? `[${host}]` : host;
+      const url = `http://${shownHost}:${bound}`;
+      log.info({ event: 'rest_listening', host, port: bound }, `REST API on ${url}/api/v1`);
+      return { host, port: bound, url };
+    },
+    close(): Promise<void> {
+      closing ??= (async () => {
+        waits.cancel();
+        await app.close();
+      })();
+      return closing;
+    },
+  };
+}

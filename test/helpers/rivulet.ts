@@ -1,0 +1,54 @@
+/**
+ * Rivulet in-process for end-to-end tests and the demo: `startRivulet` (controller/main.ts) on free
+ * loopback ports (OpenFlow and REST both on 127.0.0.1, port 0 = any free port), with the default
+ * configuration otherwise — the same configuration for every fabric shape.
+ */
+import type { Controller } from '../../controller/controller.js';
+import { defaultConfig, type ConfigInput, type RivuletConfig } from '../../controller/config/index.js';
+import { startRivulet } from '../../controller/main.js';
+import type { Logger } from '../../controller/log.js';
+import type { RouteInfo } from '../../apps/routing/types.js';
+import type { TopologyView } from '../../topology/types.js';
+
+export interface TestController {
+  /** the OpenFlow port switches connect to (127.0.0.1) */
+  readonly ofPort: number;
+  /** REST base, `http://127.0.0.1:<port>/api/v1` */
+  readonly api: string;
+  readonly controller: Controller;
+  readonly topology: TopologyView;
+  routes(): readonly RouteInfo[];
+  readonly config: RivuletConfig;
+  /** Stops everything startRivulet started. Idempotent. */
+  close(): Promise<void>;
+}
+
+export interface TestControllerOptions {
+  /** log level (default: RIVULET_LOG_LEVEL, else warn) */
+  readonly logLevel?: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  readonly logger?: Logger;
+  /** config sections to set besides the loopback ports and the log level (e.g. link capacities for the demo) */
+  readonly config?: ConfigInput;
+}
+
+/** Starts Rivulet in-process on free loopback ports; resolves once the OpenFlow and REST listeners are up. */
+export async function startTestController(opts: TestControllerOptions = {}): Promise<TestController> {
+  const level = opts.logLevel ?? (process.env['RIVULET_LOG_LEVEL'] as TestControllerOptions['logLevel']) ?? 'warn';
+  const config = defaultConfig({
+    ...opts.config,
+    openflow: { ...opts.config?.openflow, port: 0, host: '127.0.0.1' },
+    api: { ...opts.config?.api, port: 0, host: '127.0.0.1' },
+    log: { level },
+  });
+  const r = await startRivulet({ config, ...(opts.logger ? { logger: opts.logger } : {}) });
+  let closed: Promise<void> | undefined;
+  return {
+    ofPort: r.openflow.port,
+    api: `${r.api.url}/api/v1`,
+    controller: r.controller,
+    topology: r.topology.view,
+    routes: () => r.routing.routes(),
+    config,
+    close: () => (closed ??= r.close()),
+  };
+}

@@ -1,0 +1,259 @@
+/**
+ * The topology app: the thin shell around the pure FabricGraph (graph.ts) and DiscoveryCore
+ * (discovery.ts). It turns app events into graph / discovery calls with the injected clock's `now`,
+ * sends the probes they return, runs the discovery tasks on a timer of the injected clock, and hands
+ * every batch of fabric events to the TopologyView's subscribers (synchronously, in the handler).
+ *
+ * Ordering guarantee: the app host delivers a packet-in to apps in registration order, synchronously
+ * (controller/app-host.ts `dispatch`), and this app's handlers are synchronous; register it BEFORE the
+ * routing app and a host's first packet is learnt (and hostAdded / hostIpLearned delivered) before
+ * routing sees that packet.
+ *
+ * On switchUp the app installs one entry: LLDP → controller above the table-miss (discovery.ts
+ * `lldpFlowMod`); the table-miss and forwarding entries belong to the routing app.
+ */
+import type { App, AppContext, OutMessage } from '../controller/api.js';
+import type { Clock, TimerHandle } from '../controller/clock.js';
+import { dpidHex, type Logger } from '../controller/log.js';
+import { DiscoveryCore, lldpFlowMod, probePacketOut, type Probe } from './discovery.js';
+import { FabricGraph, toFabricPort } from './graph.js';
+import { newProbeKey } from './lldp-probe.js';
+import { parseFrame } from './packet.js';
+import type { FabricEvent, FabricPort, PortRef, TopologyView } from './types.js';
+
+export interface TopologyAppConfig {
+  /** LLDP probe period per port, ms (default 1000) */
+  readonly lldpIntervalMs?: number;
+  /** missed periods before a link expires (default 3) */
+  readonly linkTimeoutPeriods?: number;
+  /** the config's default link capacity, bit/s (wins over port speed when set) */
+  readonly defaultCapacityBps?: number;
+  /** per-link capacity, bit/s, keyed "<dpidHex>:<port>" */
+  readonly linkCapacityBps?: Readonly<Record<string, number>>;
+  /** HMAC key for the probes (default: 32 random octets per app instance) */
+  readonly hmacKey?: Buffer;
+}
+
+export interface TopologyAppOptions {
+  readonly clock: Clock;
+  readonly log: Logger;
+  readonly config?: TopologyAppConfig;
+}
+
+export interface TopologyApp {
+  readonly app: App;
+  readonly view: TopologyView;
+  /** Cancels the discovery timer and drops subscribers. */
+  stop(): void;
+}
+
+type Listener = (events: readonly FabricEvent[]) => void;
+
+/** Creates the topology app; see the module docs. Throws nothing. */
+export function createTopologyApp(opts: TopologyAppOptions): TopologyApp {
+  return new TopologyShell(opts).api();
+}
+
+class TopologyShell {
+  private readonly graph: FabricGraph;
+  private readonly disco: DiscoveryCore;
+  private readonly listeners = new Set<Listener>();
+  private readonly log: Logger;
+  private readonly clock: Clock;
+  private ctx: AppContext | undefined;
+  private timer: TimerHandle | undefined;
+  private timerAt: number | undefined;
+  private stopped = false;
+  /** last time a link or switch came or went, ms */
+  private lastChangeMs = 0;
+
+  constructor(opts: TopologyAppOptions) {
+    const c = opts.config ?? {};
+    this.clock = opts.clock;
+    this.log = opts.log;
+    this.graph = new FabricGraph({
+      ...(c.defaultCapacityBps !== undefined ? { defaultCapacityBps: c.defaultCapacityBps } : {}),
+      ...(c.linkCapacityBps !== undefined ? { linkCapacityBps: c.linkCapacityBps } : {}),
+    });
+    this.disco = new DiscoveryCore({
+      key: c.hmacKey ?? newProbeKey(),
+      ...(c.lldpIntervalMs !== undefined ? { periodMs: c.lldpIntervalMs } : {}),
+      ...(c.linkTimeoutPeriods !== undefined ? { timeoutPeriods: c.linkTimeoutPeriods } : {}),
+    });
+  }
+
+  api(): TopologyApp {
+    const app: App = {
+      name: 'topology',
+      handlers: {
+        switchUp: (e, ctx) => this.onSwitchUp(e.dpid, e.ports.map(toFabricPort).filter((p) => p !== undefined), ctx),
+        switchDown: (e, ctx) => this.onSwitchDown(e.dpid, ctx),
+        portStatus: (e, ctx) => this.onPortStatus(e.dpid, e.msg.reason, toFabricPort(e.msg.desc), ctx),
+        packetIn: (e, ctx) => this.onPacketIn(e.dpid, e.msg.match, e.msg.data, ctx),
+      },
+    };
+    return { app, view: this.view(), stop: () => this.stop() };
+  }
+
+  private onSwitchUp(dpid: bigint, ports: FabricPort[], ctx: AppContext): OutMessage[] {
+    this.ctx = ctx;
+    const now = this.clock.now();
+    this.publish(this.graph.addSwitch(dpid, ports), now);
+    this.lastChangeMs = now;
+    const unlinked = this.unlinkedPorts();
+    const up = ports.filter((p) => p.up);
+    const probes = this.disco.switchUp(dpid, up, unlinked, now);
+    this.log.info({ event: 'topology_switch_up', dpid: dpidHex(dpid), ports: up.length }, 'probing switch ports');
+    this.arm();
+    return [lldpFlowMod(), ...probes.map(probePacketOut)];
+  }
+
+  private onSwitchDown(dpid: bigint, ctx: AppContext): void {
+    this.ctx = ctx;
+    const now = this.clock.now();
+    this.disco.switchDown(dpid);
+    this.publish(this.graph.removeSwitch(dpid), now);
+    this.lastChangeMs = now;
+    this.arm();
+  }
+
+  private onPortStatus(dpid: bigint, reason: number, port: FabricPort | undefined, ctx: AppContext): OutMessage[] {
+    this.ctx = ctx;
+    if (!port) return [];
+    const now = this.clock.now();
+    this.publish(this.graph.updatePort(dpid, reason, port), now);
+    const stillThere = this.graph.switch(dpid)?.ports.get(port.portNo);
+    const up = stillThere?.up === true;
+    const probes = this.disco.portChanged(dpid, port.portNo, port.hwAddr, up, now);
+    if (up) {
+      this.disco.reprobeSoon(this.unlinkedPorts().filter((r) => r.dpid !== dpid || r.portNo !== port.portNo), now);
+      this.arm();
+    }
+    return probes.map(probePacketOut);
+  }
+
+  private onPacketIn(dpid: bigint, match: readonly { field: string; value?: unknown }[], data: Buffer, ctx: AppContext): void {
+    this.ctx = ctx;
+    const inPort = match.find((f) => f.field === 'in_port')?.value;
+    if (typeof inPort !== 'number') return;
+    const parsed = parseFrame(data);
+    if (!parsed.ok) {
+      this.log.debug({ event: 'topology_bad_frame', dpid: dpidHex(dpid), inPort, code: parsed.error.code }, parsed.error.message);
+      return;
+    }
+    const now = this.clock.now();
+    const frame = parsed.value;
+    if (frame.lldp) {
+      const seen = this.disco.lldpIn(dpid, inPort, frame.lldp, now);
+      if (!seen.ok) {
+        this.log.debug({ event: 'lldp_dropped', dpid: dpidHex(dpid), inPort, code: seen.error.code }, seen.error.message);
+        return;
+      }
+      this.publish(this.graph.linkSeen(seen.value.src, seen.value.dst, now), now);
+      return;
+    }
+    this.publish(this.graph.learnFromFrame(dpid, inPort, frame, now), now);
+  }
+
+  /** Runs the due discovery tasks, sends their probes, expires links, re-arms. */
+  private tick(): void {
+    this.timer = undefined;
+    this.timerAt = undefined;
+    if (this.stopped) return;
+    const now = this.clock.now();
+    const { probes, expired } = this.disco.tick(now, this.graph.links());
+    this.send(probes);
+    if (expired.length > 0) this.publish(this.graph.removeLinks(expired, 'timeout'), now);
+    this.arm();
+  }
+
+  private send(probes: readonly Probe[]): void {
+    for (const p of probes) {
+      const sw = this.ctx?.switch(p.dpid);
+      if (!sw?.alive) continue;
+      try {
+        sw.send(probePacketOut(p));
+      } catch (err) {
+        this.log.debug({ event: 'lldp_send_failed', dpid: dpidHex(p.dpid), port: p.portNo, err }, 'probe not sent');
+      }
+    }
+  }
+
+  /** (Re)arms the one timer for the discovery core's next wake-up; none when no switch is connected. */
+  private arm(): void {
+    if (this.stopped) return;
+    const at = this.disco.nextWakeMs();
+    if (at === this.timerAt) return;
+    if (this.timer) this.clock.clearTimeout(this.timer);
+    this.timer = undefined;
+    this.timerAt = at;
+    if (at === undefined) return;
+    this.timer = this.clock.setTimeout(() => this.tick(), Math.max(0, at - this.clock.now()));
+  }
+
+  private unlinkedPorts(): PortRef[] {
+    const out: PortRef[] = [];
+    for (const s of this.graph.switches()) {
+      for (const p of s.ports.values()) {
+        const ref = { dpid: s.dpid, portNo: p.portNo };
+        if (p.up && !this.graph.isFabricPort(ref)) out.push(ref);
+      }
+    }
+    return out;
+  }
+
+  private publish(events: readonly FabricEvent[], now: number): void {
+    if (events.length === 0) return;
+    if (events.some((e) => e.type === 'linkUp' || e.type === 'linkDown')) this.lastChangeMs = now;
+    for (const e of events) this.logEvent(e);
+    for (const l of [...this.listeners]) {
+      try {
+        l(events);
+      } catch (err) {
+        this.log.error({ event: 'topology_listener_failed', err }, 'a topology subscriber threw');
+      }
+    }
+  }
+
+  private logEvent(e: FabricEvent): void {
+    if (e.type === 'linkUp' || e.type === 'linkDown') {
+      const l = e.link;
+      const text = `${dpidHex(l.src.dpid)}:${l.src.portNo} -> ${dpidHex(l.dst.dpid)}:${l.dst.portNo}`;
+      this.log.info({ event: e.type === 'linkUp' ? 'link_up' : 'link_down', link: text, ...(e.type === 'linkDown' ? { reason: e.reason } : {}) }, text);
+    } else if (e.type === 'hostAdded' || e.type === 'hostMoved') {
+      this.log.info({ event: e.type === 'hostAdded' ? 'host_added' : 'host_moved', mac: e.host.mac, dpid: dpidHex(e.host.attachment.dpid), port: e.host.attachment.portNo }, e.type);
+    }
+  }
+
+  private ready(): boolean {
+    if (this.graph.switches().length === 0 || !this.disco.allProbed()) return false;
+    return this.clock.now() - this.lastChangeMs >= 2 * this.disco.periodMs;
+  }
+
+  private stop(): void {
+    this.stopped = true;
+    if (this.timer) this.clock.clearTimeout(this.timer);
+    this.timer = undefined;
+    this.listeners.clear();
+  }
+
+  private view(): TopologyView {
+    const g = this.graph;
+    return {
+      switches: () => g.switches(),
+      switch: (d) => g.switch(d),
+      links: () => g.links(),
+      hosts: () => g.hosts(),
+      hostByMac: (m) => g.hostByMac(m),
+      hostByIpv4: (ip) => g.hostByIpv4(ip),
+      isFabricPort: (r) => g.isFabricPort(r),
+      paths: (s, d) => g.paths(s, d),
+      floodPorts: (d, p) => g.floodPorts(d, p),
+      ready: () => this.ready(),
+      subscribe: (l) => {
+        this.listeners.add(l);
+        return () => this.listeners.delete(l);
+      },
+    };
+  }
+}
