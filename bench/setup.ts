@@ -11,9 +11,14 @@
  * and the egress leaf, and the PACKET_OUT releasing its first packet has arrived.
  *
  * Baseline: ECHO_REQUEST round trips with the same number outstanding over the same switch sockets to
- * the same controller — a message the session answers without any app. "setups ÷ echo" is how many
- * bare round trips one flow setup costs in throughput (1 would mean routing is free). These VMs are noisy:
- * read the ratios. The whole run is bounded (≈45 s) and stops everything it started.
+ * the same controller — a message the session answers without any app. "setups ÷ echo" is the flow
+ * setup rate as a fraction of the bare round-trip rate (1 would mean routing is free; its inverse is how
+ * many echo round trips one flow setup costs). These VMs are noisy: read the ratios.
+ *
+ * Also printed per level: event-loop utilization of the controller thread and of the fabric (this
+ * process's main thread, the load generator), and the CPU time of the whole process in cores (both
+ * threads, GC, kernel): on a 2-core VM a value near 2 means the machine, not Rivulet, is the limit.
+ * The whole run is bounded (≈40 s, watchdog at 60 s) and stops everything it started.
  */
 import os from 'node:os';
 import { performance } from 'node:perf_hooks';
@@ -109,6 +114,8 @@ interface LevelRow {
 
 interface ShapeResult {
   readonly shape: FabricShape;
+  /** anomalies worth a line under the table (links lost during a level, timed-out flows) */
+  readonly notes: readonly string[];
   readonly switches: number;
   readonly discoveryMs: number;
   readonly hostsMs: number;
@@ -136,6 +143,7 @@ async function benchShape(shape: FabricShape): Promise<ShapeResult> {
     const hostsMs = await waitFor('hosts', async () => (await ctl.status()).hostsWithIp >= f.hosts.length, 5000);
     await runFlowLoop(f, { inFlight: 8, durationMs: WARMUP_MS, seed: SEED + 1 });
     const rows: LevelRow[] = [];
+    const notes: string[] = [];
     for (const inFlight of LEVELS) {
       const echo = await runEchoLoop(f, inFlight, ECHO_MS, SEED + inFlight);
       await ctl.status(); // resets the ELU window
@@ -144,10 +152,12 @@ async function benchShape(shape: FabricShape): Promise<ShapeResult> {
       const flows = await runFlowLoop(f, { inFlight, durationMs: FLOW_MS, seed: SEED + 100 + inFlight });
       const cpu = process.cpuUsage(cpu0);
       const fabricElu = performance.eventLoopUtilization(before).utilization;
-      const { elu } = await ctl.status();
+      const { elu, links: linksNow } = await ctl.status();
+      if (linksNow !== links) notes.push(`${inFlight} in flight: the controller listed ${linksNow} of ${links} links after the level`);
+      for (const t of flows.timeoutSamples) notes.push(`${inFlight} in flight: timed out: ${t}`);
       rows.push({ flows, echo, elu, fabricElu, cores: (cpu.user + cpu.system) / 1000 / flows.durationMs });
     }
-    return { shape, switches: f.switches.length, discoveryMs, hostsMs, rows };
+    return { shape, notes, switches: f.switches.length, discoveryMs, hostsMs, rows };
   } finally {
     fabric?.close();
     await ctl.stop();
@@ -188,7 +198,8 @@ async function main(): Promise<void> {
   }, TOTAL_BUDGET_MS);
   watchdog.unref();
   const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
-  console.log(`node ${process.version}, ${os.cpus().length} × ${cpu}, ${new Date().toISOString()}`);
+  const load = (): string => os.loadavg().map((x) => x.toFixed(2)).join(' ');
+  console.log(`node ${process.version}, ${os.cpus().length} × ${cpu}, ${new Date().toISOString()}, load average ${load()}`);
   console.log(`controller: startRivulet in a worker thread; fabric: fake OpenFlow 1.3 switches on loopback TCP, same process`);
   console.log(`per level: ${ECHO_MS} ms echo baseline, then ${FLOW_MS} ms of new TCP flows between racks (seed ${SEED})\n`);
   const results: ShapeResult[] = [];
@@ -202,7 +213,8 @@ async function main(): Promise<void> {
   }
   console.log('');
   for (const line of table(results)) console.log(line);
-  console.log(`\ntotal ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  for (const r of results) for (const n of r.notes) console.log(`- ${r.shape.spines}×${r.shape.leaves}×${r.shape.hostsPerLeaf}, ${n}`);
+  console.log(`\ntotal ${((performance.now() - t0) / 1000).toFixed(1)} s; load average at the end ${load()} (other work on the machine skews the figures)`);
   clearTimeout(watchdog);
 }
 

@@ -3,10 +3,12 @@
  * proportional fairness (α-fair optional), solved by NED price iterations warm-started from the previous
  * prices, followed by F-NORM (or U-NORM) so the output is always feasible.
  *
- * `iterate(n)` after a change: warm start (prices of links whose flowlets changed are rescaled by their
- * weight change), one rate pass (x, load y, Hessian diagonal H at those prices), then n × (NED price update
- * → rate pass), then F-NORM of the last pass. So the rates handed out always reflect the latest prices;
- * one event costs n + 1 rate passes and one normalisation pass. Rates in bits/s, indexed by table slot.
+ * `iterate(n)`: after a change (arrival, departure, weight or demand change) first a warm start (prices of
+ * links whose flowlets changed are rescaled by their weight change) and one rate pass at those prices (x,
+ * load y, Hessian diagonal H); then n × (NED price update → rate pass); then F-NORM of the last pass. So the
+ * rates handed out always reflect the latest prices. Without a change since the last call, the last pass is
+ * still exact and an iteration costs one rate pass (plus the normalisation pass once per call).
+ * Rates in bits/s, indexed by table slot.
  */
 import { AllocatorError } from './errors.js';
 import { newF64 } from './fabric.js';
@@ -50,6 +52,11 @@ export class FlowtuneOptimizer implements TableListener {
   out: Float64Array;
   /** Total NED iterations run. */
   iterations = 0;
+  /**
+   * True when flowlets arrived, left or changed (or arrays were reallocated) since the last rate pass: the
+   * next iteration then first warm-starts and re-aggregates; otherwise the last pass is still exact.
+   */
+  changed = true;
   private tableGeneration = -1;
 
   constructor(readonly table: FlowletTable, opts: FlowtuneOptions = {}) {
@@ -88,9 +95,15 @@ export class FlowtuneOptimizer implements TableListener {
   /** Before iterating: grow arrays, warm-start changed links, one rate pass at those prices. */
   prepare(): void {
     this.ensureCapacity();
+    if (!this.changed) return;
+    this.seed();
+    this.aggregate();
+  }
+
+  /** Warm start of links whose flowlets changed (see seedPrices). */
+  seed(): void {
     const t = this.table;
     seedPrices(this.links, t.fabric.capacity, t.linkWeight, this.lastWeight, this.step, t.fabric.size);
-    this.aggregate();
   }
 
   /** One NED price update from the current aggregates (`adapt`: per-link step adaptation, see priceUpdate). */
@@ -113,6 +126,7 @@ export class FlowtuneOptimizer implements TableListener {
 
   /** Rate pass for every block into the link aggregates (per-block partials reduced in block order). */
   aggregate(): void {
+    this.changed = false;
     const t = this.table;
     const K = t.blocks;
     const L = t.fabric.size;
@@ -154,14 +168,18 @@ export class FlowtuneOptimizer implements TableListener {
 
   /** TableListener: a new flowlet has no allocation until the next iteration. */
   added(s: number): void {
+    this.changed = true;
     if (this.fits()) { this.rate[s] = 0; this.out[s] = 0; }
   }
 
   /** TableListener: nothing to undo (aggregates are rebuilt by every iteration's first rate pass). */
-  removing(): void {}
+  removing(): void {
+    this.changed = true;
+  }
 
   /** TableListener: per-slot results follow the flowlet, so `out` stays readable by slot between iterations. */
   moved(from: number, to: number): void {
+    this.changed = true;
     if (!this.fits()) return;
     this.rate[to] = this.rate[from]!;
     this.sens[to] = this.sens[from]!;
@@ -169,7 +187,9 @@ export class FlowtuneOptimizer implements TableListener {
   }
 
   /** TableListener: slots relocated (arrays are re-sized at the next iteration). */
-  relocated(): void {}
+  relocated(): void {
+    this.changed = true;
+  }
 
   private fits(): boolean {
     const t = this.table;
@@ -186,12 +206,14 @@ export class FlowtuneOptimizer implements TableListener {
       this.step = grown(this.step, L, t.shared);
       this.parts = newF64(2 * L * t.blocks, t.shared);
       this.linkCapacity = L;
+      this.changed = true;
     }
     if (this.tableGeneration !== t.generation || this.rate.length < t.span) {
       this.rate = newF64(t.span, t.shared);
       this.sens = newF64(t.span, t.shared);
       this.out = newF64(t.span, t.shared);
       this.tableGeneration = t.generation;
+      this.changed = true;
     }
   }
 }

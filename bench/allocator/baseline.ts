@@ -11,6 +11,8 @@ interface BFlow { path: BLink[]; weight: number; cap: number; rate: number; out:
 export class BaselineAllocator {
   readonly links: BLink[];
   readonly flows: BFlow[] = [];
+  /** Set by add/remove: the next iterate() first recomputes rates at the current prices. */
+  private changed = true;
 
   constructor(capacities: Float64Array, private readonly gamma = 0.85) {
     this.links = Array.from(capacities, (c) => ({ capacity: c, price: 0, load: 0, hess: 0, weight: 0 }));
@@ -25,6 +27,7 @@ export class BaselineAllocator {
       if (l.price === 0) l.price = l.weight / l.capacity;
     }
     this.flows.push(f);
+    this.changed = true;
     return f;
   }
 
@@ -33,10 +36,19 @@ export class BaselineAllocator {
     const i = this.flows.indexOf(f);
     this.flows.splice(i, 1);
     for (const l of f.path) l.weight -= 1;
+    this.changed = true;
   }
 
-  /** One iteration: rates from prices, link sums, price update, F-NORM. */
+  /** One iteration, as the typed allocator's iterate(1): [rates after a change], price update, rates, F-NORM. */
   iterate(): void {
+    if (this.changed) this.rates();
+    this.changed = false;
+    this.updatePrices();
+    this.rates();
+    this.normalize();
+  }
+
+  private rates(): void {
     for (const l of this.links) { l.load = 0; l.hess = 0; }
     for (const f of this.flows) {
       const q = f.path.reduce((a, l) => a + l.price, 0);
@@ -44,12 +56,18 @@ export class BaselineAllocator {
       const h = f.rate < f.cap ? f.rate / q : (f.cap * f.cap) / f.weight;
       for (const l of f.path) { l.load += f.rate; l.hess += h; }
     }
+  }
+
+  private updatePrices(): void {
     for (const l of this.links) {
       if (l.weight <= 0) { l.price = 0; continue; }
       const rho = (this.gamma * (l.load - l.capacity)) / (l.price * l.hess);
       const pn = rho >= 0 ? l.price * (1 + rho) : l.price / (1 - rho);
       l.price = Number.isFinite(pn) ? Math.max(pn, 0.5 * l.price) : l.price;
     }
+  }
+
+  private normalize(): void {
     for (const f of this.flows) {
       const m = Math.max(...f.path.map((l) => l.load / l.capacity));
       f.out = Math.min(f.rate / m, f.cap);

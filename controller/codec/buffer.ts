@@ -4,14 +4,17 @@
  * {@link OfReader} never reads past its `end`: every access is bounds-checked and fails with an
  * {@link OfpDecodeError} (code chosen by the caller via `lenCode`, default OFP_ERR_BAD_LEN). Nested
  * structures are decoded through `sub(n)`, which consumes n bytes and returns a reader limited to them,
- * so a bad inner length can never make an outer decoder over-read or loop.
+ * or — on the hot paths — through the equivalent `enter(n)` / `leave()` bracket, which narrows this reader
+ * instead of allocating one; either way a bad inner length can never make an outer decoder over-read or loop.
+ * Error messages are built only when failing (the checks call out-of-line helpers).
+ *
+ * {@link OfWriter} writes bytes directly (no Buffer.write* calls, no zero-filled allocations) and range-checks
+ * every integer; encodeMessage reuses one writer and hands frames out as views of a slab.
  */
 import { OfpDecodeError, OfpEncodeError, type DecodeErrorCode } from './errors.js';
+import { formatIpv4At, formatIpv6, formatMacAt, ipv4Into, macInto, parseIpv6 } from './addresses.js';
 
-/** "00".."ff" by byte value (MAC formatting without per-byte toString/padStart). */
-const HEX2: readonly string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
-/** "0".."255" by byte value (IPv4 formatting without number → string conversions). */
-const DEC: readonly string[] = Array.from({ length: 256 }, (_, i) => String(i));
+export { formatIpv6, parseIpv4, parseIpv6, parseMac } from './addresses.js';
 
 /** 0n..1023n: bigints are immutable values, so the common small ones (zero cookies, masks) are shared. */
 const SMALL_BIGINTS: readonly bigint[] = Array.from({ length: 1024 }, (_, i) => BigInt(i));
@@ -215,7 +218,7 @@ export class OfReader {
     if (p + 6 > this.limit) this.short(6, 'field', this.code);
     const b = this.buf;
     this.pos = p + 6;
-    return `${HEX2[b[p]!]}:${HEX2[b[p + 1]!]}:${HEX2[b[p + 2]!]}:${HEX2[b[p + 3]!]}:${HEX2[b[p + 4]!]}:${HEX2[b[p + 5]!]}`;
+    return formatMacAt(b, p);
   }
 
   /** 4-byte IPv4 address as dotted quad. */
@@ -224,7 +227,7 @@ export class OfReader {
     if (p + 4 > this.limit) this.short(4, 'field', this.code);
     const b = this.buf;
     this.pos = p + 4;
-    return `${DEC[b[p]!]}.${DEC[b[p + 1]!]}.${DEC[b[p + 2]!]}.${DEC[b[p + 3]!]}`;
+    return formatIpv4At(b, p);
   }
 
   /** 16-byte IPv6 address in RFC 5952 canonical text (see {@link formatIpv6}). */
@@ -448,114 +451,4 @@ const SLAB_MIN_FREE = 2 * 1024;
  */
 function badUint(v: number, what: string): never {
   throw new OfpEncodeError(`${what} out of range: ${v}`);
-}
-
-/** Value of hex digit code `c`, or -1. */
-function hexDigit(c: number): number {
-  if (c >= 48 && c <= 57) return c - 48; // 0-9
-  if (c >= 97 && c <= 102) return c - 87; // a-f
-  if (c >= 65 && c <= 70) return c - 55; // A-F
-  return -1;
-}
-
-/**
- * Parses "aa:bb:cc:dd:ee:ff" (groups of 1–2 hex digits separated by ':' or '-', exactly six) into
- * out[at..at+6). Returns false (out possibly partly written) when `s` is not such an address.
- */
-function macInto(s: unknown, out: Uint8Array, at: number): boolean {
-  if (typeof s !== 'string') return false;
-  const n = s.length;
-  let i = 0;
-  for (let g = 0; g < 6; g++) {
-    if (g > 0) {
-      const sep = s.charCodeAt(i++);
-      if (sep !== 58 && sep !== 45) return false; // ':' '-'
-    }
-    const d0 = hexDigit(s.charCodeAt(i));
-    if (d0 < 0) return false;
-    i++;
-    const d1 = i < n ? hexDigit(s.charCodeAt(i)) : -1;
-    if (d1 < 0) out[at + g] = d0;
-    else {
-      out[at + g] = (d0 << 4) | d1;
-      i++;
-    }
-  }
-  return i === n;
-}
-
-/**
- * Parses a dotted quad (exactly four groups of 1–3 decimal digits, each ≤ 255) into out[at..at+4).
- * Returns false (out possibly partly written) when `s` is not one.
- */
-function ipv4Into(s: unknown, out: Uint8Array, at: number): boolean {
-  if (typeof s !== 'string') return false;
-  const n = s.length;
-  let i = 0;
-  for (let g = 0; g < 4; g++) {
-    if (g > 0 && s.charCodeAt(i++) !== 46) return false; // '.'
-    let v = 0;
-    let digits = 0;
-    while (i < n) {
-      const c = s.charCodeAt(i);
-      if (c < 48 || c > 57) break;
-      v = v * 10 + (c - 48);
-      i++;
-      if (++digits > 3) return false;
-    }
-    if (digits === 0 || v > 255) return false;
-    out[at + g] = v;
-  }
-  return i === n;
-}
-
-/** "aa:bb:cc:dd:ee:ff" (or with '-') → 6 bytes. @throws OfpEncodeError */
-export function parseMac(s: string): Buffer {
-  const out = Buffer.alloc(6);
-  if (!macInto(s, out, 0)) throw new OfpEncodeError(`bad MAC address: ${String(s)}`);
-  return out;
-}
-
-/** Dotted quad → 4 bytes. @throws OfpEncodeError */
-export function parseIpv4(s: string): Buffer {
-  const out = Buffer.alloc(4);
-  if (!ipv4Into(s, out, 0)) throw new OfpEncodeError(`bad IPv4 address: ${String(s)}`);
-  return out;
-}
-
-/** IPv6 text (full or with one '::') → 16 bytes. @throws OfpEncodeError */
-export function parseIpv6(s: string): Buffer {
-  const bad = (): never => {
-    throw new OfpEncodeError(`bad IPv6 address: ${String(s)}`);
-  };
-  const halves = typeof s === 'string' ? s.split('::') : [];
-  if (halves.length < 1 || halves.length > 2) bad();
-  const parse = (h: string): number[] =>
-    h === '' ? [] : h.split(':').map((g) => (/^[0-9a-fA-F]{1,4}$/.test(g) ? parseInt(g, 16) : bad()));
-  const head = parse(halves[0]!);
-  const back = halves.length === 2 ? parse(halves[1]!) : [];
-  const zeros = halves.length === 2 ? 8 - head.length - back.length : 0;
-  if (halves.length === 2 ? zeros < 1 : head.length !== 8) bad();
-  const groups = [...head, ...new Array<number>(zeros).fill(0), ...back];
-  const out = Buffer.alloc(16);
-  groups.forEach((g, i) => out.writeUInt16BE(g, i * 2));
-  return out;
-}
-
-/** 16 bytes → RFC 5952 text: lowercase, no leading zeros, the longest run (≥2) of zero groups as '::'. */
-export function formatIpv6(b: Uint8Array): string {
-  const g: number[] = [];
-  for (let i = 0; i < 8; i++) g.push((b[i * 2]! << 8) | b[i * 2 + 1]!);
-  let bestStart = -1;
-  let bestLen = 0;
-  for (let i = 0; i < 8; ) {
-    if (g[i] !== 0) { i++; continue; }
-    let j = i;
-    while (j < 8 && g[j] === 0) j++;
-    if (j - i > bestLen) { bestStart = i; bestLen = j - i; }
-    i = j;
-  }
-  const hex = (arr: number[]): string => arr.map((x) => x.toString(16)).join(':');
-  if (bestLen < 2) return hex(g);
-  return `${hex(g.slice(0, bestStart))}::${hex(g.slice(bestStart + bestLen))}`;
 }

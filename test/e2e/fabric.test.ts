@@ -6,6 +6,18 @@
  *   2×4×2, flat addressing:      1 discovery, roles, topology  ·  2 pingall  ·  3 64 flows spread  ·  5 failover
  *   3×3×3, per-leaf subnets:     4 = 1–3 again, same code and config, only the shape differs
  *
+ * How things are measured:
+ * - discovery: the controller's own switchUp events (in-process) → the TopologyView event after which every
+ *   expected directed link is present; limit 3 s after the LAST switch connected.
+ * - spread: each data stream of 64 one-second iperf3 runs (8 at a time, random cross-rack pairs, fixed seed)
+ *   looked up in /api/v1/routes by its 5-tuple; χ² of the per-spine counts against uniform, df = spines − 1.
+ *   Its bytes: the spine flow entries matching the 5-tuple (ovs-ofctl dump-flows), read 1.5 s after the flows
+ *   end because OVS pushes datapath counters into OpenFlow entries only on revalidation; the pinned spine must
+ *   count at least the bytes iperf3 received, the other spines nothing.
+ * - failover: receiver-side iperf3 intervals of 0.1 s. "Resumed" = the first interval back above 20% of the
+ *   pre-failure median after the link went down (link-down time placed on the iperf3 clock via the client's
+ *   spawn time); the longest stretch below 20% anywhere in the run must also stay ≤ 2 s.
+ *
  * Every measured figure is printed on a line starting with `[measure]`.
  */
 import { expect } from 'chai';

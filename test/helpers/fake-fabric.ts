@@ -95,6 +95,13 @@ export class FakeHost {
     return f;
   }
 
+  /** An ARP reply to `to` (unicast), as if answering its request. */
+  arpReply(to: { readonly mac: string; readonly ip: string }): Buffer {
+    const f = arpFrame({ op: 2, senderMac: this.mac, senderIp: this.ip, targetMac: to.mac, targetIp: to.ip });
+    this.send(f);
+    return f;
+  }
+
   /** Gratuitous ARP (request for its own address). */
   announce(): Buffer {
     return this.arpRequest(this.ip);

@@ -14,7 +14,7 @@ import { OFPFC } from '../../controller/codec/index.js';
 import { defaultConfig } from '../../controller/config/index.js';
 import { quietLogger } from '../../controller/log.js';
 import { startRivulet, type Rivulet } from '../../controller/main.js';
-import { prng } from '../../bench/setup-load.js';
+import { prng, runFlowLoop } from '../../bench/setup-load.js';
 import {
   ETH_TYPE, FakeFabric, flowKey, matchFields, packetFields, tcpFrame, type FakeHost,
 } from '../helpers/fake-fabric.js';
@@ -145,5 +145,13 @@ describe('integration: Rivulet on a fake 2×4×2 leaf-spine (loopback, no OVS)',
     const counts = [...perSpine.values()];
     const chi2 = counts.reduce((s, n) => s + (n - 32) ** 2 / 32, 0);
     expect(chi2, `per-spine counts ${counts.join(', ')}`).to.be.below(6.635); // χ²(1) at p = 0.01
+  });
+
+  it("keeps the bench's closed loop (npm run bench:setup) working: flows set up, none lost", async () => {
+    const r = await runFlowLoop(fabric, { inFlight: 8, durationMs: 300, seed: 11 });
+    expect(r.completed).to.be.greaterThan(0);
+    expect(r.timedOut, r.timeoutSamples.join('; ')).to.equal(0);
+    expect(r.delivered).to.equal(r.completed);
+    expect(r.messagesPerFlow).to.be.at.least(4); // 3 FLOW_MODs + 1 PACKET_OUT at least
   });
 });

@@ -126,6 +126,22 @@ describe('fake fabric (against the bare controller)', () => {
     expect(left.flows.map((f) => f.priority)).to.deep.equal([0]);
   });
 
+  it('reports a cable taken down and up with PORT_STATUS on both ends, and stops carrying frames over it', async () => {
+    fabric.setWire(1, 0, false);
+    const leafPort = (): number => ctl.switches.get(2n)!.ports.get(1)!.state;
+    const spinePort = (): number => ctl.switches.get(0x101n)!.ports.get(2)!.state;
+    await until(() => (leafPort() & 1) === 1 && (spinePort() & 1) === 1);
+    expect(fabric.directedLinks()).to.have.length(10);
+    const frame = Buffer.alloc(60);
+    frame.writeUInt16BE(ETH_TYPE.LLDP, 12);
+    send(0x101n, { type: 'OFPT_PACKET_OUT', bufferId: OFP_NO_BUFFER, inPort: OFPP.CONTROLLER, actions: [{ type: 'OFPAT_OUTPUT', port: 2, maxLen: 0 }], data: frame });
+    await ctl.switches.get(0x101n)!.barrier();
+    await new Promise((r) => setTimeout(r, 20));
+    expect(packetIns).to.have.length(0);
+    fabric.setWire(1, 0, true);
+    await until(() => (leafPort() & 1) === 0 && (spinePort() & 1) === 0);
+  });
+
   it('accepts drop meters and rejects DSCP remark bands like Open vSwitch', async () => {
     const sw = ctl.switches.get(1n)!;
     await sw.transact([{ type: 'OFPT_METER_MOD', command: 0, flags: 1, meterId: 5, bands: [{ type: 'OFPMBT_DROP', rate: 1000, burstSize: 100 }] }]);

@@ -375,5 +375,4 @@ export class FabricSwitch {
       this.send({ type: 'OFPT_MULTIPART_REPLY', xid: m.xid, flags: i < parts.length - 1 ? OFPMPF_REPLY_MORE : 0, body });
     });
   }
-
 }

@@ -71,7 +71,7 @@ function check(policy: string, inst: Instance): void {
 
 describe('allocator feasibility (property, random leaf-spine instances)', function () {
   this.timeout(120000);
-  for (const [policy, runs] of [['flowtune', 1500], ['maxmin', 600], ['fca', 600], ['divisions', 300]] as const) {
+  for (const [policy, runs] of [['flowtune', 3000], ['maxmin', 1500], ['fca', 1500], ['divisions', 1000]] as const) {
     it(`${policy}: Σ rates ≤ capacity on every link, finite, > 0 for positive weight (${runs} instances)`, () => {
       fc.assert(fc.property(instance, (inst) => check(policy, inst)), { numRuns: runs, seed: 4242 });
     });

@@ -1,0 +1,107 @@
+/**
+ * Multicore flowtune (DESIGN §2; Flowtune §5 splits flows into blocks so cores work without sharing):
+ * K worker threads, worker k owns table block k. Per iteration the workers run their rate passes into
+ * per-block partial link sums, the main thread reduces them in block order and updates prices (O(links)),
+ * then the workers normalise their blocks. The single-threaded optimizer with the same block count runs the
+ * same functions in the same order, so the rates are bit-identical (tested).
+ *
+ * Requires a table created with `shared: true` (its arrays live on SharedArrayBuffers).
+ * `close()` ends the threads; the pool must be closed before the process can exit.
+ */
+import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
+import { AllocatorError } from '../errors.js';
+import { FlowtuneOptimizer, type FlowtuneOptions } from '../flowtune.js';
+import type { FlowletTable } from '../table.js';
+import {
+  CONTROL_WORDS, DONE, PHASE, PHASE_EXIT, PHASE_NORM, PHASE_RATE, PHASE_REINIT, READY, SEQ, type WorkerViews,
+} from './protocol.js';
+
+/** The flowtune optimizer with its rate and normalisation passes run by worker threads. */
+export class ParallelFlowtune {
+  readonly opt: FlowtuneOptimizer;
+  private readonly control = new Int32Array(new SharedArrayBuffer(CONTROL_WORDS * 4));
+  private readonly uniform = new Float64Array(new SharedArrayBuffer(8));
+  private readonly workers: Worker[] = [];
+  private readonly ports: MessagePort[] = [];
+  private viewsKey = '';
+  private closed = false;
+
+  constructor(readonly table: FlowletTable, opts: FlowtuneOptions = {}) {
+    if (!table.shared) throw new AllocatorError('ALLOC_BAD_OPTION', 'worker mode needs a table created with shared: true');
+    this.opt = new FlowtuneOptimizer(table, opts);
+    const url = new URL('./worker.js', import.meta.url);
+    for (let k = 0; k < table.blocks; k++) {
+      const { port1, port2 } = new MessageChannel();
+      this.ports.push(port1);
+      this.workers.push(new Worker(url, { workerData: { control: this.control, port: port2, k }, transferList: [port2] }));
+    }
+    for (let r; (r = Atomics.load(this.control, READY)) < table.blocks;) Atomics.wait(this.control, READY, r, 1000);
+  }
+
+  /** Normalised rates by slot (bits/s), as FlowtuneOptimizer.out. */
+  get out(): Float64Array {
+    return this.opt.out;
+  }
+
+  /** `n` NED iterations then F-NORM, exactly as FlowtuneOptimizer.iterate(n) with the same blocks. */
+  iterate(n = 1): void {
+    if (this.closed) throw new AllocatorError('ALLOC_BAD_OPTION', 'worker pool is closed');
+    const o = this.opt;
+    o.ensureCapacity();
+    this.shareViews();
+    if (o.changed) {
+      o.seed();
+      this.ratePasses();
+      o.changed = false;
+    }
+    for (let i = 0; i < n; i++) {
+      o.updatePrices(i > 0);
+      this.ratePasses();
+      o.iterations++;
+    }
+    const maxRatio = o.computeRatios();
+    this.uniform[0] = o.norm === 'u' ? maxRatio : 0;
+    this.phase(PHASE_NORM);
+  }
+
+  /** Ends the worker threads. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.phase(PHASE_EXIT);
+    await Promise.all(this.workers.map((w) => w.terminate()));
+    for (const p of this.ports) p.close();
+  }
+
+  private ratePasses(): void {
+    this.phase(PHASE_RATE);
+    this.opt.reduce();
+  }
+
+  /** Starts a phase on every worker and blocks until all are done. */
+  private phase(p: number): void {
+    const c = this.control;
+    const K = this.workers.length;
+    Atomics.store(c, DONE, 0);
+    Atomics.store(c, PHASE, p);
+    Atomics.add(c, SEQ, 1);
+    Atomics.notify(c, SEQ);
+    for (let d; (d = Atomics.load(c, DONE)) < K;) Atomics.wait(c, DONE, d);
+  }
+
+  /** Sends the current array views when any was reallocated (table or fabric growth). */
+  private shareViews(): void {
+    const t = this.table;
+    const o = this.opt;
+    const key = `${t.generation}/${t.blockCap}/${o.linkCapacity}/${o.rate.length}`;
+    if (key === this.viewsKey) return;
+    this.viewsKey = key;
+    const views: WorkerViews = {
+      weight: t.weight, rateCap: t.rateCap, pathLen: t.pathLen, path: t.path, maxHops: t.maxHops,
+      count: t.count, blockCap: t.blockCap, links: o.links, rate: o.rate, sens: o.sens, out: o.out,
+      parts: o.parts, linkCapacity: o.linkCapacity, alpha: o.alpha, uniform: this.uniform,
+    };
+    for (const p of this.ports) p.postMessage(views);
+    this.phase(PHASE_REINIT);
+  }
+}
