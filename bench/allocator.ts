@@ -14,7 +14,7 @@ const SIZES = [384, 1536, 4608];
 const PER_SERVER = 8;
 
 interface Row {
-  servers: number; flowlets: number; single: number; workers2: number; marginal: number;
+  servers: number; flowlets: number; single: number; workers2: number; mainPlus1: number; marginal: number;
   baseline: number; arrivalUs: number; baselineArrivalUs: number;
 }
 
@@ -30,20 +30,25 @@ async function measure(servers: number): Promise<Row> {
   pool.iterate(30);
   const workers2 = nsPerFlowIteration(() => pool.iterate(1), F);
   await pool.close();
+  const par1 = loadTyped(inst, 2, true);
+  const pool1 = new ParallelFlowtune(par1.table, {}, true);
+  pool1.iterate(30);
+  const mainPlus1 = nsPerFlowIteration(() => pool1.iterate(1), F);
+  await pool1.close();
   const b = new BaselineAllocator(inst.capacities);
   for (const p of inst.paths) b.add(p);
   for (let i = 0; i < 10; i++) b.iterate();
   const baseline = nsPerFlowIteration(() => b.iterate(), F);
   return {
-    servers, flowlets: F, single, workers2, marginal: (eleven - single) / 10, baseline,
+    servers, flowlets: F, single, workers2, mainPlus1, marginal: (eleven - single) / 10, baseline,
     arrivalUs: typedArrival(inst).arrivalUs, baselineArrivalUs: baselineArrival(inst),
   };
 }
 
 function table(rows: Row[]): string {
-  const head = '| servers | flowlets | 1 thread ns/flowlet/iter | 2 workers ns/flowlet/iter | +1 NED iteration ns/flowlet | baseline ns/flowlet/iter | baseline ÷ 1 thread | arrival µs | baseline arrival µs |';
-  const sep = '|---:|---:|---:|---:|---:|---:|---:|---:|---:|';
-  const lines = rows.map((r) => `| ${r.servers} | ${r.flowlets} | ${r.single.toFixed(1)} | ${r.workers2.toFixed(1)} | ` +
+  const head = '| servers | flowlets | 1 thread ns/flowlet/iter | 2 workers ns/flowlet/iter | main + 1 worker ns/flowlet/iter | +1 NED iteration ns/flowlet | baseline ns/flowlet/iter | baseline ÷ 1 thread | arrival µs | baseline arrival µs |';
+  const sep = '|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|';
+  const lines = rows.map((r) => `| ${r.servers} | ${r.flowlets} | ${r.single.toFixed(1)} | ${r.workers2.toFixed(1)} | ${r.mainPlus1.toFixed(1)} | ` +
     `${r.marginal.toFixed(1)} | ${r.baseline.toFixed(1)} | ${(r.baseline / r.single).toFixed(2)}× | ` +
     `${r.arrivalUs.toFixed(0)} | ${r.baselineArrivalUs.toFixed(0)} |`);
   return [head, sep, ...lines].join('\n');

@@ -15,6 +15,7 @@ export type AllocatorErrorCode =
   | 'ALLOC_BAD_WEIGHT'
   | 'ALLOC_UNKNOWN_FLOW'
   | 'ALLOC_BAD_OPTION'
+  | 'ALLOC_WORKER_FAILED'
   | 'SIM_STALLED';
 
 /** An allocator failure: `code` is stable, `subject` names the flow or link at fault (if any). */

@@ -45,7 +45,10 @@ export async function runSimulate(
     const result = simulate(problem, { policy: opts.policy, iterations, extra: { fca: { reserve } } });
     out(JSON.stringify(result) + '\n');
     const s = result.summary;
-    const tcts = Object.entries(result.transfers).map(([id, t]) => `${id}=${t.tctS.toFixed(6)}s`).join(' ');
+    const entries = Object.entries(result.transfers);
+    const tcts = entries.length <= 10
+      ? entries.map(([id, t]) => `${id}=${t.tctS.toFixed(6)}s`).join(' ')
+      : `${entries.length} transfers, mean ${s.meanTctS.toFixed(6)}s`;
     err(`rivulet simulate: ${result.policy}: ${s.flows} flows, ${s.events} events, makespan ${s.makespanS.toFixed(6)}s, mean FCT ${s.meanFctS.toFixed(6)}s${tcts ? `, TCT ${tcts}` : ''}\n`);
     return 0;
   } catch (e) {

@@ -16,6 +16,9 @@ import {
   CONTROL_WORDS, DONE, PHASE, PHASE_EXIT, PHASE_NORM, PHASE_RATE, PHASE_REINIT, READY, SEQ, type WorkerViews,
 } from './protocol.js';
 
+/** Longest a worker phase (or start-up) may take before the pool gives up, ms. */
+export const WORKER_TIMEOUT_MS = 10_000;
+
 /** The flowtune optimizer with its rate and normalisation passes run by worker threads. */
 export class ParallelFlowtune {
   readonly opt: FlowtuneOptimizer;
@@ -26,16 +29,24 @@ export class ParallelFlowtune {
   private viewsKey = '';
   private closed = false;
 
-  constructor(readonly table: FlowletTable, opts: FlowtuneOptions = {}) {
+  /** First block run by a worker thread: 1 when the main thread runs block 0 itself, else 0. */
+  private readonly firstWorkerBlock: number;
+
+  /**
+   * `mainRunsBlock0`: the main thread computes block 0 while K−1 worker threads compute the others (one
+   * thread fewer to schedule; on a 2-core machine this avoids 3 runnable threads). Default: K workers.
+   */
+  constructor(readonly table: FlowletTable, opts: FlowtuneOptions = {}, mainRunsBlock0 = false) {
     if (!table.shared) throw new AllocatorError('ALLOC_BAD_OPTION', 'worker mode needs a table created with shared: true');
     this.opt = new FlowtuneOptimizer(table, opts);
+    this.firstWorkerBlock = mainRunsBlock0 ? 1 : 0;
     const url = new URL('./worker.js', import.meta.url);
-    for (let k = 0; k < table.blocks; k++) {
+    for (let k = this.firstWorkerBlock; k < table.blocks; k++) {
       const { port1, port2 } = new MessageChannel();
       this.ports.push(port1);
       this.workers.push(new Worker(url, { workerData: { control: this.control, port: port2, k }, transferList: [port2] }));
     }
-    for (let r; (r = Atomics.load(this.control, READY)) < table.blocks;) Atomics.wait(this.control, READY, r, 1000);
+    this.waitFor(READY, this.workers.length, 'start');
   }
 
   /** Normalised rates by slot (bits/s), as FlowtuneOptimizer.out. */
@@ -86,7 +97,36 @@ export class ParallelFlowtune {
     Atomics.store(c, PHASE, p);
     Atomics.add(c, SEQ, 1);
     Atomics.notify(c, SEQ);
-    for (let d; (d = Atomics.load(c, DONE)) < K;) Atomics.wait(c, DONE, d);
+    if (this.firstWorkerBlock === 1) this.runBlock0(p);
+    this.waitFor(DONE, K, `phase ${p}`);
+  }
+
+  /** The main thread's share of a phase when it runs block 0 (same functions as the workers). */
+  private runBlock0(p: number): void {
+    const o = this.opt;
+    if (p === PHASE_RATE) {
+      o.parts.fill(0, 0, 2 * o.linkCapacity);
+      o.blockRatePass(0);
+    } else if (p === PHASE_NORM) {
+      o.normalizeBlock(0, this.uniform[0]!);
+    }
+  }
+
+  /**
+   * Blocks until control word `i` reaches `n`. A worker that died cannot report while this thread is
+   * blocked, so the wait is bounded (WORKER_TIMEOUT_MS) and then fails with ALLOC_WORKER_FAILED.
+   */
+  private waitFor(i: number, n: number, what: string): void {
+    const c = this.control;
+    const deadline = Date.now() + WORKER_TIMEOUT_MS;
+    for (let d; (d = Atomics.load(c, i)) < n;) {
+      if (Date.now() > deadline) {
+        this.closed = true;
+        for (const w of this.workers) void w.terminate();
+        throw new AllocatorError('ALLOC_WORKER_FAILED', `allocator workers did not finish (${what}) within ${WORKER_TIMEOUT_MS} ms`);
+      }
+      Atomics.wait(c, i, d, 100);
+    }
   }
 
   /** Sends the current array views when any was reallocated (table or fabric growth). */

@@ -13,10 +13,11 @@ const SHAPE: LeafSpineShape = { spines: 2, leaves: 4, hostsPerLeaf: 6, hostBps: 
 
 describe('allocator/parallel (worker_threads)', function () {
   this.timeout(60000);
-  let pool: ParallelFlowtune | undefined;
-  after(async () => { await pool?.close(); });
+  const pools: ParallelFlowtune[] = [];
+  after(async () => { for (const p of pools) await p.close(); });
 
-  it('2 workers: rates bit-identical to single-threaded with the same 2 blocks, over 300 events', () => {
+  for (const mainRunsBlock0 of [false, true]) {
+  it(`${mainRunsBlock0 ? 'main thread + 1 worker' : '2 workers'}: rates bit-identical to single-threaded with the same 2 blocks, over 300 events`, () => {
     const links = leafSpineLinks(SHAPE);
     const make = (shared: boolean): { f: Fabric; t: FlowletTable } => {
       const f = new Fabric(links.length, shared);
@@ -26,7 +27,8 @@ describe('allocator/parallel (worker_threads)', function () {
     const a = make(false);
     const b = make(true);
     const single = new FlowtuneOptimizer(a.t);
-    pool = new ParallelFlowtune(b.t);
+    const pool = new ParallelFlowtune(b.t, {}, mainRunsBlock0);
+    pools.push(pool);
     const r = rng(3);
     const live: [number, number][] = [];
     for (let e = 0; e < 300; e++) {
@@ -46,4 +48,5 @@ describe('allocator/parallel (worker_threads)', function () {
     }
     expect(live.length).to.be.above(16); // the blocks grew past their initial 8 slots
   });
+  }
 });
