@@ -13,21 +13,13 @@
  * ECHO_REQUEST answered by the controller's session: the cheapest thing the controller can do per
  * message, so flow setups ÷ echoes is the price of a flow setup in units of a bare round trip.
  */
+import { mulberry32 } from '../test/helpers/random.js';
 import { performance } from 'node:perf_hooks';
 import { OFPFC } from '../controller/codec/index.js';
 import { FakeFabric, flowKey, matchFields, packetFields, type FakeHost, type FabricEvent } from '../test/helpers/fake-fabric.js';
 
-/** Deterministic PRNG (mulberry32) so that runs pick the same host pairs. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Deterministic PRNG so runs pick the same host pairs. */
+export const prng = mulberry32;
 
 /** The p-th percentile (0..100) of `xs` by nearest rank; NaN when empty. */
 export function percentile(xs: readonly number[], p: number): number {

@@ -3,7 +3,7 @@
  * the HELLO we send, version negotiation, and the configuration messages sent once the datapath id is
  * known. No I/O; the session sends what these return.
  */
-import { OFPCML_NO_BUFFER, OFPFC, OFPG, OFPP, OFP_NO_BUFFER, type HelloElement, type MessageOf } from './codec/index.js';
+import { flowMod, OFPCML_NO_BUFFER, TO_CONTROLLER, type HelloElement } from './codec/index.js';
 import type { OutMessage } from './api.js';
 
 /** The only version Rivulet speaks: OpenFlow 1.3 (wire version 0x04). */
@@ -54,25 +54,7 @@ export function setConfigMessage(missSendLen: number = OFPCML_NO_BUFFER): OutMes
  * max_len OFPCML_NO_BUFFER, so unmatched packets reach the controller whole instead of being dropped.
  */
 export function tableMissFlowMod(): OutMessage {
-  const flowMod: Omit<MessageOf<'OFPT_FLOW_MOD'>, 'xid'> = {
-    type: 'OFPT_FLOW_MOD',
-    cookie: 0n,
-    cookieMask: 0n,
-    tableId: 0,
-    command: OFPFC.ADD,
-    idleTimeout: 0,
-    hardTimeout: 0,
-    priority: 0,
-    bufferId: OFP_NO_BUFFER,
-    outPort: OFPP.ANY,
-    outGroup: OFPG.ANY,
-    flags: 0,
-    match: [],
-    instructions: [
-      { type: 'OFPIT_APPLY_ACTIONS', actions: [{ type: 'OFPAT_OUTPUT', port: OFPP.CONTROLLER, maxLen: OFPCML_NO_BUFFER }] },
-    ],
-  };
-  return flowMod;
+  return flowMod({ instructions: [{ type: 'OFPIT_APPLY_ACTIONS', actions: TO_CONTROLLER }] });
 }
 
 /** OFPT_ERROR carrying a decode error's type/code and the first 64 bytes of the offending message (§7.4.4). */

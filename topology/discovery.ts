@@ -15,7 +15,7 @@
  * Each task's next run is `now + intervalMs + jitter`, jitter uniform in [0, jitterMs) from the injected
  * `random` (seedable in tests).
  */
-import { OFP_NO_BUFFER, OFPCML_NO_BUFFER, OFPFC, OFPP, type MessageOf } from '../controller/codec/index.js';
+import { flowMod, OFP_NO_BUFFER, OFPP, TO_CONTROLLER } from '../controller/codec/index.js';
 import type { OutMessage } from '../controller/api.js';
 import { buildProbePdu, verifyProbe, type ProbeInfo } from './lldp-probe.js';
 import { buildLldpFrame } from './packet.js';
@@ -70,13 +70,11 @@ export const LLDP_FLOW_PRIORITY = 65000;
  * apply-actions output CONTROLLER with OFPCML_NO_BUFFER (the whole frame reaches the controller).
  */
 export function lldpFlowMod(): OutMessage {
-  const msg: Omit<MessageOf<'OFPT_FLOW_MOD'>, 'xid'> = {
-    type: 'OFPT_FLOW_MOD', cookie: 0n, cookieMask: 0n, tableId: 0, command: OFPFC.ADD, idleTimeout: 0, hardTimeout: 0,
-    priority: LLDP_FLOW_PRIORITY, bufferId: OFP_NO_BUFFER, outPort: OFPP.ANY, outGroup: 0xffffffff, flags: 0,
+  return flowMod({
+    priority: LLDP_FLOW_PRIORITY,
     match: [{ field: 'eth_type', value: 0x88cc }],
-    instructions: [{ type: 'OFPIT_APPLY_ACTIONS', actions: [{ type: 'OFPAT_OUTPUT', port: OFPP.CONTROLLER, maxLen: OFPCML_NO_BUFFER }] }],
-  };
-  return msg;
+    instructions: [{ type: 'OFPIT_APPLY_ACTIONS', actions: TO_CONTROLLER }],
+  });
 }
 
 /** A probe as a PACKET_OUT (in_port CONTROLLER, output on the probed port). */

@@ -3,6 +3,7 @@
  * per leaf, 10 Gbit/s server links, 40 Gbit/s leaf↔spine links, 8 spines; every server starts 8 flowlets to
  * random other servers through a random spine (seeded, so every run measures the same instance).
  */
+import { mulberry32 } from '../../test/helpers/random.js';
 
 /** One benchmark instance as plain arrays: links' capacities and flows' link-index paths. */
 export interface BenchInstance {
@@ -28,7 +29,7 @@ export function benchInstance(servers: number, perServer: number, seed = 1): Ben
   const capacities = new Float64Array(base + 2 * leaves * SPINES);
   capacities.fill(10e9, 0, base);
   capacities.fill(40e9, base);
-  const r = prng(seed);
+  const r = mulberry32(seed);
   const paths: Int32Array[] = [];
   const sources = new Int32Array(servers * perServer);
   for (let h = 0; h < servers; h++) {
@@ -45,13 +46,3 @@ export function benchInstance(servers: number, perServer: number, seed = 1): Ben
   return { servers, capacities, paths, sources };
 }
 
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}

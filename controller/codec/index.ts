@@ -20,3 +20,4 @@ export * from './queue.js';
 export * from './messages.js';
 export * from './framing.js';
 export * from './multipart.js';
+export * from './builders.js';

@@ -3,6 +3,7 @@
  * uniform distribution, with the exact p-value from the regularized upper incomplete gamma function
  * (p = Q(k/2, χ²/2) for k degrees of freedom), and a seeded PRNG.
  */
+import { mulberry32 } from './random.js';
 
 export interface ChiSquare {
   /** the statistic Σ (observed − expected)² / expected */
@@ -84,14 +85,5 @@ export function gammaQ(a: number, x: number): number {
   return Math.exp(lnPre) * h;
 }
 
-/** mulberry32: a small seeded PRNG returning floats in [0, 1). */
-export function seededRandom(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** mulberry32 (see random.ts). */
+export const seededRandom = mulberry32;

@@ -3,21 +3,13 @@
  * weighted proportional fairness (dual coordinate descent with bisection, written separately from NED),
  * whose dual value is an upper bound on the optimum utility (weak duality).
  */
+import { mulberry32 } from '../../helpers/random.js';
 import { Fabric } from '../../../apps/allocator/fabric.js';
 import { FlowletTable } from '../../../apps/allocator/table.js';
 import type { Problem } from '../../../apps/allocator/problem.js';
 
-/** A deterministic PRNG (mulberry32) so failures reproduce from the seed. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A deterministic PRNG so failures reproduce from the seed. */
+export const rng = mulberry32;
 
 /** Shape of a random leaf-spine fabric. */
 export interface LeafSpineShape {
