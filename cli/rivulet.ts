@@ -7,6 +7,7 @@ import { register as registerController } from './commands/controller.js';
 import { register as registerDecode } from './commands/decode.js';
 import { register as registerAllocate } from './commands/allocate.js';
 import { register as registerSimulate } from './commands/simulate.js';
+import { register as registerTrace } from './commands/trace.js';
 
 const program = new Command();
 program
@@ -18,5 +19,6 @@ registerController(program);
 registerDecode(program);
 registerAllocate(program);
 registerSimulate(program);
+registerTrace(program);
 
 await program.parseAsync(process.argv);
