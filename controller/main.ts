@@ -5,6 +5,7 @@
  */
 import type { RoutingApp } from '../apps/routing/app.js';
 import { createRoutingApp } from '../apps/routing/app.js';
+import { createQosApp, dscpQueueRule, type QosApp } from '../apps/qos/index.js';
 import { createTopologyApp, type TopologyApp } from '../topology/app.js';
 import type { ControllerStats } from './api.js';
 import { CountingClock, systemClock, type Clock } from './clock.js';
@@ -33,6 +34,8 @@ export interface Rivulet {
   readonly controller: Controller;
   readonly topology: TopologyApp;
   readonly routing: RoutingApp;
+  /** The QoS app (queues, DSCP classifier, ECN on every switch port through OVSDB and tc). */
+  readonly qos: QosApp;
   readonly rest: RestServer;
   /** Where switches connect (the port actually bound). */
   readonly openflow: { readonly host: string; readonly port: number };
@@ -71,8 +74,20 @@ export async function startRivulet(opts: RivuletOptions): Promise<Rivulet> {
     log,
     config: { seed: config.routing.seed, idleTimeoutS: config.routing.idleTimeoutS, priority: config.routing.priority },
     switches: (dpid) => controller?.switches.get(dpid),
+    ...(config.qos.enabled ? { queueOf: dscpQueueRule(config.qos.dscpMap) } : {}),
+  });
+  const qos = createQosApp({
+    topology: topology.view,
+    config: config.qos,
+    capacity: {
+      links: config.topology.links,
+      ...(config.topology.defaultCapacityBps === undefined ? {} : { defaultBps: config.topology.defaultCapacityBps }),
+    },
+    log,
+    switches: (dpid) => controller?.switches.get(dpid),
   });
   const stopApps = (): void => {
+    void qos.stop();
     routing.stop();
     topology.stop();
   };
@@ -96,7 +111,7 @@ export async function startRivulet(opts: RivuletOptions): Promise<Rivulet> {
   }
   const ctl = controller;
 
-  const rest = createRestServer({ controller: ctl, topology: topology.view, routes: () => routing.routes(), config, log, clock, startedAtMs });
+  const rest = createRestServer({ controller: ctl, topology: topology.view, routes: () => routing.routes(), qos, config, log, clock, startedAtMs });
   let api: RestAddress;
   try {
     api = await rest.listen(config.api.port, config.api.host);
@@ -112,6 +127,7 @@ export async function startRivulet(opts: RivuletOptions): Promise<Rivulet> {
     controller: ctl,
     topology,
     routing,
+    qos,
     rest,
     openflow: { host: ctl.host, port: ctl.port },
     api,
@@ -120,9 +136,14 @@ export async function startRivulet(opts: RivuletOptions): Promise<Rivulet> {
     close(): Promise<void> {
       closing ??= (async () => {
         await rest.close();
+        // Apps stop reacting before the sessions close: otherwise the first session to close raises
+        // switchDown/linkDown and routing deletes its entries on the switches still connected, cutting
+        // every flow for the length of a controller restart (measured: 1.8 s without traffic).
+        await routing.settled();
+        routing.stop();
+        await qos.stop();
         await ctl.close();
         await ctl.idle();
-        await routing.settled();
         stopApps();
         log.info({ event: 'rivulet_closed' }, 'rivulet stopped');
       })();

@@ -4,7 +4,7 @@
 Run as root with Debian's Python (DESIGN §1, §4):
 
     sudo /usr/bin/python3 mininet/fabric.py --spines 2 --leaves 4 --hosts-per-leaf 2 \
-        [--bw 50] [--controller tcp:127.0.0.1:6653] [--addressing flat|per-leaf] [--prefix rvabc]
+        [--bw 50] [--shaping tclink|controller] [--controller tcp:127.0.0.1:6653] [--addressing flat|per-leaf] [--prefix rvabc]
 
 What it builds
 --------------
@@ -32,9 +32,12 @@ What it builds
 * Hosts: offloads off (``ethtool -K <intf> tx off tso off gso off gro off``; TCP stalls through the
   userspace datapath otherwise), IPv6 disabled (no router solicitations / MLD to the controller).
   The switch-side veths get the same offload settings.
-* ``--bw MBPS`` shapes every link with Mininet's TCLink (HTB on both ends of each veth).  The QoS issue will
-  move shaping into OVS QoS; until then do not combine --bw with OVS QoS on the same ports (DESIGN §4: one
-  owner per qdisc).
+* ``--bw MBPS`` is the link rate.  ``--shaping tclink`` (default) shapes every link with Mininet's TCLink (HTB
+  on both ends of each veth); do not combine it with OVS QoS on the same ports (DESIGN §4: one owner per
+  qdisc).  ``--shaping controller`` installs NO qdisc: the links are plain veths and the controller's QoS
+  app owns each switch interface's qdisc (OVS linux-htb at the link rate through OVSDB, the strict-priority
+  classes, the DSCP filters); configure the controller with ``topology.defaultCapacityBps = bw``.  Host-side
+  interfaces stay unshaped (hosts send at line rate; queues build in the switches).
 
 Protocol
 --------
@@ -115,8 +118,9 @@ class Fabric:
     # ------------------------------------------------------------------------------------------ build
     def build(self):
         a = self.args
-        link_cls = TCLink if a.bw else Link
-        link_opts = {'bw': a.bw} if a.bw else {}
+        tclink = bool(a.bw) and a.shaping == 'tclink'
+        link_cls = TCLink if tclink else Link
+        link_opts = {'bw': a.bw} if tclink else {}
         net = Mininet(topo=None, controller=None, switch=OVSSwitch, link=link_cls, build=False,
                       autoSetMacs=False, autoStaticArp=False, cleanup=False)
         self.net = net
@@ -188,7 +192,7 @@ class Fabric:
                           'attachment': {'name': leaf.name, 'dpid': leaf.dpid, 'port': info['port']}})
         return {'prefix': self.prefix, 'spines': len(self.spines), 'leaves': len(self.leaves),
                 'hostsPerLeaf': self.args.hosts_per_leaf, 'addressing': self.args.addressing,
-                'bwMbps': self.args.bw, 'controller': self.args.controller,
+                'bwMbps': self.args.bw, 'shaping': self.args.shaping, 'controller': self.args.controller,
                 'switches': sws, 'links': links, 'hosts': hosts}
 
     # --------------------------------------------------------------------------------------- commands
@@ -504,6 +508,10 @@ def parse_args(argv):
     ap.add_argument('--leaves', type=int, default=4)
     ap.add_argument('--hosts-per-leaf', type=int, default=2)
     ap.add_argument('--bw', type=float, default=None, help='link rate in Mbit/s (TCLink); default unshaped')
+    ap.add_argument('--shaping', choices=('tclink', 'controller'), default='tclink',
+                    help='who shapes links at --bw: tclink = Mininet TCLink (HTB on both veth ends); '
+                         'controller = no qdisc installed here, the controller\'s QoS (OVS linux-htb through '
+                         'OVSDB) owns every switch interface\'s qdisc (DESIGN section 4: one owner per qdisc)')
     ap.add_argument('--controller', default='tcp:127.0.0.1:6653')
     ap.add_argument('--addressing', choices=('flat', 'per-leaf'), default='flat')
     ap.add_argument('--prefix', default=None,

@@ -29,6 +29,8 @@ export interface RoutingAppOptions {
    * context of the last event the app received (every event carries the controller-wide context).
    */
   readonly switches?: (dpid: bigint) => SwitchHandle | undefined;
+  /** DSCP → OpenFlow queue (the QoS plan's map): pinned entries then carry set_queue. Absent: no set_queue. */
+  readonly queueOf?: (dscp: number) => number;
 }
 
 export interface RoutingApp {
@@ -45,7 +47,7 @@ export interface RoutingApp {
 
 /** Builds the routing app over a TopologyView. @throws RangeError for a bad config key */
 export function createRoutingApp(opts: RoutingAppOptions): RoutingApp {
-  const core = new RoutingCore(opts.topology, opts.config);
+  const core = new RoutingCore(opts.topology, opts.config, opts.queueOf);
   const log = opts.log.child({ app: 'routing' });
   let ctx: AppContext | undefined;
   let stopped = false;

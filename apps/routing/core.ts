@@ -64,6 +64,8 @@ interface Route {
   dst: PortRef;
   /** eth_dst to set on the last hop when the frames do not carry the destination host's MAC */
   readonly rewriteDst?: string;
+  /** OpenFlow queue of the flow's DSCP class (set_queue on every hop), when the QoS rule is given */
+  readonly queue?: number;
   path: FabricPath;
   hops: Hop[];
   choice: { index: number; of: number };
@@ -100,9 +102,15 @@ export class RoutingCore {
   private readonly dedup = new FloodDedup();
   private serial = 0;
 
+  /**
+   * @param queueOf the QoS app's DSCP → queue rule: when given, every pinned entry carries `set_queue`
+   *   for the DSCP of the flow's first packet (for platforms where set_queue steers: kernel datapath,
+   *   hardware switches; the userspace datapath ignores it and is steered by the QoS app's tc filters)
+   */
   constructor(
     private readonly view: TopologyView,
     config: RoutingConfig = {},
+    private readonly queueOf?: (dscp: number) => number,
   ) {
     this.config = resolveRoutingConfig(config);
     this.prng = new Prng(this.config.seed);
@@ -250,6 +258,7 @@ export class RoutingCore {
       src,
       dst: dstHost.attachment,
       ...(edge && p.frame.ethDst !== dstHost.mac ? { rewriteDst: dstHost.mac } : {}),
+      ...(this.queueOf ? { queue: this.queueOf(p.frame.ipv4?.dscp ?? 0) } : {}),
       path: chosen,
       hops,
       choice: { index: all.indexOf(chosen), of: all.length },
@@ -366,10 +375,11 @@ export class RoutingCore {
   private actionsAt(route: Route, i: number): Action[] {
     const hop = route.hops[i]!;
     const out = outputTo(hop.outPort, hop.inPort);
+    const queue: Action[] = route.queue === undefined ? [] : [{ type: 'OFPAT_SET_QUEUE', queueId: route.queue }];
     if (i === route.hops.length - 1 && route.rewriteDst) {
-      return [{ type: 'OFPAT_SET_FIELD', field: { field: 'eth_dst', value: route.rewriteDst } }, out];
+      return [{ type: 'OFPAT_SET_FIELD', field: { field: 'eth_dst', value: route.rewriteDst } }, ...queue, out];
     }
-    return [out];
+    return [...queue, out];
   }
 
   /** Packet-out of a held packet on its hop of the route's current path (undefined if it is off the path). */

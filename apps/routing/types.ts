@@ -77,6 +77,8 @@ export interface RoutingFrame {
     readonly src: string;
     readonly dst: string;
     readonly proto: number;
+    /** DSCP (upper 6 bits of the TOS octet); absent = 0 */
+    readonly dscp?: number;
     readonly srcPort?: number;
     readonly dstPort?: number;
   };

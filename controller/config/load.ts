@@ -9,6 +9,7 @@ import type { StaticEncode, TSchema } from '@sinclair/typebox';
 import { Value, ValueErrorType, type ValueError } from '@sinclair/typebox/value';
 import { parse as parseYaml } from 'yaml';
 import { ConfigError } from './errors.js';
+import { checkQos } from './qos-check.js';
 import { ConfigSchema, type RivuletConfig } from './schema.js';
 
 type DeepPartial<T> = T extends object ? { [K in keyof T]?: DeepPartial<T[K]> } : T;
@@ -172,7 +173,9 @@ export function resolveConfig(doc: unknown, overrides?: ConfigInput, file?: stri
   const withDefaults = Value.Default(ConfigSchema, merged);
   const first = Value.Errors(ConfigSchema, withDefaults).First();
   if (first) throw toConfigError(first, file);
-  return Value.Decode(ConfigSchema, withDefaults) as RivuletConfig;
+  const config = Value.Decode(ConfigSchema, withDefaults) as RivuletConfig;
+  checkQos(config.qos, file);
+  return config;
 }
 
 /** The configuration of an empty file (defaults for the Mininet demo), with `overrides` applied. */

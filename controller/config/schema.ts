@@ -114,6 +114,65 @@ export const RoutingSection = Type.Object(
   { ...SECTION, description: 'explicit path pinning (random among equal-cost paths)' },
 );
 
+/** Queues per port linux-htb on OVS (and PicOS) offer to Rivulet: OpenFlow queue ids 0…7. */
+export const PLATFORM_MAX_QUEUES = 8;
+/** DSCP → queue defaults for 4 queues (highest queue = highest priority): EF/CS6 top, AF3x/AF4x, AF1x/AF2x. */
+export const DEFAULT_DSCP_MAP: Readonly<Record<string, readonly number[]>> = { '3': [46, 48], '2': [26, 34], '1': [10, 18] };
+
+const dscpList = Type.Array(
+  Type.Integer({ minimum: 0, maximum: 63, errorMessage: 'must be a DSCP 0–63' }),
+  { description: 'DSCP values (0–63) steered to this queue', errorMessage: 'must be a list of DSCP values 0–63' },
+);
+
+export const EcnSection = Type.Object(
+  {
+    enabled: Type.Boolean({ default: true, description: 'configure ECN marking (RED with ecn under each class, where the platform has it)' }),
+    bySpeed: Type.Record(Type.String({ pattern: BIT_RATE_PATTERN }), Type.Integer({ minimum: 1, errorMessage: 'must be a threshold in packets ≥ 1' }), {
+      additionalProperties: false,
+      default: { '1G': 20, '10G': 65 },
+      description: 'marking threshold K in packets by link speed (DCTCP: ≈20 at 1 Gbit/s, 65 at 10 Gbit/s); interpolated between speeds, scaled in proportion below the lowest',
+      keyMessage: 'is not a link speed such as "1G" or "10Gbit/s"',
+    }),
+    minPackets: int(1, 100_000, 2, 'smallest threshold the speed scaling may give, packets'),
+    ports: Type.Record(Type.String({ pattern: LINK_KEY_PATTERN }), Type.Integer({ minimum: 1, errorMessage: 'must be a threshold in packets ≥ 1' }), {
+      additionalProperties: false,
+      default: {},
+      description: 'per-port thresholds in packets, "<dpid hex>:<port>" → packets (override bySpeed)',
+      keyMessage: 'is not a port key "<dpid hex>:<port number>" (e.g. "0000000000000001:3")',
+    }),
+    packetBytes: int(64, 9216, 1500, 'bytes per packet when a threshold is given to the platform in bytes'),
+  },
+  { ...SECTION, description: 'per-port ECN marking thresholds (Karuna, DCTCP K)' },
+);
+
+export const QosSection = Type.Object(
+  {
+    enabled: Type.Boolean({ default: true, description: 'apply the QoS plan (queues, DSCP classifier, ECN) to every switch port' }),
+    queues: Type.Integer({
+      minimum: 1,
+      maximum: PLATFORM_MAX_QUEUES,
+      default: 4,
+      description: `strict-priority queues per port (queue 0 best effort, the highest queue served first), 1–${PLATFORM_MAX_QUEUES}`,
+      errorMessage: `must be an integer 1–${PLATFORM_MAX_QUEUES} (more queues than the platform offers: OVS linux-htb and PicOS give ${PLATFORM_MAX_QUEUES} per port)`,
+    }),
+    dscpMap: Type.Record(Type.String({ pattern: '^[0-7]$' }), dscpList, {
+      additionalProperties: false,
+      default: DEFAULT_DSCP_MAP,
+      description: 'queue → DSCP values steered to it (a DSCP in no list goes to queue 0); one DSCP in one queue only',
+      keyMessage: `is not a queue number 0–${PLATFORM_MAX_QUEUES - 1}`,
+    }),
+    bufferPackets: int(1, 1_000_000, 1000, 'per-port buffer, packets: a marking threshold must fit in it'),
+    ecn: EcnSection,
+    dscpClassifier: Type.Union([Type.Literal('auto'), Type.Literal('on'), Type.Literal('off')], {
+      default: 'auto',
+      description: 'tc u32 DSCP filters on the port: auto = where set_queue does not steer (userspace datapath, datapath_type=netdev)',
+      errorMessage: 'must be one of auto|on|off',
+    }),
+    ovsdb: Type.String({ minLength: 1, default: 'unix:/var/run/openvswitch/db.sock', description: 'OVSDB of the switches (unix:/path or tcp:host:port)' }),
+  },
+  { ...SECTION, description: 'strict-priority queues by DSCP and ECN thresholds on every switch port (Karuna)' },
+);
+
 export const LogSection = Type.Object(
   {
     level: Type.Optional(
@@ -132,6 +191,7 @@ export const CONFIG_SECTIONS = {
   api: ApiSection,
   topology: TopologySection,
   routing: RoutingSection,
+  qos: QosSection,
   log: LogSection,
 } satisfies Record<string, TSchema>;
 

@@ -17,6 +17,7 @@ import type { RivuletConfig } from '../config/index.js';
 import type { Logger } from '../log.js';
 import { parseApiDpid } from './dpid.js';
 import { ApiError, errorBody } from './errors.js';
+import { QosResponse, qosJson, type QosSource } from './qos.js';
 import * as S from './schemas.js';
 import * as V from './views.js';
 
@@ -32,6 +33,8 @@ export interface RestServerOptions {
   readonly clock?: Clock;
   /** When the controller started, on `clock` (default: now). */
   readonly startedAtMs?: number;
+  /** The QoS app (GET /api/v1/qos); absent: the route answers with no ports. */
+  readonly qos?: QosSource;
   /** Reported by /health and the OpenAPI document (default: package.json's). */
   readonly version?: string;
 }
@@ -135,6 +138,7 @@ export function createRestServer(opts: RestServerOptions): RestServer {
       tags: [
         { name: 'topology', description: 'switches, links, hosts (LLDP discovery, host tracking)' },
         { name: 'routing', description: 'flows pinned to explicit paths' },
+        { name: 'qos', description: 'strict-priority queues by DSCP and ECN thresholds per port' },
         { name: 'health', description: 'liveness and the topology-ready signal' },
         { name: 'ryu', description: 'Ryu-compatible aliases (/v1.0/topology)' },
       ],
@@ -167,6 +171,9 @@ export function createRestServer(opts: RestServerOptions): RestServer {
         const c = ctx();
         return { routes: opts.routes().map((r) => V.routeJson(c, r)) };
       });
+      api.get('/qos', { schema: schema(['qos'], 'per port: queues, rates, DSCP map, ECN threshold, what applied, queue counters', QosResponse) }, async () =>
+        opts.qos ? qosJson(opts.qos) : { ecnProbe: null, ports: [] },
+      );
       api.get(
         '/health',
         { schema: schema(['health'], 'status, uptime, connected switches, topology ready', S.HealthSchema, { querystring: S.HealthQuery }) },

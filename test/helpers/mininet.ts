@@ -11,6 +11,7 @@
  * Also: `startTestController` (the controller in-process on free ports, via controller/main.ts) and
  * `startControllerCli` (the `rivulet controller` CLI as a child), both returning the REST base URL.
  */
+import { removeQosRowsByPrefix } from './ovsdb-rows.js';
 import { spawn, execFile, execFileSync, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import net from 'node:net';
@@ -70,6 +71,11 @@ export interface FabricOptions {
   readonly controller?: string;
   /** link rate, Mbit/s (Mininet TCLink); absent: unshaped */
   readonly bwMbps?: number;
+  /**
+   * Who shapes the links at bwMbps: 'tclink' (default, Mininet's TCLink) or 'controller' (no qdisc from the
+   * builder; the controller's QoS app owns each switch interface's qdisc — DESIGN §4 one owner per qdisc).
+   */
+  readonly shaping?: 'tclink' | 'controller';
   readonly addressing?: 'flat' | 'per-leaf';
   /** 2–6 lowercase letters; default rv + 3 random letters */
   readonly prefix?: string;
@@ -117,6 +123,8 @@ export interface MnTopology {
   readonly hostsPerLeaf: number;
   readonly addressing: 'flat' | 'per-leaf';
   readonly bwMbps: number | null;
+  /** who shapes the links (absent from older builders: tclink) */
+  readonly shaping?: 'tclink' | 'controller';
   readonly controller: string;
   readonly switches: readonly MnSwitch[];
   readonly links: readonly MnLink[];
@@ -265,6 +273,7 @@ export class MininetFabric {
       '--hosts-per-leaf', String(opts.hostsPerLeaf), '--controller', target, '--prefix', prefix,
       '--addressing', opts.addressing ?? 'flat'];
     if (opts.bwMbps !== undefined) args.push('--bw', String(opts.bwMbps));
+    if (opts.shaping !== undefined) args.push('--shaping', opts.shaping);
     const [cmd, argv] = process.getuid?.() === 0 ? [MININET_PYTHON, args] : ['sudo', ['-n', MININET_PYTHON, ...args]];
     const child = spawn(cmd, argv, { stdio: ['pipe', 'pipe', 'pipe'] });
     const fabric = new MininetFabric(child, prefix);
@@ -411,6 +420,7 @@ export class MininetFabric {
       }
     }
     this.leftovers = await removeByPrefix(this.prefix);
+    await removeQosRowsByPrefix(this.prefix).catch(() => undefined); // the QoS app's rows of this run's ports
     if (this.leftovers.bridges.length + this.leftovers.interfaces.length > 0) {
       process.stderr.write(`fabric ${this.prefix}: removed leftovers ${JSON.stringify(this.leftovers)}\n`);
     }

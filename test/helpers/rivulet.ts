@@ -7,6 +7,7 @@ import type { Controller } from '../../controller/controller.js';
 import { defaultConfig, type ConfigInput, type RivuletConfig } from '../../controller/config/index.js';
 import { startRivulet } from '../../controller/main.js';
 import type { Logger } from '../../controller/log.js';
+import type { QosApp } from '../../apps/qos/index.js';
 import type { RouteInfo } from '../../apps/routing/types.js';
 import type { TopologyView } from '../../topology/types.js';
 
@@ -18,6 +19,8 @@ export interface TestController {
   readonly controller: Controller;
   readonly topology: TopologyView;
   routes(): readonly RouteInfo[];
+  /** the QoS app (port statuses, queue counters) */
+  readonly qos: QosApp;
   readonly config: RivuletConfig;
   /** Stops everything startRivulet started. Idempotent. */
   close(): Promise<void>;
@@ -29,6 +32,8 @@ export interface TestControllerOptions {
   readonly logger?: Logger;
   /** config sections to set besides the loopback ports and the log level (e.g. link capacities for the demo) */
   readonly config?: ConfigInput;
+  /** OpenFlow port to listen on (default 0: any free port; a restart test passes the previous one) */
+  readonly ofPort?: number;
 }
 
 /** Starts Rivulet in-process on free loopback ports; resolves once the OpenFlow and REST listeners are up. */
@@ -36,7 +41,7 @@ export async function startTestController(opts: TestControllerOptions = {}): Pro
   const level = opts.logLevel ?? (process.env['RIVULET_LOG_LEVEL'] as TestControllerOptions['logLevel']) ?? 'warn';
   const config = defaultConfig({
     ...opts.config,
-    openflow: { ...opts.config?.openflow, port: 0, host: '127.0.0.1' },
+    openflow: { ...opts.config?.openflow, port: opts.ofPort ?? 0, host: '127.0.0.1' },
     api: { ...opts.config?.api, port: 0, host: '127.0.0.1' },
     log: { level },
   });
@@ -48,6 +53,7 @@ export async function startTestController(opts: TestControllerOptions = {}): Pro
     controller: r.controller,
     topology: r.topology.view,
     routes: () => r.routing.routes(),
+    qos: r.qos,
     config,
     close: () => (closed ??= r.close()),
   };

@@ -43,6 +43,15 @@ describe('config: defaults', () => {
       api: { port: 8080, host: '0.0.0.0' },
       topology: { lldpIntervalMs: 1000, linkTimeoutPeriods: 3, links: {} },
       routing: { seed: 1, idleTimeoutS: 10, priority: 1000 },
+      qos: {
+        enabled: true,
+        queues: 4,
+        dscpMap: { '3': [46, 48], '2': [26, 34], '1': [10, 18] },
+        bufferPackets: 1000,
+        ecn: { enabled: true, bySpeed: { '1G': 20, '10G': 65 }, minPackets: 2, ports: {}, packetBytes: 1500 },
+        dscpClassifier: 'auto',
+        ovsdb: 'unix:/var/run/openvswitch/db.sock',
+      },
       log: {},
     });
     expect(resolveConfig(null)).to.deep.equal(defaultConfig());
@@ -124,12 +133,12 @@ describe('config: each kind of bad value names its key', () => {
 
   it('a section or the whole file of the wrong shape', () => {
     rejects({ openflow: 5 }, 'CONFIG_INVALID', 'openflow', /^config: openflow: must be a mapping \(keys: port, host, .*\), got 5$/);
-    rejects([1, 2], 'CONFIG_INVALID', undefined, /^config: the file must be a mapping of sections \(openflow, api, topology, routing, log\), got \[1,2\]$/);
+    rejects([1, 2], 'CONFIG_INVALID', undefined, /^config: the file must be a mapping of sections \(openflow, api, topology, routing, qos, log\), got \[1,2\]$/);
     rejects('text', 'CONFIG_INVALID', undefined, /got "text"$/);
   });
 
   it('unknown keys, with the known ones and a likely meant one', () => {
-    rejects({ qos: {} }, 'CONFIG_UNKNOWN_KEY', 'qos', 'config: qos: unknown key (known: openflow, api, topology, routing, log)');
+    rejects({ tenants: {} }, 'CONFIG_UNKNOWN_KEY', 'tenants', 'config: tenants: unknown key (known: openflow, api, topology, routing, qos, log)');
     rejects({ openflow: { prot: 1 } }, 'CONFIG_UNKNOWN_KEY', 'openflow.prot', /unknown key \(known: port, host, missSendLen, echoIntervalMs, echoMaxUnanswered\); did you mean "port"\?$/);
     rejects({ topology: { lldpIntervalMS: 1 } }, 'CONFIG_UNKNOWN_KEY', 'topology.lldpIntervalMS', /did you mean "lldpIntervalMs"\?$/);
     rejects({ routing: { seed: 1, bogus: true } }, 'CONFIG_UNKNOWN_KEY', 'routing.bogus', /unknown key \(known: seed, idleTimeoutS, priority\)$/);

@@ -1,0 +1,114 @@
+/**
+ * The QoS plan of one switch port (Karuna's switch side, DESIGN §3 "Priority classes"): strict-priority
+ * queues selected by DSCP, shaped at the port's capacity, with a DCTCP-style ECN threshold. Pure: built
+ * from the config and the port's facts; the shells (ovsdb, tc) apply it.
+ *
+ * Queues: 0 … n−1, queue 0 best effort (every DSCP not in the map), the highest queue served first.
+ * On linux-htb, queue q is HTB class 1:(q+1) with prio (n−1−q) (lower prio value served first) and a small
+ * guaranteed min-rate (1% of capacity, ≥ 12 kbit/s), ceil = capacity: strict priority among backlogged
+ * classes, work-conserving when the higher classes are idle.
+ */
+import { ecnThresholdPackets } from '../../controller/config/index.js';
+import type { PortQosRows } from '../../controller/ovsdb/index.js';
+
+/** What the plan reads of the `qos` config section. */
+export interface QosPlanConfig {
+  readonly queues: number;
+  readonly dscpMap: Readonly<Record<string, readonly number[]>>;
+  readonly bufferPackets: number;
+  readonly ecn: {
+    readonly enabled: boolean;
+    readonly bySpeed: Readonly<Record<string, number>>;
+    readonly minPackets: number;
+    readonly ports: Readonly<Record<string, number>>;
+    readonly packetBytes: number;
+  };
+}
+
+export interface QueuePlan {
+  readonly id: number;
+  /** HTB prio on linux-htb: lower is served first */
+  readonly priority: number;
+  readonly minRateBps: number;
+  readonly maxRateBps: number;
+  /** DSCP values steered here (queue 0: the rest, listed empty) */
+  readonly dscp: readonly number[];
+}
+
+export interface EcnPlan {
+  readonly enabled: boolean;
+  readonly thresholdPackets: number;
+  readonly thresholdBytes: number;
+  /** where the threshold came from: a per-port key, or the speed rule */
+  readonly source: 'port' | 'speed';
+}
+
+export interface PortPlan {
+  readonly dpid: bigint;
+  readonly portNo: number;
+  /** OVS port / Linux interface name */
+  readonly portName: string;
+  /** shaping rate = link capacity, bit/s */
+  readonly capacityBps: number;
+  readonly queues: readonly QueuePlan[];
+  /** DSCP → queue, only the DSCPs of the map (all others go to queue 0) */
+  readonly dscpToQueue: ReadonlyMap<number, number>;
+  readonly ecn: EcnPlan;
+}
+
+/** Smallest min-rate a queue gets, bit/s (one 1500-byte packet per second). */
+export const MIN_QUEUE_RATE_BPS = 12_000;
+/** Share of the capacity guaranteed to every queue (the rest is served by strict priority). */
+export const MIN_QUEUE_SHARE = 0.01;
+
+/** `<16 hex digits>:<port>`, the key form of config maps. */
+export function portKey(dpid: bigint, portNo: number): string {
+  return `${dpid.toString(16).padStart(16, '0')}:${portNo}`;
+}
+
+/** The plan of one port. @param capacityBps the port's shaping rate (> 0) */
+export function planPort(cfg: QosPlanConfig, dpid: bigint, portNo: number, portName: string, capacityBps: number): PortPlan {
+  const n = cfg.queues;
+  const minRate = Math.max(MIN_QUEUE_RATE_BPS, Math.round(capacityBps * MIN_QUEUE_SHARE));
+  const dscpToQueue = new Map<number, number>();
+  for (const [q, list] of Object.entries(cfg.dscpMap)) for (const d of list) dscpToQueue.set(d, Number(q));
+  const queues: QueuePlan[] = [];
+  for (let id = 0; id < n; id++) {
+    const dscp = [...dscpToQueue].filter(([, q]) => q === id).map(([d]) => d).sort((a, b) => a - b);
+    queues.push({ id, priority: n - 1 - id, minRateBps: Math.min(minRate, capacityBps), maxRateBps: capacityBps, dscp });
+  }
+  const key = portKey(dpid, portNo);
+  const perPort = cfg.ecn.ports[key];
+  const packets = perPort ?? Math.min(cfg.bufferPackets, ecnThresholdPackets(capacityBps, cfg.ecn.bySpeed, cfg.ecn.minPackets));
+  return {
+    dpid,
+    portNo,
+    portName,
+    capacityBps,
+    queues,
+    dscpToQueue,
+    ecn: { enabled: cfg.ecn.enabled, thresholdPackets: packets, thresholdBytes: packets * cfg.ecn.packetBytes, source: perPort === undefined ? 'speed' : 'port' },
+  };
+}
+
+/** The OVSDB rows of a plan (QoS linux-htb, max-rate = capacity; one Queue row per queue). */
+export function ovsRows(p: PortPlan): PortQosRows {
+  return {
+    portName: p.portName,
+    type: 'linux-htb',
+    maxRateBps: p.capacityBps,
+    queues: p.queues.map((q) => ({ id: q.id, minRateBps: q.minRateBps, maxRateBps: q.maxRateBps, priority: q.priority })),
+  };
+}
+
+/** The queue a packet of this DSCP goes to (0 when unmapped). */
+export function queueOfDscp(p: Pick<PortPlan, 'dscpToQueue'>, dscp: number): number {
+  return p.dscpToQueue.get(dscp) ?? 0;
+}
+
+/** The DSCP → queue rule of a map (queue → DSCPs), for routing's set_queue: unmapped DSCPs → queue 0. */
+export function dscpQueueRule(dscpMap: Readonly<Record<string, readonly number[]>>): (dscp: number) => number {
+  const m = new Map<number, number>();
+  for (const [q, list] of Object.entries(dscpMap)) for (const d of list) m.set(d, Number(q));
+  return (dscp) => m.get(dscp) ?? 0;
+}
