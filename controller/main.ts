@@ -5,7 +5,7 @@
  */
 import type { RoutingApp } from '../apps/routing/app.js';
 import { createRoutingApp } from '../apps/routing/app.js';
-import { createQosApp, dscpQueueRule, type QosApp } from '../apps/qos/index.js';
+import { computePriorityThresholds, createQosApp, dscpQueueRule, type QosApp } from '../apps/qos/index.js';
 import { createTopologyApp, type TopologyApp } from '../topology/app.js';
 import type { ControllerStats } from './api.js';
 import { CountingClock, systemClock, type Clock } from './clock.js';
@@ -57,6 +57,8 @@ export async function startRivulet(opts: RivuletOptions): Promise<Rivulet> {
   const clock = new CountingClock(opts.clock ?? systemClock);
   const startedAtMs = clock.now();
 
+  // Before anything starts: a bad distribution file is a config error, with nothing to stop.
+  const priorityThresholds = computePriorityThresholds(config.qos.priorityThresholds, config.qos.queues);
   const topology = createTopologyApp({
     clock,
     log: log.child({ app: 'topology' }),
@@ -111,7 +113,11 @@ export async function startRivulet(opts: RivuletOptions): Promise<Rivulet> {
   }
   const ctl = controller;
 
-  const rest = createRestServer({ controller: ctl, topology: topology.view, routes: () => routing.routes(), qos, config, log, clock, startedAtMs });
+  if (priorityThresholds) log.info({ event: 'priority_thresholds', ...priorityThresholds }, 'PIAS demotion thresholds computed');
+  const rest = createRestServer({
+    controller: ctl, topology: topology.view, routes: () => routing.routes(), qos, config, log, clock, startedAtMs,
+    ...(priorityThresholds ? { priorityThresholds } : {}),
+  });
   let api: RestAddress;
   try {
     api = await rest.listen(config.api.port, config.api.host);

@@ -132,7 +132,9 @@ async function main(): Promise<void> {
   step('1. the Rivulet controller');
   // Mininet shapes the links with tc (TCLink): the switches still report 10 Gbit/s ports, so the one
   // thing the demo tells the controller is the real link rate (topology.defaultCapacityBps).
-  rivulet = await startTestController({ config: { topology: { defaultCapacityBps: BW_MBPS * 1e6 } } });
+  // The fabric's links are shaped by Mininet's TCLink, which owns each interface's qdisc: the controller's
+  // QoS stays off here (one owner per qdisc, DESIGN §4); `fabric.py --shaping controller` hands it over.
+  rivulet = await startTestController({ config: { topology: { defaultCapacityBps: BW_MBPS * 1e6 }, qos: { enabled: false } } });
   const r = rivulet;
   say(`  OpenFlow 1.3 listener on 127.0.0.1:${r.ofPort}; REST API at ${r.api}`);
   say(`  apps: topology (LLDP every ${r.config.topology.lldpIntervalMs} ms, host tracking), routing (proxy ARP,` +

@@ -3,3 +3,4 @@ export { createQosApp, type QosApp, type QosAppConfig, type QosAppOptions, type 
 export { planPort, ovsRows, dscpQueueRule, queueOfDscp, portKey, type PortPlan, type QueuePlan, type EcnPlan, type QosPlanConfig } from './plan.js';
 export type { PortQosStatus, PartStatus } from './status.js';
 export * from './tc.js';
+export { computePriorityThresholds, type PriorityThresholds } from './priority-thresholds.js';

@@ -145,6 +145,14 @@ export const EcnSection = Type.Object(
   { ...SECTION, description: 'per-port ECN marking thresholds (Karuna, DCTCP K)' },
 );
 
+export const PriorityThresholdsSection = Type.Object(
+  {
+    cdfFile: Type.Optional(Type.String({ minLength: 1, description: 'flow-size distribution (.cdf: "bytes cumulative_probability" lines; `rivulet trace --json` gives one from a capture); absent: no thresholds' })),
+    load: Type.Number({ exclusiveMinimum: 0, exclusiveMaximum: 1, default: 0.6, description: 'offered load ρ of the PIAS model', errorMessage: 'must be a load between 0 and 1 (exclusive)' }),
+  },
+  { ...SECTION, description: 'PIAS/Karuna demotion thresholds for the queues, computed at start from a flow-size distribution' },
+);
+
 export const QosSection = Type.Object(
   {
     enabled: Type.Boolean({ default: true, description: 'apply the QoS plan (queues, DSCP classifier, ECN) to every switch port' }),
@@ -169,6 +177,7 @@ export const QosSection = Type.Object(
       errorMessage: 'must be one of auto|on|off',
     }),
     ovsdb: Type.String({ minLength: 1, default: 'unix:/var/run/openvswitch/db.sock', description: 'OVSDB of the switches (unix:/path or tcp:host:port)' }),
+    priorityThresholds: PriorityThresholdsSection,
   },
   { ...SECTION, description: 'strict-priority queues by DSCP and ECN thresholds on every switch port (Karuna)' },
 );

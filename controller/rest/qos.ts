@@ -6,7 +6,7 @@
  * registered by server.ts when a QoS source is given.
  */
 import { Type, type Static } from '@sinclair/typebox';
-import type { PortQosStatus, QueueCounters } from '../../apps/qos/index.js';
+import type { PortQosStatus, PriorityThresholds, QueueCounters } from '../../apps/qos/index.js';
 import { dpidHex } from '../log.js';
 
 /** What the route reads (the QoS app satisfies it). */
@@ -66,8 +66,21 @@ export const QosPortJson = Type.Object(
   { title: 'QosPort' },
 );
 
+const PriorityThresholdsJson = Type.Object(
+  {
+    cdfFile: Type.String({ description: 'the flow-size distribution they come from (config qos.priorityThresholds.cdfFile)' }),
+    load: Type.Number(),
+    queues: Type.Integer(),
+    thresholdsBytes: Type.Array(Type.Number(), { description: 'demotion thresholds α1 < α2 < …, bytes sent (PIAS)' }),
+    meanSlowdown: Type.Number({ description: 'expected FCT ÷ the mean flow’s transmission time, M/G/1 with priorities' }),
+    fifoMeanSlowdown: Type.Number({ description: 'the same with one FIFO queue' }),
+  },
+  { title: 'PriorityThresholds' },
+);
+
 export const QosResponse = Type.Object(
   {
+    priorityThresholds: Nullable(PriorityThresholdsJson),
     ecnProbe: Nullable(Type.Object({ supported: Type.Boolean(), detail: Type.String() })),
     ports: Type.Array(QosPortJson),
   },
@@ -115,8 +128,12 @@ function pick(p: { required: boolean; applied: boolean; detail: string }): { req
 }
 
 /** The whole response; counters fetched for all ports at once. */
-export async function qosJson(src: QosSource): Promise<Static<typeof QosResponse>> {
+export async function qosJson(src: QosSource, thresholds?: PriorityThresholds): Promise<Static<typeof QosResponse>> {
   const ports = src.ports();
   const counters = await Promise.all(ports.map((s) => src.counters(s.plan.dpid, s.plan.portNo)));
-  return { ecnProbe: src.ecnProbe() ?? null, ports: ports.map((s, i) => qosPortJson(s, counters[i]!)) };
+  return {
+    priorityThresholds: thresholds ? { ...thresholds, thresholdsBytes: [...thresholds.thresholdsBytes] } : null,
+    ecnProbe: src.ecnProbe() ?? null,
+    ports: ports.map((s, i) => qosPortJson(s, counters[i]!)),
+  };
 }

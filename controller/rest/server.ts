@@ -18,6 +18,7 @@ import type { Logger } from '../log.js';
 import { parseApiDpid } from './dpid.js';
 import { ApiError, errorBody } from './errors.js';
 import { QosResponse, qosJson, type QosSource } from './qos.js';
+import type { PriorityThresholds } from '../../apps/qos/index.js';
 import * as S from './schemas.js';
 import * as V from './views.js';
 
@@ -35,6 +36,8 @@ export interface RestServerOptions {
   readonly startedAtMs?: number;
   /** The QoS app (GET /api/v1/qos); absent: the route answers with no ports. */
   readonly qos?: QosSource;
+  /** PIAS/Karuna thresholds computed at start (GET /api/v1/qos); absent: null there. */
+  readonly priorityThresholds?: PriorityThresholds;
   /** Reported by /health and the OpenAPI document (default: package.json's). */
   readonly version?: string;
 }
@@ -172,7 +175,7 @@ export function createRestServer(opts: RestServerOptions): RestServer {
         return { routes: opts.routes().map((r) => V.routeJson(c, r)) };
       });
       api.get('/qos', { schema: schema(['qos'], 'per port: queues, rates, DSCP map, ECN threshold, what applied, queue counters', QosResponse) }, async () =>
-        opts.qos ? qosJson(opts.qos) : { ecnProbe: null, ports: [] },
+        opts.qos ? qosJson(opts.qos, opts.priorityThresholds) : { priorityThresholds: null, ecnProbe: null, ports: [] },
       );
       api.get(
         '/health',

@@ -51,6 +51,7 @@ describe('config: defaults', () => {
         ecn: { enabled: true, bySpeed: { '1G': 20, '10G': 65 }, minPackets: 2, ports: {}, packetBytes: 1500 },
         dscpClassifier: 'auto',
         ovsdb: 'unix:/var/run/openvswitch/db.sock',
+        priorityThresholds: { load: 0.6 },
       },
       log: {},
     });

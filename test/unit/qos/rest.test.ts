@@ -61,7 +61,7 @@ describe('rest: GET /api/v1/qos', () => {
   it('without a QoS app: no ports', async () => {
     const s = server();
     const res = await s.fastify.inject({ method: 'GET', url: '/api/v1/qos' });
-    expect(JSON.parse(res.body)).to.deep.equal({ ecnProbe: null, ports: [] });
+    expect(JSON.parse(res.body)).to.deep.equal({ priorityThresholds: null, ecnProbe: null, ports: [] });
     await s.close();
   });
 });
