@@ -6,19 +6,9 @@
  */
 import { expect } from 'chai';
 import { expectedFct, fromCdfPoints, queueModel } from '../../../apps/qos/thresholds/index.js';
+import { mulberry32 } from '../../helpers/random.js';
 
 const POINTS: [number, number][] = [[0, 0], [1000, 0.5], [10_000, 0.8], [100_000, 1]];
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function drawSize(u: number): number {
   for (let i = 1; i < POINTS.length; i++) {
