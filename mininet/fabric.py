@@ -59,7 +59,7 @@ of order — match them by id.  Every answer has ``ok`` (and ``error`` when fals
 Teardown always runs (``stop``, stdin EOF, SIGTERM, SIGINT, SIGHUP, an exception): iperf3 processes this
 script started are killed by pid, ``net.stop()`` runs, then any bridge or interface whose name starts with
 the prefix is deleted by name.  The last stdout line is ``{"event": "teardown", "removed": {...}}``.
-Mininet's own cleanup (``mn -c``) is never called: it kills processes by name machine-wide.
+Mininet's own cleanup command is never called: it kills processes by name machine-wide.
 """
 
 import argparse
