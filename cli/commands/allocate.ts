@@ -59,7 +59,8 @@ export async function readInput(file: string): Promise<string> {
   }
 }
 
-function parseIterations(v: string | undefined): number {
+/** `--iterations`: an integer in [1, 10^6] (default 1). @throws AllocatorError ALLOC_BAD_OPTION */
+export function parseIterations(v: string | undefined): number {
   const n = v === undefined ? 1 : Number(v);
   if (!Number.isInteger(n) || n < 1 || n > 1e6) {
     throw new AllocatorError('ALLOC_BAD_OPTION', `--iterations must be an integer in [1, 1000000], got ${String(v)}`);

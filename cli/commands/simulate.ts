@@ -9,7 +9,7 @@ import type { Command } from 'commander';
 import { AllocatorError } from '../../apps/allocator/errors.js';
 import { parseProblem } from '../../apps/allocator/problem.js';
 import { simulate } from '../../apps/allocator/simulator/fluid.js';
-import { readInput } from './allocate.js';
+import { parseIterations, readInput } from './allocate.js';
 
 interface SimulateCliOptions {
   readonly input: string;
@@ -37,9 +37,8 @@ export async function runSimulate(
   opts: SimulateCliOptions, out: (text: string) => void, err: (text: string) => void,
 ): Promise<number> {
   try {
-    const iterations = Number(opts.iterations ?? '1');
+    const iterations = parseIterations(opts.iterations);
     const reserve = Number(opts.reserve ?? '1e-6');
-    if (!Number.isInteger(iterations) || iterations < 1) throw new AllocatorError('ALLOC_BAD_OPTION', '--iterations must be an integer ≥ 1');
     if (!(reserve >= 0 && reserve < 1)) throw new AllocatorError('ALLOC_BAD_OPTION', '--reserve must be in [0, 1)');
     const problem = parseProblem(await readInput(opts.input));
     const result = simulate(problem, { policy: opts.policy, iterations, extra: { fca: { reserve } } });
