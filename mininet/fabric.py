@@ -37,7 +37,11 @@ What it builds
   qdisc).  ``--shaping controller`` installs NO qdisc: the links are plain veths and the controller's QoS
   app owns each switch interface's qdisc (OVS linux-htb at the link rate through OVSDB, the strict-priority
   classes, the DSCP filters); configure the controller with ``topology.defaultCapacityBps = bw``.  Host-side
-  interfaces stay unshaped (hosts send at line rate; queues build in the switches).
+  interfaces stay unshaped (hosts send at line rate; queues build in the switches).  ``--shaping agents``
+  shapes leaf-spine links on both ends and host links on the LEAF end only: the host end's qdisc belongs
+  to the host agent (``rivulet agent``), which shapes flowlets with HTB there (issue 6).
+* ``--fabric-bw MBPS`` sets the leaf-spine links apart from ``--bw``; ``--link-bw lJ-sI=MBPS`` (leaf J to spine
+  I) or ``--link-bw hN=MBPS`` (host N's link) sets one link (repeatable); topology() reports each link's rate.
 
 Protocol
 --------
@@ -54,10 +58,14 @@ of order — match them by id.  Every answer has ``ok`` (and ``error`` when fals
     {"id": 5, "cmd": "dump-flows", "switch": "rvabcs1", "filter": "tcp"}
     {"id": 6, "cmd": "port-stats", "switch": "rvabcs1"}
     {"id": 7, "cmd": "topology"}
-    {"id": 8, "cmd": "stop"}
+    {"id": 8, "cmd": "spawn", "host": "h1", "argv": ["node", "bin/rivulet.js", "agent", "..."], "log": "/tmp/a.log"}
+    {"id": 9, "cmd": "signal", "pid": 1234, "signal": "KILL", "wait": 5}
+    {"id": 10, "cmd": "exec", "host": "h1", "argv": ["tc", "-s", "class", "show", "dev", "h1-eth0"]}
+    {"id": 11, "cmd": "stop"}
 
-Teardown always runs (``stop``, stdin EOF, SIGTERM, SIGINT, SIGHUP, an exception): iperf3 processes this
-script started are killed by pid, ``net.stop()`` runs, then any bridge or interface whose name starts with
+Teardown always runs (``stop``, stdin EOF, SIGTERM, SIGINT, SIGHUP, an exception): spawned processes get
+SIGTERM and 5 s to undo their configuration, then they and the iperf3 processes this script started are
+killed by pid, ``net.stop()`` runs, then any bridge or interface whose name starts with
 the prefix is deleted by name.  The last stdout line is ``{"event": "teardown", "removed": {...}}``.
 Mininet's own cleanup command is never called: it kills processes by name machine-wide.
 """
@@ -75,7 +83,7 @@ import threading
 import time
 import traceback
 
-from mininet.link import Link, TCLink
+from mininet.link import Intf, Link, TCIntf, TCLink
 from mininet.log import setLogLevel
 from mininet.net import Mininet
 from mininet.node import OVSSwitch
@@ -100,6 +108,7 @@ class Fabric:
         self.link_lock = threading.Lock()
         self.proc_lock = threading.Lock()
         self.procs = {}  # pid -> Popen, every process this script started in a host
+        self.spawned = {}  # pid -> Popen, long-running processes of `spawn` (SIGTERM first at teardown)
         self.next_port = IPERF_PORT_BASE
         self.net = None
         self.spines = []
@@ -116,12 +125,27 @@ class Fabric:
             self.out.flush()
 
     # ------------------------------------------------------------------------------------------ build
+    def link_bw(self, name, edge):
+        """Rate of a link in Mbit/s (None = unshaped): --link-bw, else --fabric-bw (leaf-spine), else --bw."""
+        a = self.args
+        return a.link_bw.get(name, a.fabric_bw if (not edge and a.fabric_bw) else a.bw)
+
+    def link_opts(self, name, edge):
+        """addLink options of one link: `name` is its unprefixed name (``l1-s2`` or ``h3``), `edge` is True for
+        a host link (leaf end first).  Rate: --link-bw for that name, else --fabric-bw for leaf-spine links,
+        else --bw.  tclink shapes both ends; agents shapes fabric links on both ends and host links on the
+        leaf end only (the host end belongs to the host agent's HTB); controller installs no qdisc."""
+        a = self.args
+        bw = self.link_bw(name, edge)
+        if not bw or a.shaping == 'controller':
+            return {'cls': Link}
+        if a.shaping == 'agents' and edge:
+            return {'cls': Link, 'cls1': TCIntf, 'cls2': Intf, 'params1': {'bw': bw}}
+        return {'cls': TCLink, 'bw': bw}
+
     def build(self):
         a = self.args
-        tclink = bool(a.bw) and a.shaping == 'tclink'
-        link_cls = TCLink if tclink else Link
-        link_opts = {'bw': a.bw} if tclink else {}
-        net = Mininet(topo=None, controller=None, switch=OVSSwitch, link=link_cls, build=False,
+        net = Mininet(topo=None, controller=None, switch=OVSSwitch, link=Link, build=False,
                       autoSetMacs=False, autoStaticArp=False, cleanup=False)
         self.net = net
         sw_opts = dict(cls=OVSSwitch, datapath='user', protocols='OpenFlow13', failMode='secure')
@@ -133,7 +157,7 @@ class Fabric:
                                              dpid='%016x' % (LEAF_DPID_BASE + j), **sw_opts))
         for j, leaf in enumerate(self.leaves, start=1):
             for i, spine in enumerate(self.spines, start=1):
-                net.addLink(leaf, spine, port1=i, port2=j, **link_opts)
+                net.addLink(leaf, spine, port1=i, port2=j, **self.link_opts('l%d-s%d' % (j, i), False))
         n = 0
         for j, leaf in enumerate(self.leaves, start=1):
             for h in range(1, a.hosts_per_leaf + 1):
@@ -142,7 +166,7 @@ class Fabric:
                 mac = '02:00:00:00:%02x:%02x' % (j, h)
                 host = net.addHost('h%d' % n, ip='%s/%d' % (ip, plen), mac=mac)
                 port = a.spines + h
-                net.addLink(leaf, host, port1=port, port2=0, **link_opts)
+                net.addLink(leaf, host, port1=port, port2=0, **self.link_opts('h%d' % n, True))
                 self.hosts.append({'name': host.name, 'mac': mac, 'ip': ip, 'prefixLen': plen,
                                    'leaf': leaf.name, 'port': port})
         net.build()
@@ -183,12 +207,14 @@ class Fabric:
         for j, leaf in enumerate(self.leaves, start=1):
             for i, spine in enumerate(self.spines, start=1):
                 links.append({'a': {'name': leaf.name, 'dpid': leaf.dpid, 'port': i},
-                              'b': {'name': spine.name, 'dpid': spine.dpid, 'port': j}})
+                              'b': {'name': spine.name, 'dpid': spine.dpid, 'port': j},
+                              'bwMbps': self.link_bw('l%d-s%d' % (j, i), False)})
         hosts = []
         for info in self.hosts:
             leaf = self.net.get(info['leaf'])
             hosts.append({'name': info['name'], 'mac': info['mac'], 'ip': info['ip'],
                           'prefixLen': info['prefixLen'], 'leaf': info['leaf'],
+                          'bwMbps': self.link_bw(info['name'], True),
                           'attachment': {'name': leaf.name, 'dpid': leaf.dpid, 'port': info['port']}})
         return {'prefix': self.prefix, 'spines': len(self.spines), 'leaves': len(self.leaves),
                 'hostsPerLeaf': self.args.hosts_per_leaf, 'addressing': self.args.addressing,
@@ -349,6 +375,59 @@ class Fabric:
         text = run(['ovs-ofctl', '-O', 'OpenFlow13', 'dump-ports', sw.name], check=True)
         return {'switch': sw.name, 'ports': parse_ports(text)}
 
+    def cmd_spawn(self, req):
+        """Starts a long-running process in a host (a host agent, a traffic source); stdout and stderr go to
+        the file `log` (default /dev/null).  Answers its pid; `signal` stops it, teardown SIGTERMs it."""
+        host = self.host(req['host'])
+        argv = req['argv']
+        if not isinstance(argv, list) or not argv or not all(isinstance(x, str) for x in argv):
+            raise ValueError('argv must be a non-empty list of strings')
+        log = open(req.get('log') or os.devnull, 'ab')
+        try:
+            with self.proc_lock:
+                if self.torn_down:
+                    raise RuntimeError('the fabric is being torn down')
+                p = host.popen(argv, stdout=log, stderr=log, stdin=subprocess.DEVNULL)
+                self.spawned[p.pid] = p
+        finally:
+            log.close()
+        return {'host': host.name, 'pid': p.pid, 'at': time.time()}
+
+    def cmd_signal(self, req):
+        """Sends `signal` (TERM, KILL, INT, STOP, CONT; default TERM) to a process started by `spawn`;
+        with `wait` (s), waits for it to exit and answers its exit code."""
+        pid = int(req['pid'])
+        with self.proc_lock:
+            p = self.spawned.get(pid)
+        if p is None:
+            raise ValueError('no process %d was spawned here' % pid)
+        name = str(req.get('signal', 'TERM')).upper()
+        if name not in ('TERM', 'KILL', 'INT', 'STOP', 'CONT'):
+            raise ValueError('unsupported signal %r' % name)
+        if p.poll() is None:
+            p.send_signal(getattr(signal, 'SIG' + name))
+        code = None
+        if req.get('wait'):
+            try:
+                code = p.wait(timeout=float(req['wait']))
+            except subprocess.TimeoutExpired:
+                code = None
+        if p.poll() is not None:
+            with self.proc_lock:
+                self.spawned.pop(pid, None)
+            code = p.returncode
+        return {'pid': pid, 'signal': name, 'exitCode': code, 'at': time.time()}
+
+    def cmd_exec(self, req):
+        """Runs a short command (argv) in a host and answers its exit code, stdout and stderr."""
+        host = self.host(req['host'])
+        argv = req['argv']
+        if not isinstance(argv, list) or not argv or not all(isinstance(x, str) for x in argv):
+            raise ValueError('argv must be a non-empty list of strings')
+        p = self.popen(host, argv)
+        out, err, killed = self.reap(p, float(req.get('timeout', 10)))
+        return {'host': host.name, 'exitCode': None if killed else p.returncode, 'stdout': out, 'stderr': err}
+
     def cmd_topology(self, _req):
         return self.topology()
 
@@ -375,6 +454,21 @@ class Fabric:
             self.torn_down = True
             procs = list(self.procs.values())
             self.procs.clear()
+            spawned = list(self.spawned.values())
+            self.spawned.clear()
+        # spawned processes (host agents) get SIGTERM and 5 s to undo what they configured, then SIGKILL
+        for p in spawned:
+            if p.poll() is None:
+                try:
+                    p.terminate()
+                except OSError:
+                    pass
+        for p in spawned:
+            try:
+                p.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                pass
+            procs.append(p)
         for p in procs:
             if p.poll() is None:
                 try:
@@ -508,16 +602,34 @@ def parse_args(argv):
     ap.add_argument('--leaves', type=int, default=4)
     ap.add_argument('--hosts-per-leaf', type=int, default=2)
     ap.add_argument('--bw', type=float, default=None, help='link rate in Mbit/s (TCLink); default unshaped')
-    ap.add_argument('--shaping', choices=('tclink', 'controller'), default='tclink',
-                    help='who shapes links at --bw: tclink = Mininet TCLink (HTB on both veth ends); '
+    ap.add_argument('--fabric-bw', type=float, default=None, help='rate of leaf-spine links, Mbit/s (default --bw)')
+    ap.add_argument('--link-bw', action='append', default=[], metavar='NAME=MBPS',
+                    help='rate of one link, Mbit/s: NAME is lJ-sI (leaf J to spine I) or hN (host N\'s link); repeatable')
+    ap.add_argument('--shaping', choices=('tclink', 'controller', 'agents'), default='tclink',
+                    help='who shapes links at their rate: tclink = Mininet TCLink (HTB on both veth ends); '
                          'controller = no qdisc installed here, the controller\'s QoS (OVS linux-htb through '
-                         'OVSDB) owns every switch interface\'s qdisc (DESIGN section 4: one owner per qdisc)')
+                         'OVSDB) owns every switch interface\'s qdisc (DESIGN section 4: one owner per qdisc); '
+                         'agents = TCLink on leaf-spine links and on the leaf end of host links, nothing on the '
+                         'host end (the host agent\'s HTB owns it)')
     ap.add_argument('--controller', default='tcp:127.0.0.1:6653')
     ap.add_argument('--addressing', choices=('flat', 'per-leaf'), default='flat')
     ap.add_argument('--prefix', default=None,
                     help='name prefix of this run\'s switches (lowercase letters, 2-6; default rv + 3 random)')
     ap.add_argument('--verbose', action='store_true', help='Mininet info logging on stderr')
     args = ap.parse_args(argv)
+    bws = {}
+    for item in args.link_bw:
+        m = re.fullmatch(r'(l\d+-s\d+|h\d+)=([0-9.]+)', item)
+        if not m or float(m.group(2)) <= 0:
+            ap.error('--link-bw %r: expected lJ-sI=MBPS or hN=MBPS with MBPS > 0' % item)
+        bws[m.group(1)] = float(m.group(2))
+    args.link_bw = bws
+    for name in bws:
+        nums = [int(x) for x in re.findall(r'\d+', name)]
+        ok = (nums[0] <= args.leaves * args.hosts_per_leaf) if name[0] == 'h' else \
+            (nums[0] <= args.leaves and nums[1] <= args.spines)
+        if not ok or 0 in nums:
+            ap.error('--link-bw %s: no such link in a %dx%dx%d fabric' % (name, args.spines, args.leaves, args.hosts_per_leaf))
     if args.prefix is None:
         args.prefix = 'rv' + ''.join(random.choice(string.ascii_lowercase) for _ in range(3))
     if not re.fullmatch(r'[a-z]{2,6}', args.prefix):

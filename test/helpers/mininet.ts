@@ -75,7 +75,11 @@ export interface FabricOptions {
    * Who shapes the links at bwMbps: 'tclink' (default, Mininet's TCLink) or 'controller' (no qdisc from the
    * builder; the controller's QoS app owns each switch interface's qdisc — DESIGN §4 one owner per qdisc).
    */
-  readonly shaping?: 'tclink' | 'controller';
+  readonly shaping?: 'tclink' | 'controller' | 'agents';
+  /** rate of the leaf-spine links, Mbit/s (default bwMbps) */
+  readonly fabricBwMbps?: number;
+  /** rates of single links, Mbit/s: `lJ-sI` (leaf J – spine I) or `hN` (host N's link) → Mbit/s */
+  readonly linkBwMbps?: Readonly<Record<string, number>>;
   readonly addressing?: 'flat' | 'per-leaf';
   /** 2–6 lowercase letters; default rv + 3 random letters */
   readonly prefix?: string;
@@ -104,6 +108,8 @@ export interface MnSwitch {
 export interface MnLink {
   readonly a: NodeRef;
   readonly b: NodeRef;
+  /** the link's rate, Mbit/s (null/absent: unshaped) */
+  readonly bwMbps?: number | null;
 }
 
 export interface MnHost {
@@ -114,6 +120,8 @@ export interface MnHost {
   /** the leaf's name */
   readonly leaf: string;
   readonly attachment: NodeRef;
+  /** the host link's rate, Mbit/s (null/absent: unshaped) */
+  readonly bwMbps?: number | null;
 }
 
 export interface MnTopology {
@@ -124,7 +132,7 @@ export interface MnTopology {
   readonly addressing: 'flat' | 'per-leaf';
   readonly bwMbps: number | null;
   /** who shapes the links (absent from older builders: tclink) */
-  readonly shaping?: 'tclink' | 'controller';
+  readonly shaping?: 'tclink' | 'controller' | 'agents';
   readonly controller: string;
   readonly switches: readonly MnSwitch[];
   readonly links: readonly MnLink[];
@@ -274,6 +282,8 @@ export class MininetFabric {
       '--addressing', opts.addressing ?? 'flat'];
     if (opts.bwMbps !== undefined) args.push('--bw', String(opts.bwMbps));
     if (opts.shaping !== undefined) args.push('--shaping', opts.shaping);
+    if (opts.fabricBwMbps !== undefined) args.push('--fabric-bw', String(opts.fabricBwMbps));
+    for (const [name, mbps] of Object.entries(opts.linkBwMbps ?? {})) args.push('--link-bw', `${name}=${mbps}`);
     const [cmd, argv] = process.getuid?.() === 0 ? [MININET_PYTHON, args] : ['sudo', ['-n', MININET_PYTHON, ...args]];
     const child = spawn(cmd, argv, { stdio: ['pipe', 'pipe', 'pipe'] });
     const fabric = new MininetFabric(child, prefix);
@@ -375,6 +385,24 @@ export class MininetFabric {
   /** `ovs-ofctl -O OpenFlow13 dump-ports <switch>`, parsed. */
   async portStats(sw: string): Promise<OfctlPort[]> {
     return ((await this.command('port-stats', { switch: sw })) as unknown as { ports: OfctlPort[] }).ports;
+  }
+
+  /** Starts a long-running process in a host (stdout+stderr to `log`); resolves with its pid. */
+  async spawn(host: string, argv: readonly string[], log?: string): Promise<{ pid: number; at: number }> {
+    const r = await this.command('spawn', { host, argv, ...(log ? { log } : {}) });
+    return { pid: r['pid'] as number, at: r['at'] as number };
+  }
+
+  /** Signals a spawned process; with `waitS`, waits for its exit and resolves with the exit code. */
+  async signal(pid: number, signal: 'TERM' | 'KILL' | 'INT' | 'STOP' | 'CONT' = 'TERM', waitS?: number): Promise<{ exitCode: number | null }> {
+    const r = await this.command('signal', { pid, signal, ...(waitS ? { wait: waitS } : {}) });
+    return { exitCode: (r['exitCode'] as number | null) ?? null };
+  }
+
+  /** Runs a short command in a host. */
+  async exec(host: string, argv: readonly string[], timeoutS = 10): Promise<{ exitCode: number | null; stdout: string; stderr: string }> {
+    const r = await this.command('exec', { host, argv, timeout: timeoutS });
+    return { exitCode: (r['exitCode'] as number | null) ?? null, stdout: String(r['stdout']), stderr: String(r['stderr']) };
   }
 
   switchByDpid(dpid: string): MnSwitch | undefined {
@@ -514,12 +542,18 @@ export interface CliController {
   readonly child: ChildProcess;
   /** SIGTERM by pid, SIGKILL after 10 s; resolves with the exit code */
   stop(): Promise<number | null>;
+  /** SIGKILL by pid (a crash: nothing is cleaned up); resolves when it exited */
+  kill(): Promise<void>;
 }
 
 /** Starts `node bin/rivulet.js controller` and waits until /api/v1/health answers. */
-export async function startControllerCli(opts: { config?: string; logLevel?: string; onOutput?: (line: string) => void } = {}): Promise<CliController> {
-  const ofPort = await freePort();
-  const apiPort = await freePort();
+export async function startControllerCli(opts: {
+  config?: string; logLevel?: string; onOutput?: (line: string) => void;
+  /** fixed ports (a restart on the same ports, so switches and agents come back); default free ones */
+  ofPort?: number; apiPort?: number;
+} = {}): Promise<CliController> {
+  const ofPort = opts.ofPort ?? await freePort();
+  const apiPort = opts.apiPort ?? await freePort();
   const args = [join(repoRoot(), 'bin', 'rivulet.js'), 'controller', '--of-port', String(ofPort), '--api-port', String(apiPort),
     '--log-level', opts.logLevel ?? 'warn'];
   if (opts.config) args.push('--config', resolve(opts.config));
@@ -550,5 +584,9 @@ export async function startControllerCli(opts: { config?: string; logLevel?: str
     await stop();
     throw err;
   }
-  return { ofPort, apiPort, api, child, stop };
+  const kill = async (): Promise<void> => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    await exited;
+  };
+  return { ofPort, apiPort, api, child, stop, kill };
 }
