@@ -8,6 +8,7 @@ import { register as registerDecode } from './commands/decode.js';
 import { register as registerAllocate } from './commands/allocate.js';
 import { register as registerSimulate } from './commands/simulate.js';
 import { register as registerTrace } from './commands/trace.js';
+import { register as registerAgent } from './commands/agent.js';
 
 const program = new Command();
 program
@@ -20,5 +21,6 @@ registerDecode(program);
 registerAllocate(program);
 registerSimulate(program);
 registerTrace(program);
+registerAgent(program);
 
 await program.parseAsync(process.argv);

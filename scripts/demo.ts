@@ -7,13 +7,20 @@
  *  3. prints the discovered topology, runs pingall, prints the hosts the controller learnt;
  *  4. runs iperf3 flows between racks at the same time, then prints each flow's pinned path
  *     (host → leaf → spine → leaf → host), the per-spine spread and the measured throughputs;
- *  5. stops everything it started (the fabric through its script, then the controller), also on failure or
+ *  5. starts a host agent (`rivulet agent`) in every host, runs competing flows into one receiver from three
+ *     racks (tenant weights 1, 1, 2), and prints the allocator's rates beside the measured ones, the meters
+ *     on the ingress leaves and the reaction times;
+ *  6. stops everything it started (the fabric through its script, then the controller), also on failure or
  *     Ctrl-C.
  *
  * Options (environment): RIVULET_DEMO_SPINES / _LEAVES / _HOSTS (shape), RIVULET_DEMO_BW (Mbit/s),
  * RIVULET_DEMO_SECONDS (iperf3 duration), RIVULET_LOG_LEVEL (controller log level, default warn).
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { dpidHex } from '../controller/log.js';
+import { startAgents, waitRegistered, type AgentSet } from '../test/helpers/agents.js';
 import { mbps } from '../test/helpers/iperf.js';
 import { getJson, MininetFabric, mininetUnavailable, type Iperf3Result, type MnTopology } from '../test/helpers/mininet.js';
 import { startTestController, type TestController } from '../test/helpers/rivulet.js';
@@ -55,6 +62,9 @@ class Names {
 
 let fabric: MininetFabric | undefined;
 let rivulet: TestController | undefined;
+let agents: AgentSet | undefined;
+const workDir = mkdtempSync(join(tmpdir(), 'rivulet-demo-'));
+const socketPath = join(workDir, 'agents.sock');
 let stopping: Promise<void> | undefined;
 /** set on Ctrl-C / SIGTERM: the steps still running see their processes killed and print nothing more */
 let interrupted = false;
@@ -63,6 +73,10 @@ let interrupted = false;
 function stopAll(): Promise<void> {
   stopping ??= (async () => {
     step('stopping everything the demo started');
+    if (agents && fabric) {
+      await agents.stop();
+      say(`  host agents stopped (each removed its HTB qdisc and nftables table)`);
+    }
     if (fabric) {
       const report = await fabric.stop();
       say(`  Mininet fabric ${fabric.prefix} stopped; fabric.py removed: ${JSON.stringify(report)}` +
@@ -70,8 +84,9 @@ function stopAll(): Promise<void> {
     }
     if (rivulet) {
       await rivulet.close();
-      say('  controller stopped (REST server, OpenFlow listener, apps)');
+      say('  controller stopped (REST server, OpenFlow listener, apps, agent socket, meters)');
     }
+    rmSync(workDir, { recursive: true, force: true });
   })();
   return stopping;
 }
@@ -134,7 +149,15 @@ async function main(): Promise<void> {
   // thing the demo tells the controller is the real link rate (topology.defaultCapacityBps).
   // The fabric's links are shaped by Mininet's TCLink, which owns each interface's qdisc: the controller's
   // QoS stays off here (one owner per qdisc, DESIGN §4); `fabric.py --shaping controller` hands it over.
-  rivulet = await startTestController({ config: { topology: { defaultCapacityBps: BW_MBPS * 1e6 }, qos: { enabled: false } } });
+  // Host agents shape flowlets on the host end of each host link (fabric.py --shaping agents leaves that
+  // end's qdisc to them). Tenants: the last competing sender of step 6 weighs 2, the others 1.
+  const senders = allocationSenders(SHAPE);
+  rivulet = await startTestController({
+    config: {
+      topology: { defaultCapacityBps: BW_MBPS * 1e6 }, qos: { enabled: false }, agents: { socketPath },
+      tenants: senders.length ? [{ name: 'gold', weight: 2, members: [senders[senders.length - 1]!.ip] }] : [],
+    },
+  });
   const r = rivulet;
   say(`  OpenFlow 1.3 listener on 127.0.0.1:${r.ofPort}; REST API at ${r.api}`);
   say(`  apps: topology (LLDP every ${r.config.topology.lldpIntervalMs} ms, host tracking), routing (proxy ARP,` +
@@ -146,7 +169,7 @@ async function main(): Promise<void> {
 
   step(`2. the Mininet fabric: ${SHAPE.spines} spines × ${SHAPE.leaves} leaves × ${SHAPE.hostsPerLeaf} hosts per leaf`);
   say(`  Open vSwitch (userspace datapath), OpenFlow 1.3, fail-mode secure, ${BW_MBPS} Mbit/s links; built by mininet/fabric.py`);
-  fabric = await MininetFabric.start({ ...SHAPE, bwMbps: BW_MBPS, ofPort: r.ofPort });
+  fabric = await MininetFabric.start({ ...SHAPE, bwMbps: BW_MBPS, ofPort: r.ofPort, shaping: 'agents' });
   const f = fabric;
   const names = new Names(f.topology);
   say(`  built in ${f.topology.buildSeconds.toFixed(1)} s: switches ${f.topology.switches.map((s) => `${s.name} (${s.role}, dpid ${s.dpid})`).join(', ')}`);
@@ -176,8 +199,84 @@ async function main(): Promise<void> {
   if (interrupted) return;
   const routes = (await getJson<{ routes: RouteJson[] }>(r.api, '/routes')).routes;
   showFlows(results, routes, names, f.topology);
+  const allocated = await showAllocation(r, f, names);
+  if (interrupted) return;
   say(`\nIn short: ${health.switches} switches and ${health.links / 2} spine-leaf links discovered, ${ping.lossPct === 0 ? 'every host reached every other' : `${ping.lossPct.toFixed(1)}% ping loss`},` +
-    ` ${results.filter((x) => !(x instanceof Error)).length}/${pairs.length} iperf3 flows completed over pinned paths.`);
+    ` ${results.filter((x) => !(x instanceof Error)).length}/${pairs.length} iperf3 flows completed over pinned paths; ${allocated}.`);
+}
+
+/** The receiver (first host of leaf 1) and up to three senders (first host of leaves 2, 3, 4), by flat addressing. */
+function allocationSenders(shape: typeof SHAPE): { name: string; ip: string }[] {
+  const out: { name: string; ip: string }[] = [];
+  for (let leaf = 2; leaf <= Math.min(4, shape.leaves); leaf++) {
+    const n = (leaf - 1) * shape.hostsPerLeaf + 1;
+    out.push({ name: `h${n}`, ip: `10.0.${Math.floor(n / 256)}.${n % 256}` });
+  }
+  return out;
+}
+
+interface DemoFlowlet {
+  readonly agentId: string;
+  readonly flow: { src: string; dst: string; sport: number; dport: number };
+  readonly tenant?: string | null;
+  readonly weight: number;
+  readonly state: string;
+  readonly allocatedBps: number | null;
+  readonly measuredBps: number | null;
+  readonly meterId?: number | null;
+  readonly firstPacketEpochUs: number;
+  readonly agentEnforcedEpochUs?: number | null;
+  readonly meterEnforcedEpochUs?: number | null;
+}
+
+async function showAllocation(r: TestController, f: MininetFabric, names: Names): Promise<string> {
+  const receiver = f.topology.hosts[0]!;
+  const senders = allocationSenders(SHAPE);
+  if (senders.length === 0) {
+    say('\n(one leaf only: no competing flows between racks to allocate)');
+    return 'no allocation (one leaf)';
+  }
+  step(`6. live allocation: a host agent in every host; ${senders.length} flows from ${senders.length} racks into ${receiver.name}, ${SECONDS + 4} s`);
+  say('  Each agent watches its host\'s outgoing packets (tcpdump), reports flowlets to the controller over a unix');
+  say('  socket, and shapes each allocated flowlet with an HTB class; the controller runs Flowtune (NED + F-NORM)');
+  say(`  after every batch of events and every ${r.config.allocator.intervalMs} ms, and also polices each flowlet with an`);
+  say(`  OpenFlow meter on its ingress leaf (enforcement mode ${r.config.enforcement.mode}). Tenant weights: ` +
+    senders.map((s, i) => `${s.name} ${i === senders.length - 1 ? 2 : 1}`).join(', ') + '.');
+  agents = await startAgents(f, f.topology.hosts, { socketPath, logLevel: 'warn' });
+  await waitRegistered(r.api, f.topology.hosts.map((h) => h.name), 30_000);
+  say(`  ${f.topology.hosts.length} agents registered (GET /api/v1/agents)`);
+  const seconds = SECONDS + 4;
+  const runs = Promise.all(senders.map((s) => f.iperf3({ client: s.name, server: receiver.name, seconds, interval: 1 }).catch((err: Error) => err)));
+  await new Promise((res) => setTimeout(res, (seconds - 2) * 1000));
+  const live = (await getJson<{ flowlets: DemoFlowlet[] }>(r.api, '/flowlets')).flowlets;
+  const meters = (await getJson<{ meters: { key: string; dpid: string; meterId: number; rateBps: number; stats?: { measuredBps: number } }[] }>(r.api, '/meters')).meters;
+  const alloc = await getJson<{ policy: string; iterations: number; runs: number; lastRunDurationUs: number; reaction?: { agent?: { p50Us?: number | null }; meter?: { p50Us?: number | null } } }>(r.api, '/allocator');
+  const results = await runs;
+  if (interrupted) return '';
+  const rows: string[][] = [];
+  let sum = 0;
+  senders.forEach((s, i) => {
+    const res = results[i];
+    if (!res || res instanceof Error) {
+      say(`  ${s.name} → ${receiver.name} failed: ${res instanceof Error ? res.message : '?'}`);
+      return;
+    }
+    const st = res.streams[0];
+    const fl = live.find((x) => st && x.flow.src === st.localIp && x.flow.sport === st.localPort && x.flow.dport === st.remotePort);
+    const iv = res.serverIntervals.filter((v) => v.start >= 4);
+    const measured = iv.length ? iv.reduce((a, v) => a + v.bytes * 8, 0) / iv.reduce((a, v) => a + (v.end - v.start), 0) : res.received?.bps ?? 0;
+    sum += measured;
+    const meter = meters.find((m) => fl && m.key.includes(fl.flow.src) && m.key.includes(String(fl.flow.sport)));
+    rows.push([`${s.name} → ${receiver.name}`, String(fl?.weight ?? '?'), fl?.allocatedBps ? mbps(fl.allocatedBps) : '-', mbps(measured),
+      meter ? `#${meter.meterId} on ${names.switch(meter.dpid)} ${mbps(meter.rateBps)}` : '-',
+      fl?.agentEnforcedEpochUs ? `${((fl.agentEnforcedEpochUs - fl.firstPacketEpochUs) / 1000).toFixed(1)} ms` : '-']);
+  });
+  say('\nAllocated (GET /api/v1/flowlets) vs measured (iperf3, receiver side, after 4 s):');
+  say(table(['flow', 'weight', 'allocated', 'measured', 'meter (ingress leaf, rate)', 'first packet → agent'], rows));
+  say(`  sum measured ${mbps(sum)} of the ${BW_MBPS} Mbit/s link into ${receiver.name}; proportional fairness with weights` +
+    ` ${senders.map((_, i) => (i === senders.length - 1 ? 2 : 1)).join(':')} gives each flow weight/Σweight of it.`);
+  say(`  allocator: ${alloc.policy}, ${alloc.iterations} iterations in ${alloc.runs} runs, last run ${alloc.lastRunDurationUs} µs`);
+  return `${rows.length} competing flows allocated (sum ${mbps(sum)})`;
 }
 
 function showFlows(results: readonly (Iperf3Result | Error)[], routes: readonly RouteJson[], names: Names, topo: MnTopology): void {

@@ -439,6 +439,8 @@ export class RoutingCore {
       createdMs: r.createdMs,
       repinned: r.repinned,
       ...(r.repinnedMs !== undefined ? { repinnedMs: r.repinnedMs } : {}),
+      ...(r.queue !== undefined ? { queue: r.queue } : {}),
+      ...(r.rewriteDst !== undefined ? { rewriteDst: r.rewriteDst } : {}),
     };
   }
 }

@@ -146,4 +146,8 @@ export interface RouteInfo {
   readonly repinned: number;
   /** when it was last re-pinned */
   readonly repinnedMs?: number;
+  /** OpenFlow queue every hop's entry sets (set_queue), when the QoS rule gave one */
+  readonly queue?: number;
+  /** eth_dst the last hop's entry sets, when the frames do not carry the destination host's MAC */
+  readonly rewriteDst?: string;
 }

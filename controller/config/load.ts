@@ -10,6 +10,7 @@ import { Value, ValueErrorType, type ValueError } from '@sinclair/typebox/value'
 import { parse as parseYaml } from 'yaml';
 import { ConfigError } from './errors.js';
 import { checkQos } from './qos-check.js';
+import { checkTenants } from './tenants-check.js';
 import { ConfigSchema, type RivuletConfig } from './schema.js';
 
 type DeepPartial<T> = T extends object ? { [K in keyof T]?: DeepPartial<T[K]> } : T;
@@ -159,6 +160,20 @@ function toConfigError(e: ValueError, file: string | undefined): ConfigError {
 }
 
 /**
+ * A list section (tenants) given as a mapping: TypeBox's Value.Default would merge the mapping into the
+ * default `[]` (an empty array with extra properties) and accept it, so this is checked first.
+ */
+function checkListSections(doc: unknown, file: string | undefined): void {
+  if (!isPlainObject(doc)) return;
+  for (const [key, schema] of Object.entries(ConfigSchema.properties) as [string, TSchema][]) {
+    const v = doc[key];
+    if ((schema as Record<string, unknown>)['type'] === 'array' && v !== undefined && !Array.isArray(v)) {
+      throw new ConfigError('CONFIG_INVALID', key, `${expectation(schema)}, got ${shown(v)}`, file);
+    }
+  }
+}
+
+/**
  * Validates a parsed document, `overrides` merged over it (command-line flags win), defaults filled in.
  * A key whose value is null (YAML `key:` alone) is treated as absent.
  * @param file named in error messages
@@ -170,11 +185,13 @@ export function resolveConfig(doc: unknown, overrides?: ConfigInput, file?: stri
     throw new ConfigError('CONFIG_INVALID', undefined, `the file must be a mapping of sections (${sections}), got ${shown(doc)}`, file);
   }
   const merged = mergeDeep(dropNulls(structuredClone(doc ?? {})), overrides);
+  checkListSections(merged, file);
   const withDefaults = Value.Default(ConfigSchema, merged);
   const first = Value.Errors(ConfigSchema, withDefaults).First();
   if (first) throw toConfigError(first, file);
   const config = Value.Decode(ConfigSchema, withDefaults) as RivuletConfig;
   checkQos(config.qos, file);
+  checkTenants(config.tenants, file);
   return config;
 }
 

@@ -194,6 +194,78 @@ export const LogSection = Type.Object(
   { ...SECTION, description: 'structured logging (pino, JSON lines)' },
 );
 
+function oneOf<const T extends readonly string[]>(names: T, def: T[number], description: string) {
+  return Type.Union(names.map((n) => Type.Literal(n)), {
+    default: def, description, errorMessage: `must be one of ${names.join('|')}`,
+  });
+}
+
+/** Policies the online allocator runs (apps/allocator createPolicy). */
+export const ALLOCATOR_POLICIES = ['flowtune', 'maxmin', 'fca'] as const;
+
+export const AllocatorSection = Type.Object(
+  {
+    policy: oneOf(ALLOCATOR_POLICIES, 'flowtune', 'flowtune: weighted proportional fairness (NED + F-NORM); maxmin: weighted max-min (BwE); fca: transfer-aware (FCA)'),
+    intervalMs: int(10, 3_600_000, 100, 'period of the allocator run besides the run after each batch of agent events, ms'),
+    iterationsPerRun: int(1, 10_000, 1, 'NED iterations per run (flowtune: one per change, warm-started prices)'),
+    rateChangeThreshold: Type.Number({
+      minimum: 0, maximum: 10, default: 0.05,
+      description: 'push a rate to agents and meters only when it changed by more than this fraction (0.05 = 5%)',
+      errorMessage: 'must be a fraction ≥ 0 (0.05 = 5%)',
+    }),
+    smallFlowletBytes: int(0, 1e15, 50_000, 'flowlets below this many bytes (declared size, or bytes sent so far) are not allocated: they ride the top priority (FCA §4.4)'),
+  },
+  { ...SECTION, description: 'the online flowlet allocator (apps/allocator) fed by the host agents' },
+);
+
+export const ENFORCEMENT_MODES = ['meters', 'agents', 'both'] as const;
+
+export const EnforcementSection = Type.Object(
+  {
+    mode: oneOf(ENFORCEMENT_MODES, 'both', 'who enforces the rates: OpenFlow meters on the ingress leaf, the host agents (HTB), or both (agents shape, meters police above)'),
+    meterMarginFraction: Type.Number({
+      minimum: 0, maximum: 10, default: 0.1,
+      description: "mode 'both': meters police at rate·(1 + margin), above the agents' shaping",
+      errorMessage: 'must be a fraction ≥ 0 (0.1 = 10% above the rate)',
+    }),
+    meterPer: oneOf(['flowlet', 'hostPair'] as const, 'flowlet', 'one meter per allocated flowlet, or per (source, destination) host pair on the ingress leaf'),
+    meterBurstMs: int(1, 10_000, 20, "meter burst, ms of traffic at the meter's rate (too small a burst starves TCP below the rate)"),
+    statsIntervalMs: int(100, 3_600_000, 1000, 'period of meter statistics polls (measured rate per meter), ms'),
+  },
+  { ...SECTION, description: 'how allocated rates are enforced' },
+);
+
+export const AgentsSection = Type.Object(
+  {
+    socketPath: Type.String({ default: '/run/rivulet/agents.sock', description: 'unix socket the host agents connect to (NDJSON; "" = none: agents use the WebSocket /api/v1/agents/ws)' }),
+    heartbeatMs: int(10, 600_000, 1000, 'ping period on every agent channel; a channel silent for 3 periods is dropped, ms'),
+    expiryMs: int(0, 86_400_000, 5000, "a vanished agent's flowlets expire after this long unless it comes back, ms"),
+    idleGapMs: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 3_600_000, description: 'idle gap that ends a flowlet, pushed to agents (absent: the agents\' own default), ms' })),
+  },
+  { ...SECTION, description: 'the host-agent channel (agent/protocol.ts)' },
+);
+
+/** An IPv4 address or prefix: `10.0.1.2`, `10.0.1.0/24`. */
+export const IPV4_OR_CIDR_PATTERN =
+  '^(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])(\\.(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])){3}(/([0-9]|[12][0-9]|3[0-2]))?$';
+
+export const TenantSchema = Type.Object(
+  {
+    name: Type.String({ minLength: 1, maxLength: 128, description: 'tenant name (agents may declare it per flowlet)' }),
+    weight: Type.Number({ exclusiveMinimum: 0, maximum: 1e6, default: 1, description: "weight of each of the tenant's flowlets in the allocator", errorMessage: 'must be a weight > 0' }),
+    members: Type.Array(Type.String({ pattern: IPV4_OR_CIDR_PATTERN, errorMessage: 'must be an IPv4 address or prefix such as 10.0.1.0/24' }), {
+      default: [], description: 'source hosts of the tenant: IPv4 addresses or CIDR prefixes',
+    }),
+  },
+  { additionalProperties: false },
+);
+
+export const TenantsSection = Type.Array(TenantSchema, {
+  default: [],
+  description: "tenants with weights; a flowlet's weight is its declared tenant's, else the first tenant whose members hold its source, else 1",
+  errorMessage: 'must be a list of tenants { name, weight, members }',
+});
+
 /** Every section of the file, by key. Add new sections here. */
 export const CONFIG_SECTIONS = {
   openflow: OpenflowSection,
@@ -201,6 +273,10 @@ export const CONFIG_SECTIONS = {
   topology: TopologySection,
   routing: RoutingSection,
   qos: QosSection,
+  allocator: AllocatorSection,
+  enforcement: EnforcementSection,
+  agents: AgentsSection,
+  tenants: TenantsSection,
   log: LogSection,
 } satisfies Record<string, TSchema>;
 

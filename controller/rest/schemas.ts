@@ -60,7 +60,7 @@ export const LinkSchema = Type.Object(
     src: PortRefSchema,
     dst: PortRefSchema,
     capacityBps: Type.Number({ description: 'from the config (per link, else default), else the port speed' }),
-    loadBps: Nullable(Type.Number({ description: 'current load, bit/s (null: not measured yet)' })),
+    loadBps: Nullable(Type.Number({ description: 'current load, bit/s: the allocated rates of the flowlets crossing it (null: no allocator)' })),
     lastSeen: Type.String({ format: 'date-time', description: 'last LLDP frame proving the link' }),
     ageMs: Type.Number({ description: 'ms since lastSeen' }),
   },

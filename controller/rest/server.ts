@@ -9,6 +9,10 @@
 import { readFileSync } from 'node:fs';
 import { fastify, type FastifyError, type FastifyInstance, type FastifySchema } from 'fastify';
 import fastifySwagger from '@fastify/swagger';
+import fastifyWebsocket from '@fastify/websocket';
+import { MAX_MESSAGE_BYTES } from '../../agent/protocol.js';
+import type { EnforcementSource } from '../../apps/enforcement/app.js';
+import { portLinkId } from '../../apps/enforcement/links.js';
 import type { TSchema } from '@sinclair/typebox';
 import type { RouteInfo } from '../../apps/routing/types.js';
 import type { TopologyView } from '../../topology/types.js';
@@ -18,6 +22,8 @@ import type { Logger } from '../log.js';
 import { parseApiDpid } from './dpid.js';
 import { ApiError, errorBody } from './errors.js';
 import { QosResponse, qosJson, type QosSource } from './qos.js';
+import { enforcementRoutes, ryuMeterRoutes } from './enforcement.js';
+import { createMetrics } from './metrics.js';
 import type { PriorityThresholds } from '../../apps/qos/index.js';
 import * as S from './schemas.js';
 import * as V from './views.js';
@@ -40,6 +46,11 @@ export interface RestServerOptions {
   readonly priorityThresholds?: PriorityThresholds;
   /** Reported by /health and the OpenAPI document (default: package.json's). */
   readonly version?: string;
+  /**
+   * Live allocation (apps/enforcement): /api/v1/flowlets, /allocator, /meters, /agents, the agent
+   * WebSocket /api/v1/agents/ws, Ryu /stats/meter/:dpid, allocated load in /links, and its metrics.
+   */
+  readonly enforcement?: EnforcementSource;
 }
 
 export interface RestAddress {
@@ -115,7 +126,14 @@ export function createRestServer(opts: RestServerOptions): RestServer {
   const log = opts.log;
   const app = fastify({ logger: false, forceCloseConnections: true, routerOptions: { ignoreTrailingSlash: true } });
   const waits = new ReadyWaits(clock, () => opts.topology.ready());
-  const ctx = (): V.ViewContext => ({ topology: opts.topology, connected: opts.controller.switches, nowMs: clock.now(), wallMs: Date.now() });
+  const enforcement = opts.enforcement;
+  const ctx = (): V.ViewContext => {
+    const base = { topology: opts.topology, connected: opts.controller.switches, nowMs: clock.now(), wallMs: Date.now() };
+    if (!enforcement) return base;
+    const loads = enforcement.linkLoads();
+    return { ...base, linkLoadBps: (src) => loads.get(portLinkId(src.dpid, src.portNo)) ?? 0 };
+  };
+  const metrics = createMetrics({ switches: () => opts.controller.switches.size, ...(enforcement ? { enforcement } : {}) });
 
   app.setErrorHandler((err: FastifyError, req, reply) => {
     if (err instanceof ApiError) return reply.status(err.status).send(errorBody(err.code, err.message));
@@ -143,14 +161,25 @@ export function createRestServer(opts: RestServerOptions): RestServer {
         { name: 'routing', description: 'flows pinned to explicit paths' },
         { name: 'qos', description: 'strict-priority queues by DSCP and ECN thresholds per port' },
         { name: 'health', description: 'liveness and the topology-ready signal' },
-        { name: 'ryu', description: 'Ryu-compatible aliases (/v1.0/topology)' },
+        { name: 'allocation', description: 'live allocation: flowlets reported by host agents, the allocator, meters, agents' },
+        { name: 'ryu', description: 'Ryu-compatible aliases (/v1.0/topology, /stats/meter)' },
+        { name: 'metrics', description: 'Prometheus text' },
       ],
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
     },
   });
 
+  void app.register(fastifyWebsocket, { options: { maxPayload: MAX_MESSAGE_BYTES } });
+
+  app.get('/metrics', { schema: { tags: ['metrics'], summary: 'Prometheus text exposition', produces: ['text/plain'] } }, async (_req, reply) => {
+    const text = await metrics.metrics();
+    return reply.type(metrics.contentType).send(text);
+  });
+  if (enforcement) ryuMeterRoutes(app, enforcement);
+
   void app.register(
     async (api) => {
+      if (enforcement) enforcementRoutes(api, enforcement, clock);
       api.get('/switches', { schema: schema(['topology'], 'connected and discovered switches', S.SwitchList) }, async () => ({
         switches: V.switchesJson(ctx()),
       }));

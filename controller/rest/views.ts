@@ -31,6 +31,8 @@ export interface ViewContext {
   readonly nowMs: number;
   /** now as wall-clock ms since the epoch (for ISO timestamps) */
   readonly wallMs: number;
+  /** allocated load of the link leaving `src`, bit/s (absent: loads are not known, shown as null) */
+  readonly linkLoadBps?: (src: PortRef) => number;
 }
 
 /** Highest physical port number (OpenFlow 1.3.5 §7.2.1 OFPP_MAX); above are reserved ports. */
@@ -139,7 +141,7 @@ export function switchesJson(ctx: ViewContext): SwitchJson[] {
 
 export function linkJson(ctx: ViewContext, l: FabricLink): LinkJson {
   const seen = when(ctx, l.lastSeenMs);
-  return { src: refJson(l.src), dst: refJson(l.dst), capacityBps: l.capacityBps, loadBps: null, lastSeen: seen.iso, ageMs: seen.ageMs };
+  return { src: refJson(l.src), dst: refJson(l.dst), capacityBps: l.capacityBps, loadBps: ctx.linkLoadBps ? ctx.linkLoadBps(l.src) : null, lastSeen: seen.iso, ageMs: seen.ageMs };
 }
 
 function byRef(a: PortRef, b: PortRef): number {

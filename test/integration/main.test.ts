@@ -56,7 +56,7 @@ describe('startRivulet (loopback, fake switch)', () => {
     const r = (rivulet = await startRivulet({ config, logger: quietLogger() }));
     expect(r.openflow.port).to.be.above(0);
     expect(r.api.port).to.be.above(0);
-    expect(r.controller.stats().apps).to.equal(2);
+    expect(r.controller.stats().apps).to.equal(3); // topology, routing, enforcement
 
     sw = await FakeSwitch.connect(r.openflow.port, 0xa1n);
     await until('switch up', () => r.controller.switches.has(0xa1n));

@@ -53,6 +53,10 @@ describe('config: defaults', () => {
         ovsdb: 'unix:/var/run/openvswitch/db.sock',
         priorityThresholds: { load: 0.6 },
       },
+      allocator: { policy: 'flowtune', intervalMs: 100, iterationsPerRun: 1, rateChangeThreshold: 0.05, smallFlowletBytes: 50000 },
+      enforcement: { mode: 'both', meterMarginFraction: 0.1, meterPer: 'flowlet', meterBurstMs: 20, statsIntervalMs: 1000 },
+      agents: { socketPath: '/run/rivulet/agents.sock', heartbeatMs: 1000, expiryMs: 5000 },
+      tenants: [],
       log: {},
     });
     expect(resolveConfig(null)).to.deep.equal(defaultConfig());
@@ -75,9 +79,15 @@ describe('config: defaults', () => {
   });
 
   it('documents every key of every section (description) and gives it a default or makes it optional', () => {
-    for (const [name, section] of Object.entries(CONFIG_SECTIONS)) {
+    for (const [name, sec] of Object.entries(CONFIG_SECTIONS)) {
+      const top = sec as unknown as Record<string, unknown>;
+      expect(top['description'], name).to.be.a('string');
+      expect(top, `${name} default`).to.have.property('default');
+      // a list section (tenants) is checked through its entries' object schema
+      const section = (top['type'] === 'array' ? top['items'] : sec) as { additionalProperties?: unknown; required?: string[]; properties: Record<string, unknown> };
       expect(section.additionalProperties, name).to.equal(false);
-      const required = new Set(section.required ?? []);
+      // entries of a list are written by the user: their required keys (a tenant's name) have no default
+      const required = new Set(top['type'] === 'array' ? [] : (section.required ?? []));
       for (const [key, schema] of Object.entries(section.properties) as [string, Record<string, unknown>][]) {
         expect(schema['description'], `${name}.${key}`).to.be.a('string');
         if (required.has(key)) expect(schema, `${name}.${key} default`).to.have.property('default');
@@ -134,12 +144,12 @@ describe('config: each kind of bad value names its key', () => {
 
   it('a section or the whole file of the wrong shape', () => {
     rejects({ openflow: 5 }, 'CONFIG_INVALID', 'openflow', /^config: openflow: must be a mapping \(keys: port, host, .*\), got 5$/);
-    rejects([1, 2], 'CONFIG_INVALID', undefined, /^config: the file must be a mapping of sections \(openflow, api, topology, routing, qos, log\), got \[1,2\]$/);
+    rejects([1, 2], 'CONFIG_INVALID', undefined, /^config: the file must be a mapping of sections \(openflow, api, topology, routing, qos, allocator, enforcement, agents, tenants, log\), got \[1,2\]$/);
     rejects('text', 'CONFIG_INVALID', undefined, /got "text"$/);
   });
 
   it('unknown keys, with the known ones and a likely meant one', () => {
-    rejects({ tenants: {} }, 'CONFIG_UNKNOWN_KEY', 'tenants', 'config: tenants: unknown key (known: openflow, api, topology, routing, qos, log)');
+    rejects({ tenant: [] }, 'CONFIG_UNKNOWN_KEY', 'tenant', 'config: tenant: unknown key (known: openflow, api, topology, routing, qos, allocator, enforcement, agents, tenants, log); did you mean "tenants"?');
     rejects({ openflow: { prot: 1 } }, 'CONFIG_UNKNOWN_KEY', 'openflow.prot', /unknown key \(known: port, host, missSendLen, echoIntervalMs, echoMaxUnanswered\); did you mean "port"\?$/);
     rejects({ topology: { lldpIntervalMS: 1 } }, 'CONFIG_UNKNOWN_KEY', 'topology.lldpIntervalMS', /did you mean "lldpIntervalMs"\?$/);
     rejects({ routing: { seed: 1, bogus: true } }, 'CONFIG_UNKNOWN_KEY', 'routing.bogus', /unknown key \(known: seed, idleTimeoutS, priority\)$/);
@@ -152,6 +162,43 @@ describe('config: each kind of bad value names its key', () => {
       }),
     );
     fc.assert(fc.property(fc.integer({ min: 0, max: 65535 }), (p) => resolveConfig({ openflow: { port: p } }).openflow.port === p));
+  });
+});
+
+describe('config: allocator, enforcement, agents, tenants (issue 6)', () => {
+  it('keeps given values and fills the rest', () => {
+    const c = resolveConfig({
+      allocator: { policy: 'maxmin', rateChangeThreshold: 0.1 },
+      enforcement: { mode: 'meters', meterPer: 'hostPair' },
+      agents: { socketPath: '', idleGapMs: 2.5 },
+      tenants: [{ name: 'blue', weight: 3, members: ['10.0.1.1', '10.0.2.0/24'] }, { name: 'red' }],
+    });
+    expect(c.allocator).to.deep.equal({ policy: 'maxmin', intervalMs: 100, iterationsPerRun: 1, rateChangeThreshold: 0.1, smallFlowletBytes: 50000 });
+    expect(c.enforcement).to.deep.include({ mode: 'meters', meterPer: 'hostPair', meterMarginFraction: 0.1 });
+    expect(c.agents).to.deep.equal({ socketPath: '', heartbeatMs: 1000, expiryMs: 5000, idleGapMs: 2.5 });
+    expect(c.tenants).to.deep.equal([
+      { name: 'blue', weight: 3, members: ['10.0.1.1', '10.0.2.0/24'] },
+      { name: 'red', weight: 1, members: [] },
+    ]);
+  });
+
+  it('rejects bad values naming the key', () => {
+    rejects({ allocator: { policy: 'fair' } }, 'CONFIG_INVALID', 'allocator.policy', 'config: allocator.policy: must be one of flowtune|maxmin|fca, got "fair"');
+    rejects({ allocator: { intervalMs: 0 } }, 'CONFIG_INVALID', 'allocator.intervalMs', /must be an integer 10–3600000, got 0$/);
+    rejects({ allocator: { iterationsPerRun: 0 } }, 'CONFIG_INVALID', 'allocator.iterationsPerRun', /must be an integer 1–10000, got 0$/);
+    rejects({ allocator: { rateChangeThreshold: -0.1 } }, 'CONFIG_INVALID', 'allocator.rateChangeThreshold', /must be a fraction ≥ 0 \(0\.05 = 5%\), got -0\.1$/);
+    rejects({ enforcement: { mode: 'tc' } }, 'CONFIG_INVALID', 'enforcement.mode', /must be one of meters\|agents\|both, got "tc"$/);
+    rejects({ enforcement: { meterPer: 'host' } }, 'CONFIG_INVALID', 'enforcement.meterPer', /must be one of flowlet\|hostPair, got "host"$/);
+    rejects({ agents: { heartbeatMs: 5 } }, 'CONFIG_INVALID', 'agents.heartbeatMs', /must be an integer 10–600000, got 5$/);
+    rejects({ agents: { idleGapMs: 0 } }, 'CONFIG_INVALID', 'agents.idleGapMs', /must be a number > 0/);
+    rejects({ agents: { sockPath: 'x' } }, 'CONFIG_UNKNOWN_KEY', 'agents.sockPath', /did you mean "socketPath"\?$/);
+    rejects({ tenants: { name: 'a' } }, 'CONFIG_INVALID', 'tenants', /must be a list of tenants/);
+    rejects({ tenants: [{ name: 'a', weight: 0 }] }, 'CONFIG_INVALID', 'tenants.0.weight', /must be a weight > 0, got 0$/);
+    rejects({ tenants: [{ name: 'a', members: ['10.0.0.300'] }] }, 'CONFIG_INVALID', 'tenants.0.members.0', /must be an IPv4 address or prefix/);
+    rejects({ tenants: [{ name: 'a', members: ['10.0.0.0/33'] }] }, 'CONFIG_INVALID', 'tenants.0.members.0', /must be an IPv4 address or prefix/);
+    rejects({ tenants: [{ weight: 2 }] }, 'CONFIG_INVALID', 'tenants.0.name', /must be a non-empty string|name/);
+    rejects({ tenants: [{ name: 'a', colour: 'x' }] }, 'CONFIG_UNKNOWN_KEY', 'tenants.0.colour', /unknown key \(known: name, weight, members\)$/);
+    rejects({ tenants: [{ name: 'a' }, { name: 'a' }] }, 'CONFIG_INVALID', 'tenants.1.name', 'config: tenants.1.name: tenant "a" is already defined by tenants.0');
   });
 });
 

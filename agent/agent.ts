@@ -1,0 +1,464 @@
+/**
+ * The host agent (DESIGN §2–§3): detects flowlets in the host's outgoing packets, reports them to the
+ * controller over the agent channel, enforces the rates the controller sends (HTB classes through tc)
+ * and marks Karuna/PIAS priority classes (DSCP through nftables).
+ *
+ * {@link HostAgent} is the orchestrator with an injected clock and injected writers (tc lines, nft
+ * batches, the event sink), so its timeline is unit-testable; {@link startHostAgent} wires it to the
+ * real edges (tcpdump, `tc -batch`, `nft`, the channel, the local API).
+ *
+ * Controller unreachable (BwE §6.5: keep enforcing the last allocation when the allocator is away):
+ *   connected ──channel lost──▶ grace (limits kept for `graceMs`, default 10 s)
+ *   grace ──graceMs──▶ fallback (ALL rate limits removed, controller-given DSCPs dropped: plain TCP;
+ *   the local PIAS marking stays, its thresholds are host policy)
+ *   grace|fallback ──welcome──▶ connected (the hello resynced the active flowlets; the controller's next
+ *   `rates` re-limit them)
+ * Limits set before a reconnect within the grace period stay until the controller changes or clears them,
+ * or the flowlet ends.
+ */
+import { hostname as osHostname } from 'node:os';
+import { systemClock, type Clock, type TimerHandle } from '../controller/clock.js';
+import type { Logger } from '../controller/log.js';
+import { AgentChannel } from './channel.js';
+import { PacketCapture } from './capture.js';
+import { FlowletDetector, flowletStart, type DetectorEvent, type FlowDeclaration, type LiveFlowlet, type OutgoingPacket } from './detector.js';
+import { dscpOfPriority, DscpPlanner, flowletPriority, NftShell, nftSetupLines, nftTeardownLines } from './dscp.js';
+import { startLocalApi, type LocalApi } from './local-api.js';
+import {
+  AGENT_PROTOCOL_VERSION,
+  nowEpochUs,
+  type ChannelAddress,
+  type ControllerMessage,
+  type Enforced,
+  type FiveTuple,
+  type FlowletEnd,
+  type FlowletProgress,
+  type FlowletStart,
+  type HelloMsg,
+  type RatesMsg,
+  type Thresholds,
+  type WelcomeMsg,
+} from './protocol.js';
+import { rootLines, teardownLines, TcPlanner } from './tc.js';
+import { TcBatch } from './tc-batch.js';
+
+export interface AgentConfig {
+  readonly agentId: string;
+  readonly hostname: string;
+  /** the shaped interface */
+  readonly interface: string;
+  readonly ipv4: readonly string[];
+  readonly mac?: string;
+  /** line rate of the interface, bit/s */
+  readonly linkRateBps: number;
+  /** idle gap ending a flowlet, ms (default 100; a welcome's idleGapMs overrides) */
+  readonly idleGapMs?: number;
+  /** how long the last rates are kept after the channel is lost, ms (default 10 000) */
+  readonly graceMs?: number;
+  /** progress period of live flowlets, ms (default 500) */
+  readonly progressIntervalMs?: number;
+  /** period of the agent's tick (idle ends, progress, re-marking), ms (default 20) */
+  readonly tickMs?: number;
+}
+
+/** Where flowlet events and enforcement acknowledgements go (the channel). */
+export interface EventSink {
+  addStart(s: FlowletStart): void;
+  addProgress(p: FlowletProgress): void;
+  addEnd(e: FlowletEnd): void;
+  addEnforced(e: Enforced): void;
+}
+
+/** Writes tc lines; returns the write time, µs since the epoch ({@link TcBatch}). */
+export interface TcWriter {
+  write(lines: readonly string[]): number;
+}
+
+/** Applies an atomic nft batch; resolves false on failure ({@link NftShell}). */
+export interface NftApplier {
+  apply(lines: readonly string[]): Promise<boolean>;
+  readonly available: boolean;
+}
+
+export interface AgentDeps {
+  /** timers (ms) */
+  readonly clock: Clock;
+  /** µs since the epoch, the clock of packet timestamps and of the protocol's times */
+  readonly nowEpochUs: () => number;
+  readonly log: Logger;
+  readonly tc: TcWriter;
+  /** absent: no DSCP marking */
+  readonly nft?: NftApplier;
+  readonly events: EventSink;
+}
+
+/** connecting: never welcomed yet; grace: channel lost, limits kept; fallback: limits removed. */
+export type ControlState = 'connecting' | 'connected' | 'grace' | 'fallback';
+
+/** A live flowlet as the local API shows it. */
+export interface FlowletStatus extends LiveFlowlet {
+  /** the installed limit, bit/s; null: unlimited */
+  readonly rateLimitBps: number | null;
+  /** Karuna/PIAS priority (0 = highest); null without thresholds */
+  readonly priority: number | null;
+  /** the DSCP the flowlet is marked with; null: unmarked */
+  readonly dscp: number | null;
+}
+
+export interface AgentHealth {
+  readonly agentId: string;
+  readonly interface: string;
+  readonly connected: boolean;
+  readonly state: ControlState;
+  /** when `state` was entered, µs since the epoch */
+  readonly sinceEpochUs: number;
+  /** seq of the last `rates` applied; null before any */
+  readonly lastRatesSeq: number | null;
+  /** in grace: when the limits will be removed, µs since the epoch */
+  readonly graceEndsAtEpochUs: number | null;
+  readonly limits: number;
+  readonly liveFlowlets: number;
+  readonly marking: 'nft' | 'off';
+}
+
+export const DEFAULT_GRACE_MS = 10_000;
+export const DEFAULT_TICK_MS = 20;
+
+/** The orchestrator (see the file comment). */
+export class HostAgent {
+  readonly detector: FlowletDetector;
+  private readonly tcPlan: TcPlanner;
+  private readonly dscp = new DscpPlanner();
+  /** DSCPs the controller asked for, by flowlet id */
+  private readonly dscpOverrides = new Map<string, number>();
+  /** 5-tuple of every live flowlet id (an ended flowlet is already gone from the detector) */
+  private readonly flowOf = new Map<string, FiveTuple>();
+  private thresholds: Thresholds | undefined;
+  private state: ControlState = 'connecting';
+  private sinceUs: number;
+  private lastRatesSeq: number | null = null;
+  private graceTimer: TimerHandle | undefined;
+  private graceEndsUs: number | null = null;
+  private tickTimer: TimerHandle | undefined;
+  private stopped = false;
+
+  constructor(
+    readonly config: AgentConfig,
+    private readonly deps: AgentDeps,
+  ) {
+    this.detector = new FlowletDetector({
+      idleGapMs: config.idleGapMs ?? 100,
+      ...(config.progressIntervalMs !== undefined ? { progressIntervalMs: config.progressIntervalMs } : {}),
+    });
+    this.tcPlan = new TcPlanner(config.interface, config.linkRateBps);
+    this.sinceUs = deps.nowEpochUs();
+  }
+
+  /** Installs the root HTB (deleting a stale one of a previous run first) and the nft table; starts ticking. */
+  async start(opts: { readonly deleteStaleRoot?: boolean } = {}): Promise<void> {
+    this.deps.tc.write(rootLines(this.config.interface, this.config.linkRateBps, { deleteStale: opts.deleteStaleRoot === true }));
+    if (this.deps.nft) await this.deps.nft.apply(nftSetupLines());
+    this.deps.log.info(
+      { event: 'shaping_ready', dev: this.config.interface, linkRateBps: this.config.linkRateBps },
+      `HTB root on ${this.config.interface} at ${this.config.linkRateBps} bit/s`,
+    );
+    this.armTick();
+  }
+
+  /** One captured outgoing packet. */
+  packet(p: OutgoingPacket): void {
+    if (!this.stopped) this.handle(this.detector.packet(p));
+  }
+
+  /** A declaration from the local API: attaches to the next flowlet of its 5-tuple. */
+  declare(d: FlowDeclaration): void {
+    this.detector.declare(d, this.deps.nowEpochUs());
+  }
+
+  /** The hello of a (re)connect: every live flowlet, with its bytes so far. */
+  hello(): HelloMsg {
+    return {
+      type: 'hello',
+      version: AGENT_PROTOCOL_VERSION,
+      agentId: this.config.agentId,
+      hostname: this.config.hostname,
+      interface: this.config.interface,
+      ipv4: [...this.config.ipv4],
+      ...(this.config.mac ? { mac: this.config.mac } : {}),
+      linkRateBps: this.config.linkRateBps,
+      active: this.detector.flowlets().map(flowletStart),
+    };
+  }
+
+  /** The channel is up (welcome received). */
+  channelUp(w: WelcomeMsg): void {
+    if (this.graceTimer) this.deps.clock.clearTimeout(this.graceTimer);
+    this.graceTimer = undefined;
+    this.graceEndsUs = null;
+    const was = this.state;
+    this.enter('connected');
+    if (was === 'fallback' || was === 'grace') {
+      this.deps.log.info({ event: 'fallback_left', from: was }, `controller back: left ${was}, resynced ${this.detector.flowlets().length} flowlet(s)`);
+    }
+    this.deps.log.info({ event: 'registered', agentId: w.agentId, heartbeatMs: w.heartbeatMs }, `registered with the controller as ${w.agentId}`);
+  }
+
+  /** The channel was lost: keep the limits for the grace period, then remove them all. */
+  channelDown(reason: string): void {
+    if (this.stopped || this.state === 'grace' || this.state === 'fallback') return;
+    const graceMs = this.config.graceMs ?? DEFAULT_GRACE_MS;
+    this.enter('grace');
+    this.graceEndsUs = this.sinceUs + graceMs * 1000;
+    this.deps.log.warn({ event: 'fallback_grace', reason, graceMs, limits: this.tcPlan.all().length }, `controller unreachable (${reason}): keeping the last rates for ${graceMs} ms`);
+    this.graceTimer = this.deps.clock.setTimeout(() => this.enterFallback(), graceMs);
+  }
+
+  /** A controller message (welcome, rates, thresholds). */
+  message(msg: ControllerMessage): void {
+    if (this.stopped) return;
+    switch (msg.type) {
+      case 'welcome':
+        this.detector.configure({ smallFlowletBytes: msg.smallFlowletBytes, ...(msg.idleGapMs !== undefined ? { idleGapMs: msg.idleGapMs } : {}) });
+        if (msg.thresholds) this.thresholds = msg.thresholds;
+        this.remark();
+        return;
+      case 'thresholds':
+        this.thresholds = msg.thresholds;
+        this.deps.log.info({ event: 'thresholds', thresholds: msg.thresholds }, 'priority thresholds updated');
+        this.remark();
+        return;
+      case 'rates':
+        this.applyRates(msg);
+        return;
+      default:
+        return;
+    }
+  }
+
+  /** Periodic work at the current time: idle ends, due progress, re-marking as flowlets cross thresholds. */
+  tick(): void {
+    if (this.stopped) return;
+    this.handle(this.detector.tick(this.deps.nowEpochUs()));
+    this.remark();
+  }
+
+  /** Live flowlets with their limits and classes. */
+  flowlets(): FlowletStatus[] {
+    return this.detector.flowlets().map((f) => {
+      const priority = this.thresholds ? flowletPriority({ ...f.declared, bytes: f.bytes }, this.thresholds) : null;
+      return { ...f, rateLimitBps: this.tcPlan.limitOf(f.id)?.rateBps ?? null, priority, dscp: this.dscp.dscpOf(f.flow) ?? null };
+    });
+  }
+
+  health(): AgentHealth {
+    return {
+      agentId: this.config.agentId,
+      interface: this.config.interface,
+      connected: this.state === 'connected',
+      state: this.state,
+      sinceEpochUs: this.sinceUs,
+      lastRatesSeq: this.lastRatesSeq,
+      graceEndsAtEpochUs: this.state === 'grace' ? this.graceEndsUs : null,
+      limits: this.tcPlan.all().length,
+      liveFlowlets: this.detector.flowlets().length,
+      marking: this.deps.nft?.available ? 'nft' : 'off',
+    };
+  }
+
+  /** Stops ticking and removes the root qdisc and the nft table (the caller then stops tc itself). */
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    for (const t of [this.tickTimer, this.graceTimer]) if (t) this.deps.clock.clearTimeout(t);
+    this.tickTimer = this.graceTimer = undefined;
+    this.tcPlan.clearAll();
+    this.deps.tc.write(teardownLines(this.config.interface));
+    if (this.deps.nft) await this.deps.nft.apply(nftTeardownLines());
+    this.dscp.reset();
+    this.deps.log.info({ event: 'shaping_removed', dev: this.config.interface }, `removed the HTB root and the nft table of ${this.config.interface}`);
+  }
+
+  private enter(s: ControlState): void {
+    this.state = s;
+    this.sinceUs = this.deps.nowEpochUs();
+  }
+
+  private enterFallback(): void {
+    this.graceTimer = undefined;
+    this.graceEndsUs = null;
+    const n = this.tcPlan.all().length;
+    this.deps.tc.write(this.tcPlan.clearAll());
+    this.dscpOverrides.clear();
+    this.enter('fallback');
+    this.remark();
+    this.deps.log.warn({ event: 'fallback_entered', limitsRemoved: n }, `controller still unreachable: removed all ${n} rate limit(s) (plain TCP)`);
+  }
+
+  private applyRates(msg: RatesMsg): void {
+    const lines: string[] = [];
+    const acks: { id: string; rateBps: number | null }[] = [];
+    let unknown = 0;
+    for (const s of msg.set) {
+      const f = this.detector.byId(s.id);
+      if (!f) {
+        unknown++;
+        continue;
+      }
+      const r = this.tcPlan.set(s.id, f.flow, s.rateBps);
+      if (!r.ok) {
+        this.deps.log.warn({ event: 'limits_exhausted', id: s.id }, `no free HTB class for ${s.id}: left unlimited`);
+        continue;
+      }
+      lines.push(...r.lines);
+      acks.push({ id: s.id, rateBps: r.limit.rateBps });
+      if (s.dscp !== undefined) this.dscpOverrides.set(s.id, s.dscp);
+      else this.dscpOverrides.delete(s.id);
+    }
+    for (const id of msg.clear) {
+      lines.push(...this.tcPlan.clear(id));
+      this.dscpOverrides.delete(id);
+      acks.push({ id, rateBps: null });
+    }
+    const at = this.deps.tc.write(lines);
+    for (const a of acks) this.deps.events.addEnforced({ ...a, atEpochUs: at });
+    this.lastRatesSeq = msg.seq;
+    this.remark();
+    this.deps.log.info(
+      { event: 'rates_applied', seq: msg.seq, set: acks.filter((a) => a.rateBps !== null).length, clear: msg.clear.length, unknown, tcLines: lines.length },
+      `rates #${msg.seq} applied`,
+    );
+  }
+
+  private handle(events: readonly DetectorEvent[]): void {
+    for (const e of events) {
+      if (e.type === 'start') {
+        this.flowOf.set(e.start.id, e.start.flow);
+        this.deps.events.addStart(e.start);
+      } else if (e.type === 'progress') this.deps.events.addProgress(e.progress);
+      else this.ended(e.end);
+    }
+  }
+
+  private ended(e: FlowletEnd): void {
+    const limit = this.tcPlan.limitOf(e.id);
+    if (limit) this.deps.tc.write(this.tcPlan.clear(e.id));
+    this.dscpOverrides.delete(e.id);
+    // the 5-tuple's mark goes unless a new flowlet of the same 5-tuple already lives (it re-marks itself)
+    const flow = this.flowOf.get(e.id);
+    this.flowOf.delete(e.id);
+    if (flow && !this.detector.flowlets().some((f) => sameFlow(f.flow, flow))) this.applyNft(this.dscp.unmark(flow));
+    this.deps.events.addEnd(e);
+  }
+
+  /** Brings every live flowlet's mark to its class (controller DSCP, else PIAS/Karuna priority). */
+  private remark(): void {
+    if (!this.deps.nft) return;
+    const lines: string[] = [];
+    for (const f of this.detector.flowlets()) {
+      const dscp = this.dscpOverrides.get(f.id) ?? (this.thresholds ? dscpOfPriority(flowletPriority({ ...f.declared, bytes: f.bytes }, this.thresholds), this.thresholds) : undefined);
+      lines.push(...(dscp === undefined ? this.dscp.unmark(f.flow) : this.dscp.mark(f.flow, dscp)));
+    }
+    this.applyNft(lines);
+  }
+
+  private applyNft(lines: string[]): void {
+    const nft = this.deps.nft;
+    if (!nft || lines.length === 0 || !nft.available) return;
+    void nft.apply(lines).then((ok) => {
+      if (!ok && nft.available && !this.stopped) void nft.apply(this.dscp.resyncLines());
+    });
+  }
+
+  private armTick(): void {
+    this.tickTimer = this.deps.clock.setTimeout(() => {
+      this.tick();
+      if (!this.stopped) this.armTick();
+    }, this.config.tickMs ?? DEFAULT_TICK_MS);
+  }
+}
+
+function sameFlow(a: FiveTuple, b: FiveTuple): boolean {
+  return a.src === b.src && a.dst === b.dst && a.proto === b.proto && a.sport === b.sport && a.dport === b.dport;
+}
+
+export interface HostAgentOptions extends AgentConfig {
+  readonly controller: ChannelAddress;
+  readonly log: Logger;
+  /** local API port on 127.0.0.1 (0: no local API) */
+  readonly apiPort: number;
+  /** delete an `htb 1:` root left by a previous run before installing ours */
+  readonly deleteStaleRoot?: boolean;
+}
+
+/** A running agent with every edge attached. */
+export interface RunningHostAgent {
+  readonly agent: HostAgent;
+  readonly channel: AgentChannel;
+  readonly api: LocalApi | undefined;
+  /** Removes the qdisc and nft table, stops tcpdump and tc by pid, closes the channel and the API. Idempotent. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts the agent on the real edges: tc -batch, nft, the channel, tcpdump, the local API.
+ * @throws the local API's listen error (EADDRINUSE…); everything started before it is stopped first
+ */
+export async function startHostAgent(opts: HostAgentOptions): Promise<RunningHostAgent> {
+  const log = opts.log;
+  const tc = new TcBatch({ log });
+  const nft = new NftShell(log);
+  let channel: AgentChannel | undefined;
+  const sink: EventSink = {
+    addStart: (s) => channel?.addStart(s),
+    addProgress: (p) => channel?.addProgress(p),
+    addEnd: (e) => channel?.addEnd(e),
+    addEnforced: (e) => channel?.addEnforced(e),
+  };
+  const agent = new HostAgent(opts, { clock: systemClock, nowEpochUs, log, tc, nft, events: sink });
+  channel = new AgentChannel({
+    address: opts.controller,
+    log,
+    nowEpochUs,
+    hello: () => agent.hello(),
+    onUp: (w) => agent.channelUp(w),
+    onDown: (why) => agent.channelDown(why),
+    onMessage: (m) => agent.message(m),
+  });
+  const exclude = opts.controller.kind === 'ws' ? wsExclude(opts.controller.url) : undefined;
+  const capture = new PacketCapture({ dev: opts.interface, log, onPacket: (p) => agent.packet(p), ...(exclude ? { exclude } : {}) });
+  await agent.start({ deleteStaleRoot: opts.deleteStaleRoot === true });
+  capture.start();
+  channel.start();
+  let api: LocalApi | undefined;
+  let stopped: Promise<void> | undefined;
+  const stop = (): Promise<void> =>
+    (stopped ??= (async () => {
+      await api?.close();
+      channel!.close();
+      await capture.stop();
+      await agent.stop();
+      await tc.stop();
+      log.info({ event: 'agent_stopped' }, 'agent stopped: qdisc and nft table removed, tcpdump and tc ended');
+    })());
+  if (opts.apiPort > 0) {
+    try {
+      api = await startLocalApi({ agent, port: opts.apiPort, log });
+    } catch (err) {
+      await stop();
+      throw err;
+    }
+  }
+  return { agent, channel, api, stop };
+}
+
+function wsExclude(url: string): { host: string; port: number } | undefined {
+  const u = new URL(url);
+  const host = u.hostname.replace(/^\[|\]$/g, '');
+  if (host === 'localhost' || host.startsWith('127.')) return undefined;
+  return { host, port: Number(u.port || (u.protocol === 'wss:' ? 443 : 80)) };
+}
+
+/** The default agent id: the host name. */
+export function defaultAgentId(): string {
+  return osHostname();
+}

@@ -1,0 +1,136 @@
+/**
+ * The agent's packet source (I/O edge): `tcpdump` writing a live pcap of the interface's OUTGOING IPv4
+ * packets to its stdout, read by `pcap-parser`; each record is parsed by controller/capture/packet.ts
+ * and reduced to the detector's {@link OutgoingPacket} (pure: {@link toOutgoing}).
+ *
+ *   tcpdump -i IF -U -w - -s 128 -Q out --immediate-mode -B 4096 --time-stamp-precision=micro ip
+ *
+ * 128 bytes of snap length hold Ethernet + IPv4 + TCP headers with options; `-U` and `--immediate-mode`
+ * hand each packet over at once (no 2 MB buffering); `-B 4096` is the kernel buffer in KiB. Timestamps
+ * are µs since the epoch (the same clock as the agent's). An `exclude` host:port (the controller's
+ * WebSocket, when it is reached through this interface) is filtered out so the agent's own channel is
+ * not a flowlet.
+ *
+ * tcpdump is stopped by its pid (SIGTERM, then SIGKILL after 2 s). If it exits on its own it is restarted
+ * after 1 s (logged).
+ */
+import { spawn, type ChildProcessByStdio } from 'node:child_process';
+import type { Readable } from 'node:stream';
+import pcapParser from 'pcap-parser';
+import type { PcapGlobalHeader, PcapPacketHeader } from 'pcap-parser';
+import { parsePacket, type ParsedPacket } from '../controller/capture/packet.js';
+import type { Logger } from '../controller/log.js';
+import type { OutgoingPacket } from './detector.js';
+
+export interface CaptureExclude {
+  /** IPv4 address or name of the controller */
+  readonly host: string;
+  readonly port: number;
+}
+
+/** The tcpdump argv (without the program name). */
+export function tcpdumpArgs(dev: string, exclude?: CaptureExclude): string[] {
+  const filter = exclude ? `ip and not (host ${exclude.host} and tcp port ${exclude.port})` : 'ip';
+  return ['-i', dev, '-U', '-w', '-', '-s', '128', '-Q', 'out', '--immediate-mode', '-B', '4096', '--time-stamp-precision=micro', filter];
+}
+
+/** The detector's view of a parsed IPv4 TCP/UDP packet; undefined for anything else (fragments, IPv6, ICMP…). */
+export function toOutgoing(p: ParsedPacket): OutgoingPacket | undefined {
+  const ip = p.ip;
+  if (!ip || ip.version !== 4 || ip.fragment) return undefined;
+  if (p.tcp) {
+    return { tsUs: p.tsUs, flow: { src: ip.src, dst: ip.dst, proto: 6, sport: p.tcp.srcPort, dport: p.tcp.dstPort }, ipBytes: ip.length, payloadBytes: p.tcp.payloadLen };
+  }
+  if (p.udp) {
+    return { tsUs: p.tsUs, flow: { src: ip.src, dst: ip.dst, proto: 17, sport: p.udp.srcPort, dport: p.udp.dstPort }, ipBytes: ip.length, payloadBytes: p.udp.payloadLen };
+  }
+  return undefined;
+}
+
+export interface CaptureOptions {
+  readonly dev: string;
+  readonly log: Logger;
+  readonly onPacket: (p: OutgoingPacket) => void;
+  readonly exclude?: CaptureExclude;
+  /** program (default `tcpdump`; tests may prefix `ip netns exec NS`) */
+  readonly command?: readonly string[];
+  /** restart delay after tcpdump exits on its own, ms (default 1000) */
+  readonly restartMs?: number;
+}
+
+type Child = ChildProcessByStdio<null, Readable, Readable>;
+
+/** A running capture (see the file comment). */
+export class PacketCapture {
+  private child: Child | undefined;
+  private stopping = false;
+  private restartTimer: NodeJS.Timeout | undefined;
+  /** records read, records that did not parse */
+  records = 0;
+  malformed = 0;
+
+  constructor(private readonly opts: CaptureOptions) {}
+
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
+  /** Starts tcpdump (a spawn failure is logged, and retried like an exit). */
+  start(): void {
+    this.stopping = false;
+    const [cmd, ...pre] = this.opts.command ?? ['tcpdump'];
+    const child = spawn(cmd!, [...pre, ...tcpdumpArgs(this.opts.dev, this.opts.exclude)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    this.child = child;
+    let linkType = 1;
+    const parser = pcapParser.parse(child.stdout);
+    let header: PcapPacketHeader | undefined;
+    parser.on('globalHeader', (h: PcapGlobalHeader) => (linkType = h.linkLayerType));
+    parser.on('packetHeader', (h: PcapPacketHeader) => (header = h));
+    parser.on('packetData', (data: Buffer) => {
+      const h = header;
+      if (!h) return;
+      this.records++;
+      const parsed = parsePacket(linkType, { frame: this.records, tsUs: h.timestampSeconds * 1e6 + h.timestampMicroseconds, origLen: h.originalLength, data });
+      if (!parsed.ok) {
+        this.malformed++;
+        return;
+      }
+      const out = toOutgoing(parsed.value);
+      if (out) this.opts.onPacket(out);
+    });
+    parser.on('error', (err: Error) => this.opts.log.error({ event: 'capture_parse_error', err }, `reading tcpdump's pcap failed: ${err.message}`));
+    child.stderr.setEncoding('utf8');
+    child.stderr.on('data', (d: string) => this.opts.log.debug({ event: 'tcpdump_stderr', text: d.trim() }, 'tcpdump'));
+    child.on('error', (err) => this.opts.log.error({ event: 'capture_spawn_error', err }, `cannot run ${cmd}: ${err.message}`));
+    child.on('close', (code, signal) => {
+      if (this.child !== child) return;
+      this.child = undefined;
+      if (this.stopping) return;
+      this.opts.log.error({ event: 'capture_exited', code, signal }, `tcpdump on ${this.opts.dev} exited; restarting`);
+      this.restartTimer = setTimeout(() => this.start(), this.opts.restartMs ?? 1000);
+    });
+    this.opts.log.info({ event: 'capture_started', dev: this.opts.dev, pid: child.pid }, `capturing outgoing packets on ${this.opts.dev}`);
+  }
+
+  /** Stops tcpdump by its pid and waits for it to exit. Idempotent. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    clearTimeout(this.restartTimer);
+    const child = this.child;
+    this.child = undefined;
+    if (!child || child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise<void>((res) => child.once('exit', () => res()));
+    const pid = child.pid;
+    const kill = (sig: NodeJS.Signals): void => {
+      try {
+        process.kill(pid, sig);
+      } catch {
+        // already gone
+      }
+    };
+    kill('SIGTERM');
+    const timer = setTimeout(() => kill('SIGKILL'), 2000);
+    await exited;
+    clearTimeout(timer);
+  }
+}

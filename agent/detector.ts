@@ -1,0 +1,265 @@
+/**
+ * The agent's flowlet detector (DESIGN §3 "Flowlets"), pure: outgoing packet headers in, flowlet
+ * start / progress / end events (agent/protocol.ts) out. No I/O and no clock of its own: every call
+ * carries the time (µs since the epoch, the capture's timestamps and the agent's clock are one clock).
+ *
+ * - A flowlet of a 5-tuple starts at the first packet that CARRIES PAYLOAD (TCP payload > 0; every UDP
+ *   datagram counts). Pure ACKs, SYN/FIN/RST without data never start nor extend a flowlet, so the
+ *   receiver's ACK stream is not a flowlet.
+ * - It ends once the 5-tuple has been idle longer than `idleGapMs` (Flowtune ends a flowlet when the
+ *   socket buffer drains; PIAS uses a 500 µs gap on 10 Gbit/s; 100 ms suits Mininet's 10–100 Mbit/s
+ *   links whose TCP stalls are long). The end is noticed by {@link FlowletDetector.tick}, or by the next
+ *   packet of the 5-tuple (which then starts a new flowlet).
+ * - `progress` is emitted once when the flowlet's bytes reach `smallFlowletBytes` (FCA §4.4: smaller
+ *   flowlets are not allocated) and then every `progressIntervalMs` while it lives (from `tick`), so the
+ *   controller can measure rates.
+ * - A declaration (local API, FCA §5.2: size, deadline, transfer, tenant) attaches to the NEXT flowlet of
+ *   the matching 5-tuple: same proto, dst, dport, and the same sport unless the declaration's sport is
+ *   0/absent (a wildcard); exact-sport declarations win over wildcards, older over newer. Declarations
+ *   expire after `declarationTtlMs`.
+ *
+ * Bytes are IP total lengths of payload-carrying packets.
+ */
+import type { FiveTuple, FlowletEnd, FlowletProgress, FlowletStart } from './protocol.js';
+
+/** One outgoing packet's headers, as the capture saw it. */
+export interface OutgoingPacket {
+  /** capture timestamp, µs since the epoch */
+  readonly tsUs: number;
+  readonly flow: FiveTuple;
+  /** IPv4 total length, bytes */
+  readonly ipBytes: number;
+  /** TCP payload length per the IP header, bytes (UDP: the datagram payload; it counts even when 0) */
+  readonly payloadBytes: number;
+}
+
+export interface DetectorOptions {
+  /** idle time that ends a flowlet, ms */
+  readonly idleGapMs: number;
+  /** report `progress` when a flowlet's bytes reach this (the controller's welcome), bytes */
+  readonly smallFlowletBytes: number;
+  /** period of `progress` for live flowlets past the small threshold, ms */
+  readonly progressIntervalMs: number;
+  /** an unused declaration is dropped after this, ms */
+  readonly declarationTtlMs: number;
+  /** live flowlets tracked at most (hello carries them all); packets of further 5-tuples are ignored */
+  readonly maxFlowlets: number;
+}
+
+export const DEFAULT_DETECTOR_OPTIONS: DetectorOptions = {
+  idleGapMs: 100,
+  smallFlowletBytes: 50_000,
+  progressIntervalMs: 500,
+  declarationTtlMs: 60_000,
+  maxFlowlets: 50_000,
+};
+
+/** What an application declares about its next flow (POST /api/v1/flows). */
+export interface FlowDeclaration {
+  readonly dst: string;
+  readonly dport: number;
+  /** IP protocol, 6 (TCP) or 17 (UDP) */
+  readonly proto: number;
+  /** 0 or absent: any source port */
+  readonly sport?: number;
+  readonly sizeBytes?: number;
+  readonly deadlineMs?: number;
+  readonly transferId?: string;
+  readonly tenant?: string;
+}
+
+export type DetectorEvent =
+  | { readonly type: 'start'; readonly start: FlowletStart }
+  | { readonly type: 'progress'; readonly progress: FlowletProgress }
+  | { readonly type: 'end'; readonly end: FlowletEnd };
+
+/** A live flowlet (read-only view for the agent and the local API). */
+export interface LiveFlowlet {
+  readonly id: string;
+  readonly flow: FiveTuple;
+  readonly firstPacketEpochUs: number;
+  readonly lastPacketEpochUs: number;
+  /** IP bytes so far */
+  readonly bytes: number;
+  readonly packets: number;
+  readonly declared?: FlowDeclaration;
+}
+
+interface Flowlet {
+  id: string;
+  flow: FiveTuple;
+  firstUs: number;
+  lastUs: number;
+  bytes: number;
+  packets: number;
+  /** µs of the last progress event, undefined until the small threshold is crossed */
+  lastProgressUs: number | undefined;
+  declared: FlowDeclaration | undefined;
+}
+
+interface PendingDeclaration {
+  readonly d: FlowDeclaration;
+  readonly atUs: number;
+}
+
+/** `src:sport>dst:dport/proto`, the map key of a 5-tuple. */
+export function flowKey(f: FiveTuple): string {
+  return `${f.src}:${f.sport}>${f.dst}:${f.dport}/${f.proto}`;
+}
+
+/** True when `p` carries payload (starts or extends a flowlet): TCP with payload, any UDP datagram. */
+export function carriesPayload(p: OutgoingPacket): boolean {
+  if (p.flow.proto === 17) return true;
+  return p.payloadBytes > 0;
+}
+
+/** The protocol's FlowletStart of a live flowlet (bytes as of now; declared fields when present). */
+export function flowletStart(f: LiveFlowlet): FlowletStart {
+  const d = f.declared;
+  return {
+    id: f.id,
+    flow: { ...f.flow },
+    firstPacketEpochUs: f.firstPacketEpochUs,
+    bytes: f.bytes,
+    ...(d?.sizeBytes !== undefined ? { sizeBytes: d.sizeBytes } : {}),
+    ...(d?.deadlineMs !== undefined ? { deadlineMs: d.deadlineMs } : {}),
+    ...(d?.transferId !== undefined ? { transferId: d.transferId } : {}),
+    ...(d?.tenant !== undefined ? { tenant: d.tenant } : {}),
+  };
+}
+
+/** Flowlet detection over one agent's outgoing packets (see the file comment). */
+export class FlowletDetector {
+  private opts: DetectorOptions;
+  private readonly live = new Map<string, Flowlet>();
+  private pending: PendingDeclaration[] = [];
+  private nextId = 1;
+  /** packets of new 5-tuples ignored because `maxFlowlets` were live */
+  overflowPackets = 0;
+
+  constructor(opts: Partial<DetectorOptions> = {}) {
+    this.opts = { ...DEFAULT_DETECTOR_OPTIONS, ...opts };
+  }
+
+  get options(): DetectorOptions {
+    return this.opts;
+  }
+
+  /** Changes options (e.g. from the controller's welcome); applies to the next packet / tick. */
+  configure(opts: Partial<DetectorOptions>): void {
+    this.opts = { ...this.opts, ...opts };
+  }
+
+  /** Queues a declaration for the next flowlet of the matching 5-tuple, at `nowUs` (µs epoch). */
+  declare(d: FlowDeclaration, nowUs: number): void {
+    this.pending.push({ d, atUs: nowUs });
+  }
+
+  /** Declarations not yet attached. */
+  pendingDeclarations(): readonly FlowDeclaration[] {
+    return this.pending.map((p) => p.d);
+  }
+
+  /** One outgoing packet: a start (maybe after the end of an idle predecessor) and/or a progress, or nothing. */
+  packet(p: OutgoingPacket): DetectorEvent[] {
+    if (!carriesPayload(p)) return [];
+    const out: DetectorEvent[] = [];
+    const key = flowKey(p.flow);
+    let f = this.live.get(key);
+    if (f && p.tsUs - f.lastUs > this.gapUs()) {
+      out.push(this.end(key, f));
+      f = undefined;
+    }
+    if (!f) {
+      if (this.live.size >= this.opts.maxFlowlets) {
+        this.overflowPackets++;
+        return out;
+      }
+      f = this.begin(key, p);
+      out.push({ type: 'start', start: flowletStart(view(f)) });
+    } else {
+      f.lastUs = Math.max(f.lastUs, p.tsUs);
+      f.bytes += p.ipBytes;
+      f.packets++;
+    }
+    if (f.lastProgressUs === undefined && f.bytes >= this.opts.smallFlowletBytes) {
+      f.lastProgressUs = p.tsUs;
+      out.push({ type: 'progress', progress: { id: f.id, bytes: f.bytes, atEpochUs: p.tsUs } });
+    }
+    return out;
+  }
+
+  /** Periodic work at `nowUs`: ends flowlets idle longer than the gap, emits due progress, expires declarations. */
+  tick(nowUs: number): DetectorEvent[] {
+    const out: DetectorEvent[] = [];
+    const gapUs = this.gapUs();
+    const everyUs = this.opts.progressIntervalMs * 1000;
+    for (const [key, f] of this.live) {
+      if (nowUs - f.lastUs > gapUs) {
+        out.push(this.end(key, f));
+      } else if (f.lastProgressUs !== undefined && nowUs - f.lastProgressUs >= everyUs) {
+        f.lastProgressUs = nowUs;
+        out.push({ type: 'progress', progress: { id: f.id, bytes: f.bytes, atEpochUs: nowUs } });
+      }
+    }
+    const ttlUs = this.opts.declarationTtlMs * 1000;
+    if (this.pending.length > 0) this.pending = this.pending.filter((p) => nowUs - p.atUs <= ttlUs);
+    return out;
+  }
+
+  /** Live flowlets, oldest first. */
+  flowlets(): LiveFlowlet[] {
+    return [...this.live.values()].map(view);
+  }
+
+  /** A live flowlet by id. */
+  byId(id: string): LiveFlowlet | undefined {
+    for (const f of this.live.values()) if (f.id === id) return view(f);
+    return undefined;
+  }
+
+  private gapUs(): number {
+    return this.opts.idleGapMs * 1000;
+  }
+
+  private begin(key: string, p: OutgoingPacket): Flowlet {
+    const f: Flowlet = {
+      id: `f${this.nextId++}`,
+      flow: p.flow,
+      firstUs: p.tsUs,
+      lastUs: p.tsUs,
+      bytes: p.ipBytes,
+      packets: 1,
+      lastProgressUs: undefined,
+      declared: this.takeDeclaration(p.flow),
+    };
+    this.live.set(key, f);
+    return f;
+  }
+
+  private end(key: string, f: Flowlet): DetectorEvent {
+    this.live.delete(key);
+    return { type: 'end', end: { id: f.id, lastPacketEpochUs: f.lastUs, bytes: f.bytes } };
+  }
+
+  private takeDeclaration(flow: FiveTuple): FlowDeclaration | undefined {
+    const matches = (d: FlowDeclaration): boolean => d.proto === flow.proto && d.dst === flow.dst && d.dport === flow.dport;
+    let i = this.pending.findIndex((p) => matches(p.d) && p.d.sport === flow.sport && flow.sport !== 0);
+    if (i < 0) i = this.pending.findIndex((p) => matches(p.d) && !p.d.sport);
+    if (i < 0) return undefined;
+    const [taken] = this.pending.splice(i, 1);
+    return taken!.d;
+  }
+}
+
+function view(f: Flowlet): LiveFlowlet {
+  return {
+    id: f.id,
+    flow: f.flow,
+    firstPacketEpochUs: f.firstUs,
+    lastPacketEpochUs: f.lastUs,
+    bytes: f.bytes,
+    packets: f.packets,
+    ...(f.declared ? { declared: f.declared } : {}),
+  };
+}

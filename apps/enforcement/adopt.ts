@@ -1,0 +1,111 @@
+/**
+ * Path adoption after a controller restart (issue 6): the switches still hold the pinned entries of
+ * flows that were running, so their packets never reach the new controller and routing has no RouteInfo
+ * for them. For such a flowlet the path is read from the switches: starting at the source host's
+ * attachment, an OFPMP_FLOW request (non-strict, all tables) with in_port + the flow's 5-tuple returns the
+ * entry the flow hits; its output port leads over the topology link to the next switch; repeat until the
+ * destination host's port (at most `maxHops` switches).
+ *
+ * The new controller has usually not learnt the hosts yet either (their packets hit installed entries,
+ * so no packet-in teaches it): then the ingress is found by asking every connected switch for entries of
+ * the 5-tuple (no in_port in the request) and taking the one whose in_port is an edge port (not a fabric
+ * link), and the walk ends at the first output to an edge port.
+ */
+import type { SwitchHandle } from '../../controller/api.js';
+import { OFPG, OFPP, OFPTT_ALL, type Action, type FlowStats } from '../../controller/codec/index.js';
+import { flowMatch } from '../routing/flow-key.js';
+import type { FlowKey } from '../routing/types.js';
+import type { PortRef, TopologyView } from '../../topology/types.js';
+import type { Hop } from './paths.js';
+
+export const ADOPT_MAX_HOPS = 8;
+
+export interface AdoptedPath {
+  readonly hops: readonly Hop[];
+  /** the ingress entry's apply-actions */
+  readonly actions: readonly Action[];
+}
+
+/** Apply-actions of an entry (a metered copy's meter instruction is not part of them). */
+export function applyActions(e: FlowStats): Action[] {
+  const out: Action[] = [];
+  for (const i of e.instructions) if (i.type === 'OFPIT_APPLY_ACTIONS') out.push(...i.actions);
+  return out;
+}
+
+/** The output port of the highest-priority entry with one, OFPP_IN_PORT resolved to `inPort`. */
+export function outputOf(flows: readonly FlowStats[], inPort: number): { port: number; entry: FlowStats } | undefined {
+  const sorted = [...flows].sort((a, b) => b.priority - a.priority);
+  for (const e of sorted) {
+    const out = applyActions(e).find((a): a is Extract<Action, { type: 'OFPAT_OUTPUT' }> => a.type === 'OFPAT_OUTPUT');
+    if (!out) continue;
+    const port = out.port === OFPP.IN_PORT ? inPort : out.port;
+    if (port > OFPP.MAX) return undefined; // controller, flood…: not a pinned path
+    return { port, entry: e };
+  }
+  return undefined;
+}
+
+/**
+ * Follows the flow through the switches' tables. Undefined when a host is unknown, a switch is not
+ * connected, no entry matches, an output leads nowhere, or the path is longer than `maxHops`.
+ */
+export async function readPathFromSwitches(
+  key: FlowKey,
+  topology: TopologyView,
+  switches: (dpid: bigint) => SwitchHandle | undefined,
+  maxHops = ADOPT_MAX_HOPS,
+): Promise<AdoptedPath | undefined> {
+  const src = topology.hostByIpv4(key.ipv4Src);
+  const dst = topology.hostByIpv4(key.ipv4Dst);
+  const start = src?.attachment ?? await findIngress(key, topology, switches);
+  if (!start) return undefined;
+  let at: PortRef = start;
+  const hops: Hop[] = [];
+  let actions: Action[] = [];
+  for (let i = 0; i < maxHops; i++) {
+    const sw = switches(at.dpid);
+    if (!sw || !sw.alive) return undefined;
+    const reply = await sw.multipart({
+      mpType: 'OFPMP_FLOW', tableId: OFPTT_ALL, outPort: OFPP.ANY, outGroup: OFPG.ANY, cookie: 0n, cookieMask: 0n,
+      match: flowMatch(key, at.portNo),
+    });
+    const out = outputOf(reply.flows, at.portNo);
+    if (!out) return undefined;
+    hops.push({ dpid: at.dpid, inPort: at.portNo, outPort: out.port });
+    if (i === 0) actions = applyActions(out.entry);
+    const here: PortRef = at;
+    if (dst ? here.dpid === dst.attachment.dpid && out.port === dst.attachment.portNo
+      : !topology.isFabricPort({ dpid: here.dpid, portNo: out.port })) return { hops, actions };
+    const link = topology.links().find((l) => l.src.dpid === here.dpid && l.src.portNo === out.port);
+    if (!link) return undefined;
+    at = link.dst;
+  }
+  return undefined;
+}
+
+/**
+ * The (switch, edge port) where the flow enters the fabric, from the switches' tables: the entry of the
+ * 5-tuple whose in_port is not a fabric port. Undefined when no connected switch has one.
+ */
+export async function findIngress(
+  key: FlowKey,
+  topology: TopologyView,
+  switches: (dpid: bigint) => SwitchHandle | undefined,
+): Promise<PortRef | undefined> {
+  const match = flowMatch(key, 0).filter((f) => f.field !== 'in_port');
+  const found = await Promise.all(topology.switches().map(async (s) => {
+    const sw = switches(s.dpid);
+    if (!sw || !sw.alive) return undefined;
+    const reply = await sw.multipart({
+      mpType: 'OFPMP_FLOW', tableId: OFPTT_ALL, outPort: OFPP.ANY, outGroup: OFPG.ANY, cookie: 0n, cookieMask: 0n, match,
+    }).catch(() => undefined);
+    for (const e of reply?.flows ?? []) {
+      const f = e.match.find((x) => x.field === 'in_port');
+      const inPort = f && 'value' in f ? f.value : undefined;
+      if (typeof inPort === 'number' && !topology.isFabricPort({ dpid: s.dpid, portNo: inPort })) return { dpid: s.dpid, portNo: inPort };
+    }
+    return undefined;
+  }));
+  return found.find((x) => x !== undefined);
+}

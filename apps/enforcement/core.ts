@@ -1,0 +1,668 @@
+/**
+ * The enforcement core (issue 6, controller side; STYLE house rule 1): no sockets, no timers, time passed
+ * in. Host agents' messages go in ({@link hello}, {@link events}, {@link agentGone}); {@link run} places
+ * flowlets on their paths in one long-lived FlowletTable, runs the configured allocator policy
+ * (warm-started: the table and the policy live as long as the core), and returns the
+ * {@link EnforcementEffect}s: rates for agents and meters for the ingress leaves, only where a rate
+ * changed by more than `rateChangeThreshold` (plus first allocations and removals).
+ *
+ * Flowlets are keyed by (agentId, flowlet id). One is `small` until its declared size or its bytes sent
+ * reach `smallFlowletBytes` (FCA §4.4: not allocated, it rides the top priority), then `pending-path`
+ * until routing has a route for its flow key (retried on every run; after `adoptAfterMs` the shell reads
+ * the path from the switches, {@link adopt}), then `allocated`. Its weight comes from its tenant
+ * (tenants.ts). An agent that disconnects keeps its flowlets for `expiryMs`; its hello (reconnect)
+ * replaces its flowlet set and has every rate pushed again.
+ *
+ * Modes: `agents` → rates only; `meters` → meters only; `both` → the agent gets r and the meter
+ * r·(1 + meterMarginFraction) (agents shape, meters police above).
+ */
+import type { EventsMsg, FiveTuple, FlowletStart, HelloMsg, RatesMsg } from '../../agent/protocol.js';
+import type { Action } from '../../controller/codec/index.js';
+import { createPolicy, type Policy } from '../allocator/policy.js';
+import { FlowletTable } from '../allocator/table.js';
+import { flowKeyString, flowMatch, IPPROTO_TCP, IPPROTO_UDP } from '../routing/flow-key.js';
+import type { FlowKey, RouteInfo } from '../routing/types.js';
+import type { TopologyView } from '../../topology/types.js';
+import { LinkRegistry } from './links.js';
+import { ingressActions, pairMatch, resolvePath, routeHops, routeSig, stableText, type Hop, type ResolvedPath } from './paths.js';
+import { EventRate, Ring, Samples } from './stats.js';
+import { Tenants } from './tenants.js';
+import type {
+  AgentView, AllocatorView, EnforcementEffect, EnforcementSettings, FlowletState, FlowletView, MeterSpec, Now,
+} from './types.js';
+
+/** A failed meter is set again after this long, ms. */
+export const METER_RETRY_MS = 5000;
+const DEFAULT_ADOPT_AFTER_MS = 2000;
+const DEFAULT_KEEP = 1000;
+/** Longest path the table accepts (host uplink + 8 switch hops, with room). */
+const MAX_LINKS = 12;
+
+/** Where the core reports what is worth a log line (the shell logs it). */
+export type CoreNotify = (level: 'debug' | 'info' | 'warn', event: string, fields: Record<string, unknown>) => void;
+
+interface Flowlet {
+  readonly key: string;
+  readonly agentId: string;
+  readonly id: string;
+  readonly flow: FiveTuple;
+  readonly flowKey: FlowKey;
+  readonly tenant: string | null;
+  readonly weight: number;
+  readonly tenantIndex: number;
+  readonly sizeBytes?: number;
+  readonly deadlineMs?: number;
+  readonly transferId?: string;
+  readonly firstPacketEpochUs: number;
+  readonly reportedEpochUs: number;
+  bytes: number;
+  last: { bytes: number; atEpochUs: number };
+  measuredBps?: number;
+  state: FlowletState;
+  pendingSinceMs?: number;
+  adoptTriedMs?: number;
+  handle: number;
+  path?: ResolvedPath;
+  allocatedBps?: number;
+  agentBps?: number;
+  allocatedEpochUs?: number;
+  agentEnforcedEpochUs?: number;
+  meterEnforcedEpochUs?: number;
+  meterKey?: string;
+}
+
+interface Agent {
+  readonly id: string;
+  hostname: string;
+  iface: string;
+  ipv4: readonly string[];
+  connected: boolean;
+  sinceMs: number;
+  lastSeenMs: number;
+  goneAtMs?: number;
+  readonly flowlets: Set<string>;
+  seq: number;
+}
+
+interface InstalledMeter {
+  readonly dpid: bigint;
+  rateBps: number;
+  sig: string;
+  failedAtMs?: number;
+}
+
+interface DesiredMeter {
+  readonly spec: MeterSpec;
+  readonly sig: string;
+  readonly flowlets: string[];
+}
+
+/** What the shell needs to read a stranded flowlet's path from the switches. */
+export interface AdoptionRequest {
+  readonly key: string;
+  readonly flow: FiveTuple;
+  readonly flowKey: FlowKey;
+}
+
+/** The flow key routing uses for a 5-tuple (ports only for TCP and UDP). */
+export function flowKeyOfTuple(t: FiveTuple): FlowKey {
+  const base = { ipv4Src: t.src, ipv4Dst: t.dst, ipProto: t.proto };
+  return t.proto === IPPROTO_TCP || t.proto === IPPROTO_UDP ? { ...base, srcPort: t.sport, dstPort: t.dport } : base;
+}
+
+export class EnforcementCore {
+  readonly settings: EnforcementSettings;
+  readonly links: LinkRegistry;
+  readonly table: FlowletTable;
+  readonly policy: Policy;
+  private readonly tenants: Tenants;
+  private readonly agents = new Map<string, Agent>();
+  private readonly flowlets = new Map<string, Flowlet>();
+  private readonly clears = new Map<string, string[]>();
+  private readonly installed = new Map<string, InstalledMeter>();
+  private readonly meterIds = new Map<string, number>();
+  private readonly meterMeasured = new Map<string, number>();
+  private readonly transfers = new Map<string, number>();
+  private readonly warnedTenants = new Set<string>();
+  private readonly warnedPairs = new Set<string>();
+  private readonly endedRing: Ring<FlowletView>;
+  /** the ended views by flowlet key (late acknowledgements and meter confirmations still count) */
+  private readonly ended = new Map<string, Mutable<FlowletView>>();
+  private readonly agentReaction: Samples;
+  private readonly meterReaction: Samples;
+  private readonly eventRate = new EventRate(10);
+  private loads = new Float64Array(0);
+  private runs = 0;
+  private lastRunAtMs: number | null = null;
+  private lastRunDurationUs: number | null = null;
+  private readonly updates = { agents: 0, meters: 0 };
+
+  constructor(
+    settings: EnforcementSettings,
+    private readonly topology: TopologyView,
+    private readonly route: (key: FlowKey) => RouteInfo | undefined,
+    private readonly notify: CoreNotify = () => {},
+  ) {
+    this.settings = settings;
+    this.tenants = new Tenants(settings.tenants);
+    this.links = new LinkRegistry(topology, settings.capacity);
+    this.table = new FlowletTable(this.links.fabric, { maxHops: MAX_LINKS });
+    this.policy = createPolicy(settings.policy, this.table, { iterations: settings.iterationsPerRun });
+    const keep = settings.keep ?? DEFAULT_KEEP;
+    this.endedRing = new Ring(keep);
+    this.agentReaction = new Samples(keep);
+    this.meterReaction = new Samples(keep);
+  }
+
+  /* ------------------------------------------------------------ agent events */
+
+  /** An agent registered (or re-registered): its flowlet set becomes `msg.active`; every rate is pushed again. */
+  hello(msg: HelloMsg, now: Now): void {
+    let a = this.agents.get(msg.agentId);
+    if (!a) {
+      a = { id: msg.agentId, hostname: msg.hostname, iface: msg.interface, ipv4: msg.ipv4, connected: true, sinceMs: now.ms, lastSeenMs: now.ms, flowlets: new Set(), seq: 0 };
+      this.agents.set(a.id, a);
+    }
+    Object.assign(a, { hostname: msg.hostname, iface: msg.interface, ipv4: [...msg.ipv4], connected: true, sinceMs: now.ms, lastSeenMs: now.ms });
+    a.goneAtMs = undefined;
+    this.clears.delete(a.id);
+    const active = new Set(msg.active.map((s) => s.id));
+    for (const key of [...a.flowlets]) {
+      const f = this.flowlets.get(key)!;
+      if (!active.has(f.id)) this.remove(f, 'resync', now.epochUs);
+    }
+    for (const s of msg.active) {
+      const f = this.flowlets.get(flowletKey(a.id, s.id));
+      if (f && sameTuple(f.flow, s.flow)) {
+        f.bytes = Math.max(f.bytes, s.bytes);
+        f.agentBps = undefined;
+      } else {
+        if (f) this.remove(f, 'resync', now.epochUs);
+        this.start(a, s, now);
+      }
+    }
+    this.eventRate.add(1 + msg.active.length, now.ms);
+    this.notify('info', 'agent_registered', { agentId: a.id, hostname: a.hostname, ipv4: a.ipv4, flowlets: msg.active.length });
+  }
+
+  /** A batch of flowlet events from a registered agent (unknown agents and flowlets are ignored). */
+  events(agentId: string, msg: EventsMsg, now: Now): void {
+    const a = this.agents.get(agentId);
+    if (!a) return;
+    a.lastSeenMs = now.ms;
+    for (const s of msg.starts) {
+      const old = this.flowlets.get(flowletKey(agentId, s.id));
+      if (old) this.remove(old, 'resync', now.epochUs);
+      this.start(a, s, now);
+    }
+    for (const p of msg.progress) {
+      const f = this.flowlets.get(flowletKey(agentId, p.id));
+      if (f) this.progress(f, p.bytes, p.atEpochUs);
+    }
+    for (const e of msg.enforced) {
+      if (e.rateBps === null) continue;
+      const key = flowletKey(agentId, e.id);
+      const f = this.flowlets.get(key);
+      if (f) {
+        if (f.agentEnforcedEpochUs !== undefined) continue;
+        f.agentEnforcedEpochUs = e.atEpochUs;
+        this.agentReaction.add(e.atEpochUs - f.firstPacketEpochUs);
+        continue;
+      }
+      const v = this.ended.get(key); // the acknowledgement came after the end
+      if (!v || v.agentEnforcedEpochUs !== null) continue;
+      v.agentEnforcedEpochUs = e.atEpochUs;
+      v.reactionUs = { ...v.reactionUs, agent: e.atEpochUs - v.firstPacketEpochUs };
+      this.agentReaction.add(e.atEpochUs - v.firstPacketEpochUs);
+    }
+    for (const e of msg.ends) {
+      const f = this.flowlets.get(flowletKey(agentId, e.id));
+      if (!f) continue;
+      f.bytes = Math.max(f.bytes, e.bytes);
+      if (f.agentBps !== undefined && this.settings.mode !== 'meters') this.queueClear(agentId, f.id);
+      this.remove(f, 'ended', e.lastPacketEpochUs);
+    }
+    this.eventRate.add(msg.starts.length + msg.progress.length + msg.ends.length + msg.enforced.length, now.ms);
+  }
+
+  /** Any message (a ping) from the agent: it is alive. */
+  seen(agentId: string, now: Now): void {
+    const a = this.agents.get(agentId);
+    if (a) a.lastSeenMs = now.ms;
+  }
+
+  /** The agent's channel closed: its flowlets expire after `expiryMs` unless it says hello again. */
+  agentGone(agentId: string, now: Now): void {
+    const a = this.agents.get(agentId);
+    if (!a || !a.connected) return;
+    a.connected = false;
+    a.goneAtMs = now.ms;
+    this.clears.delete(agentId);
+    this.eventRate.add(1, now.ms);
+    this.notify('info', 'agent_gone', { agentId, flowlets: a.flowlets.size, expiresInMs: this.settings.expiryMs });
+  }
+
+  /* ------------------------------------------------------------ the allocation run */
+
+  /** Expiry, capacities, paths, the policy, then the effects of what changed. */
+  run(now: Now): EnforcementEffect[] {
+    this.expire(now);
+    if (this.links.refresh()) this.table.refreshRateCaps();
+    for (const f of this.flowlets.values()) this.place(f, now);
+    this.allocate(now);
+    const out: EnforcementEffect[] = [];
+    if (this.settings.mode !== 'meters') this.agentEffects(out);
+    else this.clears.clear();
+    if (this.settings.mode !== 'agents') this.meterEffects(out, now);
+    this.runs++;
+    this.lastRunAtMs = now.ms;
+    return out;
+  }
+
+  /** The shell timed the last run. */
+  noteRunDuration(us: number): void {
+    this.lastRunDurationUs = us;
+  }
+
+  /* ------------------------------------------------------------ meter reports */
+
+  /** MeterEnforcer.set of `key` resolved at `atEpochUs`: the flowlets it covers are enforced at the meter. */
+  meterInstalled(key: string, flowlets: readonly string[], atEpochUs: number): void {
+    const m = this.installed.get(key);
+    if (m) m.failedAtMs = undefined;
+    for (const fk of flowlets) {
+      const f = this.flowlets.get(fk);
+      if (f) {
+        if (f.meterEnforcedEpochUs !== undefined) continue;
+        f.meterEnforcedEpochUs = atEpochUs;
+        this.meterReaction.add(atEpochUs - f.firstPacketEpochUs);
+        continue;
+      }
+      const v = this.ended.get(fk); // confirmed after the flowlet ended
+      if (!v || v.meterEnforcedEpochUs !== null) continue;
+      v.meterEnforcedEpochUs = atEpochUs;
+      v.reactionUs = { ...v.reactionUs, meter: atEpochUs - v.firstPacketEpochUs };
+      this.meterReaction.add(atEpochUs - v.firstPacketEpochUs);
+    }
+  }
+
+  /** MeterEnforcer.set of `key` failed: set again after METER_RETRY_MS. */
+  meterFailed(key: string, nowMs: number): void {
+    const m = this.installed.get(key);
+    if (m) m.failedAtMs = nowMs;
+  }
+
+  /** A switch went down or came up again (its meters were forgotten): the next run sets them anew. */
+  forgetMetersOn(dpid: bigint): void {
+    for (const [key, m] of this.installed) if (m.dpid === dpid) this.installed.delete(key);
+  }
+
+  /** Meter ids and measured rates (MeterEnforcer.list()). */
+  meterStats(infos: readonly { readonly key: string; readonly meterId: number; readonly stats?: { readonly measuredBps: number } }[]): void {
+    this.meterIds.clear();
+    for (const i of infos) {
+      this.meterIds.set(i.key, i.meterId);
+      if (i.stats) this.meterMeasured.set(i.key, i.stats.measuredBps);
+    }
+  }
+
+  /* ------------------------------------------------------------ adoption (controller restart) */
+
+  /** Flowlets that have waited `adoptAfterMs` for a route (each asked again after another period). */
+  adoptionDue(nowMs: number): AdoptionRequest[] {
+    const after = this.settings.adoptAfterMs ?? DEFAULT_ADOPT_AFTER_MS;
+    const out: AdoptionRequest[] = [];
+    for (const f of this.flowlets.values()) {
+      if (f.state !== 'pending-path' || f.pendingSinceMs === undefined || nowMs - f.pendingSinceMs < after) continue;
+      if (f.adoptTriedMs !== undefined && nowMs - f.adoptTriedMs < after) continue;
+      f.adoptTriedMs = nowMs;
+      out.push({ key: f.key, flow: f.flow, flowKey: f.flowKey });
+    }
+    return out;
+  }
+
+  /** The path read from the switches for a stranded flowlet (`actions`: its ingress entry's). */
+  adopt(key: string, hops: readonly Hop[], actions: readonly Action[], now: Now): boolean {
+    const f = this.flowlets.get(key);
+    if (!f || f.state !== 'pending-path' || hops.length === 0) return false;
+    const sig = `adopted:${hops.map((h) => `${h.dpid}:${h.inPort}>${h.outPort}`).join(',')}`;
+    const ok = this.setPath(f, resolvePath(this.links, f.flow.src, this.srcAt(f), hops, actions, true, sig), now);
+    if (ok) this.notify('info', 'path_adopted', { flowlet: key, hops: hops.length });
+    return ok;
+  }
+
+  /* ------------------------------------------------------------ read views */
+
+  get activeFlowlets(): number {
+    return this.flowlets.size;
+  }
+
+  flowletViews(): FlowletView[] {
+    return [...this.flowlets.values()].map((f) => this.view(f));
+  }
+
+  endedViews(): FlowletView[] {
+    return this.endedRing.toArray();
+  }
+
+  /** One active flowlet by agent and id. */
+  flowlet(agentId: string, id: string): FlowletView | undefined {
+    const f = this.flowlets.get(flowletKey(agentId, id));
+    return f && this.view(f);
+  }
+
+  allocatorView(nowMs: number): AllocatorView {
+    const counts = { small: 0, 'pending-path': 0, allocated: 0 };
+    for (const f of this.flowlets.values()) counts[f.state]++;
+    return {
+      policy: this.settings.policy,
+      mode: this.settings.mode,
+      meterPer: this.settings.meterPer,
+      iterations: this.policy.iterations,
+      runs: this.runs,
+      lastRunDurationUs: this.lastRunDurationUs,
+      lastRunAtMs: this.lastRunAtMs,
+      eventsPerSecond: this.eventRate.rate(nowMs),
+      activeFlowlets: this.flowlets.size,
+      allocatedFlowlets: counts.allocated,
+      smallFlowlets: counts.small,
+      pendingFlowlets: counts['pending-path'],
+      updatesSent: { ...this.updates },
+      reaction: { agent: this.agentReaction.summary(), meter: this.meterReaction.summary() },
+    };
+  }
+
+  /** Reaction samples kept, µs (first packet → enforced at the agent / at the meter). */
+  reactionSamples(): { agent: number[]; meter: number[] } {
+    return { agent: this.agentReaction.values(), meter: this.meterReaction.values() };
+  }
+
+  agentViews(): AgentView[] {
+    return [...this.agents.values()].map((a) => ({
+      id: a.id, hostname: a.hostname, interface: a.iface, ipv4: [...a.ipv4], connected: a.connected,
+      sinceMs: a.sinceMs, lastSeenMs: a.lastSeenMs, flowlets: a.flowlets.size,
+    }));
+  }
+
+  /** Allocated load per link id after the last run, bit/s (links crossed by no allocated flowlet: 0). */
+  linkLoads(): Map<string, number> {
+    const m = new Map<string, number>();
+    const ids = this.links.fabric.ids;
+    for (let l = 0; l < ids.length; l++) m.set(ids[l]!, this.loads[l] ?? 0);
+    return m;
+  }
+
+  /* ------------------------------------------------------------ internals: flowlets */
+
+  private start(a: Agent, s: FlowletStart, now: Now): void {
+    const choice = this.tenants.choose(s.tenant, s.flow.src);
+    if (choice.unknownDeclared !== undefined && !this.warnedTenants.has(choice.unknownDeclared)) {
+      this.warnedTenants.add(choice.unknownDeclared);
+      this.notify('warn', 'unknown_tenant', { tenant: choice.unknownDeclared, agentId: a.id, weight: 1 });
+    }
+    const f: Flowlet = {
+      key: flowletKey(a.id, s.id), agentId: a.id, id: s.id, flow: s.flow, flowKey: flowKeyOfTuple(s.flow),
+      tenant: choice.tenant, weight: choice.weight, tenantIndex: choice.index,
+      ...(s.sizeBytes !== undefined ? { sizeBytes: s.sizeBytes } : {}),
+      ...(s.deadlineMs !== undefined ? { deadlineMs: s.deadlineMs } : {}),
+      ...(s.transferId !== undefined ? { transferId: s.transferId } : {}),
+      firstPacketEpochUs: s.firstPacketEpochUs, reportedEpochUs: now.epochUs,
+      bytes: s.bytes, last: { bytes: s.bytes, atEpochUs: s.firstPacketEpochUs },
+      state: 'small', handle: -1,
+    };
+    this.flowlets.set(f.key, f);
+    a.flowlets.add(f.key);
+  }
+
+  private progress(f: Flowlet, bytes: number, atEpochUs: number): void {
+    const dt = atEpochUs - f.last.atEpochUs;
+    if (dt > 0 && bytes >= f.last.bytes) {
+      f.measuredBps = ((bytes - f.last.bytes) * 8) / (dt / 1e6);
+      f.last = { bytes, atEpochUs };
+    }
+    f.bytes = Math.max(f.bytes, bytes);
+    if (f.handle >= 0 && f.sizeBytes !== undefined) this.table.setRemaining(f.handle, Math.max(0, f.sizeBytes - f.bytes) * 8);
+  }
+
+  private remove(f: Flowlet, reason: 'ended' | 'expired' | 'resync', endedEpochUs: number): void {
+    if (f.handle >= 0) this.table.remove(f.handle);
+    f.handle = -1;
+    this.flowlets.delete(f.key);
+    this.agents.get(f.agentId)?.flowlets.delete(f.key);
+    const v: Mutable<FlowletView> = { ...this.view(f), endReason: reason, endedEpochUs };
+    this.endedRing.push(v);
+    this.ended.set(f.key, v);
+    if (this.ended.size > this.endedRing.capacity) this.ended.delete(this.ended.keys().next().value!);
+  }
+
+  private queueClear(agentId: string, id: string): void {
+    let list = this.clears.get(agentId);
+    if (!list) this.clears.set(agentId, (list = []));
+    list.push(id);
+  }
+
+  private expire(now: Now): void {
+    for (const a of [...this.agents.values()]) {
+      if (a.connected || a.goneAtMs === undefined || now.ms - a.goneAtMs < this.settings.expiryMs) continue;
+      const n = a.flowlets.size;
+      for (const key of [...a.flowlets]) this.remove(this.flowlets.get(key)!, 'expired', now.epochUs);
+      this.agents.delete(a.id);
+      this.notify('info', 'agent_expired', { agentId: a.id, flowlets: n });
+    }
+  }
+
+  private large(f: Flowlet): boolean {
+    const min = this.settings.smallFlowletBytes;
+    return (f.sizeBytes ?? 0) >= min || f.bytes >= min;
+  }
+
+  /** Moves a flowlet on: small → pending-path → allocated, following route changes. */
+  private place(f: Flowlet, now: Now): void {
+    if (f.state === 'small') {
+      if (!this.large(f)) return;
+      f.state = 'pending-path';
+      f.pendingSinceMs = now.ms;
+    }
+    const route = this.route(f.flowKey);
+    // not before routing's entries are confirmed: a meter is attached to the pinned ingress entry
+    if (!route || route.path.length === 0 || !route.installed) return;
+    const sig = routeSig(route);
+    if (f.path && f.path.sig === sig) return;
+    this.setPath(f, resolvePath(this.links, f.flow.src, this.srcAt(f), routeHops(route), ingressActions(route), false, sig), now);
+  }
+
+  private srcAt(f: Flowlet) {
+    return this.topology.hostByIpv4(f.flow.src)?.attachment;
+  }
+
+  /** (Re)adds the flowlet to the table on `path`. False when the table refuses it (it stays pending). */
+  private setPath(f: Flowlet, path: ResolvedPath, now: Now): boolean {
+    if (f.handle >= 0) this.table.remove(f.handle);
+    f.handle = -1;
+    try {
+      f.handle = this.table.add({
+        path: path.links, weight: f.weight, tenant: f.tenantIndex,
+        ...(f.sizeBytes !== undefined ? { sizeBits: f.sizeBytes * 8 } : {}),
+        ...(f.transferId !== undefined ? { transfer: this.transferIndex(f.transferId) } : {}),
+      });
+    } catch (err) {
+      f.state = 'pending-path';
+      f.pendingSinceMs ??= now.ms;
+      this.notify('warn', 'flowlet_not_allocated', { flowlet: f.key, err: (err as Error).message });
+      return false;
+    }
+    if (f.sizeBytes !== undefined) this.table.setRemaining(f.handle, Math.max(0, f.sizeBytes - f.bytes) * 8);
+    if (f.path && f.path.sig !== path.sig) this.notify('info', 'flowlet_path_changed', { flowlet: f.key, links: path.linkIds });
+    f.path = path;
+    f.state = 'allocated';
+    return true;
+  }
+
+  private transferIndex(id: string): number {
+    let i = this.transfers.get(id);
+    if (i === undefined) this.transfers.set(id, (i = this.transfers.size));
+    return i;
+  }
+
+  /** Runs the policy and records each allocated flowlet's rate and the link loads. */
+  private allocate(now: Now): void {
+    this.loads = new Float64Array(this.links.fabric.size);
+    if (this.table.size === 0) return;
+    const rates = this.policy.compute();
+    for (const f of this.flowlets.values()) {
+      if (f.state !== 'allocated' || f.handle < 0) continue;
+      const r = rates[this.table.slotOf(f.handle)]!;
+      f.allocatedBps = r;
+      if (r > 0 && f.allocatedEpochUs === undefined) {
+        f.allocatedEpochUs = now.epochUs;
+        this.notify('debug', 'flowlet_allocated', { flowlet: f.key, rateBps: Math.round(r), links: f.path!.linkIds, tenant: f.tenant, weight: f.weight });
+      }
+      for (const l of f.path!.links) this.loads[l]! += r;
+    }
+  }
+
+  /* ------------------------------------------------------------ internals: effects */
+
+  private changed(pushed: number | undefined, r: number): boolean {
+    return pushed === undefined || Math.abs(r - pushed) > this.settings.rateChangeThreshold * pushed;
+  }
+
+  private agentEffects(out: EnforcementEffect[]): void {
+    const sets = new Map<string, RatesMsg['set'][number][]>();
+    for (const f of this.flowlets.values()) {
+      const r = f.allocatedBps;
+      if (f.state !== 'allocated' || r === undefined || !(r > 0) || !Number.isFinite(r)) continue;
+      if (!this.agents.get(f.agentId)?.connected || !this.changed(f.agentBps, r)) continue;
+      f.agentBps = r;
+      let list = sets.get(f.agentId);
+      if (!list) sets.set(f.agentId, (list = []));
+      list.push({ id: f.id, rateBps: Math.max(1, Math.round(r)) });
+    }
+    const agentIds = new Set([...sets.keys(), ...this.clears.keys()]);
+    for (const id of agentIds) {
+      const a = this.agents.get(id);
+      const set = sets.get(id) ?? [];
+      const clear = this.clears.get(id) ?? [];
+      if (!a || !a.connected || set.length + clear.length === 0) continue;
+      out.push({ kind: 'rates', agentId: id, msg: { type: 'rates', seq: a.seq++, set, clear } });
+      this.updates.agents += set.length + clear.length;
+    }
+    this.clears.clear();
+  }
+
+  private meterEffects(out: EnforcementEffect[], now: Now): void {
+    const desired = this.desiredMeters();
+    for (const key of [...this.installed.keys()]) {
+      if (desired.has(key)) continue;
+      this.installed.delete(key);
+      this.meterMeasured.delete(key);
+      out.push({ kind: 'meterRemove', key });
+      this.updates.meters++;
+    }
+    for (const [key, d] of desired) {
+      for (const fk of d.flowlets) this.flowlets.get(fk)!.meterKey = key;
+      const m = this.installed.get(key);
+      if (m?.failedAtMs !== undefined && now.ms - m.failedAtMs < METER_RETRY_MS) continue;
+      if (m && m.failedAtMs === undefined && m.sig === d.sig && !this.changed(m.rateBps, d.spec.rateBps)) continue;
+      this.installed.set(key, { dpid: d.spec.dpid, rateBps: d.spec.rateBps, sig: d.sig });
+      out.push({ kind: 'meterSet', target: d.spec, flowlets: d.flowlets });
+      this.updates.meters++;
+    }
+  }
+
+  /** The meters the current allocation wants, by key. */
+  private desiredMeters(): Map<string, DesiredMeter> {
+    const factor = this.settings.mode === 'both' ? 1 + this.settings.meterMarginFraction : 1;
+    const want = new Map<string, DesiredMeter>();
+    const live: Flowlet[] = [];
+    for (const f of this.flowlets.values()) {
+      f.meterKey = undefined;
+      if (f.state === 'allocated' && f.path && f.allocatedBps !== undefined && f.allocatedBps > 0 && Number.isFinite(f.allocatedBps)) live.push(f);
+    }
+    const perFlowlet = (f: Flowlet): void => {
+      const key = `flowlet:${f.key}`;
+      const ing = f.path!.ingress;
+      const spec: MeterSpec = { key, dpid: ing.dpid, match: flowMatch(f.flowKey, ing.inPort), actions: ing.actions, rateBps: meterRate(f.allocatedBps! * factor) };
+      want.set(key, { spec, sig: sigOf(spec), flowlets: [f.key] });
+    };
+    if (this.settings.meterPer === 'flowlet') {
+      live.forEach(perFlowlet);
+      return want;
+    }
+    const pairs = new Map<string, Flowlet[]>();
+    for (const f of live) {
+      const k = `${f.flow.src}>${f.flow.dst}`;
+      let g = pairs.get(k);
+      if (!g) pairs.set(k, (g = []));
+      g.push(f);
+    }
+    for (const [pair, group] of pairs) {
+      const first = group[0]!.path!.ingress;
+      const ingressSig = (f: Flowlet): string => stableText([f.path!.ingress.dpid, f.path!.ingress.inPort, f.path!.ingress.actions]);
+      if (group.some((f) => ingressSig(f) !== ingressSig(group[0]!))) {
+        // One pair entry would send every flow of the pair out of one port, overriding routing's per-flow
+        // path choice: meter these flowlets one by one instead.
+        if (!this.warnedPairs.has(pair)) {
+          this.warnedPairs.add(pair);
+          this.notify('warn', 'host_pair_split', { pair, flowlets: group.length, why: 'flows of the pair leave the ingress leaf by different ports; metered per flowlet' });
+        }
+        group.forEach(perFlowlet);
+        continue;
+      }
+      const key = `pair:${pair}`;
+      const total = group.reduce((s, f) => s + f.allocatedBps!, 0);
+      const spec: MeterSpec = {
+        key, dpid: first.dpid, match: pairMatch(group[0]!.flow.src, group[0]!.flow.dst, first.inPort), actions: first.actions, rateBps: meterRate(total * factor),
+      };
+      want.set(key, { spec, sig: sigOf(spec), flowlets: group.map((f) => f.key) });
+    }
+    return want;
+  }
+
+  private view(f: Flowlet): FlowletView {
+    const meter = f.meterKey !== undefined ? this.installed.get(f.meterKey) : undefined;
+    return {
+      agentId: f.agentId, id: f.id, flow: f.flow, tenant: f.tenant, weight: f.weight, state: f.state,
+      path: f.path ? { links: f.path.linkIds, hops: f.path.hops, adopted: f.path.adopted } : null,
+      bytes: f.bytes, sizeBytes: f.sizeBytes ?? null, transferId: f.transferId ?? null, deadlineMs: f.deadlineMs ?? null,
+      allocatedBps: f.state === 'allocated' ? (f.allocatedBps ?? null) : null,
+      agentRateBps: f.agentBps ?? null,
+      meterRateBps: meter?.rateBps ?? null,
+      measuredBps: f.measuredBps ?? null,
+      meterMeasuredBps: f.meterKey !== undefined ? (this.meterMeasured.get(f.meterKey) ?? null) : null,
+      meterKey: f.meterKey ?? null,
+      meterId: f.meterKey !== undefined ? (this.meterIds.get(f.meterKey) ?? null) : null,
+      pathAdopted: f.path?.adopted ?? false,
+      firstPacketEpochUs: f.firstPacketEpochUs, reportedEpochUs: f.reportedEpochUs,
+      allocatedEpochUs: f.allocatedEpochUs ?? null, agentEnforcedEpochUs: f.agentEnforcedEpochUs ?? null,
+      meterEnforcedEpochUs: f.meterEnforcedEpochUs ?? null, endedEpochUs: null,
+      reactionUs: {
+        agent: f.agentEnforcedEpochUs !== undefined ? f.agentEnforcedEpochUs - f.firstPacketEpochUs : null,
+        meter: f.meterEnforcedEpochUs !== undefined ? f.meterEnforcedEpochUs - f.firstPacketEpochUs : null,
+      },
+    };
+  }
+}
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
+function flowletKey(agentId: string, id: string): string {
+  return `${agentId}/${id}`;
+}
+
+function sameTuple(a: FiveTuple, b: FiveTuple): boolean {
+  return a.src === b.src && a.dst === b.dst && a.proto === b.proto && a.sport === b.sport && a.dport === b.dport;
+}
+
+function meterRate(bps: number): number {
+  return Math.max(1, Math.round(bps));
+}
+
+function sigOf(spec: MeterSpec): string {
+  return stableText([spec.dpid, spec.match, spec.actions]);
+}
+
+/** The flow key string of a 5-tuple (routing's key form). */
+export function tupleKeyString(t: FiveTuple): string {
+  return flowKeyString(flowKeyOfTuple(t));
+}

@@ -1,0 +1,147 @@
+/**
+ * Shapes of the enforcement app (issue 6, controller side): its settings, the effects its pure core
+ * returns, and the read views the REST API serves. Rates bit/s, sizes bytes, `…EpochUs` µs since the
+ * Unix epoch (the agents' and the controller's clocks agree in Mininet), `…Ms` ms of the injected clock.
+ */
+import type { Action, Match } from '../../controller/codec/index.js';
+import type { FiveTuple, RatesMsg } from '../../agent/protocol.js';
+import type { TenantConfig } from './tenants.js';
+import type { CapacityConfig } from './links.js';
+import type { SampleSummary } from './stats.js';
+
+export type AllocatorPolicyName = 'flowtune' | 'maxmin' | 'fca';
+export type EnforcementMode = 'meters' | 'agents' | 'both';
+export type MeterPer = 'flowlet' | 'hostPair';
+
+/** Everything the core needs from the config (sections allocator, enforcement, agents, tenants, topology). */
+export interface EnforcementSettings {
+  readonly policy: AllocatorPolicyName;
+  readonly iterationsPerRun: number;
+  /** push when |new − pushed| > threshold · pushed */
+  readonly rateChangeThreshold: number;
+  readonly smallFlowletBytes: number;
+  readonly mode: EnforcementMode;
+  readonly meterMarginFraction: number;
+  readonly meterPer: MeterPer;
+  /** a vanished agent's flowlets expire after this, ms */
+  readonly expiryMs: number;
+  readonly tenants: readonly TenantConfig[];
+  readonly capacity: CapacityConfig;
+  /** an allocated flowlet without a route this long is resolved by reading the switches, ms (default 2000) */
+  readonly adoptAfterMs?: number;
+  /** ended flowlets and reaction samples kept for the API (default 1000) */
+  readonly keep?: number;
+}
+
+/** The time of an event: the injected clock's ms and the wall clock's µs since the epoch. */
+export interface Now {
+  readonly ms: number;
+  readonly epochUs: number;
+}
+
+/** What a meter must do (structurally apps/enforcement/meter-enforcer.ts `MeterTarget`). */
+export interface MeterSpec {
+  readonly key: string;
+  /** the ingress leaf */
+  readonly dpid: bigint;
+  readonly match: Match;
+  readonly actions: readonly Action[];
+  readonly rateBps: number;
+}
+
+/**
+ * What the core asks the shell to do.
+ * - `rates`: write the message to the agent's channel (skipped when it is not connected).
+ * - `meterSet`: MeterEnforcer.set(target); on success call `core.meterInstalled(key, rateBps, atEpochUs)`,
+ *   on failure `core.meterFailed(key, now)`. `flowlets` are the flowlet keys the meter covers.
+ * - `meterRemove`: MeterEnforcer.remove(key).
+ */
+export type EnforcementEffect =
+  | { readonly kind: 'rates'; readonly agentId: string; readonly msg: RatesMsg }
+  | { readonly kind: 'meterSet'; readonly target: MeterSpec; readonly flowlets: readonly string[] }
+  | { readonly kind: 'meterRemove'; readonly key: string };
+
+export type FlowletState = 'small' | 'pending-path' | 'allocated';
+
+/** One switch of a flowlet's path (dpid: 16 hex digits). */
+export interface PathHop {
+  readonly dpid: string;
+  readonly inPort: number;
+  readonly outPort: number;
+}
+
+/** A flowlet as GET /api/v1/flowlets shows it. */
+export interface FlowletView {
+  readonly agentId: string;
+  readonly id: string;
+  readonly flow: FiveTuple;
+  readonly tenant: string | null;
+  readonly weight: number;
+  readonly state: FlowletState;
+  /** link ids (`host:<ip>`, `<dpid>:<port>`) and switches; adopted: read from the switches' tables */
+  readonly path: { readonly links: readonly string[]; readonly hops: readonly PathHop[]; readonly adopted: boolean } | null;
+  readonly bytes: number;
+  readonly sizeBytes: number | null;
+  readonly transferId: string | null;
+  readonly deadlineMs: number | null;
+  /** the allocator's latest rate */
+  readonly allocatedBps: number | null;
+  /** the rate last pushed to the agent / set on the meter */
+  readonly agentRateBps: number | null;
+  readonly meterRateBps: number | null;
+  /** from the agent's successive byte counts */
+  readonly measuredBps: number | null;
+  /** from the meter's statistics (per host pair in hostPair mode) */
+  readonly meterMeasuredBps: number | null;
+  readonly meterKey: string | null;
+  readonly meterId: number | null;
+  /** path read from the switches (after a controller restart) = path.adopted */
+  readonly pathAdopted: boolean;
+  /** the agent's capture saw the first packet */
+  readonly firstPacketEpochUs: number;
+  /** the controller received the start */
+  readonly reportedEpochUs: number;
+  /** the first rate was computed */
+  readonly allocatedEpochUs: number | null;
+  /** the agent applied its first rate (its `enforced` acknowledgement) */
+  readonly agentEnforcedEpochUs: number | null;
+  /** the switch confirmed its meter */
+  readonly meterEnforcedEpochUs: number | null;
+  /** ended flowlets: the last packet, or the expiry */
+  readonly endedEpochUs: number | null;
+  /** first packet → enforced, µs */
+  readonly reactionUs: { readonly agent: number | null; readonly meter: number | null };
+  /** ended flowlets: why (`ended` by the agent, `expired` agent gone, `resync` not in the agent's hello) */
+  readonly endReason?: 'ended' | 'expired' | 'resync';
+}
+
+/** GET /api/v1/allocator. */
+export interface AllocatorView {
+  readonly policy: AllocatorPolicyName;
+  readonly mode: EnforcementMode;
+  readonly meterPer: MeterPer;
+  readonly iterations: number;
+  readonly runs: number;
+  readonly lastRunDurationUs: number | null;
+  readonly lastRunAtMs: number | null;
+  readonly eventsPerSecond: number;
+  readonly activeFlowlets: number;
+  readonly allocatedFlowlets: number;
+  readonly smallFlowlets: number;
+  readonly pendingFlowlets: number;
+  readonly updatesSent: { readonly agents: number; readonly meters: number };
+  readonly reaction: { readonly agent: SampleSummary; readonly meter: SampleSummary };
+}
+
+/** GET /api/v1/agents. */
+export interface AgentView {
+  readonly id: string;
+  readonly hostname: string;
+  readonly interface: string;
+  readonly ipv4: readonly string[];
+  readonly connected: boolean;
+  /** when it (last) registered, ms of the injected clock */
+  readonly sinceMs: number;
+  readonly lastSeenMs: number;
+  readonly flowlets: number;
+}

@@ -1,0 +1,86 @@
+/**
+ * Prometheus text at `/metrics` (DESIGN §1, §6 ask 10): a private prom-client Registry per REST server
+ * (never the global one, so two controllers in one process do not share counters), whose gauges and
+ * counters read their values at scrape time from the controller and the enforcement app.
+ */
+import { Counter, Gauge, Registry, Summary } from 'prom-client';
+import type { EnforcementSource } from '../../apps/enforcement/app.js';
+
+export interface MetricsSources {
+  /** connected switches */
+  readonly switches: () => number;
+  readonly enforcement?: EnforcementSource;
+}
+
+/** A counter whose total is read from `read()` at scrape time (prom-client counters only go up by inc). */
+function readCounter(reg: Registry, name: string, help: string, labelNames: readonly string[], read: () => [Record<string, string>, number][]): void {
+  const last = new Map<string, number>();
+  new Counter({
+    name, help, labelNames, registers: [reg],
+    collect() {
+      for (const [labels, total] of read()) {
+        const k = JSON.stringify(labels);
+        const d = total - (last.get(k) ?? 0);
+        if (d > 0) this.inc(labels, d);
+        last.set(k, total);
+      }
+    },
+  });
+}
+
+/** The registry of one REST server. */
+export function createMetrics(src: MetricsSources): Registry {
+  const reg = new Registry();
+  new Gauge({ name: 'rivulet_switches_connected', help: 'OpenFlow switches connected', registers: [reg], collect() { this.set(src.switches()); } });
+  const e = src.enforcement;
+  if (!e) return reg;
+  new Gauge({
+    name: 'rivulet_flowlets', help: 'active flowlets by state (small: not allocated; pending-path: no route yet)', labelNames: ['state'], registers: [reg],
+    collect() {
+      const a = e.allocator();
+      this.set({ state: 'small' }, a.smallFlowlets);
+      this.set({ state: 'pending-path' }, a.pendingFlowlets);
+      this.set({ state: 'allocated' }, a.allocatedFlowlets);
+    },
+  });
+  readCounter(reg, 'rivulet_allocator_runs_total', 'allocator runs', [], () => [[{}, e.allocator().runs]]);
+  readCounter(reg, 'rivulet_allocator_iterations_total', 'optimizer iterations (flowtune), else policy runs', [], () => [[{}, e.allocator().iterations]]);
+  new Gauge({
+    name: 'rivulet_allocator_last_run_duration_seconds', help: 'duration of the last allocator run', registers: [reg],
+    collect() { this.set((e.allocator().lastRunDurationUs ?? 0) / 1e6); },
+  });
+  new Gauge({ name: 'rivulet_agent_events_per_second', help: 'agent events per second over the last 10 s', registers: [reg], collect() { this.set(e.allocator().eventsPerSecond); } });
+  readCounter(reg, 'rivulet_enforcement_updates_total', 'rate updates sent: agents = set/clear entries, meters = meter sets and removals', ['target'], () => {
+    const u = e.allocator().updatesSent;
+    return [[{ target: 'agents' }, u.agents], [{ target: 'meters' }, u.meters]];
+  });
+  new Gauge({ name: 'rivulet_agents_connected', help: 'host agents connected', registers: [reg], collect() { this.set(e.agents().filter((a) => a.connected).length); } });
+  new Gauge({
+    name: 'rivulet_meters', help: 'meters by state', labelNames: ['state'], registers: [reg],
+    collect() {
+      const counts = { installing: 0, installed: 0, failed: 0 };
+      for (const m of e.meters()) counts[m.state]++;
+      for (const [state, n] of Object.entries(counts)) this.set({ state }, n);
+    },
+  });
+  reactionSummary(reg, e);
+  return reg;
+}
+
+/** First packet → enforced, seconds, as a summary fed with the samples added since the last scrape. */
+function reactionSummary(reg: Registry, e: EnforcementSource): void {
+  const fed = { agent: 0, meter: 0 };
+  new Summary({
+    name: 'rivulet_reaction_time_seconds', help: 'flowlet first packet → rate enforced (enforcer: agent | meter)',
+    labelNames: ['enforcer'], percentiles: [0.5, 0.99], registers: [reg],
+    collect() {
+      const a = e.allocator().reaction;
+      const samples = e.reactionSamples();
+      for (const k of ['agent', 'meter'] as const) {
+        const fresh = Math.min(a[k].count - fed[k], samples[k].length);
+        for (const us of samples[k].slice(samples[k].length - fresh)) this.observe({ enforcer: k }, us / 1e6);
+        fed[k] = a[k].count;
+      }
+    },
+  });
+}

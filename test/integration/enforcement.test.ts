@@ -1,0 +1,247 @@
+/**
+ * Live allocation end to end over loopback, without OVS or root: startRivulet with a fake 2 spines ×
+ * 2 leaves × 1 host fabric (test/helpers/fake-fabric.ts) and a fake host agent on the unix socket (a temp
+ * path). A TCP flow's first packet makes routing pin it; the agent reports a flowlet of that flow; the
+ * controller answers `welcome`, pushes a `rates` message, installs a meter and the metered entry on the
+ * ingress leaf, shows the flowlet in GET /api/v1/flowlets, /allocator, /meters, /agents and /metrics;
+ * the end clears the rate and deletes the meter; a malformed line closes only that agent's connection;
+ * close() leaves no socket file, timer or socket.
+ */
+import { expect } from 'chai';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { connect, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { WebSocket } from 'ws';
+import { encodeLine, parseControllerMessage, type AgentMessage, type ControllerMessage } from '../../agent/protocol.js';
+import { readPathFromSwitches } from '../../apps/enforcement/adopt.js';
+import { OFPMC } from '../../controller/codec/index.js';
+import { defaultConfig } from '../../controller/config/index.js';
+import { quietLogger } from '../../controller/log.js';
+import { startRivulet, type Rivulet } from '../../controller/main.js';
+import { FakeFabric, type FakeHost } from '../helpers/fake-fabric.js';
+import type { OfpMessage } from '../../controller/codec/index.js';
+
+async function until(what: string, cond: () => boolean | Promise<boolean>, ms = 5000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await cond())) {
+    if (Date.now() > end) throw new Error(`timed out after ${ms} ms: ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+/** A fake agent on the unix socket: NDJSON both ways. */
+class FakeAgent {
+  readonly received: ControllerMessage[] = [];
+  closed = false;
+  private buf = '';
+
+  private constructor(readonly socket: Socket) {
+    socket.setEncoding('utf8');
+    socket.on('data', (d: string) => {
+      this.buf += d;
+      let nl: number;
+      while ((nl = this.buf.indexOf('\n')) >= 0) {
+        const line = this.buf.slice(0, nl);
+        this.buf = this.buf.slice(nl + 1);
+        if (!line.trim()) continue;
+        const m = parseControllerMessage(line);
+        this.received.push(m);
+        if (m.type === 'ping') this.send({ type: 'ping', atEpochUs: Math.round(Date.now() * 1000) }); // keeps the channel alive
+      }
+    });
+    socket.on('close', () => (this.closed = true));
+    socket.on('error', () => (this.closed = true));
+  }
+
+  static connect(path: string): Promise<FakeAgent> {
+    return new Promise((resolve, reject) => {
+      const s = connect(path, () => resolve(new FakeAgent(s)));
+      s.once('error', reject);
+    });
+  }
+
+  send(m: AgentMessage): void {
+    this.socket.write(encodeLine(m));
+  }
+
+  of<T extends ControllerMessage['type']>(type: T): Extract<ControllerMessage, { type: T }>[] {
+    return this.received.filter((m): m is Extract<ControllerMessage, { type: T }> => m.type === type);
+  }
+}
+
+async function getJson(url: string): Promise<any> { // eslint-disable-line @typescript-eslint/no-explicit-any
+  const res = await fetch(url);
+  expect(res.status, url).to.equal(200);
+  return res.json();
+}
+
+describe('integration: live allocation (fake fabric, fake agent on a unix socket)', function () {
+  this.timeout(20_000);
+  let dir: string;
+  let socketPath: string;
+  let rivulet: Rivulet;
+  let fabric: FakeFabric;
+  let agent: FakeAgent;
+  const toLeaf: OfpMessage[] = [];
+  let a: FakeHost;
+  let b: FakeHost;
+  const epochUs = (): number => Math.round(Date.now() * 1000);
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'rivulet-enf-'));
+    socketPath = join(dir, 'sub', 'agents.sock'); // the directory is created by the server
+    const config = defaultConfig({
+      openflow: { port: 0, host: '127.0.0.1' }, api: { port: 0, host: '127.0.0.1' },
+      topology: { lldpIntervalMs: 200, defaultCapacityBps: '100M' },
+      agents: { socketPath, heartbeatMs: 100, idleGapMs: 5 },
+      allocator: { policy: 'maxmin' },
+    });
+    rivulet = await startRivulet({ config, logger: quietLogger() });
+    fabric = await FakeFabric.connect(rivulet.openflow.port, { shape: { spines: 2, leaves: 2, hostsPerLeaf: 1 } });
+    a = fabric.host(0, 0);
+    b = fabric.host(1, 0);
+    fabric.observe((e) => {
+      if (e.kind === 'fromController' && e.sw.dpid === a.leaf.dpid) toLeaf.push(e.msg);
+    });
+    const view = rivulet.topology.view;
+    await until('discovery', () => view.ready() && view.links().length === 8, 8000);
+    for (const h of fabric.hosts) h.announce();
+    await until('hosts', () => view.hosts().filter((h) => h.ipv4 !== undefined).length === 2);
+    a.tcp(b, 40000, 5201);
+    await until('route pinned', () => rivulet.routing.routes().some((r) => r.flowKey.srcPort === 40000 && r.installed));
+  });
+
+  after(async () => {
+    fabric?.close();
+    await rivulet?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('welcomes an agent, pushes its flowlet’s rate, installs the meter and the metered entry on the ingress leaf', async () => {
+    expect(existsSync(socketPath)).to.equal(true);
+    agent = await FakeAgent.connect(socketPath);
+    agent.send({ type: 'hello', version: 1, agentId: 'h1', hostname: 'h1', interface: 'h1-eth0', ipv4: [a.ip], active: [] });
+    await until('welcome', () => agent.of('welcome').length === 1);
+    expect(agent.of('welcome')[0]).to.deep.equal({ type: 'welcome', agentId: 'h1', heartbeatMs: 100, smallFlowletBytes: 50000, idleGapMs: 5 });
+    const t0 = epochUs();
+    agent.send({
+      type: 'events', seq: 1, progress: [], ends: [], enforced: [],
+      starts: [{ id: 'f1', flow: { src: a.ip, dst: b.ip, proto: 6, sport: 40000, dport: 5201 }, firstPacketEpochUs: t0, bytes: 80_000 }],
+    });
+    await until('rates', () => agent.of('rates').length > 0);
+    const rates = agent.of('rates')[0]!;
+    expect(rates.set).to.have.length(1);
+    expect(rates.set[0]!.id).to.equal('f1');
+    expect(rates.set[0]!.rateBps).to.equal(100e6);
+    agent.send({ type: 'events', seq: 2, starts: [], progress: [], ends: [], enforced: [{ id: 'f1', rateBps: 100e6, atEpochUs: t0 + 2500 }] });
+
+    await until('meter + metered entry', () =>
+      toLeaf.some((m) => m.type === 'OFPT_METER_MOD' && m.command === OFPMC.ADD)
+      && toLeaf.some((m) => m.type === 'OFPT_FLOW_MOD' && m.instructions.some((i) => i.type === 'OFPIT_METER')));
+    const meterMod = toLeaf.find((m) => m.type === 'OFPT_METER_MOD' && m.command === OFPMC.ADD)!;
+    expect(meterMod.type === 'OFPT_METER_MOD' && meterMod.bands[0]!.rate).to.equal(110_000); // kbit/s: 100 Mbit/s · 1.1
+    await until('meter installed', () => rivulet.enforcement.meters.list().some((m) => m.state === 'installed'));
+  });
+
+  it('shows the flowlet, the allocator, meters, agents and metrics over REST', async () => {
+    const api = rivulet.api.url;
+    await until('meter reaction recorded', () => rivulet.enforcement.core.allocatorView(0).reaction.meter.count === 1);
+    const { flowlets } = await getJson(`${api}/api/v1/flowlets`);
+    expect(flowlets).to.have.length(1);
+    const f = flowlets[0];
+    expect(f).to.deep.include({ agentId: 'h1', id: 'f1', state: 'allocated', allocatedBps: 100e6, agentRateBps: 100e6, meterRateBps: 110e6, tenant: null, weight: 1 });
+    expect(f.path.links).to.have.length(4);
+    expect(f.path.links[0]).to.equal(`host:${a.ip}`);
+    expect(f.path.hops.map((h: { dpid: string }) => h.dpid)[0]).to.equal('0000000000000001');
+    expect(f.meterKey).to.equal('flowlet:h1/f1');
+    expect(f.meterId).to.be.a('number');
+    expect(f.reactionUs.agent).to.equal(2500);
+    expect(f.reactionUs.meter).to.be.above(0);
+    const alloc = await getJson(`${api}/api/v1/allocator`);
+    expect(alloc).to.deep.include({ policy: 'maxmin', mode: 'both', activeFlowlets: 1, allocatedFlowlets: 1 });
+    expect(alloc.runs).to.be.above(0);
+    expect(alloc.updatesSent.agents).to.be.at.least(1);
+    expect(alloc.updatesSent.meters).to.be.at.least(1);
+    expect(alloc.reaction.agent).to.deep.equal({ count: 1, p50Us: 2500, p99Us: 2500 });
+    expect(alloc.eventsPerSecond).to.be.above(0);
+    const meters = await getJson(`${api}/api/v1/meters`);
+    expect(meters.meters).to.have.length(1);
+    expect(meters.meters[0]).to.deep.include({ key: 'flowlet:h1/f1', dpid: '0000000000000001', rateBps: 110e6, state: 'installed' });
+    expect(meters.switches.map((s: { supported: boolean }) => s.supported)).to.deep.equal([true, true, true, true]);
+    const agents = await getJson(`${api}/api/v1/agents`);
+    expect(agents.agents).to.have.length(1);
+    expect(agents.agents[0]).to.deep.include({ id: 'h1', connected: true, flowlets: 1, ipv4: [a.ip] });
+    const links = await getJson(`${api}/api/v1/links`);
+    const up = links.links.find((l: { src: { dpid: string; port: number } }) => l.src.dpid === '0000000000000001' && l.src.port === f.path.hops[0].outPort);
+    expect(up.loadBps).to.equal(100e6);
+    const ryu = await getJson(`${api}/stats/meter/1`);
+    expect(ryu['1']).to.have.length(1);
+    const res = await fetch(`${api}/metrics`);
+    expect(res.headers.get('content-type')).to.match(/^text\/plain/);
+    const text = await res.text();
+    expect(text).to.match(/rivulet_flowlets\{state="allocated"\} 1/);
+    expect(text).to.match(/rivulet_agents_connected 1/);
+    expect(text).to.match(/rivulet_meters\{state="installed"\} 1/);
+    expect(text).to.match(/rivulet_allocator_runs_total [1-9]/);
+    expect(text).to.match(/rivulet_reaction_time_seconds_count\{enforcer="agent"\} 1/);
+    const bad = await fetch(`${api}/api/v1/flowlets?state=bogus`);
+    expect(bad.status).to.equal(400);
+    expect((await bad.json()).error.code).to.equal('BAD_REQUEST');
+    const openapi = await getJson(`${api}/api/v1/openapi.json`);
+    for (const p of ['/api/v1/flowlets', '/api/v1/allocator', '/api/v1/meters', '/api/v1/agents']) expect(openapi.paths, p).to.have.property(p);
+  });
+
+  it('reads a pinned path back from the switches’ tables (adoption after a controller restart)', async () => {
+    const route = rivulet.routing.routes().find((r) => r.flowKey.srcPort === 40000)!;
+    const p = await readPathFromSwitches(route.flowKey, rivulet.topology.view, (d) => rivulet.controller.switches.get(d));
+    expect(p?.hops.map((h) => ({ dpid: h.dpid.toString(16).padStart(16, '0'), inPort: h.inPort, outPort: h.outPort }))).to.deep.equal(route.path);
+    expect(p?.actions.some((x) => x.type === 'OFPAT_OUTPUT')).to.equal(true);
+  });
+
+  it('a malformed line closes only that agent’s connection', async () => {
+    const bad = await FakeAgent.connect(socketPath);
+    bad.socket.write('{"type":"hello","version":1}\n');
+    await until('bad agent closed', () => bad.closed);
+    expect(bad.of('error')).to.have.length(1);
+    expect(bad.of('error')[0]!.message).to.match(/hello/);
+    const pings = agent.of('ping').length;
+    await until('good agent still pinged', () => agent.of('ping').length > pings);
+    expect(agent.closed).to.equal(false);
+    expect(rivulet.enforcement.core.agentViews().map((x) => x.connected)).to.deep.equal([true]);
+  });
+
+  it('agents also connect over the WebSocket /api/v1/agents/ws', async () => {
+    const ws = new WebSocket(`ws://127.0.0.1:${rivulet.api.port}/api/v1/agents/ws`);
+    const got: ControllerMessage[] = [];
+    ws.on('message', (d) => got.push(parseControllerMessage(String(d))));
+    await new Promise((r, j) => { ws.once('open', r); ws.once('error', j); });
+    ws.send(JSON.stringify({ type: 'hello', version: 1, agentId: 'h2', hostname: 'h2', interface: 'h2-eth0', ipv4: [b.ip], active: [] }));
+    await until('ws welcome', () => got.some((m) => m.type === 'welcome'));
+    ws.close();
+    await until('h2 gone', () => rivulet.enforcement.core.agentViews().find((x) => x.id === 'h2')?.connected === false);
+  });
+
+  it('the end clears the agent’s limit and deletes the meter', async () => {
+    const before = agent.of('rates').length;
+    agent.send({ type: 'events', seq: 3, starts: [], progress: [], enforced: [], ends: [{ id: 'f1', lastPacketEpochUs: epochUs(), bytes: 2e6 }] });
+    await until('clear', () => agent.of('rates').length > before && agent.of('rates').some((r) => r.clear.includes('f1')));
+    await until('meter delete', () => toLeaf.some((m) => m.type === 'OFPT_METER_MOD' && m.command === OFPMC.DELETE));
+    await until('meter forgotten', () => rivulet.enforcement.meters.size === 0);
+    const ended = await getJson(`${rivulet.api.url}/api/v1/flowlets?state=ended`);
+    expect(ended.flowlets.map((x: { id: string; endReason: string }) => [x.id, x.endReason])).to.deep.equal([['f1', 'ended']]);
+    expect((await getJson(`${rivulet.api.url}/api/v1/flowlets`)).flowlets).to.deep.equal([]);
+  });
+
+  it('close() removes the socket file and leaves no timer, socket or agent connection', async () => {
+    await rivulet.close();
+    expect(existsSync(socketPath)).to.equal(false);
+    await until('agent sees the close', () => agent.closed);
+    await until('switch sockets closed', () => rivulet.stats().controller.sockets === 0);
+    const st = rivulet.stats();
+    expect(st.appTimers).to.equal(0);
+    expect(st.controller).to.include({ sessions: 0, sockets: 0, timers: 0, pendingRequests: 0 });
+    expect(rivulet.enforcement.agentServer.size).to.equal(0);
+    expect(rivulet.enforcement.agentServer.listeningPath).to.equal(undefined);
+  });
+});

@@ -1,0 +1,157 @@
+/**
+ * agent/agent.ts on a fake clock with recording writers: rates → tc lines and `enforced` acks at the
+ * write time; a flowlet end removes its class/filter; the BwE §6.5 fallback timeline (limits kept for
+ * the grace period, then all removed; left on the next welcome); the resync hello carries the active
+ * flowlets; PIAS re-marking as bytes cross thresholds; stop removes the qdisc and the nft table.
+ */
+import { expect } from 'chai';
+import { ManualClock } from '../../../controller/clock.js';
+import { quietLogger } from '../../../controller/log.js';
+import { HostAgent, type EventSink } from '../../../agent/agent.js';
+import type { Enforced, FiveTuple, FlowletEnd, FlowletProgress, FlowletStart, WelcomeMsg } from '../../../agent/protocol.js';
+
+const T0 = 1_700_000_000_000_000;
+const F: FiveTuple = { src: '10.0.0.1', dst: '10.0.0.2', proto: 6, sport: 40000, dport: 5001 };
+const WELCOME: WelcomeMsg = {
+  type: 'welcome', agentId: 'h1', heartbeatMs: 1000, smallFlowletBytes: 3000,
+  thresholds: { thresholdsBytes: [10_000], dscpByPriority: [46, 0] },
+};
+
+class Recorder implements EventSink {
+  starts: FlowletStart[] = [];
+  progress: FlowletProgress[] = [];
+  ends: FlowletEnd[] = [];
+  enforced: Enforced[] = [];
+  addStart(s: FlowletStart): void { this.starts.push(s); }
+  addProgress(p: FlowletProgress): void { this.progress.push(p); }
+  addEnd(e: FlowletEnd): void { this.ends.push(e); }
+  addEnforced(e: Enforced): void { this.enforced.push(e); }
+}
+
+function setup(graceMs = 10_000) {
+  const clock = new ManualClock();
+  const now = (): number => T0 + Math.round(clock.now() * 1000);
+  const tcLines: string[][] = [];
+  const nftBatches: string[][] = [];
+  const events = new Recorder();
+  const agent = new HostAgent(
+    { agentId: 'h1', hostname: 'h1', interface: 'h1-eth0', ipv4: ['10.0.0.1'], linkRateBps: 100e6, graceMs, idleGapMs: 100, tickMs: 20 },
+    {
+      clock, nowEpochUs: now, log: quietLogger(), events,
+      tc: { write: (l) => (tcLines.push([...l]), now()) },
+      nft: { available: true, apply: async (l) => (nftBatches.push([...l]), true) },
+    },
+  );
+  /** sends `n` full packets of `flow`, one per ms, advancing the clock */
+  const send = (n: number, flow: FiveTuple = F): void => {
+    for (let i = 0; i < n; i++) {
+      agent.packet({ tsUs: now(), flow, ipBytes: 1500, payloadBytes: 1448 });
+      clock.advance(1);
+    }
+  };
+  const tcText = (): string => tcLines.flat().join('\n');
+  return { clock, now, agent, events, tcLines, nftBatches, send, tcText };
+}
+
+describe('agent: orchestrator on a fake clock', () => {
+  it('start installs the HTB root and the nft table; stop removes both', async () => {
+    const s = setup();
+    await s.agent.start();
+    expect(s.tcLines[0]![0]).to.equal('qdisc replace dev h1-eth0 root handle 1: htb default ffff');
+    expect(s.nftBatches[0]).to.include('add table ip rivulet');
+    await s.agent.stop();
+    expect(s.tcLines.at(-1)).to.deep.equal(['qdisc del dev h1-eth0 root']);
+    expect(s.nftBatches.at(-1)).to.deep.equal(['add table ip rivulet', 'delete table ip rivulet']);
+    expect(s.clock.pending).to.equal(0);
+  });
+
+  it('rates: set → class + filter, acked at the write time; clear → removed, acked with null', async () => {
+    const s = setup();
+    await s.agent.start();
+    s.agent.channelUp(WELCOME);
+    s.agent.message(WELCOME);
+    s.send(5);
+    expect(s.events.starts.map((x) => x.id)).to.deep.equal(['f1']);
+    expect(s.events.progress).to.have.length(1); // 3000 bytes crossed at the 2nd packet
+    const at = s.now();
+    s.agent.message({ type: 'rates', seq: 7, set: [{ id: 'f1', rateBps: 20e6 }, { id: 'nope', rateBps: 1e6 }], clear: [] });
+    expect(s.tcText()).to.contain('classid 1:2 htb rate 20000000bit').and.contain('handle 800::2 u32');
+    expect(s.events.enforced).to.deep.equal([{ id: 'f1', rateBps: 20e6, atEpochUs: at }]);
+    expect(s.agent.flowlets()[0]).to.include({ rateLimitBps: 20e6 });
+    expect(s.agent.health()).to.include({ lastRatesSeq: 7, limits: 1, connected: true, state: 'connected' });
+    s.agent.message({ type: 'rates', seq: 8, set: [], clear: ['f1'] });
+    expect(s.tcLines.at(-1)).to.deep.equal(['filter del dev h1-eth0 parent 1: protocol ip prio 10 handle 800::2 u32', 'class del dev h1-eth0 classid 1:2']);
+    expect(s.events.enforced.at(-1)).to.deep.include({ id: 'f1', rateBps: null });
+  });
+
+  it('a flowlet end removes its class, filter and DSCP element', async () => {
+    const s = setup();
+    await s.agent.start();
+    s.agent.channelUp(WELCOME);
+    s.agent.message(WELCOME);
+    s.send(3);
+    s.agent.message({ type: 'rates', seq: 1, set: [{ id: 'f1', rateBps: 5e6, dscp: 10 }], clear: [] });
+    expect(s.nftBatches.flat().join('\n')).to.contain('goto dscp10');
+    s.clock.advance(200); // idle > 100 ms: the tick ends it
+    expect(s.events.ends.map((e) => e.id)).to.deep.equal(['f1']);
+    expect(s.tcLines.flat()).to.include('class del dev h1-eth0 classid 1:2');
+    expect(s.nftBatches.at(-1)).to.deep.equal(['delete element ip rivulet classes { 10.0.0.1 . 10.0.0.2 . 6 . 40000 . 5001 }']);
+    expect(s.agent.health().limits).to.equal(0);
+  });
+
+  it('PIAS: a flowlet is re-marked as its bytes cross a threshold', async () => {
+    const s = setup();
+    await s.agent.start();
+    s.agent.channelUp(WELCOME);
+    s.agent.message(WELCOME);
+    s.send(2);
+    s.clock.advance(20);
+    expect(s.agent.flowlets()[0]).to.include({ priority: 0, dscp: 46 });
+    s.send(10); // 18 000 bytes > 10 000
+    s.clock.advance(20);
+    expect(s.agent.flowlets()[0]).to.include({ priority: 1, dscp: 0 });
+  });
+
+  it('fallback: limits kept for the grace period, then all removed; a welcome leaves it; hello resyncs', async () => {
+    const s = setup(10_000);
+    await s.agent.start();
+    s.agent.channelUp(WELCOME);
+    s.agent.message(WELCOME);
+    const G: FiveTuple = { ...F, sport: 40001 };
+    s.send(3);
+    s.send(3, G);
+    s.agent.message({ type: 'rates', seq: 1, set: [{ id: 'f1', rateBps: 10e6 }, { id: 'f2', rateBps: 30e6 }], clear: [] });
+    expect(s.agent.health().limits).to.equal(2);
+    s.agent.channelDown('socket closed');
+    for (let t = 0; t < 9_900; t += 50) s.send(1, F), s.send(1, G), s.clock.advance(48); // traffic continues
+    expect(s.agent.health()).to.include({ state: 'grace', limits: 2, connected: false });
+    expect(s.agent.health().graceEndsAtEpochUs).to.be.a('number');
+    const before = s.tcLines.length;
+    for (let t = 0; t < 200; t += 50) s.send(1, F), s.send(1, G), s.clock.advance(48);
+    expect(s.agent.health()).to.include({ state: 'fallback', limits: 0 });
+    const removed = s.tcLines.slice(before).flat();
+    expect(removed.filter((l) => l.startsWith('class del'))).to.have.length(2);
+    expect(removed.filter((l) => l.startsWith('filter del'))).to.have.length(2);
+    // reconnect: the hello carries both live flowlets with their bytes; the welcome leaves the fallback
+    const hello = s.agent.hello();
+    expect(hello.active.map((f) => f.id)).to.deep.equal(['f1', 'f2']);
+    expect(hello.active[0]!.bytes).to.be.greaterThan(100_000);
+    s.agent.channelUp(WELCOME);
+    expect(s.agent.health()).to.include({ state: 'connected', connected: true });
+    s.agent.message({ type: 'rates', seq: 2, set: [{ id: 'f2', rateBps: 1e6 }], clear: [] });
+    expect(s.agent.flowlets().find((f) => f.id === 'f2')).to.include({ rateLimitBps: 1e6 });
+  });
+
+  it('a reconnect within the grace period keeps the limits', async () => {
+    const s = setup(10_000);
+    await s.agent.start();
+    s.agent.channelUp(WELCOME);
+    s.send(3);
+    s.agent.message({ type: 'rates', seq: 1, set: [{ id: 'f1', rateBps: 10e6 }], clear: [] });
+    s.agent.channelDown('heartbeat');
+    for (let t = 0; t < 5000; t += 50) s.send(1), s.clock.advance(49);
+    s.agent.channelUp(WELCOME);
+    for (let t = 0; t < 20_000; t += 50) s.send(1), s.clock.advance(49);
+    expect(s.agent.health()).to.include({ state: 'connected', limits: 1 });
+  });
+});

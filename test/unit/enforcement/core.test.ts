@@ -1,0 +1,385 @@
+/**
+ * The enforcement core (apps/enforcement/core.ts), pure, on a fake 2-spine × 4-leaf × 2-host fabric with
+ * routes pinned by hand: rates against hand-solved optima, tenants, threshold suppression, the three
+ * modes, small flowlets, pending paths and adoption, expiry, host-pair meters, ends, reaction times.
+ */
+import { expect } from 'chai';
+import { Harness, ip, meterSets, ratesOf, start, tuple } from './helpers.js';
+
+const CLOSE = 1e-3; // relative
+
+function near(actual: number | null | undefined, want: number, rel = CLOSE): void {
+  expect(actual, `≈ ${want}`).to.be.a('number');
+  expect(Math.abs(actual! - want) / want, `${actual} ≈ ${want}`).to.be.below(rel);
+}
+
+describe('enforcement core: allocation', () => {
+  it('two senders in different racks → one receiver: 50/50 of the receiver link, agent rate r and meter r·1.1', () => {
+    const h = new Harness();
+    const a = tuple(ip(1, 1), ip(3, 1));
+    const b = tuple(ip(2, 1), ip(3, 1), 40001);
+    h.pin(a, 1);
+    h.pin(b, 2);
+    h.hello('h11', [start('f1', a)]);
+    h.hello('h21', [start('f1', b)]);
+    const first = h.run();
+    const rates = ratesOf(first);
+    expect([...rates.keys()].sort()).to.deep.equal(['h11/f1', 'h21/f1']);
+    const meters = meterSets(first);
+    expect(meters).to.have.length(2);
+    h.runs(300);
+    const fa = h.core.flowlet('h11', 'f1')!;
+    const fb = h.core.flowlet('h21', 'f1')!;
+    near(fa.allocatedBps, 50e6);
+    near(fb.allocatedBps, 50e6);
+    expect(fa.state).to.equal('allocated');
+    expect(fa.path?.links).to.deep.equal(['host:10.0.1.1', '0000000000000001:1', '0000000000000101:3', '0000000000000003:3']);
+    expect(fa.path?.adopted).to.equal(false);
+    near(fa.agentRateBps!, fa.allocatedBps!, 0.06);
+    near(fa.meterRateBps!, fa.allocatedBps! * 1.1, 0.06);
+    const m = meters.find((x) => x.target.key === 'flowlet:h11/f1')!;
+    expect(m.target.dpid).to.equal(1n);
+    expect(m.target.match).to.deep.equal([
+      { field: 'in_port', value: 3 }, { field: 'eth_type', value: 0x800 }, { field: 'ip_proto', value: 6 },
+      { field: 'ipv4_src', value: '10.0.1.1' }, { field: 'ipv4_dst', value: '10.0.3.1' },
+      { field: 'tcp_src', value: 40000 }, { field: 'tcp_dst', value: 5201 },
+    ]);
+    expect(m.target.actions).to.deep.equal([{ type: 'OFPAT_OUTPUT', port: 1, maxLen: 0 }]);
+    expect(m.flowlets).to.deep.equal(['h11/f1']);
+    // link loads: the receiver's downlink carries both
+    near(h.core.linkLoads().get('0000000000000003:3'), 100e6);
+  });
+
+  it('matches the hand-solved proportional-fair optimum: a+b ≤ C, b+c ≤ C → b = C/3, a = c = 2C/3', () => {
+    const h = new Harness();
+    const A = tuple(ip(1, 1), ip(3, 1));
+    const B = tuple(ip(1, 2), ip(3, 1));
+    const Cf = tuple(ip(1, 2), ip(4, 1));
+    for (const [t, s] of [[A, 1], [B, 2], [Cf, 1]] as const) h.pin(t, s);
+    h.hello('h11', [start('a', A)]);
+    h.hello('h12', [start('b', B), start('c', Cf)]);
+    h.runs(500);
+    near(h.core.flowlet('h12', 'b')!.allocatedBps, 100e6 / 3);
+    near(h.core.flowlet('h11', 'a')!.allocatedBps, 200e6 / 3);
+    near(h.core.flowlet('h12', 'c')!.allocatedBps, 200e6 / 3);
+  });
+
+  it('maxmin: exact at once, and tenants 1:3 → 25/75 of one bottleneck', () => {
+    const h = new Harness({
+      policy: 'maxmin',
+      tenants: [{ name: 'blue', weight: 1, members: ['10.0.1.0/24'] }, { name: 'red', weight: 3, members: ['10.0.2.1'] }],
+    });
+    const a = tuple(ip(1, 1), ip(3, 1));
+    const b = tuple(ip(2, 1), ip(3, 1));
+    h.pin(a);
+    h.pin(b);
+    h.hello('h11', [start('f', a)]);
+    h.hello('h21', [start('f', b)]);
+    h.run();
+    const fa = h.core.flowlet('h11', 'f')!;
+    const fb = h.core.flowlet('h21', 'f')!;
+    expect([fa.tenant, fa.weight, fb.tenant, fb.weight]).to.deep.equal(['blue', 1, 'red', 3]);
+    near(fa.allocatedBps, 25e6, 1e-9);
+    near(fb.allocatedBps, 75e6, 1e-9);
+  });
+
+  it('flowtune with tenants 1:3 converges to 25/75; a declared tenant wins, an unknown one is weight 1 and warned once', () => {
+    const h = new Harness({ tenants: [{ name: 'blue', weight: 1, members: ['10.0.1.1'] }, { name: 'red', weight: 3, members: [] }] });
+    const a = tuple(ip(1, 1), ip(3, 1));
+    const b = tuple(ip(2, 1), ip(3, 1));
+    const c = tuple(ip(2, 2), ip(4, 1));
+    h.pin(a);
+    h.pin(b);
+    h.pin(c);
+    h.hello('h11', [start('f', a)]);
+    h.hello('h21', [start('f', b, { tenant: 'red' })]);
+    h.hello('h22', [start('f', c, { tenant: 'green' }), start('g', tuple(ip(2, 2), ip(4, 1), 1), { tenant: 'green' })]);
+    h.runs(400);
+    near(h.core.flowlet('h11', 'f')!.allocatedBps, 25e6);
+    near(h.core.flowlet('h21', 'f')!.allocatedBps, 75e6);
+    const g = h.core.flowlet('h22', 'f')!;
+    expect([g.tenant, g.weight]).to.deep.equal(['green', 1]);
+    expect(h.notes.filter((n) => n.event === 'unknown_tenant')).to.have.length(1);
+  });
+
+  it('fca runs as the policy too (sized flowlets: the smaller transfer first)', () => {
+    const h = new Harness({ policy: 'fca' });
+    const a = tuple(ip(1, 1), ip(3, 1));
+    const b = tuple(ip(2, 1), ip(3, 1));
+    h.pin(a);
+    h.pin(b);
+    h.hello('h11', [start('f', a, { sizeBytes: 10e6 })]);
+    h.hello('h21', [start('f', b, { sizeBytes: 1e6 })]);
+    h.run();
+    expect(h.core.flowlet('h21', 'f')!.allocatedBps!).to.be.above(h.core.flowlet('h11', 'f')!.allocatedBps!);
+  });
+});
+
+describe('enforcement core: updates only when a rate changes', () => {
+  it('after convergence a run sends nothing; a new flowlet sends rates and meters again', () => {
+    const h = new Harness();
+    const a = tuple(ip(1, 1), ip(3, 1));
+    h.pin(a);
+    h.hello('h11', [start('f', a)]);
+    expect(ratesOf(h.run()).get('h11/f')).to.be.a('number');
+    h.runs(100);
+    expect(h.runs(1)).to.deep.equal([]);
+    const sent = h.core.allocatorView(h.ms).updatesSent;
+    const b = tuple(ip(2, 1), ip(3, 1));
+    h.pin(b);
+    h.hello('h21', [start('f', b)]);
+    const effects = h.runs(200) && h.core.allocatorView(h.ms);
+    expect(effects.updatesSent.agents).to.be.above(sent.agents + 1);
+    near(h.core.flowlet('h11', 'f')!.agentRateBps!, 50e6, 0.06);
+  });
+
+  it('a change within the threshold is suppressed, beyond it is pushed', () => {
+    const h = new Harness({ policy: 'maxmin', rateChangeThreshold: 0.05 });
+    const a = tuple(ip(1, 1), ip(3, 1));
+    h.pin(a);
+    h.hello('h11', [start('f', a)]);
+    expect(ratesOf(h.run()).get('h11/f')).to.equal(100e6);
+    // 100 → 96 Mbit/s (4%): suppressed
+    // capacities are re-read every run
+    (h.core.settings.capacity as { defaultBps: number }).defaultBps = 96e6;
+    expect(h.run()).to.deep.equal([]);
+    expect(h.core.flowlet('h11', 'f')!.agentRateBps).to.equal(100e6);
+    // → 90 Mbit/s (10% from the pushed 100): pushed, agent and meter
+    (h.core.settings.capacity as { defaultBps: number }).defaultBps = 90e6;
+    const e = h.run();
+    expect(ratesOf(e).get('h11/f')).to.equal(90e6);
+    expect(meterSets(e).map((m) => m.target.rateBps)).to.deep.equal([99e6]);
+  });
+});
+
+describe('enforcement core: modes', () => {
+  const setup = (mode: 'agents' | 'meters' | 'both') => {
+    const h = new Harness({ mode, policy: 'maxmin' });
+    const a = tuple(ip(1, 1), ip(3, 1));
+    h.pin(a);
+    h.hello('h11', [start('f', a)]);
+    return { h, effects: h.run() };
+  };
+
+  it('agents: rates only', () => {
+    const { effects } = setup('agents');
+    expect(effects.map((e) => e.kind)).to.deep.equal(['rates']);
+  });
+
+  it('meters: meters only, at the rate itself', () => {
+    const { effects } = setup('meters');
+    expect(effects.map((e) => e.kind)).to.deep.equal(['meterSet']);
+    expect(meterSets(effects)[0]!.target.rateBps).to.equal(100e6);
+  });
+
+  it('both: agent r, meter r·(1 + margin)', () => {
+    const { effects } = setup('both');
+    expect(ratesOf(effects).get('h11/f')).to.equal(100e6);
+    expect(meterSets(effects)[0]!.target.rateBps).to.equal(110e6);
+  });
+});
+
+describe('enforcement core: flowlet life', () => {
+  it('small flowlets are not allocated until their bytes (or declared size) cross the threshold', () => {
+    const h = new Harness();
+    const a = tuple(ip(1, 1), ip(3, 1));
+    h.pin(a);
+    h.hello('h11', [start('f', a, { bytes: 1000 }), start('g', tuple(ip(1, 1), ip(3, 1), 1), { bytes: 0, sizeBytes: 1e6 })]);
+    h.pin(tuple(ip(1, 1), ip(3, 1), 1));
+    const e = h.run();
+    expect(h.core.flowlet('h11', 'f')!.state).to.equal('small');
+    expect(h.core.flowlet('h11', 'g')!.state).to.equal('allocated');
+    expect([...ratesOf(e).keys()]).to.deep.equal(['h11/g']);
+    h.ms += 100;
+    h.events('h11', { progress: [{ id: 'f', bytes: 60_000, atEpochUs: h.now().epochUs }] });
+    const e2 = h.run();
+    expect(h.core.flowlet('h11', 'f')!.state).to.equal('allocated');
+    expect(ratesOf(e2).has('h11/f')).to.equal(true);
+    expect(h.core.flowlet('h11', 'f')!.measuredBps).to.be.above(0);
+    expect(h.core.allocatorView(h.ms)).to.deep.include({ activeFlowlets: 2, allocatedFlowlets: 2, smallFlowlets: 0 });
+  });
+
+  it('a flowlet without a route stays pending-path, is retried every run, and is offered for adoption after 2 s', () => {
+    const h = new Harness();
+    const a = tuple(ip(1, 1), ip(3, 1));
+    h.hello('h11', [start('f', a)]);
+    expect(h.run()).to.deep.equal([]);
+    expect(h.core.flowlet('h11', 'f')!.state).to.equal('pending-path');
+    expect(h.core.adoptionDue(h.ms + 1999)).to.deep.equal([]);
+    const due = h.core.adoptionDue(h.ms + 2000);
+    expect(due.map((d) => d.key)).to.deep.equal(['h11/f']);
+    expect(h.core.adoptionDue(h.ms + 2500), 'not asked again within a period').to.deep.equal([]);
+    h.ms += 300;
+    h.pin(a);
+    const e = h.run();
+    expect(h.core.flowlet('h11', 'f')!.state).to.equal('allocated');
+    expect(ratesOf(e).has('h11/f')).to.equal(true);
+  });
+
+  it('adopt: a path read from the switches is marked adopted and allocated; its meter carries the entry’s actions', () => {
+    const h = new Harness({ policy: 'maxmin' });
+    const a = tuple(ip(1, 1), ip(3, 1));
+    h.hello('h11', [start('f', a)]);
+    h.run();
+    const actions = [{ type: 'OFPAT_SET_QUEUE' as const, queueId: 3 }, { type: 'OFPAT_OUTPUT' as const, port: 2, maxLen: 0 }];
+    const ok = h.core.adopt('h11/f', [{ dpid: 1n, inPort: 3, outPort: 2 }, { dpid: 0x102n, inPort: 1, outPort: 3 }, { dpid: 3n, inPort: 2, outPort: 3 }], actions, h.now());
+    expect(ok).to.equal(true);
+    const f = h.core.flowlet('h11', 'f')!;
+    expect(f.state).to.equal('allocated');
+    expect(f.path?.adopted).to.equal(true);
+    const m = meterSets(h.run())[0]!;
+    expect(m.target.actions).to.deep.equal(actions);
+    // a route appearing later takes over
+    h.pin(a, 1);
+    h.run();
+    expect(h.core.flowlet('h11', 'f')!.path?.adopted).to.equal(false);
+  });
+
+  it('a re-pinned route moves the flowlet and its meter (new actions)', () => {
+    const h = new Harness({ policy: 'maxmin' });
+    const a = tuple(ip(1, 1), ip(3, 1));
+    h.pin(a, 1);
+    h.hello('h11', [start('f', a)]);
+    h.run();
+    h.pin(a, 2, { queue: 2 });
+    const m = meterSets(h.run());
+    expect(m).to.have.length(1);
+    expect(m[0]!.target.actions).to.deep.equal([{ type: 'OFPAT_SET_QUEUE', queueId: 2 }, { type: 'OFPAT_OUTPUT', port: 2, maxLen: 0 }]);
+    expect(h.core.flowlet('h11', 'f')!.path?.links[1]).to.equal('0000000000000001:2');
+  });
+
+  it('an end clears the agent’s limit and removes the meter; the ended flowlet is kept for the API', () => {
+    const h = new Harness({ policy: 'maxmin' });
+    const a = tuple(ip(1, 1), ip(3, 1));
+    h.pin(a);
+    h.hello('h11', [start('f', a)]);
+    h.run();
+    h.events('h11', { ends: [{ id: 'f', bytes: 5e6, lastPacketEpochUs: h.now().epochUs }] });
+    const e = h.run();
+    expect(e).to.deep.equal([
+      { kind: 'rates', agentId: 'h11', msg: { type: 'rates', seq: 1, set: [], clear: ['f'] } },
+      { kind: 'meterRemove', key: 'flowlet:h11/f' },
+    ]);
+    const ended = h.core.endedViews();
+    expect(ended).to.have.length(1);
+    expect(ended[0]).to.deep.include({ id: 'f', endReason: 'ended', bytes: 5e6 });
+    expect(ended[0]!.endedEpochUs).to.equal(h.now().epochUs);
+    expect(h.core.activeFlowlets).to.equal(0);
+  });
+
+  it('a vanished agent’s flowlets expire after expiryMs (meters removed); back in time, its hello resyncs', () => {
+    const h = new Harness({ policy: 'maxmin', expiryMs: 5000 });
+    const a = tuple(ip(1, 1), ip(3, 1));
+    const b = tuple(ip(1, 1), ip(4, 1));
+    h.pin(a);
+    h.pin(b);
+    h.hello('h11', [start('f', a), start('g', b)]);
+    h.run();
+    h.core.agentGone('h11', h.now());
+    h.ms += 4000;
+    expect(h.run()).to.deep.equal([]);
+    // back: only g is still active; every rate is pushed again
+    h.hello('h11', [start('g', b)]);
+    const e = h.run();
+    expect([...ratesOf(e).keys()]).to.deep.equal(['h11/g']);
+    expect(e.filter((x) => x.kind === 'meterRemove').map((x) => (x as { key: string }).key)).to.deep.equal(['flowlet:h11/f']);
+    expect(h.core.endedViews().map((v) => v.endReason)).to.deep.equal(['resync']);
+    h.core.agentGone('h11', h.now());
+    h.ms += 5000;
+    const gone = h.run();
+    expect(gone).to.deep.equal([{ kind: 'meterRemove', key: 'flowlet:h11/g' }]);
+    expect(h.core.agentViews()).to.deep.equal([]);
+    expect(h.core.endedViews().map((v) => v.endReason)).to.deep.equal(['resync', 'expired']);
+  });
+
+  it('records reaction times: first packet → agent enforced, → meter confirmed (p50/p99)', () => {
+    const h = new Harness({ policy: 'maxmin' });
+    const a = tuple(ip(1, 1), ip(3, 1));
+    h.pin(a);
+    const t0 = 1_700_000_000_000_000;
+    h.hello('h11', [start('f', a, { firstPacketEpochUs: t0 })]);
+    const e = h.run();
+    h.events('h11', { enforced: [{ id: 'f', rateBps: 100e6, atEpochUs: t0 + 3000 }] });
+    h.events('h11', { enforced: [{ id: 'f', rateBps: 90e6, atEpochUs: t0 + 9000 }] }); // only the first counts
+    const m = meterSets(e)[0]!;
+    h.core.meterInstalled(m.target.key, m.flowlets, t0 + 5000);
+    const f = h.core.flowlet('h11', 'f')!;
+    expect(f.reactionUs).to.deep.equal({ agent: 3000, meter: 5000 });
+    expect(f.agentEnforcedEpochUs).to.equal(t0 + 3000);
+    expect(h.core.allocatorView(h.ms).reaction).to.deep.equal({
+      agent: { count: 1, p50Us: 3000, p99Us: 3000 }, meter: { count: 1, p50Us: 5000, p99Us: 5000 },
+    });
+  });
+
+  it('an acknowledgement or a meter confirmation arriving after the end still counts (short flowlets)', () => {
+    const h = new Harness({ policy: 'maxmin' });
+    const a = tuple(ip(1, 1), ip(3, 1));
+    h.pin(a);
+    const t0 = 1_700_000_000_000_000;
+    h.hello('h11', [start('f', a, { firstPacketEpochUs: t0 })]);
+    const m = meterSets(h.run())[0]!;
+    // end and ack in one batch (ack processed first), meter confirmed after the end
+    h.events('h11', { enforced: [{ id: 'f', rateBps: 100e6, atEpochUs: t0 + 1000 }], ends: [{ id: 'f', bytes: 4e5, lastPacketEpochUs: t0 + 40_000 }] });
+    h.core.meterInstalled(m.target.key, m.flowlets, t0 + 7000);
+    const v = h.core.endedViews()[0]!;
+    expect([v.agentEnforcedEpochUs, v.meterEnforcedEpochUs]).to.deep.equal([t0 + 1000, t0 + 7000]);
+    expect(v.reactionUs).to.deep.equal({ agent: 1000, meter: 7000 });
+    // an ack in a later batch
+    h.hello('h11', [start('g', a, { firstPacketEpochUs: t0 })]);
+    h.run();
+    h.events('h11', { ends: [{ id: 'g', bytes: 4e5, lastPacketEpochUs: t0 + 40_000 }] });
+    h.events('h11', { enforced: [{ id: 'g', rateBps: 100e6, atEpochUs: t0 + 2000 }] });
+    expect(h.core.endedViews().find((x) => x.id === 'g')!.reactionUs.agent).to.equal(2000);
+    expect(h.core.allocatorView(h.ms).reaction.agent.count).to.equal(2);
+  });
+
+  it('a failed meter is set again after the retry period; forgetMetersOn re-sets a switch’s meters', () => {
+    const h = new Harness({ policy: 'maxmin', mode: 'meters' });
+    const a = tuple(ip(1, 1), ip(3, 1));
+    h.pin(a);
+    h.hello('h11', [start('f', a)]);
+    expect(meterSets(h.run())).to.have.length(1);
+    h.core.meterFailed('flowlet:h11/f', h.ms);
+    expect(h.runs(10)).to.deep.equal([]);
+    h.ms += 4000;
+    expect(meterSets(h.run()), 'retried after METER_RETRY_MS').to.have.length(1);
+    h.core.forgetMetersOn(1n);
+    expect(meterSets(h.run())).to.have.length(1);
+  });
+});
+
+describe('enforcement core: host-pair meters', () => {
+  it('one meter per (src, dst) with the sum of its flowlets when they share the ingress output', () => {
+    const h = new Harness({ policy: 'maxmin', meterPer: 'hostPair', mode: 'meters' });
+    const a = tuple(ip(1, 1), ip(3, 1));
+    const b = tuple(ip(1, 1), ip(3, 1), 40001);
+    const c = tuple(ip(1, 1), ip(4, 1));
+    h.pin(a, 1);
+    h.pin(b, 1);
+    h.pin(c, 1);
+    h.hello('h11', [start('a', a), start('b', b), start('c', c)]);
+    const m = meterSets(h.run());
+    const pair = m.find((x) => x.target.key === 'pair:10.0.1.1>10.0.3.1')!;
+    expect(m.map((x) => x.target.key).sort()).to.deep.equal(['pair:10.0.1.1>10.0.3.1', 'pair:10.0.1.1>10.0.4.1']);
+    expect(pair.flowlets).to.deep.equal(['h11/a', 'h11/b']);
+    expect(pair.target.match).to.deep.equal([
+      { field: 'in_port', value: 3 }, { field: 'eth_type', value: 0x800 }, { field: 'ipv4_src', value: '10.0.1.1' }, { field: 'ipv4_dst', value: '10.0.3.1' },
+    ]);
+    const ra = h.core.flowlet('h11', 'a')!.allocatedBps!;
+    const rb = h.core.flowlet('h11', 'b')!.allocatedBps!;
+    expect(pair.target.rateBps).to.equal(Math.round(ra + rb));
+    expect(h.core.flowlet('h11', 'a')!.meterKey).to.equal('pair:10.0.1.1>10.0.3.1');
+  });
+
+  it('flowlets of a pair on different spines are metered one by one (a pair entry would re-route them)', () => {
+    const h = new Harness({ policy: 'maxmin', meterPer: 'hostPair', mode: 'meters' });
+    const a = tuple(ip(1, 1), ip(3, 1));
+    const b = tuple(ip(1, 1), ip(3, 1), 40001);
+    h.pin(a, 1);
+    h.pin(b, 2);
+    h.hello('h11', [start('a', a), start('b', b)]);
+    const keys = meterSets(h.run()).map((x) => x.target.key).sort();
+    expect(keys).to.deep.equal(['flowlet:h11/a', 'flowlet:h11/b']);
+    expect(h.notes.some((n) => n.event === 'host_pair_split')).to.equal(true);
+  });
+});
