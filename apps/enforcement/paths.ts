@@ -40,10 +40,14 @@ export function ingressActions(route: RouteInfo): Action[] {
   return [...queue, out];
 }
 
-/** What identifies a route's forwarding: its hops, queue and destination rewrite. */
+/**
+ * What identifies a route's forwarding: its hops, queue, destination rewrite — and its cookie, which
+ * changes at every (re-)pin: a re-pin re-adds the ingress entry without the meter attached to it, so the
+ * meter must be set again even when the path is the same.
+ */
 export function routeSig(route: RouteInfo): string {
   const hops = route.path.map((h) => `${h.dpid}:${h.inPort}>${h.outPort}`).join(',');
-  return `${hops}|q${route.queue ?? '-'}|${route.rewriteDst ?? '-'}`;
+  return `${hops}|q${route.queue ?? '-'}|${route.rewriteDst ?? '-'}|${route.cookie}`;
 }
 
 /**

@@ -21,6 +21,7 @@
  * hostIpLearned event pins the held packets. Packets still waiting after three intervals are dropped (the
  * sender's retransmission tries again). A hostRemoved event removes the host's routes.
  */
+import { randomInt } from 'node:crypto';
 import type { OutMessage } from '../../controller/api.js';
 import type { Action } from '../../controller/codec/index.js';
 import type { FabricEvent, FabricLink, FabricPath, Hop, PortRef, TopologyView } from '../../topology/types.js';
@@ -100,6 +101,13 @@ export class RoutingCore {
   private readonly inflight = new Map<bigint, bigint[]>();
   private readonly unknown: UnknownDestinations;
   private readonly dedup = new FloodDedup();
+  /**
+   * Pin serial: a random 16-bit run id in bits 39–24, a counter below. A restarted controller meets the
+   * entries of the last run still on the switches (fail-secure keeps them, idle timeouts keep them alive
+   * under traffic): with serials restarting at 1, a new pin would share a cookie with an old entry, and
+   * that entry's FLOW_REMOVED or a delete-by-cookie would hit the wrong route.
+   */
+  private readonly runId = randomInt(0, 0x10000);
   private serial = 0;
 
   /**
@@ -421,8 +429,8 @@ export class RoutingCore {
   }
 
   private nextCookie(): bigint {
-    this.serial = (this.serial + 1) % 2 ** 40;
-    return routingCookie(this.serial);
+    this.serial = (this.serial + 1) % 2 ** 24;
+    return routingCookie(this.runId * 2 ** 24 + this.serial);
   }
 
   private info(r: Route): RouteInfo {

@@ -197,3 +197,56 @@ describe('meter enforcement against Open vSwitch (userspace datapath) @slow', fu
     expect(await enforcementFlows(br!)).to.deep.equal([]);
   });
 });
+
+describe('meters attached to the pinned entry (attachPriority) against Open vSwitch @slow', function () {
+  this.timeout(60_000);
+  let ctl: Controller | undefined;
+  let br: Bridge | undefined;
+  let enf: MeterEnforcer | undefined;
+  const PINNED = 1000;
+  const ROUTING_COOKIE = '0x5256010000000007';
+
+  before(async function () {
+    if (!canRunOvs()) return this.skip();
+    ctl = await startController({ port: 0, host: '127.0.0.1', logger: quietLogger() });
+    br = await createBridge({ ports: 2 });
+    await br.setController(ctl.port);
+    const dpid = await br.waitConnected(ctl, 10_000);
+    enf = new MeterEnforcer({
+      switches: (d) => ctl!.switches.get(d), log: quietLogger(), clock: systemClock, priority: PINNED + 1, idleTimeoutS: 10, attachPriority: PINNED,
+    });
+    await enf.switchUp(dpid);
+    // what routing pins: its cookie, idle timeout, flow-removed flag
+    await ovs('ovs-ofctl', ['-O', 'OpenFlow13', 'add-flow', br.name,
+      `cookie=${ROUTING_COOKIE},priority=${PINNED},idle_timeout=10,send_flow_rem,in_port=1,tcp,nw_src=10.0.1.1,nw_dst=10.0.2.1,tp_src=40000,tp_dst=5201,actions=output:2`]);
+  });
+
+  after(async () => {
+    await enf?.close().catch(() => undefined);
+    await br?.destroy();
+    await ctl?.close();
+  });
+
+  it('set() puts the meter on the pinned entry (its cookie and idle timeout kept); remove() gives it its plain actions back, then deletes the meter', async function () {
+    const dpid = [...ctl!.switches.keys()][0]!;
+    await enf!.set({ key: 'flowlet', dpid, match: MATCH, actions: OUT2, rateBps: 12_500_000 });
+    let text = await ovs('ovs-ofctl', ['-O', 'OpenFlow13', 'dump-flows', br!.name, 'tcp']);
+    let flows = parseDumpFlows(text.replace(/ send_flow_rem /g, ' send_flow_rem, '));
+    expect(flows, 'one entry for the flow: the pinned one').to.have.length(1);
+    expect(flows[0]).to.include({ cookie: ROUTING_COOKIE, priority: PINNED });
+    expect(flows[0]!.instructions).to.deep.equal({ meter: '1', apply: 'output:2' });
+    expect(text).to.match(/idle_timeout=10/);
+    expect(await dumpMeters(br!)).to.deep.equal([{ meterId: 1, flags: 'kbps burst stats', bands: ['drop rate=12500 burst_size=250'] }]);
+
+    await enf!.set({ key: 'flowlet', dpid, match: MATCH, actions: OUT2, rateBps: 20_000_000 });
+    expect(await dumpMeters(br!)).to.deep.equal([{ meterId: 1, flags: 'kbps burst stats', bands: ['drop rate=20000 burst_size=400'] }]);
+
+    await enf!.remove('flowlet');
+    text = await ovs('ovs-ofctl', ['-O', 'OpenFlow13', 'dump-flows', br!.name, 'tcp']);
+    flows = parseDumpFlows(text.replace(/ send_flow_rem /g, ' send_flow_rem, '));
+    expect(flows, 'the pinned entry survives the meter delete').to.have.length(1);
+    expect(flows[0]).to.include({ cookie: ROUTING_COOKIE, priority: PINNED });
+    expect(flows[0]!.instructions).to.deep.equal({ apply: 'output:2' });
+    expect(await dumpMeters(br!)).to.deep.equal([]);
+  });
+});
