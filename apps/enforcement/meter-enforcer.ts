@@ -17,13 +17,13 @@
  */
 import { isDeepStrictEqual } from 'node:util';
 import type { OutMessage, RequestOptions, SwitchHandle } from '../../controller/api.js';
-import { OFPM, type Action, type Match } from '../../controller/codec/index.js';
+import { flowMod, OFPFC, OFPG, OFPM, OFPP, OFPTT_ALL, type Action, type Match } from '../../controller/codec/index.js';
 import type { Clock } from '../../controller/clock.js';
 import { dpidHex, type Logger } from '../../controller/log.js';
 import {
   DEFAULT_BURST_MS, MeterIdPool, burstKbit, deleteEnforcementEntries, deleteEntryByCookie, enforcementCookie,
   judgeMeterFeatures, measuredBps, meterAdd, meterBurstBytes, meterDelete, meterDeleteAll, meterModify, meterSample,
-  meteredEntry, rateKbps, attachMeter, detachMeter, type MeterSample,
+  meteredEntry, rateKbps, attachMeter, detachMeter, isEnforcementCookie, type MeterSample,
 } from './meters.js';
 
 export interface MeterEnforcerOptions {
@@ -493,11 +493,31 @@ export class MeterEnforcer {
     const sw = this.opts.switches(st.dpid);
     if (!sw?.alive || this.sws.get(st.dpid) !== st) return;
     try {
-      await sw.transact([deleteEnforcementEntries(), ...(st.support?.supported ? [meterDeleteAll()] : [])]);
-      this.log.info({ event: 'meter_clean_slate', dpid }, 'deleted enforcement entries and meters of earlier runs');
+      // Entries of other apps that an earlier run attached a meter to (routing's pinned entries) would be
+      // removed with the meter (§7.3.4.5): give them their plain instructions back first, so the flows they
+      // carry keep their path across a controller restart.
+      const detach = st.support?.supported ? await this.attachedLeftovers(sw).catch((err: unknown) => {
+        this.log.warn({ event: 'meter_leftovers_unread', dpid, err }, 'could not read the flow table; entries using old meters go with them');
+        return [];
+      }) : [];
+      await sw.transact([...detach, deleteEnforcementEntries(), ...(st.support?.supported ? [meterDeleteAll()] : [])]);
+      this.log.info({ event: 'meter_clean_slate', dpid, detached: detach.length }, 'deleted enforcement entries and meters of earlier runs');
     } catch (err) {
       this.log.warn({ event: 'meter_clean_slate_failed', dpid, err }, 'could not delete leftovers; meter adds may collide');
     }
+  }
+
+  /** MODIFY_STRICTs removing the meter instruction from every entry (not the app's own) that has one. */
+  private async attachedLeftovers(sw: SwitchHandle): Promise<OutMessage[]> {
+    const reply = await sw.multipart({
+      mpType: 'OFPMP_FLOW', tableId: OFPTT_ALL, outPort: OFPP.ANY, outGroup: OFPG.ANY, cookie: 0n, cookieMask: 0n, match: [],
+    });
+    return reply.flows
+      .filter((f) => !isEnforcementCookie(f.cookie) && f.instructions.some((i) => i.type === 'OFPIT_METER'))
+      .map((f) => flowMod({
+        command: OFPFC.MODIFY_STRICT, tableId: f.tableId, priority: f.priority, match: f.match,
+        instructions: f.instructions.filter((i) => i.type !== 'OFPIT_METER'),
+      }));
   }
 
   /* ------------------------------------------------------------ stats and close */

@@ -249,4 +249,24 @@ describe('meters attached to the pinned entry (attachPriority) against Open vSwi
     expect(flows[0]!.instructions).to.deep.equal({ apply: 'output:2' });
     expect(await dumpMeters(br!)).to.deep.equal([]);
   });
+
+  it('a restarted controller\'s switchUp detaches the last run\'s meter from the pinned entry before deleting the meters: the entry survives', async () => {
+    const dpid = [...ctl!.switches.keys()][0]!;
+    await enf!.set({ key: 'flowlet', dpid, match: MATCH, actions: OUT2, rateBps: 12_500_000 });
+    expect(await dumpMeters(br!)).to.have.length(1);
+    const fresh = new MeterEnforcer({
+      switches: (d) => ctl!.switches.get(d), log: quietLogger(), clock: systemClock, priority: PINNED + 1, idleTimeoutS: 10, attachPriority: PINNED,
+    });
+    try {
+      await fresh.switchUp(dpid);
+      const text = await ovs('ovs-ofctl', ['-O', 'OpenFlow13', 'dump-flows', br!.name, 'tcp']);
+      const flows = parseDumpFlows(text.replace(/ send_flow_rem /g, ' send_flow_rem, '));
+      expect(flows, 'the pinned entry is still there').to.have.length(1);
+      expect(flows[0]).to.include({ cookie: ROUTING_COOKIE, priority: PINNED });
+      expect(flows[0]!.instructions).to.deep.equal({ apply: 'output:2' });
+      expect(await dumpMeters(br!)).to.deep.equal([]);
+    } finally {
+      await fresh.close();
+    }
+  });
 });
