@@ -224,6 +224,7 @@ interface DemoFlowlet {
   readonly allocatedBps: number | null;
   readonly measuredBps: number | null;
   readonly meterId?: number | null;
+  readonly meterKey?: string | null;
   readonly firstPacketEpochUs: number;
   readonly agentEnforcedEpochUs?: number | null;
   readonly meterEnforcedEpochUs?: number | null;
@@ -266,13 +267,13 @@ async function showAllocation(r: TestController, f: MininetFabric, names: Names)
     const iv = res.serverIntervals.filter((v) => v.start >= 4);
     const measured = iv.length ? iv.reduce((a, v) => a + v.bytes * 8, 0) / iv.reduce((a, v) => a + (v.end - v.start), 0) : res.received?.bps ?? 0;
     sum += measured;
-    const meter = meters.find((m) => fl && m.key.includes(fl.flow.src) && m.key.includes(String(fl.flow.sport)));
+    const meter = fl?.meterKey ? meters.find((m) => m.key === fl.meterKey) : undefined;
     rows.push([`${s.name} → ${receiver.name}`, String(fl?.weight ?? '?'), fl?.allocatedBps ? mbps(fl.allocatedBps) : '-', mbps(measured),
       meter ? `#${meter.meterId} on ${names.switch(meter.dpid)} ${mbps(meter.rateBps)}` : '-',
       fl?.agentEnforcedEpochUs ? `${((fl.agentEnforcedEpochUs - fl.firstPacketEpochUs) / 1000).toFixed(1)} ms` : '-']);
   });
   say('\nAllocated (GET /api/v1/flowlets) vs measured (iperf3, receiver side, after 4 s):');
-  say(table(['flow', 'weight', 'allocated', 'measured', 'meter (ingress leaf, rate)', 'first packet → agent'], rows));
+  say(table(['flow', 'weight', 'allocated', 'measured', 'meter (ingress leaf, rate)', 'first packet → agent limit'], rows));
   say(`  sum measured ${mbps(sum)} of the ${BW_MBPS} Mbit/s link into ${receiver.name}; proportional fairness with weights` +
     ` ${senders.map((_, i) => (i === senders.length - 1 ? 2 : 1)).join(':')} gives each flow weight/Σweight of it.`);
   say(`  allocator: ${alloc.policy}, ${alloc.iterations} iterations in ${alloc.runs} runs, last run ${alloc.lastRunDurationUs} µs`);

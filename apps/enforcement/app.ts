@@ -329,7 +329,8 @@ class EnforcementShell {
           (err: unknown) => {
             if (this.stopped) return;
             this.core.meterFailed(key, this.opts.clock.now());
-            this.log.warn({ event: 'meter_set_failed', key, dpid: dpidHex(e.target.dpid), rateBps: e.target.rateBps, err }, 'meter not installed; retrying later');
+            // the enforcer logged the failure with its cause; here only that it will be retried
+            this.log.debug({ event: 'meter_retry_scheduled', key, dpid: dpidHex(e.target.dpid), code: (err as { code?: string }).code }, 'meter not installed; retrying later');
           },
         ));
       } else {

@@ -290,7 +290,10 @@ export class MeterEnforcer {
         await this.teardown(e);
         e.state = 'failed';
         e.error = err instanceof Error ? err.message : String(err);
-        this.log.warn({ event: 'meter_set_failed', dpid: dpidHex(op.target.dpid), key: e.key, rateBps: op.target.rateBps, err }, 'meter set failed; nothing left installed');
+        // a switch that is gone or reconnecting is expected (fabric changes, shutdown): one line, no stack
+        const transient = err instanceof MeterEnforcerError && (err.code === 'ENF_NO_SWITCH' || err.code === 'ENF_SWITCH_RESET');
+        if (transient) this.log.info({ event: 'meter_set_failed', dpid: dpidHex(op.target.dpid), key: e.key, code: err.code }, `meter not set: ${err.message}`);
+        else this.log.warn({ event: 'meter_set_failed', dpid: dpidHex(op.target.dpid), key: e.key, rateBps: op.target.rateBps, err }, 'meter set failed; nothing left installed');
         for (const w of op.waiters) w.reject(err);
       }
     }
@@ -548,7 +551,10 @@ export class MeterEnforcer {
         e.prev = s;
       }
     } catch (err) {
-      this.log.warn({ event: 'meter_stats_failed', dpid: dpidHex(st.dpid), err }, 'meter stats request failed');
+      // a session closing under the request (switch gone, shutdown) is not worth a stack trace
+      const closed = (err as { code?: string }).code === 'OFP_SESSION_CLOSED';
+      if (closed) this.log.info({ event: 'meter_stats_failed', dpid: dpidHex(st.dpid), reason: (err as Error).message }, 'meter stats request failed: session closed');
+      else this.log.warn({ event: 'meter_stats_failed', dpid: dpidHex(st.dpid), err }, 'meter stats request failed');
     }
   }
 
