@@ -139,9 +139,9 @@ class EnforcementShell {
     this.meters = new MeterEnforcer({
       switches: opts.switches, log: opts.log, clock: opts.clock, priority: c.routing.priority + 1,
       idleTimeoutS: c.routing.idleTimeoutS, burstMs: c.enforcement.meterBurstMs,
-      // per flowlet, the meter goes on routing's pinned ingress entry (one entry per flow, whose idle
-      // timeout keeps working); host-pair meters need an entry of their own (no pinned entry matches a pair)
-      ...(c.enforcement.meterPer === 'flowlet' ? { attachPriority: c.routing.priority } : {}),
+      // the meter goes on routing's pinned ingress entry (one entry per flow, whose idle timeout keeps
+      // working); a host-pair meter goes on the pinned entry of each flow of the pair
+      attachPriority: c.routing.priority,
     });
     this.agents = new AgentServer({
       log: this.log, clock: opts.clock, heartbeatMs: c.agents.heartbeatMs,

@@ -24,7 +24,7 @@ import { flowKeyString, flowMatch, IPPROTO_TCP, IPPROTO_UDP } from '../routing/f
 import type { FlowKey, RouteInfo } from '../routing/types.js';
 import type { TopologyView } from '../../topology/types.js';
 import { LinkRegistry } from './links.js';
-import { ingressActions, pairMatch, resolvePath, routeHops, routeSig, stableText, type Hop, type ResolvedPath } from './paths.js';
+import { ingressActions, resolvePath, routeHops, routeSig, stableText, type Hop, type ResolvedPath } from './paths.js';
 import { EventRate, Ring, Samples } from './stats.js';
 import { Tenants } from './tenants.js';
 import type {
@@ -124,7 +124,6 @@ export class EnforcementCore {
   private readonly meterMeasured = new Map<string, number>();
   private readonly transfers = new Map<string, number>();
   private readonly warnedTenants = new Set<string>();
-  private readonly warnedPairs = new Set<string>();
   private readonly endedRing: Ring<FlowletView>;
   /** the ended views by flowlet key (late acknowledgements and meter confirmations still count) */
   private readonly ended = new Map<string, Mutable<FlowletView>>();
@@ -583,7 +582,7 @@ export class EnforcementCore {
       const key = `flowlet:${f.key}`;
       const ing = f.path!.ingress;
       const spec: MeterSpec = { key, dpid: ing.dpid, match: flowMatch(f.flowKey, ing.inPort), actions: ing.actions, rateBps: meterRate(f.allocatedBps! * factor) };
-      want.set(key, { spec, sig: sigOf(spec), flowlets: [f.key] });
+      want.set(key, { spec, sig: sigOf(spec, [f.path!.sig]), flowlets: [f.key] });
     };
     if (this.settings.meterPer === 'flowlet') {
       live.forEach(perFlowlet);
@@ -597,24 +596,19 @@ export class EnforcementCore {
       g.push(f);
     }
     for (const [pair, group] of pairs) {
+      // One meter for the pair, attached to the pinned ingress entry of each of its flows: each flow keeps
+      // the path routing chose for it, one token bucket polices their sum.
       const first = group[0]!.path!.ingress;
-      const ingressSig = (f: Flowlet): string => stableText([f.path!.ingress.dpid, f.path!.ingress.inPort, f.path!.ingress.actions]);
-      if (group.some((f) => ingressSig(f) !== ingressSig(group[0]!))) {
-        // One pair entry would send every flow of the pair out of one port, overriding routing's per-flow
-        // path choice: meter these flowlets one by one instead.
-        if (!this.warnedPairs.has(pair)) {
-          this.warnedPairs.add(pair);
-          this.notify('warn', 'host_pair_split', { pair, flowlets: group.length, why: 'flows of the pair leave the ingress leaf by different ports; metered per flowlet' });
-        }
-        group.forEach(perFlowlet);
-        continue;
-      }
       const key = `pair:${pair}`;
-      const total = group.reduce((s, f) => s + f.allocatedBps!, 0);
+      const onFirst = group.filter((f) => f.path!.ingress.dpid === first.dpid);
+      if (onFirst.length < group.length) group.filter((f) => f.path!.ingress.dpid !== first.dpid).forEach(perFlowlet); // host moved mid-way
+      const total = onFirst.reduce((s, f) => s + f.allocatedBps!, 0);
+      const attachments = onFirst.map((f) => ({ match: flowMatch(f.flowKey, f.path!.ingress.inPort), actions: f.path!.ingress.actions }))
+        .sort((a, b) => stableText(a.match).localeCompare(stableText(b.match)));
       const spec: MeterSpec = {
-        key, dpid: first.dpid, match: pairMatch(group[0]!.flow.src, group[0]!.flow.dst, first.inPort), actions: first.actions, rateBps: meterRate(total * factor),
+        key, dpid: first.dpid, match: attachments[0]!.match, actions: attachments[0]!.actions, rateBps: meterRate(total * factor), attachments,
       };
-      want.set(key, { spec, sig: sigOf(spec), flowlets: group.map((f) => f.key) });
+      want.set(key, { spec, sig: sigOf(spec, onFirst.map((f) => f.path!.sig).sort()), flowlets: onFirst.map((f) => f.key) });
     }
     return want;
   }
@@ -658,8 +652,13 @@ function meterRate(bps: number): number {
   return Math.max(1, Math.round(bps));
 }
 
-function sigOf(spec: MeterSpec): string {
-  return stableText([spec.dpid, spec.match, spec.actions]);
+/**
+ * What the meter's installation depends on besides its rate: switch, entries, and the routes (their
+ * cookies) of the flowlets it covers — a re-pin re-adds the pinned entry without the meter, so a new
+ * route must re-send the attach even when match and actions are the same.
+ */
+function sigOf(spec: MeterSpec, routeSigs: readonly string[]): string {
+  return stableText([spec.dpid, spec.match, spec.actions, spec.attachments ?? null, routeSigs]);
 }
 
 /** The flow key string of a 5-tuple (routing's key form). */

@@ -49,6 +49,17 @@ export interface MeterTarget {
   readonly match: Match;                   // the pinned entry's match there (in_port + 5-tuple or host pair)
   readonly actions: readonly Action[];     // the pinned entry's actions there (output, set_queue…)
   readonly rateBps: number;                // the band's rate, bit/s
+  /**
+   * With `attachPriority`: the pinned entries the meter goes on (default just `match`/`actions`). A host-pair
+   * meter lists every flow of the pair, so one meter polices them all while each keeps its own path.
+   */
+  readonly attachments?: readonly Attachment[];
+}
+
+/** One pinned entry a meter is attached to: its match and the actions it keeps. */
+export interface Attachment {
+  readonly match: Match;
+  readonly actions: readonly Action[];
 }
 
 /**
@@ -93,6 +104,10 @@ export class MeterEnforcerError extends Error {
   }
 }
 
+function attachmentsOf(t: MeterTarget): readonly Attachment[] {
+  return t.attachments && t.attachments.length > 0 ? t.attachments : [{ match: t.match, actions: t.actions }];
+}
+
 /** Wait for the deletes of close(), ms. */
 const CLOSE_TIMEOUT_MS = 2000;
 
@@ -114,8 +129,10 @@ interface Installed {
   readonly burstBytes: number;
   readonly match: Match;
   readonly actions: readonly Action[];
-  /** attached to the pinned entry (MODIFY_STRICT) rather than an entry of its own */
+  /** attached to the pinned entries (MODIFY_STRICT) rather than an entry of its own */
   readonly attached: boolean;
+  /** the entries it is attached to (attached mode) */
+  readonly attachments: readonly Attachment[];
 }
 
 interface Entry {
@@ -318,10 +335,10 @@ export class MeterEnforcer {
     if (meterId === undefined) throw new MeterEnforcerError('ENF_IDS_EXHAUSTED', `all ${st.pool.max} meter ids of ${dpidHex(st.dpid)} in use`, st.dpid);
     const on: Installed = {
       sw: st, meterId, cookie: enforcementCookie(this.serial++), rateBps: t.rateBps, burstBytes, match: t.match, actions: t.actions,
-      attached: this.opts.attachPriority !== undefined,
+      attached: this.opts.attachPriority !== undefined, attachments: attachmentsOf(t),
     };
     try {
-      await sw.transact([meterAdd(meterId, t.rateBps, burstBytes), this.entryOf(on)]);
+      await sw.transact([meterAdd(meterId, t.rateBps, burstBytes), ...this.entriesOf(on)]);
     } catch (err) {
       await this.deleteFrom(on, []);
       throw err;
@@ -338,21 +355,23 @@ export class MeterEnforcer {
     if (rateChanged) msgs.push(meterModify(old.meterId, t.rateBps, burstBytes));
     const flowChanged = !isDeepStrictEqual(old.match, t.match) || !isDeepStrictEqual(old.actions, t.actions);
     const cookie = flowChanged ? enforcementCookie(this.serial++) : old.cookie;
-    const on: Installed = { ...old, cookie, rateBps: t.rateBps, burstBytes, match: t.match, actions: t.actions };
+    const on: Installed = { ...old, cookie, rateBps: t.rateBps, burstBytes, match: t.match, actions: t.actions, attachments: attachmentsOf(t) };
     // the new entry first (an ADD of an identical match replaces the old one), then the old cookie's;
     // attached: the pinned entry of the new match gets the meter, the old match's its plain actions back
     // (attached: the attach is re-sent on every set — a re-pin by routing re-adds its entry without the
     // meter even when the ingress match and actions stay the same; a MODIFY_STRICT is idempotent)
     if (on.attached) {
-      if (flowChanged && !isDeepStrictEqual(old.match, t.match)) msgs.push(this.detachOf(old));
-      msgs.push(this.entryOf(on));
+      const gone = old.attachments.filter((a) => !on.attachments.some((b) => isDeepStrictEqual(a.match, b.match)));
+      msgs.push(...gone.map((a) => this.detachOf(a)), ...this.entriesOf(on));
     } else if (flowChanged) msgs.push(this.entryOf(on), deleteEntryByCookie(old.cookie, this.tableId));
     try {
       if (msgs.length > 0) await sw.transact(msgs);
       else await sw.barrier();
     } catch (err) {
       e.on = undefined;
-      await this.deleteFrom(old, flowChanged ? [cookie] : []); // old and new entry, and the meter
+      // old and new entry (or every entry it may be attached to by now), and the meter
+      const all = { ...old, attachments: [...old.attachments, ...on.attachments.filter((a) => !old.attachments.some((b) => isDeepStrictEqual(a.match, b.match)))] };
+      await this.deleteFrom(all, flowChanged ? [cookie] : []);
       throw err;
     }
     e.on = on;
@@ -386,7 +405,7 @@ export class MeterEnforcer {
       this.log.debug({ event: 'meter_delete_skipped', dpid, meterId: on.meterId }, 'switch not connected');
       return;
     }
-    const msgs = on.attached ? [this.detachOf(on)] : [on.cookie, ...extraCookies].map((c) => deleteEntryByCookie(c, this.tableId));
+    const msgs = on.attached ? on.attachments.map((a) => this.detachOf(a)) : [on.cookie, ...extraCookies].map((c) => deleteEntryByCookie(c, this.tableId));
     try {
       await sw.transact([...msgs, meterDelete(on.meterId)], opts);
       on.sw.pool.release(on.meterId);
@@ -395,18 +414,21 @@ export class MeterEnforcer {
     }
   }
 
+  /** The messages that put `on`'s meter in place: one attach per attachment, or its own entry. */
+  private entriesOf(on: Installed): OutMessage[] {
+    if (!on.attached) return [this.entryOf(on)];
+    return on.attachments.map((a) => attachMeter({ tableId: this.tableId, priority: this.opts.attachPriority!, match: a.match, actions: a.actions, meterId: on.meterId }));
+  }
+
   private entryOf(on: Installed): ReturnType<typeof meteredEntry> {
-    if (on.attached) {
-      return attachMeter({ tableId: this.tableId, priority: this.opts.attachPriority!, match: on.match, actions: on.actions, meterId: on.meterId });
-    }
     return meteredEntry({
       cookie: on.cookie, tableId: this.tableId, priority: this.opts.priority, idleTimeoutS: this.opts.idleTimeoutS,
       match: on.match, meterId: on.meterId, actions: on.actions,
     });
   }
 
-  private detachOf(on: Installed): ReturnType<typeof detachMeter> {
-    return detachMeter({ tableId: this.tableId, priority: this.opts.attachPriority!, match: on.match, actions: on.actions });
+  private detachOf(a: Attachment): ReturnType<typeof detachMeter> {
+    return detachMeter({ tableId: this.tableId, priority: this.opts.attachPriority!, match: a.match, actions: a.actions });
   }
 
   /* ------------------------------------------------------------ switches */

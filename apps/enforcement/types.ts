@@ -47,6 +47,8 @@ export interface MeterSpec {
   readonly match: Match;
   readonly actions: readonly Action[];
   readonly rateBps: number;
+  /** host-pair meters: every pinned entry the meter goes on (one per flow of the pair) */
+  readonly attachments?: readonly { readonly match: Match; readonly actions: readonly Action[] }[];
 }
 
 /**

@@ -4,6 +4,8 @@
  * configuration otherwise — the same configuration for every fabric shape.
  */
 import type { Controller } from '../../controller/controller.js';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { defaultConfig, type ConfigInput, type RivuletConfig } from '../../controller/config/index.js';
 import { startRivulet } from '../../controller/main.js';
 import type { Logger } from '../../controller/log.js';
@@ -36,6 +38,8 @@ export interface TestControllerOptions {
   readonly ofPort?: number;
 }
 
+let instances = 0;
+
 /** Starts Rivulet in-process on free loopback ports; resolves once the OpenFlow and REST listeners are up. */
 export async function startTestController(opts: TestControllerOptions = {}): Promise<TestController> {
   const level = opts.logLevel ?? (process.env['RIVULET_LOG_LEVEL'] as TestControllerOptions['logLevel']) ?? 'warn';
@@ -43,6 +47,8 @@ export async function startTestController(opts: TestControllerOptions = {}): Pro
     ...opts.config,
     openflow: { ...opts.config?.openflow, port: opts.ofPort ?? 0, host: '127.0.0.1' },
     api: { ...opts.config?.api, port: 0, host: '127.0.0.1' },
+    // a socket of its own (the default /run/rivulet/agents.sock would be shared by concurrent test runs)
+    agents: { socketPath: join(tmpdir(), `rivulet-test-${process.pid}-${++instances}.sock`), ...opts.config?.agents },
     log: { level },
   });
   const r = await startRivulet({ config, ...(opts.logger ? { logger: opts.logger } : {}) });

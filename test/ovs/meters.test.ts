@@ -250,6 +250,28 @@ describe('meters attached to the pinned entry (attachPriority) against Open vSwi
     expect(await dumpMeters(br!)).to.deep.equal([]);
   });
 
+  it('one host-pair meter attached to the pinned entries of two flows; an attachment dropped is detached', async () => {
+    const dpid = [...ctl!.switches.keys()][0]!;
+    const match2: Match = [...MATCH.slice(0, 5), { field: 'tcp_src', value: 40001 }, MATCH[6]!];
+    await ovs('ovs-ofctl', ['-O', 'OpenFlow13', 'add-flow', br!.name,
+      `cookie=0x5256010000000008,priority=${PINNED},idle_timeout=10,send_flow_rem,in_port=1,tcp,nw_src=10.0.1.1,nw_dst=10.0.2.1,tp_src=40001,tp_dst=5201,actions=output:2`]);
+    const both = [{ match: MATCH, actions: OUT2 }, { match: match2, actions: OUT2 }];
+    await enf!.set({ key: 'pair', dpid, match: MATCH, actions: OUT2, rateBps: 30_000_000, attachments: both });
+    const metered = async (): Promise<string[]> => {
+      const text = await ovs('ovs-ofctl', ['-O', 'OpenFlow13', 'dump-flows', br!.name, 'tcp']);
+      return parseDumpFlows(text.replace(/ send_flow_rem /g, ' send_flow_rem, ')).map((f) => `${f.cookie} ${f.instructions.meter ?? '-'}`).sort();
+    };
+    expect(await metered()).to.deep.equal(['0x5256010000000007 1', '0x5256010000000008 1']);
+    expect(await dumpMeters(br!)).to.have.length(1);
+    await enf!.set({ key: 'pair', dpid, match: MATCH, actions: OUT2, rateBps: 15_000_000, attachments: [both[0]!] });
+    expect(await metered()).to.deep.equal(['0x5256010000000007 1', '0x5256010000000008 -']);
+    await enf!.remove('pair');
+    expect(await metered()).to.deep.equal(['0x5256010000000007 -', '0x5256010000000008 -']);
+    expect(await dumpMeters(br!)).to.deep.equal([]);
+    await ovs('ovs-ofctl', ['-O', 'OpenFlow13', '--strict', 'del-flows', br!.name,
+      `priority=${PINNED},in_port=1,tcp,nw_src=10.0.1.1,nw_dst=10.0.2.1,tp_src=40001,tp_dst=5201`]);
+  });
+
   it('a restarted controller\'s switchUp detaches the last run\'s meter from the pinned entry before deleting the meters: the entry survives', async () => {
     const dpid = [...ctl!.switches.keys()][0]!;
     await enf!.set({ key: 'flowlet', dpid, match: MATCH, actions: OUT2, rateBps: 12_500_000 });

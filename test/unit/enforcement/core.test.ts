@@ -349,7 +349,7 @@ describe('enforcement core: flowlet life', () => {
 });
 
 describe('enforcement core: host-pair meters', () => {
-  it('one meter per (src, dst) with the sum of its flowlets when they share the ingress output', () => {
+  it('one meter per (src, dst) with the sum of its flowlets, attached to each flow\'s pinned ingress entry', () => {
     const h = new Harness({ policy: 'maxmin', meterPer: 'hostPair', mode: 'meters' });
     const a = tuple(ip(1, 1), ip(3, 1));
     const b = tuple(ip(1, 1), ip(3, 1), 40001);
@@ -362,24 +362,28 @@ describe('enforcement core: host-pair meters', () => {
     const pair = m.find((x) => x.target.key === 'pair:10.0.1.1>10.0.3.1')!;
     expect(m.map((x) => x.target.key).sort()).to.deep.equal(['pair:10.0.1.1>10.0.3.1', 'pair:10.0.1.1>10.0.4.1']);
     expect(pair.flowlets).to.deep.equal(['h11/a', 'h11/b']);
-    expect(pair.target.match).to.deep.equal([
-      { field: 'in_port', value: 3 }, { field: 'eth_type', value: 0x800 }, { field: 'ipv4_src', value: '10.0.1.1' }, { field: 'ipv4_dst', value: '10.0.3.1' },
-    ]);
+    const entry = (sport: number) => [
+      { field: 'in_port', value: 3 }, { field: 'eth_type', value: 0x800 }, { field: 'ip_proto', value: 6 },
+      { field: 'ipv4_src', value: '10.0.1.1' }, { field: 'ipv4_dst', value: '10.0.3.1' },
+      { field: 'tcp_src', value: sport }, { field: 'tcp_dst', value: 5201 },
+    ];
+    expect(pair.target.attachments!.map((x) => x.match)).to.deep.equal([entry(40000), entry(40001)]);
     const ra = h.core.flowlet('h11', 'a')!.allocatedBps!;
     const rb = h.core.flowlet('h11', 'b')!.allocatedBps!;
     expect(pair.target.rateBps).to.equal(Math.round(ra + rb));
     expect(h.core.flowlet('h11', 'a')!.meterKey).to.equal('pair:10.0.1.1>10.0.3.1');
   });
 
-  it('flowlets of a pair on different spines are metered one by one (a pair entry would re-route them)', () => {
+  it('flowlets of a pair on different spines share the pair\'s meter and keep their own paths (each entry its own output)', () => {
     const h = new Harness({ policy: 'maxmin', meterPer: 'hostPair', mode: 'meters' });
     const a = tuple(ip(1, 1), ip(3, 1));
     const b = tuple(ip(1, 1), ip(3, 1), 40001);
     h.pin(a, 1);
     h.pin(b, 2);
     h.hello('h11', [start('a', a), start('b', b)]);
-    const keys = meterSets(h.run()).map((x) => x.target.key).sort();
-    expect(keys).to.deep.equal(['flowlet:h11/a', 'flowlet:h11/b']);
-    expect(h.notes.some((n) => n.event === 'host_pair_split')).to.equal(true);
+    const sets = meterSets(h.run());
+    expect(sets.map((x) => x.target.key)).to.deep.equal(['pair:10.0.1.1>10.0.3.1']);
+    const outputs = sets[0]!.target.attachments!.map((x) => x.actions);
+    expect(outputs).to.have.deep.members([[{ type: 'OFPAT_OUTPUT', port: 1, maxLen: 0 }], [{ type: 'OFPAT_OUTPUT', port: 2, maxLen: 0 }]]);
   });
 });
