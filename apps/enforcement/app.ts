@@ -98,8 +98,18 @@ export function enforcementSettings(config: RivuletConfig, adoptAfterMs?: number
  * The Karuna classes pushed to agents: PIAS demotion thresholds and, per priority (0 = highest), the
  * first DSCP of the matching queue (highest queue first; the lowest priority is DSCP 0, best effort).
  */
-export function agentThresholds(pt: PriorityThresholds | undefined, dscpMap: Readonly<Record<string, readonly number[]>>): Thresholds | undefined {
-  if (!pt || pt.thresholdsBytes.length === 0) return undefined;
+export function agentThresholds(
+  pt: PriorityThresholds | undefined,
+  dscpMap: Readonly<Record<string, readonly number[]>>,
+  small?: { readonly queues: number; readonly smallFlowletBytes: number },
+): Thresholds | undefined {
+  if (!pt || pt.thresholdsBytes.length === 0) {
+    // No distribution configured: two classes — flowlets under the small-flowlet threshold (not allocated,
+    // FCA §4.4) ride the top queue's DSCP, the rest best effort.
+    const top = small && small.queues > 1 ? dscpMap[String(small.queues - 1)]?.[0] : undefined;
+    return top === undefined || !small || small.smallFlowletBytes <= 0 ? undefined
+      : { thresholdsBytes: [small.smallFlowletBytes], dscpByPriority: [top, 0] };
+  }
   const n = Math.min(pt.thresholdsBytes.length + 1, pt.queues, 8);
   const dscpByPriority: number[] = [];
   for (let p = 0; p < n - 1; p++) dscpByPriority.push(dscpMap[String(pt.queues - 1 - p)]?.[0] ?? 0);
@@ -148,7 +158,8 @@ class EnforcementShell {
       onMessage: (ch, msg) => this.onMessage(ch, msg),
       onClose: (ch) => this.onClose(ch),
     });
-    this.thresholds = agentThresholds(opts.priorityThresholds, c.qos.dscpMap);
+    this.thresholds = agentThresholds(opts.priorityThresholds, c.qos.dscpMap,
+      c.qos.enabled ? { queues: c.qos.queues, smallFlowletBytes: c.allocator.smallFlowletBytes } : undefined);
   }
 
   api(): EnforcementApp {

@@ -123,7 +123,11 @@ describe('integration: live allocation (fake fabric, fake agent on a unix socket
     agent = await FakeAgent.connect(socketPath);
     agent.send({ type: 'hello', version: 1, agentId: 'h1', hostname: 'h1', interface: 'h1-eth0', ipv4: [a.ip], active: [] });
     await until('welcome', () => agent.of('welcome').length === 1);
-    expect(agent.of('welcome')[0]).to.deep.equal({ type: 'welcome', agentId: 'h1', heartbeatMs: 100, smallFlowletBytes: 50000, idleGapMs: 5 });
+    expect(agent.of('welcome')[0]).to.deep.equal({
+      type: 'welcome', agentId: 'h1', heartbeatMs: 100, smallFlowletBytes: 50000, idleGapMs: 5,
+      // no flow-size distribution configured: small flowlets ride the top queue (DSCP 46), the rest best effort
+      thresholds: { thresholdsBytes: [50000], dscpByPriority: [46, 0] },
+    });
     const t0 = epochUs();
     agent.send({
       type: 'events', seq: 1, progress: [], ends: [], enforced: [],

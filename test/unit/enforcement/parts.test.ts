@@ -86,6 +86,11 @@ describe('enforcement: welcome thresholds and ingress actions', () => {
       thresholdsBytes: [10_000, 100_000, 1_000_000], dscpByPriority: [46, 26, 10, 0],
     });
     expect(agentThresholds(undefined, {})).to.equal(undefined);
+    // no distribution: small flowlets (under the allocator's threshold) ride the top queue, the rest best effort
+    expect(agentThresholds(undefined, { '3': [46, 48], '1': [10] }, { queues: 4, smallFlowletBytes: 50_000 })).to.deep.equal({
+      thresholdsBytes: [50_000], dscpByPriority: [46, 0],
+    });
+    expect(agentThresholds(undefined, { '3': [46] }, { queues: 1, smallFlowletBytes: 50_000 }), 'one queue: no classes').to.equal(undefined);
   });
 
   it('the routing entry’s ingress actions: set_queue then output; eth_dst rewrite on a one-hop path', () => {
