@@ -13,7 +13,8 @@ import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { WebSocket } from 'ws';
-import { encodeLine, parseControllerMessage, type AgentMessage, type ControllerMessage } from '../../agent/protocol.js';
+import { AgentChannel } from '../../agent/channel.js';
+import { encodeLine, parseChannelAddress, parseControllerMessage, type AgentMessage, type ControllerMessage, type WelcomeMsg } from '../../agent/protocol.js';
 import { readPathFromSwitches } from '../../apps/enforcement/adopt.js';
 import { OFPMC } from '../../controller/codec/index.js';
 import { defaultConfig } from '../../controller/config/index.js';
@@ -224,6 +225,27 @@ describe('integration: live allocation (fake fabric, fake agent on a unix socket
     await until('ws welcome', () => got.some((m) => m.type === 'welcome'));
     ws.close();
     await until('h2 gone', () => rivulet.enforcement.core.agentViews().find((x) => x.id === 'h2')?.connected === false);
+  });
+
+  it('the agent\'s own channel client (agent/channel.ts) registers over ws://…/api/v1/agents/ws and gets a welcome', async () => {
+    const ups: WelcomeMsg[] = [];
+    const ch = new AgentChannel({
+      address: parseChannelAddress(`ws://127.0.0.1:${rivulet.api.port}`),
+      log: quietLogger(),
+      hello: () => ({ type: 'hello', version: 1, agentId: 'h3ws', hostname: 'h3', interface: 'h3-eth0', ipv4: [b.ip], active: [] }),
+      onMessage: () => undefined,
+      onUp: (w) => ups.push(w),
+      nowEpochUs: epochUs,
+    });
+    ch.start();
+    try {
+      await until('welcome over the agent\'s WebSocket transport', () => ups.length === 1);
+      expect(ups[0]).to.include({ type: 'welcome', agentId: 'h3ws' });
+      await until('listed as connected', () => rivulet.enforcement.core.agentViews().find((x) => x.id === 'h3ws')?.connected === true);
+    } finally {
+      ch.close();
+    }
+    await until('h3ws gone', () => rivulet.enforcement.core.agentViews().find((x) => x.id === 'h3ws')?.connected === false);
   });
 
   it('the end clears the agent’s limit and deletes the meter', async () => {
