@@ -65,6 +65,12 @@ interface FlowletJson {
   readonly pathAdopted?: boolean;
 }
 
+/** The subset of GET /api/v1/allocator this test reads. */
+interface AllocatorJson {
+  readonly runs: number;
+  readonly updatesSent: { readonly agents: number; readonly meters: number };
+}
+
 async function flowlets(api: string, ended = false): Promise<FlowletJson[]> {
   const body = await getJson<{ flowlets: FlowletJson[] }>(api, `/flowlets${ended ? '?state=ended' : ''}`);
   return body.flowlets;
@@ -157,6 +163,7 @@ describe('Live allocation end to end: host agents, allocator, meters (Mininet) @
     /** h1 → h3 and h2 → h3 at once; their receiver rates over WINDOW and the allocator's rates mid-run. */
     async function twoFlows(api: string): Promise<{ x1: number; x2: number; a1: number | null; a2: number | null }> {
       const [p1, p2] = [await freePort(), await freePort()];
+      const before = await getJson<AllocatorJson>(api, '/allocator');
       const runs = Promise.all([
         fabric!.iperf3({ client: 'h1', server: 'h3', seconds: SECONDS, interval: 0.5, cport: p1 }),
         fabric!.iperf3({ client: 'h2', server: 'h3', seconds: SECONDS, interval: 0.5, cport: p2 }),
@@ -164,6 +171,12 @@ describe('Live allocation end to end: host agents, allocator, meters (Mininet) @
       await sleep(7_000);
       const mid = await flowlets(api).catch(() => [] as FlowletJson[]);
       const [r1, r2] = await runs;
+      const after = await getJson<AllocatorJson>(api, '/allocator');
+      if (mid.length > 0) {
+        measure(`  control traffic over the ${SECONDS} s run: ${after.runs - before.runs} allocator runs, ` +
+          `${after.updatesSent.agents - before.updatesSent.agents} rate updates to agents, ${after.updatesSent.meters - before.updatesSent.meters} meter updates ` +
+          `(rateChangeThreshold 5%)`);
+      }
       const alloc = (sport: number): number | null => mid.find((f) => f.flow.sport === sport && f.flow.dst === '10.0.0.3')?.allocatedBps ?? null;
       return { x1: rateIn(r1, ...WINDOW), x2: rateIn(r2, ...WINDOW), a1: alloc(p1), a2: alloc(p2) };
     }
