@@ -20,15 +20,16 @@ import type { EventsMsg, FiveTuple, FlowletStart, HelloMsg, RatesMsg } from '../
 import type { Action } from '../../controller/codec/index.js';
 import { createPolicy, type Policy } from '../allocator/policy.js';
 import { FlowletTable } from '../allocator/table.js';
-import { flowKeyString, flowMatch, IPPROTO_TCP, IPPROTO_UDP } from '../routing/flow-key.js';
+import { flowKeyString, IPPROTO_TCP, IPPROTO_UDP } from '../routing/flow-key.js';
 import type { FlowKey, RouteInfo } from '../routing/types.js';
 import type { TopologyView } from '../../topology/types.js';
 import { LinkRegistry } from './links.js';
-import { ingressActions, resolvePath, routeHops, routeSig, stableText, type Hop, type ResolvedPath } from './paths.js';
+import { planMeters, type DesiredMeter } from './meter-plan.js';
+import { ingressActions, resolvePath, routeHops, routeSig, type Hop, type ResolvedPath } from './paths.js';
 import { EventRate, Ring, Samples } from './stats.js';
 import { Tenants } from './tenants.js';
 import type {
-  AgentView, AllocatorView, EnforcementEffect, EnforcementSettings, FlowletState, FlowletView, MeterSpec, Now,
+  AgentView, AllocatorView, EnforcementEffect, EnforcementSettings, FlowletState, FlowletView, Now,
 } from './types.js';
 
 /** A failed meter is set again after this long, ms. */
@@ -89,12 +90,6 @@ interface InstalledMeter {
   rateBps: number;
   sig: string;
   failedAtMs?: number;
-}
-
-interface DesiredMeter {
-  readonly spec: MeterSpec;
-  readonly sig: string;
-  readonly flowlets: string[];
 }
 
 /** What the shell needs to read a stranded flowlet's path from the switches. */
@@ -569,48 +564,14 @@ export class EnforcementCore {
     }
   }
 
-  /** The meters the current allocation wants, by key. */
+  /** The meters the current allocation wants, by key (meter-plan.ts); records each flowlet's meter key. */
   private desiredMeters(): Map<string, DesiredMeter> {
-    const factor = this.settings.mode === 'both' ? 1 + this.settings.meterMarginFraction : 1;
-    const want = new Map<string, DesiredMeter>();
     const live: Flowlet[] = [];
     for (const f of this.flowlets.values()) {
       f.meterKey = undefined;
       if (f.state === 'allocated' && f.path && f.allocatedBps !== undefined && f.allocatedBps > 0 && Number.isFinite(f.allocatedBps)) live.push(f);
     }
-    const perFlowlet = (f: Flowlet): void => {
-      const key = `flowlet:${f.key}`;
-      const ing = f.path!.ingress;
-      const spec: MeterSpec = { key, dpid: ing.dpid, match: flowMatch(f.flowKey, ing.inPort), actions: ing.actions, rateBps: meterRate(f.allocatedBps! * factor) };
-      want.set(key, { spec, sig: sigOf(spec, [f.path!.sig]), flowlets: [f.key] });
-    };
-    if (this.settings.meterPer === 'flowlet') {
-      live.forEach(perFlowlet);
-      return want;
-    }
-    const pairs = new Map<string, Flowlet[]>();
-    for (const f of live) {
-      const k = `${f.flow.src}>${f.flow.dst}`;
-      let g = pairs.get(k);
-      if (!g) pairs.set(k, (g = []));
-      g.push(f);
-    }
-    for (const [pair, group] of pairs) {
-      // One meter for the pair, attached to the pinned ingress entry of each of its flows: each flow keeps
-      // the path routing chose for it, one token bucket polices their sum.
-      const first = group[0]!.path!.ingress;
-      const key = `pair:${pair}`;
-      const onFirst = group.filter((f) => f.path!.ingress.dpid === first.dpid);
-      if (onFirst.length < group.length) group.filter((f) => f.path!.ingress.dpid !== first.dpid).forEach(perFlowlet); // host moved mid-way
-      const total = onFirst.reduce((s, f) => s + f.allocatedBps!, 0);
-      const attachments = onFirst.map((f) => ({ match: flowMatch(f.flowKey, f.path!.ingress.inPort), actions: f.path!.ingress.actions }))
-        .sort((a, b) => stableText(a.match).localeCompare(stableText(b.match)));
-      const spec: MeterSpec = {
-        key, dpid: first.dpid, match: attachments[0]!.match, actions: attachments[0]!.actions, rateBps: meterRate(total * factor), attachments,
-      };
-      want.set(key, { spec, sig: sigOf(spec, onFirst.map((f) => f.path!.sig).sort()), flowlets: onFirst.map((f) => f.key) });
-    }
-    return want;
+    return planMeters(live.map((f) => ({ key: f.key, flow: f.flow, flowKey: f.flowKey, path: f.path!, allocatedBps: f.allocatedBps! })), this.settings);
   }
 
   private view(f: Flowlet): FlowletView {
@@ -646,19 +607,6 @@ function flowletKey(agentId: string, id: string): string {
 
 function sameTuple(a: FiveTuple, b: FiveTuple): boolean {
   return a.src === b.src && a.dst === b.dst && a.proto === b.proto && a.sport === b.sport && a.dport === b.dport;
-}
-
-function meterRate(bps: number): number {
-  return Math.max(1, Math.round(bps));
-}
-
-/**
- * What the meter's installation depends on besides its rate: switch, entries, and the routes (their
- * cookies) of the flowlets it covers — a re-pin re-adds the pinned entry without the meter, so a new
- * route must re-send the attach even when match and actions are the same.
- */
-function sigOf(spec: MeterSpec, routeSigs: readonly string[]): string {
-  return stableText([spec.dpid, spec.match, spec.actions, spec.attachments ?? null, routeSigs]);
 }
 
 /** The flow key string of a 5-tuple (routing's key form). */
