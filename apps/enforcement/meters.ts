@@ -25,23 +25,23 @@ import {
   type MeterStats,
 } from '../../controller/codec/index.js';
 import type { OutMessage } from '../../controller/api.js';
+import { ALL_ONES_64, APP_COOKIE_PREFIX_MASK, appCookie, appCookiePrefix, isAppCookie } from '../cookies.js';
 
 /* ------------------------------------------------------------------ cookies */
 
-export const ENFORCEMENT_COOKIE_PREFIX = 0x5256_02n << 40n;
+const ENFORCEMENT_APP_ID = 0x02;
+export const ENFORCEMENT_COOKIE_PREFIX = appCookiePrefix(ENFORCEMENT_APP_ID);
 /** Mask selecting the prefix (tag + app id) of a cookie. */
-export const ENFORCEMENT_COOKIE_PREFIX_MASK = 0xffff_ffn << 40n;
-const SERIAL_MASK = (1n << 40n) - 1n;
-const ALL_ONES_64 = (1n << 64n) - 1n;
+export const ENFORCEMENT_COOKIE_PREFIX_MASK = APP_COOKIE_PREFIX_MASK;
 
 /** The cookie of metered entry number `serial` (only its low 40 bits are kept). */
 export function enforcementCookie(serial: number): bigint {
-  return ENFORCEMENT_COOKIE_PREFIX | (BigInt(serial) & SERIAL_MASK);
+  return appCookie(ENFORCEMENT_APP_ID, serial);
 }
 
 /** True for cookies of Rivulet enforcement entries. */
 export function isEnforcementCookie(cookie: bigint): boolean {
-  return (cookie & ENFORCEMENT_COOKIE_PREFIX_MASK) === ENFORCEMENT_COOKIE_PREFIX;
+  return isAppCookie(ENFORCEMENT_APP_ID, cookie);
 }
 
 /* ------------------------------------------------------------------ meter ids */

@@ -8,16 +8,12 @@ import { dpidHex } from '../../controller/log.js';
 import { outputTo } from '../routing/builders.js';
 import { ETH_TYPE_IPV4 } from '../routing/flow-key.js';
 import type { RouteInfo } from '../routing/types.js';
-import type { PortRef } from '../../topology/types.js';
+import type { Hop, PortRef } from '../../topology/types.js';
 import type { LinkRegistry } from './links.js';
 import type { PathHop } from './types.js';
 
-/** One switch of a path, dpid as bigint. */
-export interface Hop {
-  readonly dpid: bigint;
-  readonly inPort: number;
-  readonly outPort: number;
-}
+/** One switch of a path, dpid as bigint (the topology's Hop). */
+export type { Hop } from '../../topology/types.js';
 
 export interface ResolvedPath {
   readonly linkIds: readonly string[];

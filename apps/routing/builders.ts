@@ -18,21 +18,21 @@ import {
   type Match,
 } from '../../controller/codec/index.js';
 import type { OutMessage } from '../../controller/api.js';
+import { ALL_ONES_64, APP_COOKIE_PREFIX_MASK, appCookie, appCookiePrefix, isAppCookie } from '../cookies.js';
 
-export const ROUTING_COOKIE_PREFIX = 0x5256_01n << 40n;
+const ROUTING_APP_ID = 0x01;
+export const ROUTING_COOKIE_PREFIX = appCookiePrefix(ROUTING_APP_ID);
 /** Mask selecting the prefix (tag + app id) of a cookie. */
-export const ROUTING_COOKIE_PREFIX_MASK = 0xffff_ffn << 40n;
-const SERIAL_MASK = (1n << 40n) - 1n;
-const ALL_ONES_64 = (1n << 64n) - 1n;
+export const ROUTING_COOKIE_PREFIX_MASK = APP_COOKIE_PREFIX_MASK;
 
 /** The cookie of pin number `serial`. */
 export function routingCookie(serial: number): bigint {
-  return ROUTING_COOKIE_PREFIX | (BigInt(serial) & SERIAL_MASK);
+  return appCookie(ROUTING_APP_ID, serial);
 }
 
 /** True for cookies of Rivulet routing entries. */
 export function isRoutingCookie(cookie: bigint): boolean {
-  return (cookie & ROUTING_COOKIE_PREFIX_MASK) === ROUTING_COOKIE_PREFIX;
+  return isAppCookie(ROUTING_APP_ID, cookie);
 }
 
 /** Output action; a port equal to the in port must be written OFPP_IN_PORT (§7.2.5 / A.2.1). */

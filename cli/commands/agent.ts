@@ -11,6 +11,7 @@
  *
  * Exit codes: 0 after a clean shutdown; 2 for a bad flag value (one line on stderr); 1 when start-up fails.
  */
+import { firstSignal } from '../signals.js';
 import { readFileSync } from 'node:fs';
 import { hostname, networkInterfaces } from 'node:os';
 import { execFileSync } from 'node:child_process';
@@ -101,21 +102,6 @@ function hasStaleRoot(dev: string): boolean {
   } catch {
     return false;
   }
-}
-
-/** Resolves on the first SIGINT/SIGTERM (a second one exits at once with 130). */
-function firstSignal(): Promise<NodeJS.Signals> {
-  return new Promise((resolve) => {
-    const onSignal = (signal: NodeJS.Signals): void => {
-      process.removeListener('SIGINT', onSignal);
-      process.removeListener('SIGTERM', onSignal);
-      process.once('SIGINT', () => process.exit(130));
-      process.once('SIGTERM', () => process.exit(130));
-      resolve(signal);
-    };
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
-  });
 }
 
 /** Runs the agent until a signal (or `until` resolves). Returns the exit code; never throws. */

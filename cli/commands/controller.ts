@@ -8,6 +8,7 @@
  * line on stderr naming the key, e.g. `rivulet controller: config: openflow.port: must be an integer 0–65535,
  * got "abc"`); 1 when start-up fails otherwise (a port in use…).
  */
+import { firstSignal } from '../signals.js';
 import { Command, InvalidArgumentError } from 'commander';
 import { ConfigError, loadConfig, type ConfigInput, type RivuletConfig } from '../../controller/config/index.js';
 import { createLogger, resolveLevel } from '../../controller/log.js';
@@ -53,21 +54,6 @@ export function flagOverrides(opts: ControllerCliOptions): ConfigInput {
   const api = { ...(opts.apiPort === undefined ? {} : { port: opts.apiPort }), ...(opts.host === undefined ? {} : { host: opts.host }) };
   const level = opts.logLevel as NonNullable<ConfigInput['log']>['level'];
   return { openflow, api, ...(level === undefined ? {} : { log: { level } }) };
-}
-
-/** Resolves on the first SIGINT/SIGTERM (a second one exits at once with 130). */
-function firstSignal(): Promise<NodeJS.Signals> {
-  return new Promise((resolve) => {
-    const onSignal = (signal: NodeJS.Signals): void => {
-      process.removeListener('SIGINT', onSignal);
-      process.removeListener('SIGTERM', onSignal);
-      process.once('SIGINT', () => process.exit(130));
-      process.once('SIGTERM', () => process.exit(130));
-      resolve(signal);
-    };
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
-  });
 }
 
 /**

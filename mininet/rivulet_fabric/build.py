@@ -7,7 +7,7 @@ module docstring; this module implements it.  The command handlers that drive a 
 
 Teardown guarantees: spawned processes get SIGTERM first, then every process started here is killed by
 its pid, ``net.stop()`` runs, and only bridges and interfaces whose names start with this run's prefix
-are deleted.  Mininet's cleanup (``mn -c``) is never called, and nothing is killed by name.
+are deleted.  Mininet's own cleanup command is never called, and nothing is killed by name.
 """
 
 import json

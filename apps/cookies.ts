@@ -1,0 +1,28 @@
+/**
+ * Rivulet's cookie scheme, shared by every app that installs flow entries (64 bits): `0x5256` ("RV") in
+ * bits 63–48, the app id in bits 47–40 (0x01 routing, 0x02 enforcement), a serial in bits 39–0. An app
+ * deletes or recognises its own entries by prefix + mask, one entry by its exact cookie.
+ */
+
+/** The tag in bits 63–48. */
+const TAG = 0x5256n;
+/** Mask selecting tag + app id. */
+export const APP_COOKIE_PREFIX_MASK = 0xffff_ffn << 40n;
+/** Exact-match cookie mask (OpenFlow 1.3.5 §7.3.4.2: all bits must match). */
+export const ALL_ONES_64 = (1n << 64n) - 1n;
+const SERIAL_MASK = (1n << 40n) - 1n;
+
+/** The prefix of app `appId` (0–255). */
+export function appCookiePrefix(appId: number): bigint {
+  return (TAG << 48n) | (BigInt(appId & 0xff) << 40n);
+}
+
+/** The cookie of entry number `serial` of app `appId` (only the low 40 bits of the serial are kept). */
+export function appCookie(appId: number, serial: number): bigint {
+  return appCookiePrefix(appId) | (BigInt(serial) & SERIAL_MASK);
+}
+
+/** True for cookies of app `appId`. */
+export function isAppCookie(appId: number, cookie: bigint): boolean {
+  return (cookie & APP_COOKIE_PREFIX_MASK) === appCookiePrefix(appId);
+}
