@@ -14,6 +14,7 @@ import { HostAgent } from '../../agent/agent.js';
 import { NftShell } from '../../agent/dscp.js';
 import { nowEpochUs, type FiveTuple, type WelcomeMsg } from '../../agent/protocol.js';
 import { TcBatch, type TcFailure } from '../../agent/tc-batch.js';
+import { until } from '../helpers/until.js';
 
 const NS = `rvag${process.pid % 100000}`;
 const DEV = `${NS}a`;
@@ -38,14 +39,6 @@ const nftTable = (): string => {
     return '';
   }
 };
-
-async function until(what: string, check: () => boolean, timeoutMs = 5000): Promise<void> {
-  const t0 = Date.now();
-  while (!check()) {
-    if (Date.now() - t0 > timeoutMs) throw new Error(`timed out: ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 describe('agent: tc batch and nft shells in a network namespace @slow', function () {
   this.timeout(30_000);

@@ -22,14 +22,7 @@ import { quietLogger } from '../../controller/log.js';
 import { startRivulet, type Rivulet } from '../../controller/main.js';
 import { FakeFabric, type FakeHost } from '../helpers/fake-fabric.js';
 import type { OfpMessage } from '../../controller/codec/index.js';
-
-async function until(what: string, cond: () => boolean | Promise<boolean>, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error(`timed out after ${ms} ms: ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
+import { until } from '../helpers/until.js';
 
 /** A fake agent on the unix socket: NDJSON both ways. */
 class FakeAgent {

@@ -18,16 +18,9 @@ import { prng, runFlowLoop } from '../../bench/setup-load.js';
 import {
   ETH_TYPE, FakeFabric, flowKey, matchFields, packetFields, tcpFrame, type FakeHost,
 } from '../helpers/fake-fabric.js';
+import { until } from '../helpers/until.js';
 
 const SHAPE = { spines: 2, leaves: 4, hostsPerLeaf: 2 };
-
-async function until(what: string, cond: () => boolean, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out after ${ms} ms: ${what}`);
-    await new Promise((r) => setTimeout(r, 2));
-  }
-}
 
 const hex = (d: bigint): string => d.toString(16).padStart(16, '0');
 

@@ -16,16 +16,9 @@ import { quietLogger } from '../../controller/log.js';
 import { startRivulet, type Rivulet } from '../../controller/main.js';
 import { FakeFabric } from '../helpers/fake-fabric.js';
 import { FakeSwitch } from '../helpers/fake-switch.js';
+import { until } from '../helpers/until.js';
 
 const CLI = fileURLToPath(new URL('../../../bin/rivulet.js', import.meta.url));
-
-async function until(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 5000): Promise<void> {
-  const t0 = Date.now();
-  while (!(await check())) {
-    if (Date.now() - t0 > timeoutMs) throw new Error(`timed out: ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 /** Handles that would keep the process alive, by kind (timers, sockets, servers). */
 function handles(): Record<string, number> {

@@ -9,14 +9,9 @@ import { execFileSync } from 'node:child_process';
 import { canRunOvs, createBridge, type Bridge } from '../helpers/ovs.js';
 import { countQosRows, removeQosRows } from '../helpers/ovsdb-rows.js';
 import { startTestController, type TestController } from '../helpers/rivulet.js';
+import { until as untilHolds } from '../helpers/until.js';
 
-async function until(what: string, check: () => boolean, timeoutMs = 15_000): Promise<void> {
-  const t0 = Date.now();
-  while (!check()) {
-    if (Date.now() - t0 > timeoutMs) throw new Error(`timed out: ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+const until = (what: string, check: () => boolean, timeoutMs = 15_000): Promise<void> => untilHolds(what, check, timeoutMs);
 
 describe('QoS app on an OVS userspace bridge @slow', function () {
   this.timeout(60_000);

@@ -8,14 +8,9 @@ import type { AppEvents } from '../../controller/api.js';
 import { startController, type Controller } from '../../controller/controller.js';
 import { quietLogger } from '../../controller/log.js';
 import { FakeSwitch } from '../helpers/fake-switch.js';
+import { until as untilHolds } from '../helpers/until.js';
 
-async function until(what: string, check: () => boolean, timeoutMs = 3000): Promise<void> {
-  const t0 = Date.now();
-  while (!check()) {
-    if (Date.now() - t0 > timeoutMs) throw new Error(`timed out: ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
+const until = (what: string, check: () => boolean, timeoutMs = 3_000): Promise<void> => untilHolds(what, check, timeoutMs);
 
 describe('controller (loopback, fake switches)', () => {
   let ctl: Controller;

@@ -12,17 +12,10 @@ import { ManualClock } from '../../../controller/clock.js';
 import { quietLogger } from '../../../controller/log.js';
 import { AgentChannel, backoffDelayMs, LineSplitter, type ChannelOptions } from '../../../agent/channel.js';
 import { encodeLine, nowEpochUs, parseAgentMessage, type AgentMessage, type ControllerMessage, type HelloMsg } from '../../../agent/protocol.js';
+import { until } from '../../helpers/until.js';
 
 const log = quietLogger();
 const WELCOME = { type: 'welcome', agentId: 'h1', heartbeatMs: 1000, smallFlowletBytes: 50_000 } as const;
-
-async function until(what: string, check: () => boolean, timeoutMs = 5000): Promise<void> {
-  const t0 = Date.now();
-  while (!check()) {
-    if (Date.now() - t0 > timeoutMs) throw new Error(`timed out: ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
 
 /** A fake controller: records what each connection received, answers hello with `welcome` (or what `onHello` says). */
 class FakeController {

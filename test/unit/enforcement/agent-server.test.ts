@@ -13,14 +13,9 @@ import { encodeLine, MAX_MESSAGE_BYTES, type AgentMessage } from '../../../agent
 import { AgentServer, type AgentChannel } from '../../../apps/enforcement/agent-server.js';
 import { ManualClock } from '../../../controller/clock.js';
 import { quietLogger } from '../../../controller/log.js';
+import { until as untilHolds } from '../../helpers/until.js';
 
-async function until(what: string, cond: () => boolean, ms = 3000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out: ${what}`);
-    await new Promise((r) => setTimeout(r, 2));
-  }
-}
+const until = (what: string, check: () => boolean, timeoutMs = 3_000): Promise<void> => untilHolds(what, check, timeoutMs);
 
 interface Client {
   readonly socket: Socket;

@@ -12,14 +12,9 @@ import { createRoutingApp, type RoutingApp } from '../../../apps/routing/app.js'
 import { FakeSwitch } from '../../helpers/fake-switch.js';
 import { FakeLeafSpine, hostIp, hostMac, leafDpid, spineDpid } from '../../helpers/fake-leaf-spine.js';
 import { ipv4Frame } from './frames.js';
+import { until as untilHolds } from '../../helpers/until.js';
 
-async function until(what: string, check: () => boolean, timeoutMs = 3000): Promise<void> {
-  const t0 = Date.now();
-  while (!check()) {
-    if (Date.now() - t0 > timeoutMs) throw new Error(`timed out: ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
+const until = (what: string, check: () => boolean, timeoutMs = 3_000): Promise<void> => untilHolds(what, check, timeoutMs);
 
 describe('routing app over loopback (fake switches)', () => {
   let ctl: Controller;
