@@ -109,6 +109,7 @@ export function createRoutingApp(opts: RoutingAppOptions): RoutingApp {
     try {
       const before = core.size;
       const effects = core.fabricEvents(events, opts.clock.now());
+      perform(core.arpUnicast(events)); // the switches forward unicast ARP themselves (arp-unicast.ts)
       if (effects.length > 0) {
         log.info({ event: 'routing_repin', effects: effects.length, routesBefore: before, routesAfter: core.size }, 'routes re-pinned after fabric change');
       }

@@ -49,6 +49,7 @@ export function arpEffects(view: TopologyView, p: PacketInput): RoutingEffect[] 
     if (owner && owner.mac !== arp.sha) return [sendOnPort(p.dpid, p.inPort, proxyReply(arp, owner.mac))];
     return floodEffects(view, p.dpid, p.inPort, p.data);
   }
+  if (arp.op === ARP_REPLY && p.frame.ethDst === PROBE_MAC) return []; // an answer to our probe: learnt, consumed
   if (arp.op === ARP_REPLY && !isGratuitous(arp) && !isGroupMac(p.frame.ethDst)) {
     const to = view.hostByMac(p.frame.ethDst) ?? view.hostByIpv4(arp.tpa);
     if (to) {
@@ -63,11 +64,18 @@ export function arpEffects(view: TopologyView, p: PacketInput): RoutingEffect[] 
 }
 
 /**
- * An ARP request for `targetIp` on behalf of the host (`mac`, `ip`) whose packet could not be routed,
- * flooded along the tree from where that packet entered: the target's reply teaches the topology app
- * where it is (and reaches the asking host), so the flow's next packet can be pinned.
+ * Source MAC of the controller's own ARP probes (locally administered, Rivulet's 02-52-56 prefix). No host
+ * has it, so no unicast-ARP entry (arp-unicast.ts) forwards a reply to it: the reply is a packet-in on the
+ * target's edge port, which teaches the topology app where the target is.
  */
-export function probeEffects(view: TopologyView, dpid: bigint, inPort: number, mac: string, ip: string, targetIp: string): RoutingEffect[] {
-  const req = buildArp({ op: ARP_REQUEST, ethSrc: mac, ethDst: BROADCAST_MAC, sha: mac, spa: ip, tha: ZERO_MAC, tpa: targetIp });
+export const PROBE_MAC = '02:52:56:00:00:01';
+
+/**
+ * An ARP probe for `targetIp` (RFC 5227: sender address 0.0.0.0, so no host's cache is touched; Linux
+ * answers it when the address is its own), flooded along the tree from where the unroutable packet
+ * entered: the reply comes back to the controller and the host's hostAdded releases the waiting packets.
+ */
+export function probeEffects(view: TopologyView, dpid: bigint, inPort: number, targetIp: string): RoutingEffect[] {
+  const req = buildArp({ op: ARP_REQUEST, ethSrc: PROBE_MAC, ethDst: BROADCAST_MAC, sha: PROBE_MAC, spa: '0.0.0.0', tha: ZERO_MAC, tpa: targetIp });
   return floodEffects(view, dpid, inPort, req);
 }

@@ -24,8 +24,9 @@
 import { randomInt } from 'node:crypto';
 import type { OutMessage } from '../../controller/api.js';
 import type { Action } from '../../controller/codec/index.js';
-import type { FabricEvent, FabricLink, FabricPath, Hop, PortRef, TopologyView } from '../../topology/types.js';
+import type { FabricEvent, FabricHost, FabricLink, FabricPath, Hop, PortRef, TopologyView } from '../../topology/types.js';
 import { arpEffects, ETH_TYPE_ARP, isGroupMac, probeEffects, sendOnPort } from './arp.js';
+import { arpUnicastDeletes, arpUnicastEffects } from './arp-unicast.js';
 import { deleteByCookie, isRoutingCookie, outputTo, packetOut, pinEntry, routingCookie } from './builders.js';
 import { FloodDedup, floodEffects } from './flood.js';
 import { UnknownDestinations } from './unknown-dst.js';
@@ -402,7 +403,7 @@ export class RoutingCore {
   /** Unknown destination: the packet waits (unknown-dst.ts); an ARP probe goes along the tree when due. */
   private probe(p: PacketInput, flow: FlowKey, now: number): RoutingEffect[] {
     if (!this.unknown.hold(flow.ipv4Dst, p, now)) return [];
-    return probeEffects(this.view, p.dpid, p.inPort, p.frame.ethSrc, flow.ipv4Src, flow.ipv4Dst);
+    return probeEffects(this.view, p.dpid, p.inPort, flow.ipv4Dst);
   }
 
   /** The destination `ip` became known: route the packets that waited for it. */
@@ -426,6 +427,26 @@ export class RoutingCore {
   private broken(route: Route, failed: Failures): boolean {
     if (route.hops.some((h) => failed.switches.has(h.dpid))) return true;
     return failed.links.some((l) => pathUsesLink(route.path, l));
+  }
+
+  /**
+   * Unicast-ARP entries (arp-unicast.ts): for a host that appeared, moved or got its address, on every
+   * switch; for every host when links or switches changed (paths may have); deleted for a forgotten host.
+   */
+  arpUnicast(events: readonly FabricEvent[]): RoutingEffect[] {
+    const c = this.config;
+    const out: RoutingEffect[] = [];
+    if (events.some((e) => e.type === 'linkUp' || e.type === 'linkDown' || e.type === 'switchAdded' || e.type === 'switchRemoved')) {
+      out.push(...arpUnicastEffects(this.view, this.view.hosts(), c.priority, c.tableId));
+    } else {
+      const changed = new Map<string, FabricHost>();
+      for (const e of events) {
+        if (e.type === 'hostAdded' || e.type === 'hostMoved' || e.type === 'hostIpLearned') changed.set(e.host.mac, e.host);
+      }
+      if (changed.size > 0) out.push(...arpUnicastEffects(this.view, [...changed.values()], c.priority, c.tableId));
+    }
+    for (const e of events) if (e.type === 'hostRemoved') out.push(...arpUnicastDeletes(this.view, e.host.mac));
+    return out;
   }
 
   private nextCookie(): bigint {

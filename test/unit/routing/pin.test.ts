@@ -3,6 +3,7 @@
  * entries on every hop, egress side first, exact matches and outputs, then exactly one packet-out;
  * concurrent first packets; FLOW_REMOVED; unknown destinations; install failures.
  */
+import { PROBE_MAC } from '../../../apps/routing/arp.js';
 import { expect } from 'chai';
 import { OFPFC, OFPFF, OFPP } from '../../../controller/codec/index.js';
 import type { OutMessage } from '../../../controller/api.js';
@@ -215,7 +216,8 @@ describe('routing core: pinning', () => {
       expect(data.readUInt16BE(12)).to.equal(0x0806);
       expect(data.readUInt16BE(20)).to.equal(1); // request
       expect(data.subarray(38, 42).join('.')).to.equal('10.0.9.9'); // tpa
-      expect(data.subarray(28, 32).join('.')).to.equal(hostIp(1, 1)); // spa: on behalf of the sender
+      expect(data.subarray(28, 32).join('.')).to.equal('0.0.0.0'); // spa: an RFC 5227 probe, no host's cache touched
+      expect(data.subarray(6, 12).toString('hex')).to.equal(PROBE_MAC.replace(/:/g, '')); // the reply comes back to the controller
       for (const a of s.msg.actions) if (a.type === 'OFPAT_OUTPUT') expect(topo.isFabricPort({ dpid: s.dpid, portNo: a.port })).to.equal(false);
     }
     run.clear();
