@@ -56,6 +56,9 @@ export async function readPathFromSwitches(
   switches: (dpid: bigint) => SwitchHandle | undefined,
   maxHops = ADOPT_MAX_HOPS,
 ): Promise<AdoptedPath | undefined> {
+  // Before discovery has settled every port looks like an edge port: the walk could start on a spine or
+  // stop half-way. Undefined now; the core asks again later.
+  if (!topology.ready()) return undefined;
   const src = topology.hostByIpv4(key.ipv4Src);
   const dst = topology.hostByIpv4(key.ipv4Dst);
   const start = src?.attachment ?? await findIngress(key, topology, switches);

@@ -22,7 +22,7 @@
  *     their grace period (10 s, the default), then remove the limits; restart at 20 s on the same ports:
  *     agents register again and allocation resumes (paths adopted from the switches' flow tables). No
  *     flow stalls for more than 1 s.
- *  2. 1 spine × 3 leaves × 2 hosts, 100 Mbit/s links except leaf1–spine 80 and leaf2–spine 40: four flows
+ *  2. 1 spine × 3 leaves × 2 hosts, 50 Mbit/s links except leaf1–spine 40 and leaf2–spine 20: four flows
  *     (h1→h3, h2→h4, h1→h5, h6→h3) with two bottlenecks; measured within 10% of the allocator's rates, which
  *     are compared with the exact proportional-fair optimum (the allocator iterated to convergence).
  *
@@ -311,8 +311,11 @@ describe('Live allocation end to end: host agents, allocator, meters (Mininet) @
   });
 
   describe('two bottlenecks (acceptance 2)', () => {
-    const BW = 100;
-    const L1 = 80, L2 = 40;
+    // Half the rates of a 100 Mbit/s fabric: with six agents parsing every packet beside the userspace
+    // datapath on 2 cores, the 56 Mbit/s flow of the 100 Mbit/s version fell to 0.75 of its rate in 2 of 5
+    // runs (CPU, not the allocation: the same run's other flows were within 5%).
+    const BW = 50;
+    const L1 = 40, L2 = 20;
     const SECONDS = 14;
     const WINDOW: [number, number] = [5, SECONDS - 0.5];
     const FLOWS = [['h1', 'h3'], ['h2', 'h4'], ['h1', 'h5'], ['h6', 'h3']] as const;
