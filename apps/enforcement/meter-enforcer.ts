@@ -129,8 +129,6 @@ interface Installed {
   readonly burstBytes: number;
   readonly match: Match;
   readonly actions: readonly Action[];
-  /** attached to the pinned entries (MODIFY_STRICT) rather than an entry of its own */
-  readonly attached: boolean;
   /** the entries it is attached to (attached mode) */
   readonly attachments: readonly Attachment[];
 }
@@ -335,7 +333,7 @@ export class MeterEnforcer {
     if (meterId === undefined) throw new MeterEnforcerError('ENF_IDS_EXHAUSTED', `all ${st.pool.max} meter ids of ${dpidHex(st.dpid)} in use`, st.dpid);
     const on: Installed = {
       sw: st, meterId, cookie: enforcementCookie(this.serial++), rateBps: t.rateBps, burstBytes, match: t.match, actions: t.actions,
-      attached: this.opts.attachPriority !== undefined, attachments: attachmentsOf(t),
+      attachments: attachmentsOf(t),
     };
     try {
       await sw.transact([meterAdd(meterId, t.rateBps, burstBytes), ...this.entriesOf(on)]);
@@ -360,7 +358,7 @@ export class MeterEnforcer {
     // attached: the pinned entry of the new match gets the meter, the old match's its plain actions back
     // (attached: the attach is re-sent on every set — a re-pin by routing re-adds its entry without the
     // meter even when the ingress match and actions stay the same; a MODIFY_STRICT is idempotent)
-    if (on.attached) {
+    if (this.attached) {
       const gone = old.attachments.filter((a) => !on.attachments.some((b) => isDeepStrictEqual(a.match, b.match)));
       msgs.push(...gone.map((a) => this.detachOf(a)), ...this.entriesOf(on));
     } else if (flowChanged) msgs.push(this.entryOf(on), deleteEntryByCookie(old.cookie, this.tableId));
@@ -405,7 +403,7 @@ export class MeterEnforcer {
       this.log.debug({ event: 'meter_delete_skipped', dpid, meterId: on.meterId }, 'switch not connected');
       return;
     }
-    const msgs = on.attached ? on.attachments.map((a) => this.detachOf(a)) : [on.cookie, ...extraCookies].map((c) => deleteEntryByCookie(c, this.tableId));
+    const msgs = this.attached ? on.attachments.map((a) => this.detachOf(a)) : [on.cookie, ...extraCookies].map((c) => deleteEntryByCookie(c, this.tableId));
     try {
       await sw.transact([...msgs, meterDelete(on.meterId)], opts);
       on.sw.pool.release(on.meterId);
@@ -416,7 +414,7 @@ export class MeterEnforcer {
 
   /** The messages that put `on`'s meter in place: one attach per attachment, or its own entry. */
   private entriesOf(on: Installed): OutMessage[] {
-    if (!on.attached) return [this.entryOf(on)];
+    if (!this.attached) return [this.entryOf(on)];
     return on.attachments.map((a) => attachMeter({ tableId: this.tableId, priority: this.opts.attachPriority!, match: a.match, actions: a.actions, meterId: on.meterId }));
   }
 
@@ -425,6 +423,11 @@ export class MeterEnforcer {
       cookie: on.cookie, tableId: this.tableId, priority: this.opts.priority, idleTimeoutS: this.opts.idleTimeoutS,
       match: on.match, meterId: on.meterId, actions: on.actions,
     });
+  }
+
+  /** Meters go on the pinned entries (MODIFY_STRICT) rather than on entries of their own. */
+  private get attached(): boolean {
+    return this.opts.attachPriority !== undefined;
   }
 
   private detachOf(a: Attachment): ReturnType<typeof detachMeter> {
