@@ -1,5 +1,5 @@
 /**
- * Path adoption after a controller restart (issue 6): the switches still hold the pinned entries of
+ * Path adoption after a controller restart: the switches still hold the pinned entries of
  * flows that were running, so their packets never reach the new controller and routing has no RouteInfo
  * for them. For such a flowlet the path is read from the switches: starting at the source host's
  * attachment, an OFPMP_FLOW request (non-strict, all tables) with in_port + the flow's 5-tuple returns the
@@ -12,7 +12,11 @@
  * link), and the walk ends at the first output to an edge port.
  */
 import type { SwitchHandle } from '../../controller/api.js';
-import { OFPG, OFPP, OFPTT_ALL, type Action, type FlowStats } from '../../controller/codec/index.js';
+import { flowMod } from '../../controller/codec/builders.js';
+import { OFPFC, OFPG, OFPP, OFPTT_ALL, type Action, type FlowStats } from '../../controller/codec/index.js';
+import { APP_COOKIE_PREFIX_MASK } from '../cookies.js';
+import { ROUTING_COOKIE_PREFIX } from '../routing/builders.js';
+import { dpidHex } from '../../controller/log.js';
 import { flowMatch } from '../routing/flow-key.js';
 import type { FlowKey } from '../routing/types.js';
 import type { PortRef, TopologyView } from '../../topology/types.js';
@@ -47,44 +51,55 @@ export function outputOf(flows: readonly FlowStats[], inPort: number): { port: n
 }
 
 /**
- * Follows the flow through the switches' tables. Undefined when a host is unknown, a switch is not
- * connected, no entry matches, an output leads nowhere, or the path is longer than `maxHops`.
+ * The outcome of one attempt to read a flow's path from the switches: the path, or why not (a sentence
+ * naming the switch and port where the walk stopped; GET /api/v1/flowlets shows it).
+ */
+export type AdoptionResult =
+  | { readonly ok: true; readonly path: AdoptedPath }
+  | { readonly ok: false; readonly reason: string };
+
+/**
+ * Follows the flow through the switches' tables: one OFPMP_FLOW request (OpenFlow 1.3.5 §7.3.5.2,
+ * non-strict, all tables) per hop. Fails — with the reason — when discovery has not settled, the
+ * ingress cannot be found, a switch is not connected, no entry matches, an output leads nowhere, or the
+ * path is longer than `maxHops`. A failed request (timeout, error reply) rejects.
  */
 export async function readPathFromSwitches(
   key: FlowKey,
   topology: TopologyView,
   switches: (dpid: bigint) => SwitchHandle | undefined,
   maxHops = ADOPT_MAX_HOPS,
-): Promise<AdoptedPath | undefined> {
+): Promise<AdoptionResult> {
+  const fail = (reason: string): AdoptionResult => ({ ok: false, reason });
   // Before discovery has settled every port looks like an edge port: the walk could start on a spine or
-  // stop half-way. Undefined now; the core asks again later.
-  if (!topology.ready()) return undefined;
+  // stop half-way.
+  if (!topology.ready()) return fail('discovery has not settled');
   const src = topology.hostByIpv4(key.ipv4Src);
   const dst = topology.hostByIpv4(key.ipv4Dst);
   const start = src?.attachment ?? await findIngress(key, topology, switches);
-  if (!start) return undefined;
+  if (!start) return fail(`source ${key.ipv4Src} unknown and no switch has an entry of the flow on an edge port`);
   let at: PortRef = start;
   const hops: Hop[] = [];
   let actions: Action[] = [];
   for (let i = 0; i < maxHops; i++) {
     const sw = switches(at.dpid);
-    if (!sw || !sw.alive) return undefined;
+    if (!sw || !sw.alive) return fail(`switch ${dpidHex(at.dpid)} is not connected`);
     const reply = await sw.multipart({
       mpType: 'OFPMP_FLOW', tableId: OFPTT_ALL, outPort: OFPP.ANY, outGroup: OFPG.ANY, cookie: 0n, cookieMask: 0n,
       match: flowMatch(key, at.portNo),
     });
     const out = outputOf(reply.flows, at.portNo);
-    if (!out) return undefined;
+    if (!out) return fail(`no entry of the flow with an output port on ${dpidHex(at.dpid)} in_port ${at.portNo}`);
     hops.push({ dpid: at.dpid, inPort: at.portNo, outPort: out.port });
     if (i === 0) actions = applyActions(out.entry);
     const here: PortRef = at;
     if (dst ? here.dpid === dst.attachment.dpid && out.port === dst.attachment.portNo
-      : !topology.isFabricPort({ dpid: here.dpid, portNo: out.port })) return { hops, actions };
+      : !topology.isFabricPort({ dpid: here.dpid, portNo: out.port })) return { ok: true, path: { hops, actions } };
     const link = topology.links().find((l) => l.src.dpid === here.dpid && l.src.portNo === out.port);
-    if (!link) return undefined;
+    if (!link) return fail(`output port ${out.port} of ${dpidHex(here.dpid)} leads to no known link or host`);
     at = link.dst;
   }
-  return undefined;
+  return fail(`path longer than ${maxHops} switches`);
 }
 
 /**
@@ -111,4 +126,26 @@ export async function findIngress(
     return undefined;
   }));
   return found.find((x) => x !== undefined);
+}
+
+/**
+ * The fallback when a path cannot be read back: deletes, on every connected switch, the routing entries
+ * of the flow's 5-tuple (OFPFC_DELETE, non-strict, all tables, cookie = routing's prefix under the
+ * app mask; OpenFlow 1.3.5 §6.4) and ends with a barrier. Call it only while routing has no route of
+ * its own for the flow: every such entry is then a previous run's. The flow's next packet misses the
+ * table and reaches the controller, which pins it afresh (the packet is held and released by routing,
+ * so nothing is lost). Resolves with the number of switches written; a failed switch rejects.
+ */
+export async function removeStaleEntries(
+  key: FlowKey,
+  topology: TopologyView,
+  switches: (dpid: bigint) => SwitchHandle | undefined,
+): Promise<number> {
+  const match = flowMatch(key, 0).filter((f) => f.field !== 'in_port');
+  const del = flowMod({
+    command: OFPFC.DELETE, tableId: OFPTT_ALL, cookie: ROUTING_COOKIE_PREFIX, cookieMask: APP_COOKIE_PREFIX_MASK, match,
+  });
+  const live = topology.switches().map((s) => switches(s.dpid)).filter((sw): sw is SwitchHandle => !!sw && sw.alive);
+  await Promise.all(live.map((sw) => sw.transact([del])));
+  return live.length;
 }

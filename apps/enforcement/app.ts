@@ -7,7 +7,8 @@
  *   batch → one run) and one every `allocator.intervalMs` (clock timer); each run's effects are performed
  *   here — `rates` written to the agent's channel, meters set / removed through the {@link MeterEnforcer};
  * - meter statistics polled every `enforcement.statsIntervalMs`;
- * - path adoption after a controller restart (adopt.ts) for allocated flowlets without a route;
+ * - path adoption after a controller restart (adopt.ts) for flowlets stranded without a route: checked
+ *   at every tick, so a flowlet is read within one tick of discovery settling;
  * - switchUp / switchDown → MeterEnforcer.switchUp (probe + clean slate) / switchDown.
  * Errors never escape: each is logged (with the dpid where there is one) and contained.
  */
@@ -20,7 +21,7 @@ import { dpidHex, type Logger } from '../../controller/log.js';
 import type { PriorityThresholds } from '../qos/index.js';
 import type { FlowKey, RouteInfo } from '../routing/types.js';
 import type { TopologyView } from '../../topology/types.js';
-import { readPathFromSwitches } from './adopt.js';
+import { readPathFromSwitches, removeStaleEntries } from './adopt.js';
 import { AgentServer, type AgentChannel } from './agent-server.js';
 import { EnforcementCore } from './core.js';
 import { MeterEnforcer, type MeterInfo, type MeterSupport } from './meter-enforcer.js';
@@ -39,7 +40,7 @@ export interface EnforcementAppOptions {
   readonly priorityThresholds?: PriorityThresholds;
   /** wall clock, µs since the epoch (default agent/protocol.ts nowEpochUs) */
   readonly epochUs?: () => number;
-  /** ms after which a stranded allocated flowlet's path is read from the switches (default 2000) */
+  /** ms a flowlet waits for a route, once discovery settled, before its path is read from the switches (default 500) */
   readonly adoptAfterMs?: number;
 }
 
@@ -352,14 +353,28 @@ class EnforcementShell {
     this.log.debug({ event: 'allocation_updates', agentUpdates: rates, meterUpdates: meters, flowlets: this.core.activeFlowlets }, 'rates pushed');
   }
 
-  /** Allocated flowlets without a route for a while: read their paths from the switches. */
+  /**
+   * Flowlets stranded without a route: read their paths from the switches, or (after repeated failures)
+   * remove the last run's entries of their flows so that routing pins them afresh.
+   */
   private adoptStranded(): void {
     if (this.stopped) return;
+    const { topology, switches } = this.opts;
     for (const req of this.core.adoptionDue(this.opts.clock.now())) {
-      this.track(readPathFromSwitches(req.flowKey, this.opts.topology, this.opts.switches).then((p) => {
-        if (!p || this.stopped) return;
-        if (this.core.adopt(req.key, p.hops, p.actions, this.now())) this.schedule();
-      }, (err: unknown) => this.log.debug({ event: 'adopt_failed', flowlet: req.key, err }, 'reading the path from the switches failed')));
+      if (req.action === 'repin') {
+        this.track(removeStaleEntries(req.flowKey, topology, switches).then(
+          (n) => { if (!this.stopped) this.core.repinResult(req.key, { ok: true, switches: n }, this.now()); },
+          (err: unknown) => { if (!this.stopped) this.core.repinResult(req.key, { ok: false, reason: errText(err) }, this.now()); },
+        ));
+        continue;
+      }
+      this.track(readPathFromSwitches(req.flowKey, topology, switches).then((r) => {
+        if (this.stopped) return;
+        const adopted = this.core.adoptionResult(req.key, r.ok ? { ok: true, hops: r.path.hops, actions: r.path.actions } : r, this.now());
+        if (adopted) this.schedule();
+      }, (err: unknown) => {
+        if (!this.stopped) this.core.adoptionResult(req.key, { ok: false, reason: `reading the flow tables failed: ${errText(err)}` }, this.now());
+      }));
     }
   }
 
@@ -379,4 +394,8 @@ class EnforcementShell {
     await this.meters.close();
     this.log.info({ event: 'enforcement_stopped' }, 'allocator and enforcement stopped');
   }
+}
+
+function errText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
 }

@@ -1,6 +1,6 @@
 /**
- * The enforcement core (issue 6, controller side; STYLE house rule 1): no sockets, no timers, time passed
- * in. Host agents' messages go in ({@link hello}, {@link events}, {@link agentGone}); {@link run} places
+ * The enforcement core (controller side of live allocation; a pure core: no sockets, no timers, time
+ * passed in; see ARCHITECTURE.md). Host agents' messages go in ({@link hello}, {@link events}, {@link agentGone}); {@link run} places
  * flowlets on their paths in one long-lived FlowletTable, runs the configured allocator policy
  * (warm-started: the table and the policy live as long as the core), and returns the
  * {@link EnforcementEffect}s: rates for agents and meters for the ingress leaves, only where a rate
@@ -8,8 +8,12 @@
  *
  * Flowlets are keyed by (agentId, flowlet id). One is `small` until its declared size or its bytes sent
  * reach `smallFlowletBytes` (FCA §4.4: not allocated, it rides the top priority), then `pending-path`
- * until routing has a route for its flow key (retried on every run; after `adoptAfterMs` the shell reads
- * the path from the switches, {@link adopt}), then `allocated`. Its weight comes from its tenant
+ * until routing has a route for its flow key (retried on every run), then `allocated`. A flowlet pending
+ * for `adoptAfterMs` once discovery has settled is stranded — after a controller restart its packets hit
+ * the last run's entries and never reach routing — so the shell reads its path from the switches
+ * ({@link adoptionDue}, {@link adoptionResult}), retried with back-off; after
+ * {@link REPIN_AFTER_FAILURES} failed reads the stale entries are removed so that routing pins the flow
+ * afresh at its next packet. Every pending flowlet carries why it is not allocated ({@link PendingReason}). Its weight comes from its tenant
  * (tenants.ts). An agent that disconnects keeps its flowlets for `expiryMs`; its hello (reconnect)
  * replaces its flowlet set and has every rate pushed again.
  *
@@ -29,12 +33,20 @@ import { ingressActions, resolvePath, routeHops, routeSig, type Hop, type Resolv
 import { EventRate, Ring, Samples } from './stats.js';
 import { Tenants } from './tenants.js';
 import type {
-  AgentView, AllocatorView, EnforcementEffect, EnforcementSettings, FlowletState, FlowletView, Now,
+  AgentView, AllocatorView, EnforcementEffect, EnforcementSettings, FlowletState, FlowletView, Now, PendingReason,
 } from './types.js';
+import { PENDING_REASONS } from './types.js';
 
 /** A failed meter is set again after this long, ms. */
 export const METER_RETRY_MS = 5000;
-const DEFAULT_ADOPT_AFTER_MS = 2000;
+/** A flowlet pending this long once discovery has settled is read from the switches, ms. */
+export const DEFAULT_ADOPT_AFTER_MS = 500;
+/** Back-off between reads of one flowlet's path: first retry after this, doubling, ms. */
+export const ADOPT_RETRY_MS = 250;
+/** Longest back-off between reads, ms. */
+export const ADOPT_RETRY_MAX_MS = 2000;
+/** Failed reads after which the last run's entries of the flow are removed (routing then pins it afresh). */
+export const REPIN_AFTER_FAILURES = 2;
 const DEFAULT_KEEP = 1000;
 /** Longest path the table accepts (host uplink + 8 switch hops, with room). */
 const MAX_LINKS = 12;
@@ -61,7 +73,10 @@ interface Flowlet {
   measuredBps?: number;
   state: FlowletState;
   pendingSinceMs?: number;
-  adoptTriedMs?: number;
+  /** why it is not allocated (undefined once allocated) */
+  pending?: { reason: PendingReason; detail: string | null; sinceMs: number };
+  /** reading its path from the switches */
+  adoption: { inFlight: boolean; failures: number; nextMs: number; repinRequested: boolean; loggedReason?: string };
   handle: number;
   path?: ResolvedPath;
   allocatedBps?: number;
@@ -92,8 +107,13 @@ interface InstalledMeter {
   failedAtMs?: number;
 }
 
-/** What the shell needs to read a stranded flowlet's path from the switches. */
+/**
+ * What the shell does for a stranded flowlet: `read` its path from the switches (then
+ * {@link EnforcementCore.adoptionResult}), or `repin`: remove the last run's entries of its flow so that
+ * routing pins it afresh (then {@link EnforcementCore.repinResult}).
+ */
 export interface AdoptionRequest {
+  readonly action: 'read' | 'repin';
   readonly key: string;
   readonly flow: FiveTuple;
   readonly flowKey: FlowKey;
@@ -302,17 +322,63 @@ export class EnforcementCore {
 
   /* ------------------------------------------------------------ adoption (controller restart) */
 
-  /** Flowlets that have waited `adoptAfterMs` for a route (each asked again after another period). */
+  /**
+   * Stranded flowlets to resolve now: pending without any route of routing's for `adoptAfterMs` while
+   * discovery has settled (before that, a path read from the switches cannot be trusted: every port looks
+   * like an edge port), not being read already, and past their back-off. Each is marked in flight until
+   * {@link adoptionResult} / {@link repinResult}.
+   */
   adoptionDue(nowMs: number): AdoptionRequest[] {
+    if (!this.topology.ready()) return [];
     const after = this.settings.adoptAfterMs ?? DEFAULT_ADOPT_AFTER_MS;
     const out: AdoptionRequest[] = [];
     for (const f of this.flowlets.values()) {
       if (f.state !== 'pending-path' || f.pendingSinceMs === undefined || nowMs - f.pendingSinceMs < after) continue;
-      if (f.adoptTriedMs !== undefined && nowMs - f.adoptTriedMs < after) continue;
-      f.adoptTriedMs = nowMs;
-      out.push({ key: f.key, flow: f.flow, flowKey: f.flowKey });
+      if (f.adoption.inFlight || nowMs < f.adoption.nextMs || this.route(f.flowKey) !== undefined) continue;
+      f.adoption.inFlight = true;
+      const repin = f.adoption.failures >= REPIN_AFTER_FAILURES && !f.adoption.repinRequested;
+      if (!repin) this.setPending(f, 'adopting', null, nowMs);
+      out.push({ action: repin ? 'repin' : 'read', key: f.key, flow: f.flow, flowKey: f.flowKey });
     }
     return out;
+  }
+
+  /**
+   * The outcome of a `read` request: the path (adopted and allocated at the next run) or why not (the
+   * flowlet is read again after a back-off of {@link ADOPT_RETRY_MS} doubling up to
+   * {@link ADOPT_RETRY_MAX_MS}; the first failure of each reason is logged). True when adopted.
+   */
+  adoptionResult(key: string, result: { ok: true; hops: readonly Hop[]; actions: readonly Action[] } | { ok: false; reason: string }, now: Now): boolean {
+    const f = this.flowlets.get(key);
+    if (!f) return false;
+    f.adoption.inFlight = false;
+    if (result.ok) return this.adopt(key, result.hops, result.actions, now);
+    if (f.state !== 'pending-path') return false;
+    const a = f.adoption;
+    a.failures++;
+    a.nextMs = now.ms + Math.min(ADOPT_RETRY_MAX_MS, ADOPT_RETRY_MS * 2 ** (a.failures - 1));
+    this.setPending(f, 'adoption-failed', result.reason, now.ms);
+    if (a.loggedReason !== result.reason) {
+      a.loggedReason = result.reason;
+      this.notify('warn', 'adoption_failed', { flowlet: key, reason: result.reason, failures: a.failures, retryInMs: a.nextMs - now.ms });
+    }
+    return false;
+  }
+
+  /** The outcome of a `repin` request: the flow waits for its next packet (or the removal failed: read again later). */
+  repinResult(key: string, result: { ok: true; switches: number } | { ok: false; reason: string }, now: Now): void {
+    const f = this.flowlets.get(key);
+    if (!f) return;
+    f.adoption.inFlight = false;
+    if (f.state !== 'pending-path') return;
+    if (!result.ok) {
+      this.adoptionResult(key, { ok: false, reason: `removing the last run's entries failed: ${result.reason}` }, now);
+      return;
+    }
+    f.adoption.repinRequested = true;
+    f.adoption.nextMs = now.ms + ADOPT_RETRY_MAX_MS;
+    this.setPending(f, 'repinning', `the last run's entries removed from ${result.switches} switches; routing pins the flow at its next packet`, now.ms);
+    this.notify('info', 'flow_repin_requested', { flowlet: key, switches: result.switches });
   }
 
   /** The path read from the switches for a stranded flowlet (`actions`: its ingress entry's). */
@@ -321,7 +387,7 @@ export class EnforcementCore {
     if (!f || f.state !== 'pending-path' || hops.length === 0) return false;
     const sig = `adopted:${hops.map((h) => `${h.dpid}:${h.inPort}>${h.outPort}`).join(',')}`;
     const ok = this.setPath(f, resolvePath(this.links, f.flow.src, this.srcAt(f), hops, actions, true, sig), now);
-    if (ok) this.notify('info', 'path_adopted', { flowlet: key, hops: hops.length });
+    if (ok) this.notify('info', 'path_adopted', { flowlet: key, hops: hops.length, afterFailures: f.adoption.failures });
     return ok;
   }
 
@@ -347,7 +413,11 @@ export class EnforcementCore {
 
   allocatorView(nowMs: number): AllocatorView {
     const counts = { small: 0, 'pending-path': 0, allocated: 0 };
-    for (const f of this.flowlets.values()) counts[f.state]++;
+    const pendingByReason = Object.fromEntries(PENDING_REASONS.map((r) => [r, 0])) as Record<PendingReason, number>;
+    for (const f of this.flowlets.values()) {
+      counts[f.state]++;
+      if (f.state === 'pending-path' && f.pending) pendingByReason[f.pending.reason]++;
+    }
     return {
       policy: this.settings.policy,
       mode: this.settings.mode,
@@ -361,6 +431,7 @@ export class EnforcementCore {
       allocatedFlowlets: counts.allocated,
       smallFlowlets: counts.small,
       pendingFlowlets: counts['pending-path'],
+      pendingByReason,
       updatesSent: { ...this.updates },
       reaction: { agent: this.agentReaction.summary(), meter: this.meterReaction.summary() },
     };
@@ -403,6 +474,7 @@ export class EnforcementCore {
       firstPacketEpochUs: s.firstPacketEpochUs, reportedEpochUs: now.epochUs,
       bytes: s.bytes, last: { bytes: s.bytes, atEpochUs: s.firstPacketEpochUs },
       state: 'small', handle: -1,
+      adoption: { inFlight: false, failures: 0, nextMs: 0, repinRequested: false },
     };
     this.flowlets.set(f.key, f);
     a.flowlets.add(f.key);
@@ -458,8 +530,17 @@ export class EnforcementCore {
       f.pendingSinceMs = now.ms;
     }
     const route = this.route(f.flowKey);
+    if (!route || route.path.length === 0) {
+      if (f.state !== 'pending-path') return;
+      if (!this.topology.ready()) this.setPending(f, 'waiting-for-discovery', null, now.ms);
+      else if (!f.pending || f.pending.reason === 'waiting-for-discovery' || f.pending.reason === 'route-not-installed') this.setPending(f, 'no-route', null, now.ms);
+      return;
+    }
     // not before routing's entries are confirmed: a meter is attached to the pinned ingress entry
-    if (!route || route.path.length === 0 || !route.installed) return;
+    if (!route.installed) {
+      if (f.state === 'pending-path') this.setPending(f, 'route-not-installed', null, now.ms);
+      return;
+    }
     const sig = routeSig(route);
     if (f.path && f.path.sig === sig) return;
     this.setPath(f, resolvePath(this.links, f.flow.src, this.srcAt(f), routeHops(route), ingressActions(route), false, sig), now);
@@ -482,6 +563,7 @@ export class EnforcementCore {
     } catch (err) {
       f.state = 'pending-path';
       f.pendingSinceMs ??= now.ms;
+      this.setPending(f, 'table-refused', (err as Error).message, now.ms);
       this.notify('warn', 'flowlet_not_allocated', { flowlet: f.key, err: (err as Error).message });
       return false;
     }
@@ -489,7 +571,14 @@ export class EnforcementCore {
     if (f.path && f.path.sig !== path.sig) this.notify('info', 'flowlet_path_changed', { flowlet: f.key, links: path.linkIds });
     f.path = path;
     f.state = 'allocated';
+    f.pending = undefined;
     return true;
+  }
+
+  /** Records why `f` is not allocated (the time is kept while the reason stays the same). */
+  private setPending(f: Flowlet, reason: PendingReason, detail: string | null, nowMs: number): void {
+    if (f.pending?.reason === reason && f.pending.detail === detail) return;
+    f.pending = { reason, detail, sinceMs: f.pending?.reason === reason ? f.pending.sinceMs : nowMs };
   }
 
   private transferIndex(id: string): number {
@@ -588,6 +677,9 @@ export class EnforcementCore {
       meterKey: f.meterKey ?? null,
       meterId: f.meterKey !== undefined ? (this.meterIds.get(f.meterKey) ?? null) : null,
       pathAdopted: f.path?.adopted ?? false,
+      pending: f.state === 'allocated' ? null
+        : f.state === 'small' ? { reason: 'small', detail: `under smallFlowletBytes (${this.settings.smallFlowletBytes} bytes): rides the top priority, not allocated`, sinceMs: null }
+          : f.pending ? { ...f.pending } : { reason: 'no-route', detail: null, sinceMs: f.pendingSinceMs ?? null },
       firstPacketEpochUs: f.firstPacketEpochUs, reportedEpochUs: f.reportedEpochUs,
       allocatedEpochUs: f.allocatedEpochUs ?? null, agentEnforcedEpochUs: f.agentEnforcedEpochUs ?? null,
       meterEnforcedEpochUs: f.meterEnforcedEpochUs ?? null, endedEpochUs: null,

@@ -5,7 +5,7 @@
 export { createEnforcementApp, enforcementSettings, agentThresholds, type EnforcementApp, type EnforcementAppOptions, type EnforcementSource } from './app.js';
 export { EnforcementCore, flowKeyOfTuple, METER_RETRY_MS, type AdoptionRequest, type CoreNotify } from './core.js';
 export { AgentServer, type AgentChannel, type AgentServerOptions } from './agent-server.js';
-export { readPathFromSwitches, type AdoptedPath } from './adopt.js';
+export { readPathFromSwitches, removeStaleEntries, type AdoptedPath, type AdoptionResult } from './adopt.js';
 export { LinkRegistry, hostLinkId, portLinkId } from './links.js';
 export { Tenants, parsePrefix, ipv4ToInt, type TenantConfig } from './tenants.js';
 export * from './types.js';

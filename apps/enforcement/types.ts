@@ -27,7 +27,7 @@ export interface EnforcementSettings {
   readonly expiryMs: number;
   readonly tenants: readonly TenantConfig[];
   readonly capacity: CapacityConfig;
-  /** an allocated flowlet without a route this long is resolved by reading the switches, ms (default 2000) */
+  /** a flowlet pending this long without a route, once discovery settled, is read from the switches, ms (default 500) */
   readonly adoptAfterMs?: number;
   /** ended flowlets and reaction samples kept for the API (default 1000) */
   readonly keep?: number;
@@ -65,6 +65,22 @@ export type EnforcementEffect =
 
 export type FlowletState = 'small' | 'pending-path' | 'allocated';
 
+/**
+ * Why a `pending-path` flowlet is not allocated:
+ * - `waiting-for-discovery`: the topology has not settled (no path can be trusted yet);
+ * - `no-route`: routing has not pinned the flow (normal for the first ms of a flow; after a controller
+ *   restart the flow's packets hit the last run's entries and never reach routing: it is then read back);
+ * - `route-not-installed`: routing pinned it, its entries are not confirmed yet;
+ * - `adopting`: its path is being read from the switches' flow tables;
+ * - `adoption-failed`: the read failed (`detail` says where), retried with back-off;
+ * - `repinning`: the last run's entries were removed; routing pins the flow at its next packet;
+ * - `table-refused`: the flowlet table refused the path (`detail`: the error).
+ */
+export const PENDING_REASONS = [
+  'waiting-for-discovery', 'no-route', 'route-not-installed', 'adopting', 'adoption-failed', 'repinning', 'table-refused',
+] as const;
+export type PendingReason = typeof PENDING_REASONS[number];
+
 /** One switch of a flowlet's path (dpid: 16 hex digits). */
 export interface PathHop {
   readonly dpid: string;
@@ -99,6 +115,12 @@ export interface FlowletView {
   readonly meterId: number | null;
   /** path read from the switches (after a controller restart) = path.adopted */
   readonly pathAdopted: boolean;
+  /**
+   * Why it is not allocated (null once allocated): a {@link PendingReason}, or `small` (under
+   * smallFlowletBytes: not allocated by design); `detail` names the cause, `sinceMs` (injected clock) when
+   * this reason began.
+   */
+  readonly pending: { readonly reason: PendingReason | 'small'; readonly detail: string | null; readonly sinceMs: number | null } | null;
   /** the agent's capture saw the first packet */
   readonly firstPacketEpochUs: number;
   /** the controller received the start */
@@ -131,6 +153,8 @@ export interface AllocatorView {
   readonly allocatedFlowlets: number;
   readonly smallFlowlets: number;
   readonly pendingFlowlets: number;
+  /** pending-path flowlets by why they are not allocated */
+  readonly pendingByReason: Readonly<Record<PendingReason, number>>;
   readonly updatesSent: { readonly agents: number; readonly meters: number };
   readonly reaction: { readonly agent: SampleSummary; readonly meter: SampleSummary };
 }

@@ -1,8 +1,9 @@
 /**
- * JSON schemas (TypeBox) of the live-allocation endpoints (issue 6): flowlets, allocator, meters, agents.
+ * JSON schemas (TypeBox) of the live-allocation endpoints: flowlets, allocator, meters, agents.
  * Rates bit/s, sizes bytes, `…EpochUs` µs since the epoch, `…Ms` ms of the controller's clock.
  */
 import { Type } from '@sinclair/typebox';
+import { PENDING_REASONS } from '../../apps/enforcement/types.js';
 
 const Dpid = Type.String({ pattern: '^[0-9a-f]{16}$', description: 'datapath id, 16 hex digits' });
 const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) => Type.Union([t, Type.Null()]);
@@ -39,6 +40,15 @@ export const FlowletSchema = Type.Object(
     meterKey: Nullable(Type.String()),
     meterId: Nullable(Type.Integer()),
     pathAdopted: Type.Boolean({ description: 'path.adopted' }),
+    pending: Nullable(Type.Object({
+      reason: Type.Union([Type.Literal('small'), ...PENDING_REASONS.map((r) => Type.Literal(r))], {
+        description: 'why it is not allocated: small (by design), waiting-for-discovery, no-route, route-not-installed, ' +
+          'adopting (reading its path from the switches), adoption-failed (detail: where the read stopped; retried), ' +
+          'repinning (the last run\'s entries removed; pinned afresh at its next packet), table-refused',
+      }),
+      detail: Nullable(Type.String()),
+      sinceMs: NumOrNull('when this reason began, ms of the controller clock'),
+    }, { description: 'null once allocated' })),
     firstPacketEpochUs: Type.Number({ description: 'the agent’s capture saw the first packet' }),
     reportedEpochUs: Type.Number({ description: 'when the controller received the start' }),
     allocatedEpochUs: NumOrNull('first rate computed'),
@@ -77,6 +87,7 @@ export const AllocatorSchema = Type.Object(
     allocatedFlowlets: Type.Integer(),
     smallFlowlets: Type.Integer(),
     pendingFlowlets: Type.Integer(),
+    pendingByReason: Type.Object(Object.fromEntries(PENDING_REASONS.map((r) => [r, Type.Integer()])), { description: 'pending-path flowlets by why they are not allocated' }),
     updatesSent: Type.Object({ agents: Type.Integer({ description: 'rate set/clear entries' }), meters: Type.Integer({ description: 'meter sets and removals' }) }),
     reaction: Type.Object({ agent: Reaction, meter: Reaction }, { description: 'first packet → enforced, over the last 1000 flowlets' }),
   },

@@ -43,6 +43,13 @@ export function createMetrics(src: MetricsSources): Registry {
       this.set({ state: 'allocated' }, a.allocatedFlowlets);
     },
   });
+  new Gauge({
+    name: 'rivulet_flowlets_not_allocated', help: 'pending-path flowlets by why they are not allocated (waiting-for-discovery, no-route, adopting, adoption-failed, …)',
+    labelNames: ['reason'], registers: [reg],
+    collect() {
+      for (const [reason, n] of Object.entries(e.allocator().pendingByReason)) this.set({ reason }, n);
+    },
+  });
   readCounter(reg, 'rivulet_allocator_runs_total', 'allocator runs', [], () => [[{}, e.allocator().runs]]);
   readCounter(reg, 'rivulet_allocator_iterations_total', 'optimizer iterations (flowtune), else policy runs', [], () => [[{}, e.allocator().iterations]]);
   new Gauge({

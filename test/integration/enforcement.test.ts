@@ -9,12 +9,12 @@
  */
 import { expect } from 'chai';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { WebSocket } from 'ws';
 import { AgentChannel } from '../../agent/channel.js';
-import { encodeLine, parseChannelAddress, parseControllerMessage, type AgentMessage, type ControllerMessage, type WelcomeMsg } from '../../agent/protocol.js';
+import { parseChannelAddress, parseControllerMessage, type ControllerMessage, type WelcomeMsg } from '../../agent/protocol.js';
+import { FakeAgent } from '../helpers/fake-agent.js';
 import { readPathFromSwitches } from '../../apps/enforcement/adopt.js';
 import { OFPMC } from '../../controller/codec/index.js';
 import { defaultConfig } from '../../controller/config/index.js';
@@ -23,46 +23,6 @@ import { startRivulet, type Rivulet } from '../../controller/main.js';
 import { FakeFabric, type FakeHost } from '../helpers/fake-fabric.js';
 import type { OfpMessage } from '../../controller/codec/index.js';
 import { until } from '../helpers/until.js';
-
-/** A fake agent on the unix socket: NDJSON both ways. */
-class FakeAgent {
-  readonly received: ControllerMessage[] = [];
-  closed = false;
-  private buf = '';
-
-  private constructor(readonly socket: Socket) {
-    socket.setEncoding('utf8');
-    socket.on('data', (d: string) => {
-      this.buf += d;
-      let nl: number;
-      while ((nl = this.buf.indexOf('\n')) >= 0) {
-        const line = this.buf.slice(0, nl);
-        this.buf = this.buf.slice(nl + 1);
-        if (!line.trim()) continue;
-        const m = parseControllerMessage(line);
-        this.received.push(m);
-        if (m.type === 'ping') this.send({ type: 'ping', atEpochUs: Math.round(Date.now() * 1000) }); // keeps the channel alive
-      }
-    });
-    socket.on('close', () => (this.closed = true));
-    socket.on('error', () => (this.closed = true));
-  }
-
-  static connect(path: string): Promise<FakeAgent> {
-    return new Promise((resolve, reject) => {
-      const s = connect(path, () => resolve(new FakeAgent(s)));
-      s.once('error', reject);
-    });
-  }
-
-  send(m: AgentMessage): void {
-    this.socket.write(encodeLine(m));
-  }
-
-  of<T extends ControllerMessage['type']>(type: T): Extract<ControllerMessage, { type: T }>[] {
-    return this.received.filter((m): m is Extract<ControllerMessage, { type: T }> => m.type === type);
-  }
-}
 
 async function getJson(url: string): Promise<any> { // eslint-disable-line @typescript-eslint/no-explicit-any
   const res = await fetch(url);
@@ -192,7 +152,9 @@ describe('integration: live allocation (fake fabric, fake agent on a unix socket
 
   it('reads a pinned path back from the switches’ tables (adoption after a controller restart)', async () => {
     const route = rivulet.routing.routes().find((r) => r.flowKey.srcPort === 40000)!;
-    const p = await readPathFromSwitches(route.flowKey, rivulet.topology.view, (d) => rivulet.controller.switches.get(d));
+    const r = await readPathFromSwitches(route.flowKey, rivulet.topology.view, (d) => rivulet.controller.switches.get(d));
+    if (!r.ok) expect.fail(`not read back: ${r.reason}`);
+    const p = r.path;
     expect(p?.hops.map((h) => ({ dpid: h.dpid.toString(16).padStart(16, '0'), inPort: h.inPort, outPort: h.outPort }))).to.deep.equal(route.path);
     expect(p?.actions.some((x) => x.type === 'OFPAT_OUTPUT')).to.equal(true);
   });

@@ -57,8 +57,8 @@ export class FabricSwitch {
   /** every message from the controller (when `record`) */
   readonly received: OfpMessage[] = [];
   readonly counts = { flowMods: 0, packetOuts: 0, packetIns: 0, errorsSent: 0 };
-  /** resolves when the controller finished the handshake (first BARRIER after FEATURES) */
-  readonly up: Promise<void>;
+  /** resolves when the controller finished the handshake (first BARRIER after FEATURES); renewed by a reconnect */
+  up: Promise<void>;
   private markUp!: () => void;
   private featuresAnswered = false;
   private readonly ports = new Map<number, PortState>();
@@ -87,8 +87,17 @@ export class FabricSwitch {
     return this.opts.name;
   }
 
-  /** Connects to the controller at host:port and sends HELLO. Resolves once connected. */
+  /**
+   * Connects to the controller at host:port and sends HELLO. Resolves once connected. After close() it
+   * connects again with its flow tables, groups and meters kept (as OVS keeps them in fail-secure mode
+   * across a controller restart), and `up` is renewed.
+   */
   connect(port: number, host = '127.0.0.1'): Promise<void> {
+    if (this.closed) {
+      this.closed = false;
+      this.featuresAnswered = false;
+      this.up = new Promise((resolve) => (this.markUp = resolve));
+    }
     return new Promise((resolve, reject) => {
       const sock = net.connect(port, host, () => {
         sock.removeListener('error', reject);

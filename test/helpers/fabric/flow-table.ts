@@ -281,14 +281,9 @@ export class FlowTables {
         return this.add(mod, nowMs);
       case OFPFC.MODIFY:
       case OFPFC.MODIFY_STRICT:
-        for (const e of this.select(mod, mod.command === OFPFC.MODIFY_STRICT)) {
-          e.instructions = mod.instructions;
-          if (mod.cookieMask === 0n && e.cookie !== mod.cookie) {
-            this.unindex(e);
-            e.cookie = mod.cookie;
-            this.index(e);
-          }
-        }
+        // OpenFlow 1.3.5 §6.4: a modify changes the instructions only; the entry keeps its cookie (as Open
+        // vSwitch does for OpenFlow 1.2+; only OpenFlow 1.1 let a modify rewrite the cookie)
+        for (const e of this.select(mod, mod.command === OFPFC.MODIFY_STRICT)) e.instructions = mod.instructions;
         return { removed: [] };
       case OFPFC.DELETE:
       case OFPFC.DELETE_STRICT: {

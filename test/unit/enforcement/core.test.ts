@@ -199,21 +199,92 @@ describe('enforcement core: flowlet life', () => {
     expect(h.core.allocatorView(h.ms)).to.deep.include({ activeFlowlets: 2, allocatedFlowlets: 2, smallFlowlets: 0 });
   });
 
-  it('a flowlet without a route stays pending-path, is retried every run, and is offered for adoption after 2 s', () => {
+  it('a flowlet without a route stays pending-path, is retried every run, and is offered for adoption after 500 ms', () => {
     const h = new Harness();
     const a = tuple(ip(1, 1), ip(3, 1));
     h.hello('h11', [start('f', a)]);
     expect(h.run()).to.deep.equal([]);
     expect(h.core.flowlet('h11', 'f')!.state).to.equal('pending-path');
-    expect(h.core.adoptionDue(h.ms + 1999)).to.deep.equal([]);
-    const due = h.core.adoptionDue(h.ms + 2000);
-    expect(due.map((d) => d.key)).to.deep.equal(['h11/f']);
-    expect(h.core.adoptionDue(h.ms + 2500), 'not asked again within a period').to.deep.equal([]);
+    expect(h.core.flowlet('h11', 'f')!.pending).to.deep.include({ reason: 'no-route', detail: null });
+    expect(h.core.adoptionDue(h.ms + 499)).to.deep.equal([]);
+    const due = h.core.adoptionDue(h.ms + 500);
+    expect(due.map((d) => [d.action, d.key])).to.deep.equal([['read', 'h11/f']]);
+    expect(h.core.flowlet('h11', 'f')!.pending?.reason).to.equal('adopting');
+    expect(h.core.adoptionDue(h.ms + 5000), 'not asked again while the read is in flight').to.deep.equal([]);
     h.ms += 300;
     h.pin(a);
     const e = h.run();
     expect(h.core.flowlet('h11', 'f')!.state).to.equal('allocated');
+    expect(h.core.flowlet('h11', 'f')!.pending).to.equal(null);
     expect(ratesOf(e).has('h11/f')).to.equal(true);
+  });
+
+  it('adoption waits for discovery to settle, then asks at once; the reason is shown and counted', () => {
+    const h = new Harness();
+    let ready = false;
+    h.topo.ready = () => ready;
+    const a = tuple(ip(1, 1), ip(3, 1));
+    h.hello('h11', [start('f', a)]);
+    h.run();
+    expect(h.core.flowlet('h11', 'f')!.pending?.reason).to.equal('waiting-for-discovery');
+    expect(h.core.allocatorView(h.ms).pendingByReason['waiting-for-discovery']).to.equal(1);
+    expect(h.core.adoptionDue(h.ms + 60_000), 'never while discovery has not settled').to.deep.equal([]);
+    h.ms += 60_000;
+    ready = true;
+    h.run();
+    expect(h.core.flowlet('h11', 'f')!.pending?.reason).to.equal('no-route');
+    expect(h.core.adoptionDue(h.ms).map((d) => d.key), 'pending long enough already: asked at once').to.deep.equal(['h11/f']);
+  });
+
+  it('a failed read is retried with back-off, logged once per reason; after 2 failures the stale entries are removed for a fresh pin', () => {
+    const h = new Harness();
+    const a = tuple(ip(1, 1), ip(3, 1));
+    h.hello('h11', [start('f', a)]);
+    h.run();
+    h.ms += 500;
+    expect(h.core.adoptionDue(h.ms).map((d) => d.action)).to.deep.equal(['read']);
+    const why = 'no entry of the flow with an output port on 0000000000000101 in_port 1';
+    expect(h.core.adoptionResult('h11/f', { ok: false, reason: why }, h.now())).to.equal(false);
+    const f = h.core.flowlet('h11', 'f')!;
+    expect(f.pending).to.deep.include({ reason: 'adoption-failed', detail: why });
+    expect(h.core.allocatorView(h.ms).pendingByReason['adoption-failed']).to.equal(1);
+    expect(h.core.adoptionDue(h.ms + 249), 'back-off 250 ms').to.deep.equal([]);
+    h.ms += 250;
+    expect(h.core.adoptionDue(h.ms).map((d) => d.action)).to.deep.equal(['read']);
+    h.core.adoptionResult('h11/f', { ok: false, reason: why }, h.now());
+    expect(h.notes.filter((n) => n.event === 'adoption_failed'), 'logged once for the same reason').to.have.length(1);
+    expect(h.core.adoptionDue(h.ms + 499), 'back-off doubled').to.deep.equal([]);
+    h.ms += 500;
+    const repin = h.core.adoptionDue(h.ms);
+    expect(repin.map((d) => d.action)).to.deep.equal(['repin']);
+    h.core.repinResult('h11/f', { ok: true, switches: 6 }, h.now());
+    expect(h.core.flowlet('h11', 'f')!.pending?.reason).to.equal('repinning');
+    // the flow's next packet reaches routing, which pins it: allocated on routing's path
+    h.pin(a);
+    h.run();
+    const g = h.core.flowlet('h11', 'f')!;
+    expect(g.state).to.equal('allocated');
+    expect(g.pathAdopted).to.equal(false);
+    expect(g.pending).to.equal(null);
+  });
+
+  it('a successful read after a failure adopts the path', () => {
+    const h = new Harness({ policy: 'maxmin' });
+    const a = tuple(ip(1, 1), ip(3, 1));
+    h.hello('h11', [start('f', a)]);
+    h.run();
+    h.ms += 500;
+    h.core.adoptionDue(h.ms);
+    h.core.adoptionResult('h11/f', { ok: false, reason: 'switch 0000000000000101 is not connected' }, h.now());
+    h.ms += 250;
+    h.core.adoptionDue(h.ms);
+    const hops = [{ dpid: 1n, inPort: 3, outPort: 2 }, { dpid: 0x102n, inPort: 1, outPort: 3 }, { dpid: 3n, inPort: 2, outPort: 3 }];
+    expect(h.core.adoptionResult('h11/f', { ok: true, hops, actions: [{ type: 'OFPAT_OUTPUT', port: 2, maxLen: 0 }] }, h.now())).to.equal(true);
+    h.run();
+    const f = h.core.flowlet('h11', 'f')!;
+    expect(f.state).to.equal('allocated');
+    expect(f.pathAdopted).to.equal(true);
+    expect(f.allocatedBps).to.be.above(0);
   });
 
   it('adopt: a path read from the switches is marked adopted and allocated; its meter carries the entry’s actions', () => {
