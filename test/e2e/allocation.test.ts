@@ -236,6 +236,20 @@ describe('Live allocation end to end: host agents, allocator, meters (Mininet) @
         expect(eq.x2 / CAP, 'h2 share, equal weights').to.be.within(0.5 - tol, 0.5 + tol);
         expect(w.x1 / CAP, 'h1 share, weight 1 of 4').to.be.within(0.25 - tol, 0.25 + tol);
         expect(w.x2 / CAP, 'h2 share, weight 3 of 4').to.be.within(0.75 - tol, 0.75 + tol);
+        // The shares alone could be TCP's own split (this run's baseline is printed above): the allocator's
+        // rates must be the weighted shares, and each flow's wire rate must follow its allocation.
+        for (const [label, r, f1, f2] of [['equal', eq, 0.5, 0.5], ['1:3', w, 0.25, 0.75]] as const) {
+          expect(r.a1, `${label}: h1 allocated`).to.be.a('number');
+          expect(r.a2, `${label}: h2 allocated`).to.be.a('number');
+          expect(r.a1! / (f1 * CAP), `${label}: h1 allocated ÷ its weighted share`).to.be.within(0.95, 1.05);
+          expect(r.a2! / (f2 * CAP), `${label}: h2 allocated ÷ its weighted share`).to.be.within(0.95, 1.05);
+          expect((r.x1 * WIRE_PER_PAYLOAD) / r.a1!, `${label}: h1 wire rate ÷ allocated`).to.be.within(1 - 1.2 * tol, 1 + 1.2 * tol);
+          expect((r.x2 * WIRE_PER_PAYLOAD) / r.a2!, `${label}: h2 wire rate ÷ allocated`).to.be.within(1 - 1.2 * tol, 1 + 1.2 * tol);
+        }
+        const base = results['baseline'];
+        if (base) {
+          measure(`mode ${mode}: h1's share of the pair, baseline ${pct(base.x1 / (base.x1 + base.x2))} → 1:3 ${pct(w.x1 / (w.x1 + w.x2))}`);
+        }
       });
     }
 
@@ -272,8 +286,12 @@ describe('Live allocation end to end: host agents, allocator, meters (Mininet) @
       expect(ended.length, 'flowlets seen by the controller').to.be.at.least(95);
       expect(agentUs.length, 'flowlets enforced at the agent').to.be.at.least(90);
       expect(meterUs.length, 'flowlets enforced at the meter').to.be.at.least(90);
-      expect(percentile(agentUs, 50), 'p50 agent reaction, µs').to.be.below(200_000);
-      expect(percentile(meterUs, 50), 'p50 meter reaction, µs').to.be.below(200_000);
+      // measured on an idle 2-core machine: agent p50 3–4 ms, p99 9–16 ms; meter p50 4–6 ms, p99 12–18 ms.
+      // Bounds: about 6× the p50 and 10× the p99, for a busy CI machine.
+      expect(percentile(agentUs, 50), 'p50 agent reaction, µs').to.be.below(25_000);
+      expect(percentile(agentUs, 99), 'p99 agent reaction, µs').to.be.below(150_000);
+      expect(percentile(meterUs, 50), 'p50 meter reaction, µs').to.be.below(30_000);
+      expect(percentile(meterUs, 99), 'p99 meter reaction, µs').to.be.below(180_000);
     });
 
     it('4. controller killed mid-run: rates kept for the grace period, then limits removed; re-registration resumes allocation; no stall > 1 s', async () => {
