@@ -1,5 +1,5 @@
 /**
- * Path adoption after a controller restart (issue 6): the switches still hold the pinned entries of
+ * Path adoption after a controller restart: the switches still hold the pinned entries of
  * flows that were running, so their packets never reach the new controller and routing has no RouteInfo
  * for them. For such a flowlet the path is read from the switches: starting at the source host's
  * attachment, an OFPMP_FLOW request (non-strict, all tables) with in_port + the flow's 5-tuple returns the

@@ -1,5 +1,5 @@
 /**
- * The enforcement core (issue 6, controller side; STYLE house rule 1): no sockets, no timers, time passed
+ * The enforcement core (controller side of live allocation; ARCHITECTURE.md "Principles": pure core): no sockets, no timers, time passed
  * in. Host agents' messages go in ({@link hello}, {@link events}, {@link agentGone}); {@link run} places
  * flowlets on their paths in one long-lived FlowletTable, runs the configured allocator policy
  * (warm-started: the table and the policy live as long as the core), and returns the

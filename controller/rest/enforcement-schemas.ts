@@ -1,5 +1,5 @@
 /**
- * JSON schemas (TypeBox) of the live-allocation endpoints (issue 6): flowlets, allocator, meters, agents.
+ * JSON schemas (TypeBox) of the live-allocation endpoints (live allocation): flowlets, allocator, meters, agents.
  * Rates bit/s, sizes bytes, `…EpochUs` µs since the epoch, `…Ms` ms of the controller's clock.
  */
 import { Type } from '@sinclair/typebox';

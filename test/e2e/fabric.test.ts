@@ -33,7 +33,7 @@ import { chiSquareUniform, seededRandom } from '../helpers/stats.js';
 import type { HostJson, LinkJson, RouteJson, SwitchJson, TopologyJson } from '../../controller/rest/schemas.js';
 
 const UNAVAILABLE = mininetUnavailable();
-/** Link rate of the test fabrics, Mbit/s (DESIGN §4: 10–100 Mbit/s through userspace switches). */
+/** Link rate of the test fabrics, Mbit/s (10–100 Mbit/s through userspace switches, ARCHITECTURE.md "Platform facts"). */
 const BW_MBPS = 50;
 const FLOWS = 64;
 const FLOW_BATCH = 8;
@@ -99,7 +99,7 @@ function fabricSuite(shape: Shape): void {
     before(async function () {
       if (UNAVAILABLE) this.skip();
       // Mininet's TCLink shapes these fabrics (fabric.py --shaping tclink): it owns every interface's qdisc,
-      // so the controller's QoS stays off (one owner per qdisc, DESIGN §4).
+      // so the controller's QoS stays off (one owner per qdisc, ARCHITECTURE.md "Platform facts").
       ctl = await startTestController({ config: { qos: { enabled: false }, routing: { seed: ROUTING_SEED } } });
       const c = ctl;
       c.controller.on('switchUp', (e) => {

@@ -1,5 +1,5 @@
 /**
- * Issue 4, acceptance 5: `rivulet trace` on a pcap recorded from Mininet traffic reports the flow sizes
+ * `rivulet trace` on a pcap recorded from Mininet traffic reports the flow sizes
  * the test sent, within one MSS. Root only (skipped otherwise).
  *
  * A 1×2×1 leaf-spine fabric (userspace OVS, 50 Mbit/s links) driven by Rivulet in-process, as in
@@ -45,7 +45,7 @@ const SIZES = [100_000, 1_000_000, 3_000_000];
 /** every child this file started (tcpdump, receivers), killed by pid in after() if still running */
 const children = new Set<ChildProcess>();
 
-describe('@slow e2e: rivulet trace on traffic recorded in Mininet (issue 4, acceptance 5)', function () {
+describe('@slow e2e: rivulet trace on traffic recorded in Mininet', function () {
   this.timeout(120_000);
   let ctl: TestController | undefined;
   let fabric: MininetFabric | undefined;

@@ -1,5 +1,5 @@
 /**
- * Open vSwitch test fixtures: a userspace-datapath bridge (DESIGN §4: no kernel module here) connected to
+ * Open vSwitch test fixtures: a userspace-datapath bridge (no kernel module here: ARCHITECTURE.md "Platform facts") connected to
  * a controller on loopback, created under a unique name and deleted by that name only.
  */
 import { execFileSync, execFile } from 'node:child_process';

@@ -1,5 +1,5 @@
 /**
- * The real MeterEnforcer against an Open vSwitch 3.x userspace bridge (DESIGN §4: meters work there with
+ * The real MeterEnforcer against an Open vSwitch 3.x userspace bridge (ARCHITECTURE.md "Platform facts": meters work there with
  * drop bands): probe, install, modify, remove, statistics and the clean slate of a new controller run,
  * each read back with `ovs-ofctl -O OpenFlow13 dump-meters|dump-flows`. Needs root and a running
  * ovs-vswitchd; skipped otherwise. The bridge is `rvt<random>` and deleted by name in after(), pass or fail.

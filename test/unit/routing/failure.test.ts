@@ -1,5 +1,5 @@
 /**
- * Failure handling of the routing core (DESIGN §6 ask 9): link down and switch removal re-pin the routes
+ * Failure handling of the routing core (ARCHITECTURE.md "Commitments" 9): link down and switch removal re-pin the routes
  * that crossed the failed element in the same call (new entries egress first, stale ones deleted by
  * cookie after), routes with no surviving path are removed; a moved host re-pins its routes.
  */
