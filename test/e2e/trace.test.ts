@@ -24,6 +24,7 @@ import { promisify } from 'node:util';
 import type { TraceReport } from '../../cli/commands/trace.js';
 import { mininetUnavailable, MininetFabric, repoRoot, waitUntil } from '../helpers/mininet.js';
 import { startTestController, type TestController } from '../helpers/rivulet.js';
+import { requirePrerequisite } from '../helpers/prereq.js';
 
 const run = promisify(execFile);
 const measure = (text: string): void => console.log(`      [measure] trace: ${text}`);
@@ -52,11 +53,7 @@ describe('@slow e2e: rivulet trace on traffic recorded in Mininet', function () 
   let dir = '';
 
   before(async function () {
-    const why = unavailable();
-    if (why) {
-      console.log(`      skipped: ${why}`);
-      this.skip();
-    }
+    requirePrerequisite(this, unavailable());
     dir = mkdtempSync(join(tmpdir(), 'rivulet-trace-e2e-'));
     ctl = await startTestController();
     fabric = await MininetFabric.start({ spines: 1, leaves: 2, hostsPerLeaf: 1, bwMbps: 50, ofPort: ctl.ofPort });
