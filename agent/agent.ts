@@ -1,5 +1,5 @@
 /**
- * The host agent (DESIGN §2–§3): detects flowlets in the host's outgoing packets, reports them to the
+ * The host agent (ARCHITECTURE.md "Data path: a flowlet, from agent to meter"): detects flowlets in the host's outgoing packets, reports them to the
  * controller over the agent channel, enforces the rates the controller sends (HTB classes through tc)
  * and marks Karuna/PIAS priority classes (DSCP through nftables).
  *

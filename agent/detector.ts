@@ -1,5 +1,5 @@
 /**
- * The agent's flowlet detector (DESIGN §3 "Flowlets"), pure: outgoing packet headers in, flowlet
+ * The agent's flowlet detector (Flowtune's flowlets; PIAS's idle gap; ARCHITECTURE.md "Data path: a flowlet"), pure: outgoing packet headers in, flowlet
  * start / progress / end events (agent/protocol.ts) out. No I/O and no clock of its own: every call
  * carries the time (µs since the epoch, the capture's timestamps and the agent's clock are one clock).
  *

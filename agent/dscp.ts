@@ -1,5 +1,5 @@
 /**
- * Karuna / PIAS priority marking at the sender (DESIGN §3 "Priority classes"): a flowlet's priority is
+ * Karuna / PIAS priority marking at the sender (Karuna; PIAS demotion thresholds): a flowlet's priority is
  * decided by its declared size (Karuna: known size → queue by size), else by the bytes it has sent so far
  * (PIAS: demoted as it crosses the thresholds); a declared deadline puts it on top (Karuna: deadline
  * flows → highest queue). The DSCP of priority i is `dscpByPriority[i]` (0 = highest), unless the

@@ -1,9 +1,9 @@
 /**
- * The agent channel protocol (issue 6; DESIGN §1, §3 "Flowlets"): the messages a host agent and the
+ * The agent channel protocol (ARCHITECTURE.md "Data path: a flowlet, from agent to meter"): the messages a host agent and the
  * controller exchange over one persistent channel. Both ends import this file; it is the contract.
  *
  * Transport: a unix stream socket carrying newline-delimited JSON (one message a line; Mininet hosts
- * share the file system, DESIGN §4), or a WebSocket on the REST server (`/api/v1/agents/ws`, one
+ * share the file system, ARCHITECTURE.md "Platform facts"), or a WebSocket on the REST server (`/api/v1/agents/ws`, one
  * message a text frame) for real servers. The same JSON either way.
  *
  * Conversation:

@@ -1,5 +1,5 @@
 /**
- * Pure text of the agent's rate limits (DESIGN §3; Flowtune/BwE enforce allocations at the sender): one
+ * Pure text of the agent's rate limits (Flowtune and BwE enforce allocations at the sender): one
  * HTB on the host interface, one class per limited flowlet and a u32 filter steering its 5-tuple there.
  * The lines are for one persistent `tc -force -batch -` (tc-batch.ts).
  *

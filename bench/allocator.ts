@@ -1,5 +1,5 @@
 /**
- * `npm run bench:allocator` (issue 5, acceptance 5): one NED iteration + F-NORM on two-tier fabrics of 384,
+ * `npm run bench:allocator` (README.md "Allocator"): one NED iteration + F-NORM on two-tier fabrics of 384,
  * 1536 and 4608 servers with 8 flowlets per server, single-threaded and with 2 worker threads, in ns per
  * flowlet; the marginal cost of one more NED iteration; the cost of one flowlet arrival (table update +
  * one iteration); and the same figures for a straightforward object-per-flow implementation measured in

@@ -1,5 +1,5 @@
 /**
- * The `rivulet` command line (DESIGN §1). Each sub-command lives in cli/commands/<name>.ts and exports
+ * The `rivulet` command line (README.md "CLI"). Each sub-command lives in cli/commands/<name>.ts and exports
  * `register(program)`; this file only wires them together.
  */
 import { Command } from 'commander';

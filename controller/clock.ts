@@ -1,5 +1,5 @@
 /**
- * Injected time (STYLE house rule 7): every timer a session or the controller arms goes through a
+ * Injected time (ARCHITECTURE.md "Principles"): every timer a session or the controller arms goes through a
  * {@link Clock}, so tests drive time with {@link ManualClock} and the leak test can count live timers
  * with {@link CountingClock}. Times and delays are milliseconds.
  */

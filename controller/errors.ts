@@ -1,5 +1,5 @@
 /**
- * Typed errors of switch sessions (STYLE: classes with stable `code`s callers and tests branch on).
+ * Typed errors of switch sessions (ARCHITECTURE.md "Principles": classes with stable `code`s callers and tests branch on).
  * Codec errors (OfpDecodeError, OfpEncodeError) live in codec/errors.ts.
  */
 import { errorNames, type MessageOf } from './codec/index.js';

@@ -1,5 +1,5 @@
 /**
- * The one place where Rivulet is wired together (STYLE rule 9: explicit wiring, no global registries):
+ * The one place where Rivulet is wired together (ARCHITECTURE.md "Principles": explicit wiring, no global registries):
  * the OpenFlow controller, the topology app (registered first, so a host is learnt before routing sees
  * its packet), the routing app and the REST API, all from one validated {@link RivuletConfig}.
  */
@@ -38,7 +38,7 @@ export interface Rivulet {
   /** The QoS app (queues, DSCP classifier, ECN on every switch port through OVSDB and tc). */
   readonly qos: QosApp;
   /**
-   * Live allocation (issue 6): host agents (unix socket `agents.socketPath`, WebSocket /api/v1/agents/ws),
+   * Live allocation: host agents (unix socket `agents.socketPath`, WebSocket /api/v1/agents/ws),
    * the allocator over routing's paths, rates to agents and meters. `enforcement.core` is the pure core
    * (tests read it), `enforcement.meters` the MeterEnforcer, `enforcement.agentServer` the channels.
    */

@@ -1,5 +1,5 @@
 /**
- * A bounded per-connection write queue that honours back-pressure (STYLE "ws": when `write()` returns
+ * A bounded per-connection write queue that honours back-pressure (as the ws library does: when `write()` returns
  * false stop producing, resume on 'drain').
  *
  * While the sink accepts writes, frames go straight to it. Once `write()` returns false the queue holds

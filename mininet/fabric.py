@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Rivulet leaf-spine fabric on Mininet + Open vSwitch, and a JSON command server to drive it.
 
-Run as root with Debian's Python (DESIGN §1, §4):
+Run as root with Debian's Python (ARCHITECTURE.md "Platform facts"):
 
     sudo /usr/bin/python3 mininet/fabric.py --spines 2 --leaves 4 --hosts-per-leaf 2 \
         [--bw 50] [--fabric-bw MBPS] [--link-bw NAME=MBPS ...] [--shaping tclink|controller|agents] \
@@ -38,13 +38,13 @@ What it builds
   userspace datapath otherwise), IPv6 disabled (no router solicitations / MLD to the controller).
   The switch-side veths get the same offload settings.
 * ``--bw MBPS`` is the link rate.  ``--shaping tclink`` (default) shapes every link with Mininet's TCLink (HTB
-  on both ends of each veth); do not combine it with OVS QoS on the same ports (DESIGN §4: one owner per
+  on both ends of each veth); do not combine it with OVS QoS on the same ports (ARCHITECTURE.md "Platform facts": one owner per
   qdisc).  ``--shaping controller`` installs NO qdisc: the links are plain veths and the controller's QoS
   app owns each switch interface's qdisc (OVS linux-htb at the link rate through OVSDB, the strict-priority
   classes, the DSCP filters); configure the controller with ``topology.defaultCapacityBps = bw``.  Host-side
   interfaces stay unshaped (hosts send at line rate; queues build in the switches).  ``--shaping agents``
   shapes leaf-spine links on both ends and host links on the LEAF end only: the host end's qdisc belongs
-  to the host agent (``rivulet agent``), which shapes flowlets with HTB there (issue 6).
+  to the host agent (``rivulet agent``), which shapes flowlets with HTB there (live allocation).
 * ``--fabric-bw MBPS`` sets the leaf-spine links apart from ``--bw``; ``--link-bw lJ-sI=MBPS`` (leaf J to spine
   I) or ``--link-bw hN=MBPS`` (host N's link) sets one link (repeatable); the topology reports each link's
   rate (``bwMbps``).
@@ -120,7 +120,7 @@ def parse_args(argv):
     ap.add_argument('--shaping', choices=('tclink', 'controller', 'agents'), default='tclink',
                     help='who shapes links at their rate: tclink = Mininet TCLink (HTB on both veth ends); '
                          'controller = no qdisc installed here, the controller\'s QoS (OVS linux-htb through '
-                         'OVSDB) owns every switch interface\'s qdisc (DESIGN section 4: one owner per qdisc); '
+                         'OVSDB) owns every switch interface\'s qdisc (one owner per qdisc, see ARCHITECTURE.md); '
                          'agents = TCLink on leaf-spine links and on the leaf end of host links, nothing on the '
                          'host end (the host agent\'s HTB owns it)')
     ap.add_argument('--controller', default='tcp:127.0.0.1:6653')

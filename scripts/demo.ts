@@ -1,5 +1,5 @@
 /**
- * `npm run demo` (DESIGN §1): Rivulet's main job on real traffic, narrated for a newcomer.
+ * `npm run demo` (README.md "The two commands"): Rivulet's main job on real traffic, narrated for a newcomer.
  *
  *  1. starts the controller in-process (startRivulet: OpenFlow listener, topology and routing apps, REST);
  *  2. builds the default Mininet fabric — 2 spines × 4 leaves × 2 hosts of Open vSwitch, userspace datapath,
@@ -148,7 +148,7 @@ async function main(): Promise<void> {
   // Mininet shapes the links with tc (TCLink): the switches still report 10 Gbit/s ports, so the one
   // thing the demo tells the controller is the real link rate (topology.defaultCapacityBps).
   // The fabric's links are shaped by Mininet's TCLink, which owns each interface's qdisc: the controller's
-  // QoS stays off here (one owner per qdisc, DESIGN §4); `fabric.py --shaping controller` hands it over.
+  // QoS stays off here (one owner per qdisc, ARCHITECTURE.md "Platform facts"); `fabric.py --shaping controller` hands it over.
   // Host agents shape flowlets on the host end of each host link (fabric.py --shaping agents leaves that
   // end's qdisc to them). Tenants: the last competing sender of step 6 weighs 2, the others 1.
   const senders = allocationSenders(SHAPE);

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Rivulet self-setup: idempotent; run by `npm run demo` and `npm test` (DESIGN §1, §4).
+# Rivulet self-setup: idempotent; run by `npm run demo` and `npm test` (README.md "The two commands"; ARCHITECTURE.md "Platform facts").
 # 1. Debian packages (only when one is missing; as root).  2. npm ci (only when package-lock changed).
 # 3. build (tsc).  4. Open vSwitch started with the userspace datapath when it is not running.
 set -euo pipefail

@@ -3,7 +3,7 @@
  * packet-in proves. No I/O and no clock: every call takes `nowMs`; the shell (app.ts) sends what it
  * returns and arms a timer for {@link DiscoveryCore.nextWakeMs}.
  *
- * Schedule (STYLE rule 7: periodic work is a table of tasks):
+ * Schedule (periodic work is a table of tasks, ARCHITECTURE.md "Principles"):
  * - task 'probe' every `periodMs / slotsPerPeriod` (default 1000 / 10 ms) sends the probes due: every
  *   up port gets one probe per period, ports of a switch are staggered across the period (round-robin in
  *   port order), so the load is spread and never floods;

@@ -1,5 +1,5 @@
 /**
- * The FabricGraph: the pure model of the fabric (DESIGN §2 "a pure core"). Switches and their physical
+ * The FabricGraph: the pure model of the fabric (ARCHITECTURE.md "Principles": a pure core). Switches and their physical
  * ports (from PORT_DESC / PORT_STATUS), directed inter-switch links learnt from LLDP, hosts learnt from
  * ARP / IPv4 on edge ports, roles, equal-cost path sets and the flooding tree.
  *

@@ -1,5 +1,5 @@
 /**
- * Rivulet's signed LLDP probes (DESIGN §6 item 13: a host must not be able to invent links).
+ * Rivulet's signed LLDP probes (ARCHITECTURE.md "Commitments" 12: a host must not be able to invent links).
  *
  * Format of a probe (an LLDPDU, see lldp.ts):
  * - Chassis ID, subtype 7 (locally assigned): ASCII `dpid:<16 lowercase hex digits>`;

@@ -85,7 +85,7 @@ export type FabricEvent =
 
 /**
  * The read-only view of the fabric that apps and the REST API use (apps never reach into another app's
- * state; DESIGN §2). Implemented by the topology app over its FabricGraph.
+ * state; ARCHITECTURE.md "Layers"). Implemented by the topology app over its FabricGraph.
  */
 export interface TopologyView {
   switches(): readonly FabricSwitch[];

@@ -1,5 +1,5 @@
 /**
- * Offline allocation (`rivulet allocate`, DESIGN §1): a validated Problem in, rates out. The same policies
+ * Offline allocation (`rivulet allocate`, README.md "CLI"): a validated Problem in, rates out. The same policies
  * the controller runs online; pure, no I/O.
  */
 import { utilityOf } from './flowtune.js';

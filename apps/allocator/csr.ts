@@ -1,5 +1,5 @@
 /**
- * Link→flows in compressed sparse rows (DESIGN §2): the slots crossing link l are
+ * Link→flows in compressed sparse rows (ARCHITECTURE.md "Principles"): the slots crossing link l are
  * `flows[offsets[l] .. offsets[l+1])`, in slot order. Built by a counting sort over the table's
  * flow→links rows in O(flows × hops); the policies that need it (maxmin, fca, divisions) build it per call.
  */

@@ -1,5 +1,5 @@
 /**
- * Tenant-objective divisions (SCC, INFOCOM 2017, §III; DESIGN §3): divisions share every link by weight
+ * Tenant-objective divisions (SCC, INFOCOM 2017, §III): divisions share every link by weight
  * (isolation: on link l, division d is offered c_l·ω_d / Σ_{d' on l} ω_d', with ω_d = division weight ×
  * tenant weight), each division runs its own objective's policy inside its share, and what a division
  * leaves unused (it is bottlenecked elsewhere) is water-filled among all flows afterwards (work conservation).

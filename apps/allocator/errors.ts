@@ -1,5 +1,5 @@
 /**
- * Typed errors of the allocator (STYLE rule 3): every failure carries a stable `code` callers can branch on,
+ * Typed errors of the allocator (ARCHITECTURE.md "Principles"): every failure carries a stable `code` callers can branch on,
  * and — when the problem is a specific flow or link — the offending `subject` id.
  */
 

@@ -1,6 +1,6 @@
 /**
  * The fabric the allocator sees: directed links with capacities in bits/s, addressed by a dense index
- * (DESIGN §2: struct-of-arrays, no `Map` lookups on the hot path; ids are resolved once at the edge).
+ * (ARCHITECTURE.md "Principles": struct-of-arrays, no `Map` lookups on the hot path; ids are resolved once at the edge).
  */
 import { AllocatorError, subjectError } from './errors.js';
 

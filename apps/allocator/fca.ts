@@ -1,5 +1,5 @@
 /**
- * The `fca` policy: transfer-aware rates after the Flow Chasing Algorithm (FCA §4.1–4.3; DESIGN §3).
+ * The `fca` policy: transfer-aware rates after the Flow Chasing Algorithm (FCA §4.1–4.3).
  *
  * 1. Transfers (coflows; a flow without a transfer is its own) in order of smallest remaining volume first.
  * 2. Each takes the rates that minimise its completion time on the residual capacity: every flow f gets

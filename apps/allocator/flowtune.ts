@@ -1,5 +1,5 @@
 /**
- * The `flowtune` policy (Flowtune, NSDI 2017, §4; DESIGN §3): network utility maximisation with weighted
+ * The `flowtune` policy (Flowtune, NSDI 2017, §4): network utility maximisation with weighted
  * proportional fairness (α-fair optional), solved by NED price iterations warm-started from the previous
  * prices, followed by F-NORM (or U-NORM) so the output is always feasible.
  *

@@ -1,5 +1,5 @@
 /**
- * Nested groups for max-min (BwE §4.1, DESIGN §3): tenant → division → flowlet. A group's allocation is
+ * Nested groups for max-min (BwE §4.1): tenant → division → flowlet. A group's allocation is
  * water-filled among its children, so a child that needs less (demand-capped) leaves its share to its
  * siblings before anyone outside the group. Implemented by composing bandwidth functions: each flow gets
  * one effective function of the global fair share s, which progressive filling then uses as a flat flow.

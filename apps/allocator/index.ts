@@ -1,5 +1,5 @@
 /**
- * The flowlet allocator (issue 5; DESIGN §2–§3): public surface for the controller app, the CLI and the
+ * The flowlet allocator (Flowtune, BwE, FCA, SCC; apps/allocator/README.md): public surface for the controller app, the CLI and the
  * simulator. Pure code, no I/O.
  */
 export { AllocatorError, type AllocatorErrorCode } from './errors.js';

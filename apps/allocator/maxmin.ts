@@ -1,6 +1,5 @@
 /**
- * The `maxmin` policy: weighted max-min by progressive filling over BwE bandwidth functions (BwE §4.2;
- * DESIGN §3). Every flow has a function E_f(s) of one global fair share s; s rises until a link saturates
+ * The `maxmin` policy: weighted max-min by progressive filling over BwE bandwidth functions (BwE §4.2). Every flow has a function E_f(s) of one global fair share s; s rises until a link saturates
  * (its flows freeze at E_f(s)) or a flow reaches its demand (it freezes too); repeat until all are frozen.
  * With E_f(s) = w_f·s this is exact weighted max-min: every unsatisfied flow has a saturated link on which
  * its rate/weight is maximal (the bottleneck property tested in test/unit/allocator/maxmin.test.ts).

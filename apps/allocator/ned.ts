@@ -1,5 +1,5 @@
 /**
- * The inner loops of Flowtune's optimizer (Flowtune §4, DESIGN §3 "Network utility maximization"), written
+ * The inner loops of Flowtune's optimizer (Flowtune §4, network utility maximization), written
  * over plain typed arrays so the single-threaded optimizer and the worker threads run the very same code
  * (hence bit-identical results). No allocation, no Map, no closures inside a loop.
  *

@@ -1,5 +1,5 @@
 /**
- * The allocation problem as JSON (DESIGN §1 `rivulet allocate`, issue 5) and its validation. Every error
+ * The allocation problem as JSON (`rivulet allocate`, README.md "CLI") and its validation. Every error
  * names the offending flow or link (AllocatorError.subject):
  *
  * { "links": [{"id", "capacityBps"}],

@@ -1,5 +1,5 @@
 /**
- * The flowlet table (DESIGN §2, §3 "Flowlets"): every active flowlet as one slot in struct-of-arrays typed
+ * The flowlet table (ARCHITECTURE.md "Principles": typed arrays on the hot path): every active flowlet as one slot in struct-of-arrays typed
  * arrays. Flow→links is a fixed-stride CSR (`path[slot*maxHops + j]`, `pathLen[slot]`), so arrival and
  * departure cost O(path length): a departure swap-removes inside its block, nothing is rebuilt.
  *

@@ -1,6 +1,6 @@
 /**
  * The controller's end of the agent channel (agent/protocol.ts): a unix stream socket server carrying
- * NDJSON (Mininet hosts share the file system, DESIGN §4) and WebSocket connections handed over by the
+ * NDJSON (Mininet hosts share the file system, ARCHITECTURE.md "Platform facts") and WebSocket connections handed over by the
  * REST server's `/api/v1/agents/ws` route — both become {@link AgentChannel}s feeding one handler.
  *
  * Robustness: a line longer than MAX_MESSAGE_BYTES, a line that is not a valid agent message, or a

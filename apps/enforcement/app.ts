@@ -1,5 +1,5 @@
 /**
- * The enforcement app's shell (issue 6, controller side; Faucet style: find the state, call the core
+ * The enforcement app's shell (controller side of live allocation; Faucet style: find the state, call the core
  * with `now`, perform what it returned). It owns:
  * - the agent channels (agent-server.ts: unix socket + the REST server's WebSocket route), whose messages
  *   feed the {@link EnforcementCore}; a `welcome` answers each hello;

@@ -1,6 +1,7 @@
 /**
- * The enforcement core (controller side of live allocation; a pure core: no sockets, no timers, time
- * passed in; see ARCHITECTURE.md). Host agents' messages go in ({@link hello}, {@link events}, {@link agentGone}); {@link run} places
+ * The enforcement core (the controller side of live allocation; a pure core, ARCHITECTURE.md
+ * "Principles": no sockets, no timers, time passed in). Host agents' messages go in ({@link hello},
+ * {@link events}, {@link agentGone}); {@link run} places
  * flowlets on their paths in one long-lived FlowletTable, runs the configured allocator policy
  * (warm-started: the table and the policy live as long as the core), and returns the
  * {@link EnforcementEffect}s: rates for agents and meters for the ingress leaves, only where a rate

@@ -1,5 +1,5 @@
 /**
- * Live allocation, controller side (issue 6): host agents report flowlets, the allocator runs over
+ * Live allocation, controller side (ARCHITECTURE.md "Data path: a flowlet"): host agents report flowlets, the allocator runs over
  * their paths, rates go to the agents and to OpenFlow meters on the ingress leaves.
  */
 export { createEnforcementApp, enforcementSettings, agentThresholds, type EnforcementApp, type EnforcementAppOptions, type EnforcementSource } from './app.js';

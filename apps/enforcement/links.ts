@@ -1,5 +1,5 @@
 /**
- * The allocator's view of the fabric (issue 6 "each flowlet's path comes from routing's pinned route"):
+ * The allocator's view of the fabric (each flowlet's path comes from routing's pinned route):
  * directed links with capacities, addressed by stable string ids and dense {@link Fabric} indices.
  *
  * Link ids: `host:<ipv4>` is a source host's uplink (host → its leaf); `<dpid hex16>:<port>` is the egress

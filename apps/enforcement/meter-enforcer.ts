@@ -11,7 +11,7 @@
  * (BwE: fall back to plain TCP). Errors never escape as unhandled rejections; only set() rejects, with a
  * SwitchError (controller/errors.ts), a {@link MeterEnforcerError} or a RangeError for a bad target.
  *
- * Probe before you promise (DESIGN §6.1): every switch's OFPMP_METER_FEATURES is read at switchUp (or at
+ * Probe before you promise (ARCHITECTURE.md "Commitments" 1): every switch's OFPMP_METER_FEATURES is read at switchUp (or at
  * its first set()), reported by support(), and set() on a switch without drop-band kbit/s meters rejects.
  * Units: bit/s, bytes, ms (kbit/s and kbit only on the wire, meters.ts).
  */
@@ -78,7 +78,7 @@ export interface MeterInfo {
 /** Meter support of one switch (OFPMP_METER_FEATURES, §7.3.5.13); bandTypes are OFPMBT_* names. */
 export interface MeterSupport { readonly dpid: string; readonly supported: boolean; readonly maxMeter: number; readonly bandTypes: readonly string[]; readonly reason?: string }
 
-/** Stable codes of the enforcer's own rejections (STYLE: errors callers branch on). */
+/** Stable codes of the enforcer's own rejections (errors callers branch on, ARCHITECTURE.md "Principles"). */
 export type MeterEnforcerErrorCode =
   /** close() was called */
   | 'ENF_CLOSED'
@@ -227,7 +227,7 @@ export class MeterEnforcer {
     });
   }
 
-  /** A switch (re)connected: probe OFPMP_METER_FEATURES (DESIGN §6.1 probe before you promise), and clean slate — delete every entry with the enforcement cookie prefix and every meter (OFPM_ALL) left by an earlier controller run; forget its keys. */
+  /** A switch (re)connected: probe OFPMP_METER_FEATURES (probe before you promise, ARCHITECTURE.md "Commitments" 1), and clean slate — delete every entry with the enforcement cookie prefix and every meter (OFPM_ALL) left by an earlier controller run; forget its keys. */
   async switchUp(dpid: bigint): Promise<void> {
     if (this.closed) return;
     const inFlight = this.forgetSwitch(dpid, 'switch came up again');

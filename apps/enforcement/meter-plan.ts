@@ -1,6 +1,6 @@
 /**
- * Which meters the current allocation wants (issue 6: "one meter per enforced flowlet, or per host
- * pair, on the ingress leaf"). Pure: allocated flowlets in, meter specs out; the core diffs them against
+ * Which meters the current allocation wants (one meter per enforced flowlet, or per host
+ * pair, on the ingress leaf). Pure: allocated flowlets in, meter specs out; the core diffs them against
  * what is installed and the shell performs the difference.
  *
  * - per flowlet: key `flowlet:<agent>/<id>`, attached to the flow's pinned ingress entry, rate = the

@@ -3,7 +3,7 @@
  * burst rule, named builders for the METER_MOD and FLOW_MOD messages the enforcer sends, and the rate a
  * meter measured between two OFPMP_METER samples. The shell is meter-enforcer.ts.
  *
- * Units: rates in bit/s (1000s, DESIGN §6.10) at this module's interface, kbit/s on the wire (OFPMF_KBPS);
+ * Units: rates in bit/s (1000s, ARCHITECTURE.md "Commitments" 10) at this module's interface, kbit/s on the wire (OFPMF_KBPS);
  * bursts in bytes here, kbit on the wire (OFPMF_BURST with OFPMF_KBPS); times in ms.
  *
  * Cookie scheme (64 bits, like routing's): `0x5256` ("RV", Rivulet) in bits 63–48, app id `0x02`
@@ -132,7 +132,7 @@ function heapPop(h: number[]): number | undefined {
 
 /** Bytes of a full-size Ethernet frame as a datapath meters it (1500 MTU + 14 header, no FCS). */
 export const FULL_FRAME_BYTES = 1514;
-/** The burst never holds fewer than this many full-size frames (DESIGN §6.2: a tiny burst starves TCP). */
+/** The burst never holds fewer than this many full-size frames (ARCHITECTURE.md "Commitments" 2: a tiny burst starves TCP). */
 export const MIN_BURST_FRAMES = 10;
 /** Default burst duration, ms: the band lets `rate · 20 ms` through at line rate before it drops. */
 export const DEFAULT_BURST_MS = 20;
@@ -143,7 +143,7 @@ export const MAX_METER_RATE_BPS = 0xffffffff * 1000;
  * The burst, in bytes, of a drop band of `rateBps` bit/s: what the rate sends in `burstMs` ms
  * (`rate · burstMs / 8000`), but at least {@link MIN_BURST_FRAMES} full-size frames, rounded up to a
  * whole byte. A deliberate burst: with a token bucket of a few packets TCP's bursts are dropped and it
- * settles well below the rate (DESIGN §6.2).
+ * settles well below the rate (ARCHITECTURE.md "Commitments" 2).
  * @throws RangeError for a rate that is not finite and > 0, or burstMs not finite and ≥ 0
  */
 export function meterBurstBytes(rateBps: number, burstMs: number = DEFAULT_BURST_MS): number {
@@ -184,7 +184,7 @@ function checkMeterId(meterId: number): void {
 export const ENFORCEMENT_METER_FLAGS = OFPMF.KBPS | OFPMF.BURST | OFPMF.STATS;
 
 /**
- * The one band of an enforcement meter: OFPMBT_DROP (the only band OVS accepts, DESIGN §6.1), rate in
+ * The one band of an enforcement meter: OFPMBT_DROP (the only band OVS accepts, ARCHITECTURE.md "Platform facts"), rate in
  * kbit/s rounded up from `rateBps`, burst_size in kbit rounded up from `burstBytes`.
  * @throws RangeError
  */

@@ -1,5 +1,5 @@
 /**
- * Tenants (DESIGN §1 "Configuration", BwE groups, SCC tenants): a flowlet's allocator weight from the
+ * Tenants (README.md "Configuration" `tenants`, BwE groups, SCC tenants): a flowlet's allocator weight from the
  * config's `tenants` list. Rule: the tenant the agent declares for the flowlet wins (an unknown name
  * gives weight 1, reported once); else the first tenant whose members (IPv4 addresses or CIDR
  * prefixes) hold the flowlet's source address; else weight 1, no tenant. Pure.

@@ -1,5 +1,5 @@
 /**
- * Shapes of the enforcement app (issue 6, controller side): its settings, the effects its pure core
+ * Shapes of the enforcement app (controller side of live allocation): its settings, the effects its pure core
  * returns, and the read views the REST API serves. Rates bit/s, sizes bytes, `…EpochUs` µs since the
  * Unix epoch (the agents' and the controller's clocks agree in Mininet), `…Ms` ms of the injected clock.
  */

@@ -1,5 +1,5 @@
 /**
- * The QoS plan of one switch port (Karuna's switch side, DESIGN §3 "Priority classes"): strict-priority
+ * The QoS plan of one switch port (Karuna's switch side: strict priority by DSCP): strict-priority
  * queues selected by DSCP, shaped at the port's capacity, with a DCTCP-style ECN threshold. Pure: built
  * from the config and the port's facts; the shells (ovsdb, tc) apply it.
  *

@@ -106,7 +106,7 @@ const DEFAULT_ROOTS = new Set(['noqueue', 'pfifo_fast', 'fq_codel', 'mq', 'pfifo
 
 /**
  * The root qdisc of `dev` when another layer owns it (e.g. Mininet TCLink's `htb 5:`), else undefined
- * (DESIGN §4: one owner per qdisc — OVS QoS must not be put on top of it).
+ * (ARCHITECTURE.md "Platform facts": one owner per qdisc — OVS QoS must not be put on top of it).
  */
 export async function foreignRootQdisc(dev: string): Promise<string | undefined> {
   let out: string;

@@ -1,5 +1,5 @@
 /**
- * Pure text of the `tc` work on one port and the parser of its counters (DESIGN §4: `set_queue` does not
+ * Pure text of the `tc` work on one port and the parser of its counters (ARCHITECTURE.md "Platform facts": `set_queue` does not
  * steer packets in the userspace datapath; a u32 filter on the port's HTB does).
  *
  * - DSCP classifier: one `u32 match ip tos <dscp<<2> 0xfc flowid 1:<queue+1>` per mapped DSCP, at filter

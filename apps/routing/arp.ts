@@ -1,5 +1,5 @@
 /**
- * ARP without storms (DESIGN §6 ask 6): requests for known hosts are answered by the controller itself
+ * ARP without storms (ARCHITECTURE.md "Commitments" 6): requests for known hosts are answered by the controller itself
  * (proxy ARP, the reply sent out of the port the request came in on); requests for unknown targets and
  * gratuitous ARP are flooded along the tree (flood.ts); replies go straight to the target host's port
  * when it is known, else along the tree. RFC 826 packet format; RFC 5227 for probes and announcements.

@@ -1,5 +1,5 @@
 /**
- * Named builders for the OpenFlow messages routing sends (STYLE: small builders, never mutated after):
+ * Named builders for the OpenFlow messages routing sends (small builders, never mutated after: ARCHITECTURE.md "Principles"):
  * the pinned entry (FLOW_MOD ADD), the delete-by-cookie, and packet-outs. Also the cookie scheme.
  *
  * Cookie scheme (64 bits): `0x5256` ("RV", Rivulet) in bits 63–48, app id `0x01` (routing) in bits

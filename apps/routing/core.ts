@@ -1,5 +1,5 @@
 /**
- * The routing core (STYLE house rule 1): no I/O, time passed in. Every method takes an event and `now`
+ * The routing core (ARCHITECTURE.md "Principles": pure core): no I/O, time passed in. Every method takes an event and `now`
  * (ms) and returns the {@link RoutingEffect}s the shell must perform; the shell reports back when an
  * install finished ({@link RoutingCore.installed}) or failed ({@link RoutingCore.installFailed}).
  *
@@ -11,7 +11,7 @@
  * by flow key: packet-ins of the same flow from any switch of the path are held and released along the
  * chosen path, never re-pinned.
  *
- * Failures (DESIGN §6 ask 9): a route crossing a link that went down or a switch that left is re-pinned
+ * Failures (ARCHITECTURE.md "Commitments" 9): a route crossing a link that went down or a switch that left is re-pinned
  * at once onto a surviving equal-cost path (new entries egress first, then the stale entries deleted by
  * their cookie); a route left without a path is removed with its entries. A moved host re-pins its routes.
  *

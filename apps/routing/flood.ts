@@ -1,5 +1,5 @@
 /**
- * Broadcast without storms (DESIGN §6 ask 6). The controller walks the loop-free flood tree itself
+ * Broadcast without storms (ARCHITECTURE.md "Commitments" 6). The controller walks the loop-free flood tree itself
  * (TopologyView.floodPorts, switch by switch, across the tree's fabric links) and emits one packet-out per
  * switch on that switch's tree *edge* ports only. The frame never crosses a fabric link, so no switch
  * sends it back, and a tree that changes mid-walk cannot make a loop (each switch is visited once).

@@ -1,5 +1,5 @@
 /**
- * Flow keys (issue 3: the 5-tuple for TCP/UDP, (src, dst, protocol) otherwise) and the exact OXM match
+ * Flow keys (the 5-tuple for TCP/UDP, (src, dst, protocol) otherwise) and the exact OXM match
  * that pins one on one switch (OpenFlow 1.3.5 §7.2.3.8 prerequisites: eth_type before ip fields,
  * ip_proto before L4 ports).
  */

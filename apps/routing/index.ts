@@ -1,5 +1,5 @@
 /**
- * Public API of the routing app (issue 3 "Routing"): the app shell, its pure core, the read view for the
+ * Public API of the routing app (README.md "What is in place", Routing): the app shell, its pure core, the read view for the
  * REST API, and the cookie scheme other apps must not collide with.
  */
 export { createRoutingApp, type RoutingApp, type RoutingAppOptions } from './app.js';

@@ -1,5 +1,5 @@
 /**
- * A small seedable pseudo-random generator for repeatable path choices (DESIGN §6 ask 8: seeded choice,
+ * A small seedable pseudo-random generator for repeatable path choices (ARCHITECTURE.md "Commitments" 8: seeded choice,
  * exposed per flow). 32-bit state advanced by a Weyl sequence and finished with an integer hash
  * (a splitmix-style mixer); period 2^32, good enough for choosing among a handful of paths.
  */

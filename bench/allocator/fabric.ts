@@ -1,5 +1,5 @@
 /**
- * Two-tier (leaf-spine) benchmark fabrics for `npm run bench:allocator` (issue 5, acceptance 5): 48 servers
+ * Two-tier (leaf-spine) benchmark fabrics for `npm run bench:allocator` (README.md "Allocator"): 48 servers
  * per leaf, 10 Gbit/s server links, 40 Gbit/s leaf↔spine links, 8 spines; every server starts 8 flowlets to
  * random other servers through a random spine (seeded, so every run measures the same instance).
  */

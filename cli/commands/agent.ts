@@ -1,6 +1,6 @@
 /**
  * `rivulet agent --controller URL [--interface IF] [--id ID] [--idle-gap-ms 100] [--grace-ms 10000]
- * [--api-port 7070] [--link-rate 1G] [--log-level info]` (DESIGN §1–§3): runs the host agent
+ * [--api-port 7070] [--link-rate 1G] [--log-level info]` (README.md "CLI"; ARCHITECTURE.md "Data path: a flowlet"): runs the host agent
  * (agent/agent.ts) on one interface until SIGINT/SIGTERM, then removes everything it installed.
  *
  * Defaults: the interface is the first non-loopback interface that is up and has an IPv4 address (Node's

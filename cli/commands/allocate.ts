@@ -1,6 +1,6 @@
 /**
  * `rivulet allocate --input problem.json [--policy flowtune|maxmin|fca|divisions] [--iterations N]`
- * (DESIGN §1, issue 5): offline allocation with the controller's own allocator. Prints
+ * (README.md "CLI"): offline allocation with the controller's own allocator. Prints
  * {"rates":{flowId:bps}, "linkLoad":{linkId:bps}, "iterations":N, "utility":…} on stdout.
  * Exit status 2 with one line naming the offending flow or link on invalid input.
  */

@@ -1,6 +1,6 @@
 /**
  * `rivulet controller [--config FILE] [--of-port 6653] [--api-port 8080] [--host ADDR] [--log-level L]
- * [--print-config]` (DESIGN §1): loads and validates the configuration file (JSON or YAML by extension;
+ * [--print-config]` (README.md "CLI", "Configuration"): loads and validates the configuration file (JSON or YAML by extension;
  * flags override its keys), starts the controller, the topology and routing apps and the REST API
  * (controller/main.ts), logs where OpenFlow and REST listen, and shuts down cleanly on SIGINT/SIGTERM.
  *

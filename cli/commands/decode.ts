@@ -1,5 +1,5 @@
 /**
- * `rivulet decode FILE.pcap [--port N]` (DESIGN §1): prints every OpenFlow message of a capture as one
+ * `rivulet decode FILE.pcap [--port N]` (README.md "CLI"): prints every OpenFlow message of a capture as one
  * JSON object a line, in capture order, like `ovs-ofctl ofp-parse-pcap`. 64-bit integers are printed as
  * decimal strings, byte strings as hex; OFPT_ERROR messages also carry their type and code names.
  * Capture damage (gaps, truncated records, unparsable packets) is reported on stderr as warnings.

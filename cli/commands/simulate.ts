@@ -1,6 +1,6 @@
 /**
  * `rivulet simulate --input workload.json [--policy flowtune|maxmin|fca|divisions] [--iterations N]`
- * (issue 5): the fluid simulator. The workload is a problem (see `rivulet allocate`) whose flows carry
+ * (README.md "CLI"): the fluid simulator. The workload is a problem (see `rivulet allocate`) whose flows carry
  * `sizeBytes` and `startS` (seconds) and optionally `transferId`. Prints JSON with per-flow and
  * per-transfer completion times and a summary, then a one-line human summary on stderr.
  * Exit status 2 with one line naming the offending flow or link on invalid input.

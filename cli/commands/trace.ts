@@ -1,6 +1,6 @@
 /**
  * `rivulet trace FILE.pcap [--gap-us 500] [--queues 4] [--load 0.6] [--sizes flows|flowlets] [--json]`
- * (DESIGN §1): the flows of a capture (directional 5-tuples: payload bytes, packets, duration), their
+ * (README.md "CLI"): the flows of a capture (directional 5-tuples: payload bytes, packets, duration), their
  * flowlets (split where the sender is idle longer than the gap, PIAS's 500 µs by default), the flow-size
  * distribution (percentiles and CDF points) and the PIAS demotion thresholds it implies for K queues at
  * load ρ (apps/qos/thresholds). A human-readable report by default, one JSON object with --json.

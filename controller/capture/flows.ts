@@ -1,7 +1,7 @@
 /**
  * Per-direction flow records of a capture (pure): one record per (protocol, source, source port,
  * destination, destination port), with every packet's timestamp and size kept so that flowlet
- * statistics (`rivulet trace`, DESIGN §3 "Flowlets") can be computed from it.
+ * statistics (`rivulet trace`; PIAS's flowlets) can be computed from it.
  */
 import type { ParsedPacket } from './packet.js';
 

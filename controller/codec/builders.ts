@@ -1,5 +1,5 @@
 /**
- * Small named builders for the messages apps send most (STYLE: Faucet's builders). Each returns a fresh
+ * Small named builders for the messages apps send most (ARCHITECTURE.md "Principles": small named builders). Each returns a fresh
  * object without an xid (the session assigns one); callers never mutate what they get back.
  */
 import { OFP_NO_BUFFER, OFPCML_NO_BUFFER, OFPFC, OFPG, OFPP } from './constants.js';

@@ -1,5 +1,5 @@
 /**
- * Typed configuration errors (STYLE: classes with a stable `code` that callers and tests branch on).
+ * Typed configuration errors (ARCHITECTURE.md "Principles": classes with a stable `code` that callers and tests branch on).
  * The message is one line that names the offending key, e.g.
  * `config: openflow.port: must be an integer 0–65535, got "abc"`.
  */

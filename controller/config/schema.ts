@@ -1,5 +1,5 @@
 /**
- * The schema of Rivulet's one configuration file (DESIGN §1 "Configuration"), as TypeBox schemas: one
+ * The schema of Rivulet's one configuration file (README.md "Configuration"), as TypeBox schemas: one
  * object per section, every key with its default (so an empty file serves the Mininet demo), unknown keys
  * rejected. Units: ms for durations unless the key says `S` (seconds); bit/s for capacities (also
  * accepted as strings with an SI prefix, 1000-based: "100M", "10Gbit/s").

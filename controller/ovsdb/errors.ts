@@ -1,5 +1,5 @@
 /**
- * Typed errors of the OVSDB client (STYLE: classes with stable `code`s callers and tests branch on).
+ * Typed errors of the OVSDB client (ARCHITECTURE.md "Principles": classes with stable `code`s callers and tests branch on).
  * RFC 7047 §4.1.1: a JSON-RPC `error` member; §5.2: per-operation results `{error, details}`.
  */
 

@@ -1,5 +1,5 @@
 /**
- * Bearer-token guard for mutating endpoints (DESIGN §1: "Mutating endpoints … need a bearer token").
+ * Bearer-token guard for mutating endpoints (README.md "Configuration", `api.token`).
  * Attach as a route's `preHandler`. Without a configured token every mutation is refused (403), so an
  * unconfigured controller is read-only.
  */

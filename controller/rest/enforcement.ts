@@ -1,5 +1,5 @@
 /**
- * REST routes of live allocation (issue 6): GET /api/v1/flowlets, /allocator, /meters, /agents, the agent
+ * REST routes of live allocation (live allocation): GET /api/v1/flowlets, /allocator, /meters, /agents, the agent
  * WebSocket /api/v1/agents/ws (agent/protocol.ts, one message a text frame), and Ryu's
  * /stats/meter/{dpid}. Handlers only read the enforcement app's views.
  */

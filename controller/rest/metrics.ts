@@ -1,5 +1,5 @@
 /**
- * Prometheus text at `/metrics` (DESIGN §1, §6 ask 10): a private prom-client Registry per REST server
+ * Prometheus text at `/metrics` (README.md "REST API"; ARCHITECTURE.md "Commitments" 10): a private prom-client Registry per REST server
  * (never the global one, so two controllers in one process do not share counters), whose gauges and
  * counters read their values at scrape time from the controller and the enforcement app.
  */

@@ -1,5 +1,5 @@
 /**
- * GET /api/v1/qos (DESIGN §1, §6 items 1, 3, 4): per switch port the queues with rates and DSCP values,
+ * GET /api/v1/qos (README.md "REST API"; ARCHITECTURE.md "Commitments" 1, 3, 4): per switch port the queues with rates and DSCP values,
  * the DSCP → queue map, the ECN threshold, whether each part (OVSDB queues, tc DSCP classifier, RED/ECN)
  * applied and why not, and queue counters from both sides: OFPMP_QUEUE from the switch and the tc HTB
  * class counters of the port. The schema (TypeBox) and the pure projection live here; the route is

@@ -1,5 +1,5 @@
 /**
- * The REST API (DESIGN §1): fastify, prefix /api/v1, JSON. Read endpoints over the controller's
+ * The REST API (README.md "REST API"): fastify, prefix /api/v1, JSON. Read endpoints over the controller's
  * connected switches, the topology view and the routing app's pinned flows; an OpenAPI 3.1 document at
  * /api/v1/openapi.json; Ryu-compatible aliases under /v1.0/topology. Every error is
  * `{ error: { code, message } }` (errors.ts) with its HTTP status.

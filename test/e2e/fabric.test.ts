@@ -31,9 +31,10 @@ import {
 import { startTestController, type TestController } from '../helpers/rivulet.js';
 import { chiSquareUniform, seededRandom } from '../helpers/stats.js';
 import type { HostJson, LinkJson, RouteJson, SwitchJson, TopologyJson } from '../../controller/rest/schemas.js';
+import { requirePrerequisite } from '../helpers/prereq.js';
 
 const UNAVAILABLE = mininetUnavailable();
-/** Link rate of the test fabrics, Mbit/s (DESIGN §4: 10–100 Mbit/s through userspace switches). */
+/** Link rate of the test fabrics, Mbit/s (10–100 Mbit/s through userspace switches, ARCHITECTURE.md "Platform facts"). */
 const BW_MBPS = 50;
 const FLOWS = 64;
 const FLOW_BATCH = 8;
@@ -97,9 +98,9 @@ function fabricSuite(shape: Shape): void {
     let expected = new Set<string>();
 
     before(async function () {
-      if (UNAVAILABLE) this.skip();
+      requirePrerequisite(this, UNAVAILABLE);
       // Mininet's TCLink shapes these fabrics (fabric.py --shaping tclink): it owns every interface's qdisc,
-      // so the controller's QoS stays off (one owner per qdisc, DESIGN §4).
+      // so the controller's QoS stays off (one owner per qdisc, ARCHITECTURE.md "Platform facts").
       ctl = await startTestController({ config: { qos: { enabled: false }, routing: { seed: ROUTING_SEED } } });
       const c = ctl;
       c.controller.on('switchUp', (e) => {
@@ -356,10 +357,7 @@ async function failover(label: string, f: MininetFabric, c: TestController): Pro
 
 describe('@slow e2e: Rivulet on a Mininet leaf-spine fabric (issue acceptance 1–5)', function () {
   before(function () {
-    if (UNAVAILABLE) {
-      console.log(`      skipped: ${UNAVAILABLE}`);
-      this.skip();
-    }
+    requirePrerequisite(this, UNAVAILABLE);
   });
   fabricSuite({ spines: 2, leaves: 4, hostsPerLeaf: 2, addressing: 'flat', failure: true });
   describe('4. another shape, different subnets, same code and config', function () {

@@ -31,6 +31,7 @@ import { throughputGap } from '../helpers/iperf.js';
 import { countQosRows, removeQosRowsByPrefix } from '../helpers/ovsdb-rows.js';
 import { startTestController, type TestController, type TestControllerOptions } from '../helpers/rivulet.js';
 import type { QosPortJsonT } from '../../controller/rest/qos.js';
+import { requirePrerequisite } from '../helpers/prereq.js';
 
 const UNAVAILABLE = mininetUnavailable();
 const BW_MBPS = 50;
@@ -80,7 +81,7 @@ describe('QoS end to end: strict priority by DSCP on controller-shaped links (Mi
   const PORTS = 9;
 
   before(async function () {
-    if (UNAVAILABLE) this.skip();
+    requirePrerequisite(this, UNAVAILABLE);
     ctl = await startTestController(ctlOpts);
     fabric = await MininetFabric.start({ spines: 1, leaves: 3, hostsPerLeaf: 1, bwMbps: BW_MBPS, shaping: 'controller', ofPort: ctl.ofPort });
     const c = ctl;

@@ -1,5 +1,5 @@
 /**
- * Issue 4, acceptance 5: `rivulet trace` on a pcap recorded from Mininet traffic reports the flow sizes
+ * `rivulet trace` on a pcap recorded from Mininet traffic reports the flow sizes
  * the test sent, within one MSS. Root only (skipped otherwise).
  *
  * A 1×2×1 leaf-spine fabric (userspace OVS, 50 Mbit/s links) driven by Rivulet in-process, as in
@@ -24,6 +24,7 @@ import { promisify } from 'node:util';
 import type { TraceReport } from '../../cli/commands/trace.js';
 import { mininetUnavailable, MininetFabric, repoRoot, waitUntil } from '../helpers/mininet.js';
 import { startTestController, type TestController } from '../helpers/rivulet.js';
+import { requirePrerequisite } from '../helpers/prereq.js';
 
 const run = promisify(execFile);
 const measure = (text: string): void => console.log(`      [measure] trace: ${text}`);
@@ -45,18 +46,14 @@ const SIZES = [100_000, 1_000_000, 3_000_000];
 /** every child this file started (tcpdump, receivers), killed by pid in after() if still running */
 const children = new Set<ChildProcess>();
 
-describe('@slow e2e: rivulet trace on traffic recorded in Mininet (issue 4, acceptance 5)', function () {
+describe('@slow e2e: rivulet trace on traffic recorded in Mininet', function () {
   this.timeout(120_000);
   let ctl: TestController | undefined;
   let fabric: MininetFabric | undefined;
   let dir = '';
 
   before(async function () {
-    const why = unavailable();
-    if (why) {
-      console.log(`      skipped: ${why}`);
-      this.skip();
-    }
+    requirePrerequisite(this, unavailable());
     dir = mkdtempSync(join(tmpdir(), 'rivulet-trace-e2e-'));
     ctl = await startTestController();
     fabric = await MininetFabric.start({ spines: 1, leaves: 2, hostsPerLeaf: 1, bwMbps: 50, ofPort: ctl.ofPort });

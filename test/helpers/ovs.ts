@@ -1,5 +1,5 @@
 /**
- * Open vSwitch test fixtures: a userspace-datapath bridge (DESIGN §4: no kernel module here) connected to
+ * Open vSwitch test fixtures: a userspace-datapath bridge (no kernel module here: ARCHITECTURE.md "Platform facts") connected to
  * a controller on loopback, created under a unique name and deleted by that name only.
  */
 import { execFileSync, execFile } from 'node:child_process';
@@ -8,15 +8,20 @@ import type { Controller } from '../../controller/controller.js';
 
 const run = promisify(execFile);
 
-/** True when the tests may drive OVS: root, and ovs-vsctl answers. */
-export function canRunOvs(): boolean {
-  if (process.getuid?.() !== 0) return false;
+/** Why the tests cannot drive OVS here (not root, or ovs-vsctl does not answer), or undefined when they can. */
+export function ovsUnavailable(): string | undefined {
+  if (process.getuid?.() !== 0) return 'needs root (Open vSwitch tests)';
   try {
     execFileSync('ovs-vsctl', ['--timeout=5', 'show'], { stdio: 'ignore' });
-    return true;
+    return undefined;
   } catch {
-    return false;
+    return 'Open vSwitch is not running (ovs-vsctl show failed)';
   }
+}
+
+/** True when the tests may drive OVS: root, and ovs-vsctl answers. */
+export function canRunOvs(): boolean {
+  return ovsUnavailable() === undefined;
 }
 
 /** Runs ovs-vsctl / ovs-ofctl with arguments; resolves with stdout. */

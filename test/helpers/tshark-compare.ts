@@ -5,12 +5,13 @@
  * of objects in our decoded message (in depth-first order) and a property of those objects. Matches
  * (every OXM: class, field, has-mask, value, mask) and set-field actions are compared as lists. Field
  * names without a mapping are counted in `notCompared`, so a test can print what was not checked.
+ *
+ * Nothing here goes through the codec's own tables: an OXM field, an action, instruction or meter-band
+ * type of ours is compared by NAME with the name tshark gives the code on the wire (`tshark -G values`,
+ * e.g. field 13 is `OFPXMT_OFB_TCP_SRC`), so a codec whose table swaps two codes disagrees with tshark.
  */
 import type { OpenFlowRecord } from '../../controller/capture/openflow-stream.js';
-import { formatIpv6, parseIpv6 } from '../../controller/codec/buffer.js';
-import { ACTION_TYPE_CODES, INSTRUCTION_TYPE_CODES, METER_BAND_TYPE_CODES } from '../../controller/codec/names.js';
-import { oxmFieldByCode, oxmFieldByName } from '../../controller/codec/oxm-fields.js';
-import type { TsharkMessage } from './tshark.js';
+import { tsharkValueNames, type TsharkMessage } from './tshark.js';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 type Obj = any;
@@ -75,6 +76,22 @@ const STRUCTS: Record<string, Sel> = {
   table_feature_prop: (m) => (m.body?.tables ?? []).flatMap((t: Obj) => t.properties ?? []),
 };
 
+/** The code tshark gives the name `name` (e.g. OFPAT_OUTPUT) among the values of its field `field`. */
+const tsharkCode = (field: string, name: string): number | undefined => tsharkValueNames(field).byName.get(name);
+
+/** Our OXM field name of tshark's basic field `code` (OFPXMT_OFB_TCP_SRC → tcp_src; tshark 4 writes OFPXMT_OFP_MPLS_BOS). */
+const tsharkOxmName = (code: number): string | undefined =>
+  tsharkValueNames('openflow_v4.oxm.field').byCode.get(code)?.replace(/^OFPXMT_OF[BP]_/, '').toLowerCase();
+
+/** An IPv6 address in one canonical text form (WHATWG URL host serialization; not the codec's formatter). */
+const canonIpv6 = (a: string): string => {
+  try {
+    return new URL(`http://[${a}]/`).hostname;
+  } catch {
+    return a;
+  }
+};
+
 const mpCode: Get = (o) => (o.body.mpType === 'unknown' ? o.body.mpTypeCode : MP_CODES[o.body.mpType]);
 
 /** "struct.field" whose property is not the camelCase of the field, or needs computing. */
@@ -92,7 +109,7 @@ const FIELD_OVERRIDES: Record<string, Get> = {
   'port_stats.rx_crc_error': (o) => o.rxCrcErr,
   'multipart_request.type': mpCode,
   'multipart_reply.type': mpCode,
-  'meter_band.type': (o) => (METER_BAND_TYPE_CODES as Record<string, number>)[o.type],
+  'meter_band.type': (o) => tsharkCode('openflow_v4.meter_band.type', o.type),
   'queue_prop.property': (o) => QT_CODES[o.type],
   'hello_element.type': (o) => (o.type === 'OFPHET_VERSIONBITMAP' ? 1 : o.elementType),
 };
@@ -109,10 +126,10 @@ function mapKey(key: string): { sel: Sel; get: Get } | 'skip' | undefined {
   const [, struct, field, sub] = p as [string, string, string, string | undefined];
   if (SKIP_FIELDS.has(p[p.length - 1]!)) return 'skip';
   if (struct === 'action' && field === 'type') {
-    return { sel: deep((o) => (typeof o.type === 'string' && o.type.startsWith('OFPAT_')) || typeof o.actionType === 'number'), get: (o) => o.actionType ?? (ACTION_TYPE_CODES as Record<string, number>)[o.type] };
+    return { sel: deep((o) => (typeof o.type === 'string' && o.type.startsWith('OFPAT_')) || typeof o.actionType === 'number'), get: (o) => o.actionType ?? tsharkCode('openflow_v4.action.type', o.type) };
   }
   if (struct === 'instruction' && field === 'type') {
-    return { sel: deep((o) => (typeof o.type === 'string' && o.type.startsWith('OFPIT_')) || typeof o.instructionType === 'number'), get: (o) => o.instructionType ?? (INSTRUCTION_TYPE_CODES as Record<string, number>)[o.type] };
+    return { sel: deep((o) => (typeof o.type === 'string' && o.type.startsWith('OFPIT_')) || typeof o.instructionType === 'number'), get: (o) => o.instructionType ?? tsharkCode('openflow_v4.instruction.type', o.type) };
   }
   if (p.length === 4 && (struct === 'action' || struct === 'instruction')) {
     const kind = `${struct === 'action' ? 'OFPAT_' : 'OFPIT_'}${field.toUpperCase()}`;
@@ -200,8 +217,7 @@ function compareOxm(ours: Obj, t: Obj): string | undefined {
     const ok = ours.oxmClass === tClass && ours.fieldCode === tField && ours.hasMask === tHm;
     return ok ? undefined : `oxm other ${ours.oxmClass}/${ours.fieldCode} vs tshark ${tClass}/${tField}`;
   }
-  const spec = oxmFieldByName(ours.field);
-  if (tClass !== 0x8000 || spec?.code !== tField || (ours.mask !== undefined) !== tHm) {
+  if (tClass !== 0x8000 || tsharkOxmName(tField) !== ours.field || (ours.mask !== undefined) !== tHm) {
     return `oxm ${ours.field}${ours.mask !== undefined ? '/masked' : ''} vs tshark class ${tClass} field ${tField} hm ${tHm}`;
   }
   let value: string | undefined;
@@ -213,10 +229,10 @@ function compareOxm(ours: Obj, t: Obj): string | undefined {
     } else if (k.startsWith('openflow_v4.oxm.value') && k !== 'openflow_v4.oxm.value_vlan_present') value = String(v);
     else if (k.endsWith('mask')) mask = String(v);
   }
-  const kind = oxmFieldByCode(tField)?.kind;
+  const ipv6 = /^ipv6_(src|dst|nd_target)$/.test(ours.field);
   const eq = (o: unknown, th: string | undefined): boolean => {
     if (th === undefined) return o === undefined;
-    if (kind === 'ipv6' && typeof o === 'string') return formatIpv6(parseIpv6(o)) === formatIpv6(parseIpv6(th));
+    if (ipv6 && typeof o === 'string') return canonIpv6(o) === canonIpv6(th);
     return same(o, th);
   };
   if (!eq(ours.value, value)) return `oxm ${ours.field} value ${String(ours.value)} vs tshark ${value}`;

@@ -84,3 +84,38 @@ export function tsharkExpertErrorFrames(file: string, port: number): number[] {
   const out = runTshark(['-r', file, '-d', `tcp.port==${port},openflow`, '-Y', '_ws.expert.severity == error', '-T', 'fields', '-e', 'frame.number']);
   return out.split('\n').filter((s) => s.trim() !== '').map(Number);
 }
+
+/** tshark's own names for the values of one of its fields: code → name and name → code. */
+export interface TsharkValueNames {
+  readonly byCode: ReadonlyMap<number, string>;
+  readonly byName: ReadonlyMap<string, number>;
+}
+
+let valueNames: Map<string, TsharkValueNames> | undefined;
+
+/**
+ * The value strings tshark's dissectors declare for `field` (`tshark -G values`, lines
+ * `V<TAB>field<TAB>code<TAB>name`), e.g. `openflow_v4.oxm.field` 13 → `OFPXMT_OFB_TCP_SRC`. Read once per
+ * process. This is tshark's own naming, independent of Rivulet's codec tables. A name is its first word
+ * (tshark writes `OFPIT_EXPERIMENTER = 0xFFFF`).
+ */
+export function tsharkValueNames(field: string): TsharkValueNames {
+  if (!valueNames) {
+    valueNames = new Map();
+    const byField = new Map<string, { byCode: Map<number, string>; byName: Map<string, number> }>();
+    for (const line of runTshark(['-G', 'values']).split('\n')) {
+      const cols = line.split('\t');
+      if (cols[0] !== 'V' || cols.length < 4 || !/^-?\d+$/.test(cols[2]!)) continue;
+      const name = cols[3]!.trim().split(/\s+/)[0]!;
+      const code = Number(cols[2]);
+      let t = byField.get(cols[1]!);
+      if (!t) byField.set(cols[1]!, (t = { byCode: new Map(), byName: new Map() }));
+      if (!t.byCode.has(code)) t.byCode.set(code, name);
+      if (!t.byName.has(name)) t.byName.set(name, code);
+    }
+    for (const [k, v] of byField) valueNames.set(k, v);
+  }
+  const names = valueNames.get(field);
+  if (!names || names.byCode.size === 0) throw new Error(`tshark -G values lists no value names for ${field}`);
+  return names;
+}

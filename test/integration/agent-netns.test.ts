@@ -15,19 +15,21 @@ import { NftShell } from '../../agent/dscp.js';
 import { nowEpochUs, type FiveTuple, type WelcomeMsg } from '../../agent/protocol.js';
 import { TcBatch, type TcFailure } from '../../agent/tc-batch.js';
 import { until } from '../helpers/until.js';
+import { requirePrerequisite } from '../helpers/prereq.js';
 
 const NS = `rvag${process.pid % 100000}`;
 const DEV = `${NS}a`;
 const FLOW: FiveTuple = { src: '10.99.0.1', dst: '10.99.0.2', proto: 6, sport: 40000, dport: 5001 };
 
-function canRun(): boolean {
-  if (process.getuid?.() !== 0) return false;
+/** Why the namespace test cannot run here (not root, no tc or ip), or undefined. */
+function unavailable(): string | undefined {
+  if (process.getuid?.() !== 0) return 'needs root (network namespaces)';
   try {
     execFileSync('tc', ['-V']);
     execFileSync('ip', ['-V']);
-    return true;
+    return undefined;
   } catch {
-    return false;
+    return 'tc or ip (iproute2) is not installed';
   }
 }
 
@@ -47,7 +49,7 @@ describe('agent: tc batch and nft shells in a network namespace @slow', function
   let feeder: NodeJS.Timeout | undefined;
 
   before(function () {
-    if (!canRun()) this.skip();
+    requirePrerequisite(this, unavailable());
     execFileSync('ip', ['netns', 'add', NS]);
     execFileSync('ip', ['-n', NS, 'link', 'add', DEV, 'type', 'veth', 'peer', 'name', `${NS}b`]);
     execFileSync('ip', ['-n', NS, 'addr', 'add', '10.99.0.1/24', 'dev', DEV]);

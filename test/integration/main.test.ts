@@ -20,6 +20,15 @@ import { until } from '../helpers/until.js';
 
 const CLI = fileURLToPath(new URL('../../../bin/rivulet.js', import.meta.url));
 
+let agentSockets = 0;
+/**
+ * An agent socket of this test's own. The default (/run/rivulet/agents.sock) may exist, held or left
+ * stale by another controller on the machine; start-up then probes it with a connection that is still
+ * closing when the test counts handles (3 pipes before, 2 after). A fresh path is never probed. The agent
+ * server removes the file at close.
+ */
+const ownAgentSocket = (): { socketPath: string } => ({ socketPath: join(tmpdir(), `rivulet-main-test-${process.pid}-${++agentSockets}.sock`) });
+
 /** Handles that would keep the process alive, by kind (timers, sockets, servers). */
 function handles(): Record<string, number> {
   const out: Record<string, number> = {};
@@ -45,7 +54,7 @@ describe('startRivulet (loopback, fake switch)', () => {
   it('serves a connected switch over REST and releases every handle on close()', async () => {
     await new Promise((r) => setTimeout(r, 50)); // let earlier tests' sockets finish closing
     const before = handles();
-    const config = defaultConfig({ openflow: { port: 0, host: '127.0.0.1' }, api: { port: 0, host: '127.0.0.1' }, topology: { lldpIntervalMs: 200 } });
+    const config = defaultConfig({ openflow: { port: 0, host: '127.0.0.1' }, api: { port: 0, host: '127.0.0.1' }, topology: { lldpIntervalMs: 200 }, agents: ownAgentSocket() });
     const r = (rivulet = await startRivulet({ config, logger: quietLogger() }));
     expect(r.openflow.port).to.be.above(0);
     expect(r.api.port).to.be.above(0);
@@ -82,11 +91,11 @@ describe('startRivulet (loopback, fake switch)', () => {
 
   it('fails cleanly when the REST port is taken, closing the OpenFlow listener it had opened', async () => {
     const first = (rivulet = await startRivulet({
-      config: defaultConfig({ openflow: { port: 0, host: '127.0.0.1' }, api: { port: 0, host: '127.0.0.1' } }),
+      config: defaultConfig({ openflow: { port: 0, host: '127.0.0.1' }, api: { port: 0, host: '127.0.0.1' }, agents: ownAgentSocket() }),
       logger: quietLogger(),
     }));
     const before = handles();
-    const clash = defaultConfig({ openflow: { port: 0, host: '127.0.0.1' }, api: { port: first.api.port, host: '127.0.0.1' } });
+    const clash = defaultConfig({ openflow: { port: 0, host: '127.0.0.1' }, api: { port: first.api.port, host: '127.0.0.1' }, agents: ownAgentSocket() });
     let error: unknown;
     await startRivulet({ config: clash, logger: quietLogger() }).catch((e: unknown) => (error = e));
     expect(error).to.have.property('code', 'EADDRINUSE');
@@ -110,6 +119,7 @@ describe('startRivulet with a fake 2×2×1 leaf-spine fabric (loopback)', functi
       openflow: { port: 0, host: '127.0.0.1' },
       api: { port: 0, host: '127.0.0.1' },
       topology: { lldpIntervalMs: 100, links: { '101:1': '40M' } },
+      agents: ownAgentSocket(),
     });
     const r = (rivulet = await startRivulet({ config, logger: quietLogger() }));
     const f = (fabric = await FakeFabric.connect(r.openflow.port, { shape: { spines: 2, leaves: 2, hostsPerLeaf: 1 } }));

@@ -19,7 +19,8 @@ import { startController, type Controller } from '../../controller/controller.js
 import { quietLogger } from '../../controller/log.js';
 import { loadCapture } from '../../controller/capture/pcap.js';
 import { decodeOpenFlowCapture } from '../../controller/capture/openflow-stream.js';
-import { canRunOvs, ovs } from '../helpers/ovs.js';
+import { ovs, ovsUnavailable } from '../helpers/ovs.js';
+import { requirePrerequisite } from '../helpers/prereq.js';
 import { tsharkAvailable, tsharkExpertErrorFrames, tsharkMalformedFrames, tsharkMessages } from '../helpers/tshark.js';
 import { TsharkComparer } from '../helpers/tshark-compare.js';
 
@@ -94,15 +95,9 @@ describe('capture of a live controller ↔ Open vSwitch session, against tshark 
   let bridgeCreated = false;
 
   before(async function () {
-    if (!canRunOvs()) {
-      console.log('      SKIPPED: needs root and a running ovs-vswitchd');
-      return this.skip();
-    }
+    requirePrerequisite(this, ovsUnavailable());
     const missing = ['tcpdump', 'tshark'].filter((t) => spawnSync('which', [t]).status !== 0);
-    if (missing.length > 0 || !tsharkAvailable()) {
-      console.log(`      SKIPPED: ${missing.join(', ') || 'tshark'} not installed`);
-      return this.skip();
-    }
+    requirePrerequisite(this, missing.length > 0 || !tsharkAvailable() ? `${missing.join(', ') || 'tshark'} not installed` : undefined);
     ctl = await startController({ port: 0, host: '127.0.0.1', logger: quietLogger() });
     tcpdump = await startTcpdump(file, ctl.port);
     bridgeCreated = true;

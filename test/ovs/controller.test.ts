@@ -17,7 +17,8 @@ import {
   canonGroupDesc, canonInstructions, canonMatch, canonMeterConfig, parseDumpFlows, parseDumpGroups, parseDumpMeters,
   type CanonFlow,
 } from '../helpers/ofctl-text.js';
-import { canRunOvs, createBridge, ovs, type Bridge } from '../helpers/ovs.js';
+import { ovsUnavailable, createBridge, ovs, type Bridge } from '../helpers/ovs.js';
+import { requirePrerequisite } from '../helpers/prereq.js';
 
 type FlowMod = Omit<MessageOf<'OFPT_FLOW_MOD'>, 'xid'>;
 
@@ -133,7 +134,7 @@ describe('controller against Open vSwitch (userspace datapath) @slow', function 
   const downs: AppEvents['switchDown'][] = [];
 
   before(async function () {
-    if (!canRunOvs()) return this.skip();
+    requirePrerequisite(this, ovsUnavailable());
     ctl = await startController({ port: 0, host: '127.0.0.1', logger: quietLogger() });
     ctl.on('switchUp', (e) => void ups.push(e));
     ctl.on('switchDown', (e) => void downs.push(e));

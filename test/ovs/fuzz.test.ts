@@ -13,7 +13,8 @@ import vm from 'node:vm';
 import { encodeMessage, type OfpMessage } from '../../controller/codec/index.js';
 import { startController, type Controller } from '../../controller/controller.js';
 import { arbMessage } from '../unit/codec/arbitraries.js';
-import { canRunOvs, createBridge, type Bridge } from '../helpers/ovs.js';
+import { ovsUnavailable, createBridge, type Bridge } from '../helpers/ovs.js';
+import { requirePrerequisite } from '../helpers/prereq.js';
 
 const TOTAL_FRAMES = Number(process.env.RIVULET_FUZZ_FRAMES ?? 100_000);
 const FRAMES_PER_CONNECTION = 25;
@@ -78,7 +79,7 @@ describe('@slow controller under fuzz with a live OVS bridge', function () {
   let bridge: Bridge | undefined;
 
   before(async function () {
-    if (!canRunOvs()) this.skip();
+    requirePrerequisite(this, ovsUnavailable());
     ctl = await startController({ port: 0, logLevel: 'silent' });
     bridge = await createBridge({ controllerPort: ctl.port });
   });

@@ -1,5 +1,5 @@
 /**
- * The real MeterEnforcer against an Open vSwitch 3.x userspace bridge (DESIGN §4: meters work there with
+ * The real MeterEnforcer against an Open vSwitch 3.x userspace bridge (ARCHITECTURE.md "Platform facts": meters work there with
  * drop bands): probe, install, modify, remove, statistics and the clean slate of a new controller run,
  * each read back with `ovs-ofctl -O OpenFlow13 dump-meters|dump-flows`. Needs root and a running
  * ovs-vswitchd; skipped otherwise. The bridge is `rvt<random>` and deleted by name in after(), pass or fail.
@@ -12,7 +12,8 @@ import { quietLogger } from '../../controller/log.js';
 import { MeterEnforcer, type MeterTarget } from '../../apps/enforcement/meter-enforcer.js';
 import { enforcementCookie, meterBurstBytes } from '../../apps/enforcement/meters.js';
 import { canonMatch, parseDumpFlows, parseDumpMeters, type CanonFlow } from '../helpers/ofctl-text.js';
-import { canRunOvs, createBridge, ovs, type Bridge } from '../helpers/ovs.js';
+import { ovsUnavailable, createBridge, ovs, type Bridge } from '../helpers/ovs.js';
+import { requirePrerequisite } from '../helpers/prereq.js';
 
 const PRIORITY = 1001;
 const MATCH: Match = [
@@ -73,7 +74,7 @@ describe('meter enforcement against Open vSwitch (userspace datapath) @slow', fu
   const target = (rateBps: number, actions: MeterTarget['actions'] = OUT2): MeterTarget => ({ key: 'h1→h2', dpid, match: MATCH, actions, rateBps });
 
   before(async function () {
-    if (!canRunOvs()) return this.skip();
+    requirePrerequisite(this, ovsUnavailable());
     ctl = await startController({ port: 0, host: '127.0.0.1', logger: quietLogger() });
     br = await createBridge({ ports: 2 });
     await br.setController(ctl.port);
@@ -207,7 +208,7 @@ describe('meters attached to the pinned entry (attachPriority) against Open vSwi
   const ROUTING_COOKIE = '0x5256010000000007';
 
   before(async function () {
-    if (!canRunOvs()) return this.skip();
+    requirePrerequisite(this, ovsUnavailable());
     ctl = await startController({ port: 0, host: '127.0.0.1', logger: quietLogger() });
     br = await createBridge({ ports: 2 });
     await br.setController(ctl.port);

@@ -6,7 +6,8 @@
  */
 import { expect } from 'chai';
 import { execFileSync } from 'node:child_process';
-import { canRunOvs, createBridge, type Bridge } from '../helpers/ovs.js';
+import { ovsUnavailable, createBridge, type Bridge } from '../helpers/ovs.js';
+import { requirePrerequisite } from '../helpers/prereq.js';
 import { countQosRows, removeQosRows } from '../helpers/ovsdb-rows.js';
 import { startTestController, type TestController } from '../helpers/rivulet.js';
 import { until as untilHolds } from '../helpers/until.js';
@@ -20,7 +21,7 @@ describe('QoS app on an OVS userspace bridge @slow', function () {
   const ports = (b: Bridge) => [`${b.name}p1`, `${b.name}p2`];
 
   before(function () {
-    if (!canRunOvs()) this.skip();
+    requirePrerequisite(this, ovsUnavailable());
   });
 
   after(async () => {

@@ -10,7 +10,8 @@ import { startController, type Controller } from '../../controller/controller.js
 import { systemClock } from '../../controller/clock.js';
 import { quietLogger } from '../../controller/log.js';
 import { createTopologyApp, type TopologyApp } from '../../topology/app.js';
-import { canRunOvs, createBridge, ovs, type Bridge } from '../helpers/ovs.js';
+import { ovsUnavailable, createBridge, ovs, type Bridge } from '../helpers/ovs.js';
+import { requirePrerequisite } from '../helpers/prereq.js';
 
 describe('@slow topology: discovery with Open vSwitch', function () {
   this.timeout(60_000);
@@ -19,7 +20,7 @@ describe('@slow topology: discovery with Open vSwitch', function () {
   const bridges: Bridge[] = [];
 
   before(function () {
-    if (!canRunOvs()) this.skip();
+    requirePrerequisite(this, ovsUnavailable());
   });
   after(async () => {
     for (const b of bridges) await b.destroy().catch(() => undefined);

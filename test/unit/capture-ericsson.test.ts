@@ -12,6 +12,7 @@ import { loadCapture, type Capture } from '../../controller/capture/pcap.js';
 import { decodeOpenFlowCapture, type OpenFlowRecord } from '../../controller/capture/openflow-stream.js';
 import { tsharkAvailable, tsharkMalformedFrames, tsharkMessages, type TsharkMessage } from '../helpers/tshark.js';
 import { TsharkComparer } from '../helpers/tshark-compare.js';
+import { requirePrerequisite } from '../helpers/prereq.js';
 
 const CAPTURE = fileURLToPath(new URL('../../../test/fixtures/captures/of13_ericsson.pcap', import.meta.url));
 const PORT = 6633;
@@ -63,10 +64,7 @@ describe('capture: of13_ericsson.pcap', function () {
     let tshark: TsharkMessage[];
 
     before(function () {
-      if (!tsharkAvailable()) {
-        console.log('      SKIPPED: tshark is not installed (apt-get install tshark); the comparison with tshark did not run');
-        this.skip();
-      }
+      requirePrerequisite(this, tsharkAvailable() ? undefined : 'tshark is not installed (apt-get install tshark); the comparison with tshark did not run');
       tshark = tsharkMessages(CAPTURE, PORT);
     });
 

@@ -165,7 +165,7 @@ describe('config: each kind of bad value names its key', () => {
   });
 });
 
-describe('config: allocator, enforcement, agents, tenants (issue 6)', () => {
+describe('config: allocator, enforcement, agents, tenants (live allocation)', () => {
   it('keeps given values and fills the rest', () => {
     const c = resolveConfig({
       allocator: { policy: 'maxmin', rateChangeThreshold: 0.1 },

@@ -1,5 +1,5 @@
 /**
- * Multicore flowtune (DESIGN §2; Flowtune §5 splits flows into blocks so cores work without sharing):
+ * Multicore flowtune (ARCHITECTURE.md "Principles"; Flowtune §5 splits flows into blocks so cores work without sharing):
  * K worker threads, worker k owns table block k. Per iteration the workers run their rate passes into
  * per-block partial link sums, the main thread reduces them in block order and updates prices (O(links)),
  * then the workers normalise their blocks. The single-threaded optimizer with the same block count runs the

@@ -1,5 +1,5 @@
 /**
- * The shared-memory protocol between the allocator's main thread and its worker threads (DESIGN §2:
+ * The shared-memory protocol between the allocator's main thread and its worker threads (ARCHITECTURE.md "Principles":
  * worker_threads + SharedArrayBuffer over Flowtune's blocks). One Int32Array of control words; the main
  * thread bumps SEQ to start a phase, each worker adds 1 to DONE when its block is finished.
  */

@@ -1,5 +1,5 @@
 /**
- * A flow-level (fluid) simulator (issue 5, `rivulet simulate`): flows arrive at given times with sizes
+ * A flow-level (fluid) simulator (`rivulet simulate`): flows arrive at given times with sizes
  * (and transfer ids) and drain at their allocated rates; at every arrival and completion the policy
  * recomputes, exactly as the controller would on flowlet start/end reports. Pure: no clock, no I/O.
  * Times in seconds, sizes in bytes in and out, rates in bits/s.

@@ -1,5 +1,5 @@
 /**
- * Typed errors of the priority-threshold computation (STYLE rule 3): a stable `code` callers and tests
+ * Typed errors of the priority-threshold computation (ARCHITECTURE.md "Principles"): a stable `code` callers and tests
  * branch on, and, for a bad CDF, the 1-based `line` of the offending text (0 when not about one line).
  */
 

@@ -1,6 +1,6 @@
 /**
- * Flowlets of one flow (pure; DESIGN §3 "Flowlets"): a flowlet is a burst of a sender's packets; it ends
- * when the sender stays idle longer than a gap (DESIGN §3: PIAS treats a 500 µs idle gap as a message
+ * Flowlets of one flow (pure; Flowtune's flowlets): a flowlet is a burst of a sender's packets; it ends
+ * when the sender stays idle longer than a gap (PIAS treats a 500 µs idle gap as a message
  * boundary). Only packets that carry data count as the sender sending.
  */
 

@@ -1,5 +1,5 @@
 /**
- * `rivulet allocate` (issue 5): output shape, --iterations, and exit status 2 with one line naming the
+ * `rivulet allocate` (README.md "CLI"): output shape, --iterations, and exit status 2 with one line naming the
  * offending flow or link for each kind of invalid input.
  */
 import { expect } from 'chai';

@@ -1,5 +1,5 @@
 /**
- * fca (FCA §4) through `rivulet simulate`: the paper's Fig. 5 (issue 5, acceptance 4). The topology is
+ * fca (FCA §4) through `rivulet simulate`: the paper's Fig. 5. The topology is
  * inferred from the figure's numbers, see fixtures/README.md: Ta = {a1 over the 5 Mbit/s link, a2 over the
  * 15 Mbit/s link}, Tb = {b1 over the 15 Mbit/s link, b2 over the 10 Mbit/s link}, every flow 30 Mbit.
  */

@@ -1,5 +1,5 @@
 /**
- * Issue 5, acceptance 1: for every policy, on random leaf-spine instances (fast-check; thousands in
+ * Feasibility: for every policy, on random leaf-spine instances (fast-check; thousands in
  * total), Σ rates on every link ≤ capacity (relative 1e-9), every rate finite, and every rate > 0 for flows
  * with positive weight.
  */

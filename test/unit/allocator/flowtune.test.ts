@@ -1,7 +1,7 @@
 /**
  * flowtune (Flowtune §4): optimality against an independent exact method (dual coordinate descent, whose
  * dual value bounds the optimum from above), numerical safety, warm start, and the one-iteration
- * throughput distribution over a 1000-event arrival/departure sequence (issue 5, acceptance 2).
+ * throughput distribution over a 1000-event arrival/departure sequence (median ≥ 99.7% of the optimum, the figure Flowtune reports).
  */
 import { expect } from 'chai';
 import { Fabric } from '../../../apps/allocator/fabric.js';

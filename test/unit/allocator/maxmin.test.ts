@@ -1,6 +1,6 @@
 /**
- * maxmin (BwE §4): exact weighted max-min on random instances via the bottleneck property (issue 5,
- * acceptance 3), demand caps, bandwidth functions and nested groups.
+ * maxmin (BwE §4): exact weighted max-min on random instances via the bottleneck property (BwE §4,
+ * weighted), demand caps, bandwidth functions and nested groups.
  */
 import { expect } from 'chai';
 import fc from 'fast-check';

@@ -1,5 +1,5 @@
 /**
- * Worker mode (DESIGN §2): worker_threads over the table's blocks give rates bit-identical to the
+ * Worker mode (ARCHITECTURE.md "Principles", typed arrays; Flowtune §5): worker_threads over the table's blocks give rates bit-identical to the
  * single-threaded optimizer with the same blocks, through arrivals, departures and table growth.
  */
 import { expect } from 'chai';

@@ -1,4 +1,4 @@
-/** The flowlet table (DESIGN §2): handles, swap-remove, growth, incremental link aggregates, CSR. */
+/** The flowlet table (ARCHITECTURE.md "Principles"): handles, swap-remove, growth, incremental link aggregates, CSR. */
 import { expect } from 'chai';
 import fc from 'fast-check';
 import { buildLinkFlows } from '../../../apps/allocator/csr.js';

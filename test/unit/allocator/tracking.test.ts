@@ -1,5 +1,5 @@
 /**
- * Issue 5, acceptance 2 (second half): ONE NED iteration + F-NORM after each event of a 1000-event random
+ * Tracking the optimum (Flowtune §4): ONE NED iteration + F-NORM after each event of a 1000-event random
  * arrival/departure sequence on a leaf-spine fabric, against the optimum at every step. Prints the
  * throughput distribution (min, p10, median) and requires the median ≥ 99.7% of the optimum's.
  *

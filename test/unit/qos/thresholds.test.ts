@@ -1,6 +1,6 @@
 /**
  * PIAS/Karuna priority thresholds (apps/qos/thresholds): the websearch thresholds at load 0.6 with 4
- * queues (issue 4, acceptance 3), the optimizer against an INDEPENDENT exhaustive search over a grid of
+ * queues (PIAS's model; README.md "QoS" figures), the optimizer against an INDEPENDENT exhaustive search over a grid of
  * threshold sets (its own CDF reader, its own numerical integration of the moments, brute force over
  * every set), the model against closed forms, properties (fast-check) and the typed errors.
  */

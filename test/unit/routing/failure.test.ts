@@ -1,5 +1,5 @@
 /**
- * Failure handling of the routing core (DESIGN §6 ask 9): link down and switch removal re-pin the routes
+ * Failure handling of the routing core (ARCHITECTURE.md "Commitments" 9): link down and switch removal re-pin the routes
  * that crossed the failed element in the same call (new entries egress first, stale ones deleted by
  * cookie after), routes with no surviving path are removed; a moved host re-pins its routes.
  */
@@ -88,6 +88,34 @@ describe('routing core: failures', () => {
       expect(dels.length).to.equal(3);
       expect(Math.min(...dels)).to.be.greaterThan(Math.max(...adds));
     }
+  });
+
+  it('re-pinned routes spread at random over the surviving equal-cost paths, not onto the first one', () => {
+    // 4 spines: a cable between leaf 1 and spine 2 fails; the routes that crossed it must be re-pinned
+    // uniformly at random among the 3 surviving spines (as a new flow would be), so a re-pin that always
+    // takes the first surviving path piles them all onto one spine and fails here.
+    const topo = FakeLeafSpine.leafSpine({ spines: 4, leaves: 2, hostsPerLeaf: 2 });
+    const core = new RoutingCore(topo, { seed: 11 });
+    const run = new EffectRunner(core);
+    topo.subscribe((events) => run.run(core.fabricEvents(events, 5000)));
+    for (let i = 0; i < 80; i++) {
+      const f = flow(1, 1 + (i % 2), 2, 1 + ((i >> 1) % 2), 20000 + i);
+      run.run(core.packetIn(packetIn(leafDpid(1), 4 + 1 + (i % 2), f.frame), i));
+    }
+    const victims = core.routes().filter((r) => spineOf(r) === spineDpid(2)).map((r) => r.flowKey);
+    expect(victims.length).to.be.at.least(12);
+    topo.failCable(leafDpid(1), spineDpid(2));
+    const perSpine = new Map<bigint, number>();
+    for (const k of victims) {
+      const r = core.route(k)!;
+      expect(r.repinned).to.equal(1);
+      expect(r.choice.of).to.equal(3);
+      perSpine.set(spineOf(r), (perSpine.get(spineOf(r)) ?? 0) + 1);
+    }
+    expect(perSpine.has(spineDpid(2))).to.equal(false);
+    // every surviving spine takes some of them, none takes more than 2/3
+    expect([...perSpine.keys()].sort((a, b) => Number(a - b))).to.deep.equal([spineDpid(1), spineDpid(3), spineDpid(4)]);
+    for (const n of perSpine.values()) expect(n).to.be.at.most(Math.ceil((victims.length * 2) / 3));
   });
 
   it('a FLOW_REMOVED for the entries of the old path (our own delete) does not remove the re-pinned route', () => {

@@ -1,5 +1,5 @@
 /**
- * Path choice (FCA §5.2 random explicit routing, DESIGN §6 ask 8): uniform over the equal-cost paths
+ * Path choice (FCA §5.2 random explicit routing, ARCHITECTURE.md "Commitments" 8): uniform over the equal-cost paths
  * (χ² against uniform), repeatable under a fixed seed, independent of the order the view lists paths in;
  * and the PRNG itself.
  */
