@@ -43,6 +43,7 @@ const OFPBRC_BAD_TYPE = 1;
 /** Header type codes (§7.1) of the messages that answer a request by xid: ERROR and the *_REPLY types. */
 const ANSWER_TYPE_CODES = new Set<number>([1, 3, 6, 8, 19, 21, 23, 25, 27]);
 const OFPT_ECHO_REPLY_CODE = 3;
+const OFPBRC_EPERM = 5;
 /** Bad bodies logged at warn per session before logging only every 1000th (the counter keeps all). */
 const BAD_BODY_WARNINGS = 10;
 
@@ -64,6 +65,7 @@ export class Session implements SwitchHandle {
   private echoTimer: TimerHandle | undefined;
   private echoMissed = 0;
   private badBodies = 0;
+  private livenessCheck: Promise<boolean> | undefined;
   private early: AsyncMessage[] = [];
   private lastChunk: Buffer = Buffer.alloc(0);
   private readonly listeners: [string, (...args: any[]) => void][];
@@ -180,6 +182,23 @@ export class Session implements SwitchHandle {
     }
     const failed = watches.find((w) => w.error);
     if (failed?.error) throw failed.error;
+  }
+
+  /**
+   * Checks now that the peer still answers: one ECHO_REQUEST that must be answered within `timeoutMs`
+   * (§7.5.2), else the session is closed with `reason` (it is declared dead at once instead of after
+   * `echoMaxUnanswered` intervals). Resolves true if the peer answered. Concurrent calls share one echo.
+   */
+  checkAlive(timeoutMs: number, reason: string): Promise<boolean> {
+    if (this.st === 'DEAD') return Promise.resolve(false);
+    this.livenessCheck ??= this.request({ type: 'OFPT_ECHO_REQUEST', data: Buffer.alloc(0) }, { timeoutMs }).then(
+      () => true,
+      (err: Error & { code?: string }) => {
+        if (err.code === 'OFP_REQUEST_TIMEOUT') this.close(`${reason}: no ECHO_REPLY within ${timeoutMs} ms`);
+        return false;
+      },
+    ).finally(() => (this.livenessCheck = undefined));
+    return this.livenessCheck;
   }
 
   /**
@@ -328,6 +347,17 @@ export class Session implements SwitchHandle {
     if (this.st !== 'FEATURES_WAIT') return;
     if (f.auxiliaryId !== 0) return this.close(`auxiliary connection ${f.auxiliaryId} not supported`);
     const { type: _t, xid: _x, ...features } = f;
+    let refusal: string | undefined;
+    try {
+      refusal = this.hooks.admit?.(this, f.datapathId);
+    } catch (err) {
+      refusal = `admission check failed: ${err instanceof Error ? err.message : String(err)}`;
+    }
+    if (refusal !== undefined) {
+      this.log.warn({ event: 'switch_refused', dpid: dpidHex(f.datapathId), reason: refusal }, `connection refused: ${refusal}`);
+      this.send(errorFor(f.xid, OFPET_BAD_REQUEST, OFPBRC_EPERM, Buffer.from(refusal.slice(0, 64), 'ascii')));
+      return this.close(`refused: ${refusal}`);
+    }
     this.datapathId = f.datapathId;
     this.feats = features;
     this.log = this.log.child({ dpid: dpidHex(f.datapathId) });
