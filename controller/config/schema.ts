@@ -101,8 +101,13 @@ export const TopologySection = Type.Object(
     linkTimeoutPeriods: int(1, 100, 3, 'LLDP periods without a frame after which a link expires'),
     defaultCapacityBps: Type.Optional(bitRate('capacity of every link not listed in `links` (absent: the port speed)')),
     links: linkCapacities,
+    linkDelayFactor: Type.Number({
+      minimum: 1, maximum: 1e6, default: 10,
+      description: "a link whose smallest LLDP probe delay is above this multiple of the median of the other links' (and above linkDelayFloorMs) is flagged and not used (a relay through hosts)",
+    }),
+    linkDelayFloorMs: Type.Number({ minimum: 0, maximum: 60_000, default: 20, description: 'links whose smallest probe delay is at or below this are never flagged, ms' }),
   },
-  { ...SECTION, description: 'LLDP discovery and link capacities' },
+  { ...SECTION, description: 'LLDP discovery, link capacities and the link fabrication defence' },
 );
 
 export const RoutingSection = Type.Object(
