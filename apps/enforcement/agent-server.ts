@@ -12,7 +12,7 @@
  * before listening; a file some live process still answers on is left alone and the unix listener is not
  * started (an error is logged; agents can still use the WebSocket). The file is removed at close.
  */
-import { mkdir, unlink } from 'node:fs/promises';
+import { chmod, mkdir, unlink } from 'node:fs/promises';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { dirname } from 'node:path';
 import type { WebSocket } from 'ws';
@@ -238,10 +238,10 @@ export class AgentServer {
   }
 
   /**
-   * Listens on a unix socket at `path` (mkdir -p, a stale file removed). Never rejects: failures are
-   * logged and the server works without the unix listener (false).
+   * Listens on a unix socket at `path` (mkdir -p, a stale file removed, file mode `mode`, default 0600:
+   * owner only). Never rejects: failures are logged and the server works without the unix listener (false).
    */
-  async listenUnix(path: string): Promise<boolean> {
+  async listenUnix(path: string, mode = 0o600): Promise<boolean> {
     if (this.stopped || path === '') return false;
     try {
       await mkdir(dirname(path), { recursive: true });
@@ -261,6 +261,7 @@ export class AgentServer {
         });
       });
       server.on('error', (err) => this.log.error({ event: 'agent_socket_error', path, err }, 'agent socket server error'));
+      await chmod(path, mode); // the file mode is the unix channel's protection when agents need no secret on it
       if (this.stopped) {
         await closeServer(server);
         await unlink(path).catch(() => {});
