@@ -3,6 +3,9 @@
  * NDJSON (Mininet hosts share the file system, DESIGN §4) and WebSocket connections handed over by the
  * REST server's `/api/v1/agents/ws` route — both become {@link AgentChannel}s feeding one handler.
  *
+ * Fairness: each channel is read one chunk (unix) or one message (WebSocket) per turn of the event
+ * loop, so a flooding agent cannot hold the process while the REST API and the switches wait.
+ *
  * Robustness: a line longer than MAX_MESSAGE_BYTES, a line that is not a valid agent message, or a
  * socket error answers `error` and closes THAT channel only; nothing here throws to the caller or
  * crashes the process. Heartbeat: every `heartbeatMs` each channel gets a `ping`; a channel that sent
@@ -141,6 +144,12 @@ class UnixChannel extends BaseChannel {
   }
 
   private data(chunk: Buffer): void {
+    // one chunk per turn of the event loop: a flooding agent must not starve the REST API and the
+    // switches (libuv would otherwise read this socket dry before serving anything else)
+    this.socket.pause();
+    setImmediate(() => {
+      if (this.open && !this.socket.destroyed) this.socket.resume();
+    });
     let start = 0;
     for (;;) {
       const nl = chunk.indexOf(0x0a, start);
@@ -181,6 +190,10 @@ class WsChannel extends BaseChannel {
     super(id, 'ws', peer, server);
     ws.on('message', (data, isBinary) => {
       if (isBinary) return this.close('binary frames are not part of the protocol: send JSON text');
+      ws.pause(); // one message per turn of the event loop (see UnixChannel.data)
+      setImmediate(() => {
+        if (this.open) ws.resume();
+      });
       const buf = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer);
       this.receive(buf.toString('utf8'));
     });

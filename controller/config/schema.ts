@@ -256,7 +256,7 @@ export const AgentsSection = Type.Object(
       timeoutMs: int(100, 600_000, 5000, 'a channel that has not authenticated this long after its hello is closed, ms'),
     }, { additionalProperties: false, default: {}, description: 'agent authentication (HMAC challenge-response); the WebSocket channel is off unless a secret is configured' }),
     maxAgents: int(1, 1_000_000, 1024, 'agents registered at once; more hellos are refused'),
-    maxActiveFlowletsPerAgent: int(1, 10_000_000, 4096, "an agent's active flowlets; further starts are rejected (error on the channel, counted, not stored)"),
+    maxActiveFlowletsPerAgent: int(1, 10_000_000, 1024, "an agent's active flowlets; further starts are rejected (error on the channel, counted, not stored)"),
     maxEventsPerSecond: int(1, 100_000_000, 20_000, 'flowlet events (starts, progress, ends, acks) per second per agent, with a burst of one second; the excess is rejected and counted'),
   },
   { ...SECTION, description: 'the host-agent channel (agent/protocol.ts)' },
