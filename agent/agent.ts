@@ -388,6 +388,8 @@ export interface HostAgentOptions extends AgentConfig {
   readonly apiPort: number;
   /** delete an `htb 1:` root left by a previous run before installing ours */
   readonly deleteStaleRoot?: boolean;
+  /** the agent's secret for the controller's challenge (agent/protocol.ts agentAuthMac) */
+  readonly secret?: string;
 }
 
 /** A running agent with every edge attached. */
@@ -423,6 +425,7 @@ export async function startHostAgent(opts: HostAgentOptions): Promise<RunningHos
     onUp: (w) => agent.channelUp(w),
     onDown: (why) => agent.channelDown(why),
     onMessage: (m) => agent.message(m),
+    ...(opts.secret !== undefined ? { secret: opts.secret } : {}),
   });
   const exclude = opts.controller.kind === 'ws' ? wsExclude(opts.controller.url) : undefined;
   const capture = new PacketCapture({ dev: opts.interface, log, onPacket: (p) => agent.packet(p), ...(exclude ? { exclude } : {}) });

@@ -21,6 +21,7 @@ import { WebSocket } from 'ws';
 import { systemClock, type Clock, type TimerHandle } from '../controller/clock.js';
 import type { Logger } from '../controller/log.js';
 import {
+  agentAuthMac,
   encodeLine,
   MAX_MESSAGE_BYTES,
   parseControllerMessage,
@@ -156,6 +157,12 @@ export interface ChannelOptions {
   readonly flushMs?: number;
   /** queued items that flush at once (default 1000) */
   readonly maxBatch?: number;
+  /**
+   * The agent's secret (from the controller's config, per agent or shared): answers the controller's
+   * `challenge` with an `auth` (agent/protocol.ts agentAuthMac). Absent: a challenge cannot be answered
+   * and the controller will refuse the channel.
+   */
+  readonly secret?: string;
   /** transport factory (tests); default unix/ws by address */
   readonly transport?: (address: ChannelAddress, h: TransportHandlers) => Transport;
 }
@@ -171,6 +178,7 @@ export class AgentChannel {
   private readonly clock: Clock;
   private transport: Transport | undefined;
   private welcome: WelcomeMsg | undefined;
+  private helloAgentId: string | undefined;
   private attempt = 0;
   private closing = false;
   private lastRxMs = 0;
@@ -288,7 +296,9 @@ export class AgentChannel {
         this.clearQueue();
         this.lastRxMs = this.clock.now();
         this.opts.log.info({ event: 'channel_connected', controller: where }, `connected to the controller at ${where}`);
-        this.send(this.opts.hello());
+        const hello = this.opts.hello();
+        this.helloAgentId = hello.agentId;
+        this.send(hello);
         this.armHeartbeat();
       },
       onMessage: (text) => {
@@ -319,6 +329,13 @@ export class AgentChannel {
         return;
       case 'error':
         this.opts.log.warn({ event: 'channel_error_message', message: msg.message }, `controller error: ${msg.message}`);
+        return;
+      case 'challenge':
+        if (this.opts.secret === undefined || this.helloAgentId === undefined) {
+          this.opts.log.error({ event: 'channel_auth_required' }, 'the controller requires authentication and no secret is configured (--secret-file)');
+          return;
+        }
+        this.send({ type: 'auth', agentId: this.helloAgentId, mac: agentAuthMac(this.opts.secret, this.helloAgentId, msg.nonce) });
         return;
       case 'welcome': {
         const first = this.welcome === undefined;

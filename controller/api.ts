@@ -132,4 +132,6 @@ export interface ControllerStats {
   readonly pendingRequests: number;
   /** Registered apps. */
   readonly apps: number;
+  /** Connections refused because they claimed the dpid of a live session (since start). */
+  readonly refusedDuplicates: number;
 }

@@ -3,9 +3,12 @@
  * per connection, the dpid → session map, and the {@link AppHost} that turns session callbacks into app
  * events. This is the I/O edge; the protocol logic lives in session.ts / handshake.ts.
  *
- * A datapath that connects again while its old session is still up replaces it: the old session is
- * closed ('replaced by a new connection'), apps see 'switchDown' for it and then 'switchUp' for the new
- * one, exactly once each.
+ * The dpid registry: without TLS a datapath id is only a claim, so a second connection that names a
+ * datapath whose session is alive (up or still configuring) is refused (OFPBRC_EPERM, closed) and the
+ * live session keeps running; the live one is asked at once for an ECHO_REPLY (within
+ * `duplicateEchoTimeoutMs`), and if it does not answer it is declared dead, so a switch that really
+ * restarted gets in on its next reconnect. Apps see 'switchDown' for the old session and 'switchUp' for
+ * the new one, exactly once each.
  */
 import net from 'node:net';
 import { errorNames } from './codec/index.js';
@@ -30,6 +33,11 @@ export interface ControllerOptions {
   readonly session?: SessionOptions;
   /** Apps registered before the listener opens. */
   readonly apps?: readonly App[];
+  /**
+   * When a connection claims the dpid of a live session, that session must answer an ECHO_REQUEST within
+   * this many ms or be declared dead (default 1000).
+   */
+  readonly duplicateEchoTimeoutMs?: number;
 }
 
 /** A running controller. Every method is safe to call after close() (no-ops / empty results). */
@@ -59,6 +67,7 @@ class RivuletController implements Controller {
   private readonly clock: CountingClock;
   private readonly server: net.Server;
   private anon = 0;
+  private refused = 0;
   private closing: Promise<void> | undefined;
   port = 0;
 
@@ -67,6 +76,7 @@ class RivuletController implements Controller {
     readonly log: Logger,
     clock: Clock,
     private readonly sessionOptions: SessionOptions,
+    private readonly duplicateEchoTimeoutMs: number,
   ) {
     this.clock = new CountingClock(clock);
     this.apps = new AppHost(this.switches, log);
@@ -113,6 +123,7 @@ class RivuletController implements Controller {
       listeners,
       pendingRequests,
       apps: this.apps.size,
+      refusedDuplicates: this.refused,
     };
   }
 
@@ -139,6 +150,7 @@ class RivuletController implements Controller {
         clock: this.clock,
         log: this.log,
         hooks: {
+          admit: (s, dpid) => this.admit(s, dpid),
           up: (s) => this.onUp(s),
           message: (s, m) => this.onMessage(s, m),
           closed: (s, reason, wasUp) => this.onClosed(s, reason, wasUp),
@@ -147,6 +159,16 @@ class RivuletController implements Controller {
       this.sessionOptions,
     );
     if (session.alive) this.sessions.add(session);
+  }
+
+  /** The dpid registry's check (see the module docs): refuse a claim on a live session's dpid. */
+  private admit(s: Session, dpid: bigint): string | undefined {
+    let live: Session | undefined;
+    for (const other of this.sessions) if (other !== s && other.alive && other.maybeDpid === dpid) live = other;
+    if (!live) return undefined;
+    this.refused++;
+    live.checkAlive(this.duplicateEchoTimeoutMs, `a second connection (${s.peer}) claimed this datapath and this one`).catch(() => undefined);
+    return `datapath ${dpidHex(dpid)} already has a live session from ${live.peer}`;
   }
 
   private onUp(s: Session): void {
@@ -191,7 +213,7 @@ class RivuletController implements Controller {
  */
 export async function startController(opts: ControllerOptions = {}): Promise<Controller> {
   const log = opts.logger ?? createLogger({ level: opts.logLevel });
-  const ctl = new RivuletController(opts.host ?? '0.0.0.0', log, opts.clock ?? systemClock, opts.session ?? {});
+  const ctl = new RivuletController(opts.host ?? '0.0.0.0', log, opts.clock ?? systemClock, opts.session ?? {}, opts.duplicateEchoTimeoutMs ?? 1000);
   for (const app of opts.apps ?? []) ctl.use(app);
   await ctl.listen(opts.port ?? 6653);
   return ctl;

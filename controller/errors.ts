@@ -67,7 +67,28 @@ export class XidInUseError extends Error {
   }
 }
 
+/**
+ * The switch's reply to a request was well framed but its body could not be decoded (OpenFlow 1.3.5
+ * §6.4: the receiver of a message it cannot parse answers with OFPT_ERROR; the connection goes on).
+ * Only that request fails; `errType`/`errCode` are what the controller answered with.
+ */
+export class MalformedReplyError extends Error {
+  readonly code = 'OFP_MALFORMED_REPLY' as const;
+  constructor(
+    readonly xid: number,
+    readonly request: string,
+    readonly decodeCode: string,
+    readonly errType: number,
+    readonly errCode: number,
+    detail: string,
+  ) {
+    super(`OFP_MALFORMED_REPLY: the reply to ${request} (xid ${xid}) could not be decoded: ${detail}`);
+    this.name = 'MalformedReplyError';
+  }
+}
+
 export type SessionErrorCode =
+  | MalformedReplyError['code']
   | SwitchError['code']
   | RequestTimeoutError['code']
   | SessionClosedError['code']

@@ -74,6 +74,7 @@ export async function startRivulet(opts: RivuletOptions): Promise<Rivulet> {
       linkTimeoutPeriods: config.topology.linkTimeoutPeriods,
       ...(config.topology.defaultCapacityBps === undefined ? {} : { defaultCapacityBps: config.topology.defaultCapacityBps }),
       linkCapacityBps: config.topology.links,
+      guard: { delayFactor: config.topology.linkDelayFactor, delayFloorMs: config.topology.linkDelayFloorMs },
     },
   });
   let controller: Controller | undefined;

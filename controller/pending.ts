@@ -11,7 +11,8 @@
  */
 import { MultipartReassembler, type MessageOf, type OfpMessage } from './codec/index.js';
 import type { Clock, TimerHandle } from './clock.js';
-import { RequestTimeoutError, SessionClosedError, SwitchError, XidInUseError } from './errors.js';
+import { MalformedReplyError, RequestTimeoutError, SessionClosedError, SwitchError, XidInUseError } from './errors.js';
+import type { OfpDecodeError } from './codec/index.js';
 
 interface Entry {
   readonly what: string;
@@ -123,6 +124,19 @@ export class PendingRequests {
       return true;
     }
     return false;
+  }
+
+  /**
+   * A reply with this xid arrived but its body did not decode: the pending request (and any multipart
+   * parts gathered for it) fails with MalformedReplyError. A watch with this xid records nothing (only
+   * OFPT_ERROR is an answer to a watched message). Returns true if a request was waiting.
+   */
+  malformed(xid: number, err: OfpDecodeError): boolean {
+    const e = this.entries.get(xid);
+    if (!e) return false;
+    this.settle(xid, e);
+    e.reject(new MalformedReplyError(xid, e.what, err.code, err.errType, err.errCode, err.message));
+    return true;
   }
 
   /** Rejects every pending request with SessionClosedError(reason) and forgets all watches. */

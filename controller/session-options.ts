@@ -50,6 +50,12 @@ export type AsyncMessage = MessageOf<'OFPT_PACKET_IN' | 'OFPT_FLOW_REMOVED' | 'O
 
 /** The owner's callbacks (the controller). Exceptions thrown by them are logged, not propagated. */
 export interface SessionHooks {
+  /**
+   * Called once FEATURES_REPLY names the datapath, before any configuration is sent: return a reason to
+   * refuse the connection (answered OFPET_BAD_REQUEST/OFPBRC_EPERM, then closed), undefined to go on.
+   * Absent: every datapath is admitted.
+   */
+  admit?(session: Session, dpid: bigint): string | undefined;
   up(session: Session): void;
   message(session: Session, msg: AsyncMessage): void;
   closed(session: Session, reason: string, wasUp: boolean): void;

@@ -4,12 +4,15 @@
  *
  *   HELLO_WAIT ──peer HELLO offers 1.3──▶ FEATURES_WAIT ──FEATURES_REPLY──▶ CONFIGURING ──barrier──▶ MAIN
  *        │ no 1.3: OFPT_ERROR HELLO_FAILED          SET_CONFIG, PORT_DESC, table-miss, BARRIER        │
- *        └──────────────▶ DEAD ◀──── malformed frame / echo timeout / queue overflow / socket closed ◀┘
+ *        └──────────────▶ DEAD ◀──── framing error / echo timeout / queue overflow / socket closed ◀┘
  *
- * Our HELLO goes out at once; TCP_NODELAY is set. Frames are cut with the codec's FrameDecoder; a
- * malformed frame is answered with OFPT_ERROR (the decode error's type/code, first 64 bytes of the
- * message) and closes this connection only; an unknown message type gets OFPBRC_BAD_TYPE and the
- * connection stays. The switch's ECHO_REQUESTs are answered; ours go out every `echoIntervalMs` and the
+ * Our HELLO goes out at once; TCP_NODELAY is set. Frames are cut with the codec's FrameDecoder. Only a
+ * framing error (header length < 8 or over the limit, a version other than 1.3 after HELLO) closes the
+ * connection, after an OFPT_ERROR (the decode error's type/code, first 64 bytes of the message): the
+ * stream cannot be trusted past it. A well-framed message whose body does not decode is answered with
+ * OFPT_ERROR carrying the decode error's type/code and the session goes on (§6.4); if it was a reply
+ * (or an OFPT_ERROR) to a pending request, that request alone fails with MalformedReplyError. An
+ * unknown message type gets OFPBRC_BAD_TYPE and the connection stays. The switch's ECHO_REQUESTs are answered; ours go out every `echoIntervalMs` and the
  * session closes after `echoMaxUnanswered` unanswered ones. Writes go through a bounded WriteQueue.
  * Time comes from the injected Clock; on close every timer, listener and pending promise is released.
  */
@@ -37,6 +40,12 @@ const REPLY_TYPES = new Set<string>([
 ]);
 const OFPET_BAD_REQUEST = 1;
 const OFPBRC_BAD_TYPE = 1;
+/** Header type codes (§7.1) of the messages that answer a request by xid: ERROR and the *_REPLY types. */
+const ANSWER_TYPE_CODES = new Set<number>([1, 3, 6, 8, 19, 21, 23, 25, 27]);
+const OFPT_ECHO_REPLY_CODE = 3;
+const OFPBRC_EPERM = 5;
+/** Bad bodies logged at warn per session before logging only every 1000th (the counter keeps all). */
+const BAD_BODY_WARNINGS = 10;
 
 export class Session implements SwitchHandle {
   private st: SessionState = 'HELLO_WAIT';
@@ -55,6 +64,8 @@ export class Session implements SwitchHandle {
   private handshakeTimer: TimerHandle | undefined;
   private echoTimer: TimerHandle | undefined;
   private echoMissed = 0;
+  private badBodies = 0;
+  private livenessCheck: Promise<boolean> | undefined;
   private early: AsyncMessage[] = [];
   private lastChunk: Buffer = Buffer.alloc(0);
   private readonly listeners: [string, (...args: any[]) => void][];
@@ -121,6 +132,10 @@ export class Session implements SwitchHandle {
   get pendingCount(): number {
     return this.pending.size;
   }
+  /** Well-framed messages whose body did not decode (each answered with OFPT_ERROR; session kept). */
+  get malformedBodies(): number {
+    return this.badBodies;
+  }
   /** Bytes held back by back-pressure. */
   get queuedBytes(): number {
     return this.queue.queuedBytes;
@@ -170,6 +185,23 @@ export class Session implements SwitchHandle {
   }
 
   /**
+   * Checks now that the peer still answers: one ECHO_REQUEST that must be answered within `timeoutMs`
+   * (§7.5.2), else the session is closed with `reason` (it is declared dead at once instead of after
+   * `echoMaxUnanswered` intervals). Resolves true if the peer answered. Concurrent calls share one echo.
+   */
+  checkAlive(timeoutMs: number, reason: string): Promise<boolean> {
+    if (this.st === 'DEAD') return Promise.resolve(false);
+    this.livenessCheck ??= this.request({ type: 'OFPT_ECHO_REQUEST', data: Buffer.alloc(0) }, { timeoutMs }).then(
+      () => true,
+      (err: Error & { code?: string }) => {
+        if (err.code === 'OFP_REQUEST_TIMEOUT') this.close(`${reason}: no ECHO_REPLY within ${timeoutMs} ms`);
+        return false;
+      },
+    ).finally(() => (this.livenessCheck = undefined));
+    return this.livenessCheck;
+  }
+
+  /**
    * Ends the session: state DEAD, timers cleared, listeners removed, pending requests rejected with
    * SessionClosedError(reason), socket ended (destroyed after `lingerMs`, or at once if `immediate`).
    * Idempotent.
@@ -216,8 +248,31 @@ export class Session implements SwitchHandle {
   private onFrame(frame: Buffer): void {
     const decoded = decodeMessage(frame);
     if (this.st === 'HELLO_WAIT') return this.onFirstFrame(frame, decoded);
-    if (!decoded.ok) return this.malformed(decoded.error, frame);
-    this.dispatch(decoded.value, frame);
+    if (decoded.ok) return this.dispatch(decoded.value, frame);
+    // a framing-level fault: the stream itself is not OpenFlow 1.3 any more
+    if (decoded.error.code === 'OFP_ERR_BAD_VERSION' || frame[0] !== 4) return this.malformed(decoded.error, frame);
+    this.badBody(decoded.error, frame);
+  }
+
+  /**
+   * A well-framed message whose body does not decode (§6.4): answer OFPT_ERROR with the decode error's
+   * type/code and the first 64 bytes; if it answers a pending request, fail that request only. The
+   * session stays up.
+   */
+  private badBody(err: OfpDecodeError, frame: Buffer): void {
+    const xid = frame.readUInt32BE(4);
+    const typeCode = frame[1]!;
+    this.badBodies++;
+    if (this.badBodies <= BAD_BODY_WARNINGS || this.badBodies % 1000 === 0) {
+      this.log.warn(
+        { event: 'bad_body', typeCode, xid, code: err.code, errType: err.errType, errCode: err.errCode, count: this.badBodies },
+        `undecodable message body answered with OFPT_ERROR, session kept: ${err.message}`,
+      );
+    }
+    this.send(errorFor(xid, err.errType, err.errCode, frame));
+    if (!ANSWER_TYPE_CODES.has(typeCode)) return;
+    if (typeCode === OFPT_ECHO_REPLY_CODE) this.echoMissed = 0; // the peer is alive, whatever it said
+    this.pending.malformed(xid, err);
   }
 
   /** §6.3.1: the first message must be HELLO; versions below 1.3 need not decode, their header suffices. */
@@ -274,7 +329,7 @@ export class Session implements SwitchHandle {
     }
   }
 
-  /** A frame or message that cannot be decoded: answer with its error type/code, then close (§7.4.4). */
+  /** A stream that cannot be framed (or is not 1.3): answer with its error type/code, then close (§7.4.4). */
   private malformed(err: OfpDecodeError, offending: Buffer): void {
     const xid = offending.length >= 8 ? offending.readUInt32BE(4) : 0;
     this.log.warn({ event: 'malformed', code: err.code, errType: err.errType, errCode: err.errCode }, err.message);
@@ -292,6 +347,17 @@ export class Session implements SwitchHandle {
     if (this.st !== 'FEATURES_WAIT') return;
     if (f.auxiliaryId !== 0) return this.close(`auxiliary connection ${f.auxiliaryId} not supported`);
     const { type: _t, xid: _x, ...features } = f;
+    let refusal: string | undefined;
+    try {
+      refusal = this.hooks.admit?.(this, f.datapathId);
+    } catch (err) {
+      refusal = `admission check failed: ${err instanceof Error ? err.message : String(err)}`;
+    }
+    if (refusal !== undefined) {
+      this.log.warn({ event: 'switch_refused', dpid: dpidHex(f.datapathId), reason: refusal }, `connection refused: ${refusal}`);
+      this.send(errorFor(f.xid, OFPET_BAD_REQUEST, OFPBRC_EPERM, Buffer.from(refusal.slice(0, 64), 'ascii')));
+      return this.close(`refused: ${refusal}`);
+    }
     this.datapathId = f.datapathId;
     this.feats = features;
     this.log = this.log.child({ dpid: dpidHex(f.datapathId) });

@@ -17,8 +17,10 @@ import type { Clock, TimerHandle } from '../controller/clock.js';
 import { dpidHex, type Logger } from '../controller/log.js';
 import { DiscoveryCore, lldpFlowMod, probePacketOut, type Probe } from './discovery.js';
 import { FabricGraph, toFabricPort } from './graph.js';
+import { LinkGuard, type LinkGuardConfig } from './link-guard.js';
 import { newProbeKey } from './lldp-probe.js';
 import { parseFrame } from './packet.js';
+import type { RejectedLink } from './link-guard.js';
 import type { FabricEvent, FabricPort, PortRef, TopologyView } from './types.js';
 
 export interface TopologyAppConfig {
@@ -32,6 +34,8 @@ export interface TopologyAppConfig {
   readonly linkCapacityBps?: Readonly<Record<string, number>>;
   /** HMAC key for the probes (default: 32 random octets per app instance) */
   readonly hmacKey?: Buffer;
+  /** link fabrication defence: host ports and the probe-delay check (link-guard.ts; defaults there) */
+  readonly guard?: LinkGuardConfig;
 }
 
 export interface TopologyAppOptions {
@@ -57,6 +61,7 @@ export function createTopologyApp(opts: TopologyAppOptions): TopologyApp {
 class TopologyShell {
   private readonly graph: FabricGraph;
   private readonly disco: DiscoveryCore;
+  private readonly guard: LinkGuard;
   private readonly listeners = new Set<Listener>();
   private readonly log: Logger;
   private readonly clock: Clock;
@@ -75,6 +80,7 @@ class TopologyShell {
       ...(c.defaultCapacityBps !== undefined ? { defaultCapacityBps: c.defaultCapacityBps } : {}),
       ...(c.linkCapacityBps !== undefined ? { linkCapacityBps: c.linkCapacityBps } : {}),
     });
+    this.guard = new LinkGuard({ graceMs: c.lldpIntervalMs ?? 1000, ...c.guard });
     this.disco = new DiscoveryCore({
       key: c.hmacKey ?? newProbeKey(),
       ...(c.lldpIntervalMs !== undefined ? { periodMs: c.lldpIntervalMs } : {}),
@@ -102,6 +108,7 @@ class TopologyShell {
     this.lastChangeMs = now;
     const unlinked = this.unlinkedPorts();
     const up = ports.filter((p) => p.up);
+    for (const p of up) this.guard.portUp({ dpid, portNo: p.portNo }, now);
     const probes = this.disco.switchUp(dpid, up, unlinked, now);
     this.log.info({ event: 'topology_switch_up', dpid: dpidHex(dpid), ports: up.length }, 'probing switch ports');
     this.arm();
@@ -112,6 +119,7 @@ class TopologyShell {
     this.ctx = ctx;
     const now = this.clock.now();
     this.disco.switchDown(dpid);
+    this.guard.switchDown(dpid);
     this.publish(this.graph.removeSwitch(dpid), now);
     this.lastChangeMs = now;
     this.arm();
@@ -124,6 +132,8 @@ class TopologyShell {
     this.publish(this.graph.updatePort(dpid, reason, port), now);
     const stillThere = this.graph.switch(dpid)?.ports.get(port.portNo);
     const up = stillThere?.up === true;
+    if (up) this.guard.portUp({ dpid, portNo: port.portNo }, now);
+    else this.guard.portDown({ dpid, portNo: port.portNo });
     const probes = this.disco.portChanged(dpid, port.portNo, port.hwAddr, up, now);
     if (up) {
       this.disco.reprobeSoon(this.unlinkedPorts().filter((r) => r.dpid !== dpid || r.portNo !== port.portNo), now);
@@ -149,10 +159,48 @@ class TopologyShell {
         this.log.debug({ event: 'lldp_dropped', dpid: dpidHex(dpid), inPort, code: seen.error.code }, seen.error.message);
         return;
       }
-      this.publish(this.graph.linkSeen(seen.value.src, seen.value.dst, now), now);
+      const { src, dst, probe } = seen.value;
+      const verdict = this.guard.judge(src, dst, now - probe.timestampMs, now);
+      if (!verdict.ok) return this.rejectLink(verdict.rejected, verdict.first, now);
+      this.publish(this.graph.linkSeen(src, dst, now), now);
       return;
     }
-    this.publish(this.graph.learnFromFrame(dpid, inPort, frame, now), now);
+    const learnt = this.graph.learnFromFrame(dpid, inPort, frame, now);
+    for (const e of learnt) if (e.type === 'hostMoved') this.noteHostLeft(e.from, e.host.mac, now);
+    this.publish(learnt, now);
+    this.noteHostTraffic(dpid, inPort, frame.arp?.sha ?? frame.ethSrc, frame.arp !== undefined || frame.ipv4 !== undefined, now);
+  }
+
+  private noteHostLeft(from: PortRef, mac: string, now: number): void {
+    if (!this.guard.hostLeft(from, mac)) return;
+    this.disco.hostPort(from.dpid, from.portNo, false, now);
+    this.arm();
+    this.log.info({ event: 'host_port_cleared', dpid: dpidHex(from.dpid), port: from.portNo, mac }, 'the hosts seen on this port were all learnt elsewhere since: probing it again');
+  }
+
+  /** A host learnt on a port makes it a host port (link-guard.ts): no probes out of it, no links into it. */
+  private noteHostTraffic(dpid: bigint, portNo: number, mac: string, hostFrame: boolean, now: number): void {
+    if (!hostFrame) return;
+    const at = this.graph.hostByMac(mac)?.attachment; // learnt here just now (not on a fabric port)
+    if (!at || at.dpid !== dpid || at.portNo !== portNo) return;
+    if (!this.guard.hostTraffic(at, mac.toLowerCase(), now)) return;
+    this.disco.hostPort(dpid, portNo);
+    this.log.info({ event: 'host_port', dpid: dpidHex(dpid), port: portNo, mac }, 'port carries host traffic: no LLDP probes out of it, no links into it until it goes down and up');
+  }
+
+  /** An LLDP sighting the guard refused: log it (once per link and reason), drop the link if it exists. */
+  private rejectLink(r: RejectedLink, first: boolean, now: number): void {
+    const text = `${dpidHex(r.src.dpid)}:${r.src.portNo} -> ${dpidHex(r.dst.dpid)}:${r.dst.portNo}`;
+    if (first) {
+      const detail = r.reason === 'hostPort'
+        ? `${dpidHex(r.hostPort!.dpid)}:${r.hostPort!.portNo} is a host port`
+        : `probe delay ${r.delayMs} ms vs fabric median ${r.fabricMedianDelayMs} ms`;
+      this.log.warn({ event: 'link_rejected', link: text, reason: r.reason, delayMs: r.delayMs, fabricMedianDelayMs: r.fabricMedianDelayMs }, `link refused (${r.reason}): ${text}: ${detail}`);
+    }
+    const existing = this.graph.linkFrom(r.src);
+    if (existing && existing.dst.dpid === r.dst.dpid && existing.dst.portNo === r.dst.portNo) {
+      this.publish(this.graph.removeLinks([existing], `rejected:${r.reason}`), now);
+    }
   }
 
   /** Runs the due discovery tasks, sends their probes, expires links, re-arms. */
@@ -205,6 +253,7 @@ class TopologyShell {
   private publish(events: readonly FabricEvent[], now: number): void {
     if (events.length === 0) return;
     if (events.some((e) => e.type === 'linkUp' || e.type === 'linkDown')) this.lastChangeMs = now;
+    for (const e of events) if (e.type === 'linkDown') this.guard.linkGone(e.link.src, e.link.dst);
     for (const e of events) this.logEvent(e);
     for (const l of [...this.listeners]) {
       try {
@@ -247,6 +296,8 @@ class TopologyShell {
       hostByMac: (m) => g.hostByMac(m),
       hostByIpv4: (ip) => g.hostByIpv4(ip),
       isFabricPort: (r) => g.isFabricPort(r),
+      rejectedLinks: () => this.guard.rejected(),
+      hostPorts: () => this.guard.hostPorts(),
       paths: (s, d) => g.paths(s, d),
       floodPorts: (d, p) => g.floodPorts(d, p),
       ready: () => this.ready(),

@@ -89,6 +89,8 @@ interface PortSched {
   readonly hwAddr: string;
   /** next time a probe is due, ms */
   due: number;
+  /** a host port (link-guard.ts): never probed until it goes down and up */
+  host?: boolean;
 }
 
 export class DiscoveryCore {
@@ -175,6 +177,17 @@ export class DiscoveryCore {
     return [this.probe(dpid, portNo, hwAddr, nowMs)];
   }
 
+  /**
+   * The port faces a host (it carried host traffic; see link-guard.ts): no more probes out of it until it
+   * goes down and comes up again, or `host` false (probed again from `nowMs`) (TopoGuard, NDSS 2015 §5: a relay needs a probe sent out of a host port).
+   */
+  hostPort(dpid: bigint, portNo: number, host = true, nowMs = 0): void {
+    const s = this.ports.get(dpid)?.get(portNo);
+    if (!s) return;
+    s.host = host;
+    if (!host) s.due = Math.min(s.due, nowMs);
+  }
+
   /** Runs the tasks due at `nowMs`: the probes now due and the links (from `links`) now expired. */
   tick(nowMs: number, links: readonly FabricLink[]): TickResult {
     let probes: Probe[] = [];
@@ -207,7 +220,7 @@ export class DiscoveryCore {
   private collect(dpid: bigint, nowMs: number, all: boolean): Probe[] {
     const sched = this.ports.get(dpid);
     if (!sched) return [];
-    const due = [...sched.entries()].filter(([, s]) => all || s.due <= nowMs).sort((a, b) => a[1].due - b[1].due || a[0] - b[0]);
+    const due = [...sched.entries()].filter(([, s]) => !s.host && (all || s.due <= nowMs)).sort((a, b) => a[1].due - b[1].due || a[0] - b[0]);
     const n = sched.size;
     return due.map(([portNo, s], i) => {
       s.due = all ? nowMs + (this.periodMs * (i + 1)) / n : nowMs + this.periodMs;

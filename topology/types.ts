@@ -5,6 +5,7 @@
  * Units: capacities in bits per second; times in ms (the injected clock's milliseconds).
  * dpids are bigint; `dpidHex` is the 16-hex-digit form used in logs and the API.
  */
+import type { RejectedLink } from './link-guard.js';
 
 /** One end of a link: a switch port. */
 export interface PortRef {
@@ -96,6 +97,10 @@ export interface TopologyView {
   hostByIpv4(ip: string): FabricHost | undefined;
   /** true when the port has an LLDP neighbour (an inter-switch port) */
   isFabricPort(ref: PortRef): boolean;
+  /** LLDP sightings refused by the link guard (host port at an end, or probe delay far above the fabric's) */
+  rejectedLinks?(): readonly RejectedLink[];
+  /** ports that carried host traffic: never probed, never a link end until they go down and up */
+  hostPorts?(): readonly PortRef[];
   /** all equal-cost shortest switch-level paths from `src` to `dst` (one empty path when src == dst) */
   paths(src: bigint, dst: bigint): readonly FabricPath[];
   /**

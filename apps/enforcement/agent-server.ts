@@ -3,6 +3,9 @@
  * NDJSON (Mininet hosts share the file system, ARCHITECTURE.md "Platform facts") and WebSocket connections handed over by the
  * REST server's `/api/v1/agents/ws` route — both become {@link AgentChannel}s feeding one handler.
  *
+ * Fairness: each channel is read one chunk (unix) or one message (WebSocket) per turn of the event
+ * loop, so a flooding agent cannot hold the process while the REST API and the switches wait.
+ *
  * Robustness: a line longer than MAX_MESSAGE_BYTES, a line that is not a valid agent message, or a
  * socket error answers `error` and closes THAT channel only; nothing here throws to the caller or
  * crashes the process. Heartbeat: every `heartbeatMs` each channel gets a `ping`; a channel that sent
@@ -12,7 +15,7 @@
  * before listening; a file some live process still answers on is left alone and the unix listener is not
  * started (an error is logged; agents can still use the WebSocket). The file is removed at close.
  */
-import { mkdir, unlink } from 'node:fs/promises';
+import { chmod, mkdir, unlink } from 'node:fs/promises';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { dirname } from 'node:path';
 import type { WebSocket } from 'ws';
@@ -141,6 +144,12 @@ class UnixChannel extends BaseChannel {
   }
 
   private data(chunk: Buffer): void {
+    // one chunk per turn of the event loop: a flooding agent must not starve the REST API and the
+    // switches (libuv would otherwise read this socket dry before serving anything else)
+    this.socket.pause();
+    setImmediate(() => {
+      if (this.open && !this.socket.destroyed) this.socket.resume();
+    });
     let start = 0;
     for (;;) {
       const nl = chunk.indexOf(0x0a, start);
@@ -181,6 +190,10 @@ class WsChannel extends BaseChannel {
     super(id, 'ws', peer, server);
     ws.on('message', (data, isBinary) => {
       if (isBinary) return this.close('binary frames are not part of the protocol: send JSON text');
+      ws.pause(); // one message per turn of the event loop (see UnixChannel.data)
+      setImmediate(() => {
+        if (this.open) ws.resume();
+      });
       const buf = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer);
       this.receive(buf.toString('utf8'));
     });
@@ -238,10 +251,10 @@ export class AgentServer {
   }
 
   /**
-   * Listens on a unix socket at `path` (mkdir -p, a stale file removed). Never rejects: failures are
-   * logged and the server works without the unix listener (false).
+   * Listens on a unix socket at `path` (mkdir -p, a stale file removed, file mode `mode`, default 0600:
+   * owner only). Never rejects: failures are logged and the server works without the unix listener (false).
    */
-  async listenUnix(path: string): Promise<boolean> {
+  async listenUnix(path: string, mode = 0o600): Promise<boolean> {
     if (this.stopped || path === '') return false;
     try {
       await mkdir(dirname(path), { recursive: true });
@@ -261,6 +274,7 @@ export class AgentServer {
         });
       });
       server.on('error', (err) => this.log.error({ event: 'agent_socket_error', path, err }, 'agent socket server error'));
+      await chmod(path, mode); // the file mode is the unix channel's protection when agents need no secret on it
       if (this.stopped) {
         await closeServer(server);
         await unlink(path).catch(() => {});

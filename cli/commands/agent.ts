@@ -31,6 +31,8 @@ export interface AgentCliOptions {
   /** bit/s */
   readonly linkRate?: number;
   readonly logLevel?: string;
+  /** file holding the agent's secret (first line); else $RIVULET_AGENT_SECRET */
+  readonly secretFile?: string;
 }
 
 /** Where the command writes its own lines (logs go through pino to stdout). */
@@ -117,6 +119,13 @@ export async function runAgent(opts: AgentCliOptions, io: CliIo = { err: (l) => 
   const agentId = opts.id ?? `${hostname()}:${dev}`;
   const log = createLogger({ ...(opts.logLevel ? { level: opts.logLevel } : {}), base: { agentId } });
   const linkRateBps = opts.linkRate ?? detectLinkRate(dev);
+  let secret: string | undefined;
+  try {
+    secret = opts.secretFile !== undefined ? readFileSync(opts.secretFile, 'utf8').split('\n')[0]!.trim() : process.env.RIVULET_AGENT_SECRET;
+  } catch (err) {
+    io.err(`rivulet agent: --secret-file ${opts.secretFile}: ${(err as Error).message}`);
+    return 2;
+  }
   let running;
   try {
     running = await startHostAgent({
@@ -131,6 +140,7 @@ export async function runAgent(opts: AgentCliOptions, io: CliIo = { err: (l) => 
       idleGapMs: opts.idleGapMs,
       graceMs: opts.graceMs,
       apiPort: opts.apiPort,
+      ...(secret ? { secret } : {}),
       deleteStaleRoot: hasStaleRoot(dev),
     });
   } catch (err) {
@@ -158,6 +168,7 @@ export function register(program: Command): void {
     .option('--api-port <port>', 'local API port on 127.0.0.1 (0 disables)', portNumber, 7070)
     .option('--link-rate <rate>', 'line rate of the interface, e.g. 100M or 1G (default /sys/class/net/IF/speed, else 10G)', linkRate)
     .option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent (default $RIVULET_LOG_LEVEL or info)', levelName)
+    .option('--secret-file <path>', "file whose first line is this agent's secret (agents.auth in the controller's config; default $RIVULET_AGENT_SECRET)")
     .exitOverride((err) => {
       process.exit(err.code === 'commander.invalidArgument' ? 2 : err.exitCode);
     })

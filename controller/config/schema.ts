@@ -101,8 +101,13 @@ export const TopologySection = Type.Object(
     linkTimeoutPeriods: int(1, 100, 3, 'LLDP periods without a frame after which a link expires'),
     defaultCapacityBps: Type.Optional(bitRate('capacity of every link not listed in `links` (absent: the port speed)')),
     links: linkCapacities,
+    linkDelayFactor: Type.Number({
+      minimum: 1, maximum: 1e6, default: 10,
+      description: "a link whose smallest LLDP probe delay is above this multiple of the median of the other links' (and above linkDelayFloorMs) is flagged and not used (a relay through hosts)",
+    }),
+    linkDelayFloorMs: Type.Number({ minimum: 0, maximum: 60_000, default: 20, description: 'links whose smallest probe delay is at or below this are never flagged, ms' }),
   },
-  { ...SECTION, description: 'LLDP discovery and link capacities' },
+  { ...SECTION, description: 'LLDP discovery, link capacities and the link fabrication defence' },
 );
 
 export const RoutingSection = Type.Object(
@@ -241,6 +246,18 @@ export const AgentsSection = Type.Object(
     heartbeatMs: int(10, 600_000, 1000, 'ping period on every agent channel; a channel silent for 3 periods is dropped, ms'),
     expiryMs: int(0, 86_400_000, 5000, "a vanished agent's flowlets expire after this long unless it comes back, ms"),
     idleGapMs: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 3_600_000, description: 'idle gap that ends a flowlet, pushed to agents (absent: the agents\' own default), ms' })),
+    socketMode: Type.String({ pattern: '^0?[0-7]{3}$', default: '0600', description: 'file mode of the unix socket (octal; default owner only: the socket\'s protection when agents need no secret on it)' }),
+    auth: Type.Object({
+      secrets: Type.Record(Type.String({ minLength: 1, maxLength: 128 }), Type.String({ minLength: 16, maxLength: 1024 }), {
+        default: {}, description: 'per-agent secrets, agent id → secret (≥ 16 characters); an agent listed here must prove this one',
+      }),
+      sharedSecret: Type.Optional(Type.String({ minLength: 16, maxLength: 1024, description: 'secret of every agent not listed in `secrets`' })),
+      unix: Type.Boolean({ default: false, description: 'require authentication on the unix socket too (else its file mode protects it; a second hello with a connected agent id must authenticate either way)' }),
+      timeoutMs: int(100, 600_000, 5000, 'a channel that has not authenticated this long after its hello is closed, ms'),
+    }, { additionalProperties: false, default: {}, description: 'agent authentication (HMAC challenge-response); the WebSocket channel is off unless a secret is configured' }),
+    maxAgents: int(1, 1_000_000, 1024, 'agents registered at once; more hellos are refused'),
+    maxActiveFlowletsPerAgent: int(1, 10_000_000, 1024, "an agent's active flowlets; further starts are rejected (error on the channel, counted, not stored)"),
+    maxEventsPerSecond: int(1, 100_000_000, 20_000, 'flowlet events (starts, progress, ends, acks) per second per agent, with a burst of one second; the excess is rejected and counted'),
   },
   { ...SECTION, description: 'the host-agent channel (agent/protocol.ts)' },
 );

@@ -130,7 +130,12 @@ export const AgentSchema = Type.Object(
   { title: 'Agent' },
 );
 
-export const AgentList = Type.Object({ agents: Type.Array(AgentSchema) });
+export const AgentList = Type.Object({
+  agents: Type.Array(AgentSchema),
+  rejected: Type.Optional(Type.Record(Type.String(), Type.Integer(), {
+    description: 'agent items and connections rejected since start, by reason: foreignSource, hostMismatch, activeLimit, rateLimit, agentLimit, unauthenticated, idInUse (never stored)',
+  })),
+});
 
 /** Ryu's /stats/meter/{dpid}: `{ "<dpid decimal>": [ … ] }`. */
 export const RyuMeterStats = Type.Record(Type.String(), Type.Array(Type.Object({

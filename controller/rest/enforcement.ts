@@ -36,9 +36,11 @@ export function enforcementRoutes(api: FastifyInstance, src: EnforcementSource, 
         id: a.id, hostname: a.hostname, interface: a.interface, ipv4: [...a.ipv4], connected: a.connected,
         since: new Date(wall - Math.max(0, now - a.sinceMs)).toISOString(), lastSeenMs: Math.max(0, now - a.lastSeenMs), flowlets: a.flowlets,
       })),
+      rejected: src.agentRejections(),
     };
   });
-  api.get('/agents/ws', { websocket: true, schema: { hide: true } }, (socket, req) => {
+  // the agents' channel: served only when agent authentication is configured (agents.auth)
+  if (src.agentWebSocket()) api.get('/agents/ws', { websocket: true, schema: { hide: true } }, (socket, req) => {
     src.adoptWebSocket(socket, `${req.ip}:${req.socket.remotePort ?? 0}`);
   });
 }

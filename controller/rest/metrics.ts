@@ -61,6 +61,8 @@ export function createMetrics(src: MetricsSources): Registry {
     const u = e.allocator().updatesSent;
     return [[{ target: 'agents' }, u.agents], [{ target: 'meters' }, u.meters]];
   });
+  readCounter(reg, 'rivulet_agent_rejected_total', 'agent items and connections rejected (never stored), by reason', ['reason'], () =>
+    Object.entries(e.agentRejections()).map(([reason, n]) => [{ reason }, n]));
   new Gauge({ name: 'rivulet_agents_connected', help: 'host agents connected', registers: [reg], collect() { this.set(e.agents().filter((a) => a.connected).length); } });
   new Gauge({
     name: 'rivulet_meters', help: 'meters by state', labelNames: ['state'], registers: [reg],

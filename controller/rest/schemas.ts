@@ -104,7 +104,28 @@ export const RouteSchema = Type.Object(
 );
 
 export const SwitchList = Type.Object({ switches: Type.Array(SwitchSchema) });
-export const LinkList = Type.Object({ links: Type.Array(LinkSchema) });
+export const RejectedLinkSchema = Type.Object(
+  {
+    src: PortRefSchema,
+    dst: PortRefSchema,
+    reason: Type.Union([Type.Literal('hostPort'), Type.Literal('delay')], {
+      description: 'hostPort: an end has carried host traffic (a relay between hosts); delay: the probe took far longer than on the fabric’s other links',
+    }),
+    hostPort: Type.Optional(PortRefSchema),
+    delayMs: Type.Optional(Type.Number({ description: 'smallest probe delay of this link over its recent probes, ms' })),
+    fabricMedianDelayMs: Type.Optional(Type.Number({ description: 'median of the other links’ smallest probe delays, ms' })),
+    count: Type.Integer({ description: 'LLDP sightings refused' }),
+    lastSeen: Type.String({ format: 'date-time' }),
+    ageMs: Type.Number(),
+  },
+  { title: 'RejectedLink', description: 'an LLDP sighting that did not become a link (link fabrication defence)' },
+);
+
+export const LinkList = Type.Object({
+  links: Type.Array(LinkSchema),
+  rejected: Type.Optional(Type.Array(RejectedLinkSchema, { description: 'sightings refused or links flagged and not used, newest first' })),
+  hostPorts: Type.Optional(Type.Array(PortRefSchema, { description: 'ports that carried host traffic: not probed, never a link end until they go down and up' })),
+});
 export const HostList = Type.Object({ hosts: Type.Array(HostSchema) });
 export const RouteList = Type.Object({ routes: Type.Array(RouteSchema) });
 

@@ -193,7 +193,10 @@ export function createRestServer(opts: RestServerOptions): RestServer {
           return sw;
         },
       );
-      api.get('/links', { schema: schema(['topology'], 'directed inter-switch links', S.LinkList) }, async () => ({ links: V.linksJson(ctx()) }));
+      api.get('/links', { schema: schema(['topology'], 'directed inter-switch links, and the LLDP sightings the link guard refused (host ports, probe delay)', S.LinkList) }, async () => {
+        const c = ctx();
+        return { links: V.linksJson(c), ...V.linkGuardJson(c) };
+      });
       api.get('/hosts', { schema: schema(['topology'], 'hosts and their attachment points', S.HostList) }, async () => ({ hosts: V.hostsJson(ctx()) }));
       api.get('/topology', { schema: schema(['topology'], 'switches, links, hosts and the ready flag', S.TopologySchema) }, async () => {
         const c = ctx();

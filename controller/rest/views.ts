@@ -148,6 +148,24 @@ function byRef(a: PortRef, b: PortRef): number {
   return a.dpid < b.dpid ? -1 : a.dpid > b.dpid ? 1 : a.portNo - b.portNo;
 }
 
+/** The link guard's refusals and host ports (absent when the topology has no guard). */
+export function linkGuardJson(ctx: ViewContext): { rejected?: unknown[]; hostPorts?: unknown[] } {
+  const t = ctx.topology;
+  if (!t.rejectedLinks || !t.hostPorts) return {};
+  return {
+    rejected: t.rejectedLinks().map((r) => {
+      const seen = when(ctx, r.lastSeenMs);
+      return {
+        src: refJson(r.src), dst: refJson(r.dst), reason: r.reason,
+        ...(r.hostPort ? { hostPort: refJson(r.hostPort) } : {}),
+        ...(r.delayMs !== undefined ? { delayMs: r.delayMs, fabricMedianDelayMs: r.fabricMedianDelayMs } : {}),
+        count: r.count, lastSeen: seen.iso, ageMs: seen.ageMs,
+      };
+    }),
+    hostPorts: [...t.hostPorts()].sort(byRef).map(refJson),
+  };
+}
+
 export function linksJson(ctx: ViewContext): LinkJson[] {
   return [...ctx.topology.links()].sort((a, b) => byRef(a.src, b.src) || byRef(a.dst, b.dst)).map((l) => linkJson(ctx, l));
 }

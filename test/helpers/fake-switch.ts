@@ -9,6 +9,13 @@ import { FrameDecoder, decodeMessage, encodeMessage, type OfpMessage } from '../
 export class FakeSwitch {
   readonly received: OfpMessage[] = [];
   closed = false;
+  /** false: ECHO_REQUESTs go unanswered (a hung switch whose TCP connection is still open). */
+  answerEcho = true;
+  /**
+   * Answers to multipart requests other than PORT_DESC: a message, raw bytes (e.g. a malformed body),
+   * or undefined (no answer). `xid` is the request's.
+   */
+  multipartAnswer: ((mpType: string, xid: number) => OfpMessage | Buffer | undefined) | undefined;
   private readonly frames = new FrameDecoder();
 
   private constructor(
@@ -64,10 +71,15 @@ export class FakeSwitch {
         if (m.body.mpType === 'OFPMP_PORT_DESC') {
           return this.send({ type: 'OFPT_MULTIPART_REPLY', xid: m.xid, flags: 0, body: { mpType: 'OFPMP_PORT_DESC', ports: [] } });
         }
+        {
+          const answer = this.multipartAnswer?.(m.body.mpType, m.xid);
+          if (answer !== undefined) this.send(answer);
+        }
         return;
       case 'OFPT_BARRIER_REQUEST':
         return this.send({ type: 'OFPT_BARRIER_REPLY', xid: m.xid });
       case 'OFPT_ECHO_REQUEST':
+        if (!this.answerEcho) return;
         return this.send({ type: 'OFPT_ECHO_REPLY', xid: m.xid, data: m.data });
       default:
         return;

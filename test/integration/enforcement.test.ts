@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { WebSocket } from 'ws';
 import { AgentChannel } from '../../agent/channel.js';
-import { parseChannelAddress, parseControllerMessage, type ControllerMessage, type WelcomeMsg } from '../../agent/protocol.js';
+import { agentAuthMac, parseChannelAddress, parseControllerMessage, type ControllerMessage, type WelcomeMsg } from '../../agent/protocol.js';
 import { FakeAgent } from '../helpers/fake-agent.js';
 import { readPathFromSwitches } from '../../apps/enforcement/adopt.js';
 import { OFPMC } from '../../controller/codec/index.js';
@@ -23,6 +23,9 @@ import { startRivulet, type Rivulet } from '../../controller/main.js';
 import { FakeFabric, type FakeHost } from '../helpers/fake-fabric.js';
 import type { OfpMessage } from '../../controller/codec/index.js';
 import { until } from '../helpers/until.js';
+
+const H2_SECRET = 'h2-secret-0123456789abcdef';
+const H3_SECRET = 'h3-secret-0123456789abcdef';
 
 async function getJson(url: string): Promise<any> { // eslint-disable-line @typescript-eslint/no-explicit-any
   const res = await fetch(url);
@@ -48,7 +51,7 @@ describe('integration: live allocation (fake fabric, fake agent on a unix socket
     const config = defaultConfig({
       openflow: { port: 0, host: '127.0.0.1' }, api: { port: 0, host: '127.0.0.1' },
       topology: { lldpIntervalMs: 200, defaultCapacityBps: '100M' },
-      agents: { socketPath, heartbeatMs: 100, idleGapMs: 5 },
+      agents: { socketPath, heartbeatMs: 500, idleGapMs: 5, auth: { secrets: { h2: H2_SECRET, h3ws: H3_SECRET }, timeoutMs: 500 } },
       allocator: { policy: 'maxmin' },
     });
     rivulet = await startRivulet({ config, logger: quietLogger() });
@@ -75,10 +78,10 @@ describe('integration: live allocation (fake fabric, fake agent on a unix socket
   it('welcomes an agent, pushes its flowlet’s rate, installs the meter and the metered entry on the ingress leaf', async () => {
     expect(existsSync(socketPath)).to.equal(true);
     agent = await FakeAgent.connect(socketPath);
-    agent.send({ type: 'hello', version: 1, agentId: 'h1', hostname: 'h1', interface: 'h1-eth0', ipv4: [a.ip], active: [] });
+    agent.send({ type: 'hello', version: 1, agentId: 'h1', hostname: 'h1', interface: 'h1-eth0', ipv4: [a.ip], mac: a.mac, active: [] });
     await until('welcome', () => agent.of('welcome').length === 1);
     expect(agent.of('welcome')[0]).to.deep.equal({
-      type: 'welcome', agentId: 'h1', heartbeatMs: 100, smallFlowletBytes: 50000, idleGapMs: 5,
+      type: 'welcome', agentId: 'h1', heartbeatMs: 500, smallFlowletBytes: 50000, idleGapMs: 5,
       // no flow-size distribution configured: small flowlets ride the top queue (DSCP 46), the rest best effort
       thresholds: { thresholdsBytes: [50000], dscpByPriority: [46, 0] },
     });
@@ -176,7 +179,11 @@ describe('integration: live allocation (fake fabric, fake agent on a unix socket
     const got: ControllerMessage[] = [];
     ws.on('message', (d) => got.push(parseControllerMessage(String(d))));
     await new Promise((r, j) => { ws.once('open', r); ws.once('error', j); });
-    ws.send(JSON.stringify({ type: 'hello', version: 1, agentId: 'h2', hostname: 'h2', interface: 'h2-eth0', ipv4: [b.ip], active: [] }));
+    ws.send(JSON.stringify({ type: 'hello', version: 1, agentId: 'h2', hostname: 'h2', interface: 'h2-eth0', ipv4: [b.ip], mac: b.mac, active: [] }));
+    await until('challenge', () => got.some((m) => m.type === 'challenge'));
+    expect(got.some((m) => m.type === 'welcome'), 'no welcome before the proof').to.equal(false);
+    const { nonce } = got.find((m) => m.type === 'challenge') as { nonce: string };
+    ws.send(JSON.stringify({ type: 'auth', agentId: 'h2', mac: agentAuthMac(H2_SECRET, 'h2', nonce) }));
     await until('ws welcome', () => got.some((m) => m.type === 'welcome'));
     ws.close();
     await until('h2 gone', () => rivulet.enforcement.core.agentViews().find((x) => x.id === 'h2')?.connected === false);
@@ -187,7 +194,8 @@ describe('integration: live allocation (fake fabric, fake agent on a unix socket
     const ch = new AgentChannel({
       address: parseChannelAddress(`ws://127.0.0.1:${rivulet.api.port}`),
       log: quietLogger(),
-      hello: () => ({ type: 'hello', version: 1, agentId: 'h3ws', hostname: 'h3', interface: 'h3-eth0', ipv4: [b.ip], active: [] }),
+      hello: () => ({ type: 'hello', version: 1, agentId: 'h3ws', hostname: 'h3', interface: 'h3-eth0', ipv4: [b.ip], mac: b.mac, active: [] }),
+      secret: H3_SECRET,
       onMessage: () => undefined,
       onUp: (w) => ups.push(w),
       nowEpochUs: epochUs,
@@ -201,6 +209,64 @@ describe('integration: live allocation (fake fabric, fake agent on a unix socket
       ch.close();
     }
     await until('h3ws gone', () => rivulet.enforcement.core.agentViews().find((x) => x.id === 'h3ws')?.connected === false);
+  });
+
+  it('the WebSocket refuses a client without credentials, with a wrong proof, or with an id that has no secret', async () => {
+    const attempt = async (agentId: string, answer?: (nonce: string) => string): Promise<ControllerMessage[]> => {
+      const ws = new WebSocket(`ws://127.0.0.1:${rivulet.api.port}/api/v1/agents/ws`);
+      const got: ControllerMessage[] = [];
+      let closed = false;
+      ws.on('message', (d) => {
+        const m = parseControllerMessage(String(d));
+        if (m.type === 'ping') return ws.send(JSON.stringify({ type: 'ping', atEpochUs: epochUs() })); // alive, just not proving anything
+        got.push(m);
+        if (m.type === 'challenge' && answer) ws.send(JSON.stringify({ type: 'auth', agentId, mac: answer(m.nonce) }));
+      });
+      ws.on('close', () => (closed = true));
+      await new Promise((r, j) => { ws.once('open', r); ws.once('error', j); });
+      ws.send(JSON.stringify({ type: 'hello', version: 1, agentId, hostname: 'x', interface: 'eth0', ipv4: [a.ip], active: [] }));
+      await until('refused', () => closed);
+      return got;
+    };
+    const before = (await getJson(`${rivulet.api.url}/api/v1/agents`)).rejected.unauthenticated as number;
+    const wrong = await attempt('h2', (nonce) => agentAuthMac('not-the-secret-of-h2', 'h2', nonce));
+    expect(wrong.map((m) => m.type)).to.deep.equal(['challenge', 'error']);
+    const noSecret = await attempt('mallory');
+    expect(noSecret.map((m) => m.type)).to.deep.equal(['error']);
+    const silent = await attempt('h2'); // never answers the challenge: closed after agents.auth.timeoutMs
+    expect(silent.map((m) => m.type)).to.deep.equal(['challenge', 'error']);
+    expect((await getJson(`${rivulet.api.url}/api/v1/agents`)).rejected.unauthenticated).to.equal(before + 3);
+    expect(rivulet.enforcement.core.agentViews().some((x) => x.id === 'mallory')).to.equal(false);
+  });
+
+  it('an agent cannot report flowlets for another host’s address, nor take over a connected agent’s id', async () => {
+    const flowletsBefore = (await getJson(`${rivulet.api.url}/api/v1/flowlets`)).flowlets.length;
+    const errorsBefore = agent.of('error').length;
+    agent.send({
+      type: 'events', seq: 9, progress: [], ends: [], enforced: [],
+      starts: [{ id: 'victim', flow: { src: b.ip, dst: a.ip, proto: 17, sport: 5000, dport: 5001 }, firstPacketEpochUs: epochUs(), bytes: 1e6 }],
+    });
+    await until('error on the channel', () => agent.of('error').length > errorsBefore);
+    expect(agent.of('error').at(-1)!.message).to.match(/foreignSource 1/);
+    expect((await getJson(`${rivulet.api.url}/api/v1/flowlets`)).flowlets).to.have.length(flowletsBefore);
+    expect((await getJson(`${rivulet.api.url}/api/v1/agents`)).rejected.foreignSource).to.be.at.least(1);
+    // claiming b's address in a hello does not help: the host table has b at another MAC
+    const liar = await FakeAgent.connect(socketPath);
+    liar.send({ type: 'hello', version: 1, agentId: 'liar', hostname: 'liar', interface: 'eth0', ipv4: [b.ip], mac: a.mac, active: [
+      { id: 'v2', flow: { src: b.ip, dst: a.ip, proto: 17, sport: 5000, dport: 5001 }, firstPacketEpochUs: epochUs(), bytes: 1e6 },
+    ] });
+    await until('liar welcomed without the address', () => liar.of('welcome').length === 1);
+    expect(rivulet.enforcement.core.agentViews().find((x) => x.id === 'liar')?.ipv4).to.deep.equal([]);
+    expect((await getJson(`${rivulet.api.url}/api/v1/flowlets`)).flowlets).to.have.length(flowletsBefore);
+    liar.socket.destroy();
+    // a second connection saying hello as h1 (connected, no secret configured for it) is refused; h1 stays
+    const twin = await FakeAgent.connect(socketPath);
+    twin.send({ type: 'hello', version: 1, agentId: 'h1', hostname: 'h1', interface: 'h1-eth0', ipv4: [a.ip], mac: a.mac, active: [] });
+    await until('twin refused', () => twin.closed);
+    expect(twin.of('error')[0]!.message).to.match(/connected on another channel/);
+    expect(agent.closed).to.equal(false);
+    const pings = agent.of('ping').length;
+    await until('h1 still served', () => agent.of('ping').length > pings);
   });
 
   it('the end clears the agent’s limit and deletes the meter', async () => {

@@ -41,7 +41,7 @@ describe('config: defaults', () => {
     expect(defaultConfig()).to.deep.equal({
       openflow: { port: 6653, host: '0.0.0.0', missSendLen: 65535, echoIntervalMs: 5000, echoMaxUnanswered: 3 },
       api: { port: 8080, host: '0.0.0.0' },
-      topology: { lldpIntervalMs: 1000, linkTimeoutPeriods: 3, links: {} },
+      topology: { lldpIntervalMs: 1000, linkTimeoutPeriods: 3, links: {}, linkDelayFactor: 10, linkDelayFloorMs: 20 },
       routing: { seed: 1, idleTimeoutS: 10, priority: 1000 },
       qos: {
         enabled: true,
@@ -55,7 +55,10 @@ describe('config: defaults', () => {
       },
       allocator: { policy: 'flowtune', intervalMs: 100, iterationsPerRun: 1, rateChangeThreshold: 0.05, smallFlowletBytes: 50000 },
       enforcement: { mode: 'both', meterMarginFraction: 0.1, meterPer: 'flowlet', meterBurstMs: 20, statsIntervalMs: 1000 },
-      agents: { socketPath: '/run/rivulet/agents.sock', heartbeatMs: 1000, expiryMs: 5000 },
+      agents: {
+        socketPath: '/run/rivulet/agents.sock', heartbeatMs: 1000, expiryMs: 5000, socketMode: '0600',
+        auth: { secrets: {}, unix: false, timeoutMs: 5000 }, maxAgents: 1024, maxActiveFlowletsPerAgent: 1024, maxEventsPerSecond: 20000,
+      },
       tenants: [],
       log: {},
     });
@@ -175,7 +178,7 @@ describe('config: allocator, enforcement, agents, tenants (live allocation)', ()
     });
     expect(c.allocator).to.deep.equal({ policy: 'maxmin', intervalMs: 100, iterationsPerRun: 1, rateChangeThreshold: 0.1, smallFlowletBytes: 50000 });
     expect(c.enforcement).to.deep.include({ mode: 'meters', meterPer: 'hostPair', meterMarginFraction: 0.1 });
-    expect(c.agents).to.deep.equal({ socketPath: '', heartbeatMs: 1000, expiryMs: 5000, idleGapMs: 2.5 });
+    expect(c.agents).to.deep.include({ socketPath: '', heartbeatMs: 1000, expiryMs: 5000, idleGapMs: 2.5 });
     expect(c.tenants).to.deep.equal([
       { name: 'blue', weight: 3, members: ['10.0.1.1', '10.0.2.0/24'] },
       { name: 'red', weight: 1, members: [] },
@@ -191,6 +194,7 @@ describe('config: allocator, enforcement, agents, tenants (live allocation)', ()
     rejects({ enforcement: { meterPer: 'host' } }, 'CONFIG_INVALID', 'enforcement.meterPer', /must be one of flowlet\|hostPair, got "host"$/);
     rejects({ agents: { heartbeatMs: 5 } }, 'CONFIG_INVALID', 'agents.heartbeatMs', /must be an integer 10–600000, got 5$/);
     rejects({ agents: { idleGapMs: 0 } }, 'CONFIG_INVALID', 'agents.idleGapMs', /must be a number > 0/);
+    rejects({ agents: { auth: { sharedSecret: 'short' } } }, 'CONFIG_INVALID', 'agents.auth.sharedSecret', /16/);
     rejects({ agents: { sockPath: 'x' } }, 'CONFIG_UNKNOWN_KEY', 'agents.sockPath', /did you mean "socketPath"\?$/);
     rejects({ tenants: { name: 'a' } }, 'CONFIG_INVALID', 'tenants', /must be a list of tenants/);
     rejects({ tenants: [{ name: 'a', weight: 0 }] }, 'CONFIG_INVALID', 'tenants.0.weight', /must be a weight > 0, got 0$/);

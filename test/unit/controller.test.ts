@@ -1,6 +1,6 @@
 /**
  * The controller shell over real loopback TCP with fake switches (no OVS, no root): the dpid map,
- * replacement of a reconnecting datapath, a malformed switch closed while the others carry on, app
+ * the dpid registry (a second connection claiming a live dpid is refused; a dead one is replaced), a malformed switch closed while the others carry on, app
  * events, and release of every socket, timer and listener on close.
  */
 import { expect } from 'chai';
@@ -47,17 +47,36 @@ describe('controller (loopback, fake switches)', () => {
     expect(events).to.deep.equal(['up:2748', 'down:2748:peer closed the connection']);
   });
 
-  it('replaces the session of a datapath that connects again: switchDown then switchUp, once each', async () => {
+  it('refuses a second connection claiming a live dpid; the first keeps its session and answers echo', async () => {
     const first = await connect(7n);
     await until('first up', () => ctl.switches.has(7n));
-    const old = ctl.switches.get(7n)!;
-    await connect(7n);
-    await until('replacement', () => events.length === 3);
-    await until('old socket closed', () => first.closed);
-    expect(events).to.deep.equal(['up:7', 'down:7:replaced by a new connection from the same datapath', 'up:7']);
-    expect(old.alive).to.equal(false);
-    expect(ctl.switches.get(7n)).to.not.equal(old);
-    expect(ctl.stats()).to.include({ switches: 1, sessions: 1 });
+    const live = ctl.switches.get(7n)!;
+    const impostor = await connect(7n);
+    await until('impostor closed', () => impostor.closed);
+    const refusal = impostor.received.find((m) => m.type === 'OFPT_ERROR');
+    expect(refusal).to.include({ errType: 1, code: 5 }); // OFPET_BAD_REQUEST / OFPBRC_EPERM
+    expect(impostor.received.some((m) => m.type === 'OFPT_SET_CONFIG' || m.type === 'OFPT_FLOW_MOD')).to.equal(false);
+    expect(ctl.switches.get(7n)).to.equal(live);
+    expect(live.alive).to.equal(true);
+    expect(first.closed).to.equal(false);
+    await live.request({ type: 'OFPT_ECHO_REQUEST', data: Buffer.from('still-me') }, { timeoutMs: 2000 });
+    await live.barrier({ timeoutMs: 2000 });
+    expect(events).to.deep.equal(['up:7']);
+    expect(ctl.stats().refusedDuplicates).to.equal(1);
+  });
+
+  it('a switch that really restarted gets in once its old session is declared dead (no echo answer)', async () => {
+    const first = await connect(8n);
+    await until('first up', () => ctl.switches.has(8n));
+    first.answerEcho = false; // the old connection is half-open: nobody answers on it any more
+    const again = await connect(8n);
+    await until('refused while the old one is still presumed alive', () => again.closed);
+    await until('old session declared dead by the liveness echo', () => !ctl.switches.has(8n), 3_000);
+    expect(events[1]).to.match(/^down:8:.*no ECHO_REPLY within 1000 ms$/);
+    const restarted = await connect(8n); // the switch's next reconnect
+    await until('restarted switch up', () => ctl.switches.has(8n));
+    expect(restarted.closed).to.equal(false);
+    expect(events.filter((e) => e.startsWith('up:8'))).to.have.length(2);
   });
 
   it('closes only the connection that sent a malformed frame; the other switch stays up and answers', async () => {

@@ -215,6 +215,66 @@ describe('session', () => {
       const err = h.sock.last('OFPT_ERROR');
       expect(err).to.include({ xid: 0x55, errType: 4 });
       expect(err.data).to.deep.equal(frame.subarray(0, 64));
+      expect(h.session.state).to.equal('MAIN'); // well framed: answered, not fatal (§6.4)
+      expect(h.session.malformedBodies).to.equal(1);
+      expect(h.closes).to.deep.equal([]);
+    });
+
+    /** A METER_FEATURES multipart reply whose body is `bodyBytes` bytes of zeros (a real one has 16). */
+    function meterFeaturesReply(xid: number, bodyBytes: number): Buffer {
+      const f = Buffer.alloc(16 + bodyBytes);
+      f.writeUInt32BE(0x04130000 | f.length, 0); // version 4, OFPT_MULTIPART_REPLY (19), length
+      f.writeUInt32BE(xid, 4);
+      f.writeUInt16BE(11, 8); // OFPMP_METER_FEATURES
+      return f;
+    }
+
+    for (const bodyBytes of [0, 8]) {
+      it(`a METER_FEATURES reply with a ${bodyBytes}-byte body fails that request only: OFPT_ERROR sent, session up`, async () => {
+        const h = harness();
+        await bringUp(h);
+        const probe = h.session.multipart({ mpType: 'OFPMP_METER_FEATURES' });
+        const other = h.session.request({ type: 'OFPT_GET_CONFIG_REQUEST' });
+        const [mp, gc] = h.sock.messages().slice(-2);
+        const bad = meterFeaturesReply(mp!.xid, bodyBytes);
+        h.sock.feed(bad);
+        const err = await probe.then(() => undefined, (e: Error) => e);
+        expect(err).to.include({ code: 'OFP_MALFORMED_REPLY', xid: mp!.xid });
+        const sent = h.sock.last('OFPT_ERROR');
+        expect(sent).to.include({ xid: mp!.xid, errType: 1 }); // OFPET_BAD_REQUEST
+        expect(sent.data).to.deep.equal(bad);
+        // the session goes on: another request still completes, echo still answered
+        h.sock.feed({ type: 'OFPT_GET_CONFIG_REPLY', xid: gc!.xid, flags: 0, missSendLen: 0xffff });
+        expect((await other).missSendLen).to.equal(0xffff);
+        h.sock.feed({ type: 'OFPT_ECHO_REQUEST', xid: 77, data: Buffer.alloc(0) });
+        expect(h.sock.last('OFPT_ECHO_REPLY')).to.include({ xid: 77 });
+        expect(h.session.state).to.equal('MAIN');
+        expect(h.closes).to.deep.equal([]);
+        expect(h.session.pendingCount).to.equal(0);
+      });
+    }
+
+    it('a bad body in one part of a REPLY_MORE sequence fails the request and drops the parts gathered', async () => {
+      const h = harness();
+      await bringUp(h);
+      const p = h.session.multipart({ mpType: 'OFPMP_FLOW', tableId: 0xff, outPort: 0xffffffff, outGroup: 0xffffffff, cookie: 0n, cookieMask: 0n, match: [] });
+      const xid = h.sock.last('OFPT_MULTIPART_REQUEST').xid;
+      h.sock.feed({ type: 'OFPT_MULTIPART_REPLY', xid, flags: 1, body: { mpType: 'OFPMP_FLOW', flows: [] } });
+      const bad = Buffer.alloc(20);
+      bad.writeUInt32BE(0x04130014, 0);
+      bad.writeUInt32BE(xid, 4);
+      bad.writeUInt16BE(1, 8); // OFPMP_FLOW with a 4-byte body: shorter than one ofp_flow_stats
+      h.sock.feed(bad);
+      expect(await p.then(() => undefined, (e: Error) => e)).to.have.property('code', 'OFP_MALFORMED_REPLY');
+      expect(h.session.state).to.equal('MAIN');
+      expect(h.session.pendingCount).to.equal(0);
+    });
+
+    it('closes on a version other than 1.3 after the handshake (the stream is not OpenFlow 1.3)', async () => {
+      const h = harness();
+      await bringUp(h);
+      h.sock.feed(Buffer.from('0102000800000009', 'hex')); // an OpenFlow 1.0 ECHO_REQUEST
+      expect(h.sock.last('OFPT_ERROR')).to.include({ xid: 9, errType: 1, code: 0 }); // OFPBRC_BAD_VERSION
       expect(h.session.state).to.equal('DEAD');
     });
 

@@ -1,0 +1,126 @@
+/**
+ * Agent channel trust over loopback (no OVS, no root): with the default config the WebSocket channel is
+ * not served; one agent flooding 100,000 flowlet events is held to its limits (active flowlets, events
+ * per second) — the excess is rejected, counted, never stored — while RSS stays bounded and /health stays
+ * fast.
+ */
+import { expect } from 'chai';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { Worker } from 'node:worker_threads';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { WebSocket } from 'ws';
+import { defaultConfig } from '../../controller/config/index.js';
+import { quietLogger } from '../../controller/log.js';
+import { startRivulet, type Rivulet } from '../../controller/main.js';
+import { until } from '../helpers/until.js';
+
+describe('agent channel trust (loopback)', function () {
+  this.timeout(60_000);
+  let dir: string;
+  let rivulet: Rivulet | undefined;
+
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'rivulet-trust-'));
+  });
+  afterEach(async () => {
+    await rivulet?.close();
+    rivulet = undefined;
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('default config: no WebSocket channel (404), the unix socket is owner-only (0600)', async () => {
+    const socketPath = join(dir, 'agents.sock');
+    rivulet = await startRivulet({ config: defaultConfig({ openflow: { port: 0, host: '127.0.0.1' }, api: { port: 0, host: '127.0.0.1' }, agents: { socketPath } }), logger: quietLogger() });
+    const ws = new WebSocket(`ws://127.0.0.1:${rivulet.api.port}/api/v1/agents/ws`);
+    const status = await new Promise<number>((res) => {
+      ws.once('unexpected-response', (_req, r) => res(r.statusCode ?? 0));
+      ws.once('open', () => res(101));
+      ws.once('error', () => undefined);
+    });
+    ws.terminate();
+    expect(status, 'the WebSocket upgrade is not served').to.equal(404);
+    expect(statSync(socketPath).mode & 0o777).to.equal(0o600);
+  });
+
+  it('100,000 events from one agent: excess rejected and counted, RSS ≤ 200 MB, /health ≤ 100 ms', async () => {
+    const socketPath = join(dir, 'agents.sock');
+    rivulet = await startRivulet({
+      config: defaultConfig({
+        openflow: { port: 0, host: '127.0.0.1' }, api: { port: 0, host: '127.0.0.1' },
+        agents: { socketPath, maxActiveFlowletsPerAgent: 1024, maxEventsPerSecond: 20_000 },
+      }),
+      logger: quietLogger(),
+    });
+    const r = rivulet;
+    const probeHealth = async (): Promise<number> => {
+      const t0 = performance.now();
+      await (await fetch(`${r.api.url}/api/v1/health`)).json();
+      return performance.now() - t0;
+    };
+    // baseline in the same run: /health on this machine before the flood (the machine is shared)
+    const baseline: number[] = [];
+    for (let i = 0; i < 40; i++) {
+      baseline.push(await probeHealth());
+      await new Promise((res2) => setTimeout(res2, 20));
+    }
+    baseline.sort((a, b) => a - b);
+    const rss0 = process.memoryUsage().rss;
+    let rssMax = rss0;
+    const healthMs: number[] = [];
+    let blasting = true;
+    const prober = (async () => {
+      while (blasting) {
+        healthMs.push(await probeHealth());
+        rssMax = Math.max(rssMax, process.memoryUsage().rss);
+        await new Promise((res2) => setTimeout(res2, 20));
+      }
+    })();
+    const TOTAL = 100_000;
+    const BATCH = 1000;
+    const t0 = performance.now();
+    // the flooding agent runs in a worker thread: its JSON encoding must not share the controller's event
+    // loop. It says hello, waits for the welcome, then writes TOTAL starts in batches of BATCH.
+    const worker = new Worker(`
+      const { workerData, parentPort } = require('node:worker_threads');
+      const net = require('node:net');
+      const s = net.connect(workerData.path);
+      let welcomed = false;
+      s.on('data', (d) => { if (!welcomed && String(d).includes('"welcome"')) { welcomed = true; blast(); } });
+      s.on('error', () => undefined);
+      s.write(JSON.stringify({ type: 'hello', version: 1, agentId: 'flood', hostname: 'flood', interface: 'eth0', ipv4: ['10.9.0.1'], mac: '02:00:00:00:09:01', active: [] }) + '\\n');
+      async function blast() {
+        for (let i = 0; i < workerData.total; i += workerData.batch) {
+          const starts = [];
+          for (let j = i; j < i + workerData.batch; j++) starts.push({ id: 'f' + j, flow: { src: '10.9.0.1', dst: '10.9.' + ((j >> 8) & 255) + '.' + (j & 255), proto: 17, sport: 1024 + (j % 60000), dport: 9 }, firstPacketEpochUs: Date.now() * 1000, bytes: 100000 });
+          const line = JSON.stringify({ type: 'events', seq: i / workerData.batch, starts, progress: [], ends: [], enforced: [] }) + '\\n';
+          if (!s.write(line)) await new Promise((r) => s.once('drain', r));
+        }
+        parentPort.postMessage('sent');
+      }
+    `, { eval: true, workerData: { path: socketPath, total: TOTAL, batch: BATCH } });
+    await new Promise((res2, rej) => { worker.once('message', res2); worker.once('error', rej); });
+    const counted = async (): Promise<Record<string, number>> => (await (await fetch(`${r.api.url}/api/v1/agents`)).json()).rejected;
+    await until('every event judged', async () => {
+      const c = await counted();
+      return r.enforcement.core.activeFlowlets + c.activeLimit! + c.rateLimit! >= TOTAL;
+    }, 30_000, 100);
+    const sendMs = performance.now() - t0;
+    await new Promise((res2) => setTimeout(res2, 300));
+    blasting = false;
+    await prober;
+    const c = await counted();
+    const stored = r.enforcement.core.activeFlowlets;
+    const sorted = [...healthMs].sort((a, b) => a - b);
+    const p99 = sorted[Math.floor(sorted.length * 0.99)] ?? 0;
+    console.log(`      [measure] agent flood: ${TOTAL} starts in ${sendMs.toFixed(0)} ms; stored ${stored}, rejected activeLimit ${c.activeLimit}, rateLimit ${c.rateLimit}; ` +
+      `RSS ${(rss0 / 1e6).toFixed(0)} → max ${(rssMax / 1e6).toFixed(0)} MB; /health ${healthMs.length} probes, p50 ${sorted[Math.floor(sorted.length / 2)]!.toFixed(1)} ms, p99 ${p99.toFixed(1)} ms, max ${sorted.at(-1)!.toFixed(1)} ms; ` +
+      `baseline before the flood p50 ${baseline[20]!.toFixed(1)} ms, max ${baseline.at(-1)!.toFixed(1)} ms; load average ${loadavg()[0]!.toFixed(1)}`);
+    expect(stored).to.be.at.most(1024);
+    expect(stored + c.activeLimit! + c.rateLimit!).to.equal(TOTAL);
+    expect(rssMax).to.be.at.most(200e6);
+    // ≤ 100 ms; on a machine already slower than that without the flood, no worse than twice its own baseline
+    expect(p99, '/health p99 ms').to.be.at.most(Math.max(100, 2 * baseline.at(-1)!));
+    await worker.terminate();
+  });
+});

@@ -1,0 +1,136 @@
+/**
+ * Link fabrication defence (topology/link-guard.ts and its wiring in topology/app.ts): two hosts that
+ * relay Rivulet's signed probes between their ports must not create a link (TopoGuard, NDSS 2015: a port
+ * that carried host traffic is a host port; TopoGuard+, DSN 2018: a probe delay far above the fabric's
+ * marks a relay); real links still appear at once.
+ */
+import { expect } from 'chai';
+import { buildArp } from '../../../topology/packet.js';
+import { LinkGuard } from '../../../topology/link-guard.js';
+import { setup } from '../../helpers/topology-sim.js';
+
+const ref = (dpid: bigint, portNo: number) => ({ dpid, portNo });
+
+describe('topology/link-guard (pure)', () => {
+  it('a port becomes a host port on host traffic after the grace period, and stops being one when it goes down', () => {
+    const g = new LinkGuard({ graceMs: 1000 });
+    const p = ref(0x201n, 3);
+    g.portUp(p, 0);
+    expect(g.hostTraffic(p, 'aa', 500), 'within the grace period').to.equal(false);
+    expect(g.isHostPort(p)).to.equal(false);
+    expect(g.hostTraffic(p, 'aa', 1500)).to.equal(true);
+    expect(g.hostTraffic(p, 'aa', 1600), 'already one').to.equal(false);
+    const v = g.judge(ref(0x202n, 3), p, 1, 1700);
+    expect(v.ok).to.equal(false);
+    if (!v.ok) expect(v.rejected).to.deep.include({ reason: 'hostPort', hostPort: p, count: 1 });
+    if (!v.ok) expect(v.first).to.equal(true);
+    const again = g.judge(ref(0x202n, 3), p, 1, 1800);
+    if (!again.ok) expect(again).to.deep.include({ first: false });
+    expect(g.judge(p, ref(0x202n, 3), 1, 1800).ok, 'either end').to.equal(false);
+    g.portDown(p);
+    g.portUp(p, 2000);
+    expect(g.isHostPort(p)).to.equal(false);
+    expect(g.judge(ref(0x202n, 3), p, 1, 2100).ok).to.equal(true);
+    expect(g.rejected()).to.deep.equal([]);
+  });
+
+  it('a host port whose hosts were all learnt elsewhere since is a host port no more', () => {
+    const g = new LinkGuard({ graceMs: 0 });
+    const p = ref(1n, 1);
+    g.portUp(p, 0);
+    g.hostTraffic(p, 'aa', 10);
+    g.hostTraffic(p, 'bb', 10);
+    expect(g.hostLeft(p, 'aa')).to.equal(false);
+    expect(g.isHostPort(p)).to.equal(true);
+    expect(g.hostLeft(p, 'bb')).to.equal(true);
+    expect(g.isHostPort(p)).to.equal(false);
+  });
+
+  it('flags a link whose smallest probe delay is far above the median of the others, not before it has peers', () => {
+    const g = new LinkGuard({ delayFactor: 10, delayFloorMs: 20, delayWindow: 3, minPeers: 2 });
+    const relay = [ref(1n, 9), ref(2n, 9)] as const;
+    expect(g.judge(relay[0], relay[1], 80, 0).ok, 'no peers yet: not judged').to.equal(true);
+    for (let i = 0; i < 3; i++) {
+      expect(g.judge(ref(1n, 1), ref(3n, 1), 1 + i * 0.5, i).ok).to.equal(true);
+      expect(g.judge(ref(2n, 1), ref(3n, 2), 2, i).ok).to.equal(true);
+    }
+    const v = g.judge(relay[0], relay[1], 90, 10);
+    expect(v.ok).to.equal(false);
+    if (!v.ok) expect(v.rejected).to.deep.include({ reason: 'delay', delayMs: 80, fabricMedianDelayMs: 1.5 });
+    // a real link with one slow probe (a busy moment) is not flagged: the minimum over the window counts
+    expect(g.judge(ref(1n, 1), ref(3n, 1), 300, 11).ok).to.equal(true);
+    // under the floor nothing is flagged, whatever the ratio
+    const g2 = new LinkGuard({ delayFloorMs: 20 });
+    g2.judge(ref(1n, 1), ref(3n, 1), 0.1, 0);
+    g2.judge(ref(2n, 1), ref(3n, 2), 0.1, 0);
+    expect(g2.judge(ref(5n, 1), ref(6n, 1), 15, 0).ok).to.equal(true);
+  });
+
+  it('keeps a bounded record of refusals', () => {
+    const g = new LinkGuard({ graceMs: 0, maxRecords: 4 });
+    const h = ref(9n, 1);
+    g.portUp(h, 0);
+    g.hostTraffic(h, 'aa', 1);
+    for (let i = 0; i < 10; i++) g.judge(ref(BigInt(i + 20), 1), h, 1, i);
+    expect(g.rejected()).to.have.length(4);
+    expect(g.rejected()[0]!.src.dpid).to.equal(29n);
+  });
+});
+
+describe('topology/app: two hosts relaying probes between their ports', () => {
+  const arpFrom = (mac: string, ip: string): Buffer =>
+    buildArp({ op: 1, ethSrc: mac, ethDst: 'ff:ff:ff:ff:ff:ff', sha: mac, spa: ip, tha: '00:00:00:00:00:00', tpa: '10.0.0.254' });
+
+  it('hosts that talked first: no probes out of their ports, the relay creates no link, hosts stay; a real link still appears at once', () => {
+    const { sim, topo, clock } = setup([1, 2, 1]);
+    for (const s of sim.spec.switches) sim.up(s.dpid);
+    clock.advance(1500);
+    expect(topo.view.links()).to.have.length(4);
+    const [h1, h2] = sim.spec.hostPorts as [{ dpid: bigint; portNo: number }, { dpid: bigint; portNo: number }];
+    sim.packetIn(h1.dpid, h1.portNo, arpFrom('0a:00:00:00:00:01', '10.0.0.1'));
+    sim.packetIn(h2.dpid, h2.portNo, arpFrom('0a:00:00:00:00:02', '10.0.0.2'));
+    expect(topo.view.hostPorts!()).to.deep.equal([h1, h2]);
+    // the relay: whatever leaves h1's port enters h2's, and back
+    sim.peers.set(`${h1.dpid}:${h1.portNo}`, h2);
+    sim.peers.set(`${h2.dpid}:${h2.portNo}`, h1);
+    const before = sim.sent.length;
+    clock.advance(5000);
+    const probesOutOfHostPorts = sim.sent.slice(before).filter((x) => x.msg.type === 'OFPT_PACKET_OUT'
+      && sim.spec.hostPorts.some((h) => h.dpid === x.dpid && x.msg.type === 'OFPT_PACKET_OUT' && x.msg.actions.some((a) => a.type === 'OFPAT_OUTPUT' && a.port === h.portNo)));
+    expect(probesOutOfHostPorts).to.have.length(0);
+    expect(topo.view.links()).to.have.length(4);
+    expect(topo.view.isFabricPort(h1)).to.equal(false);
+    expect(topo.view.hosts().map((h) => h.mac)).to.deep.equal(['0a:00:00:00:00:01', '0a:00:00:00:00:02']);
+    // a real cable re-plugged: back within one probe slot
+    const w = sim.spec.wires[0]!;
+    sim.portStatus(w.a.dpid, w.a.portNo, false);
+    expect(topo.view.links()).to.have.length(2);
+    sim.portStatus(w.a.dpid, w.a.portNo, true);
+    clock.advance(200);
+    expect(topo.view.links()).to.have.length(4);
+    topo.stop();
+  });
+
+  it('one host talked, its accomplice stayed silent: the accomplice’s relayed probes into the talker’s port make no link', () => {
+    const { sim, topo, clock } = setup([1, 2, 1]);
+    for (const s of sim.spec.switches) sim.up(s.dpid);
+    clock.advance(1500);
+    const [h1, h2] = sim.spec.hostPorts as [{ dpid: bigint; portNo: number }, { dpid: bigint; portNo: number }];
+    sim.packetIn(h1.dpid, h1.portNo, arpFrom('0a:00:00:00:00:01', '10.0.0.1'));
+    sim.peers.set(`${h1.dpid}:${h1.portNo}`, h2);
+    sim.peers.set(`${h2.dpid}:${h2.portNo}`, h1);
+    clock.advance(3000);
+    expect(topo.view.isFabricPort(h1)).to.equal(false);
+    expect(topo.view.isFabricPort(h2)).to.equal(false);
+    expect(topo.view.links()).to.have.length(4);
+    const [r] = topo.view.rejectedLinks!();
+    expect(r).to.deep.include({ src: h2, dst: h1, reason: 'hostPort', hostPort: h1 });
+    expect(r!.count).to.be.at.least(2);
+    expect(topo.view.hostByMac('0a:00:00:00:00:01')?.attachment).to.deep.equal(h1);
+    // the talker's port goes down and up (re-cabled): it starts clean, probed again
+    sim.portStatus(h1.dpid, h1.portNo, false);
+    sim.portStatus(h1.dpid, h1.portNo, true);
+    expect(topo.view.hostPorts!()).to.deep.equal([]);
+    topo.stop();
+  });
+});
