@@ -13,6 +13,8 @@
  *   the local PIAS marking stays, its thresholds are host policy)
  *   grace|fallback ──welcome──▶ connected (the hello resynced the active flowlets; the controller's next
  *   `rates` re-limit them)
+ * In grace a flowlet that ends keeps its limit on its 5-tuple (the flow's next flowlet runs at the last
+ * rate too); the limits of flowlets that are no longer live are removed when the controller is back.
  * Limits set before a reconnect within the grace period stay until the controller changes or clears them,
  * or the flowlet ends.
  */
@@ -197,6 +199,10 @@ export class HostAgent {
     this.graceEndsUs = null;
     const was = this.state;
     this.enter('connected');
+    // limits kept in grace for flowlets that have since ended: the controller does not know their ids
+    const live = new Set(this.detector.flowlets().map((f) => f.id));
+    const stale = this.tcPlan.all().filter((l) => !live.has(l.id)).flatMap((l) => this.tcPlan.clear(l.id));
+    if (stale.length > 0) this.deps.tc.write(stale);
     if (was === 'fallback' || was === 'grace') {
       this.deps.log.info({ event: 'fallback_left', from: was }, `controller back: left ${was}, resynced ${this.detector.flowlets().length} flowlet(s)`);
     }
@@ -341,7 +347,10 @@ export class HostAgent {
 
   private ended(e: FlowletEnd): void {
     const limit = this.tcPlan.limitOf(e.id);
-    if (limit) this.deps.tc.write(this.tcPlan.clear(e.id));
+    // In grace the last rates stand for the flows (BwE §6.5: keep the last known allocation): a flowlet
+    // that ends there — a TCP timeout is an idle gap — keeps its limit on its 5-tuple, so the flow's next
+    // flowlet runs at it too. The limit goes at fallback, or when the controller is back (channelUp).
+    if (limit && this.state !== 'grace') this.deps.tc.write(this.tcPlan.clear(e.id));
     this.dscpOverrides.delete(e.id);
     // the 5-tuple's mark goes unless a new flowlet of the same 5-tuple already lives (it re-marks itself)
     const flow = this.flowOf.get(e.id);

@@ -142,6 +142,24 @@ describe('agent: orchestrator on a fake clock', () => {
     expect(s.agent.flowlets().find((f) => f.id === 'f2')).to.include({ rateLimitBps: 1e6 });
   });
 
+  it('in grace a flowlet that ends keeps its limit on the 5-tuple (the next flowlet runs at it); the controller back clears it', async () => {
+    const s = setup(10_000);
+    await s.agent.start();
+    s.agent.channelUp(WELCOME);
+    s.send(3);
+    s.agent.message({ type: 'rates', seq: 1, set: [{ id: 'f1', rateBps: 10e6 }], clear: [] });
+    s.agent.channelDown('socket closed');
+    s.clock.advance(300); // a TCP timeout: idle > 100 ms ends f1
+    expect(s.events.ends.map((e) => e.id)).to.deep.equal(['f1']);
+    expect(s.tcLines.flat().filter((l) => l.startsWith('class del')), 'the limit stays in grace').to.have.length(0);
+    expect(s.agent.health()).to.include({ state: 'grace', limits: 1 });
+    s.send(3); // the flow's next flowlet, still policed by the 5-tuple's filter
+    expect(s.events.starts.map((x) => x.id)).to.deep.equal(['f1', 'f2']);
+    s.agent.channelUp(WELCOME);
+    expect(s.tcLines.at(-1)).to.deep.equal(['filter del dev h1-eth0 parent 1: protocol ip prio 10 handle 800::2 u32', 'class del dev h1-eth0 classid 1:2']);
+    expect(s.agent.health()).to.include({ state: 'connected', limits: 0 });
+  });
+
   it('a reconnect within the grace period keeps the limits', async () => {
     const s = setup(10_000);
     await s.agent.start();
