@@ -168,7 +168,7 @@ class EnforcementShell {
       handlers: {
         switchUp: (e) => {
           this.knownSwitches.add(e.dpid);
-          if (this.stopped || this.opts.config.enforcement.mode === 'agents') return;
+          if (this.stopped || !metersInUse(this.opts.config.enforcement.mode)) return;
           this.track(this.meters.switchUp(e.dpid).then(() => {
             this.core.forgetMetersOn(e.dpid);
             this.schedule();
@@ -213,7 +213,7 @@ class EnforcementShell {
     this.started = true;
     const c = this.opts.config;
     this.armTick();
-    if (c.enforcement.mode !== 'agents') this.armStats();
+    if (metersInUse(c.enforcement.mode)) this.armStats();
     if (c.agents.socketPath !== '') await this.agents.listenUnix(c.agents.socketPath);
     this.log.info({ event: 'enforcement_started', policy: c.allocator.policy, mode: c.enforcement.mode, meterPer: c.enforcement.meterPer, socket: this.agents.listeningPath ?? null }, 'allocator and enforcement running');
   }
@@ -379,4 +379,9 @@ class EnforcementShell {
     await this.meters.close();
     this.log.info({ event: 'enforcement_stopped' }, 'allocator and enforcement stopped');
   }
+}
+
+/** Whether `mode` enforces with OpenFlow meters (meters, both). */
+function metersInUse(mode: string): boolean {
+  return mode === 'meters' || mode === 'both';
 }
