@@ -29,7 +29,7 @@ import { startAgents, waitRegistered, type AgentSet } from '../testing/agents.js
 import { freePort, getJson, MininetFabric, repoRoot, startControllerCli, waitUntil, type CliController } from '../testing/mininet.js';
 import { collectFlows, parseEvents, timeoutUs, toCsv, type TrafficEvent } from './collect.js';
 import { machineTicks, sampleProcs, treeCpuS } from './cpu.js';
-import { idealFctUs, summarize, type FlowResult, type SchemeSummary } from './metrics.js';
+import { idealFctUs, percentile, summarize, type FlowResult, type SchemeSummary } from './metrics.js';
 import { formatTable, plotSpecs, writePlots, type TableRow } from './report.js';
 import { declares, usesAgents, type ExperimentSpec, type Scheme } from './spec.js';
 import { generateFlows, loadCdf, type FlowSpec, type WorkloadHost } from './workload.js';
@@ -62,6 +62,8 @@ export interface SchemeRun {
   readonly comparable: boolean;
   readonly reason?: string;
   readonly flowletsStreamed: number;
+  /** the agents' report latency (first packet → reported to the controller) of the streamed flowlets, µs */
+  readonly reportLatencyUs?: { readonly p50: number; readonly p99: number; readonly count: number };
   readonly config: Record<string, unknown>;
   readonly allocator?: Record<string, unknown>;
 }
@@ -185,19 +187,26 @@ export function extraRows(runs: readonly SchemeRun[]): TableRow[] {
     const a = (r.allocator?.['reaction'] as { agent?: { p50Us?: number; p99Us?: number; count?: number } } | undefined)?.agent;
     return a && (a.count ?? 0) > 0 ? (a[q] ?? NaN) / 1000 : NaN;
   };
-  const updates = (r: SchemeRun): number => {
-    const u = r.allocator?.['updatesSent'] as { agents?: number } | undefined;
-    return u && r.flowletsStreamed > 0 ? (u.agents ?? 0) / r.flowletsStreamed : NaN;
+  const updates = (r: SchemeRun, to: 'agents' | 'meters'): number => {
+    const u = r.allocator?.['updatesSent'] as { agents?: number; meters?: number } | undefined;
+    return u && r.flowletsStreamed > 0 ? (u[to] ?? 0) / r.flowletsStreamed : NaN;
   };
   return [
     { metric: 'machine busy %', values: runs.map((r) => r.machineBusy * 100) },
     { metric: 'controller CPU % of a core', values: runs.map((r) => cpu(r, (n) => n === 'controller')) },
     { metric: 'agents CPU % of a core (all)', values: runs.map((r) => cpu(r, (n) => n.startsWith('agent:'))) },
+    { metric: 'agent CPU % of a core (mean per agent)', values: runs.map((r) => {
+      const n = Object.keys(r.cpuS).filter((k) => k.startsWith('agent:')).length;
+      return n > 0 ? cpu(r, (k) => k.startsWith('agent:')) / n : NaN;
+    }) },
     { metric: 'traffic CPU % of a core (all)', values: runs.map((r) => cpu(r, (n) => n.startsWith('traffic:'))) },
     { metric: 'ovs-vswitchd CPU % of a core', values: runs.map((r) => cpu(r, (n) => n === 'ovs-vswitchd')) },
     { metric: 'reaction p50 ms (agent)', values: runs.map((r) => reaction(r, 'p50Us')) },
     { metric: 'reaction p99 ms (agent)', values: runs.map((r) => reaction(r, 'p99Us')) },
-    { metric: 'rate updates per flowlet', values: runs.map(updates) },
+    { metric: 'flowlet report latency p50 ms', values: runs.map((r) => (r.reportLatencyUs?.p50 ?? NaN) / 1000) },
+    { metric: 'flowlet report latency p99 ms', values: runs.map((r) => (r.reportLatencyUs?.p99 ?? NaN) / 1000) },
+    { metric: 'rate updates to agents per flowlet', values: runs.map((r) => updates(r, 'agents')) },
+    { metric: 'meter updates per flowlet', values: runs.map((r) => updates(r, 'meters')) },
     { metric: 'flowlets reported', values: runs.map((r) => r.flowletsStreamed) },
   ];
 }
@@ -292,6 +301,7 @@ async function runScheme(o: RunOptions, scheme: Scheme, flows: readonly FlowSpec
       return [f.id, startAtMs + (f.startUs + timeoutUs(ideal, spec.metrics)) / 1000 + 1000];
     }));
     const seenFlowlets = new Set<string>();
+    const reportUs: number[] = [];
     const flowletsFile = join(dir, 'flowlets.jsonl');
     for (;;) {
       await sleep(1000);
@@ -308,6 +318,9 @@ async function runScheme(o: RunOptions, scheme: Scheme, flows: readonly FlowSpec
           const k = `${String(f['agentId'] ?? f['agent'])}|${String(f['id'])}|${String(f['firstPacketEpochUs'])}`;
           if (seenFlowlets.has(k)) return false;
           seenFlowlets.add(k);
+          const first = Number(f['firstPacketEpochUs']);
+          const reported = Number(f['reportedEpochUs']);
+          if (Number.isFinite(first) && Number.isFinite(reported) && reported >= first) reportUs.push(reported - first);
           return true;
         });
         if (fresh.length > 0) appendFileSync(flowletsFile, fresh.map((f) => JSON.stringify(f)).join('\n') + '\n');
@@ -338,7 +351,8 @@ async function runScheme(o: RunOptions, scheme: Scheme, flows: readonly FlowSpec
     return {
       scheme, baseRttUs, startAtMs, endAtMs: Date.now(), cpuS, wallS, machineBusy, comparable,
       ...(comparable ? {} : { reason: `machine ${(machineBusy * 100).toFixed(0)}% busy (> ${BUSY_LIMIT * 100}%)` }),
-      flowletsStreamed: seenFlowlets.size, config, ...(allocator ? { allocator } : {}),
+      flowletsStreamed: seenFlowlets.size, config,
+      ...(reportUs.length > 0 ? { reportLatencyUs: { p50: percentile(reportUs, 50), p99: percentile(reportUs, 99), count: reportUs.length } } : {}), ...(allocator ? { allocator } : {}),
     };
   } finally {
     if (fabric) for (const t of trafficPids) await fabric.signal(t.pid, 'TERM', 5).catch(() => undefined);
