@@ -12,6 +12,8 @@
  *  - A flow that did not complete within its timeout (≥ 20 × ideal) is censored: its FCT counts as the
  *    timeout in means and percentiles (never dropped), and it is counted as not completed with a reason.
  *  - TCT: a transfer's last flow end minus its first flow start.
+ *  - Tenant throughput: delivered bytes (spread over each flow's lifetime) in the window where all tenants
+ *    are active, ÷ the window.
  *  - Jain's index over weight-normalised tenant throughputs x_i / w_i: (Σ y)² / (n Σ y²), 1 = exactly weighted.
  */
 
@@ -144,19 +146,40 @@ export function transferTimes(flows: readonly FlowResult[]): Map<string, number>
   return new Map([...span].map(([k, v]) => [k, (v.end - v.start) / 1000]));
 }
 
-/** Per-tenant goodput and shares; weights by tenant name (default 1). */
+/**
+ * Per-tenant goodput and shares over the window where every tenant is active — from the latest tenant's
+ * first start to the earliest tenant's last end (the contended period; the whole span when that is
+ * empty). Each completed flow's bytes are spread evenly over its lifetime; weights by tenant (default 1).
+ */
 export function tenantStats(flows: readonly FlowResult[], weights: Readonly<Record<string, number>> = {}): TenantStats[] {
   const by = new Map<string, FlowResult[]>();
   for (const f of flows) {
     if (f.tenant === '') continue;
-    by.set(f.tenant, [...(by.get(f.tenant) ?? []), f]);
+    const list = by.get(f.tenant) ?? [];
+    list.push(f);
+    by.set(f.tenant, list);
   }
-  const raw = [...by].sort(([a], [b]) => a.localeCompare(b)).map(([tenant, fs]) => {
+  const spans = [...by.values()].map((fs) => {
     const done = fs.filter((f) => f.completed);
     const start = Math.min(...fs.map((f) => f.startUs));
-    const end = Math.max(...done.map((f) => f.startUs + f.fctUs), start + 1);
-    const bytes = done.reduce((s, f) => s + f.sizeBytes, 0);
-    return { tenant, weight: weights[tenant] ?? 1, flows: fs.length, throughputBps: (bytes * 8) / ((end - start) / 1e6) };
+    return { start, end: Math.max(...done.map((f) => f.startUs + f.fctUs), start + 1) };
+  });
+  let lo = Math.max(...spans.map((s) => s.start));
+  let hi = Math.min(...spans.map((s) => s.end));
+  if (!(hi > lo)) {
+    lo = Math.min(...spans.map((s) => s.start));
+    hi = Math.max(...spans.map((s) => s.end));
+  }
+  const raw = [...by].sort(([a], [b]) => a.localeCompare(b)).map(([tenant, fs]) => {
+    let bytes = 0;
+    for (const f of fs) {
+      if (!f.completed) continue;
+      const s = f.startUs;
+      const e = f.startUs + Math.max(1, f.fctUs);
+      const overlap = Math.min(e, hi) - Math.max(s, lo);
+      if (overlap > 0) bytes += (f.sizeBytes * overlap) / (e - s);
+    }
+    return { tenant, weight: weights[tenant] ?? 1, flows: fs.length, throughputBps: (bytes * 8) / ((hi - lo) / 1e6) };
   });
   const total = raw.reduce((s, t) => s + t.throughputBps, 0);
   return raw.map((t) => ({ ...t, share: total > 0 ? t.throughputBps / total : 0 }));

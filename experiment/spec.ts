@@ -17,6 +17,8 @@ const Tenant = Type.Object({
   weight: Type.Number({ exclusiveMinimum: 0 }),
   hosts: Type.Optional(Type.Array(Type.String())),
   receivers: Type.Optional(Type.Array(Type.String())),
+  /** the tenant's own offered load per sender (absent: load × weight share); tenants may overload a link together */
+  load: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 2 })),
 }, { additionalProperties: false });
 
 export const ExperimentSpec = Type.Object({

@@ -41,6 +41,8 @@ export interface TenantSpec {
   readonly hosts?: readonly string[];
   /** receivers this tenant sends to (names); absent: the pattern's choice */
   readonly receivers?: readonly string[];
+  /** this tenant's own offered load per sender (fraction of the link); absent: the workload's load × its weight share */
+  readonly load?: number;
 }
 
 export interface WorkloadSpec {
@@ -140,7 +142,7 @@ export function generateFlows(spec: WorkloadSpec, hosts: readonly WorkloadHost[]
       return h;
     });
     const share = t.weight / totalWeight;
-    const perSenderBps = spec.load * linkRateBps * (tenants.length > 1 ? share : 1);
+    const perSenderBps = (t.load ?? spec.load * (tenants.length > 1 ? share : 1)) * linkRateBps;
     if (spec.pattern === 'all-to-all' || spec.pattern === 'permutation') {
       for (const s of pool) {
         const meanGapUs = (meanFlowBytes * 8 / perSenderBps) * 1e6;

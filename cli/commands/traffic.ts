@@ -16,7 +16,9 @@
  * source port fixed by the plan (20000 + the flow's rank among this host's flows), so the flow can be
  * declared before its first packet and joined with the controller's flowlets; with `kept` each
  * (source, destination) pair keeps a pool of open connections and a flow takes an idle one (PIAS's
- * testbed generator), opening another only when all are busy. With `declare`, each flow is declared to the
+ * testbed generator), opening another only when all are busy; a connection is busy until the receiver's
+ * one-byte answer says the flow is all in (so a flow never waits behind the unacknowledged tail of the
+ * previous one). With `declare`, each flow is declared to the
  * host agent's local API (POST /api/v1/flows: size, transfer id, tenant) before it is sent.
  * SIGTERM/SIGINT: closes every socket, flushes the log and exits 0.
  */
@@ -44,6 +46,8 @@ export const FIRST_SOURCE_PORT = 20000;
 
 const nowUs = (): number => Math.round((performance.timeOrigin + performance.now()) * 1000);
 const ZEROS = Buffer.alloc(64 * 1024);
+/** The receiver's one-byte answer when a flow's last byte is in. */
+const ACK = Buffer.from([1]);
 
 /** Runs the traffic process until `until` resolves (default: SIGTERM/SIGINT). */
 export async function runTraffic(opts: { plan: TrafficPlan; host: string; out: string }, until?: Promise<unknown>): Promise<number> {
@@ -57,7 +61,10 @@ export async function runTraffic(opts: { plan: TrafficPlan; host: string; out: s
     const rx = new FlowReceiver();
     sock.on('data', (chunk: Buffer) => {
       try {
-        rx.push(chunk, (id, bytes) => emit({ ev: 'end', id, atUs: nowUs(), bytes }));
+        rx.push(chunk, (id, bytes) => {
+          emit({ ev: 'end', id, atUs: nowUs(), bytes });
+          if (!sock.destroyed) sock.write(ACK); // the sender may reuse the connection only now (no head-of-line blocking)
+        });
       } catch (e) {
         emit({ ev: 'error', message: `receiver: ${(e as Error).message}` });
         sock.destroy();
@@ -117,6 +124,17 @@ export async function runTraffic(opts: { plan: TrafficPlan; host: string; out: s
     pump();
   });
 
+  /** Resolves when the receiver acknowledged the flow (one byte), or the connection closed. */
+  const ackOf = (s: net.Socket): Promise<void> => new Promise((res) => {
+    const done = (): void => {
+      s.removeListener('data', done);
+      s.removeListener('close', done);
+      res();
+    };
+    s.on('data', done);
+    s.on('close', done);
+  });
+
   const declare = async (f: TrafficPlan['flows'][number], sport: number): Promise<void> => {
     if (!plan.agentApi) return;
     try {
@@ -143,6 +161,7 @@ export async function runTraffic(opts: { plan: TrafficPlan; host: string; out: s
         if (s.localPort !== sport) emit({ ev: 'sport', id: f.id, sport: s.localPort });
         await write(s, f.id, f.sizeBytes);
         s.end();
+        s.resume(); // read (and drop) the receiver's answer so the connection closes
       } else {
         const pool = idle.get(f.dst) ?? [];
         idle.set(f.dst, pool);
@@ -152,8 +171,10 @@ export async function runTraffic(opts: { plan: TrafficPlan; host: string; out: s
         emit({ ev: 'start', id: f.id, atUs, sport, lagUs: atUs - scheduledUs, conn: s ? 'kept' : 'fresh' });
         await declare(f, sport);
         s ??= await connect(f.dst, sport);
+        const acked = ackOf(s);
         await write(s, f.id, f.sizeBytes);
-        if (!stopped) pool.push(s);
+        await acked;
+        if (!stopped && !s.destroyed) pool.push(s);
       }
     } catch (e) {
       emit({ ev: 'error', id: f.id, message: (e as Error).message });

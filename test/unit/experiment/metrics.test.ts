@@ -87,3 +87,16 @@ describe('experiment metrics', () => {
     expect(at(1, 'b').share).to.equal(0.5);
   });
 });
+
+describe('experiment metrics: tenant shares in the contended window', () => {
+  it('counts only the time when every tenant is active', () => {
+    // a: 1 flow of 1 MB over [0, 2 s]; b: 1 flow of 3 MB over [0, 1 s] → window [0, 1 s]: a 0.5 MB, b 3 MB
+    const flows = [
+      flow({ id: 0, tenant: 'a', sizeBytes: 1e6, startUs: 0, fctUs: 2e6 }),
+      flow({ id: 1, tenant: 'b', sizeBytes: 3e6, startUs: 0, fctUs: 1e6 }),
+    ];
+    const s = summarize('maxmin', flows, [100e3], { a: 1, b: 3 });
+    expect(s.tenants.map((t) => t.throughputBps)).to.deep.equal([4e6, 24e6]);
+    expect(s.tenants[0]!.share).to.be.closeTo(0.5 / 3.5, 1e-12);
+  });
+});
