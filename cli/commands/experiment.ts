@@ -11,6 +11,8 @@ import { SingleBar, Presets } from 'cli-progress';
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fromCsv } from '../../experiment/collect.js';
+import { formatCompare } from '../../experiment/compare.js';
+import type { SchemeSummary } from '../../experiment/metrics.js';
 import { report, runExperiment, type SchemeRun } from '../../experiment/run.js';
 import { loadSpec, SCHEMES, SpecError, type ExperimentSpec, type Scheme } from '../../experiment/spec.js';
 import { mininetUnavailable, repoRoot, stopAllFabrics } from '../../testing/mininet.js';
@@ -96,5 +98,15 @@ export function register(program: Command): void {
       const flows = fromCsv(readFileSync(join(dir, 'flows.csv'), 'utf8'));
       const r = await report(dir, flows, manifest.spec, manifest.runs);
       process.stdout.write(`${manifest.spec.name} (seed ${manifest.seed}): ${manifest.spec.claim}\n\n${r.table}`);
+    });
+  exp.command('compare')
+    .argument('<dirs...>', 'results directories of runs of one spec (e.g. the same seed three times)')
+    .description('whether the runs had identical flow lists, and the spread of every metric per scheme across them')
+    .action((dirs: string[]) => {
+      const runs = dirs.map((dir) => ({
+        dir, plan: readFileSync(join(dir, 'plan.json'), 'utf8'),
+        summaries: (JSON.parse(readFileSync(join(dir, 'summary.json'), 'utf8')) as { summaries: SchemeSummary[] }).summaries,
+      }));
+      process.stdout.write(formatCompare(runs));
     });
 }

@@ -70,3 +70,18 @@ describe('experiment traffic protocol and result collection', () => {
     expect(back[0]!.fctUs).to.be.closeTo(rows[0]!.fctUs, 1e-3);
   });
 });
+
+describe('experiment compare', () => {
+  it('says whether flow lists are identical and gives the spread of each metric', async () => {
+    const { formatCompare, spreads } = await import('../../../experiment/compare.js');
+    const { summarize } = await import('../../../experiment/metrics.js');
+    const mk = (fct: number) => [collectFlows(plan, [], opts)[0]!].map((r) => ({ ...r, completed: true, fctUs: fct, slowdown: fct / r.idealUs }));
+    const runs = [1000, 2000, 4000].map((fct, i) => ({ dir: `r${i}`, plan: '[1]', summaries: [summarize('ecmp', mk(fct), [100e3])] }));
+    const s = spreads(runs).find((x) => x.metric === '> 100 KB: mean FCT ms')!;
+    expect(s.values).to.deep.equal([1, 2, 4]);
+    expect(s.median).to.equal(2);
+    expect(s.relSpread).to.equal(1.5);
+    expect(formatCompare(runs)).to.match(/identical in all 3 runs/);
+    expect(formatCompare([...runs.slice(0, 2), { ...runs[2]!, plan: '[2]' }])).to.match(/DIFFER/);
+  });
+});
