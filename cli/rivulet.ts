@@ -9,6 +9,8 @@ import { register as registerAllocate } from './commands/allocate.js';
 import { register as registerSimulate } from './commands/simulate.js';
 import { register as registerTrace } from './commands/trace.js';
 import { register as registerAgent } from './commands/agent.js';
+import { register as registerTraffic } from './commands/traffic.js';
+import { register as registerExperiment } from './commands/experiment.js';
 
 const program = new Command();
 program
@@ -22,5 +24,7 @@ registerAllocate(program);
 registerSimulate(program);
 registerTrace(program);
 registerAgent(program);
+registerTraffic(program);
+registerExperiment(program);
 
 await program.parseAsync(process.argv);

@@ -185,7 +185,7 @@ class EnforcementShell {
       handlers: {
         switchUp: (e) => {
           this.knownSwitches.add(e.dpid);
-          if (this.stopped || this.opts.config.enforcement.mode === 'agents') return;
+          if (this.stopped || !metersInUse(this.opts.config.enforcement.mode)) return;
           this.track(this.meters.switchUp(e.dpid).then(() => {
             this.core.forgetMetersOn(e.dpid);
             this.schedule();
@@ -232,7 +232,7 @@ class EnforcementShell {
     this.started = true;
     const c = this.opts.config;
     this.armTick();
-    if (c.enforcement.mode !== 'agents') this.armStats();
+    if (metersInUse(c.enforcement.mode)) this.armStats();
     if (c.agents.socketPath !== '') await this.agents.listenUnix(c.agents.socketPath, parseInt(c.agents.socketMode, 8));
     this.log.info({ event: 'enforcement_started', policy: c.allocator.policy, mode: c.enforcement.mode, meterPer: c.enforcement.meterPer, socket: this.agents.listeningPath ?? null }, 'allocator and enforcement running');
   }
@@ -509,4 +509,9 @@ class EnforcementShell {
 
 function errText(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
+}
+
+/** Whether `mode` enforces with OpenFlow meters (meters, both). */
+function metersInUse(mode: string): boolean {
+  return mode === 'meters' || mode === 'both';
 }

@@ -264,8 +264,13 @@ export class EnforcementCore {
     this.expire(now);
     if (this.links.refresh()) this.table.refreshRateCaps();
     for (const f of this.flowlets.values()) this.place(f, now);
-    this.allocate(now);
     const out: EnforcementEffect[] = [];
+    if (this.settings.mode === 'mark') { // priority marking only (Karuna/PIAS without rates): nothing to allocate or push
+      this.runs++;
+      this.lastRunAtMs = now.ms;
+      return out;
+    }
+    this.allocate(now);
     if (this.settings.mode !== 'meters') this.agentEffects(out);
     else this.clears.clear();
     if (this.settings.mode !== 'agents') this.meterEffects(out, now);

@@ -10,7 +10,8 @@ import type { CapacityConfig } from './links.js';
 import type { SampleSummary } from './stats.js';
 
 export type AllocatorPolicyName = 'flowtune' | 'maxmin' | 'fca';
-export type EnforcementMode = 'meters' | 'agents' | 'both';
+/** `mark`: no allocation and no rates; agents report flowlets and mark DSCP by the pushed thresholds only. */
+export type EnforcementMode = 'meters' | 'agents' | 'both' | 'mark';
 export type MeterPer = 'flowlet' | 'hostPair';
 
 /** Everything the core needs from the config (sections allocator, enforcement, agents, tenants, topology). */

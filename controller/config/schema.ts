@@ -223,11 +223,11 @@ export const AllocatorSection = Type.Object(
   { ...SECTION, description: 'the online flowlet allocator (apps/allocator) fed by the host agents' },
 );
 
-export const ENFORCEMENT_MODES = ['meters', 'agents', 'both'] as const;
+export const ENFORCEMENT_MODES = ['meters', 'agents', 'both', 'mark'] as const;
 
 export const EnforcementSection = Type.Object(
   {
-    mode: oneOf(ENFORCEMENT_MODES, 'both', 'who enforces the rates: OpenFlow meters on the ingress leaf, the host agents (HTB), or both (agents shape, meters police above)'),
+    mode: oneOf(ENFORCEMENT_MODES, 'both', 'who enforces the rates: OpenFlow meters on the ingress leaf, the host agents (HTB), or both (agents shape, meters police above); mark = no rate allocation at all: agents only mark DSCP by the PIAS/Karuna thresholds (the priority-only baseline of experiments)'),
     meterMarginFraction: Type.Number({
       minimum: 0, maximum: 10, default: 0.1,
       description: "mode 'both': meters police at rate·(1 + margin), above the agents' shaping",

@@ -1,0 +1,224 @@
+/**
+ * `rivulet traffic --plan FILE --host NAME --out FILE`: the experiment traffic process, one long-lived
+ * process per Mininet host (never a process per flow). It serves (receives every flow sent to this host)
+ * and sends (the plan's flows whose source is this host, each at the plan's common start + its arrival
+ * time), and writes one JSON line per event to --out:
+ *
+ *   {"ev":"ready", "host", "port", "atUs"}
+ *   {"ev":"start", "id", "atUs", "sport", "lagUs", "conn": "fresh"|"kept"}     sender: the flow starts
+ *   {"ev":"declared", "id", "atUs"} / {"ev":"declareError", "id", "message"}    sender: agent local API
+ *   {"ev":"end", "id", "atUs", "bytes"}                                         receiver: all S bytes in
+ *   {"ev":"error", "id", "message"}                                             sender: connect/write failed
+ *
+ * Times are µs since the epoch from performance.timeOrigin + performance.now() (Mininet hosts share the
+ * machine's clock). A flow is a TCP transfer of exactly S bytes (experiment/traffic-protocol.ts). With
+ * `connections: fresh` every flow opens its own connection (its handshake counts in the FCT) from a
+ * source port fixed by the plan (20000 + the flow's rank among this host's flows), so the flow can be
+ * declared before its first packet and joined with the controller's flowlets; with `kept` each
+ * (source, destination) pair keeps a pool of open connections and a flow takes an idle one (PIAS's
+ * testbed generator), opening another only when all are busy; a connection is busy until the receiver's
+ * one-byte answer says the flow is all in (so a flow never waits behind the unacknowledged tail of the
+ * previous one). With `declare`, each flow is declared to the
+ * host agent's local API (POST /api/v1/flows: size, transfer id, tenant) before it is sent.
+ * SIGTERM/SIGINT: closes every socket, flushes the log and exits 0.
+ */
+import type { Command } from 'commander';
+import { createWriteStream, readFileSync } from 'node:fs';
+import net from 'node:net';
+import { performance } from 'node:perf_hooks';
+import { encodeHeader, FlowReceiver, HEADER_BYTES } from '../../experiment/traffic-protocol.js';
+
+/** The plan file the experiment runner writes (one for all hosts). */
+export interface TrafficPlan {
+  /** common start, ms since the epoch */
+  readonly startAtMs: number;
+  /** TCP port every host serves on */
+  readonly port: number;
+  readonly connections: 'fresh' | 'kept';
+  /** declare flows to the agent's local API at this URL (absent: do not) */
+  readonly agentApi?: string;
+  /** host name → IPv4 */
+  readonly hosts: Readonly<Record<string, string>>;
+  readonly flows: readonly { id: number; src: string; dst: string; startUs: number; sizeBytes: number; transfer?: string; tenant?: string }[];
+}
+
+export const FIRST_SOURCE_PORT = 20000;
+
+const nowUs = (): number => Math.round((performance.timeOrigin + performance.now()) * 1000);
+const ZEROS = Buffer.alloc(64 * 1024);
+/** The receiver's one-byte answer when a flow's last byte is in. */
+const ACK = Buffer.from([1]);
+
+/** Runs the traffic process until `until` resolves (default: SIGTERM/SIGINT). */
+export async function runTraffic(opts: { plan: TrafficPlan; host: string; out: string }, until?: Promise<unknown>): Promise<number> {
+  const { plan, host } = opts;
+  const log = createWriteStream(opts.out, { flags: 'a' });
+  const emit = (o: Record<string, unknown>): void => void log.write(JSON.stringify(o) + '\n');
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((sock) => {
+    sockets.add(sock);
+    sock.setNoDelay(true);
+    const rx = new FlowReceiver();
+    sock.on('data', (chunk: Buffer) => {
+      try {
+        rx.push(chunk, (id, bytes) => {
+          emit({ ev: 'end', id, atUs: nowUs(), bytes });
+          if (!sock.destroyed) sock.write(ACK); // the sender may reuse the connection only now (no head-of-line blocking)
+        });
+      } catch (e) {
+        emit({ ev: 'error', message: `receiver: ${(e as Error).message}` });
+        sock.destroy();
+      }
+    });
+    sock.on('error', () => undefined);
+    sock.on('close', () => sockets.delete(sock));
+  });
+  await new Promise<void>((res, rej) => {
+    server.once('error', rej);
+    server.listen(plan.port, '0.0.0.0', () => res());
+  });
+  emit({ ev: 'ready', host, port: plan.port, atUs: nowUs() });
+
+  // kept-alive pools: dst → idle connections
+  const idle = new Map<string, net.Socket[]>();
+  let stopped = false;
+  const mine = plan.flows.filter((f) => f.src === host).sort((a, b) => a.startUs - b.startUs || a.id - b.id);
+  let nextPort = FIRST_SOURCE_PORT;
+
+  const connect = (dst: string, sport: number): Promise<net.Socket> => new Promise((res, rej) => {
+    const tryPort = (port: number): void => {
+      const s = net.connect({ host: plan.hosts[dst]!, port: plan.port, ...(port ? { localPort: port } : {}) });
+      s.setNoDelay(true);
+      s.once('connect', () => {
+        s.removeAllListeners('error');
+        s.on('error', () => undefined);
+        sockets.add(s);
+        s.on('close', () => sockets.delete(s));
+        res(s);
+      });
+      s.once('error', (e: NodeJS.ErrnoException) => {
+        if (port && e.code === 'EADDRINUSE') tryPort(0);
+        else rej(e);
+      });
+    };
+    tryPort(sport);
+  });
+
+  const write = (s: net.Socket, id: number, size: number): Promise<void> => new Promise((res, rej) => {
+    let left = size - HEADER_BYTES;
+    const onErr = (e: Error): void => rej(e);
+    s.once('error', onErr);
+    const pump = (): void => {
+      while (left > 0) {
+        const n = Math.min(left, ZEROS.length);
+        left -= n;
+        if (!s.write(n === ZEROS.length ? ZEROS : ZEROS.subarray(0, n))) {
+          s.once('drain', pump);
+          return;
+        }
+      }
+      s.removeListener('error', onErr);
+      res();
+    };
+    s.write(encodeHeader(id, size));
+    pump();
+  });
+
+  /** Resolves when the receiver acknowledged the flow (one byte), or the connection closed. */
+  const ackOf = (s: net.Socket): Promise<void> => new Promise((res) => {
+    const done = (): void => {
+      s.removeListener('data', done);
+      s.removeListener('close', done);
+      res();
+    };
+    s.on('data', done);
+    s.on('close', done);
+  });
+
+  const declare = async (f: TrafficPlan['flows'][number], sport: number): Promise<void> => {
+    if (!plan.agentApi) return;
+    try {
+      const res = await fetch(`${plan.agentApi}/api/v1/flows`, {
+        method: 'POST', headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ dst: plan.hosts[f.dst], dport: plan.port, sport, sizeBytes: f.sizeBytes,
+          ...(f.transfer ? { transferId: f.transfer } : {}), ...(f.tenant ? { tenant: f.tenant } : {}) }),
+      });
+      if (res.ok) emit({ ev: 'declared', id: f.id, atUs: nowUs() });
+      else emit({ ev: 'declareError', id: f.id, message: `${res.status} ${(await res.text()).slice(0, 200)}` });
+    } catch (e) {
+      emit({ ev: 'declareError', id: f.id, message: (e as Error).message });
+    }
+  };
+
+  const startFlow = async (f: TrafficPlan['flows'][number], scheduledUs: number): Promise<void> => {
+    const atUs = nowUs();
+    try {
+      if (plan.connections === 'fresh') {
+        const sport = nextPort++;
+        emit({ ev: 'start', id: f.id, atUs, sport, lagUs: atUs - scheduledUs, conn: 'fresh' });
+        await declare(f, sport);
+        const s = await connect(f.dst, sport);
+        if (s.localPort !== sport) emit({ ev: 'sport', id: f.id, sport: s.localPort });
+        await write(s, f.id, f.sizeBytes);
+        s.end();
+        s.resume(); // read (and drop) the receiver's answer so the connection closes
+      } else {
+        const pool = idle.get(f.dst) ?? [];
+        idle.set(f.dst, pool);
+        let s = pool.pop();
+        while (s && s.destroyed) s = pool.pop();
+        const sport = s?.localPort ?? nextPort++;
+        emit({ ev: 'start', id: f.id, atUs, sport, lagUs: atUs - scheduledUs, conn: s ? 'kept' : 'fresh' });
+        await declare(f, sport);
+        s ??= await connect(f.dst, sport);
+        const acked = ackOf(s);
+        await write(s, f.id, f.sizeBytes);
+        await acked;
+        if (!stopped && !s.destroyed) pool.push(s);
+      }
+    } catch (e) {
+      emit({ ev: 'error', id: f.id, message: (e as Error).message });
+    }
+  };
+
+  const sending = (async () => {
+    for (const f of mine) {
+      if (stopped) return;
+      const dueUs = plan.startAtMs * 1000 + f.startUs;
+      const waitMs = (dueUs - nowUs()) / 1000;
+      if (waitMs > 1) await new Promise((r) => setTimeout(r, waitMs));
+      if (stopped) return;
+      void startFlow(f, dueUs);
+    }
+  })();
+
+  await (until ?? new Promise<void>((res) => {
+    process.once('SIGTERM', () => res());
+    process.once('SIGINT', () => res());
+  }));
+  stopped = true;
+  await sending;
+  server.close();
+  for (const s of sockets) s.destroy();
+  await new Promise<void>((res) => log.end(() => res()));
+  return 0;
+}
+
+/** Registers `rivulet traffic` on the program. */
+export function register(program: Command): void {
+  program
+    .command('traffic')
+    .description('experiment traffic in one host: serves every flow sent to it and sends its own flows from the plan; JSON lines to --out')
+    .requiredOption('--plan <file>', 'the plan JSON written by `rivulet experiment run`')
+    .requiredOption('--host <name>', 'this host\'s name in the plan')
+    .requiredOption('--out <file>', 'JSON-lines log of flow starts and ends (appended)')
+    .action(async (o: { plan: string; host: string; out: string }) => {
+      const plan = JSON.parse(readFileSync(o.plan, 'utf8')) as TrafficPlan;
+      if (!plan.hosts[o.host]) {
+        process.stderr.write(`rivulet traffic: host ${o.host} is not in the plan\n`);
+        process.exitCode = 2;
+        return;
+      }
+      process.exitCode = await runTraffic({ plan, host: o.host, out: o.out });
+    });
+}
