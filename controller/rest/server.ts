@@ -180,6 +180,7 @@ export function createRestServer(opts: RestServerOptions): RestServer {
     ...uiSourcesOf({
       ctx, ready: () => opts.topology.ready(), routes: opts.routes, startedEpochMs: Date.now() - (clock.now() - startedAtMs), version,
       tenants: opts.config.tenants, ...(enforcement ? { enforcement } : {}), ...(opts.qos ? { qos: opts.qos } : {}),
+      capacity: { links: opts.config.topology.links, ...(opts.config.topology.defaultCapacityBps === undefined ? {} : { defaultBps: opts.config.topology.defaultCapacityBps }) },
     }),
     clock, log, ...opts.ui,
   });

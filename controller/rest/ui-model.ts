@@ -55,7 +55,7 @@ export interface UiHost {
   readonly ipv4: string | null;
   readonly dpid: string;
   readonly port: number;
-  /** the leaf port's speed, bit/s (0: unknown) */
+  /** the host link's capacity, bit/s, as the allocator takes it (0: unknown) */
   readonly capacityBps: number;
   /** host → leaf (link id `host:<ip>`) */
   readonly up: UiLoad;
@@ -183,6 +183,11 @@ export interface UiInput {
   readonly wallMs: number;
   /** at most this many flowlet rows (the rest are counted in `total`) */
   readonly maxFlowlets: number;
+  /**
+   * Host-link capacities as the allocator takes them (config topology.links by `<leaf dpid>:<port>`, else
+   * topology.defaultCapacityBps, else the leaf port's speed).
+   */
+  readonly capacity?: { readonly links: Readonly<Record<string, number>>; readonly defaultBps?: number };
 }
 
 const OFPP_LOCAL = 0xfffffffe;
@@ -305,7 +310,7 @@ export function buildUiSnapshot(input: UiInput, sample: UiAllocatorSample | null
       ipv4: h.ipv4,
       dpid: h.attachment.dpid,
       port: h.attachment.port,
-      capacityBps: portSpeed.get(downId) ?? 0,
+      capacityBps: input.capacity?.links[downId] ?? input.capacity?.defaultBps ?? portSpeed.get(downId) ?? 0,
       up: h.ipv4 ? load(uiHostLinkId(h.ipv4)) : { allocatedBps: enf ? 0 : null, measuredBps: enf ? 0 : null },
       down: load(downId),
     };

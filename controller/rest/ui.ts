@@ -195,6 +195,8 @@ export interface UiSources {
   readonly droppedPacketIns?: () => number;
   /** at most this many flowlet rows a push (default 20,000) */
   readonly maxFlowlets?: number;
+  /** host-link capacities (config topology.links and defaultCapacityBps) */
+  readonly capacity?: UiInput['capacity'];
 }
 
 /** The `input` and `detail` of {@link registerUiRoutes} over the REST server's sources. */
@@ -217,6 +219,7 @@ export function uiSourcesOf(s: UiSources): Pick<UiRoutesOptions, 'input' | 'deta
         nowMs: c.nowMs,
         wallMs: c.wallMs,
         maxFlowlets: s.maxFlowlets ?? 20_000,
+        ...(s.capacity ? { capacity: s.capacity } : {}),
       };
     },
     detail: async (dpid) => {

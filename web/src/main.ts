@@ -126,7 +126,7 @@ function chartData(): { runs: uPlot.AlignedData; times: uPlot.AlignedData } {
   const t = history.map((p) => p.t);
   return {
     runs: [t, history.map((p) => p.runsPerS), history.map((p) => p.updatesPerS), history.map((p) => p.flowlets)],
-    times: [t, history.map((p) => p.lastRunUs), history.map((p) => p.reactionP50Us), history.map((p) => p.reactionP99Us)] as uPlot.AlignedData,
+    times: [t, ...(['lastRunUs', 'reactionP50Us', 'reactionP99Us'] as const).map((k) => history.map((p) => (p[k] === null ? null : p[k]! / 1000)))] as uPlot.AlignedData,
   };
 }
 
@@ -159,10 +159,10 @@ function renderAllocator(): void {
       legend: { live: false },
     }, d.runs, $('chart-runs'));
     timesChart = new uPlot({
-      width, height: 120, title: 'last run and reaction (µs)',
+      width, height: 120, title: 'last run and reaction, ms',
       scales: { x: { time: true } },
       series: [{}, { label: 'run', stroke: '#6b7785' }, { label: 'reaction p50', stroke: '#1f7a46' }, { label: 'p99', stroke: '#a33' }],
-      axes: [{}, { size: 50 }],
+      axes: [{}, { size: 50, values: (_u: uPlot, vals: number[]) => vals.map((v) => (v >= 10 ? v.toFixed(0) : v.toFixed(1))) }],
       legend: { live: false },
     }, d.times, $('chart-times'));
   } else if (last?.t !== chartLastT) {

@@ -76,6 +76,9 @@ describe('web view model', () => {
     expect(s.hosts[0]).to.deep.include({ dpid: L1, port: 3, capacityBps: 100e6 });
     expect(s.hosts[0]!.up).to.deep.equal({ allocatedBps: 30e6, measuredBps: 28e6 });
     expect(s.hosts[0]!.down).to.deep.equal({ allocatedBps: 5e6, measuredBps: 0 });
+    // host links take the allocator's capacities: configured per port, else the default, else the port speed
+    expect(buildUiSnapshot(input({ capacity: { links: {}, defaultBps: 50e6 } })).hosts[0]!.capacityBps).to.equal(50e6);
+    expect(buildUiSnapshot(input({ capacity: { links: { [`${L1}:3`]: 40e6 }, defaultBps: 50e6 } })).hosts[0]!.capacityBps).to.equal(40e6);
   });
 
   it('without live allocation loads are null and there are no flowlets, agents or tenants', () => {
