@@ -17,7 +17,7 @@ import { defaultConfig } from '../../controller/config/index.js';
 import { quietLogger } from '../../controller/log.js';
 import { startRivulet, type Rivulet } from '../../controller/main.js';
 import { browserMissing, launchChromium } from '../helpers/browser.js';
-import { FakeAgent } from '../helpers/fake-agent.js';
+import { FlowletAgent } from '../helpers/flowlet-agent.js';
 import { FakeFabric, type FakeHost } from '../helpers/fake-fabric.js';
 import { until } from '../helpers/until.js';
 
@@ -45,7 +45,7 @@ describe('web view in Chromium (fake fabric, fake agents) @slow', function () {
   let fabric: FakeFabric;
   let browser: Browser;
   let page: Page;
-  const agents = new Map<string, FakeAgent>();
+  const agents = new Map<string, FlowletAgent>();
   const consoleErrors: string[] = [];
   let sport = 40000;
 
@@ -72,7 +72,7 @@ describe('web view in Chromium (fake fabric, fake agents) @slow', function () {
     await until('discovery', () => view.ready() && view.links().length === 16, 10_000);
     for (const h of fabric.hosts) h.announce();
     await until('hosts', () => view.hosts().filter((h) => h.ipv4 !== undefined).length === 8);
-    for (const h of fabric.hosts) agents.set(h.name, await FakeAgent.connect(join(dir, 'agents.sock'), h.name, h.ip));
+    for (const h of fabric.hosts) agents.set(h.name, await FlowletAgent.connect(join(dir, 'agents.sock'), h.name, h.ip));
     browser = await launchChromium();
     page = await browser.newPage({ viewport: { width: 1500, height: 1100 } });
     page.on('console', (m) => {

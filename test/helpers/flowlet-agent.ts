@@ -1,5 +1,5 @@
 /**
- * A fake host agent for loopback tests: speaks the agent protocol (agent/protocol.ts, NDJSON) on the
+ * A scripted host agent for loopback tests (the web view's): speaks the agent protocol (agent/protocol.ts, NDJSON) on the
  * controller's unix socket, answers pings, and reports flowlets (starts, progress with byte counts, so
  * the controller measures rates, and ends) exactly as `rivulet agent` would, without a capture.
  */
@@ -13,7 +13,7 @@ export interface FakeFlowlet {
   tenant?: string;
 }
 
-export class FakeAgent {
+export class FlowletAgent {
   readonly received: ControllerMessage[] = [];
   closed = false;
   private buf = '';
@@ -39,12 +39,12 @@ export class FakeAgent {
   }
 
   /** Connects and says hello (resolves once the `welcome` arrived). */
-  static async connect(path: string, id: string, ipv4: string): Promise<FakeAgent> {
+  static async connect(path: string, id: string, ipv4: string): Promise<FlowletAgent> {
     const s = await new Promise<Socket>((resolve, reject) => {
       const sock = connect(path, () => resolve(sock));
       sock.once('error', reject);
     });
-    const a = new FakeAgent(id, s);
+    const a = new FlowletAgent(id, s);
     a.send({ type: 'hello', version: 1, agentId: id, hostname: id, interface: `${id}-eth0`, ipv4: [ipv4], active: [] });
     const t0 = Date.now();
     while (!a.received.some((m) => m.type === 'welcome')) {
