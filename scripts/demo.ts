@@ -13,8 +13,13 @@
  *  6. stops everything it started (the fabric through its script, then the controller), also on failure or
  *     Ctrl-C.
  *
+ * The controller's live web view is at http://127.0.0.1:8080/ (another free port when 8080 is taken; the
+ * address is printed in step 1).
+ *
  * Options (environment): RIVULET_DEMO_SPINES / _LEAVES / _HOSTS (shape), RIVULET_DEMO_BW (Mbit/s),
- * RIVULET_DEMO_SECONDS (iperf3 duration), RIVULET_LOG_LEVEL (controller log level, default warn).
+ * RIVULET_DEMO_SECONDS (iperf3 duration), RIVULET_LOG_LEVEL (controller log level, default warn),
+ * RIVULET_DEMO_API_PORT (REST and web view port, default 8080), RIVULET_DEMO_SCREENSHOT=FILE.png (a
+ * screenshot of the web view during step 6, taken with headless Chromium).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -23,7 +28,8 @@ import { dpidHex } from '../controller/log.js';
 import { startAgents, waitRegistered, type AgentSet } from '../test/helpers/agents.js';
 import { mbps } from '../test/helpers/iperf.js';
 import { getJson, MininetFabric, mininetUnavailable, type Iperf3Result, type MnTopology } from '../test/helpers/mininet.js';
-import { startTestController, type TestController } from '../test/helpers/rivulet.js';
+import { startTestController, type TestController, type TestControllerOptions } from '../test/helpers/rivulet.js';
+import { openWebView, type WebViewSession } from './web-screenshot.js';
 import type { HostJson, LinkJson, RouteJson, SwitchJson } from '../controller/rest/schemas.js';
 
 const num = (name: string, def: number): number => {
@@ -33,6 +39,8 @@ const num = (name: string, def: number): number => {
 const SHAPE = { spines: num('RIVULET_DEMO_SPINES', 2), leaves: num('RIVULET_DEMO_LEAVES', 4), hostsPerLeaf: num('RIVULET_DEMO_HOSTS', 2) };
 const BW_MBPS = num('RIVULET_DEMO_BW', 50);
 const SECONDS = Math.round(num('RIVULET_DEMO_SECONDS', 5));
+const API_PORT = /^\d{1,5}$/.test(process.env['RIVULET_DEMO_API_PORT'] ?? '') ? Number(process.env['RIVULET_DEMO_API_PORT']) : 8080; // 0: any free port
+const SCREENSHOT = process.env['RIVULET_DEMO_SCREENSHOT'];
 
 const say = (s = ''): void => console.log(s);
 const step = (s: string): void => say(`\n== ${s}`);
@@ -152,14 +160,19 @@ async function main(): Promise<void> {
   // Host agents shape flowlets on the host end of each host link (fabric.py --shaping agents leaves that
   // end's qdisc to them). Tenants: the last competing sender of step 6 weighs 2, the others 1.
   const senders = allocationSenders(SHAPE);
-  rivulet = await startTestController({
+  const controllerOptions: TestControllerOptions = {
     config: {
       topology: { defaultCapacityBps: BW_MBPS * 1e6 }, qos: { enabled: false }, agents: { socketPath },
       tenants: senders.length ? [{ name: 'gold', weight: 2, members: [senders[senders.length - 1]!.ip] }] : [],
     },
+  };
+  rivulet = await startTestController({ ...controllerOptions, apiPort: API_PORT }).catch((err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EADDRINUSE') throw err;
+    return startTestController(controllerOptions); // 8080 taken: any free port
   });
   const r = rivulet;
   say(`  OpenFlow 1.3 listener on 127.0.0.1:${r.ofPort}; REST API at ${r.api}`);
+  say(`  web view (live fabric, link loads, flowlets, allocator): ${webUrl(r)}  <- open it in a browser while the demo runs`);
   say(`  apps: topology (LLDP every ${r.config.topology.lldpIntervalMs} ms, host tracking), routing (proxy ARP,` +
     ` each flow pinned on a random equal-cost path, seed ${r.config.routing.seed})`);
   const upAt = new Map<string, number>();
@@ -205,6 +218,11 @@ async function main(): Promise<void> {
     ` ${results.filter((x) => !(x instanceof Error)).length}/${pairs.length} iperf3 flows completed over pinned paths; ${allocated}.`);
 }
 
+/** The page's address: the REST server's root. */
+function webUrl(r: TestController): string {
+  return `${r.api.replace(/\/api\/v1$/, '')}/`;
+}
+
 /** The receiver (first host of leaf 1) and up to three senders (first host of leaves 2, 3, 4), by flat addressing. */
 function allocationSenders(shape: typeof SHAPE): { name: string; ip: string }[] {
   const out: { name: string; ip: string }[] = [];
@@ -245,14 +263,27 @@ async function showAllocation(r: TestController, f: MininetFabric, names: Names)
     senders.map((s, i) => `${s.name} ${i === senders.length - 1 ? 2 : 1}`).join(', ') + '.');
   agents = await startAgents(f, f.topology.hosts, { socketPath, logLevel: 'warn' });
   await waitRegistered(r.api, f.topology.hosts.map((h) => h.name), 30_000);
-  say(`  ${f.topology.hosts.length} agents registered (GET /api/v1/agents)`);
+  say(`  ${f.topology.hosts.length} agents registered (GET /api/v1/agents); the web view ${webUrl(r)} shows the flows live`);
+  let view: WebViewSession | undefined;
+  if (SCREENSHOT) view = await openWebView(webUrl(r));
   const seconds = SECONDS + 4;
   const runs = Promise.all(senders.map((s) => f.iperf3({ client: s.name, server: receiver.name, seconds, interval: 1 }).catch((err: Error) => err)));
+  const shot = view && SCREENSHOT
+    ? new Promise((res) => setTimeout(res, 3000)).then(() => view!.shoot(SCREENSHOT, senders.length, (seconds - 3) * 1000)).catch((err: Error) => err)
+    : undefined;
   await new Promise((res) => setTimeout(res, (seconds - 2) * 1000));
   const live = (await getJson<{ flowlets: DemoFlowlet[] }>(r.api, '/flowlets')).flowlets;
   const meters = (await getJson<{ meters: { key: string; dpid: string; meterId: number; rateBps: number; stats?: { measuredBps: number } }[] }>(r.api, '/meters')).meters;
   const alloc = await getJson<{ policy: string; iterations: number; runs: number; lastRunDurationUs: number; reaction?: { agent?: { p50Us?: number | null }; meter?: { p50Us?: number | null } } }>(r.api, '/allocator');
   const results = await runs;
+  if (shot) {
+    const s = await shot;
+    await view?.close();
+    say(s instanceof Error
+      ? `  web view screenshot failed: ${s.message}`
+      : `  web view screenshot: ${SCREENSHOT} (${s.allocatedRows} allocated flowlets in the table, ${s.nodes} nodes, ${s.edges} directed links in the graph,` +
+        ` selected ${s.selected ?? 'no link'}; ${s.consoleErrors.length} console errors)`);
+  }
   if (interrupted) return '';
   const rows: string[][] = [];
   let sum = 0;

@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Rivulet self-setup: idempotent; run by `npm run demo` and `npm test` (README.md "The two commands"; ARCHITECTURE.md "Platform facts").
 # 1. Debian packages (only when one is missing; as root).  2. npm ci (only when package-lock changed).
-# 3. build (tsc).  4. Open vSwitch started with the userspace datapath when it is not running.
+# 3. build (tsc, and the web view's assets with esbuild into dist/web).  4. Open vSwitch started with the userspace datapath when it is not running.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 log() { printf '[setup] %s\n' "$*"; }
 
-PKGS=(openvswitch-switch mininet iperf3 tcpdump tshark ethtool iputils-ping iproute2 nftables)
+PKGS=(openvswitch-switch mininet iperf3 tcpdump tshark ethtool iputils-ping iproute2 nftables chromium)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -34,8 +34,9 @@ else
   log "node_modules up to date"
 fi
 
-log "build (tsc)"
+log "build (tsc, then the web view's bundle: esbuild)"
 npx tsc -p tsconfig.json
+node dist/scripts/build-web.js
 
 if [ "$(id -u)" -eq 0 ]; then
   if ! ovs-vsctl --timeout=2 show >/dev/null 2>&1; then

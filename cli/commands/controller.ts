@@ -85,8 +85,8 @@ export async function runController(opts: ControllerCliOptions, io: CliIo = proc
   }
   const of = rivulet.openflow;
   log.info(
-    { event: 'started', openflow: `${of.host}:${of.port}`, api: `${rivulet.api.url}/api/v1` },
-    `rivulet controller: OpenFlow on ${of.host}:${of.port}, REST API on ${rivulet.api.url}/api/v1`,
+    { event: 'started', openflow: `${of.host}:${of.port}`, api: `${rivulet.api.url}/api/v1`, ...(rivulet.rest.ui ? { web: `${rivulet.api.url}/` } : {}) },
+    `rivulet controller: OpenFlow on ${of.host}:${of.port}, REST API on ${rivulet.api.url}/api/v1${rivulet.rest.ui ? `, web view on ${rivulet.api.url}/` : ''}`,
   );
   const why = await until();
   log.info({ event: 'shutdown', signal: why }, `shutting down (${String(why)})`);

@@ -27,6 +27,7 @@ import { createMetrics } from './metrics.js';
 import type { PriorityThresholds } from '../../apps/qos/index.js';
 import * as S from './schemas.js';
 import * as V from './views.js';
+import { registerUiRoutes, uiSourcesOf, type UiRoutes, type UiRoutesOptions } from './ui.js';
 
 export interface RestServerOptions {
   /** The controller (or anything with its map of connected switches). */
@@ -51,6 +52,8 @@ export interface RestServerOptions {
    * WebSocket /api/v1/agents/ws, Ryu /stats/meter/:dpid, allocated load in /links, and its metrics.
    */
   readonly enforcement?: EnforcementSource;
+  /** The live web view at `/` (controller/rest/ui.ts): push interval, page limit, assets, auth hook. */
+  readonly ui?: Partial<Pick<UiRoutesOptions, 'pushIntervalMs' | 'maxClients' | 'assetsDir' | 'authorize'>> & { readonly enabled?: boolean };
 }
 
 export interface RestAddress {
@@ -63,6 +66,8 @@ export interface RestAddress {
 export interface RestServer {
   /** The fastify instance (later issues add routes to it before listen; tests inject requests). */
   readonly fastify: FastifyInstance;
+  /** The web view's routes (absent when `ui.enabled` is false). */
+  readonly ui?: UiRoutes;
   /** Starts listening (port 0: any free port). @throws the listen error (EADDRINUSE…) as a rejection */
   listen(port: number, host: string): Promise<RestAddress>;
   /** Ends pending health waits, closes the listener and every connection. Idempotent. */
@@ -171,6 +176,15 @@ export function createRestServer(opts: RestServerOptions): RestServer {
 
   void app.register(fastifyWebsocket, { options: { maxPayload: MAX_MESSAGE_BYTES } });
 
+  const ui = opts.ui?.enabled === false ? undefined : registerUiRoutes(app, {
+    ...uiSourcesOf({
+      ctx, ready: () => opts.topology.ready(), routes: opts.routes, startedEpochMs: Date.now() - (clock.now() - startedAtMs), version,
+      tenants: opts.config.tenants, ...(enforcement ? { enforcement } : {}), ...(opts.qos ? { qos: opts.qos } : {}),
+      capacity: { links: opts.config.topology.links, ...(opts.config.topology.defaultCapacityBps === undefined ? {} : { defaultBps: opts.config.topology.defaultCapacityBps }) },
+    }),
+    clock, log, ...opts.ui,
+  });
+
   app.get('/metrics', { schema: { tags: ['metrics'], summary: 'Prometheus text exposition', produces: ['text/plain'] } }, async (_req, reply) => {
     const text = await metrics.metrics();
     return reply.type(metrics.contentType).send(text);
@@ -250,6 +264,7 @@ export function createRestServer(opts: RestServerOptions): RestServer {
   let closing: Promise<void> | undefined;
   return {
     fastify: app,
+    ...(ui ? { ui } : {}),
     async listen(port: number, host: string): Promise<RestAddress> {
       await app.listen({ port, host });
       const addr = app.server.address();

@@ -36,6 +36,8 @@ export interface TestControllerOptions {
   readonly config?: ConfigInput;
   /** OpenFlow port to listen on (default 0: any free port; a restart test passes the previous one) */
   readonly ofPort?: number;
+  /** REST port to listen on (default 0: any free port; the demo asks for 8080) */
+  readonly apiPort?: number;
 }
 
 let instances = 0;
@@ -46,7 +48,7 @@ export async function startTestController(opts: TestControllerOptions = {}): Pro
   const config = defaultConfig({
     ...opts.config,
     openflow: { ...opts.config?.openflow, port: opts.ofPort ?? 0, host: '127.0.0.1' },
-    api: { ...opts.config?.api, port: 0, host: '127.0.0.1' },
+    api: { ...opts.config?.api, port: opts.apiPort ?? 0, host: '127.0.0.1' },
     // a socket of its own (the default /run/rivulet/agents.sock would be shared by concurrent test runs)
     agents: { socketPath: join(tmpdir(), `rivulet-test-${process.pid}-${++instances}.sock`), ...opts.config?.agents },
     log: { level },
