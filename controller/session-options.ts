@@ -45,7 +45,7 @@ export interface SessionOptions {
   readonly maxEarlyMessages?: number;
   /**
    * Coalesce writes per event-loop turn (default false here; the controller turns it on): messages sent during one turn go to the socket as
-   * one buffer when the turn ends (process.nextTick), and the barriers of `transact` calls in one turn
+   * one buffer when the turn ends (setImmediate: after every socket read of this loop iteration), and the barriers of `transact` calls in one turn
    * share one BARRIER_REQUEST written after all of them (OpenFlow 1.3.5 §6.2: a barrier reply covers every
    * message sent before it). false: every message is one write, every transact its own barrier.
    */

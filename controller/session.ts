@@ -149,7 +149,7 @@ export class Session implements SwitchHandle {
     this.outBytes += bytes.length;
     if (!this.flushQueued) {
       this.flushQueued = true;
-      process.nextTick(this.flushTurn);
+      setImmediate(this.flushTurn);
     }
   }
 
@@ -195,7 +195,7 @@ export class Session implements SwitchHandle {
       this.turnBarrier = { xid, reply };
       if (!this.flushQueued) {
         this.flushQueued = true;
-        process.nextTick(this.flushTurn);
+        setImmediate(this.flushTurn);
       }
     }
     return this.turnBarrier.reply;

@@ -18,7 +18,7 @@ import { dpidHex, type Logger } from '../controller/log.js';
 import { DiscoveryCore, lldpFlowMod, probePacketOut, type Probe } from './discovery.js';
 import { FabricGraph, toFabricPort } from './graph.js';
 import { newProbeKey } from './lldp-probe.js';
-import { parseFrame } from './packet.js';
+import { parseFrameOnce } from './packet.js';
 import type { FabricEvent, FabricPort, PortRef, TopologyView } from './types.js';
 
 export interface TopologyAppConfig {
@@ -136,7 +136,7 @@ class TopologyShell {
     this.ctx = ctx;
     const inPort = match.find((f) => f.field === 'in_port')?.value;
     if (typeof inPort !== 'number') return;
-    const parsed = parseFrame(data);
+    const parsed = parseFrameOnce(data);
     if (!parsed.ok) {
       this.log.debug({ event: 'topology_bad_frame', dpid: dpidHex(dpid), inPort, code: parsed.error.code }, parsed.error.message);
       return;

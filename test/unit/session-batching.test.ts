@@ -9,7 +9,28 @@ import { expect } from 'chai';
 import { flowMod, type OfpMessage } from '../../controller/codec/index.js';
 import { SwitchError } from '../../controller/errors.js';
 import { tick } from '../helpers/fake-socket.js';
-import { bringUp, harness } from '../helpers/session-harness.js';
+import { HELLO_13, TEST_DPID, TEST_PORT, harness, type Harness } from '../helpers/session-harness.js';
+
+/** Two turns: the promise continuation that sends, then the end-of-turn flush. */
+const turn = async (): Promise<void> => {
+  await tick();
+  await tick();
+};
+
+/** The handshake of session-harness' bringUp, one turn per step (writes leave at the end of a turn). */
+async function bringUp(h: Harness): Promise<void> {
+  h.sock.feed(HELLO_13);
+  await turn();
+  const fr = h.sock.last('OFPT_FEATURES_REQUEST');
+  h.sock.feed({ type: 'OFPT_FEATURES_REPLY', xid: fr.xid, datapathId: TEST_DPID, nBuffers: 0, nTables: 254, auxiliaryId: 0, capabilities: 0x4f, reserved: 0 });
+  await turn();
+  const mp = h.sock.last('OFPT_MULTIPART_REQUEST');
+  const br = h.sock.last('OFPT_BARRIER_REQUEST');
+  h.sock.feed({ type: 'OFPT_MULTIPART_REPLY', xid: mp.xid, flags: 0, body: { mpType: 'OFPMP_PORT_DESC', ports: [TEST_PORT] } });
+  h.sock.feed({ type: 'OFPT_BARRIER_REPLY', xid: br.xid });
+  await turn();
+  if (h.session.state !== 'MAIN') throw new Error(`session in ${h.session.state}`);
+}
 
 const entry = (priority: number) => flowMod({ priority, match: [], instructions: [] });
 
