@@ -1,224 +1,207 @@
 /**
- * `npm run bench:setup` — flow-setup rate and latency of Rivulet on a fake leaf-spine fabric
- * (ARCHITECTURE.md "Tests and benchmarks": figures with a baseline measured in the same run).
+ * `npm run bench:setup` — flow setups per second and setup latency, cbench style (see cbench.ts), for
+ * three controllers in one run, so the figures share the machine's load of the moment:
  *
- * For each fabric shape: Rivulet (startRivulet, the same code as `rivulet controller`) runs in a worker
- * thread, so the controller has an event loop and a core of its own; a {@link FakeFabric} of real
- * OpenFlow 1.3 endpoints connects to it over loopback TCP. Once LLDP discovery has found every link and
- * every host has announced itself (gratuitous ARP), hosts send first packets of new TCP flows to hosts in
- * other racks as fast as the controller sets them up, with 1, 8 and 64 flows outstanding (closed loop,
- * see setup-load.ts). A flow is set up when its ADD FLOW_MODs have reached the ingress leaf, a spine
- * and the egress leaf, and the PACKET_OUT releasing its first packet has arrived.
+ * - Rivulet (startRivulet, the code of `rivulet controller`, in a worker thread of this process);
+ * - os-ken with a `simple_switch_13`-equivalent learning switch (bench/osken/learning_switch_13.py),
+ *   a separate Python process (`osken-manager`; Debian's python3-os-ken, installed here when missing and
+ *   running as root — the bench installs it, the product set-up does not);
+ * - a trivial responder (trivial-responder.ts, worker thread): one fixed FLOW_MOD + a PACKET_OUT per
+ *   PACKET_IN, no state — the ceiling of the generator on this machine.
  *
- * Baseline: ECHO_REQUEST round trips with the same number outstanding over the same switch sockets to
- * the same controller — a message the session answers without any app. "setups ÷ echo" is the flow
- * setup rate as a fraction of the bare round-trip rate (1 would mean routing is free; its inverse is how
- * many echo round trips one flow setup costs). These VMs are noisy: read the ratios.
- *
- * Also printed per level: event-loop utilization of the controller thread and of the fabric (this
- * process's main thread, the load generator), and the CPU time of the whole process in cores (both
- * threads, GC, kernel): on a 2-core VM a value near 2 means the machine, not Rivulet, is the limit.
- * The whole run is bounded (≈40 s, watchdog at 60 s) and stops everything it started.
+ * For 1 and 16 switches × 1, 8 and 64 packet-ins outstanding per switch: setups/s, latency p50/p99, flow-mods
+ * per setup, the generator thread's event-loop utilization (near 100%: the generator, not the controller,
+ * is the limit), and the ratios Rivulet ÷ os-ken and Rivulet ÷ trivial. The machine is shared: read the
+ * ratios. Options: `--duration-ms N` per level (default 2000), `--only rivulet,trivial,osken`.
  */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import net from 'node:net';
 import os from 'node:os';
-import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { ConfigInput } from '../controller/config/index.js';
-import { FakeFabric, type FabricShape } from '../test/helpers/fake-fabric.js';
-import { announceHosts, percentile, runEchoLoop, runFlowLoop, type EchoLoopResult, type FlowLoopResult } from './setup-load.js';
-import type { ControllerStatus, WorkerReply } from './setup-controller.js';
+import { connectSwitches, runLevel, sleep, type LevelResult } from './cbench.js';
+import { percentile } from './setup-load.js';
+import type { WorkerReply } from './setup-controller.js';
 
-const SHAPES: readonly FabricShape[] = [
-  { spines: 4, leaves: 8, hostsPerLeaf: 8 },
-  { spines: 8, leaves: 24, hostsPerLeaf: 16 },
-];
-const LEVELS = [1, 8, 64] as const;
-const FLOW_MS = 2500;
-const ECHO_MS = 1000;
-const WARMUP_MS = 800;
-const SEED = 42;
-const TOTAL_BUDGET_MS = 60_000;
+const SWITCHES = [1, 16] as const;
+const WINDOWS = [1, 8, 64] as const;
+const WARMUP_MS = 400;
 
-/** The controller in its worker thread. */
-class ControllerWorker {
-  private readonly worker: Worker;
-  private waiters: ((m: WorkerReply) => void)[] = [];
-  private failure: string | undefined;
+type Name = 'rivulet' | 'osken' | 'trivial';
 
-  constructor(config: ConfigInput) {
-    this.worker = new Worker(new URL('./setup-controller.js', import.meta.url), { workerData: config });
-    this.worker.on('message', (m: WorkerReply) => {
-      if (m.type === 'failed') this.failure = m.message;
-      const w = this.waiters;
-      this.waiters = [];
-      for (const f of w) f(m);
+interface Running {
+  readonly port: number;
+  stop(): Promise<void>;
+}
+
+/** Rivulet's configuration for the bench: defaults, quiet logs, no agent socket, flood budgets opened up. */
+export const BENCH_RIVULET_CONFIG: ConfigInput = {
+  openflow: { port: 0, host: '127.0.0.1' },
+  api: { port: 0, host: '127.0.0.1' },
+  routing: { seed: 7 },
+  agents: { socketPath: '' },
+  log: { level: 'error' },
+};
+
+async function startRivulet(): Promise<Running> {
+  const worker = new Worker(new URL('./setup-controller.js', import.meta.url), { workerData: BENCH_RIVULET_CONFIG });
+  const port = await new Promise<number>((resolve, reject) => {
+    worker.on('message', (m: WorkerReply) => {
+      if (m.type === 'started') resolve(m.ofPort);
+      if (m.type === 'failed') reject(new Error(m.message));
     });
-    this.worker.on('error', (err) => {
-      this.failure = err.stack ?? err.message;
-      for (const f of this.waiters.splice(0)) f({ type: 'failed', message: this.failure });
-    });
-  }
-
-  private next(timeoutMs = 10_000): Promise<WorkerReply> {
-    if (this.failure) return Promise.reject(new Error(`controller worker failed: ${this.failure}`));
-    return new Promise((resolve, reject) => {
-      const t = setTimeout(() => reject(new Error('controller worker did not answer')), timeoutMs);
-      this.waiters.push((m) => {
-        clearTimeout(t);
-        if (m.type === 'failed') reject(new Error(`controller worker failed: ${m.message}`));
-        else resolve(m);
-      });
-    });
-  }
-
-  async started(): Promise<number> {
-    const m = await this.next(15_000);
-    if (m.type !== 'started') throw new Error(`unexpected worker message ${m.type}`);
-    return m.ofPort;
-  }
-
-  async status(): Promise<ControllerStatus> {
-    const reply = this.next();
-    this.worker.postMessage({ cmd: 'status' });
-    const m = await reply;
-    if (m.type !== 'status') throw new Error(`unexpected worker message ${m.type}`);
-    return m;
-  }
-
-  async stop(): Promise<void> {
-    const done = this.next(5000).catch(() => undefined);
-    this.worker.postMessage({ cmd: 'stop' });
-    await done;
-    await this.worker.terminate();
-  }
-}
-
-async function waitFor(what: string, cond: () => Promise<boolean>, timeoutMs: number): Promise<number> {
-  const t0 = performance.now();
-  while (!(await cond())) {
-    if (performance.now() - t0 > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  return performance.now() - t0;
-}
-
-interface LevelRow {
-  readonly flows: FlowLoopResult;
-  readonly echo: EchoLoopResult;
-  /** event-loop utilization during the flow loop: controller thread, fabric (load generator) thread */
-  readonly elu: number;
-  readonly fabricElu: number;
-  /** CPU time of the whole process (both threads, GC, kernel) ÷ wall time, in cores */
-  readonly cores: number;
-}
-
-interface ShapeResult {
-  readonly shape: FabricShape;
-  /** anomalies worth a line under the table (links lost during a level, timed-out flows) */
-  readonly notes: readonly string[];
-  readonly switches: number;
-  readonly discoveryMs: number;
-  readonly hostsMs: number;
-  readonly rows: readonly LevelRow[];
-}
-
-async function benchShape(shape: FabricShape): Promise<ShapeResult> {
-  const ctl = new ControllerWorker({
-    openflow: { port: 0, host: '127.0.0.1' },
-    api: { port: 0, host: '127.0.0.1' },
-    routing: { seed: SEED },
-    log: { level: 'error' },
+    worker.once('error', reject);
   });
-  let fabric: FakeFabric | undefined;
-  try {
-    const ofPort = await ctl.started();
-    fabric = await FakeFabric.connect(ofPort, { shape, record: false });
-    const f = fabric;
-    const links = f.directedLinks().length;
-    const discoveryMs = await waitFor('discovery', async () => {
-      const s = await ctl.status();
-      return s.ready && s.links === links;
-    }, 15_000);
-    announceHosts(f);
-    const hostsMs = await waitFor('hosts', async () => (await ctl.status()).hostsWithIp >= f.hosts.length, 5000);
-    await runFlowLoop(f, { inFlight: 8, durationMs: WARMUP_MS, seed: SEED + 1 });
-    const rows: LevelRow[] = [];
-    const notes: string[] = [];
-    for (const inFlight of LEVELS) {
-      const echo = await runEchoLoop(f, inFlight, ECHO_MS, SEED + inFlight);
-      await ctl.status(); // resets the ELU window
-      const before = performance.eventLoopUtilization();
-      const cpu0 = process.cpuUsage();
-      const flows = await runFlowLoop(f, { inFlight, durationMs: FLOW_MS, seed: SEED + 100 + inFlight });
-      const cpu = process.cpuUsage(cpu0);
-      const fabricElu = performance.eventLoopUtilization(before).utilization;
-      const { elu, links: linksNow } = await ctl.status();
-      if (linksNow !== links) notes.push(`${inFlight} in flight: the controller listed ${linksNow} of ${links} links after the level`);
-      for (const t of flows.timeoutSamples) notes.push(`${inFlight} in flight: timed out: ${t}`);
-      rows.push({ flows, echo, elu, fabricElu, cores: (cpu.user + cpu.system) / 1000 / flows.durationMs });
-    }
-    return { shape, notes, switches: f.switches.length, discoveryMs, hostsMs, rows };
-  } finally {
-    fabric?.close();
-    await ctl.stop();
-  }
+  return {
+    port,
+    stop: async () => {
+      const done = new Promise((r) => worker.once('message', r));
+      worker.postMessage({ cmd: 'stop' });
+      await Promise.race([done, sleep(3000)]);
+      await worker.terminate();
+    },
+  };
 }
 
-const ms = (x: number): string => (Number.isFinite(x) ? x.toFixed(2) : '–');
+async function startTrivial(): Promise<Running> {
+  const worker = new Worker(new URL('./trivial-responder.js', import.meta.url));
+  const port = await new Promise<number>((resolve, reject) => {
+    worker.once('message', (m: { port: number }) => resolve(m.port));
+    worker.once('error', reject);
+  });
+  return {
+    port,
+    stop: async () => {
+      worker.postMessage('stop');
+      await sleep(100);
+      await worker.terminate();
+    },
+  };
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = net.createServer().listen(0, '127.0.0.1', () => {
+      const p = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(p));
+    });
+  });
+}
+
+/** Makes sure osken-manager exists (apt-get install python3-os-ken as root); returns why not otherwise. */
+function ensureOsken(): string | undefined {
+  if (spawnSync('sh', ['-c', 'command -v osken-manager']).status === 0) return undefined;
+  if (process.getuid?.() !== 0) return 'osken-manager missing (install python3-os-ken, or run as root)';
+  console.log('installing python3-os-ken (Debian) for the os-ken baseline…');
+  const r = spawnSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', 'python3-os-ken'], {
+    stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+  });
+  return r.status === 0 ? undefined : `apt-get install python3-os-ken failed (${r.status})`;
+}
+
+async function startOsken(): Promise<Running> {
+  const why = ensureOsken();
+  if (why) throw new Error(why);
+  const port = await freePort();
+  const app = fileURLToPath(new URL('../../bench/osken/learning_switch_13.py', import.meta.url));
+  const child: ChildProcess = spawn('osken-manager', ['--ofp-tcp-listen-port', String(port), '--default-log-level', '40', app], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr?.on('data', (c: Buffer) => void (stderr = (stderr + c.toString()).slice(-2000)));
+  const t0 = Date.now();
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`osken-manager exited: ${stderr}`);
+    const ok = await new Promise<boolean>((r) => {
+      const s = net.connect({ port, host: '127.0.0.1' }, () => {
+        s.destroy();
+        r(true);
+      });
+      s.on('error', () => r(false));
+    });
+    if (ok) break;
+    if (Date.now() - t0 > 15_000) throw new Error(`osken-manager did not listen: ${stderr}`);
+    await sleep(200);
+  }
+  return {
+    port,
+    stop: async () => {
+      child.kill('SIGTERM');
+      await Promise.race([new Promise((r) => child.once('exit', r)), sleep(3000)]);
+      if (child.exitCode === null) child.kill('SIGKILL');
+    },
+  };
+}
+
+const STARTERS: Record<Name, () => Promise<Running>> = { rivulet: startRivulet, osken: startOsken, trivial: startTrivial };
+
+async function benchController(name: Name, durationMs: number): Promise<LevelResult[]> {
+  const rows: LevelResult[] = [];
+  for (const n of SWITCHES) {
+    const ctl = await STARTERS[name]();
+    try {
+      const sws = await connectSwitches(ctl.port, n);
+      try {
+        for (const w of WINDOWS) rows.push(await runLevel(sws, w, WARMUP_MS, durationMs));
+      } finally {
+        for (const s of sws) s.close();
+      }
+    } finally {
+      await ctl.stop();
+    }
+  }
+  return rows;
+}
+
 const int = (x: number): string => Math.round(x).toLocaleString('en-US');
-
-function table(results: readonly ShapeResult[]): string[] {
-  const header = [
-    'fabric (S×L×H)', 'in flight', 'flow setups/s', 'echo RTT/s (baseline)', 'setups ÷ echo',
-    'last flow-mod p50 / p99 ms', 'packet-out p50 / p99 ms', 'echo p50 / p99 ms', 'first pkt delivered', 'timeouts', 'loop busy: controller / fabric', 'CPU (cores)',
-  ];
-  const lines = [`| ${header.join(' | ')} |`, `|${header.map(() => '---').join('|')}|`];
-  for (const r of results) {
-    const name = `${r.shape.spines}×${r.shape.leaves}×${r.shape.hostsPerLeaf}`;
-    for (const { flows, echo, elu, fabricElu, cores } of r.rows) {
-      const setups = (flows.completed * 1000) / flows.durationMs;
-      const echoes = (echo.completed * 1000) / echo.durationMs;
-      lines.push(`| ${[
-        name, String(flows.inFlight), int(setups), int(echoes), (setups / echoes).toFixed(3),
-        `${ms(percentile(flows.flowModMs, 50))} / ${ms(percentile(flows.flowModMs, 99))}`,
-        `${ms(percentile(flows.releaseMs, 50))} / ${ms(percentile(flows.releaseMs, 99))}`,
-        `${ms(percentile(echo.rttMs, 50))} / ${ms(percentile(echo.rttMs, 99))}`,
-        `${flows.delivered}/${flows.completed}`, String(flows.timedOut), `${Math.round(elu * 100)}% / ${Math.round(fabricElu * 100)}%`, cores.toFixed(2),
-      ].join(' | ')} |`);
-    }
-  }
-  return lines;
-}
+const ms = (x: number): string => (Number.isFinite(x) ? x.toFixed(3) : '–');
+const rate = (r: LevelResult | undefined): number => (r ? (r.setups * 1000) / r.durationMs : NaN);
 
 async function main(): Promise<void> {
-  const t0 = performance.now();
-  const watchdog = setTimeout(() => {
-    console.error(`bench:setup exceeded ${TOTAL_BUDGET_MS / 1000} s; exiting`);
-    process.exit(1);
-  }, TOTAL_BUDGET_MS);
-  watchdog.unref();
-  const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
+  const args = process.argv.slice(2);
+  const durArg = args.indexOf('--duration-ms');
+  const durationMs = durArg >= 0 ? Number(args[durArg + 1]) : 2000;
+  const onlyArg = args.indexOf('--only');
+  const names: Name[] = onlyArg >= 0 ? (args[onlyArg + 1]!.split(',') as Name[]) : ['trivial', 'rivulet', 'osken'];
   const load = (): string => os.loadavg().map((x) => x.toFixed(2)).join(' ');
-  console.log(`node ${process.version}, ${os.cpus().length} × ${cpu}, ${new Date().toISOString()}, load average ${load()}`);
-  console.log(`controller: startRivulet in a worker thread; fabric: fake OpenFlow 1.3 switches on loopback TCP, same process`);
-  console.log(`per level: ${ECHO_MS} ms echo baseline, then ${FLOW_MS} ms of new TCP flows between racks (seed ${SEED})\n`);
-  const results: ShapeResult[] = [];
-  for (const shape of SHAPES) {
-    const r = await benchShape(shape);
-    results.push(r);
-    const links = 2 * shape.spines * shape.leaves;
-    const hosts = shape.leaves * shape.hostsPerLeaf;
-    console.log(`${shape.spines}×${shape.leaves}×${shape.hostsPerLeaf}: ${r.switches} switches, ${links} directed links discovered in ` +
-      `${(r.discoveryMs / 1000).toFixed(2)} s after the last handshake; ${hosts} hosts learnt in ${(r.hostsMs / 1000).toFixed(2)} s`);
+  console.log(`node ${process.version}, ${os.cpus().length} × ${os.cpus()[0]?.model ?? '?'}, ${new Date().toISOString()}, load average ${load()}`);
+  console.log(`cbench-style OpenFlow 1.3 generator (bench/cbench.ts), ${durationMs} ms per level after ${WARMUP_MS} ms warm-up\n`);
+  const results = new Map<Name, LevelResult[]>();
+  const failures: string[] = [];
+  for (const name of names) {
+    try {
+      results.set(name, await benchController(name, durationMs));
+    } catch (err) {
+      failures.push(`${name}: ${err instanceof Error ? err.message : String(err)}`);
+    }
   }
-  console.log('');
-  for (const line of table(results)) console.log(line);
-  for (const r of results) for (const n of r.notes) console.log(`- ${r.shape.spines}×${r.shape.leaves}×${r.shape.hostsPerLeaf}, ${n}`);
-  console.log(`\ntotal ${((performance.now() - t0) / 1000).toFixed(1)} s; load average at the end ${load()} (other work on the machine skews the figures)`);
-  clearTimeout(watchdog);
+  const header = ['controller', 'switches × window', 'setups/s', 'p50 / p99 ms', 'flow-mods per setup', 'generator busy'];
+  console.log(`| ${header.join(' | ')} |`);
+  console.log(`|${header.map(() => '---').join('|')}|`);
+  for (const [name, rows] of results) {
+    for (const r of rows) {
+      console.log(`| ${[name, `${r.switches} × ${r.window}`, int(rate(r)), `${ms(percentile(r.latMs, 50))} / ${ms(percentile(r.latMs, 99))}`,
+        r.setups ? (r.flowMods / r.setups).toFixed(2) : '–', `${Math.round(r.generatorElu * 100)}%`].join(' | ')} |`);
+    }
+  }
+  console.log('\nratios (same run):');
+  const rh = ['switches × window', 'Rivulet setups/s', 'Rivulet ÷ os-ken', 'Rivulet ÷ trivial responder'];
+  console.log(`| ${rh.join(' | ')} |`);
+  console.log(`|${rh.map(() => '---').join('|')}|`);
+  const find = (name: Name, n: number, w: number): LevelResult | undefined => results.get(name)?.find((r) => r.switches === n && r.window === w);
+  for (const n of SWITCHES) {
+    for (const w of WINDOWS) {
+      const r = find('rivulet', n, w);
+      console.log(`| ${n} × ${w} | ${int(rate(r))} | ${(rate(r) / rate(find('osken', n, w))).toFixed(1)}× | ${(rate(r) / rate(find('trivial', n, w))).toFixed(2)} |`);
+    }
+  }
+  for (const f of failures) console.log(`- failed: ${f}`);
+  console.log(`\nload average at the end ${load()}`);
 }
 
-main().catch((err: unknown) => {
-  console.error(err instanceof Error ? err.stack : err);
-  process.exitCode = 1;
-});
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    console.error(err instanceof Error ? err.stack : err);
+    process.exit(1);
+  },
+);

@@ -11,12 +11,16 @@
  * the new one, exactly once each.
  */
 import net from 'node:net';
-import { errorNames } from './codec/index.js';
+import { errorNames, type MessageOf } from './codec/index.js';
 import type { App, AppEventName, AppHandler, ControllerStats, SwitchHandle } from './api.js';
 import { AppHost } from './app-host.js';
 import { CountingClock, systemClock, type Clock } from './clock.js';
 import { createLogger, dpidHex, type Logger } from './log.js';
 import { Session, type AsyncMessage, type SessionOptions } from './session.js';
+import {
+  DEFAULT_PACKET_IN_GATE, PacketInGate, PacketInQueue, classifyFrame,
+  type PacketInClass, type PacketInGateConfig, type SwitchPacketIns,
+} from './packet-in-gate.js';
 
 export interface ControllerOptions {
   /** TCP port for switches (default 6653; 0 picks a free port, see `Controller.port`). */
@@ -38,6 +42,27 @@ export interface ControllerOptions {
    * this many ms or be declared dead (default 1000).
    */
   readonly duplicateEchoTimeoutMs?: number;
+  /** Packet-in protection (budgets per port / switch and class, the new-flow queue); default {@link DEFAULT_PACKET_IN_GATE}. */
+  readonly packetIn?: PacketInOptions;
+}
+
+export interface PacketInOptions {
+  readonly gate?: PacketInGateConfig;
+  /** new-flow (IPv4, other) packet-ins waiting for dispatch at most (default 4096; beyond: dropped, counted) */
+  readonly maxQueued?: number;
+  /** new-flow packet-ins dispatched per event-loop turn (default 256) */
+  readonly batch?: number;
+}
+
+/** Packet-in accounting (REST `/api/v1/packet-ins`, `/metrics`). */
+export interface PacketInStats {
+  readonly admitted: Readonly<Record<PacketInClass, number>>;
+  readonly dropped: Readonly<Record<PacketInClass, number>>;
+  /** new-flow packet-ins dropped because the dispatch queue was full */
+  readonly queueOverflow: number;
+  /** new-flow packet-ins waiting now */
+  readonly queued: number;
+  readonly switches: readonly SwitchPacketIns[];
 }
 
 /** A running controller. Every method is safe to call after close() (no-ops / empty results). */
@@ -55,6 +80,8 @@ export interface Controller {
   /** Resolves once asynchronous app handlers started so far have finished. */
   idle(): Promise<void>;
   stats(): ControllerStats;
+  /** Packet-ins admitted and dropped per class, per switch and per port. */
+  packetIns(): PacketInStats;
   /** Stops listening, closes every session (apps see switchDown), releases timers and sockets. */
   close(): Promise<void>;
 }
@@ -69,6 +96,8 @@ class RivuletController implements Controller {
   private anon = 0;
   private refused = 0;
   private closing: Promise<void> | undefined;
+  private readonly gate: PacketInGate;
+  private readonly newFlows: PacketInQueue<{ readonly s: Session; readonly msg: MessageOf<'OFPT_PACKET_IN'> }>;
   port = 0;
 
   constructor(
@@ -77,9 +106,14 @@ class RivuletController implements Controller {
     clock: Clock,
     private readonly sessionOptions: SessionOptions,
     private readonly duplicateEchoTimeoutMs: number,
+    packetIn: PacketInOptions = {},
   ) {
     this.clock = new CountingClock(clock);
     this.apps = new AppHost(this.switches, log);
+    this.gate = new PacketInGate(packetIn.gate ?? DEFAULT_PACKET_IN_GATE);
+    this.newFlows = new PacketInQueue(({ s, msg }) => {
+      if (s.alive && this.switches.get(s.dpid) === s) this.apps.dispatch('packetIn', { dpid: s.dpid, msg });
+    }, packetIn.maxQueued ?? 4096, packetIn.batch ?? 256);
     this.server = net.createServer((socket) => this.accept(socket));
   }
 
@@ -127,8 +161,19 @@ class RivuletController implements Controller {
     };
   }
 
+  packetIns(): PacketInStats {
+    return {
+      admitted: { ...this.gate.admittedTotal },
+      dropped: { ...this.gate.droppedTotal },
+      queueOverflow: this.newFlows.overflowed,
+      queued: this.newFlows.length,
+      switches: this.gate.switches(),
+    };
+  }
+
   close(): Promise<void> {
     this.closing ??= new Promise<void>((resolve) => {
+      this.newFlows.clear();
       this.server.close(() => resolve());
       for (const s of [...this.sessions]) s.close('controller shutting down', { immediate: true });
       for (const sock of this.sockets) sock.destroy();
@@ -183,15 +228,29 @@ class RivuletController implements Controller {
     const dpid = s.maybeDpid;
     if (!wasUp || dpid === undefined || this.switches.get(dpid) !== s) return;
     this.switches.delete(dpid);
+    this.gate.forget(dpid);
     this.log.info({ event: 'switch_down', dpid: dpidHex(dpid), reason }, 'switch down');
     this.apps.dispatch('switchDown', { dpid, reason });
+  }
+
+  /**
+   * The packet-in gate: counted and dropped early when over budget; LLDP and ARP dispatched at once,
+   * new-flow work (IPv4, other) through the batch queue.
+   */
+  private onPacketIn(s: Session, msg: MessageOf<'OFPT_PACKET_IN'>): void {
+    const cls = classifyFrame(msg.data);
+    let inPort = 0;
+    for (const f of msg.match) if (f.field === 'in_port' && typeof f.value === 'number') inPort = f.value;
+    if (!this.gate.admit(s.dpid, inPort, cls, this.clock.now())) return;
+    if (cls === 'lldp' || cls === 'arp') this.apps.dispatch('packetIn', { dpid: s.dpid, msg });
+    else this.newFlows.push({ s, msg });
   }
 
   private onMessage(s: Session, msg: AsyncMessage): void {
     const dpid = s.dpid;
     switch (msg.type) {
       case 'OFPT_PACKET_IN':
-        return this.apps.dispatch('packetIn', { dpid, msg });
+        return this.onPacketIn(s, msg);
       case 'OFPT_PORT_STATUS':
         return this.apps.dispatch('portStatus', { dpid, msg });
       case 'OFPT_FLOW_REMOVED':
@@ -213,7 +272,7 @@ class RivuletController implements Controller {
  */
 export async function startController(opts: ControllerOptions = {}): Promise<Controller> {
   const log = opts.logger ?? createLogger({ level: opts.logLevel });
-  const ctl = new RivuletController(opts.host ?? '0.0.0.0', log, opts.clock ?? systemClock, opts.session ?? {}, opts.duplicateEchoTimeoutMs ?? 1000);
+  const ctl = new RivuletController(opts.host ?? '0.0.0.0', log, opts.clock ?? systemClock, opts.session ?? {}, opts.duplicateEchoTimeoutMs ?? 1000, opts.packetIn);
   for (const app of opts.apps ?? []) ctl.use(app);
   await ctl.listen(opts.port ?? 6653);
   return ctl;

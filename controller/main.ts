@@ -122,6 +122,7 @@ export async function startRivulet(opts: RivuletOptions): Promise<Rivulet> {
         missSendLen: config.openflow.missSendLen,
         echoIntervalMs: config.openflow.echoIntervalMs,
         echoMaxUnanswered: config.openflow.echoMaxUnanswered,
+        batchWrites: true,
       },
       apps: [topology.app, routing.app, enforcement.app],
     });

@@ -43,6 +43,13 @@ export interface SessionOptions {
   readonly installTableMiss?: boolean;
   /** Async messages held while CONFIGURING, delivered after 'up' (default 1024; more are dropped). */
   readonly maxEarlyMessages?: number;
+  /**
+   * Coalesce writes per event-loop turn (default false here; the controller turns it on): messages sent during one turn go to the socket as
+   * one buffer when the turn ends (setImmediate: after every socket read of this loop iteration), and the barriers of `transact` calls in one turn
+   * share one BARRIER_REQUEST written after all of them (OpenFlow 1.3.5 §6.2: a barrier reply covers every
+   * message sent before it). false: every message is one write, every transact its own barrier.
+   */
+  readonly batchWrites?: boolean;
 }
 
 /** Messages a switch sends on its own (§7.4) that the session hands to its owner. */
@@ -79,5 +86,6 @@ export const SESSION_DEFAULTS: Required<SessionOptions> = {
   lingerMs: 1000,
   installTableMiss: true,
   maxEarlyMessages: 1024,
+  batchWrites: false,
 };
 

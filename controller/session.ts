@@ -12,8 +12,11 @@
  * stream cannot be trusted past it. A well-framed message whose body does not decode is answered with
  * OFPT_ERROR carrying the decode error's type/code and the session goes on (§6.4); if it was a reply
  * (or an OFPT_ERROR) to a pending request, that request alone fails with MalformedReplyError. An
- * unknown message type gets OFPBRC_BAD_TYPE and the connection stays. The switch's ECHO_REQUESTs are answered; ours go out every `echoIntervalMs` and the
- * session closes after `echoMaxUnanswered` unanswered ones. Writes go through a bounded WriteQueue.
+ * unknown message type gets OFPBRC_BAD_TYPE and the connection stays. The switch's ECHO_REQUESTs are
+ * answered; ours go out every `echoIntervalMs` and the session closes after `echoMaxUnanswered`
+ * unanswered ones. Writes go through a bounded WriteQueue; with `batchWrites` (the default) the messages
+ * of one event-loop turn are coalesced into one socket write at the end of the turn, and the `transact`
+ * calls of one turn share one barrier written after them.
  * Time comes from the injected Clock; on close every timer, listener and pending promise is released.
  */
 import {
@@ -68,6 +71,12 @@ export class Session implements SwitchHandle {
   private livenessCheck: Promise<boolean> | undefined;
   private early: AsyncMessage[] = [];
   private lastChunk: Buffer = Buffer.alloc(0);
+  /** frames sent this turn, written as one buffer when the turn ends (batchWrites) */
+  private outFrames: Buffer[] = [];
+  private outBytes = 0;
+  private flushQueued = false;
+  /** the barrier shared by this turn's transact calls: its xid and the promise of its reply */
+  private turnBarrier: { readonly xid: number; readonly reply: Promise<unknown> } | undefined;
   private readonly listeners: [string, (...args: any[]) => void][];
   readonly peer: string;
 
@@ -145,8 +154,67 @@ export class Session implements SwitchHandle {
     if (this.st === 'DEAD') throw new SessionClosedError(this.reason);
     const xid = msg.xid ?? this.nextXid();
     const bytes = encodeMessage({ ...msg, xid } as OfpMessage);
-    this.queue.push(bytes);
+    this.enqueue(bytes);
     return xid;
+  }
+
+  /** Bytes onto the wire: now (batchWrites off), else at the end of this event-loop turn. */
+  private enqueue(bytes: Buffer): void {
+    if (!this.opt.batchWrites) return this.queue.push(bytes);
+    this.outFrames.push(bytes);
+    this.outBytes += bytes.length;
+    if (!this.flushQueued) {
+      this.flushQueued = true;
+      setImmediate(this.flushTurn);
+    }
+  }
+
+  /** End of the turn: the turn's shared barrier goes last, then everything is one write. */
+  private readonly flushTurn = (): void => {
+    this.flushQueued = false;
+    const b = this.turnBarrier;
+    this.turnBarrier = undefined;
+    if (this.st === 'DEAD') {
+      this.outFrames = [];
+      this.outBytes = 0;
+      return;
+    }
+    if (b) {
+      const bytes = encodeMessage({ type: 'OFPT_BARRIER_REQUEST', xid: b.xid } as OfpMessage);
+      this.outFrames.push(bytes);
+      this.outBytes += bytes.length;
+    }
+    const frames = this.outFrames;
+    const n = this.outBytes;
+    this.outFrames = [];
+    this.outBytes = 0;
+    if (frames.length > 0) this.queue.push(frames.length === 1 ? frames[0]! : Buffer.concat(frames, n));
+  };
+
+  /** Writes what this turn has sent so far at once (before a direct write or a close keeps the order). */
+  private flushNow(): void {
+    if (this.outFrames.length === 0) return;
+    const frames = this.outFrames;
+    const n = this.outBytes;
+    this.outFrames = [];
+    this.outBytes = 0;
+    this.queue.push(frames.length === 1 ? frames[0]! : Buffer.concat(frames, n));
+  }
+
+  /** This turn's shared barrier (created on first use; written when the turn ends). */
+  private sharedBarrier(opts?: RequestOptions): Promise<unknown> {
+    if (!this.opt.batchWrites || opts?.timeoutMs !== undefined) return this.barrier(opts);
+    if (!this.turnBarrier) {
+      const xid = this.nextXid();
+      const reply = this.pending.expect(xid, 'OFPT_BARRIER_REQUEST', this.opt.requestTimeoutMs);
+      reply.catch(() => undefined); // every transact of the turn awaits it; never unhandled
+      this.turnBarrier = { xid, reply };
+      if (!this.flushQueued) {
+        this.flushQueued = true;
+        setImmediate(this.flushTurn);
+      }
+    }
+    return this.turnBarrier.reply;
   }
 
   request<M extends OutMessage>(msg: M, opts: RequestOptions = {}): Promise<ReplyOf<M['type']>> {
@@ -174,9 +242,10 @@ export class Session implements SwitchHandle {
   }
 
   async transact(msgs: readonly OutMessage[], opts?: RequestOptions): Promise<void> {
+    if (this.st === 'DEAD') throw new SessionClosedError(this.reason);
     const watches = msgs.map((m) => this.sendWatched(m));
     try {
-      await this.barrier(opts);
+      await this.sharedBarrier(opts);
     } finally {
       for (const w of watches) this.pending.unwatch(w.xid);
     }
@@ -209,11 +278,15 @@ export class Session implements SwitchHandle {
   close(reason: string, opts: { immediate?: boolean } = {}): void {
     if (this.st === 'DEAD') return;
     const wasUp = this.st === 'MAIN';
+    this.flushNow();
     this.st = 'DEAD';
     this.reason = reason;
     this.clearTimer('handshakeTimer');
     this.clearTimer('echoTimer');
     this.queue.stop();
+    this.outFrames = [];
+    this.outBytes = 0;
+    this.turnBarrier = undefined;
     for (const [ev, fn] of this.listeners) this.socket.removeListener(ev, fn);
     this.pending.rejectAll(reason);
     this.early = [];
@@ -279,6 +352,7 @@ export class Session implements SwitchHandle {
   private onFirstFrame(frame: Buffer, decoded: ReturnType<typeof decodeMessage>): void {
     const xid = frame.readUInt32BE(4);
     if (frame[1] !== 0) {
+      this.flushNow();
       this.socket.write(encodeMessage({ ...helloFailed(xid, 'expected OFPT_HELLO first'), xid } as OfpMessage));
       return this.close(`first message was type ${frame[1]}, not HELLO`);
     }
@@ -286,6 +360,7 @@ export class Session implements SwitchHandle {
     const hello = decoded.ok && decoded.value.type === 'OFPT_HELLO' ? decoded.value : { version: frame[0]!, elements: [] };
     const verdict = negotiate(hello);
     if (!verdict.ok) {
+      this.flushNow();
       this.socket.write(encodeMessage({ ...helloFailed(xid, verdict.reason), xid } as OfpMessage));
       return this.close(`version negotiation failed: ${verdict.reason}`);
     }
@@ -334,6 +409,7 @@ export class Session implements SwitchHandle {
     const xid = offending.length >= 8 ? offending.readUInt32BE(4) : 0;
     this.log.warn({ event: 'malformed', code: err.code, errType: err.errType, errCode: err.errCode }, err.message);
     try {
+      this.flushNow();
       this.socket.write(encodeMessage({ ...errorFor(xid, err.errType, err.errCode, offending), xid } as OfpMessage));
     } catch (writeErr) {
       this.log.debug({ event: 'error_reply_failed', err: writeErr }, 'could not send OFPT_ERROR');

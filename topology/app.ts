@@ -19,7 +19,7 @@ import { DiscoveryCore, lldpFlowMod, probePacketOut, type Probe } from './discov
 import { FabricGraph, toFabricPort } from './graph.js';
 import { LinkGuard, type LinkGuardConfig } from './link-guard.js';
 import { newProbeKey } from './lldp-probe.js';
-import { parseFrame } from './packet.js';
+import { parseFrameOnce } from './packet.js';
 import type { RejectedLink } from './link-guard.js';
 import type { FabricEvent, FabricPort, PortRef, TopologyView } from './types.js';
 
@@ -146,7 +146,7 @@ class TopologyShell {
     this.ctx = ctx;
     const inPort = match.find((f) => f.field === 'in_port')?.value;
     if (typeof inPort !== 'number') return;
-    const parsed = parseFrame(data);
+    const parsed = parseFrameOnce(data);
     if (!parsed.ok) {
       this.log.debug({ event: 'topology_bad_frame', dpid: dpidHex(dpid), inPort, code: parsed.error.code }, parsed.error.message);
       return;

@@ -52,11 +52,25 @@ export interface ParsedFrame {
   readonly lldp?: LldpFrame;
 }
 
+const HEX2 = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+
 /** 6 bytes at `off` → "aa:bb:…" (caller checks bounds). */
 export function formatMac(b: Buffer, off = 0): string {
-  const parts: string[] = [];
-  for (let i = 0; i < 6; i++) parts.push(b[off + i]!.toString(16).padStart(2, '0'));
-  return parts.join(':');
+  return `${HEX2[b[off]!]}:${HEX2[b[off + 1]!]}:${HEX2[b[off + 2]!]}:${HEX2[b[off + 3]!]}:${HEX2[b[off + 4]!]}:${HEX2[b[off + 5]!]}`;
+}
+
+let lastData: Buffer | undefined;
+let lastParsed: PacketResult<ParsedFrame> | undefined;
+
+/**
+ * {@link parseFrame} of a packet-in's data, parsed once however many apps read it: the apps handle one
+ * packet-in after the other, so the last buffer's result is kept (results are immutable).
+ */
+export function parseFrameOnce(data: Buffer): PacketResult<ParsedFrame> {
+  if (data === lastData && lastParsed) return lastParsed;
+  lastParsed = parseFrame(data);
+  lastData = data;
+  return lastParsed;
 }
 
 /** 4 bytes at `off` → dotted quad (caller checks bounds). */

@@ -12,7 +12,7 @@ import type { App, AppContext, OutMessage, SwitchHandle } from '../../controller
 import type { Match } from '../../controller/codec/index.js';
 import type { Clock } from '../../controller/clock.js';
 import { dpidHex, type Logger } from '../../controller/log.js';
-import { parseFrame } from '../../topology/packet.js';
+import { parseFrameOnce } from '../../topology/packet.js';
 import type { FabricEvent, TopologyView } from '../../topology/types.js';
 import { RoutingCore } from './core.js';
 import type { RouteInfo, RoutingConfig, RoutingEffect, SwitchMessages } from './types.js';
@@ -129,7 +129,7 @@ export function createRoutingApp(opts: RoutingAppOptions): RoutingApp {
       packetIn: (e, c) => {
         ctx = c;
         if (stopped) return;
-        const parsed = parseFrame(e.msg.data);
+        const parsed = parseFrameOnce(e.msg.data);
         if (!parsed.ok) {
           log.debug({ event: 'routing_bad_frame', dpid: dpidHex(e.dpid), code: parsed.error.code }, 'unparsable packet-in');
           return;

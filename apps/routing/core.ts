@@ -6,8 +6,10 @@
  * Per flow (flow-key.ts) the core pins ONE path chosen uniformly at random (seeded, prng.ts) among the
  * equal-cost shortest paths between the two hosts' switches (FCA §5.2: random explicit routing, ECMP-like),
  * installs exact-match entries on every hop — every hop but the ingress first, the ingress last, each stage
- * confirmed by a barrier — and only then releases the packets it held (the first packet and any that
- * reached the controller meanwhile), so no packet of the flow is lost to setup. A pin in progress is keyed
+ * confirmed by a barrier (the shell shares one barrier per switch among the installs of one event-loop
+ * turn) — and releases the first packet at once with a packet-out on its hop's output port, so it never
+ * waits for a barrier round trip. Packets of the flow that reach the controller while the install is in
+ * flight are held and released once it is confirmed, so no packet of the flow is lost to setup. A pin in progress is keyed
  * by flow key: packet-ins of the same flow from any switch of the path are held and released along the
  * chosen path, never re-pinned.
  *
@@ -282,8 +284,14 @@ export class RoutingCore {
     };
     this.byKey.set(route.key, route);
     this.byCookie.set(route.cookie, route.key);
-    if (onHop(hops, p)) route.held.push(held(p));
-    return [this.installEffect(route)];
+    const out: RoutingEffect[] = [this.installEffect(route)];
+    // The first packet does not wait for the entries: it leaves on its hop's output port at once (after
+    // the install's first messages, on the same connection). Should it reach a downstream hop before that
+    // hop's entry, it comes back as a packet-in of a route in progress and is held there until the
+    // install is confirmed — delivered, never looped.
+    const first = this.release(route, held(p));
+    if (first) out.push(first);
+    return out;
   }
 
   /** A packet of a flow that already has a route (pinned, or pin in progress). */

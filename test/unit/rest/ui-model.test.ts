@@ -17,6 +17,9 @@ function allocator(runs = 10, updates = 4): AllocatorView {
   return {
     policy: 'maxmin', mode: 'both', meterPer: 'flowlet', iterations: runs, runs, lastRunDurationUs: 120, lastRunAtMs: 1000,
     eventsPerSecond: 2, activeFlowlets: 2, allocatedFlowlets: 2, smallFlowlets: 0, pendingFlowlets: 0,
+    pendingByReason: {
+      'waiting-for-discovery': 0, 'no-route': 0, 'route-not-installed': 0, adopting: 0, 'adoption-failed': 0, repinning: 0, 'table-refused': 0,
+    },
     updatesSent: { agents: updates, meters: 0 },
     reaction: { agent: { count: 2, p50Us: 4000, p99Us: 9000 }, meter: { count: 0, p50Us: null, p99Us: null } },
   };
@@ -27,7 +30,7 @@ function flowlet(id: string, src: string, links: string[], allocatedBps: number 
     agentId: 'h1', id, flow: { src, dst: '10.0.2.1', proto: 6, sport: 40000, dport: 5201 }, tenant, weight, state: 'allocated',
     path: { links, hops: [{ dpid: L1, inPort: 3, outPort: 1 }, { dpid: S1, inPort: 1, outPort: 2 }], adopted: false },
     bytes: 1e6, sizeBytes: null, transferId: null, deadlineMs: null, allocatedBps, agentRateBps: allocatedBps, meterRateBps: null,
-    measuredBps, meterMeasuredBps: null, meterKey: null, meterId: null, pathAdopted: false, firstPacketEpochUs: 1, reportedEpochUs: 2,
+    measuredBps, meterMeasuredBps: null, meterKey: null, meterId: null, pathAdopted: false, pending: null, firstPacketEpochUs: 1, reportedEpochUs: 2,
     allocatedEpochUs: 3, agentEnforcedEpochUs: 4, meterEnforcedEpochUs: null, endedEpochUs: null, reactionUs: { agent: 4000, meter: null },
   };
 }

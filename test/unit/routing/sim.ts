@@ -138,15 +138,21 @@ export class EffectRunner {
   ) {}
 
   run(effects: readonly RoutingEffect[]): void {
+    // Like the shell: sends go out at once, an install reports only after the whole batch was performed
+    // (its barriers are answered later), so a packet-out that follows an install in one batch is written
+    // before the install's success releases the packets it held.
+    const done: Extract<RoutingEffect, { kind: 'install' }>[] = [];
     for (const e of effects) {
       if (e.kind === 'send') {
         for (const m of e.msgs) this.record(e.dpid, m, false);
       } else if (this.defer) {
         this.pending.push(e);
       } else {
-        this.complete(e);
+        for (const stage of e.stages) for (const s of stage) for (const m of s.msgs) this.record(s.dpid, m, true);
+        done.push(e);
       }
     }
+    for (const e of done) this.run(this.core.installed(e.key, e.cookie));
   }
 
   /** Applies an install's stages and reports success to the core. */
