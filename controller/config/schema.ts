@@ -210,8 +210,18 @@ export const AllocatorSection = Type.Object(
     iterationsPerRun: int(1, 10_000, 1, 'NED iterations per run (flowtune: one per change, warm-started prices)'),
     rateChangeThreshold: Type.Number({
       minimum: 0, maximum: 10, default: 0.05,
-      description: 'push a rate to agents and meters only when it changed by more than this fraction (0.05 = 5%)',
+      description: 'push a rate to agents and meters only when it changed by more than this fraction (0.05 = 5%) AND by more than rateChangeMinBps',
       errorMessage: 'must be a fraction ≥ 0 (0.05 = 5%)',
+    }),
+    rateChangeMinBps: Type.Number({
+      minimum: 0, maximum: 1e15, default: 250_000,
+      description: 'absolute hysteresis: push a rate only when it changed by more than this many bit/s (and by more than rateChangeThreshold)',
+      errorMessage: 'must be a number of bit/s ≥ 0',
+    }),
+    minUpdateIntervalMs: int(0, 3_600_000, 200, "a flowlet's rate (a meter's) changes at most once per this period; first rates and clears are exempt, ms"),
+    runOnProgress: Type.Boolean({
+      default: false,
+      description: 'run the allocator after every batch of agent events; false: only after batches that start, enlarge or end an allocated flowlet (and every intervalMs)',
     }),
     smallFlowletBytes: int(0, 1e15, 50_000, 'flowlets below this many bytes (declared size, or bytes sent so far) are not allocated: they ride the top priority (FCA §4.4)'),
   },

@@ -133,7 +133,7 @@ describe('enforcement core: updates only when a rate changes', () => {
     near(h.core.flowlet('h11', 'f')!.agentRateBps!, 50e6, 0.06);
   });
 
-  it('a change within the threshold is suppressed, beyond it is pushed', () => {
+  it('a change within the threshold is suppressed, beyond it is pushed; a meter moves only beyond its margin', () => {
     const h = new Harness({ policy: 'maxmin', rateChangeThreshold: 0.05 });
     const a = tuple(ip(1, 1), ip(3, 1));
     h.pin(a);
@@ -144,11 +144,61 @@ describe('enforcement core: updates only when a rate changes', () => {
     (h.core.settings.capacity as { defaultBps: number }).defaultBps = 96e6;
     expect(h.run()).to.deep.equal([]);
     expect(h.core.flowlet('h11', 'f')!.agentRateBps).to.equal(100e6);
-    // → 90 Mbit/s (10% from the pushed 100): pushed, agent and meter
+    // → 90 Mbit/s (10% from the pushed 100): pushed to the agent; the meter at 110 still passes 90·1.1 = 99 (within its 10% margin)
     (h.core.settings.capacity as { defaultBps: number }).defaultBps = 90e6;
     const e = h.run();
     expect(ratesOf(e).get('h11/f')).to.equal(90e6);
-    expect(meterSets(e).map((m) => m.target.rateBps)).to.deep.equal([99e6]);
+    expect(meterSets(e)).to.deep.equal([]);
+    // → 80: beyond the margin, the meter follows (88)
+    (h.core.settings.capacity as { defaultBps: number }).defaultBps = 80e6;
+    const e2 = h.run();
+    expect(ratesOf(e2).get('h11/f')).to.equal(80e6);
+    expect(meterSets(e2).map((m) => m.target.rateBps)).to.deep.equal([88e6]);
+    // up to 85: the agent follows (6%); the meter at 88 would police within half the margin of 85 → it moves too
+    (h.core.settings.capacity as { defaultBps: number }).defaultBps = 85e6;
+    const e3 = h.run();
+    expect(ratesOf(e3).get('h11/f')).to.equal(85e6);
+    expect(meterSets(e3).map((m) => m.target.rateBps)).to.deep.equal([93.5e6]);
+  });
+
+  it('damping: absolute hysteresis, one change per flowlet per minUpdateIntervalMs, and updates counted per flowlet', () => {
+    const h = new Harness({ policy: 'maxmin', mode: 'agents', rateChangeThreshold: 0.05, rateChangeMinBps: 8e6, minUpdateIntervalMs: 500 });
+    const a = tuple(ip(1, 1), ip(3, 1));
+    h.pin(a);
+    h.hello('h11', [start('f', a)]);
+    h.run();
+    const cap = (bps: number): void => void ((h.core.settings.capacity as { defaultBps: number }).defaultBps = bps);
+    cap(93e6); // 7%, but only 7 Mbit/s: below the absolute bound
+    h.ms += 1000;
+    expect(h.run()).to.deep.equal([]);
+    cap(90e6); // 10 Mbit/s: pushed
+    expect(ratesOf(h.run()).get('h11/f')).to.equal(90e6);
+    cap(80e6); // within 500 ms of the last change: held
+    h.ms += 100;
+    expect(h.run()).to.deep.equal([]);
+    h.ms += 400;
+    expect(ratesOf(h.run()).get('h11/f')).to.equal(80e6);
+    expect(h.core.allocatorView(h.ms).updatesPerFlowlet).to.deep.equal({ ended: 0, endedAllocated: 0, agentPerAllocated: null, meterPerAllocated: null, agentPerFlowlet: null, meterPerFlowlet: null });
+    // the end's clear counts too: 3 sets + 1 clear; a small flowlet that ended counts as a flowlet with none
+    h.events('h11', { starts: [start('s', tuple(ip(1, 1), ip(3, 1), 40001), { bytes: 100 })] });
+    h.events('h11', { ends: [{ id: 'f', lastPacketEpochUs: h.now().epochUs, bytes: 1e6 }, { id: 's', lastPacketEpochUs: h.now().epochUs, bytes: 100 }] });
+    expect(h.core.allocatorView(h.ms).updatesPerFlowlet).to.deep.equal({ ended: 2, endedAllocated: 1, agentPerAllocated: 4, meterPerAllocated: 0, agentPerFlowlet: 2, meterPerFlowlet: 0 });
+  });
+
+  it('events(): true only when the batch starts, enlarges or ends an allocated flowlet; first packet → reported is sampled', () => {
+    const h = new Harness({ policy: 'maxmin' });
+    h.hello('h11');
+    const a = tuple(ip(1, 1), ip(3, 1));
+    const e = (x: Parameters<Harness['events']>[1]): boolean =>
+      h.core.events('h11', { type: 'events', seq: 0, starts: [], progress: [], ends: [], enforced: [], ...x }, h.now());
+    expect(e({ starts: [start('s', a, { bytes: 1500, firstPacketEpochUs: h.now().epochUs - 3000 })] }), 'a small start').to.equal(false);
+    expect(e({ progress: [{ id: 's', bytes: 20_000, atEpochUs: h.now().epochUs }] }), 'still small').to.equal(false);
+    expect(e({ progress: [{ id: 's', bytes: 60_000, atEpochUs: h.now().epochUs }] }), 'became large').to.equal(true);
+    expect(e({ progress: [{ id: 's', bytes: 90_000, atEpochUs: h.now().epochUs }] }), 'plain progress').to.equal(false);
+    expect(e({ starts: [start('l', tuple(ip(1, 1), ip(3, 1), 2), { sizeBytes: 1e6, bytes: 1500 })] }), 'declared large').to.equal(true);
+    expect(e({ ends: [{ id: 's', lastPacketEpochUs: h.now().epochUs, bytes: 1e5 }] }), 'a large one ended').to.equal(true);
+    expect(h.core.allocatorView(h.ms).reaction.report).to.include({ count: 2 });
+    expect(h.core.reactionSamples().report[0]).to.equal(3000);
   });
 });
 
@@ -308,6 +358,7 @@ describe('enforcement core: flowlet life', () => {
     expect(f.agentEnforcedEpochUs).to.equal(t0 + 3000);
     expect(h.core.allocatorView(h.ms).reaction).to.deep.equal({
       agent: { count: 1, p50Us: 3000, p99Us: 3000 }, meter: { count: 1, p50Us: 5000, p99Us: 5000 },
+      report: { count: 0, p50Us: null, p99Us: null }, // a hello's resync is not a report
     });
   });
 
