@@ -6,8 +6,9 @@
  * Detection, two ways (`detector`):
  * - `kernel` (the default of {@link startHostAgent}): the nftables table (agent/nft-rules.ts) keeps the
  *   live flowlets in a dynamic set and logs each flowlet's first packet to NFLOG; tcpdump hands over only
- *   those packets and the agent polls the set every `pollMs` while flowlets live (every `idlePollMs`
- *   otherwise) for their bytes and ends (agent/kernel-detector.ts). Cost grows with flowlets, not packets.
+ *   those packets, and the agent polls the set for bytes and ends (agent/kernel-detector.ts): every
+ *   `pollMs` while a live flowlet is still under the small-flowlet threshold, every `slowPollMs` once all
+ *   are past it, every `idlePollMs` when none lives. Cost grows with flowlets and polls, not packets.
  * - `packets`: every outgoing packet header through tcpdump into JavaScript (agent/detector.ts); for
  *   hosts whose kernel lacks nftables dynamic sets. Its cost grows with the packet rate.
  * Marking is in the kernel either way: PIAS classes by the flow's bytes (conntrack counters), and
@@ -77,8 +78,13 @@ export interface AgentConfig {
   readonly tickMs?: number;
   /** how flowlets are detected (see the file comment; default `packets` here, `kernel` in startHostAgent) */
   readonly detector?: DetectorKind;
-  /** kernel detection: poll period of the live set while flowlets live, ms (default 50; ≈ 1.4 ms of CPU per poll) */
+  /**
+   * kernel detection: poll period of the live set while a live flowlet has not yet reached the small-flowlet
+   * threshold (its crossing is reported within this), ms (default 50; a poll costs ≈ 1.4 ms of CPU here)
+   */
   readonly pollMs?: number;
+  /** kernel detection: poll period while every live flowlet is past the threshold (ends, progress), ms (default 250) */
+  readonly slowPollMs?: number;
   /** kernel detection: poll period when no flowlet is known to live (finds starts whose log was dropped), ms (default 1000) */
   readonly idlePollMs?: number;
   /** kernel detection: NFLOG group of flowlet starts (default 7; groups are per network namespace) */
@@ -159,6 +165,7 @@ export interface AgentHealth {
 export const DEFAULT_GRACE_MS = 10_000;
 export const DEFAULT_TICK_MS = 20;
 export const DEFAULT_POLL_MS = 50;
+export const DEFAULT_SLOW_POLL_MS = 250;
 export const DEFAULT_IDLE_POLL_MS = 1000;
 export const DEFAULT_NFLOG_GROUP = 7;
 
@@ -368,7 +375,10 @@ export class HostAgent {
 
   private maybePoll(nowUs: number): void {
     if (this.polling || !this.deps.nft?.available) return;
-    const every = (this.kernel!.size > 0 ? (this.config.pollMs ?? DEFAULT_POLL_MS) : (this.config.idlePollMs ?? DEFAULT_IDLE_POLL_MS)) * 1000;
+    const k = this.kernel!;
+    const everyMs = k.size === 0 ? (this.config.idlePollMs ?? DEFAULT_IDLE_POLL_MS)
+      : k.anyYoung ? (this.config.pollMs ?? DEFAULT_POLL_MS) : (this.config.slowPollMs ?? DEFAULT_SLOW_POLL_MS);
+    const every = everyMs * 1000;
     if (nowUs - this.lastPollUs < every) return;
     this.polling = true;
     this.lastPollUs = nowUs;

@@ -91,6 +91,12 @@ export class KernelFlowletTracker implements FlowletSource {
     return this.live.size;
   }
 
+  /** True while a live flowlet has not reached `smallFlowletBytes` (its crossing is worth a fast poll). */
+  get anyYoung(): boolean {
+    for (const f of this.live.values()) if (f.lastProgressUs === undefined) return true;
+    return false;
+  }
+
   /** A logged start packet. */
   started(p: StartPacket): DetectorEvent[] {
     const key = flowKey(p.flow);

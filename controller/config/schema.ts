@@ -169,7 +169,17 @@ export const QosSection = Type.Object(
       description: 'queue → DSCP values steered to it (a DSCP in no list goes to queue 0); one DSCP in one queue only',
       keyMessage: `is not a queue number 0–${PLATFORM_MAX_QUEUES - 1}`,
     }),
-    bufferPackets: int(1, 1_000_000, 1000, 'per-port buffer, packets: a marking threshold must fit in it'),
+    bufferPackets: Type.Optional(Type.Integer({
+      minimum: 1, maximum: 1_000_000,
+      description: 'per-class buffer of every port, packets (a marking threshold must fit in it); absent: derived per port from bufferDelayMs',
+      errorMessage: 'must be an integer 1–1000000',
+    })),
+    bufferDelayMs: Type.Number({
+      exclusiveMinimum: 0, maximum: 10_000, default: 20,
+      description: "per-class buffer when bufferPackets is absent: this many ms of queueing at the port's capacity (in ecn.packetBytes packets), at least bufferMinPackets and the port's ECN threshold",
+      errorMessage: 'must be a number of ms > 0',
+    }),
+    bufferMinPackets: int(1, 1_000_000, 32, 'floor of the derived per-class buffer, packets'),
     ecn: EcnSection,
     dscpClassifier: Type.Union([Type.Literal('auto'), Type.Literal('on'), Type.Literal('off')], {
       default: 'auto',
