@@ -36,7 +36,7 @@ function setup(graceMs = 10_000, detector: 'packets' | 'kernel' = 'packets', lis
   const nftBatches: string[][] = [];
   const events = new Recorder();
   const agent = new HostAgent(
-    { agentId: 'h1', hostname: 'h1', interface: 'h1-eth0', ipv4: ['10.0.0.1'], linkRateBps: 100e6, graceMs, idleGapMs: 100, tickMs: 20, detector, pollMs: 20 },
+    { agentId: 'h1', hostname: 'h1', interface: 'h1-eth0', ipv4: ['10.0.0.1'], linkRateBps: 100e6, graceMs, idleGapMs: 100, tickMs: 20, detector, pollMs: 20, slowPollMs: 20 },
     {
       clock, nowEpochUs: now, log: quietLogger(), events,
       tc: { write: (l) => (tcLines.push([...l]), now()) },

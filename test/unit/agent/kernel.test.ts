@@ -215,7 +215,8 @@ rl.on('line', (l) => {
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
 
-  it('one process for every request: a change, a listing, a failure (atomic line), in order', async () => {
+  it('one process for every request: a change, a listing, a failure (atomic line), in order', async function () {
+    this.timeout(15_000);
     const s = new NftSession({ log: quietLogger(), command: ['node', join(dir, 'nft.cjs')] });
     const [a, b, c, d] = await Promise.all([
       s.run(['add table ip rivulet', 'add chain ip rivulet x']),
@@ -236,7 +237,8 @@ rl.on('line', (l) => {
     expect((await s.run(['list tables'])).ok).to.equal(false);
   });
 
-  it('a request without an answer times out; nft is restarted for the next one', async () => {
+  it('a request without an answer times out; nft is restarted for the next one', async function () {
+    this.timeout(15_000);
     const s = new NftSession({ log: quietLogger(), command: ['node', join(dir, 'nft.cjs')], timeoutMs: 1500 });
     const pid0 = (await s.run(['list tables']), s.pid);
     // the stand-in ignores a line with "hang": the listing never comes, only the sentinel's document
