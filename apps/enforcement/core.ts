@@ -13,8 +13,8 @@
  *   an allocated flowlet's end): the shell runs the allocator at flowlet starts and ends, not at every
  *   progress report (and periodically);
  * - a meter polices at the rate plus its margin (mode `both`), so it changes only when the rate moved
- *   beyond max(`rateChangeThreshold`, `meterMarginFraction`), or when it would police within half the
- *   margin of the agent's rate.
+ *   beyond max(`rateChangeThreshold`, `meterMarginFraction`), or when it would police below the rate;
+ * - a flowlet's end sends no clear: the agent removed its limit itself when it ended the flowlet.
  * Updates are counted per flowlet (`updatesPerFlowlet` in {@link allocatorView}).
  *
  * Flowlets are keyed by (agentId, flowlet id). One is `small` until its declared size or its bytes sent
@@ -246,10 +246,7 @@ export class EnforcementCore {
       if (!f) continue;
       f.bytes = Math.max(f.bytes, e.bytes);
       if (f.state !== 'small' || f.agentBps !== undefined || this.large(f)) changed = true;
-      if (f.agentBps !== undefined && this.settings.mode !== 'meters') {
-        this.queueClear(agentId, f.id);
-        f.agentUpdates++;
-      }
+      // no clear: the agent removed the limit itself when it ended the flowlet
       this.remove(f, 'ended', e.lastPacketEpochUs);
     }
     this.eventRate.add(msg.starts.length + msg.progress.length + msg.ends.length + msg.enforced.length, now.ms);
@@ -490,11 +487,6 @@ export class EnforcementCore {
     if (this.ended.size > this.endedRing.capacity) this.ended.delete(this.ended.keys().next().value!);
   }
 
-  private queueClear(agentId: string, id: string): void {
-    let list = this.clears.get(agentId);
-    if (!list) this.clears.set(agentId, (list = []));
-    list.push(id);
-  }
 
   private expire(now: Now): void {
     for (const a of [...this.agents.values()]) {
@@ -627,9 +619,14 @@ export class EnforcementCore {
       const m = this.installed.get(key);
       if (m?.failedAtMs !== undefined && now.ms - m.failedAtMs < METER_RETRY_MS) continue;
       if (m && m.failedAtMs === undefined && m.sig === d.sig) {
-        // within its margin the meter still passes the rate; too tight (within half the margin of it) it must move
-        const tooTight = margin > 0 && m.rateBps < (d.spec.rateBps * (1 + margin / 2)) / (1 + margin);
-        if (!tooTight && !this.changed(m.rateBps, d.spec.rateBps, m.setAtMs, now.ms, relative)) continue;
+        // within its margin the meter still passes the rate; policing below the rate itself, it must move
+        if (margin > 0) {
+          // mode both: the agents shape, the meter only polices above them — it moves when it would police
+          // below the rate (an increase beyond the margin) or is loose by more than a second margin
+          const tooTight = m.rateBps < d.spec.rateBps / (1 + margin);
+          const tooLoose = m.rateBps > d.spec.rateBps * (1 + margin) && this.changed(m.rateBps / (1 + margin), d.spec.rateBps / (1 + margin), m.setAtMs, now.ms, relative);
+          if (!tooTight && !tooLoose) continue;
+        } else if (!this.changed(m.rateBps, d.spec.rateBps, m.setAtMs, now.ms, relative)) continue;
       }
       this.installed.set(key, { dpid: d.spec.dpid, rateBps: d.spec.rateBps, sig: d.sig, setAtMs: now.ms, flowlets: d.flowlets });
       for (const fk of d.flowlets) this.flowlets.get(fk)!.meterUpdates++;
@@ -645,7 +642,9 @@ export class EnforcementCore {
       f.meterKey = undefined;
       if (f.state === 'allocated' && f.path && f.allocatedBps !== undefined && f.allocatedBps > 0 && Number.isFinite(f.allocatedBps)) live.push(f);
     }
-    return planMeters(live.map((f) => ({ key: f.key, flow: f.flow, flowKey: f.flowKey, path: f.path!, allocatedBps: f.allocatedBps! })), this.settings);
+    // mode both: the meter polices above what the agent was told (its pushed rate), not the allocator's latest
+    const rateOf = (f: Flowlet): number => (this.settings.mode === 'both' && f.agentBps !== undefined ? f.agentBps : f.allocatedBps!);
+    return planMeters(live.map((f) => ({ key: f.key, flow: f.flow, flowKey: f.flowKey, path: f.path!, allocatedBps: rateOf(f) })), this.settings);
   }
 
   private view(f: Flowlet): FlowletView {

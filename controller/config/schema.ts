@@ -224,11 +224,11 @@ export const AllocatorSection = Type.Object(
       errorMessage: 'must be a fraction ≥ 0 (0.05 = 5%)',
     }),
     rateChangeMinBps: Type.Number({
-      minimum: 0, maximum: 1e15, default: 250_000,
+      minimum: 0, maximum: 1e15, default: 500_000,
       description: 'absolute hysteresis: push a rate only when it changed by more than this many bit/s (and by more than rateChangeThreshold)',
       errorMessage: 'must be a number of bit/s ≥ 0',
     }),
-    minUpdateIntervalMs: int(0, 3_600_000, 200, "a flowlet's rate (a meter's) changes at most once per this period; first rates and clears are exempt, ms"),
+    minUpdateIntervalMs: int(0, 3_600_000, 500, "a flowlet's rate (a meter's) changes at most once per this period; first rates and clears are exempt, ms"),
     runOnProgress: Type.Boolean({
       default: false,
       description: 'run the allocator after every batch of agent events; false: only after batches that start, enlarge or end an allocated flowlet (and every intervalMs)',

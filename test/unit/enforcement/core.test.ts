@@ -154,11 +154,15 @@ describe('enforcement core: updates only when a rate changes', () => {
     const e2 = h.run();
     expect(ratesOf(e2).get('h11/f')).to.equal(80e6);
     expect(meterSets(e2).map((m) => m.target.rateBps)).to.deep.equal([88e6]);
-    // up to 85: the agent follows (6%); the meter at 88 would police within half the margin of 85 → it moves too
+    // up to 85: the agent follows (6%); the meter at 88 still polices above 85 — it stays
     (h.core.settings.capacity as { defaultBps: number }).defaultBps = 85e6;
     const e3 = h.run();
     expect(ratesOf(e3).get('h11/f')).to.equal(85e6);
-    expect(meterSets(e3).map((m) => m.target.rateBps)).to.deep.equal([93.5e6]);
+    expect(meterSets(e3)).to.deep.equal([]);
+    // up to 100: above the meter (88 < 100): it must move, to the agent's rate + margin
+    (h.core.settings.capacity as { defaultBps: number }).defaultBps = 100e6;
+    const e4 = h.run();
+    expect(meterSets(e4).map((m) => m.target.rateBps)).to.deep.equal([110e6]);
   });
 
   it('damping: absolute hysteresis, one change per flowlet per minUpdateIntervalMs, and updates counted per flowlet', () => {
@@ -179,10 +183,10 @@ describe('enforcement core: updates only when a rate changes', () => {
     h.ms += 400;
     expect(ratesOf(h.run()).get('h11/f')).to.equal(80e6);
     expect(h.core.allocatorView(h.ms).updatesPerFlowlet).to.deep.equal({ ended: 0, endedAllocated: 0, agentPerAllocated: null, meterPerAllocated: null, agentPerFlowlet: null, meterPerFlowlet: null });
-    // the end's clear counts too: 3 sets + 1 clear; a small flowlet that ended counts as a flowlet with none
+    // 3 sets (the end sends no clear); a small flowlet that ended counts as a flowlet with none
     h.events('h11', { starts: [start('s', tuple(ip(1, 1), ip(3, 1), 40001), { bytes: 100 })] });
     h.events('h11', { ends: [{ id: 'f', lastPacketEpochUs: h.now().epochUs, bytes: 1e6 }, { id: 's', lastPacketEpochUs: h.now().epochUs, bytes: 100 }] });
-    expect(h.core.allocatorView(h.ms).updatesPerFlowlet).to.deep.equal({ ended: 2, endedAllocated: 1, agentPerAllocated: 4, meterPerAllocated: 0, agentPerFlowlet: 2, meterPerFlowlet: 0 });
+    expect(h.core.allocatorView(h.ms).updatesPerFlowlet).to.deep.equal({ ended: 2, endedAllocated: 1, agentPerAllocated: 3, meterPerAllocated: 0, agentPerFlowlet: 1.5, meterPerFlowlet: 0 });
   });
 
   it('events(): true only when the batch starts, enlarges or ends an allocated flowlet; first packet → reported is sampled', () => {
@@ -298,7 +302,7 @@ describe('enforcement core: flowlet life', () => {
     expect(h.core.flowlet('h11', 'f')!.path?.links[1]).to.equal('0000000000000001:2');
   });
 
-  it('an end clears the agent’s limit and removes the meter; the ended flowlet is kept for the API', () => {
+  it('an end removes the meter (the agent removed its limit itself: no clear is sent); the ended flowlet is kept for the API', () => {
     const h = new Harness({ policy: 'maxmin' });
     const a = tuple(ip(1, 1), ip(3, 1));
     h.pin(a);
@@ -306,10 +310,7 @@ describe('enforcement core: flowlet life', () => {
     h.run();
     h.events('h11', { ends: [{ id: 'f', bytes: 5e6, lastPacketEpochUs: h.now().epochUs }] });
     const e = h.run();
-    expect(e).to.deep.equal([
-      { kind: 'rates', agentId: 'h11', msg: { type: 'rates', seq: 1, set: [], clear: ['f'] } },
-      { kind: 'meterRemove', key: 'flowlet:h11/f' },
-    ]);
+    expect(e).to.deep.equal([{ kind: 'meterRemove', key: 'flowlet:h11/f' }]);
     const ended = h.core.endedViews();
     expect(ended).to.have.length(1);
     expect(ended[0]).to.deep.include({ id: 'f', endReason: 'ended', bytes: 5e6 });
