@@ -1,11 +1,25 @@
 /**
- * The host agent (ARCHITECTURE.md "Data path: a flowlet, from agent to meter"): detects flowlets in the host's outgoing packets, reports them to the
+ * The host agent (ARCHITECTURE.md "Data path: a flowlet, from agent to meter"): detects flowlets in the
+ * host's outgoing traffic, reports them to the
  * controller over the agent channel, enforces the rates the controller sends (HTB classes through tc)
  * and marks Karuna/PIAS priority classes (DSCP through nftables).
  *
+ * Detection, two ways (`detector`):
+ * - `kernel` (the default of {@link startHostAgent}): the nftables table (agent/nft-rules.ts) keeps the
+ *   live flowlets in a dynamic set and logs each flowlet's first packet to NFLOG; tcpdump hands over only
+ *   those packets, and the agent polls the set for bytes and ends (agent/kernel-detector.ts): every
+ *   `pollMs` while a live flowlet is still under the small-flowlet threshold, every `slowPollMs` once all
+ *   are past it, every `idlePollMs` when none lives. Cost grows with flowlets and polls, not packets.
+ * - `packets`: every outgoing packet header through tcpdump into JavaScript (agent/detector.ts); for
+ *   hosts whose kernel lacks nftables dynamic sets. Its cost grows with the packet rate.
+ * Marking is in the kernel either way: PIAS classes by the flow's bytes (conntrack counters), and
+ * per-flow overrides for declared sizes/deadlines and controller DSCPs (agent/dscp.ts). All nft work
+ * goes through ONE long-lived `nft -i` process (agent/nft-session.ts), all tc work through one
+ * `tc -batch -` (agent/tc-batch.ts).
+ *
  * {@link HostAgent} is the orchestrator with an injected clock and injected writers (tc lines, nft
- * batches, the event sink), so its timeline is unit-testable; {@link startHostAgent} wires it to the
- * real edges (tcpdump, `tc -batch`, `nft`, the channel, the local API).
+ * requests, the event sink), so its timeline is unit-testable; {@link startHostAgent} wires it to the
+ * real edges (tcpdump, `tc -batch`, `nft -i`, the channel, the local API).
  *
  * Controller unreachable (BwE §6.5: keep enforcing the last allocation when the allocator is away):
  *   connected ──channel lost──▶ grace (limits kept for `graceMs`, default 10 s)
@@ -18,13 +32,17 @@
  * Limits set before a reconnect within the grace period stay until the controller changes or clears them,
  * or the flowlet ends.
  */
+import { writeFileSync } from 'node:fs';
 import { hostname as osHostname } from 'node:os';
 import { systemClock, type Clock, type TimerHandle } from '../controller/clock.js';
 import type { Logger } from '../controller/log.js';
 import { AgentChannel } from './channel.js';
 import { PacketCapture } from './capture.js';
-import { FlowletDetector, flowletStart, type DetectorEvent, type FlowDeclaration, type LiveFlowlet, type OutgoingPacket } from './detector.js';
-import { dscpOfPriority, DscpPlanner, flowletPriority, NftShell, nftSetupLines, nftTeardownLines } from './dscp.js';
+import { FlowletDetector, flowletStart, type DetectorEvent, type FlowDeclaration, type FlowletSource, type LiveFlowlet, type OutgoingPacket } from './detector.js';
+import { dscpOfPriority, flowletPriority, OverridePlanner } from './dscp.js';
+import { KernelFlowletTracker, type StartPacket } from './kernel-detector.js';
+import { classifyLines, LIST_LIVE, parseLiveSet, tableLines, teardownLines as nftTeardownLines } from './nft-rules.js';
+import { NftSession, type NftResult } from './nft-session.js';
 import { startLocalApi, type LocalApi } from './local-api.js';
 import {
   AGENT_PROTOCOL_VERSION,
@@ -59,9 +77,26 @@ export interface AgentConfig {
   readonly graceMs?: number;
   /** progress period of live flowlets, ms (default 500) */
   readonly progressIntervalMs?: number;
-  /** period of the agent's tick (idle ends, progress, re-marking), ms (default 20) */
+  /** period of the agent's tick (idle ends, progress, polls), ms (default 20) */
   readonly tickMs?: number;
+  /** how flowlets are detected (see the file comment; default `packets` here, `kernel` in startHostAgent) */
+  readonly detector?: DetectorKind;
+  /**
+   * kernel detection: poll period of the live set while a live flowlet has not yet reached the small-flowlet
+   * threshold (its crossing is reported within this), ms (default 50; a poll costs ≈ 1.4 ms of CPU here)
+   */
+  readonly pollMs?: number;
+  /** kernel detection: poll period while every live flowlet is past the threshold (ends, progress), ms (default 250) */
+  readonly slowPollMs?: number;
+  /** kernel detection: poll period when no flowlet is known to live (finds starts whose log was dropped), ms (default 1000) */
+  readonly idlePollMs?: number;
+  /** kernel detection: NFLOG group of flowlet starts (default 7; groups are per network namespace) */
+  readonly nflogGroup?: number;
+  /** live flowlets tracked at most (the kernel set's size too), default 50 000 */
+  readonly maxFlowlets?: number;
 }
+
+export type DetectorKind = 'kernel' | 'packets';
 
 /** Where flowlet events and enforcement acknowledgements go (the channel). */
 export interface EventSink {
@@ -76,9 +111,9 @@ export interface TcWriter {
   write(lines: readonly string[]): number;
 }
 
-/** Applies an atomic nft batch; resolves false on failure ({@link NftShell}). */
-export interface NftApplier {
-  apply(lines: readonly string[]): Promise<boolean>;
+/** Runs nft commands as one transaction; never rejects ({@link NftSession}). */
+export interface NftRunner {
+  run(commands: readonly string[]): Promise<NftResult>;
   readonly available: boolean;
 }
 
@@ -89,8 +124,8 @@ export interface AgentDeps {
   readonly nowEpochUs: () => number;
   readonly log: Logger;
   readonly tc: TcWriter;
-  /** absent: no DSCP marking */
-  readonly nft?: NftApplier;
+  /** absent: no DSCP marking (and no kernel detection) */
+  readonly nft?: NftRunner;
   readonly events: EventSink;
 }
 
@@ -101,9 +136,12 @@ export type ControlState = 'connecting' | 'connected' | 'grace' | 'fallback';
 export interface FlowletStatus extends LiveFlowlet {
   /** the installed limit, bit/s; null: unlimited */
   readonly rateLimitBps: number | null;
-  /** Karuna/PIAS priority (0 = highest); null without thresholds */
+  /**
+   * Karuna/PIAS priority (0 = highest) by the override or by this flowlet's bytes; null without thresholds.
+   * Without an override the kernel classes by the FLOW's bytes, so the flow's class is this or lower.
+   */
   readonly priority: number | null;
-  /** the DSCP the flowlet is marked with; null: unmarked */
+  /** the override DSCP (declared size/deadline, controller); null: classed by the flow's bytes in the kernel */
   readonly dscp: number | null;
 }
 
@@ -121,16 +159,26 @@ export interface AgentHealth {
   readonly limits: number;
   readonly liveFlowlets: number;
   readonly marking: 'nft' | 'off';
+  readonly detector: DetectorKind;
+  /** kernel detection: polls of the live set answered, flowlet starts logged */
+  readonly polls: number;
+  readonly startsLogged: number;
 }
 
 export const DEFAULT_GRACE_MS = 10_000;
 export const DEFAULT_TICK_MS = 20;
+export const DEFAULT_POLL_MS = 50;
+export const DEFAULT_SLOW_POLL_MS = 250;
+export const DEFAULT_IDLE_POLL_MS = 1000;
+export const DEFAULT_NFLOG_GROUP = 7;
 
 /** The orchestrator (see the file comment). */
 export class HostAgent {
-  readonly detector: FlowletDetector;
+  readonly detector: FlowletSource;
+  private readonly packets: FlowletDetector | undefined;
+  private readonly kernel: KernelFlowletTracker | undefined;
   private readonly tcPlan: TcPlanner;
-  private readonly dscp = new DscpPlanner();
+  private readonly overrides = new OverridePlanner();
   /** DSCPs the controller asked for, by flowlet id */
   private readonly dscpOverrides = new Map<string, number>();
   /** 5-tuple of every live flowlet id (an ended flowlet is already gone from the detector) */
@@ -143,15 +191,24 @@ export class HostAgent {
   private graceEndsUs: number | null = null;
   private tickTimer: TimerHandle | undefined;
   private stopped = false;
+  private polling = false;
+  private lastPollUs = 0;
+  private polls = 0;
+  private startsLogged = 0;
+  private gapMs: number;
 
   constructor(
     readonly config: AgentConfig,
     private readonly deps: AgentDeps,
   ) {
-    this.detector = new FlowletDetector({
+    const opts = {
       idleGapMs: config.idleGapMs ?? 100,
       ...(config.progressIntervalMs !== undefined ? { progressIntervalMs: config.progressIntervalMs } : {}),
-    });
+      ...(config.maxFlowlets !== undefined ? { maxFlowlets: config.maxFlowlets } : {}),
+    };
+    this.gapMs = opts.idleGapMs;
+    if (config.detector === 'kernel') this.detector = this.kernel = new KernelFlowletTracker(opts);
+    else this.detector = this.packets = new FlowletDetector(opts);
     this.tcPlan = new TcPlanner(config.interface, config.linkRateBps);
     this.sinceUs = deps.nowEpochUs();
   }
@@ -159,17 +216,24 @@ export class HostAgent {
   /** Installs the root HTB (deleting a stale one of a previous run first) and the nft table; starts ticking. */
   async start(opts: { readonly deleteStaleRoot?: boolean } = {}): Promise<void> {
     this.deps.tc.write(rootLines(this.config.interface, this.config.linkRateBps, { deleteStale: opts.deleteStaleRoot === true }));
-    if (this.deps.nft) await this.deps.nft.apply(nftSetupLines());
+    await this.installTable();
     this.deps.log.info(
-      { event: 'shaping_ready', dev: this.config.interface, linkRateBps: this.config.linkRateBps },
+      { event: 'shaping_ready', dev: this.config.interface, linkRateBps: this.config.linkRateBps, detector: this.config.detector ?? 'packets' },
       `HTB root on ${this.config.interface} at ${this.config.linkRateBps} bit/s`,
     );
     this.armTick();
   }
 
-  /** One captured outgoing packet. */
+  /** One captured outgoing packet (`packets` detection). */
   packet(p: OutgoingPacket): void {
-    if (!this.stopped) this.handle(this.detector.packet(p));
+    if (!this.stopped && this.packets) this.handle(this.packets.packet(p));
+  }
+
+  /** A flowlet start logged by the kernel (`kernel` detection). */
+  flowletLogged(p: StartPacket): void {
+    if (this.stopped || !this.kernel) return;
+    this.startsLogged++;
+    this.handle(this.kernel.started(p));
   }
 
   /** A declaration from the local API: attaches to the next flowlet of its 5-tuple. */
@@ -223,15 +287,23 @@ export class HostAgent {
   message(msg: ControllerMessage): void {
     if (this.stopped) return;
     switch (msg.type) {
-      case 'welcome':
+      case 'welcome': {
         this.detector.configure({ smallFlowletBytes: msg.smallFlowletBytes, ...(msg.idleGapMs !== undefined ? { idleGapMs: msg.idleGapMs } : {}) });
+        const gapChanged = this.kernel !== undefined && msg.idleGapMs !== undefined && msg.idleGapMs !== this.gapMs;
+        if (msg.idleGapMs !== undefined) this.gapMs = msg.idleGapMs;
+        const thresholdsChanged = msg.thresholds !== undefined && JSON.stringify(msg.thresholds) !== JSON.stringify(this.thresholds);
         if (msg.thresholds) this.thresholds = msg.thresholds;
-        this.remark();
+        // the live set's timeout is the gap: a new gap re-creates the table (overrides re-added)
+        if (gapChanged) void this.installTable().then(() => this.applyNft(this.overrides.resyncLines()));
+        else if (thresholdsChanged) this.applyNft(classifyLines(this.thresholds));
+        this.remarkAll();
         return;
+      }
       case 'thresholds':
         this.thresholds = msg.thresholds;
         this.deps.log.info({ event: 'thresholds', thresholds: msg.thresholds }, 'priority thresholds updated');
-        this.remark();
+        this.applyNft(classifyLines(this.thresholds));
+        this.remarkAll();
         return;
       case 'rates':
         this.applyRates(msg);
@@ -241,18 +313,22 @@ export class HostAgent {
     }
   }
 
-  /** Periodic work at the current time: idle ends, due progress, re-marking as flowlets cross thresholds. */
+  /** Periodic work at the current time: idle ends (packets), polls of the live set (kernel), declarations. */
   tick(): void {
     if (this.stopped) return;
-    this.handle(this.detector.tick(this.deps.nowEpochUs()));
-    this.remark();
+    const now = this.deps.nowEpochUs();
+    this.handle(this.detector.tick(now));
+    if (this.kernel) this.maybePoll(now);
   }
 
   /** Live flowlets with their limits and classes. */
   flowlets(): FlowletStatus[] {
     return this.detector.flowlets().map((f) => {
-      const priority = this.thresholds ? flowletPriority({ ...f.declared, bytes: f.bytes }, this.thresholds) : null;
-      return { ...f, rateLimitBps: this.tcPlan.limitOf(f.id)?.rateBps ?? null, priority, dscp: this.dscp.dscpOf(f.flow) ?? null };
+      const dscp = this.overrides.dscpOf(f.flow) ?? null;
+      const priority = this.thresholds
+        ? (dscp !== null ? Math.max(0, this.thresholds.dscpByPriority.indexOf(dscp)) : flowletPriority({ ...f.declared, bytes: f.bytes }, this.thresholds))
+        : null;
+      return { ...f, rateLimitBps: this.tcPlan.limitOf(f.id)?.rateBps ?? null, priority, dscp };
     });
   }
 
@@ -268,6 +344,9 @@ export class HostAgent {
       limits: this.tcPlan.all().length,
       liveFlowlets: this.detector.flowlets().length,
       marking: this.deps.nft?.available ? 'nft' : 'off',
+      detector: this.kernel ? 'kernel' : 'packets',
+      polls: this.polls,
+      startsLogged: this.startsLogged,
     };
   }
 
@@ -279,9 +358,50 @@ export class HostAgent {
     this.tickTimer = this.graceTimer = undefined;
     this.tcPlan.clearAll();
     this.deps.tc.write(teardownLines(this.config.interface));
-    if (this.deps.nft) await this.deps.nft.apply(nftTeardownLines());
-    this.dscp.reset();
+    if (this.deps.nft) await this.deps.nft.run(nftTeardownLines());
+    this.overrides.reset();
     this.deps.log.info({ event: 'shaping_removed', dev: this.config.interface }, `removed the HTB root and the nft table of ${this.config.interface}`);
+  }
+
+  private async installTable(): Promise<void> {
+    const nft = this.deps.nft;
+    if (!nft) return;
+    this.overrides.reset();
+    const r = await nft.run(tableLines({
+      idleGapMs: this.gapMs,
+      ...(this.kernel ? { nflogGroup: this.config.nflogGroup ?? DEFAULT_NFLOG_GROUP } : {}),
+      maxFlowlets: this.detector.options.maxFlowlets,
+      ...(this.thresholds ? { thresholds: this.thresholds } : {}),
+    }));
+    if (!r.ok) {
+      this.deps.log.error({ event: 'nft_table_failed', error: r.error }, this.kernel
+        ? 'cannot install the nftables table: no flowlet will be detected (try --detector packets)'
+        : 'cannot install the nftables table: no DSCP marking');
+    }
+  }
+
+  private maybePoll(nowUs: number): void {
+    if (this.polling || !this.deps.nft?.available) return;
+    const k = this.kernel!;
+    const everyMs = k.size === 0 ? (this.config.idlePollMs ?? DEFAULT_IDLE_POLL_MS)
+      : k.anyYoung ? (this.config.pollMs ?? DEFAULT_POLL_MS) : (this.config.slowPollMs ?? DEFAULT_SLOW_POLL_MS);
+    const every = everyMs * 1000;
+    if (nowUs - this.lastPollUs < every) return;
+    this.polling = true;
+    this.lastPollUs = nowUs;
+    void this.deps.nft.run([LIST_LIVE]).then((r) => {
+      this.polling = false;
+      if (this.stopped || !r.ok || r.output.length === 0) return;
+      let elements;
+      try {
+        elements = parseLiveSet(r.output[0]!);
+      } catch (err) {
+        this.deps.log.warn({ event: 'nft_poll_unreadable', err }, 'the live set listing is not JSON');
+        return;
+      }
+      this.polls++;
+      this.handle(this.kernel!.snapshot(nowUs, this.deps.nowEpochUs(), elements));
+    });
   }
 
   private enter(s: ControlState): void {
@@ -296,13 +416,14 @@ export class HostAgent {
     this.deps.tc.write(this.tcPlan.clearAll());
     this.dscpOverrides.clear();
     this.enter('fallback');
-    this.remark();
+    this.remarkAll();
     this.deps.log.warn({ event: 'fallback_entered', limitsRemoved: n }, `controller still unreachable: removed all ${n} rate limit(s) (plain TCP)`);
   }
 
   private applyRates(msg: RatesMsg): void {
     const lines: string[] = [];
     const acks: { id: string; rateBps: number | null }[] = [];
+    const nft: string[] = [];
     let unknown = 0;
     for (const s of msg.set) {
       const f = this.detector.byId(s.id);
@@ -319,16 +440,20 @@ export class HostAgent {
       acks.push({ id: s.id, rateBps: r.limit.rateBps });
       if (s.dscp !== undefined) this.dscpOverrides.set(s.id, s.dscp);
       else this.dscpOverrides.delete(s.id);
+      nft.push(...this.markLines(f));
     }
     for (const id of msg.clear) {
       lines.push(...this.tcPlan.clear(id));
-      this.dscpOverrides.delete(id);
       acks.push({ id, rateBps: null });
+      if (this.dscpOverrides.delete(id)) {
+        const f = this.detector.byId(id);
+        if (f) nft.push(...this.markLines(f));
+      }
     }
     const at = this.deps.tc.write(lines);
     for (const a of acks) this.deps.events.addEnforced({ ...a, atEpochUs: at });
     this.lastRatesSeq = msg.seq;
-    this.remark();
+    this.applyNft(nft);
     this.deps.log.info(
       { event: 'rates_applied', seq: msg.seq, set: acks.filter((a) => a.rateBps !== null).length, clear: msg.clear.length, unknown, tcLines: lines.length },
       `rates #${msg.seq} applied`,
@@ -336,45 +461,54 @@ export class HostAgent {
   }
 
   private handle(events: readonly DetectorEvent[]): void {
+    const nft: string[] = [];
     for (const e of events) {
       if (e.type === 'start') {
         this.flowOf.set(e.start.id, e.start.flow);
         this.deps.events.addStart(e.start);
+        const f = this.detector.byId(e.start.id);
+        if (f) nft.push(...this.markLines(f));
       } else if (e.type === 'progress') this.deps.events.addProgress(e.progress);
-      else this.ended(e.end);
+      else nft.push(...this.ended(e.end));
     }
+    this.applyNft(nft);
   }
 
-  private ended(e: FlowletEnd): void {
+  private ended(e: FlowletEnd): string[] {
     const limit = this.tcPlan.limitOf(e.id);
     // In grace the last rates stand for the flows (BwE §6.5: keep the last known allocation): a flowlet
     // that ends there — a TCP timeout is an idle gap — keeps its limit on its 5-tuple, so the flow's next
     // flowlet runs at it too. The limit goes at fallback, or when the controller is back (channelUp).
     if (limit && this.state !== 'grace') this.deps.tc.write(this.tcPlan.clear(e.id));
     this.dscpOverrides.delete(e.id);
-    // the 5-tuple's mark goes unless a new flowlet of the same 5-tuple already lives (it re-marks itself)
+    // the 5-tuple's override goes unless a new flowlet of the same 5-tuple already lives (it re-marks itself)
     const flow = this.flowOf.get(e.id);
     this.flowOf.delete(e.id);
-    if (flow && !this.detector.flowlets().some((f) => sameFlow(f.flow, flow))) this.applyNft(this.dscp.unmark(flow));
     this.deps.events.addEnd(e);
+    if (flow && !this.detector.flowlets().some((f) => sameFlow(f.flow, flow))) return this.overrides.unmark(flow);
+    return [];
   }
 
-  /** Brings every live flowlet's mark to its class (controller DSCP, else PIAS/Karuna priority). */
-  private remark(): void {
-    if (!this.deps.nft) return;
-    const lines: string[] = [];
-    for (const f of this.detector.flowlets()) {
-      const dscp = this.dscpOverrides.get(f.id) ?? (this.thresholds ? dscpOfPriority(flowletPriority({ ...f.declared, bytes: f.bytes }, this.thresholds), this.thresholds) : undefined);
-      lines.push(...(dscp === undefined ? this.dscp.unmark(f.flow) : this.dscp.mark(f.flow, dscp)));
-    }
-    this.applyNft(lines);
+  /** The override a live flowlet wants (controller DSCP, else a declared deadline/size class), as nft commands. */
+  private markLines(f: LiveFlowlet): string[] {
+    if (!this.deps.nft) return [];
+    const d = f.declared;
+    const declared = this.thresholds && d && (d.deadlineMs !== undefined || d.sizeBytes !== undefined)
+      ? dscpOfPriority(flowletPriority({ ...d, bytes: f.bytes }, this.thresholds), this.thresholds) : undefined;
+    const dscp = this.dscpOverrides.get(f.id) ?? declared;
+    return dscp === undefined ? this.overrides.unmark(f.flow) : this.overrides.mark(f.flow, dscp);
+  }
+
+  /** Every live flowlet's override brought up to date (new thresholds, fallback). */
+  private remarkAll(): void {
+    this.applyNft(this.detector.flowlets().flatMap((f) => this.markLines(f)));
   }
 
   private applyNft(lines: string[]): void {
     const nft = this.deps.nft;
     if (!nft || lines.length === 0 || !nft.available) return;
-    void nft.apply(lines).then((ok) => {
-      if (!ok && nft.available && !this.stopped) void nft.apply(this.dscp.resyncLines());
+    void nft.run(lines).then((r) => {
+      if (!r.ok && nft.available && !this.stopped) void nft.run(this.overrides.resyncLines());
     });
   }
 
@@ -417,7 +551,9 @@ export interface RunningHostAgent {
 export async function startHostAgent(opts: HostAgentOptions): Promise<RunningHostAgent> {
   const log = opts.log;
   const tc = new TcBatch({ log });
-  const nft = new NftShell(log);
+  const nft = new NftSession({ log });
+  const detector: DetectorKind = opts.detector ?? 'kernel';
+  enableConntrackAccounting(log);
   let channel: AgentChannel | undefined;
   const sink: EventSink = {
     addStart: (s) => channel?.addStart(s),
@@ -425,7 +561,7 @@ export async function startHostAgent(opts: HostAgentOptions): Promise<RunningHos
     addEnd: (e) => channel?.addEnd(e),
     addEnforced: (e) => channel?.addEnforced(e),
   };
-  const agent = new HostAgent(opts, { clock: systemClock, nowEpochUs, log, tc, nft, events: sink });
+  const agent = new HostAgent({ ...opts, detector }, { clock: systemClock, nowEpochUs, log, tc, nft, events: sink });
   channel = new AgentChannel({
     address: opts.controller,
     log,
@@ -435,9 +571,13 @@ export async function startHostAgent(opts: HostAgentOptions): Promise<RunningHos
     onDown: (why) => agent.channelDown(why),
     onMessage: (m) => agent.message(m),
     ...(opts.secret !== undefined ? { secret: opts.secret } : {}),
+    // events are few (per flowlet, not per packet): a start goes out within a few ms
+    flushMs: 2,
   });
   const exclude = opts.controller.kind === 'ws' ? wsExclude(opts.controller.url) : undefined;
-  const capture = new PacketCapture({ dev: opts.interface, log, onPacket: (p) => agent.packet(p), ...(exclude ? { exclude } : {}) });
+  const capture = detector === 'kernel'
+    ? new PacketCapture({ dev: opts.interface, log, nflogGroup: opts.nflogGroup ?? DEFAULT_NFLOG_GROUP, onPacket: (p) => agent.flowletLogged(p) })
+    : new PacketCapture({ dev: opts.interface, log, onPacket: (p) => agent.packet(p), ...(exclude ? { exclude } : {}) });
   await agent.start({ deleteStaleRoot: opts.deleteStaleRoot === true });
   capture.start();
   channel.start();
@@ -450,6 +590,7 @@ export async function startHostAgent(opts: HostAgentOptions): Promise<RunningHos
       await capture.stop();
       await agent.stop();
       await tc.stop();
+      await nft.stop();
       log.info({ event: 'agent_stopped' }, 'agent stopped: qdisc and nft table removed, tcpdump and tc ended');
     })());
   if (opts.apiPort > 0) {
@@ -468,6 +609,20 @@ function wsExclude(url: string): { host: string; port: number } | undefined {
   const host = u.hostname.replace(/^\[|\]$/g, '');
   if (host === 'localhost' || host.startsWith('127.')) return undefined;
   return { host, port: Number(u.port || (u.protocol === 'wss:' ? 443 : 80)) };
+}
+
+/**
+ * Turns on conntrack's byte counters in this network namespace (`net.netfilter.nf_conntrack_acct`): the
+ * PIAS classes of agent/nft-rules.ts read them. Connections opened before keep no counters (unmarked).
+ */
+export function enableConntrackAccounting(log: Logger, path = '/proc/sys/net/netfilter/nf_conntrack_acct'): boolean {
+  try {
+    writeFileSync(path, '1');
+    return true;
+  } catch (err) {
+    log.warn({ event: 'conntrack_acct_failed', err }, 'cannot enable conntrack byte counters: flows are not classed by bytes sent');
+    return false;
+  }
 }
 
 /** The default agent id: the host name. */

@@ -11,6 +11,13 @@
  * WebSocket, when it is reached through this interface) is filtered out so the agent's own channel is
  * not a flowlet.
  *
+ * With `nflogGroup` it reads NFLOG group N instead (`tcpdump -i nflog:N`): the packets the agent's
+ * nftables table logs — one per flowlet start (agent/nft-rules.ts) — so the stream carries a record per
+ * flowlet, not per packet. An NFLOG record (link type 239) is a 4-byte header and TLVs (length and type
+ * little-endian on this host, each padded to 4 bytes); type 9, NFULA_PAYLOAD, holds the IPv4 packet
+ * ({@link nflogPayload}). Output-hook packets carry no kernel timestamp in NFLOG, so the record's time is
+ * when libpcap read it (µs after the packet with the log's queue threshold of 1).
+ *
  * tcpdump is stopped by its pid (SIGTERM, then SIGKILL after 2 s). If it exits on its own it is restarted
  * after 1 s (logged).
  */
@@ -18,7 +25,7 @@ import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import type { Readable } from 'node:stream';
 import pcapParser from 'pcap-parser';
 import type { PcapGlobalHeader, PcapPacketHeader } from 'pcap-parser';
-import { parsePacket, type ParsedPacket } from '../controller/capture/packet.js';
+import { LINKTYPE, parsePacket, type ParsedPacket } from '../controller/capture/packet.js';
 import type { Logger } from '../controller/log.js';
 import type { OutgoingPacket } from './detector.js';
 
@@ -32,6 +39,28 @@ export interface CaptureExclude {
 export function tcpdumpArgs(dev: string, exclude?: CaptureExclude): string[] {
   const filter = exclude ? `ip and not (host ${exclude.host} and tcp port ${exclude.port})` : 'ip';
   return ['-i', dev, '-U', '-w', '-', '-s', '128', '-Q', 'out', '--immediate-mode', '-B', '4096', '--time-stamp-precision=micro', filter];
+}
+
+/** tcpdump's argv reading NFLOG group `group` (see the file comment). */
+export function nflogArgs(group: number): string[] {
+  return ['-i', `nflog:${group}`, '-U', '-w', '-', '-s', '128', '--immediate-mode', '--time-stamp-precision=micro'];
+}
+
+/** LINKTYPE_NFLOG (tcpdump.org/linktypes.html). */
+export const LINKTYPE_NFLOG = 239;
+const NFULA_PAYLOAD = 9;
+
+/** The packet inside an NFLOG record (its NFULA_PAYLOAD TLV); undefined when there is none or it is malformed. */
+export function nflogPayload(rec: Buffer): Buffer | undefined {
+  let off = 4;
+  while (off + 4 <= rec.length) {
+    const len = rec.readUInt16LE(off);
+    const type = rec.readUInt16LE(off + 2) & 0x7fff;
+    if (len < 4 || off + len > rec.length) return undefined;
+    if (type === NFULA_PAYLOAD) return rec.subarray(off + 4, off + len);
+    off += (len + 3) & ~3;
+  }
+  return undefined;
 }
 
 /** The detector's view of a parsed IPv4 TCP/UDP packet; undefined for anything else (fragments, IPv6, ICMP…). */
@@ -52,6 +81,8 @@ export interface CaptureOptions {
   readonly log: Logger;
   readonly onPacket: (p: OutgoingPacket) => void;
   readonly exclude?: CaptureExclude;
+  /** read this NFLOG group instead of the interface (the nftables table's flowlet starts) */
+  readonly nflogGroup?: number;
   /** program (default `tcpdump`; tests may prefix `ip netns exec NS`) */
   readonly command?: readonly string[];
   /** restart delay after tcpdump exits on its own, ms (default 1000) */
@@ -79,7 +110,8 @@ export class PacketCapture {
   start(): void {
     this.stopping = false;
     const [cmd, ...pre] = this.opts.command ?? ['tcpdump'];
-    const child = spawn(cmd!, [...pre, ...tcpdumpArgs(this.opts.dev, this.opts.exclude)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const args = this.opts.nflogGroup !== undefined ? nflogArgs(this.opts.nflogGroup) : tcpdumpArgs(this.opts.dev, this.opts.exclude);
+    const child = spawn(cmd!, [...pre, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     this.child = child;
     let linkType = 1;
     const parser = pcapParser.parse(child.stdout);
@@ -90,7 +122,16 @@ export class PacketCapture {
       const h = header;
       if (!h) return;
       this.records++;
-      const parsed = parsePacket(linkType, { frame: this.records, tsUs: h.timestampSeconds * 1e6 + h.timestampMicroseconds, origLen: h.originalLength, data });
+      const tsUs = h.timestampSeconds * 1e6 + h.timestampMicroseconds;
+      let parsed;
+      if (linkType === LINKTYPE_NFLOG) {
+        const ip = nflogPayload(data);
+        if (!ip) {
+          this.malformed++;
+          return;
+        }
+        parsed = parsePacket(LINKTYPE.RAW, { frame: this.records, tsUs, origLen: ip.length, data: ip });
+      } else parsed = parsePacket(linkType, { frame: this.records, tsUs, origLen: h.originalLength, data });
       if (!parsed.ok) {
         this.malformed++;
         return;
@@ -109,7 +150,8 @@ export class PacketCapture {
       this.opts.log.error({ event: 'capture_exited', code, signal }, `tcpdump on ${this.opts.dev} exited; restarting`);
       this.restartTimer = setTimeout(() => this.start(), this.opts.restartMs ?? 1000);
     });
-    this.opts.log.info({ event: 'capture_started', dev: this.opts.dev, pid: child.pid }, `capturing outgoing packets on ${this.opts.dev}`);
+    const what = this.opts.nflogGroup !== undefined ? `flowlet starts (NFLOG group ${this.opts.nflogGroup})` : `outgoing packets on ${this.opts.dev}`;
+    this.opts.log.info({ event: 'capture_started', dev: this.opts.dev, pid: child.pid, nflogGroup: this.opts.nflogGroup ?? null }, `capturing ${what}`);
   }
 
   /** Stops tcpdump by its pid and waits for it to exit. Idempotent. */

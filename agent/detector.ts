@@ -68,6 +68,22 @@ export interface FlowDeclaration {
   readonly tenant?: string;
 }
 
+/**
+ * What the agent needs from a flowlet detector, whichever way packets reach it: {@link FlowletDetector}
+ * (every packet header through JavaScript) or agent/kernel-detector.ts (the kernel's live set).
+ */
+export interface FlowletSource {
+  readonly options: DetectorOptions;
+  configure(opts: Partial<DetectorOptions>): void;
+  declare(d: FlowDeclaration, nowUs: number): void;
+  /** declarations not yet attached */
+  pendingDeclarations(): readonly FlowDeclaration[];
+  /** periodic work at `nowUs` (µs epoch) */
+  tick(nowUs: number): DetectorEvent[];
+  flowlets(): LiveFlowlet[];
+  byId(id: string): LiveFlowlet | undefined;
+}
+
 export type DetectorEvent =
   | { readonly type: 'start'; readonly start: FlowletStart }
   | { readonly type: 'progress'; readonly progress: FlowletProgress }
@@ -129,7 +145,7 @@ export function flowletStart(f: LiveFlowlet): FlowletStart {
 }
 
 /** Flowlet detection over one agent's outgoing packets (see the file comment). */
-export class FlowletDetector {
+export class FlowletDetector implements FlowletSource {
   private opts: DetectorOptions;
   private readonly live = new Map<string, Flowlet>();
   private pending: PendingDeclaration[] = [];
@@ -243,13 +259,21 @@ export class FlowletDetector {
   }
 
   private takeDeclaration(flow: FiveTuple): FlowDeclaration | undefined {
-    const matches = (d: FlowDeclaration): boolean => d.proto === flow.proto && d.dst === flow.dst && d.dport === flow.dport;
-    let i = this.pending.findIndex((p) => matches(p.d) && p.d.sport === flow.sport && flow.sport !== 0);
-    if (i < 0) i = this.pending.findIndex((p) => matches(p.d) && !p.d.sport);
-    if (i < 0) return undefined;
-    const [taken] = this.pending.splice(i, 1);
-    return taken!.d;
+    return takeDeclaration(this.pending, flow);
   }
+}
+
+/**
+ * Removes and returns the declaration for the next flowlet of `flow` from `pending` (in place): same
+ * proto, dst and dport; an exact sport wins over a wildcard (0/absent), older over newer.
+ */
+export function takeDeclaration(pending: { readonly d: FlowDeclaration }[], flow: FiveTuple): FlowDeclaration | undefined {
+  const matches = (d: FlowDeclaration): boolean => d.proto === flow.proto && d.dst === flow.dst && d.dport === flow.dport;
+  let i = pending.findIndex((p) => matches(p.d) && p.d.sport === flow.sport && flow.sport !== 0);
+  if (i < 0) i = pending.findIndex((p) => matches(p.d) && !p.d.sport);
+  if (i < 0) return undefined;
+  const [taken] = pending.splice(i, 1);
+  return taken!.d;
 }
 
 function view(f: Flowlet): LiveFlowlet {

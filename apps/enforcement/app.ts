@@ -54,8 +54,8 @@ export interface EnforcementSource {
   agents(): AgentView[];
   meters(): MeterInfo[];
   meterSupport(): MeterSupport[];
-  /** reaction-time samples kept, µs (first packet → enforced at the agent / the meter) */
-  reactionSamples(): { agent: number[]; meter: number[] };
+  /** samples kept, µs (first packet → enforced at the agent / the meter; first packet → reported) */
+  reactionSamples(): { agent: number[]; meter: number[]; report: number[] };
   /** allocated load per link id (`<dpid hex16>:<port>`, `host:<ip>`), bit/s */
   linkLoads(): ReadonlyMap<string, number>;
   /** A WebSocket accepted on /api/v1/agents/ws. */
@@ -90,6 +90,8 @@ export function enforcementSettings(config: RivuletConfig, adoptAfterMs?: number
     policy: config.allocator.policy,
     iterationsPerRun: config.allocator.iterationsPerRun,
     rateChangeThreshold: config.allocator.rateChangeThreshold,
+    rateChangeMinBps: config.allocator.rateChangeMinBps,
+    minUpdateIntervalMs: config.allocator.minUpdateIntervalMs,
     smallFlowletBytes: config.allocator.smallFlowletBytes,
     mode: config.enforcement.mode,
     meterMarginFraction: config.enforcement.meterMarginFraction,
@@ -293,8 +295,8 @@ class EnforcementShell {
         this.noticeRejected(ch, f.rejected);
         const v = f.value;
         if (v.starts.length + v.progress.length + v.ends.length + v.enforced.length === 0) return;
-        this.core.events(ch.agentId, v, this.now());
-        this.schedule();
+        // allocate at flowlet starts and ends; plain progress waits for the periodic run
+        if (this.core.events(ch.agentId, v, this.now()) || this.opts.config.allocator.runOnProgress) this.schedule();
         return;
       }
       case 'ping':

@@ -4,8 +4,19 @@
  * {@link events}, {@link agentGone}); {@link run} places
  * flowlets on their paths in one long-lived FlowletTable, runs the configured allocator policy
  * (warm-started: the table and the policy live as long as the core), and returns the
- * {@link EnforcementEffect}s: rates for agents and meters for the ingress leaves, only where a rate
- * changed by more than `rateChangeThreshold` (plus first allocations and removals).
+ * {@link EnforcementEffect}s: rates for agents and meters for the ingress leaves, only where they matter:
+ *
+ * Damping (first rates and removals always go out):
+ * - hysteresis, relative AND absolute: a pushed rate changes only when |new − pushed| exceeds both
+ *   `rateChangeThreshold`·pushed and `rateChangeMinBps`;
+ * - at most one change per flowlet (per meter) every `minUpdateIntervalMs`;
+ * - {@link events} says whether the batch changed the allocation problem (a flowlet that became large,
+ *   an allocated flowlet's end): the shell runs the allocator at flowlet starts and ends, not at every
+ *   progress report (and periodically);
+ * - a meter polices at the rate plus its margin (mode `both`), so it changes only when the rate moved
+ *   beyond max(`rateChangeThreshold`, `meterMarginFraction`), or when it would police below the rate;
+ * - a flowlet's end sends no clear: the agent removed its limit itself when it ended the flowlet.
+ * Updates are counted per flowlet (`updatesPerFlowlet` in {@link allocatorView}).
  *
  * Flowlets are keyed by (agentId, flowlet id). One is `small` until its declared size or its bytes sent
  * reach `smallFlowletBytes` (FCA §4.4: not allocated, it rides the top priority), then `pending-path`
@@ -83,6 +94,10 @@ interface Flowlet {
   allocatedBps?: number;
   agentBps?: number;
   allocatedEpochUs?: number;
+  /** when the agent's rate was last changed (ms), and updates counted for this flowlet */
+  agentPushedMs?: number;
+  agentUpdates: number;
+  meterUpdates: number;
   agentEnforcedEpochUs?: number;
   meterEnforcedEpochUs?: number;
   meterKey?: string;
@@ -106,6 +121,9 @@ interface InstalledMeter {
   rateBps: number;
   sig: string;
   failedAtMs?: number;
+  setAtMs: number;
+  /** flowlet keys it covered when last set (its removal counts for them) */
+  flowlets: readonly string[];
 }
 
 /**
@@ -145,6 +163,8 @@ export class EnforcementCore {
   private readonly ended = new Map<string, Mutable<FlowletView>>();
   private readonly agentReaction: Samples;
   private readonly meterReaction: Samples;
+  private readonly reportLatency: Samples;
+  private readonly perFlowlet = { ended: 0, endedAllocated: 0, agentAllocated: 0, meterAllocated: 0, agentAll: 0, meterAll: 0 };
   private readonly eventRate = new EventRate(10);
   private loads = new Float64Array(0);
   private runs = 0;
@@ -167,6 +187,7 @@ export class EnforcementCore {
     this.endedRing = new Ring(keep);
     this.agentReaction = new Samples(keep);
     this.meterReaction = new Samples(keep);
+    this.reportLatency = new Samples(keep);
   }
 
   /* ------------------------------------------------------------ agent events */
@@ -200,19 +221,30 @@ export class EnforcementCore {
     this.notify('info', 'agent_registered', { agentId: a.id, hostname: a.hostname, ipv4: a.ipv4, flowlets: msg.active.length });
   }
 
-  /** A batch of flowlet events from a registered agent (unknown agents and flowlets are ignored). */
-  events(agentId: string, msg: EventsMsg, now: Now): void {
+  /**
+   * A batch of flowlet events from a registered agent (unknown agents and flowlets are ignored).
+   * @returns true when the batch changed the allocation problem — a flowlet started large or became large,
+   *   an allocated (or rate-limited) flowlet ended — so the allocator should run now; progress that only
+   *   updates bytes, small flowlets and acknowledgements wait for the periodic run
+   */
+  events(agentId: string, msg: EventsMsg, now: Now): boolean {
     const a = this.agents.get(agentId);
-    if (!a) return;
+    if (!a) return false;
     a.lastSeenMs = now.ms;
+    let changed = false;
     for (const s of msg.starts) {
       const old = this.flowlets.get(flowletKey(agentId, s.id));
       if (old) this.remove(old, 'resync', now.epochUs);
-      this.start(a, s, now);
+      const f = this.start(a, s, now);
+      this.reportLatency.add(now.epochUs - s.firstPacketEpochUs);
+      if (this.large(f)) changed = true;
     }
     for (const p of msg.progress) {
       const f = this.flowlets.get(flowletKey(agentId, p.id));
-      if (f) this.progress(f, p.bytes, p.atEpochUs);
+      if (!f) continue;
+      const was = f.state !== 'small' || this.large(f);
+      this.progress(f, p.bytes, p.atEpochUs);
+      if (!was && this.large(f)) changed = true;
     }
     for (const e of msg.enforced) {
       if (e.rateBps === null) continue;
@@ -234,10 +266,12 @@ export class EnforcementCore {
       const f = this.flowlets.get(flowletKey(agentId, e.id));
       if (!f) continue;
       f.bytes = Math.max(f.bytes, e.bytes);
-      if (f.agentBps !== undefined && this.settings.mode !== 'meters') this.queueClear(agentId, f.id);
+      if (f.state !== 'small' || f.agentBps !== undefined || this.large(f)) changed = true;
+      // no clear: the agent removed the limit itself when it ended the flowlet
       this.remove(f, 'ended', e.lastPacketEpochUs);
     }
     this.eventRate.add(msg.starts.length + msg.progress.length + msg.ends.length + msg.enforced.length, now.ms);
+    return changed;
   }
 
   /** Any message (a ping) from the agent: it is alive. */
@@ -271,7 +305,7 @@ export class EnforcementCore {
       return out;
     }
     this.allocate(now);
-    if (this.settings.mode !== 'meters') this.agentEffects(out);
+    if (this.settings.mode !== 'meters') this.agentEffects(out, now);
     else this.clears.clear();
     if (this.settings.mode !== 'agents') this.meterEffects(out, now);
     this.runs++;
@@ -418,6 +452,7 @@ export class EnforcementCore {
   }
 
   allocatorView(nowMs: number): AllocatorView {
+    const pf = this.perFlowlet;
     const counts = { small: 0, 'pending-path': 0, allocated: 0 };
     const pendingByReason = Object.fromEntries(PENDING_REASONS.map((r) => [r, 0])) as Record<PendingReason, number>;
     for (const f of this.flowlets.values()) {
@@ -439,13 +474,21 @@ export class EnforcementCore {
       pendingFlowlets: counts['pending-path'],
       pendingByReason,
       updatesSent: { ...this.updates },
-      reaction: { agent: this.agentReaction.summary(), meter: this.meterReaction.summary() },
+      updatesPerFlowlet: {
+        ended: pf.ended,
+        endedAllocated: pf.endedAllocated,
+        agentPerAllocated: pf.endedAllocated > 0 ? pf.agentAllocated / pf.endedAllocated : null,
+        meterPerAllocated: pf.endedAllocated > 0 ? pf.meterAllocated / pf.endedAllocated : null,
+        agentPerFlowlet: pf.ended > 0 ? pf.agentAll / pf.ended : null,
+        meterPerFlowlet: pf.ended > 0 ? pf.meterAll / pf.ended : null,
+      },
+      reaction: { agent: this.agentReaction.summary(), meter: this.meterReaction.summary(), report: this.reportLatency.summary() },
     };
   }
 
-  /** Reaction samples kept, µs (first packet → enforced at the agent / at the meter). */
-  reactionSamples(): { agent: number[]; meter: number[] } {
-    return { agent: this.agentReaction.values(), meter: this.meterReaction.values() };
+  /** Samples kept, µs: first packet → enforced at the agent / at the meter, first packet → reported. */
+  reactionSamples(): { agent: number[]; meter: number[]; report: number[] } {
+    return { agent: this.agentReaction.values(), meter: this.meterReaction.values(), report: this.reportLatency.values() };
   }
 
   agentViews(): AgentView[] {
@@ -465,7 +508,7 @@ export class EnforcementCore {
 
   /* ------------------------------------------------------------ internals: flowlets */
 
-  private start(a: Agent, s: FlowletStart, now: Now): void {
+  private start(a: Agent, s: FlowletStart, now: Now): Flowlet {
     const choice = this.tenants.choose(s.tenant, s.flow.src);
     if (choice.unknownDeclared !== undefined && !this.warnedTenants.has(choice.unknownDeclared)) {
       this.warnedTenants.add(choice.unknownDeclared);
@@ -479,11 +522,12 @@ export class EnforcementCore {
       ...(s.transferId !== undefined ? { transferId: s.transferId } : {}),
       firstPacketEpochUs: s.firstPacketEpochUs, reportedEpochUs: now.epochUs,
       bytes: s.bytes, last: { bytes: s.bytes, atEpochUs: s.firstPacketEpochUs },
-      state: 'small', handle: -1,
+      state: 'small', handle: -1, agentUpdates: 0, meterUpdates: 0,
       adoption: { inFlight: false, failures: 0, nextMs: 0, repinRequested: false },
     };
     this.flowlets.set(f.key, f);
     a.flowlets.add(f.key);
+    return f;
   }
 
   private progress(f: Flowlet, bytes: number, atEpochUs: number): void {
@@ -497,6 +541,20 @@ export class EnforcementCore {
   }
 
   private remove(f: Flowlet, reason: 'ended' | 'expired' | 'resync', endedEpochUs: number): void {
+    if (reason !== 'resync') {
+      const pf = this.perFlowlet;
+      // the meter's removal (next run) counts for the flowlet it covered
+      const ownMeter = this.settings.meterPer === 'flowlet' && f.meterKey !== undefined && this.installed.has(f.meterKey);
+      const meterUpdates = f.meterUpdates + (ownMeter ? 1 : 0);
+      pf.ended++;
+      pf.agentAll += f.agentUpdates;
+      pf.meterAll += meterUpdates;
+      if (f.allocatedEpochUs !== undefined) {
+        pf.endedAllocated++;
+        pf.agentAllocated += f.agentUpdates;
+        pf.meterAllocated += meterUpdates;
+      }
+    }
     if (f.handle >= 0) this.table.remove(f.handle);
     f.handle = -1;
     this.flowlets.delete(f.key);
@@ -507,11 +565,6 @@ export class EnforcementCore {
     if (this.ended.size > this.endedRing.capacity) this.ended.delete(this.ended.keys().next().value!);
   }
 
-  private queueClear(agentId: string, id: string): void {
-    let list = this.clears.get(agentId);
-    if (!list) this.clears.set(agentId, (list = []));
-    list.push(id);
-  }
 
   private expire(now: Now): void {
     for (const a of [...this.agents.values()]) {
@@ -612,17 +665,23 @@ export class EnforcementCore {
 
   /* ------------------------------------------------------------ internals: effects */
 
-  private changed(pushed: number | undefined, r: number): boolean {
-    return pushed === undefined || Math.abs(r - pushed) > this.settings.rateChangeThreshold * pushed;
+  /** Whether `r` should replace `pushed` (set at `pushedMs`): hysteresis, relative AND absolute, and the minimum interval. */
+  private changed(pushed: number | undefined, r: number, pushedMs: number | undefined, nowMs: number, relative = this.settings.rateChangeThreshold): boolean {
+    if (pushed === undefined) return true;
+    const d = Math.abs(r - pushed);
+    if (d <= relative * pushed || d <= (this.settings.rateChangeMinBps ?? 0)) return false;
+    return pushedMs === undefined || nowMs - pushedMs >= (this.settings.minUpdateIntervalMs ?? 0);
   }
 
-  private agentEffects(out: EnforcementEffect[]): void {
+  private agentEffects(out: EnforcementEffect[], now: Now): void {
     const sets = new Map<string, RatesMsg['set'][number][]>();
     for (const f of this.flowlets.values()) {
       const r = f.allocatedBps;
       if (f.state !== 'allocated' || r === undefined || !(r > 0) || !Number.isFinite(r)) continue;
-      if (!this.agents.get(f.agentId)?.connected || !this.changed(f.agentBps, r)) continue;
+      if (!this.agents.get(f.agentId)?.connected || !this.changed(f.agentBps, r, f.agentPushedMs, now.ms)) continue;
       f.agentBps = r;
+      f.agentPushedMs = now.ms;
+      f.agentUpdates++;
       let list = sets.get(f.agentId);
       if (!list) sets.set(f.agentId, (list = []));
       list.push({ id: f.id, rateBps: Math.max(1, Math.round(r)) });
@@ -648,12 +707,24 @@ export class EnforcementCore {
       out.push({ kind: 'meterRemove', key });
       this.updates.meters++;
     }
+    const margin = this.settings.mode === 'both' ? this.settings.meterMarginFraction : 0;
+    const relative = Math.max(this.settings.rateChangeThreshold, margin);
     for (const [key, d] of desired) {
       for (const fk of d.flowlets) this.flowlets.get(fk)!.meterKey = key;
       const m = this.installed.get(key);
       if (m?.failedAtMs !== undefined && now.ms - m.failedAtMs < METER_RETRY_MS) continue;
-      if (m && m.failedAtMs === undefined && m.sig === d.sig && !this.changed(m.rateBps, d.spec.rateBps)) continue;
-      this.installed.set(key, { dpid: d.spec.dpid, rateBps: d.spec.rateBps, sig: d.sig });
+      if (m && m.failedAtMs === undefined && m.sig === d.sig) {
+        // within its margin the meter still passes the rate; policing below the rate itself, it must move
+        if (margin > 0) {
+          // mode both: the agents shape, the meter only polices above them — it moves when it would police
+          // below the rate (an increase beyond the margin) or is loose by more than a second margin
+          const tooTight = m.rateBps < d.spec.rateBps / (1 + margin);
+          const tooLoose = m.rateBps > d.spec.rateBps * (1 + margin) && this.changed(m.rateBps / (1 + margin), d.spec.rateBps / (1 + margin), m.setAtMs, now.ms, relative);
+          if (!tooTight && !tooLoose) continue;
+        } else if (!this.changed(m.rateBps, d.spec.rateBps, m.setAtMs, now.ms, relative)) continue;
+      }
+      this.installed.set(key, { dpid: d.spec.dpid, rateBps: d.spec.rateBps, sig: d.sig, setAtMs: now.ms, flowlets: d.flowlets });
+      for (const fk of d.flowlets) this.flowlets.get(fk)!.meterUpdates++;
       out.push({ kind: 'meterSet', target: d.spec, flowlets: d.flowlets });
       this.updates.meters++;
     }
@@ -666,7 +737,9 @@ export class EnforcementCore {
       f.meterKey = undefined;
       if (f.state === 'allocated' && f.path && f.allocatedBps !== undefined && f.allocatedBps > 0 && Number.isFinite(f.allocatedBps)) live.push(f);
     }
-    return planMeters(live.map((f) => ({ key: f.key, flow: f.flow, flowKey: f.flowKey, path: f.path!, allocatedBps: f.allocatedBps! })), this.settings);
+    // mode both: the meter polices above what the agent was told (its pushed rate), not the allocator's latest
+    const rateOf = (f: Flowlet): number => (this.settings.mode === 'both' && f.agentBps !== undefined ? f.agentBps : f.allocatedBps!);
+    return planMeters(live.map((f) => ({ key: f.key, flow: f.flow, flowKey: f.flowKey, path: f.path!, allocatedBps: rateOf(f) })), this.settings);
   }
 
   private view(f: Flowlet): FlowletView {

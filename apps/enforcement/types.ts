@@ -18,8 +18,12 @@ export type MeterPer = 'flowlet' | 'hostPair';
 export interface EnforcementSettings {
   readonly policy: AllocatorPolicyName;
   readonly iterationsPerRun: number;
-  /** push when |new − pushed| > threshold · pushed */
+  /** push when |new − pushed| > threshold · pushed AND > rateChangeMinBps (both hysteresis bounds) */
   readonly rateChangeThreshold: number;
+  /** absolute hysteresis, bit/s (default 0: relative only) */
+  readonly rateChangeMinBps?: number;
+  /** a flowlet's rate (a meter's) is changed at most once per this period, ms; first rates and clears are exempt (default 0) */
+  readonly minUpdateIntervalMs?: number;
   readonly smallFlowletBytes: number;
   readonly mode: EnforcementMode;
   readonly meterMarginFraction: number;
@@ -157,7 +161,21 @@ export interface AllocatorView {
   /** pending-path flowlets by why they are not allocated */
   readonly pendingByReason: Readonly<Record<PendingReason, number>>;
   readonly updatesSent: { readonly agents: number; readonly meters: number };
-  readonly reaction: { readonly agent: SampleSummary; readonly meter: SampleSummary };
+  /**
+   * Rate updates per flowlet, over the flowlets that ended: `agent` counts the set and clear entries sent
+   * for the flowlet, `meter` the meter sets and removals of its meter (a host-pair meter counts for each
+   * flowlet it covers). Means per allocated flowlet and per flowlet (small ones included); null before any.
+   */
+  readonly updatesPerFlowlet: {
+    readonly ended: number;
+    readonly endedAllocated: number;
+    readonly agentPerAllocated: number | null;
+    readonly meterPerAllocated: number | null;
+    readonly agentPerFlowlet: number | null;
+    readonly meterPerFlowlet: number | null;
+  };
+  /** first packet → enforced (agent, meter), and first packet → reported to the controller (report) */
+  readonly reaction: { readonly agent: SampleSummary; readonly meter: SampleSummary; readonly report: SampleSummary };
 }
 
 /** GET /api/v1/agents. */

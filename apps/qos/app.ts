@@ -141,9 +141,9 @@ export function createQosApp(opts: QosAppOptions): QosApp {
     const ecnP = cfg.ecn.enabled && queues.applied ? await ecnProbe() : undefined;
     const lines: string[] = [];
     if (queues.applied && needClassifier) lines.push(...classifierBatch(plan));
-    const ecnLines = queues.applied && ecnP?.supported ? ecnBatch(plan, cfg.bufferPackets, cfg.ecn.packetBytes) : [];
+    const ecnLines = queues.applied && ecnP?.supported ? ecnBatch(plan, plan.buffer.packets, cfg.ecn.packetBytes) : [];
     // without RED, a pfifo of the configured buffer under each class (part of the classifier batch)
-    if (queues.applied && needClassifier && ecnLines.length === 0) lines.push(...bufferBatch(plan, cfg.bufferPackets));
+    if (queues.applied && needClassifier && ecnLines.length === 0) lines.push(...bufferBatch(plan, plan.buffer.packets));
     lines.push(...ecnLines);
     let classifier: PartStatus = {
       required: needClassifier,
@@ -160,7 +160,7 @@ export function createQosApp(opts: QosAppOptions): QosApp {
       const ecnFailed = res.failed.filter((n) => n > nClassifier);
       if (needClassifier) {
         classifier = classifierFailed.length === 0 && ready
-          ? { required: true, applied: true, detail: `tc u32 DSCP filters (prio 21) and per-class buffers of ${cfg.bufferPackets} packets on ${plan.portName}` }
+          ? { required: true, applied: true, detail: `tc u32 DSCP filters (prio 21) and per-class buffers of ${plan.buffer.packets} packets (${plan.buffer.delayMs.toFixed(1)} ms) on ${plan.portName}` }
           : { required: true, applied: false, detail: `tc failed on lines ${classifierFailed.join(',')}: ${res.stderr}` };
       }
       if (ecnLines.length > 0) {

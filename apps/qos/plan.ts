@@ -15,7 +15,10 @@ import type { PortQosRows } from '../../controller/ovsdb/index.js';
 export interface QosPlanConfig {
   readonly queues: number;
   readonly dscpMap: Readonly<Record<string, readonly number[]>>;
-  readonly bufferPackets: number;
+  /** fixed per-class buffer, packets; absent: derived from bufferDelayMs */
+  readonly bufferPackets?: number | undefined;
+  readonly bufferDelayMs: number;
+  readonly bufferMinPackets: number;
   readonly ecn: {
     readonly enabled: boolean;
     readonly bySpeed: Readonly<Record<string, number>>;
@@ -54,6 +57,27 @@ export interface PortPlan {
   /** DSCP → queue, only the DSCPs of the map (all others go to queue 0) */
   readonly dscpToQueue: ReadonlyMap<number, number>;
   readonly ecn: EcnPlan;
+  /** the drop-tail buffer under each queue, and where it came from */
+  readonly buffer: BufferPlan;
+}
+
+export interface BufferPlan {
+  readonly packets: number;
+  readonly bytes: number;
+  /** queueing delay a full buffer adds at the port's capacity, ms */
+  readonly delayMs: number;
+  readonly source: 'config' | 'delay';
+}
+
+/**
+ * The per-class buffer of a port: `bufferPackets` when configured, else `bufferDelayMs` of queueing at
+ * the capacity — B = C·d / (8·packetBytes) (a fixed delay budget rather than a fixed packet count, which
+ * at 20 Mbit/s is 600 ms for 1000 packets) — never under `bufferMinPackets` nor the ECN threshold.
+ */
+export function bufferOf(cfg: Pick<QosPlanConfig, 'bufferPackets' | 'bufferDelayMs' | 'bufferMinPackets' | 'ecn'>, capacityBps: number, ecnPackets: number): BufferPlan {
+  const pb = cfg.ecn.packetBytes;
+  const packets = cfg.bufferPackets ?? Math.max(cfg.bufferMinPackets, ecnPackets, Math.ceil((capacityBps * cfg.bufferDelayMs) / 1000 / 8 / pb));
+  return { packets, bytes: packets * pb, delayMs: capacityBps > 0 ? (packets * pb * 8 * 1000) / capacityBps : 0, source: cfg.bufferPackets !== undefined ? 'config' : 'delay' };
 }
 
 /** Smallest min-rate a queue gets, bit/s (one 1500-byte packet per second). */
@@ -79,7 +103,8 @@ export function planPort(cfg: QosPlanConfig, dpid: bigint, portNo: number, portN
   }
   const key = portKey(dpid, portNo);
   const perPort = cfg.ecn.ports[key];
-  const packets = perPort ?? Math.min(cfg.bufferPackets, ecnThresholdPackets(capacityBps, cfg.ecn.bySpeed, cfg.ecn.minPackets));
+  const bySpeed = ecnThresholdPackets(capacityBps, cfg.ecn.bySpeed, cfg.ecn.minPackets);
+  const packets = perPort ?? (cfg.bufferPackets !== undefined ? Math.min(cfg.bufferPackets, bySpeed) : bySpeed);
   return {
     dpid,
     portNo,
@@ -88,6 +113,7 @@ export function planPort(cfg: QosPlanConfig, dpid: bigint, portNo: number, portN
     queues,
     dscpToQueue,
     ecn: { enabled: cfg.ecn.enabled, thresholdPackets: packets, thresholdBytes: packets * cfg.ecn.packetBytes, source: perPort === undefined ? 'speed' : 'port' },
+    buffer: bufferOf(cfg, capacityBps, packets),
   };
 }
 

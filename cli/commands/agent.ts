@@ -1,6 +1,7 @@
 /**
  * `rivulet agent --controller URL [--interface IF] [--id ID] [--idle-gap-ms 100] [--grace-ms 10000]
- * [--api-port 7070] [--link-rate 1G] [--log-level info]` (README.md "CLI"; ARCHITECTURE.md "Data path: a flowlet"): runs the host agent
+ * [--api-port 7070] [--link-rate 1G] [--detector kernel|packets] [--log-level info]` (README.md "CLI";
+ * ARCHITECTURE.md "Data path: a flowlet"): runs the host agent
  * (agent/agent.ts) on one interface until SIGINT/SIGTERM, then removes everything it installed.
  *
  * Defaults: the interface is the first non-loopback interface that is up and has an IPv4 address (Node's
@@ -18,7 +19,7 @@ import { execFileSync } from 'node:child_process';
 import { InvalidArgumentError, type Command } from 'commander';
 import { parseBitRate } from '../../controller/config/index.js';
 import { createLogger, resolveLevel } from '../../controller/log.js';
-import { startHostAgent, DEFAULT_GRACE_MS } from '../../agent/agent.js';
+import { startHostAgent, DEFAULT_GRACE_MS, type DetectorKind } from '../../agent/agent.js';
 import { parseChannelAddress, type ChannelAddress } from '../../agent/protocol.js';
 
 export interface AgentCliOptions {
@@ -30,6 +31,8 @@ export interface AgentCliOptions {
   readonly apiPort: number;
   /** bit/s */
   readonly linkRate?: number;
+  /** `kernel` (default): nftables live set + NFLOG starts; `packets`: every packet header through tcpdump */
+  readonly detector?: DetectorKind;
   readonly logLevel?: string;
   /** file holding the agent's secret (first line); else $RIVULET_AGENT_SECRET */
   readonly secretFile?: string;
@@ -60,6 +63,11 @@ export function linkRate(value: string): number {
   const bps = parseBitRate(value);
   if (!(bps > 0)) throw new InvalidArgumentError(`link rate must be > 0: ${value}`);
   return bps;
+}
+
+function detectorKind(value: string): DetectorKind {
+  if (value !== 'kernel' && value !== 'packets') throw new InvalidArgumentError(`expected kernel or packets, got ${value}`);
+  return value;
 }
 
 function controllerAddress(value: string): ChannelAddress {
@@ -141,6 +149,7 @@ export async function runAgent(opts: AgentCliOptions, io: CliIo = { err: (l) => 
       graceMs: opts.graceMs,
       apiPort: opts.apiPort,
       ...(secret ? { secret } : {}),
+      ...(opts.detector ? { detector: opts.detector } : {}),
       deleteStaleRoot: hasStaleRoot(dev),
     });
   } catch (err) {
@@ -167,6 +176,7 @@ export function register(program: Command): void {
     .option('--grace-ms <ms>', 'keep the last rates this long after losing the controller, ms', positiveMs, DEFAULT_GRACE_MS)
     .option('--api-port <port>', 'local API port on 127.0.0.1 (0 disables)', portNumber, 7070)
     .option('--link-rate <rate>', 'line rate of the interface, e.g. 100M or 1G (default /sys/class/net/IF/speed, else 10G)', linkRate)
+    .option('--detector <kind>', 'flowlet detection: kernel (nftables live set, NFLOG starts; cost per flowlet) or packets (every header through tcpdump; cost per packet)', detectorKind, 'kernel')
     .option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent (default $RIVULET_LOG_LEVEL or info)', levelName)
     .option('--secret-file <path>', "file whose first line is this agent's secret (agents.auth in the controller's config; default $RIVULET_AGENT_SECRET)")
     .exitOverride((err) => {

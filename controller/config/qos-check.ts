@@ -8,7 +8,7 @@ import { parseBitRate } from './schema.js';
 interface QosLike {
   readonly queues: number;
   readonly dscpMap: Readonly<Record<string, readonly number[]>>;
-  readonly bufferPackets: number;
+  readonly bufferPackets?: number | undefined;
   readonly ecn: { readonly bySpeed: Readonly<Record<string, number>>; readonly ports: Readonly<Record<string, number>> };
 }
 
@@ -34,7 +34,8 @@ export function checkQos(q: QosLike, file?: string): void {
     }
   }
   const tooBig = (key: string, packets: number): void => {
-    if (packets > q.bufferPackets) {
+    // a derived buffer (bufferPackets absent) is never smaller than the port's threshold
+    if (q.bufferPackets !== undefined && packets > q.bufferPackets) {
       throw new ConfigError('CONFIG_INVALID', key, `threshold ${packets} packets is larger than the buffer (qos.bufferPackets = ${q.bufferPackets})`, file);
     }
   };

@@ -174,7 +174,17 @@ export const QosSection = Type.Object(
       description: 'queue → DSCP values steered to it (a DSCP in no list goes to queue 0); one DSCP in one queue only',
       keyMessage: `is not a queue number 0–${PLATFORM_MAX_QUEUES - 1}`,
     }),
-    bufferPackets: int(1, 1_000_000, 1000, 'per-port buffer, packets: a marking threshold must fit in it'),
+    bufferPackets: Type.Optional(Type.Integer({
+      minimum: 1, maximum: 1_000_000,
+      description: 'per-class buffer of every port, packets (a marking threshold must fit in it); absent: derived per port from bufferDelayMs',
+      errorMessage: 'must be an integer 1–1000000',
+    })),
+    bufferDelayMs: Type.Number({
+      exclusiveMinimum: 0, maximum: 10_000, default: 20,
+      description: "per-class buffer when bufferPackets is absent: this many ms of queueing at the port's capacity (in ecn.packetBytes packets), at least bufferMinPackets and the port's ECN threshold",
+      errorMessage: 'must be a number of ms > 0',
+    }),
+    bufferMinPackets: int(1, 1_000_000, 32, 'floor of the derived per-class buffer, packets'),
     ecn: EcnSection,
     dscpClassifier: Type.Union([Type.Literal('auto'), Type.Literal('on'), Type.Literal('off')], {
       default: 'auto',
@@ -215,8 +225,18 @@ export const AllocatorSection = Type.Object(
     iterationsPerRun: int(1, 10_000, 1, 'NED iterations per run (flowtune: one per change, warm-started prices)'),
     rateChangeThreshold: Type.Number({
       minimum: 0, maximum: 10, default: 0.05,
-      description: 'push a rate to agents and meters only when it changed by more than this fraction (0.05 = 5%)',
+      description: 'push a rate to agents and meters only when it changed by more than this fraction (0.05 = 5%) AND by more than rateChangeMinBps',
       errorMessage: 'must be a fraction ≥ 0 (0.05 = 5%)',
+    }),
+    rateChangeMinBps: Type.Number({
+      minimum: 0, maximum: 1e15, default: 500_000,
+      description: 'absolute hysteresis: push a rate only when it changed by more than this many bit/s (and by more than rateChangeThreshold)',
+      errorMessage: 'must be a number of bit/s ≥ 0',
+    }),
+    minUpdateIntervalMs: int(0, 3_600_000, 500, "a flowlet's rate (a meter's) changes at most once per this period; first rates and clears are exempt, ms"),
+    runOnProgress: Type.Boolean({
+      default: false,
+      description: 'run the allocator after every batch of agent events; false: only after batches that start, enlarge or end an allocated flowlet (and every intervalMs)',
     }),
     smallFlowletBytes: int(0, 1e15, 50_000, 'flowlets below this many bytes (declared size, or bytes sent so far) are not allocated: they ride the top priority (FCA §4.4)'),
   },

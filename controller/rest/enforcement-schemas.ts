@@ -89,7 +89,17 @@ export const AllocatorSchema = Type.Object(
     pendingFlowlets: Type.Integer(),
     pendingByReason: Type.Object(Object.fromEntries(PENDING_REASONS.map((r) => [r, Type.Integer()])), { description: 'pending-path flowlets by why they are not allocated' }),
     updatesSent: Type.Object({ agents: Type.Integer({ description: 'rate set/clear entries' }), meters: Type.Integer({ description: 'meter sets and removals' }) }),
-    reaction: Type.Object({ agent: Reaction, meter: Reaction }, { description: 'first packet → enforced, over the last 1000 flowlets' }),
+    updatesPerFlowlet: Type.Object({
+      ended: Type.Integer({ description: 'flowlets ended so far' }),
+      endedAllocated: Type.Integer({ description: 'of them, allocated ones' }),
+      agentPerAllocated: NumOrNull('mean rate updates (set and clear entries) per allocated flowlet'),
+      meterPerAllocated: NumOrNull('mean meter sets and removals per allocated flowlet'),
+      agentPerFlowlet: NumOrNull('mean rate updates per flowlet, small ones included'),
+      meterPerFlowlet: NumOrNull('mean meter updates per flowlet, small ones included'),
+    }, { description: 'rate updates per flowlet, over the flowlets that ended' }),
+    reaction: Type.Object({ agent: Reaction, meter: Reaction, report: Reaction }, {
+      description: 'first packet → enforced at the agent / meter, and first packet (agent) → reported to the controller, over the last 1000 flowlets',
+    }),
   },
   { title: 'Allocator' },
 );

@@ -72,12 +72,36 @@ export function createMetrics(src: MetricsSources): Registry {
       for (const [state, n] of Object.entries(counts)) this.set({ state }, n);
     },
   });
+  new Gauge({
+    name: 'rivulet_rate_updates_per_flowlet', help: 'mean rate updates per ended flowlet (target: agent | meter; over: allocated flowlets | all flowlets)',
+    labelNames: ['target', 'over'], registers: [reg],
+    collect() {
+      const u = e.allocator().updatesPerFlowlet;
+      const put = (target: string, over: string, v: number | null): void => { if (v !== null) this.set({ target, over }, v); };
+      put('agent', 'allocated', u.agentPerAllocated);
+      put('meter', 'allocated', u.meterPerAllocated);
+      put('agent', 'all', u.agentPerFlowlet);
+      put('meter', 'all', u.meterPerFlowlet);
+    },
+  });
   reactionSummary(reg, e);
   return reg;
 }
 
 /** First packet → enforced, seconds, as a summary fed with the samples added since the last scrape. */
 function reactionSummary(reg: Registry, e: EnforcementSource): void {
+  let fedReport = 0;
+  new Summary({
+    name: 'rivulet_report_latency_seconds', help: 'flowlet first packet (agent) → its start received by the controller',
+    percentiles: [0.5, 0.99], registers: [reg],
+    collect() {
+      const count = e.allocator().reaction.report.count;
+      const samples = e.reactionSamples().report;
+      const fresh = Math.min(count - fedReport, samples.length);
+      for (const us of samples.slice(samples.length - fresh)) this.observe(us / 1e6);
+      fedReport = count;
+    },
+  });
   const fed = { agent: 0, meter: 0 };
   new Summary({
     name: 'rivulet_reaction_time_seconds', help: 'flowlet first packet → rate enforced (enforcer: agent | meter)',

@@ -60,6 +60,12 @@ export const QosPortJson = Type.Object(
       thresholdBytes: Type.Integer(),
       source: Type.Union([Type.Literal('port'), Type.Literal('speed')]),
     }),
+    buffer: Type.Object({
+      packets: Type.Integer({ description: 'drop-tail buffer under each queue, packets' }),
+      bytes: Type.Integer(),
+      delayMs: Type.Number({ description: 'queueing delay of a full buffer at the capacity, ms' }),
+      source: Type.Union([Type.Literal('config'), Type.Literal('delay')], { description: 'qos.bufferPackets, or derived from qos.bufferDelayMs' }),
+    }),
     applied: Type.Object({ queues: Part, classifier: Part, ecn: Part }),
     appliedAt: Type.String({ format: 'date-time' }),
   },
@@ -118,6 +124,7 @@ export function qosPortJson(s: PortQosStatus, counters: readonly QueueCounters[]
     }),
     dscpMap: Object.fromEntries([...p.dscpToQueue].sort((a, b) => a[0] - b[0]).map(([d, q]) => [String(d), q])),
     ecn: { thresholdPackets: p.ecn.thresholdPackets, thresholdBytes: p.ecn.thresholdBytes, source: p.ecn.source },
+    buffer: { ...p.buffer },
     applied: { queues: pick(s.queues), classifier: pick(s.classifier), ecn: pick(s.ecn) },
     appliedAt: new Date(s.appliedAtMs).toISOString(),
   };

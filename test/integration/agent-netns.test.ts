@@ -1,9 +1,9 @@
 /**
  * The agent's real shells in a scratch network namespace (root; skipped otherwise) @slow: the persistent
- * `tc -force -batch -` (tc-batch.ts) and `nft -f -` (dscp.ts) driven by agent.ts on a veth pair. A rate
+ * `tc -force -batch -` (tc-batch.ts) and `nft -j -i` (nft-session.ts) driven by agent.ts on a veth pair. A rate
  * set by the controller shows up in `tc -s class show` / `tc filter show` / `nft list table ip rivulet`
  * while tc's stdin stays open (lines run as they arrive); a clear removes class and filter; the flowlet's
- * end removes its element; stop removes the root qdisc and the table. The namespace (`rvag<pid>`, with
+ * end removes its override element; stop removes the root qdisc and the table. The namespace (`rvag<pid>`, with
  * the veths inside it) is created and deleted here by name, even on failure.
  */
 import { expect } from 'chai';
@@ -11,7 +11,7 @@ import { execFileSync } from 'node:child_process';
 import { systemClock } from '../../controller/clock.js';
 import { quietLogger } from '../../controller/log.js';
 import { HostAgent } from '../../agent/agent.js';
-import { NftShell } from '../../agent/dscp.js';
+import { NftSession } from '../../agent/nft-session.js';
 import { nowEpochUs, type FiveTuple, type WelcomeMsg } from '../../agent/protocol.js';
 import { TcBatch, type TcFailure } from '../../agent/tc-batch.js';
 import { until } from '../helpers/until.js';
@@ -45,6 +45,7 @@ const nftTable = (): string => {
 describe('agent: tc batch and nft shells in a network namespace @slow', function () {
   this.timeout(30_000);
   let tc: TcBatch | undefined;
+  let nftSession: NftSession | undefined;
   let agent: HostAgent | undefined;
   let feeder: NodeJS.Timeout | undefined;
 
@@ -61,6 +62,7 @@ describe('agent: tc batch and nft shells in a network namespace @slow', function
     clearInterval(feeder);
     await agent?.stop().catch(() => undefined);
     await tc?.stop().catch(() => undefined);
+    await nftSession?.stop().catch(() => undefined);
     try {
       execFileSync('ip', ['netns', 'del', NS]);
     } catch {
@@ -72,7 +74,8 @@ describe('agent: tc batch and nft shells in a network namespace @slow', function
     const log = quietLogger();
     const failures: TcFailure[] = [];
     tc = new TcBatch({ log, command: ['ip', 'netns', 'exec', NS, 'tc', '-force', '-batch', '-'], onFailure: (f) => failures.push(f) });
-    const nft = new NftShell(log, ['ip', 'netns', 'exec', NS, 'nft']);
+    const nft = new NftSession({ log, command: ['ip', 'netns', 'exec', NS, 'nft'] });
+    nftSession = nft;
     const enforced: unknown[] = [];
     agent = new HostAgent(
       { agentId: 't', hostname: 't', interface: DEV, ipv4: ['10.99.0.1'], linkRateBps: 100e6, idleGapMs: 100 },
@@ -98,12 +101,15 @@ describe('agent: tc batch and nft shells in a network namespace @slow', function
     const table = nftTable();
     expect(table).to.contain('10.99.0.1 . 10.99.0.2 . tcp . 40000 . 5001 : goto dscp10');
     expect(table).to.contain('ip saddr . ip daddr . meta l4proto . th sport . th dport vmap @classes');
-    expect(table).to.match(/chain dscp10 \{\s+ip dscp set af11/);
+    expect(table).to.match(/chain dscp10 \{\s+ip dscp set af11 accept/);
+    expect(table, 'PIAS classes by the flow\'s bytes').to.contain('ct direction original ct original bytes vmap { 0-999999999999 : goto dscp46, 1000000000000-18446744073709551615 : goto dscp0 }');
     expect(enforced).to.have.length(1);
 
     agent.message({ type: 'rates', seq: 2, set: [], clear: ['f1'] });
     await until('class and filter removed', () => !/1:2/.test(inNs('tc', 'class', 'show', 'dev', DEV)) && !/800::2/.test(inNs('tc', 'filter', 'show', 'dev', DEV)));
-    await until('local PIAS class after the override is cleared', () => /goto dscp46/.test(nftTable()));
+    await until('override removed with the controller\'s DSCP', () => !/10\.99\.0\.2 \. tcp/.test(nftTable()));
+    agent.message({ type: 'rates', seq: 3, set: [{ id: 'f1', rateBps: 5e6, dscp: 26 }], clear: [] });
+    await until('override again', () => /goto dscp26/.test(nftTable()));
 
     clearInterval(feeder);
     await until('flowlet ended, element removed', () => agent!.flowlets().length === 0 && !/10\.99\.0\.2/.test(nftTable()));

@@ -2,7 +2,8 @@
  * agent/agent.ts on a fake clock with recording writers: rates → tc lines and `enforced` acks at the
  * write time; a flowlet end removes its class/filter; the BwE §6.5 fallback timeline (limits kept for
  * the grace period, then all removed; left on the next welcome); the resync hello carries the active
- * flowlets; PIAS re-marking as bytes cross thresholds; stop removes the qdisc and the nft table.
+ * flowlets; overrides (controller DSCP, declared size) in the nft map; kernel detection (logged starts,
+ * polls of the live set); stop removes the qdisc and the nft table.
  */
 import { expect } from 'chai';
 import { ManualClock } from '../../../controller/clock.js';
@@ -28,18 +29,24 @@ class Recorder implements EventSink {
   addEnforced(e: Enforced): void { this.enforced.push(e); }
 }
 
-function setup(graceMs = 10_000) {
+function setup(graceMs = 10_000, detector: 'packets' | 'kernel' = 'packets', listing: () => string = () => '{"nftables": []}') {
   const clock = new ManualClock();
   const now = (): number => T0 + Math.round(clock.now() * 1000);
   const tcLines: string[][] = [];
   const nftBatches: string[][] = [];
   const events = new Recorder();
   const agent = new HostAgent(
-    { agentId: 'h1', hostname: 'h1', interface: 'h1-eth0', ipv4: ['10.0.0.1'], linkRateBps: 100e6, graceMs, idleGapMs: 100, tickMs: 20 },
+    { agentId: 'h1', hostname: 'h1', interface: 'h1-eth0', ipv4: ['10.0.0.1'], linkRateBps: 100e6, graceMs, idleGapMs: 100, tickMs: 20, detector, pollMs: 20, slowPollMs: 20 },
     {
       clock, nowEpochUs: now, log: quietLogger(), events,
       tc: { write: (l) => (tcLines.push([...l]), now()) },
-      nft: { available: true, apply: async (l) => (nftBatches.push([...l]), true) },
+      nft: {
+        available: true,
+        run: async (l: readonly string[]) => {
+          nftBatches.push([...l]);
+          return { ok: true, output: l[0]?.startsWith('list') ? [listing()] : [] };
+        },
+      },
     },
   );
   /** sends `n` full packets of `flow`, one per ms, advancing the clock */
@@ -99,17 +106,53 @@ describe('agent: orchestrator on a fake clock', () => {
     expect(s.agent.health().limits).to.equal(0);
   });
 
-  it('PIAS: a flowlet is re-marked as its bytes cross a threshold', async () => {
+  it('classes: no per-packet re-marking; a declared size or the controller\'s DSCP is a per-flow override', async () => {
     const s = setup();
     await s.agent.start();
     s.agent.channelUp(WELCOME);
     s.agent.message(WELCOME);
-    s.send(2);
+    const before = s.nftBatches.length;
+    s.send(12); // 18 000 bytes > the 10 000 threshold: the kernel demotes by the flow's bytes, not the agent
     s.clock.advance(20);
-    expect(s.agent.flowlets()[0]).to.include({ priority: 0, dscp: 46 });
-    s.send(10); // 18 000 bytes > 10 000
+    expect(s.nftBatches.length, 'no nft work for an undeclared flowlet').to.equal(before);
+    expect(s.agent.flowlets()[0]).to.include({ priority: 1, dscp: null });
+    s.agent.declare({ dst: '10.0.0.2', dport: 5002, proto: 6, sizeBytes: 5000 });
+    s.send(1, { ...F, dport: 5002 });
+    expect(s.nftBatches.at(-1)).to.deep.equal([
+      'add chain ip rivulet dscp46', 'flush chain ip rivulet dscp46', 'add rule ip rivulet dscp46 ip dscp set 46 accept',
+      'add element ip rivulet classes { 10.0.0.1 . 10.0.0.2 . 6 . 40000 . 5002 : goto dscp46 }',
+    ]);
+    s.agent.message({ type: 'rates', seq: 1, set: [{ id: 'f2', rateBps: 1e6, dscp: 10 }], clear: [] });
+    expect(s.nftBatches.at(-1)).to.include('add element ip rivulet classes { 10.0.0.1 . 10.0.0.2 . 6 . 40000 . 5002 : goto dscp10 }');
+    s.agent.message({ type: 'rates', seq: 2, set: [{ id: 'f2', rateBps: 1e6 }], clear: [] });
+    expect(s.nftBatches.at(-1), 'back to the declared class').to.include('add element ip rivulet classes { 10.0.0.1 . 10.0.0.2 . 6 . 40000 . 5002 : goto dscp46 }');
+  });
+
+  it('kernel detection: a logged start is reported at once; polls of the live set give progress and the end', async () => {
+    let elements: { bytes: number; packets: number }[] = [];
+    const listing = (): string => JSON.stringify({ nftables: [{ set: { name: 'live', elem: elements.map((e) => ({ elem: { val: { concat: [F.src, F.dst, 'tcp', F.sport, F.dport] }, counter: e } })) } }] });
+    const s = setup(10_000, 'kernel', listing);
+    await s.agent.start();
+    expect(s.nftBatches[0]!.join('\n')).to.contain('log group 7').and.contain('update @live');
+    s.agent.channelUp(WELCOME);
+    s.agent.message(WELCOME);
+    const t = s.now();
+    s.agent.flowletLogged({ tsUs: t, flow: F, ipBytes: 1500 });
+    expect(s.events.starts).to.deep.equal([{ id: 'f1', flow: F, firstPacketEpochUs: t, bytes: 1500 }]);
+    elements = [{ bytes: 4500, packets: 3 }];
+    s.clock.advance(20); // tick → poll
+    await Promise.resolve();
+    await Promise.resolve();
+    expect(s.events.progress.map((p) => p.bytes)).to.deep.equal([4500]);
+    expect(s.agent.health()).to.include({ detector: 'kernel', startsLogged: 1 });
+    elements = [];
     s.clock.advance(20);
-    expect(s.agent.flowlets()[0]).to.include({ priority: 1, dscp: 0 });
+    await Promise.resolve();
+    await Promise.resolve();
+    expect(s.events.ends).to.deep.equal([{ id: 'f1', lastPacketEpochUs: t + 20_000, bytes: 4500 }]);
+    expect(s.nftBatches.filter((b) => b[0] === 'list set ip rivulet live').length).to.equal(2);
+    s.clock.advance(500); // nothing live: the idle poll period (1 s) applies
+    expect(s.nftBatches.filter((b) => b[0] === 'list set ip rivulet live').length).to.equal(2);
   });
 
   it('fallback: limits kept for the grace period, then all removed; a welcome leaves it; hello resyncs', async () => {

@@ -1,16 +1,16 @@
 /**
- * agent/dscp.ts: Karuna/PIAS classing (deadline → top, declared size, else bytes sent) and the nft text
- * (table, vmap, chains per DSCP; element add / replace / delete; resync after a failed batch).
+ * agent/dscp.ts: Karuna/PIAS classing (deadline → top, declared size, else bytes sent) and the override
+ * planner's nft text (chains per DSCP; element add / replace / delete; resync after a failed transaction).
  */
 import { expect } from 'chai';
 import fc from 'fast-check';
-import { dscpOfPriority, DscpPlanner, flowletPriority, nftSetupLines, nftTeardownLines, priorityOfBytes } from '../../../agent/dscp.js';
+import { dscpOfPriority, flowletPriority, OverridePlanner, priorityOfBytes } from '../../../agent/dscp.js';
 import type { FiveTuple, Thresholds } from '../../../agent/protocol.js';
 
 const TH: Thresholds = { thresholdsBytes: [100_000, 1_000_000, 10_000_000], dscpByPriority: [46, 26, 10, 0] };
 const F: FiveTuple = { src: '10.0.0.1', dst: '10.0.0.2', proto: 6, sport: 40000, dport: 5001 };
 
-describe('agent: DSCP classes', () => {
+describe('agent: DSCP classes and overrides', () => {
   it('priority by bytes sent against ascending thresholds', () => {
     expect([0, 99_999, 100_000, 999_999, 1e6, 1e7, 1e12].map((b) => priorityOfBytes(b, TH))).to.deep.equal([0, 0, 1, 1, 2, 3, 3]);
     expect(priorityOfBytes(1e12, { thresholdsBytes: [10, 20], dscpByPriority: [46] })).to.equal(0); // clamped to the classes that exist
@@ -32,29 +32,19 @@ describe('agent: DSCP classes', () => {
     );
   });
 
-  it('nft setup: table ip rivulet, the verdict map and the output chain at mangle priority', () => {
-    expect(nftSetupLines()).to.deep.equal([
-      'add table ip rivulet',
-      'delete table ip rivulet',
-      'add table ip rivulet',
-      'add map ip rivulet classes { typeof ip saddr . ip daddr . meta l4proto . th sport . th dport : verdict ; }',
-      'add chain ip rivulet output { type filter hook output priority mangle ; policy accept ; }',
-      'add rule ip rivulet output ip saddr . ip daddr . meta l4proto . th sport . th dport vmap @classes',
-    ]);
-    expect(nftTeardownLines()).to.deep.equal(['add table ip rivulet', 'delete table ip rivulet']);
-  });
-
   it('marks: chain once per DSCP, element replaced when the class changes, deleted once', () => {
-    const p = new DscpPlanner();
+    const p = new OverridePlanner();
     expect(p.mark(F, 46)).to.deep.equal([
       'add chain ip rivulet dscp46',
-      'add rule ip rivulet dscp46 ip dscp set 46',
+      'flush chain ip rivulet dscp46',
+      'add rule ip rivulet dscp46 ip dscp set 46 accept',
       'add element ip rivulet classes { 10.0.0.1 . 10.0.0.2 . 6 . 40000 . 5001 : goto dscp46 }',
     ]);
     expect(p.mark(F, 46)).to.deep.equal([]);
     expect(p.mark(F, 26)).to.deep.equal([
       'add chain ip rivulet dscp26',
-      'add rule ip rivulet dscp26 ip dscp set 26',
+      'flush chain ip rivulet dscp26',
+      'add rule ip rivulet dscp26 ip dscp set 26 accept',
       'delete element ip rivulet classes { 10.0.0.1 . 10.0.0.2 . 6 . 40000 . 5001 }',
       'add element ip rivulet classes { 10.0.0.1 . 10.0.0.2 . 6 . 40000 . 5001 : goto dscp26 }',
     ]);
@@ -66,10 +56,10 @@ describe('agent: DSCP classes', () => {
       'flush map ip rivulet classes',
       'add chain ip rivulet dscp26',
       'flush chain ip rivulet dscp26',
-      'add rule ip rivulet dscp26 ip dscp set 26',
+      'add rule ip rivulet dscp26 ip dscp set 26 accept',
       'add chain ip rivulet dscp46',
       'flush chain ip rivulet dscp46',
-      'add rule ip rivulet dscp46 ip dscp set 46',
+      'add rule ip rivulet dscp46 ip dscp set 46 accept',
       'add element ip rivulet classes { 10.0.0.1 . 10.0.0.2 . 6 . 1 . 5001 : goto dscp46 }',
     ]);
   });

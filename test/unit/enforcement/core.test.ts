@@ -133,7 +133,7 @@ describe('enforcement core: updates only when a rate changes', () => {
     near(h.core.flowlet('h11', 'f')!.agentRateBps!, 50e6, 0.06);
   });
 
-  it('a change within the threshold is suppressed, beyond it is pushed', () => {
+  it('a change within the threshold is suppressed, beyond it is pushed; a meter moves only beyond its margin', () => {
     const h = new Harness({ policy: 'maxmin', rateChangeThreshold: 0.05 });
     const a = tuple(ip(1, 1), ip(3, 1));
     h.pin(a);
@@ -144,11 +144,65 @@ describe('enforcement core: updates only when a rate changes', () => {
     (h.core.settings.capacity as { defaultBps: number }).defaultBps = 96e6;
     expect(h.run()).to.deep.equal([]);
     expect(h.core.flowlet('h11', 'f')!.agentRateBps).to.equal(100e6);
-    // → 90 Mbit/s (10% from the pushed 100): pushed, agent and meter
+    // → 90 Mbit/s (10% from the pushed 100): pushed to the agent; the meter at 110 still passes 90·1.1 = 99 (within its 10% margin)
     (h.core.settings.capacity as { defaultBps: number }).defaultBps = 90e6;
     const e = h.run();
     expect(ratesOf(e).get('h11/f')).to.equal(90e6);
-    expect(meterSets(e).map((m) => m.target.rateBps)).to.deep.equal([99e6]);
+    expect(meterSets(e)).to.deep.equal([]);
+    // → 80: beyond the margin, the meter follows (88)
+    (h.core.settings.capacity as { defaultBps: number }).defaultBps = 80e6;
+    const e2 = h.run();
+    expect(ratesOf(e2).get('h11/f')).to.equal(80e6);
+    expect(meterSets(e2).map((m) => m.target.rateBps)).to.deep.equal([88e6]);
+    // up to 85: the agent follows (6%); the meter at 88 still polices above 85 — it stays
+    (h.core.settings.capacity as { defaultBps: number }).defaultBps = 85e6;
+    const e3 = h.run();
+    expect(ratesOf(e3).get('h11/f')).to.equal(85e6);
+    expect(meterSets(e3)).to.deep.equal([]);
+    // up to 100: above the meter (88 < 100): it must move, to the agent's rate + margin
+    (h.core.settings.capacity as { defaultBps: number }).defaultBps = 100e6;
+    const e4 = h.run();
+    expect(meterSets(e4).map((m) => m.target.rateBps)).to.deep.equal([110e6]);
+  });
+
+  it('damping: absolute hysteresis, one change per flowlet per minUpdateIntervalMs, and updates counted per flowlet', () => {
+    const h = new Harness({ policy: 'maxmin', mode: 'agents', rateChangeThreshold: 0.05, rateChangeMinBps: 8e6, minUpdateIntervalMs: 500 });
+    const a = tuple(ip(1, 1), ip(3, 1));
+    h.pin(a);
+    h.hello('h11', [start('f', a)]);
+    h.run();
+    const cap = (bps: number): void => void ((h.core.settings.capacity as { defaultBps: number }).defaultBps = bps);
+    cap(93e6); // 7%, but only 7 Mbit/s: below the absolute bound
+    h.ms += 1000;
+    expect(h.run()).to.deep.equal([]);
+    cap(90e6); // 10 Mbit/s: pushed
+    expect(ratesOf(h.run()).get('h11/f')).to.equal(90e6);
+    cap(80e6); // within 500 ms of the last change: held
+    h.ms += 100;
+    expect(h.run()).to.deep.equal([]);
+    h.ms += 400;
+    expect(ratesOf(h.run()).get('h11/f')).to.equal(80e6);
+    expect(h.core.allocatorView(h.ms).updatesPerFlowlet).to.deep.equal({ ended: 0, endedAllocated: 0, agentPerAllocated: null, meterPerAllocated: null, agentPerFlowlet: null, meterPerFlowlet: null });
+    // 3 sets (the end sends no clear); a small flowlet that ended counts as a flowlet with none
+    h.events('h11', { starts: [start('s', tuple(ip(1, 1), ip(3, 1), 40001), { bytes: 100 })] });
+    h.events('h11', { ends: [{ id: 'f', lastPacketEpochUs: h.now().epochUs, bytes: 1e6 }, { id: 's', lastPacketEpochUs: h.now().epochUs, bytes: 100 }] });
+    expect(h.core.allocatorView(h.ms).updatesPerFlowlet).to.deep.equal({ ended: 2, endedAllocated: 1, agentPerAllocated: 3, meterPerAllocated: 0, agentPerFlowlet: 1.5, meterPerFlowlet: 0 });
+  });
+
+  it('events(): true only when the batch starts, enlarges or ends an allocated flowlet; first packet → reported is sampled', () => {
+    const h = new Harness({ policy: 'maxmin' });
+    h.hello('h11');
+    const a = tuple(ip(1, 1), ip(3, 1));
+    const e = (x: Parameters<Harness['events']>[1]): boolean =>
+      h.core.events('h11', { type: 'events', seq: 0, starts: [], progress: [], ends: [], enforced: [], ...x }, h.now());
+    expect(e({ starts: [start('s', a, { bytes: 1500, firstPacketEpochUs: h.now().epochUs - 3000 })] }), 'a small start').to.equal(false);
+    expect(e({ progress: [{ id: 's', bytes: 20_000, atEpochUs: h.now().epochUs }] }), 'still small').to.equal(false);
+    expect(e({ progress: [{ id: 's', bytes: 60_000, atEpochUs: h.now().epochUs }] }), 'became large').to.equal(true);
+    expect(e({ progress: [{ id: 's', bytes: 90_000, atEpochUs: h.now().epochUs }] }), 'plain progress').to.equal(false);
+    expect(e({ starts: [start('l', tuple(ip(1, 1), ip(3, 1), 2), { sizeBytes: 1e6, bytes: 1500 })] }), 'declared large').to.equal(true);
+    expect(e({ ends: [{ id: 's', lastPacketEpochUs: h.now().epochUs, bytes: 1e5 }] }), 'a large one ended').to.equal(true);
+    expect(h.core.allocatorView(h.ms).reaction.report).to.include({ count: 2 });
+    expect(h.core.reactionSamples().report[0]).to.equal(3000);
   });
 });
 
@@ -319,7 +373,7 @@ describe('enforcement core: flowlet life', () => {
     expect(h.core.flowlet('h11', 'f')!.path?.links[1]).to.equal('0000000000000001:2');
   });
 
-  it('an end clears the agent’s limit and removes the meter; the ended flowlet is kept for the API', () => {
+  it('an end removes the meter (the agent removed its limit itself: no clear is sent); the ended flowlet is kept for the API', () => {
     const h = new Harness({ policy: 'maxmin' });
     const a = tuple(ip(1, 1), ip(3, 1));
     h.pin(a);
@@ -327,10 +381,7 @@ describe('enforcement core: flowlet life', () => {
     h.run();
     h.events('h11', { ends: [{ id: 'f', bytes: 5e6, lastPacketEpochUs: h.now().epochUs }] });
     const e = h.run();
-    expect(e).to.deep.equal([
-      { kind: 'rates', agentId: 'h11', msg: { type: 'rates', seq: 1, set: [], clear: ['f'] } },
-      { kind: 'meterRemove', key: 'flowlet:h11/f' },
-    ]);
+    expect(e).to.deep.equal([{ kind: 'meterRemove', key: 'flowlet:h11/f' }]);
     const ended = h.core.endedViews();
     expect(ended).to.have.length(1);
     expect(ended[0]).to.deep.include({ id: 'f', endReason: 'ended', bytes: 5e6 });
@@ -379,6 +430,7 @@ describe('enforcement core: flowlet life', () => {
     expect(f.agentEnforcedEpochUs).to.equal(t0 + 3000);
     expect(h.core.allocatorView(h.ms).reaction).to.deep.equal({
       agent: { count: 1, p50Us: 3000, p99Us: 3000 }, meter: { count: 1, p50Us: 5000, p99Us: 5000 },
+      report: { count: 0, p50Us: null, p99Us: null }, // a hello's resync is not a report
     });
   });
 

@@ -52,6 +52,15 @@ describe('qos: plan', () => {
     expect(k(40e9)).to.equal(215); // above the fastest point: along the last segment (K grows with C·RTT)
   });
 
+  it('buffer: 20 ms of queueing at the capacity by default (not 1000 packets: 600 ms at 20 Mbit/s), floored; a configured size wins', () => {
+    const at = (bps: number, over: Partial<typeof cfg> = {}) => planPort({ ...cfg, ...over }, 1n, 3, 's1-eth3', bps).buffer;
+    expect(at(20e6)).to.deep.equal({ packets: 34, bytes: 51_000, delayMs: 20.4, source: 'delay' });
+    expect(at(1e9).packets).to.equal(1667);
+    expect(at(1e6)).to.include({ packets: 32, source: 'delay' }); // the floor
+    expect(at(20e6, { bufferPackets: 1000 })).to.deep.equal({ packets: 1000, bytes: 1_500_000, delayMs: 600, source: 'config' });
+    expect(at(10e6, { ecn: { ...cfg.ecn, ports: { '0000000000000001:3': 50 } } }).packets, 'never under the port\'s ECN threshold').to.equal(50);
+  });
+
   it('strict priority: highest queue has HTB prio 0, every queue ceil = capacity and a 1% floor', () => {
     const p = planPort(cfg, 1n, 3, 's1-eth3', 50e6);
     expect(p.queues.map((q) => [q.id, q.priority, q.minRateBps, q.maxRateBps])).to.deep.equal([

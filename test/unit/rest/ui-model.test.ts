@@ -21,7 +21,8 @@ function allocator(runs = 10, updates = 4): AllocatorView {
       'waiting-for-discovery': 0, 'no-route': 0, 'route-not-installed': 0, adopting: 0, 'adoption-failed': 0, repinning: 0, 'table-refused': 0,
     },
     updatesSent: { agents: updates, meters: 0 },
-    reaction: { agent: { count: 2, p50Us: 4000, p99Us: 9000 }, meter: { count: 0, p50Us: null, p99Us: null } },
+    updatesPerFlowlet: { ended: 0, endedAllocated: 0, agentPerAllocated: null, meterPerAllocated: null, agentPerFlowlet: null, meterPerFlowlet: null },
+    reaction: { agent: { count: 2, p50Us: 4000, p99Us: 9000 }, meter: { count: 0, p50Us: null, p99Us: null }, report: { count: 0, p50Us: null, p99Us: null } },
   };
 }
 

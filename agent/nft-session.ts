@@ -1,0 +1,186 @@
+/**
+ * ONE long-lived `nft -j -i` process (I/O edge) for every nftables change and poll of the agent, instead
+ * of a process per batch. Each request is written as one input line — its commands joined with ` ; `, which
+ * nft runs as ONE transaction (all or nothing) — followed by a sentinel line, `list tables`, whose JSON
+ * document ends the request's output. stderr is merged into stdout (`sh -c 'exec "$@" 2>&1'`) so that
+ * errors arrive in order: lines that are not JSON before the sentinel are the request's error text; a
+ * JSON line before the sentinel is its output (a listing). Requests run one at a time, in call order.
+ *
+ * A request that gets no answer within `timeoutMs` fails, and the process is killed (by its pid) and
+ * started again on the next request. A missing `nft` disables the session with one warning.
+ */
+import { spawn, type ChildProcessByStdio } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import type { Readable, Writable } from 'node:stream';
+import type { Logger } from '../controller/log.js';
+
+/** The outcome of one request. */
+export interface NftResult {
+  readonly ok: boolean;
+  /** JSON documents the request printed (listings) */
+  readonly output: readonly string[];
+  /** nft's error text, when it failed */
+  readonly error?: string;
+}
+
+export interface NftSessionOptions {
+  readonly log: Logger;
+  /** argv of nft (default `nft`; tests use `ip netns exec NS nft`) */
+  readonly command?: readonly string[];
+  /** a request without an answer this long fails and nft is restarted, ms (default 2000) */
+  readonly timeoutMs?: number;
+}
+
+type Child = ChildProcessByStdio<Writable, Readable, null>;
+
+interface Pending {
+  readonly commands: readonly string[];
+  readonly resolve: (r: NftResult) => void;
+}
+
+/** Requests written so far and answered so far (for tests and the health view). */
+export interface NftSessionStats {
+  readonly requests: number;
+  readonly failures: number;
+  readonly restarts: number;
+}
+
+const SENTINEL = 'list tables';
+const CHEAP_SENTINEL = 'list set ip rivulet nopayload';
+
+/** The persistent nft process (see the file comment). */
+export class NftSession {
+  private child: Child | undefined;
+  private readonly queue: Pending[] = [];
+  private current: { p: Pending; output: string[]; errors: string[]; timer: NodeJS.Timeout } | undefined;
+  private missing = false;
+  private stopped = false;
+  private counts = { requests: 0, failures: 0, restarts: 0 };
+
+  constructor(private readonly opts: NftSessionOptions) {}
+
+  /** False once nft was found missing or the session stopped. */
+  get available(): boolean {
+    return !this.missing && !this.stopped;
+  }
+
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
+  get stats(): NftSessionStats {
+    return { ...this.counts };
+  }
+
+  /**
+   * Runs `commands` as one transaction (a `list` command must come last: its listing is the output).
+   * Resolves with the outcome; never rejects. @throws RangeError (synchronously) for a command with a newline
+   */
+  run(commands: readonly string[]): Promise<NftResult> {
+    for (const c of commands) if (/[\r\n]/.test(c)) throw new RangeError(`nft command contains a newline: ${JSON.stringify(c)}`);
+    if (commands.length === 0) return Promise.resolve({ ok: true, output: [] });
+    if (!this.available) return Promise.resolve({ ok: false, output: [], error: this.missing ? 'nft not found' : 'stopped' });
+    return new Promise((resolve) => {
+      this.queue.push({ commands, resolve });
+      this.next();
+    });
+  }
+
+  /** Ends nft's stdin and waits for it to exit (killed by pid after 2 s). Pending requests fail. Idempotent. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    for (const p of this.queue.splice(0)) p.resolve({ ok: false, output: [], error: 'stopped' });
+    const child = this.child;
+    this.child = undefined;
+    if (this.current) this.finish(false, 'stopped');
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise<void>((res) => child.once('exit', () => res()));
+    child.stdin.end();
+    const timer = setTimeout(() => kill(child.pid), 2000);
+    await exited;
+    clearTimeout(timer);
+  }
+
+  private next(): void {
+    if (this.current || this.queue.length === 0) return;
+    const child = this.ensure();
+    if (!child) {
+      for (const p of this.queue.splice(0)) p.resolve({ ok: false, output: [], error: 'nft not found' });
+      return;
+    }
+    const p = this.queue.shift()!;
+    this.counts.requests++;
+    const timer = setTimeout(() => {
+      this.opts.log.warn({ event: 'nft_timeout', commands: p.commands.length }, 'nft did not answer: restarting it');
+      const c = this.child;
+      this.child = undefined;
+      kill(c?.pid);
+      this.counts.restarts++;
+      this.finish(false, 'timeout');
+    }, this.opts.timeoutMs ?? 2000);
+    this.current = { p, output: [], errors: [], timer };
+    child.stdin.write(`${p.commands.join(' ; ')}\n${wantsOutput(p.commands) ? CHEAP_SENTINEL : SENTINEL}\n`);
+  }
+
+  private line(l: string): void {
+    const cur = this.current;
+    if (!cur) return;
+    if (l.startsWith('{')) {
+      // a JSON document: the request's listing (a `list` request, before any error), else the sentinel's
+      if (cur.errors.length === 0 && cur.output.length === 0 && wantsOutput(cur.p.commands)) cur.output.push(l);
+      else this.finish(cur.errors.length === 0, cur.errors.join('\n'));
+      return;
+    }
+    if (l.trim() !== '') cur.errors.push(l);
+  }
+
+  private finish(ok: boolean, error: string): void {
+    const cur = this.current;
+    if (!cur) return;
+    clearTimeout(cur.timer);
+    this.current = undefined;
+    if (!ok) {
+      this.counts.failures++;
+      if (error !== 'stopped') this.opts.log.warn({ event: 'nft_failed', error, commands: cur.p.commands }, 'nft request failed');
+    }
+    cur.p.resolve(ok ? { ok, output: cur.output } : { ok, output: cur.output, error });
+    this.next();
+  }
+
+  private ensure(): Child | undefined {
+    if (this.missing) return undefined;
+    if (this.child) return this.child;
+    const argv = this.opts.command ?? ['nft'];
+    const child = spawn('sh', ['-c', 'exec "$@" -j -i 2>&1', 'sh', ...argv], { stdio: ['pipe', 'pipe', 'ignore'] });
+    this.child = child;
+    createInterface({ input: child.stdout }).on('line', (l) => {
+      if (this.child === child) this.line(l);
+    });
+    child.stdin.on('error', () => undefined);
+    child.on('error', (err) => this.opts.log.error({ event: 'nft_spawn_error', err }, `cannot run sh: ${err.message}`));
+    child.on('close', (code) => {
+      if (this.child !== child) return;
+      this.child = undefined;
+      if (code === 127) {
+        this.missing = true;
+        this.opts.log.warn({ event: 'nft_missing' }, `${argv.join(' ')} not found: DSCP marking and in-kernel flowlet detection are off`);
+      } else if (!this.stopped) this.opts.log.error({ event: 'nft_exited', code }, 'nft exited; it is restarted on the next request');
+      if (this.current) this.finish(false, code === 127 ? 'nft not found' : `nft exited (${String(code)})`);
+    });
+    return child;
+  }
+}
+
+/** True when the request's last command prints a listing. */
+function wantsOutput(commands: readonly string[]): boolean {
+  return /^\s*list\s/.test(commands[commands.length - 1] ?? '');
+}
+
+function kill(pid: number | undefined): void {
+  if (pid === undefined) return;
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch {
+    // gone
+  }
+}

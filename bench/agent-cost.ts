@@ -1,0 +1,237 @@
+/**
+ * What one host agent costs, measured with real traffic in network namespaces (root):
+ *
+ *   npm run bench:agent -- [--seconds 30] [--offered 20M] [--link-rate 100M] [--seed 1] [--json]
+ *                          [--agent-args "--detector packets"] [--rivulet path/to/bin/rivulet.js]
+ *
+ * Two namespaces joined by a veth pair (offloads off, as in Mininet hosts); `rivulet agent` runs in the
+ * first (its HTB root at `--link-rate`) and reports to a minimal controller in this process over a unix
+ * socket: it answers the hello with a welcome carrying PIAS thresholds, sends each flowlet that crosses
+ * the small-flowlet threshold one rate (half the link) and clears it at its end — the agent shapes and
+ * marks as it would in a run. bench/agent-traffic.ts sends web-search flows (one TCP connection each,
+ * Poisson arrivals, `--offered` bit/s on average) from the first namespace to a sink in the second.
+ *
+ * Printed: CPU of the agent and every process it started (tcpdump, tc, nft: utime + stime of the live
+ * tree plus the children it reaped), in % of one core over the traffic window; flows sent, flowlet starts
+ * reported; first packet → reported at the controller, p50/p99, where "first packet" is the sender's
+ * first write() of the flow (the connection is already open, so this write's first segment is the
+ * flowlet's first packet) — independent of the agent's own timestamps; and the agent's own
+ * firstPacketEpochUs → reported. Namespaces, veths and processes are removed by name / pid at the end.
+ */
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync, readdirSync, rmSync } from 'node:fs';
+import { createServer, type Socket } from 'node:net';
+import { loadavg } from 'node:os';
+import { createInterface } from 'node:readline';
+import { encodeLine, nowEpochUs, parseAgentMessage, type RatesMsg, type WelcomeMsg } from '../agent/protocol.js';
+
+function arg(name: string, dflt: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? process.argv[i + 1]! : dflt;
+}
+const SECONDS = Number(arg('seconds', '30'));
+const OFFERED = arg('offered', '20M');
+const LINK = arg('link-rate', '100M');
+const SEED = arg('seed', '1');
+const AGENT_ARGS = arg('agent-args', '').split(/\s+/).filter((s) => s !== '');
+const JSON_OUT = process.argv.includes('--json');
+/** the `rivulet` entry point of the agent under test (default this checkout's; another build for a before/after) */
+const RIVULET = arg('rivulet', new URL('../../bin/rivulet.js', import.meta.url).pathname);
+
+const TAG = `rvb${process.pid % 100000}`;
+const NSA = `${TAG}a`;
+const NSB = `${TAG}b`;
+const DEVA = `${TAG}x`;
+const DEVB = `${TAG}y`;
+const SOCK = `/tmp/${TAG}.sock`;
+const ROOT = new URL('../..', import.meta.url).pathname;
+const CLK_TCK = 100;
+
+const sh = (...argv: string[]): string => execFileSync(argv[0]!, argv.slice(1), { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+
+function setupNetns(): void {
+  sh('ip', 'netns', 'add', NSA);
+  sh('ip', 'netns', 'add', NSB);
+  sh('ip', 'link', 'add', DEVA, 'netns', NSA, 'type', 'veth', 'peer', 'name', DEVB, 'netns', NSB);
+  sh('ip', '-n', NSA, 'addr', 'add', '10.98.0.1/24', 'dev', DEVA);
+  sh('ip', '-n', NSB, 'addr', 'add', '10.98.0.2/24', 'dev', DEVB);
+  for (const [ns, dev] of [[NSA, DEVA], [NSB, DEVB]] as const) {
+    sh('ip', '-n', ns, 'link', 'set', dev, 'up');
+    sh('ip', '-n', ns, 'link', 'set', 'lo', 'up');
+    sh('ip', 'netns', 'exec', ns, 'ethtool', '-K', dev, 'tx', 'off', 'tso', 'off', 'gso', 'off', 'gro', 'off');
+  }
+}
+
+function teardownNetns(): void {
+  for (const ns of [NSA, NSB]) {
+    try {
+      sh('ip', 'netns', 'del', ns);
+    } catch {
+      // not created
+    }
+  }
+  rmSync(SOCK, { force: true });
+}
+
+/** utime+stime+cutime+cstime of a pid, ticks (0 when gone). */
+function ticksOf(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]);
+  } catch {
+    return 0;
+  }
+}
+
+/** The pid and all its live descendants. */
+function tree(root: number): number[] {
+  const parent = new Map<number, number>();
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
+      parent.set(Number(d), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
+    } catch {
+      // exited
+    }
+  }
+  const out = [root];
+  for (let i = 0; i < out.length; i++) for (const [p, pp] of parent) if (pp === out[i]) out.push(p);
+  return out;
+}
+
+/** CPU ticks of the tree: live processes' own + reaped children (cutime/cstime of the root covers exited ones). */
+function treeTicks(root: number): { ticks: number; procs: number } {
+  const pids = tree(root);
+  return { ticks: pids.reduce((s, p) => s + ticksOf(p), 0), procs: pids.length };
+}
+
+function pct(sorted: number[], q: number): number | null {
+  if (sorted.length === 0) return null;
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!;
+}
+
+interface Start {
+  readonly sport: number;
+  readonly firstPacketEpochUs: number;
+  readonly reportedUs: number;
+}
+
+async function main(): Promise<void> {
+  if (process.getuid?.() !== 0) throw new Error('bench:agent needs root (network namespaces)');
+  teardownNetns();
+  setupNetns();
+  const children: ChildProcess[] = [];
+  const starts: Start[] = [];
+  let events = 0;
+  let agentSock: Socket | undefined;
+  let seq = 0;
+  const server = createServer((s) => {
+    agentSock = s;
+    const rl = createInterface({ input: s });
+    rl.on('line', (line) => {
+      const now = nowEpochUs();
+      const msg = parseAgentMessage(line);
+      if (msg.type === 'hello') {
+        const w: WelcomeMsg = {
+          type: 'welcome', agentId: msg.agentId, heartbeatMs: 1000, smallFlowletBytes: 50_000,
+          thresholds: { thresholdsBytes: [100_000, 1_000_000, 10_000_000], dscpByPriority: [46, 26, 10, 0] },
+        };
+        s.write(encodeLine(w));
+      } else if (msg.type === 'events') {
+        events++;
+        for (const st of msg.starts) starts.push({ sport: st.flow.sport, firstPacketEpochUs: st.firstPacketEpochUs, reportedUs: now });
+        const rates: RatesMsg = { type: 'rates', seq: seq++, set: msg.progress.map((p) => ({ id: p.id, rateBps: 50e6 })), clear: msg.ends.map((e) => e.id) };
+        if (rates.set.length + rates.clear.length > 0) s.write(encodeLine(rates));
+      } else if (msg.type === 'ping') s.write(encodeLine({ type: 'ping', atEpochUs: now }));
+    });
+    s.on('error', () => undefined);
+  });
+  await new Promise<void>((res) => server.listen(SOCK, res));
+  try {
+    const node = process.execPath;
+    const agent = spawn('ip', ['netns', 'exec', NSA, node, RIVULET, 'agent', '--controller', `unix:${SOCK}`, '--interface', DEVA,
+      '--api-port', '0', '--link-rate', LINK, '--log-level', 'warn', ...AGENT_ARGS], { stdio: ['ignore', 'inherit', 'inherit'] });
+    children.push(agent);
+    const sinkP = spawn('ip', ['netns', 'exec', NSB, node, `${ROOT}dist/bench/agent-traffic.js`, 'sink', '--port', '5001'], { stdio: ['ignore', 'ignore', 'inherit'] });
+    children.push(sinkP);
+    for (let i = 0; i < 100 && !agentSock; i++) await new Promise((r) => setTimeout(r, 100));
+    if (!agentSock) throw new Error('the agent did not connect');
+    await new Promise((r) => setTimeout(r, 1500)); // agent set up (qdisc, nft), sink listening
+    const idle0 = treeTicks(agent.pid!);
+    await new Promise((r) => setTimeout(r, 3000));
+    const idle1 = treeTicks(agent.pid!);
+    const t0 = performance.now();
+    const c0 = treeTicks(agent.pid!);
+    const flows = new Map<number, { sizeBytes: number; firstWriteUs: number }>();
+    const gen = spawn('ip', ['netns', 'exec', NSA, node, `${ROOT}dist/bench/agent-traffic.js`, 'send', '--dst', '10.98.0.2', '--port', '5001',
+      '--offered', OFFERED, '--seconds', String(SECONDS), '--seed', SEED], { stdio: ['ignore', 'pipe', 'inherit'] });
+    children.push(gen);
+    createInterface({ input: gen.stdout! }).on('line', (l) => {
+      const f = JSON.parse(l) as { sport: number; sizeBytes: number; firstWriteUs: number };
+      flows.set(f.sport, f);
+    });
+    let peakProcs = 0;
+    const sampler = setInterval(() => (peakProcs = Math.max(peakProcs, tree(agent.pid!).length)), 500);
+    await new Promise((r) => gen.once('exit', r));
+    clearInterval(sampler);
+    const c1 = treeTicks(agent.pid!);
+    const wallS = (performance.now() - t0) / 1000;
+    await new Promise((r) => setTimeout(r, 500));
+    const bytes = [...flows.values()].reduce((s, f) => s + f.sizeBytes, 0);
+    const lat: number[] = [];
+    const own: number[] = [];
+    const seen = new Set<number>();
+    for (const st of starts) {
+      const f = flows.get(st.sport);
+      if (!f || seen.has(st.sport)) continue;
+      seen.add(st.sport);
+      lat.push((st.reportedUs - f.firstWriteUs) / 1000);
+      own.push((st.reportedUs - st.firstPacketEpochUs) / 1000);
+    }
+    lat.sort((a, b) => a - b);
+    own.sort((a, b) => a - b);
+    const r = {
+      agentArgs: AGENT_ARGS.join(' '), rivulet: RIVULET, loadAvg1: loadavg()[0], seconds: SECONDS, offered: OFFERED, linkRate: LINK, seed: Number(SEED),
+      cpuPctOfCore: (((c1.ticks - c0.ticks) / CLK_TCK) / wallS) * 100,
+      idleCpuPctOfCore: (((idle1.ticks - idle0.ticks) / CLK_TCK) / 3) * 100,
+      peakProcesses: peakProcs,
+      flows: flows.size, sentMbit: (bytes * 8) / 1e6, sentMbps: (bytes * 8) / 1e6 / wallS,
+      flowletStarts: starts.length, eventsMessages: events, flowsReported: seen.size,
+      firstWriteToReportedMs: { p50: pct(lat, 0.5), p99: pct(lat, 0.99) },
+      agentFirstPacketToReportedMs: { p50: pct(own, 0.5), p99: pct(own, 0.99) },
+    };
+    if (JSON_OUT) process.stdout.write(`${JSON.stringify(r)}\n`);
+    else {
+      const f = (x: number | null): string => (x === null ? '—' : x.toFixed(2));
+      process.stdout.write(
+        `agent ${r.agentArgs || '(default)'} [load ${r.loadAvg1.toFixed(1)}]: ${r.cpuPctOfCore.toFixed(2)}% of a core over ${wallS.toFixed(1)} s (idle ${r.idleCpuPctOfCore.toFixed(2)}%), ` +
+        `peak ${r.peakProcesses} processes; ${r.flows} flows, ${r.sentMbps.toFixed(1)} Mbit/s offered on average; ` +
+        `${r.flowletStarts} flowlet starts, ${r.flowsReported} flows reported; first write → reported p50 ${f(r.firstWriteToReportedMs.p50)} ms, ` +
+        `p99 ${f(r.firstWriteToReportedMs.p99)} ms (agent's own stamp → reported p50 ${f(r.agentFirstPacketToReportedMs.p50)}, p99 ${f(r.agentFirstPacketToReportedMs.p99)})\n`,
+      );
+    }
+  } finally {
+    for (const c of children.reverse()) {
+      if (c.exitCode === null && c.signalCode === null && c.pid !== undefined) {
+        const exited = new Promise((r) => c.once('exit', r));
+        try {
+          process.kill(c.pid, 'SIGTERM');
+        } catch {
+          // gone
+        }
+        await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
+        if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+      }
+    }
+    server.close();
+    teardownNetns();
+  }
+}
+
+main().then(() => process.exit(0), (err: unknown) => {
+  process.stderr.write(`bench:agent failed: ${(err as Error).stack ?? String(err)}\n`);
+  teardownNetns();
+  process.exit(1);
+});

@@ -1,0 +1,258 @@
+/**
+ * In-kernel flowlet detection and classes, the pure parts: the nftables table text (agent/nft-rules.ts),
+ * the tracker over logged starts and polls of the live set (agent/kernel-detector.ts), NFLOG records
+ * (agent/capture.ts, a capture made here), and the one long-lived `nft -i` session (agent/nft-session.ts)
+ * against a stand-in nft that answers like nft 1.0.6 does.
+ */
+import { expect } from 'chai';
+import fc from 'fast-check';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { quietLogger } from '../../../controller/log.js';
+import { nflogPayload, PacketCapture } from '../../../agent/capture.js';
+import type { OutgoingPacket } from '../../../agent/detector.js';
+import { KernelFlowletTracker } from '../../../agent/kernel-detector.js';
+import { classifyLines, classRanges, noPayloadElements, parseLiveSet, tableLines, type LiveElement } from '../../../agent/nft-rules.js';
+import { NftSession } from '../../../agent/nft-session.js';
+import type { FiveTuple, Thresholds } from '../../../agent/protocol.js';
+
+const TH: Thresholds = { thresholdsBytes: [100_000, 1_000_000, 10_000_000], dscpByPriority: [46, 26, 10, 0] };
+const F: FiveTuple = { src: '10.0.0.1', dst: '10.0.0.2', proto: 6, sport: 40000, dport: 5001 };
+const T0 = 1_700_000_000_000_000;
+const ms = (n: number): number => T0 + n * 1000;
+const el = (bytes: number, packets: number, flow: FiveTuple = F): LiveElement => ({ flow, bytes, packets });
+
+describe('agent: nftables table (in-kernel detection and PIAS classes)', () => {
+  it('classes are byte ranges of the flow, one per priority, the last up to 2^64 − 1', () => {
+    expect(classRanges(TH)).to.equal('{ 0-99999 : goto dscp46, 100000-999999 : goto dscp26, 1000000-9999999 : goto dscp10, 10000000-18446744073709551615 : goto dscp0 }');
+    expect(classRanges({ thresholdsBytes: [50_000], dscpByPriority: [46, 0] })).to.equal('{ 0-49999 : goto dscp46, 50000-18446744073709551615 : goto dscp0 }');
+    expect(classRanges({ thresholdsBytes: [5, 5, 9], dscpByPriority: [46, 26, 10, 0] }), 'a repeated threshold leaves its class empty')
+      .to.equal('{ 0-4 : goto dscp46, 5-8 : goto dscp10, 9-18446744073709551615 : goto dscp0 }');
+    expect(classRanges({ thresholdsBytes: [], dscpByPriority: [46] })).to.equal('{ 0-18446744073709551615 : goto dscp46 }');
+  });
+
+  it('property: the ranges cover 0..2^64−1 without overlap, in order', () => {
+    fc.assert(fc.property(fc.array(fc.integer({ min: 0, max: 1e9 }), { maxLength: 7 }), (raw) => {
+      const thresholdsBytes = [...raw].sort((a, b) => a - b);
+      const body = classRanges({ thresholdsBytes, dscpByPriority: [...thresholdsBytes.map((_, i) => i + 1), 0] });
+      const ranges = [...body.matchAll(/(\d+)-(\d+) :/g)].map((m) => [BigInt(m[1]!), BigInt(m[2]!)] as const);
+      expect(ranges[0]![0]).to.equal(0n);
+      expect(ranges.at(-1)![1]).to.equal(2n ** 64n - 1n);
+      for (let i = 1; i < ranges.length; i++) expect(ranges[i]![0]).to.equal(ranges[i - 1]![1] + 1n);
+    }));
+  });
+
+  it('segments without payload: doff 5..15 with the matching IPv4 total length', () => {
+    expect(noPayloadElements()).to.match(/^5 \. 40, 6 \. 44, .* 15 \. 80$/);
+  });
+
+  it('the table: detection (live set, start log, update) before marking (overrides, then PIAS by the flow\'s bytes); ACKs by the other direction', () => {
+    const lines = tableLines({ idleGapMs: 100, nflogGroup: 7, maxFlowlets: 1000, thresholds: TH });
+    const text = lines.join('\n');
+    expect(lines.slice(0, 3)).to.deep.equal(['add table ip rivulet', 'delete table ip rivulet', 'add table ip rivulet']);
+    expect(text).to.contain('add set ip rivulet live { typeof ip saddr . ip daddr . meta l4proto . th sport . th dport ; size 1000 ; flags dynamic,timeout ; timeout 100ms ; counter ; }');
+    const rules = lines.filter((l) => l.startsWith('add rule ip rivulet output '));
+    expect(rules.map((r) => r.replace('add rule ip rivulet output ', ''))).to.deep.equal([
+      'meta l4proto != { tcp, udp } accept',
+      'meta l4proto tcp tcp doff . ip length @nopayload jump ack',
+      'ip saddr . ip daddr . meta l4proto . th sport . th dport != @live limit rate 2000/second burst 200 packets log group 7 snaplen 80 queue-threshold 1',
+      'update @live { ip saddr . ip daddr . meta l4proto . th sport . th dport }',
+      'ip saddr . ip daddr . meta l4proto . th sport . th dport vmap @classes',
+      'jump classify',
+    ]);
+    expect(text).to.contain('add rule ip rivulet classify ct direction original ct original bytes vmap { 0-99999 : goto dscp46');
+    expect(text).to.contain('add rule ip rivulet ack ct direction original ct reply bytes vmap { 0-99999');
+    expect(text).to.contain('add rule ip rivulet ack ct direction reply ct original bytes vmap { 0-99999');
+    expect(text).to.contain('add rule ip rivulet dscp0 ip dscp set 0 accept');
+    const plain = tableLines({ idleGapMs: 100, maxFlowlets: 1000 }).join('\n');
+    expect(plain, 'packet detection: no live set').to.not.contain('@live');
+    expect(classifyLines(undefined)).to.deep.equal(['flush chain ip rivulet classify', 'flush chain ip rivulet ack', 'add rule ip rivulet ack accept']);
+  });
+
+  it('reads nft -j listings of the live set; skips elements it cannot read', () => {
+    const json = '{"nftables": [{"metainfo": {"version": "1.0.6"}}, {"set": {"family": "ip", "name": "live", "table": "rivulet", "elem": ['
+      + '{"elem": {"val": {"concat": ["10.0.0.1", "10.0.0.2", "tcp", 40000, 5001]}, "expires": 0, "counter": {"packets": 30, "bytes": 45000}}},'
+      + '{"elem": {"val": {"concat": ["10.0.0.1", "10.0.0.3", "udp", 1, 2]}, "counter": {"packets": 1, "bytes": 100}}},'
+      + '{"elem": {"val": {"concat": ["10.0.0.1", "10.0.0.3", "icmp", 8, 0]}, "counter": {"packets": 1, "bytes": 84}}}]}}]}';
+    expect(parseLiveSet(json)).to.deep.equal([el(45000, 30), el(100, 1, { src: '10.0.0.1', dst: '10.0.0.3', proto: 17, sport: 1, dport: 2 })]);
+    expect(parseLiveSet('{"nftables": [{"set": {"name": "live"}}]}')).to.deep.equal([]);
+    expect(() => parseLiveSet('Error: nope')).to.throw(SyntaxError);
+  });
+});
+
+describe('agent: kernel flowlet tracker', () => {
+  const make = () => new KernelFlowletTracker({ idleGapMs: 100, smallFlowletBytes: 50_000, progressIntervalMs: 500 });
+
+  it('a logged start is a flowlet at once; polls bring bytes and progress; a missing element ends it', () => {
+    const k = make();
+    expect(k.started({ tsUs: ms(0), flow: F, ipBytes: 1500 })).to.deep.equal([{ type: 'start', start: { id: 'f1', flow: F, firstPacketEpochUs: ms(0), bytes: 1500 } }]);
+    expect(k.snapshot(ms(50), ms(51), [el(30_000, 20)])).to.deep.equal([]);
+    expect(k.snapshot(ms(100), ms(101), [el(60_000, 40)])).to.deep.equal([{ type: 'progress', progress: { id: 'f1', bytes: 60_000, atEpochUs: ms(101) } }]);
+    expect(k.snapshot(ms(150), ms(151), [el(90_000, 60)])).to.deep.equal([]);
+    expect(k.snapshot(ms(650), ms(651), [el(90_001, 61)])).to.deep.equal([{ type: 'progress', progress: { id: 'f1', bytes: 90_001, atEpochUs: ms(651) } }]);
+    expect(k.snapshot(ms(800), ms(801), [])).to.deep.equal([{ type: 'end', end: { id: 'f1', lastPacketEpochUs: ms(650), bytes: 90_001 } }]);
+    expect(k.flowlets()).to.deep.equal([]);
+  });
+
+  it('a start logged while a poll was under way is not ended by that poll', () => {
+    const k = make();
+    k.started({ tsUs: ms(10), flow: F, ipBytes: 100 });
+    expect(k.snapshot(ms(5), ms(12), [])).to.deep.equal([]);
+    expect(k.snapshot(ms(20), ms(21), [])).to.have.length(1);
+  });
+
+  it('a counter that went down is a new flowlet of the same 5-tuple; a second log within 2 ms is the same one', () => {
+    const k = make();
+    k.started({ tsUs: ms(0), flow: F, ipBytes: 1500 });
+    expect(k.started({ tsUs: ms(1), flow: F, ipBytes: 1500 })).to.deep.equal([]);
+    k.snapshot(ms(50), ms(50), [el(15_000, 10)]);
+    const ev = k.snapshot(ms(300), ms(300), [el(3000, 2)]);
+    expect(ev.map((e) => e.type)).to.deep.equal(['end', 'start']);
+    expect(k.flowlets().map((f) => [f.id, f.bytes])).to.deep.equal([['f2', 3000]]);
+    const ev2 = k.started({ tsUs: ms(600), flow: F, ipBytes: 100 });
+    expect(ev2.map((e) => e.type), 'a later log: the old one ended unseen').to.deep.equal(['end', 'start']);
+  });
+
+  it('an element whose start log was lost becomes a flowlet at its second poll', () => {
+    const k = make();
+    expect(k.snapshot(ms(0), ms(1), [el(70_000, 50)])).to.deep.equal([]);
+    const ev = k.snapshot(ms(50), ms(51), [el(80_000, 55)]);
+    expect(ev.map((e) => e.type)).to.deep.equal(['start', 'progress']);
+    expect(ev[0]).to.deep.include({ start: { id: 'f1', flow: F, firstPacketEpochUs: ms(0), bytes: 80_000 } });
+  });
+
+  it('declarations attach to the next logged flowlet of the 5-tuple; maxFlowlets bounds the table', () => {
+    const k = new KernelFlowletTracker({ maxFlowlets: 1 });
+    k.declare({ dst: F.dst, dport: F.dport, proto: 6, sizeBytes: 1234 }, ms(0));
+    const [s] = k.started({ tsUs: ms(1), flow: F, ipBytes: 100 });
+    expect(s).to.deep.include({ start: { id: 'f1', flow: F, firstPacketEpochUs: ms(1), bytes: 100, sizeBytes: 1234 } });
+    expect(k.started({ tsUs: ms(2), flow: { ...F, sport: 1 }, ipBytes: 100 })).to.deep.equal([]);
+    expect(k.overflow).to.equal(1);
+  });
+
+  it('property: every start has exactly one end once the set is empty, and end bytes are the last polled', () => {
+    fc.assert(fc.property(fc.array(fc.tuple(fc.integer({ min: 0, max: 3 }), fc.boolean(), fc.integer({ min: 1, max: 5000 })), { maxLength: 60 }), (steps) => {
+      const k = make();
+      const flows = [0, 1, 2, 3].map((i) => ({ ...F, sport: 1000 + i }));
+      const bytes = new Map<number, number>();
+      const open = new Set<string>();
+      let t = 0;
+      const apply = (evs: ReturnType<KernelFlowletTracker['snapshot']>): void => {
+        for (const e of evs) {
+          if (e.type === 'start') {
+            expect(open.has(e.start.id)).to.equal(false);
+            open.add(e.start.id);
+          } else if (e.type === 'end') {
+            expect(open.delete(e.end.id)).to.equal(true);
+          }
+        }
+      };
+      for (const [i, log, b] of steps) {
+        t += 10;
+        if (log && !bytes.has(i)) {
+          bytes.set(i, b);
+          apply(k.started({ tsUs: ms(t), flow: flows[i]!, ipBytes: b }));
+        } else if (bytes.has(i)) bytes.set(i, bytes.get(i)! + b);
+        t += 10;
+        apply(k.snapshot(ms(t), ms(t), [...bytes].map(([j, n]) => el(n, n, flows[j]!))));
+        if (b % 3 === 0) bytes.delete(i);
+      }
+      apply(k.snapshot(ms(t + 10), ms(t + 10), []));
+      apply(k.snapshot(ms(t + 20), ms(t + 20), []));
+      expect(open.size).to.equal(0);
+      expect(k.flowlets()).to.deep.equal([]);
+    }));
+  });
+});
+
+describe('agent: NFLOG records', () => {
+  const pcap = readFileSync(new URL('../../../../test/fixtures/captures/nflog-flowlet-starts.pcap', import.meta.url));
+
+  it('the IPv4 packet of an NFLOG record (NFULA_PAYLOAD), from a capture made here', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rvag-nflog-'));
+    try {
+      const file = join(dir, 'x.pcap');
+      writeFileSync(file, pcap);
+      const got: OutgoingPacket[] = [];
+      const cap = new PacketCapture({ dev: 'eth0', nflogGroup: 7, log: quietLogger(), onPacket: (p) => got.push(p), command: ['sh', '-c', `cat ${file}; exec sleep 5`], restartMs: 60_000 });
+      cap.start();
+      const t0 = Date.now();
+      while (got.length < 2 && Date.now() - t0 < 5000) await new Promise((r) => setTimeout(r, 10));
+      await cap.stop();
+      const flow = { src: '10.97.0.1', dst: '10.97.0.2', proto: 6, sport: 42494, dport: 5001 };
+      expect(got.map((p) => ({ flow: p.flow, ipBytes: p.ipBytes, payloadBytes: p.payloadBytes }))).to.deep.equal([
+        { flow, ipBytes: 7292, payloadBytes: 7240 },
+        { flow, ipBytes: 65212, payloadBytes: 65160 },
+      ]);
+      expect(got[1]!.tsUs - got[0]!.tsUs).to.be.within(400_000, 410_000);
+      expect(cap.malformed).to.equal(0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('malformed TLVs give no packet', () => {
+    expect(nflogPayload(Buffer.from([2, 0, 0, 7, 3, 0, 9, 0]))).to.equal(undefined); // length 3 < 4
+    expect(nflogPayload(Buffer.from([2, 0, 0, 7, 40, 0, 9, 0, 1, 2]))).to.equal(undefined); // runs past the end
+    expect(nflogPayload(Buffer.from([2, 0, 0, 7, 8, 0, 9, 0, 0x45, 0, 0, 20]))).to.deep.equal(Buffer.from([0x45, 0, 0, 20]));
+  });
+});
+
+describe('agent: one long-lived nft -i', () => {
+  /** answers like nft -j -i: listings as one JSON line, errors as text lines, nothing for a good change */
+  const FAKE = `
+const rl = require('readline').createInterface({ input: process.stdin });
+rl.on('line', (l) => {
+  if (l.includes('hang')) return;
+  if (l.includes('bad')) { process.stdout.write('Error: syntax error, unexpected bad\\n' + l + '\\n^^^\\n'); return; }
+  if (l.startsWith('list')) process.stdout.write(JSON.stringify({ nftables: [{ metainfo: { version: '1.0.6' } }, { echo: l }] }) + '\\n');
+});`;
+  let dir = '';
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), 'rvag-nft-'));
+    writeFileSync(join(dir, 'nft.cjs'), FAKE);
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('one process for every request: a change, a listing, a failure (atomic line), in order', async function () {
+    this.timeout(15_000);
+    const s = new NftSession({ log: quietLogger(), command: ['node', join(dir, 'nft.cjs')] });
+    const [a, b, c, d] = await Promise.all([
+      s.run(['add table ip rivulet', 'add chain ip rivulet x']),
+      s.run(['list set ip rivulet live']),
+      s.run(['add bad thing']),
+      s.run(['list set ip rivulet live']),
+    ]);
+    expect(a).to.deep.equal({ ok: true, output: [] });
+    expect(JSON.parse(b.output[0]!).nftables[1]).to.deep.equal({ echo: 'list set ip rivulet live' });
+    expect(c.ok).to.equal(false);
+    expect(c.error).to.contain('syntax error').and.contain('add bad thing');
+    expect(d.ok).to.equal(true);
+    expect(s.stats).to.deep.equal({ requests: 4, failures: 1, restarts: 0 });
+    const pid = s.pid;
+    await s.run(['list tables']);
+    expect(s.pid, 'still the same process').to.equal(pid);
+    await s.stop();
+    expect((await s.run(['list tables'])).ok).to.equal(false);
+  });
+
+  it('a request without an answer times out; nft is restarted for the next one', async function () {
+    this.timeout(15_000);
+    const s = new NftSession({ log: quietLogger(), command: ['node', join(dir, 'nft.cjs')], timeoutMs: 1500 });
+    const pid0 = (await s.run(['list tables']), s.pid);
+    // the stand-in ignores a line with "hang": the listing never comes, only the sentinel's document
+    const r = await s.run(['hang', 'list hang']);
+    expect(r).to.deep.include({ ok: false, error: 'timeout' });
+    expect((await s.run(['list tables'])).ok).to.equal(true);
+    expect(s.pid).to.not.equal(pid0);
+    expect(s.stats.restarts).to.equal(1);
+    await s.stop();
+  });
+
+  it('a missing nft disables the session', async () => {
+    const s = new NftSession({ log: quietLogger(), command: ['/nonexistent/nft'] });
+    expect((await s.run(['list tables'])).ok).to.equal(false);
+    expect(s.available).to.equal(false);
+  });
+});
