@@ -20,7 +20,7 @@
  *     acknowledgement (tc written) and to the meter's barrier reply, p50 / p99, read from /api/v1/flowlets.
  *  4. Tenants 1:3, mode `agents`, 46 s of traffic: SIGKILL the controller 4.5 s after both flows were
  *     allocated (at 6 s at the earliest); agents keep the rates for their grace period (10 s, the
- *     default), then remove the limits; restart 14 s after the kill on the same ports:
+ *     default), then remove the limits (h1 then grows past its limit); restart 15 s after the kill on the same ports:
  *     agents register again and both flows are allocated again within RESUME_BOUND_S of that (paths
  *     read back from the switches' flow tables); the 1:3 split resumes. No flow stalls for more than 1 s.
  *  2. 1 spine × 3 leaves × 2 hosts, 50 Mbit/s links except leaf1–spine 40 and leaf2–spine 20: four flows
@@ -324,8 +324,8 @@ describe('Live allocation end to end: host agents, allocator, meters (Mininet) @
       await at(Math.max(6, firstAllocatedAtS + 4.5));
       await ctl!.kill();
       const killedAtS = sinceStart();
-      // agents keep the rates for their 10 s grace period, then run unlimited; restart 4 s after that
-      await at(killedAtS + 14);
+      // agents keep the rates for their 10 s grace period, then run unlimited; restart 5 s after that
+      await at(killedAtS + 15);
       const restartAtS = sinceStart();
       const file = join(dir, 'kill.json');
       ctl = await startControllerCli({ config: file, ofPort, apiPort, logLevel: process.env['RIVULET_E2E_LOG'] ?? 'warn', onOutput: controllerOutput('kill-restarted') });
@@ -362,7 +362,9 @@ describe('Live allocation end to end: host agents, allocator, meters (Mininet) @
       const [alloc, grace, removed, resumed] = shares;
       expect(alloc!.share1, 'allocated 1:3 before the kill').to.be.within(0.15, 0.35);
       expect(grace!.share1, 'rates kept during the grace period').to.be.within(0.15, 0.35);
-      expect(removed!.share1, 'limits removed after the grace period (plain TCP)').to.be.above(0.38);
+      // plain TCP again: h1 grows past its last limit (how fast the split moves towards 50/50 is TCP's business)
+      expect(removed!.x1 / grace!.x1, 'limits removed after the grace period: h1 ÷ its rate in grace').to.be.above(1.25);
+      expect(removed!.share1, 'limits removed after the grace period: h1 share').to.be.above(0.3);
       expect(resumed!.share1, 'allocation resumed after re-registration').to.be.within(0.15, 0.35);
       expect(ours.filter((f) => f.state === 'allocated'), 'both flows allocated again after the restart').to.have.length(2);
       expect(g1.gapS, 'longest stall of h1, s').to.be.at.most(1);
