@@ -15,6 +15,7 @@ import {
   type OvsdbClient,
   type PortQosRows,
 } from '../../controller/ovsdb/index.js';
+import { dpidHex } from '../../controller/dpid.js';
 import { failedBatchLines, parseTcClassStats, type TcClassStats } from './tc.js';
 
 const run = promisify(execFile);
@@ -60,7 +61,7 @@ export async function ovsRemove(client: OvsdbClient, portName: string): Promise<
 
 /** Bridge.datapath_type of the bridge whose datapath_id is `dpid` ('' = the default, system); undefined: no such bridge. */
 export async function datapathTypeOf(client: OvsdbClient, dpid: bigint): Promise<string | undefined> {
-  const hex = dpid.toString(16).padStart(16, '0');
+  const hex = dpidHex(dpid);
   const [r] = await client.transact(OVS_DB, [{ op: 'select', table: 'Bridge', where: [['datapath_id', '==', hex]], columns: ['datapath_type'] }]);
   const t = r?.rows?.[0]?.['datapath_type'];
   return typeof t === 'string' ? t : undefined;
