@@ -19,6 +19,7 @@ import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { pollUntil } from '../../controller/until.js';
 
 const run = promisify(execFile);
 
@@ -524,13 +525,7 @@ export async function getJson<T = unknown>(base: string, path: string): Promise<
 /** Polls `cond` every `everyMs` until it returns a truthy value; throws after `timeoutMs`. */
 export async function waitUntil<T>(cond: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs: number,
   what: string, everyMs = 50): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await cond();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
+  return (await pollUntil(what, cond, { timeoutMs, everyMs })).value;
 }
 
 /** The `rivulet controller` CLI as a child process on free ports. */
