@@ -50,14 +50,5 @@ export function quietLogger(): Logger {
   return createLogger({ level: resolveLevel(undefined, 'silent') });
 }
 
-/** A datapath id as 16 lower-case hex digits, e.g. `0000aabbccddeeff`. */
-export function dpidHex(dpid: bigint): string {
-  return dpid.toString(16).padStart(16, '0');
-}
-
-/** Parses 1–16 hex digits (optionally `0x`- prefixed or colon-separated) into a datapath id. */
-export function parseDpid(text: string): bigint {
-  const hex = text.toLowerCase().replace(/^0x/, '').replace(/:/g, '');
-  if (!/^[0-9a-f]{1,16}$/.test(hex)) throw new RangeError(`not a datapath id: "${text}"`);
-  return BigInt(`0x${hex}`);
-}
+// The datapath id format and parser live in dpid.ts; re-exported here for the modules that log with them.
+export { dpidHex, parseDpid } from './dpid.js';

@@ -20,6 +20,8 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 
+import { pollUntil } from '../controller/until.js';
+
 const run = promisify(execFile);
 
 /** Debian's Python: the one with the mininet module (ARCHITECTURE.md "Platform facts"). */
@@ -524,13 +526,7 @@ export async function getJson<T = unknown>(base: string, path: string): Promise<
 /** Polls `cond` every `everyMs` until it returns a truthy value; throws after `timeoutMs`. */
 export async function waitUntil<T>(cond: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs: number,
   what: string, everyMs = 50): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await cond();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
+  return (await pollUntil(what, cond, { timeoutMs, everyMs })).value;
 }
 
 /** The `rivulet controller` CLI as a child process on free ports. */

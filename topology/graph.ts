@@ -11,7 +11,7 @@
  * one; a newer sighting that contradicts an older link replaces it (reason 'replaced').
  */
 import { OFPP, OFPPC, OFPPR, OFPPS, type Port } from '../controller/codec/index.js';
-import { dpidHex } from '../controller/log.js';
+import { dpidHex, dpidPortKey } from '../controller/dpid.js';
 import { allShortestPaths, assignRoles, cmpBig, compareLinks, floodTree } from './graph-algos.js';
 import { isGroupMac, type ParsedFrame } from './packet.js';
 import type { FabricEvent, FabricHost, FabricLink, FabricPath, FabricPort, FabricSwitch, PortRef, SwitchRole } from './types.js';
@@ -42,7 +42,7 @@ export function toFabricPort(p: Port): FabricPort | undefined {
   };
 }
 
-const refKey = (r: PortRef): string => `${dpidHex(r.dpid)}:${r.portNo}`;
+const refKey = (r: PortRef): string => dpidPortKey(r.dpid, r.portNo);
 const sameRef = (a: PortRef, b: PortRef): boolean => a.dpid === b.dpid && a.portNo === b.portNo;
 
 interface SwitchState {

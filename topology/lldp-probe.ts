@@ -17,6 +17,7 @@
  * back into the port it came from) is rejected by the graph.
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { dpidHex, parseDpid } from '../controller/dpid.js';
 import { fail, ok, type PacketResult } from './packet-error.js';
 import { buildLldpdu, LLDP_SUBTYPE_LOCAL, LLDP_TLV, orgTlvs, type LldpFrame } from './lldp.js';
 
@@ -45,7 +46,7 @@ export function newProbeKey(): Buffer {
 
 /** Chassis ID value of a datapath: "dpid:" + 16 hex digits. */
 export function chassisIdOf(dpid: bigint): Buffer {
-  return Buffer.from(`dpid:${dpid.toString(16).padStart(16, '0')}`, 'ascii');
+  return Buffer.from(`dpid:${dpidHex(dpid)}`, 'ascii');
 }
 
 /** Port ID value of a port number: 4 octets big-endian. */
@@ -96,7 +97,7 @@ export function probeIdentity(frame: LldpFrame): PacketResult<{ dpid: bigint; po
   const m = /^dpid:([0-9a-f]{16})$/.exec(text);
   if (!m) return fail('LLDP_NOT_RIVULET', 'chassis ID is not dpid:<16 hex>');
   if (p.subtype !== LLDP_SUBTYPE_LOCAL || p.id.length !== 4) return fail('LLDP_NOT_RIVULET', 'port ID is not a 4-octet port number');
-  return ok({ dpid: BigInt(`0x${m[1]!}`), portNo: p.id.readUInt32BE(0) });
+  return ok({ dpid: parseDpid(m[1]!), portNo: p.id.readUInt32BE(0) });
 }
 
 /**

@@ -13,7 +13,7 @@
  * them all (ports change speed, links are discovered). Pure: reads the TopologyView only.
  */
 import { Fabric } from '../allocator/fabric.js';
-import { dpidHex } from '../../controller/log.js';
+import { dpidPortKey } from '../../controller/dpid.js';
 import type { PortRef, TopologyView } from '../../topology/types.js';
 
 /** Capacity when nothing else says (topology/graph.ts FALLBACK_CAPACITY_BPS). */
@@ -34,7 +34,7 @@ export function hostLinkId(ip: string): string {
 }
 
 export function portLinkId(dpid: bigint, portNo: number): string {
-  return `${dpidHex(dpid)}:${portNo}`;
+  return dpidPortKey(dpid, portNo);
 }
 
 export class LinkRegistry {

@@ -4,7 +4,7 @@
  * the switches' tables (adopted after a controller restart). Pure.
  */
 import type { Action, Match } from '../../controller/codec/index.js';
-import { dpidHex } from '../../controller/log.js';
+import { dpidHex, parseDpid } from '../../controller/dpid.js';
 import { outputTo } from '../routing/builders.js';
 import { ETH_TYPE_IPV4 } from '../routing/flow-key.js';
 import type { RouteInfo } from '../routing/types.js';
@@ -69,7 +69,7 @@ export function resolvePath(
 
 /** The hops of a RouteInfo with bigint dpids. */
 export function routeHops(route: RouteInfo): Hop[] {
-  return route.path.map((h) => ({ dpid: BigInt(`0x${h.dpid}`), inPort: h.inPort, outPort: h.outPort }));
+  return route.path.map((h) => ({ dpid: parseDpid(h.dpid), inPort: h.inPort, outPort: h.outPort }));
 }
 
 /** The match of a host-pair meter entry: in_port, eth_type IPv4, ipv4_src, ipv4_dst. */

@@ -9,6 +9,7 @@
  * classes, work-conserving when the higher classes are idle.
  */
 import { ecnThresholdPackets } from '../../controller/config/index.js';
+import { dpidPortKey } from '../../controller/dpid.js';
 import type { PortQosRows } from '../../controller/ovsdb/index.js';
 
 /** What the plan reads of the `qos` config section. */
@@ -87,7 +88,7 @@ export const MIN_QUEUE_SHARE = 0.01;
 
 /** `<16 hex digits>:<port>`, the key form of config maps. */
 export function portKey(dpid: bigint, portNo: number): string {
-  return `${dpid.toString(16).padStart(16, '0')}:${portNo}`;
+  return dpidPortKey(dpid, portNo);
 }
 
 /** The plan of one port. @param capacityBps the port's shaping rate (> 0) */

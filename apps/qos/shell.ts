@@ -15,6 +15,8 @@ import {
   type OvsdbClient,
   type PortQosRows,
 } from '../../controller/ovsdb/index.js';
+import { dpidHex } from '../../controller/dpid.js';
+import { pollUntil, WaitTimeoutError } from '../../controller/until.js';
 import { failedBatchLines, parseTcClassStats, type TcClassStats } from './tc.js';
 
 const run = promisify(execFile);
@@ -27,13 +29,16 @@ export interface OvsApplyResult {
 
 /** Waits until ovs-vswitchd has applied database change `nextCfg` (Open_vSwitch.cur_cfg ≥ it). @throws OvsdbError OVSDB_TIMEOUT */
 export async function waitCurCfg(client: OvsdbClient, nextCfg: number, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
+  const reached = async (): Promise<boolean> => {
     const [r] = await client.transact(OVS_DB, [{ op: 'select', table: 'Open_vSwitch', where: [], columns: ['cur_cfg'] }]);
     const cur = r?.rows?.[0]?.['cur_cfg'];
-    if (typeof cur === 'number' && cur >= nextCfg) return;
-    if (Date.now() > deadline) throw new OvsdbError('OVSDB_TIMEOUT', `ovs-vswitchd did not reach cfg ${nextCfg} in ${timeoutMs} ms`);
-    await new Promise((res) => setTimeout(res, 20));
+    return typeof cur === 'number' && cur >= nextCfg;
+  };
+  try {
+    await pollUntil(`cur_cfg ${nextCfg}`, reached, { timeoutMs, everyMs: 20 });
+  } catch (err) {
+    if (err instanceof WaitTimeoutError) throw new OvsdbError('OVSDB_TIMEOUT', `ovs-vswitchd did not reach cfg ${nextCfg} in ${timeoutMs} ms`);
+    throw err;
   }
 }
 
@@ -60,7 +65,7 @@ export async function ovsRemove(client: OvsdbClient, portName: string): Promise<
 
 /** Bridge.datapath_type of the bridge whose datapath_id is `dpid` ('' = the default, system); undefined: no such bridge. */
 export async function datapathTypeOf(client: OvsdbClient, dpid: bigint): Promise<string | undefined> {
-  const hex = dpid.toString(16).padStart(16, '0');
+  const hex = dpidHex(dpid);
   const [r] = await client.transact(OVS_DB, [{ op: 'select', table: 'Bridge', where: [['datapath_id', '==', hex]], columns: ['datapath_type'] }]);
   const t = r?.rows?.[0]?.['datapath_type'];
   return typeof t === 'string' ? t : undefined;
@@ -122,12 +127,13 @@ export async function foreignRootQdisc(dev: string): Promise<string | undefined>
 
 /** Polls {@link hasHtbRoot} until it holds or `timeoutMs` pass. */
 export async function waitHtbRoot(dev: string, timeoutMs = 3000): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await hasHtbRoot(dev))) {
-    if (Date.now() > deadline) return false;
-    await new Promise((res) => setTimeout(res, 50));
-  }
-  return true;
+  return pollUntil(`htb root on ${dev}`, () => hasHtbRoot(dev), { timeoutMs, everyMs: 50 }).then(
+    () => true,
+    (err: unknown) => {
+      if (err instanceof WaitTimeoutError) return false;
+      throw err;
+    },
+  );
 }
 
 /** `tc -s class show dev X`, parsed. [] when the device is gone. */

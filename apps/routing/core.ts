@@ -25,6 +25,7 @@
  */
 import { randomInt } from 'node:crypto';
 import type { OutMessage } from '../../controller/api.js';
+import { dpidHex } from '../../controller/dpid.js';
 import type { Action } from '../../controller/codec/index.js';
 import type { FabricEvent, FabricHost, FabricLink, FabricPath, Hop, PortRef, TopologyView } from '../../topology/types.js';
 import { arpEffects, ETH_TYPE_ARP, isGroupMac, probeEffects, sendOnPort } from './arp.js';
@@ -468,10 +469,10 @@ export class RoutingCore {
       flowKey: r.flow,
       srcHost: r.srcMac,
       dstHost: r.dstMac,
-      path: r.hops.map((h) => ({ dpid: hex16(h.dpid), inPort: h.inPort, outPort: h.outPort })),
-      ...(spine !== undefined ? { spine: hex16(spine) } : {}),
+      path: r.hops.map((h) => ({ dpid: dpidHex(h.dpid), inPort: h.inPort, outPort: h.outPort })),
+      ...(spine !== undefined ? { spine: dpidHex(spine) } : {}),
       choice: { ...r.choice },
-      cookie: hex16(r.cookie),
+      cookie: cookieHex(r.cookie),
       installed: r.installed,
       createdMs: r.createdMs,
       repinned: r.repinned,
@@ -482,8 +483,9 @@ export class RoutingCore {
   }
 }
 
-function hex16(x: bigint): string {
-  return x.toString(16).padStart(16, '0');
+/** A 64-bit cookie as 16 lower-case hex digits (the REST form of a route's cookie). */
+function cookieHex(cookie: bigint): string {
+  return cookie.toString(16).padStart(16, '0');
 }
 
 function held(p: PacketInput): HeldPacket {

@@ -11,7 +11,7 @@
  * (otherwise one is derived from the schema, see load.ts).
  */
 import { Type, type StaticDecode, type TSchema } from '@sinclair/typebox';
-import { dpidHex, parseDpid } from '../log.js';
+import { dpidPortKey, parseDpid } from '../dpid.js';
 
 /** Options of every section: unknown keys rejected; an absent section means all defaults. */
 const SECTION = { additionalProperties: false, default: {} } as const;
@@ -54,7 +54,7 @@ export const LINK_KEY_PATTERN = '^(0x)?[0-9a-fA-F]{1,16}:[0-9]{1,10}$';
 /** Normalizes a link key to `<16 hex digits>:<port>` (the form the topology app looks up). */
 export function normalizeLinkKey(key: string): string {
   const i = key.lastIndexOf(':');
-  return `${dpidHex(parseDpid(key.slice(0, i)))}:${Number(key.slice(i + 1))}`;
+  return dpidPortKey(parseDpid(key.slice(0, i)), Number(key.slice(i + 1)));
 }
 
 const linkCapacities = Type.Transform(

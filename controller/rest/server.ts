@@ -18,6 +18,7 @@ import type { RouteInfo } from '../../apps/routing/types.js';
 import type { TopologyView } from '../../topology/types.js';
 import { systemClock, type Clock, type TimerHandle } from '../clock.js';
 import type { RivuletConfig } from '../config/index.js';
+import { dpidHex } from '../dpid.js';
 import type { Logger } from '../log.js';
 import { parseApiDpid } from './dpid.js';
 import { ApiError, errorBody } from './errors.js';
@@ -203,7 +204,7 @@ export function createRestServer(opts: RestServerOptions): RestServer {
         async (req) => {
           const dpid = parseApiDpid((req.params as { dpid: string }).dpid);
           const sw = V.switchJson(ctx(), dpid);
-          if (!sw) throw new ApiError('UNKNOWN_DPID', `no switch with datapath id ${dpid.toString(16).padStart(16, '0')}`);
+          if (!sw) throw new ApiError('UNKNOWN_DPID', `no switch with datapath id ${dpidHex(dpid)}`);
           return sw;
         },
       );

@@ -7,8 +7,9 @@
  * Leaf ports 1..spines go to spine 1..spines; ports spines+1 .. spines+hostsPerLeaf hold the hosts.
  * Spine port i goes to leaf i. Host h of leaf i: MAC 02:00:00:00:ii:hh, IPv4 10.0.i.h.
  *
- * paths(): breadth-first search for all shortest paths over the current links, ordered by neighbour
- * port. floodPorts(): one spanning tree, breadth-first from the smallest dpid, plus every edge port.
+ * paths() and floodPorts() are the topology's own algorithms (topology/graph-algos.ts: all equal-cost
+ * shortest paths in link order; one BFS spanning tree from the smallest dpid, plus every edge port) over
+ * the fake's current links.
  */
 import type {
   FabricEvent,
@@ -21,6 +22,8 @@ import type {
   SwitchRole,
   TopologyView,
 } from '../../topology/types.js';
+import { allShortestPaths, floodTree } from '../../topology/graph-algos.js';
+import { dpidHex } from '../../controller/dpid.js';
 
 export interface LeafSpineShape {
   readonly spines: number;
@@ -30,9 +33,15 @@ export interface LeafSpineShape {
 
 const hex2 = (n: number): string => n.toString(16).padStart(2, '0');
 
+/** Port `portNo` of `dpid`: up, 1 Gbit/s, MAC 0a:00:00:00:<dpid low byte>:<port>. */
+function defaultPort(dpid: bigint, portNo: number): FabricPort {
+  return { portNo, name: `s${dpid}-eth${portNo}`, hwAddr: `0a:00:00:00:${hex2(Number(dpid) & 0xff)}:${hex2(portNo)}`, up: true, currSpeedBps: 1e9 };
+}
+
 export class FakeLeafSpine implements TopologyView {
   private readonly sws = new Map<bigint, FabricSwitch>();
-  private linkList: FabricLink[] = [];
+  /** the directed links (tests may edit it to fail links without events) */
+  linkList: FabricLink[] = [];
   private readonly hostMap = new Map<string, FabricHost>();
   private readonly listeners = new Set<(events: readonly FabricEvent[]) => void>();
   /** every batch emitted, in order (tests inspect it) */
@@ -55,16 +64,18 @@ export class FakeLeafSpine implements TopologyView {
     return t;
   }
 
-  /** Adds a switch with ports 1..nPorts, all up (no event). */
-  addSwitch(dpid: bigint, role: SwitchRole, nPorts: number): void {
+  /** Adds a switch with ports 1..nPorts, all up (no event); `port` builds each port (default 1 Gbit/s). */
+  addSwitch(dpid: bigint, role: SwitchRole, nPorts: number, port: (dpid: bigint, portNo: number) => FabricPort = defaultPort): void {
     const ports = new Map<number, FabricPort>();
-    for (let p = 1; p <= nPorts; p++) ports.set(p, { portNo: p, name: `s${dpid}-eth${p}`, hwAddr: `0a:00:00:00:${hex2(Number(dpid) & 0xff)}:${hex2(p)}`, up: true, currSpeedBps: 1e9 });
-    this.sws.set(dpid, { dpid, dpidHex: dpid.toString(16).padStart(16, '0'), role, ports });
+    for (let p = 1; p <= nPorts; p++) ports.set(p, port(dpid, p));
+    this.sws.set(dpid, { dpid, dpidHex: dpidHex(dpid), role, ports });
   }
 
-  /** Adds both directions of a cable (no event). */
-  addCable(a: PortRef, b: PortRef): void {
-    this.linkList.push({ src: a, dst: b, capacityBps: 1e9, lastSeenMs: 0 }, { src: b, dst: a, capacityBps: 1e9, lastSeenMs: 0 });
+  /** Adds both directions of a cable (no event): 1 Gbit/s, last seen at 0 ms, unless told. */
+  addCable(a: PortRef, b: PortRef, opts: { readonly capacityBps?: number; readonly lastSeenMs?: readonly [number, number] } = {}): void {
+    const capacityBps = opts.capacityBps ?? 1e9;
+    const [ab, ba] = opts.lastSeenMs ?? [0, 0];
+    this.linkList.push({ src: a, dst: b, capacityBps, lastSeenMs: ab }, { src: b, dst: a, capacityBps, lastSeenMs: ba });
   }
 
   /* ---------------------------------------------------------------- mutations that emit events */
@@ -156,43 +167,20 @@ export class FakeLeafSpine implements TopologyView {
     return this.linkList.some((l) => l.src.dpid === ref.dpid && l.src.portNo === ref.portNo);
   }
 
+  /** All equal-cost shortest paths, by the topology's own algorithm (topology/graph-algos.ts). */
   paths(src: bigint, dst: bigint): readonly FabricPath[] {
     if (!this.sws.has(src) || !this.sws.has(dst)) return [];
-    if (src === dst) return [[]];
-    const dist = new Map<bigint, number>([[src, 0]]);
-    const queue = [src];
-    while (queue.length > 0) {
-      const u = queue.shift()!;
-      for (const l of this.out(u)) {
-        if (!dist.has(l.dst.dpid)) {
-          dist.set(l.dst.dpid, dist.get(u)! + 1);
-          queue.push(l.dst.dpid);
-        }
-      }
-    }
-    if (!dist.has(dst)) return [];
-    const result: FabricLink[][] = [];
-    const walk = (u: bigint, acc: FabricLink[]): void => {
-      if (u === dst) return void result.push([...acc]);
-      for (const l of this.out(u)) {
-        if (dist.get(l.dst.dpid) === dist.get(u)! + 1 && dist.get(l.dst.dpid)! <= dist.get(dst)!) walk(l.dst.dpid, [...acc, l]);
-      }
-    };
-    walk(src, []);
-    return result;
+    return allShortestPaths(this.linkList, src, dst);
   }
 
+  /** Flood-tree ports (topology/graph-algos.ts floodTree) plus the edge ports that are up, minus `inPort`. */
   floodPorts(dpid: bigint, inPort: number): readonly number[] {
     const sw = this.sws.get(dpid);
     if (!sw) return [];
-    const tree = this.treePorts();
-    const ports: number[] = [];
-    for (const [p, port] of sw.ports) {
-      if (p === inPort || !port.up) continue;
-      const ref = { dpid, portNo: p };
-      if (!this.isFabricPort(ref) || tree.has(key(ref))) ports.push(p);
-    }
-    return ports;
+    const out = new Set(floodTree([...this.sws.keys()], this.linkList).get(dpid) ?? []);
+    for (const p of sw.ports.values()) if (p.up && !this.isFabricPort({ dpid, portNo: p.portNo })) out.add(p.portNo);
+    out.delete(inPort);
+    return [...out].sort((a, b) => a - b);
   }
 
   ready(): boolean {
@@ -219,36 +207,6 @@ export class FakeLeafSpine implements TopologyView {
     ports.set(ref.portNo, { ...port, up });
     this.sws.set(ref.dpid, { ...sw, ports });
   }
-
-  private out(u: bigint): FabricLink[] {
-    return this.linkList.filter((l) => l.src.dpid === u).sort((a, b) => a.src.portNo - b.src.portNo);
-  }
-
-  /** Fabric ports on the BFS spanning tree rooted at the smallest dpid (both ends of each tree link). */
-  private treePorts(): Set<string> {
-    const ports = new Set<string>();
-    const dpids = [...this.sws.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
-    const seen = new Set<bigint>();
-    for (const root of dpids) {
-      if (seen.has(root)) continue;
-      seen.add(root);
-      const queue = [root];
-      while (queue.length > 0) {
-        const u = queue.shift()!;
-        for (const l of this.out(u)) {
-          if (seen.has(l.dst.dpid)) continue;
-          seen.add(l.dst.dpid);
-          ports.add(key(l.src)).add(key(l.dst));
-          queue.push(l.dst.dpid);
-        }
-      }
-    }
-    return ports;
-  }
-}
-
-function key(r: PortRef): string {
-  return `${r.dpid}/${r.portNo}`;
 }
 
 export function leafDpid(i: number): bigint {

@@ -1,111 +1,51 @@
 /**
- * A fixed 2 spines × 2 leaves TopologyView and switch / route fixtures for the REST tests.
- * (Reconstructed from its compiled output after the routing helper overwrote it by mistake; the routing
- * tests' leaf-spine fake of any shape is test/helpers/fake-leaf-spine.ts.)
+ * The REST tests' fixtures: a fixed 2 spines × 2 leaves fabric (the one leaf-spine fake,
+ * fake-leaf-spine.ts, with REST-specific ports, capacities, ages and hosts), switch handles and a route.
  */
 import type { RouteInfo } from '../../apps/routing/types.js';
 import type { SwitchHandle } from '../../controller/api.js';
 import type { Port } from '../../controller/codec/index.js';
 import { dpidHex } from '../../controller/log.js';
-import type {
-  FabricEvent,
-  FabricHost,
-  FabricLink,
-  FabricPath,
-  FabricPort,
-  FabricSwitch,
-  PortRef,
-  SwitchRole,
-  TopologyView,
-} from '../../topology/types.js';
+import type { FabricPort } from '../../topology/types.js';
+import { FakeLeafSpine } from './fake-leaf-spine.js';
 
 export const SPINES = [0x101n, 0x102n];
 export const LEAVES = [0x1n, 0x2n];
 
-function fport(portNo: number, dpid: bigint, speedBps = 10_000_000_000): FabricPort {
+/** The REST fixtures' ports: up, 10 Gbit/s, named s<dpid hex>-eth<n>, MAC 02:00:00:00:<dpid low byte>:<n>. */
+function fport(dpid: bigint, portNo: number): FabricPort {
   const hw = `02:00:00:00:${(Number(dpid) & 0xff).toString(16).padStart(2, '0')}:${portNo.toString(16).padStart(2, '0')}`;
-  return { portNo, name: `s${dpid.toString(16)}-eth${portNo}`, hwAddr: hw, up: true, currSpeedBps: speedBps };
+  return { portNo, name: `s${dpid.toString(16)}-eth${portNo}`, hwAddr: hw, up: true, currSpeedBps: 10_000_000_000 };
 }
 
-function fswitch(dpid: bigint, role: SwitchRole, nPorts: number): FabricSwitch {
-  const ports = new Map<number, FabricPort>();
-  for (let p = 1; p <= nPorts; p++) ports.set(p, fport(p, dpid));
-  return { dpid, dpidHex: dpidHex(dpid), role, ports };
-}
-
-export class FakeTopology implements TopologyView {
+/**
+ * The fake leaf-spine fabric (FakeLeafSpine, its numbering: leaf i = dpid i, spine j = 0x100 + j, leaf
+ * port j → spine j, spine port i → leaf i, hosts from port spines + 1) as the REST tests see it: 100 Mbit/s
+ * links last seen 200 ms (up) / 300 ms (down) before `nowMs`, one host per leaf on port 3 (MAC
+ * 00:00:00:00:00:0<i>, only the first with an IPv4 address), and a switchable ready flag.
+ */
+export class FakeTopology extends FakeLeafSpine {
   readySwitch = true;
-  sw = new Map<bigint, FabricSwitch>();
-  linkList: FabricLink[] = [];
-  hostList: FabricHost[] = [];
-  listeners = new Set<(events: readonly FabricEvent[]) => void>();
 
   constructor(nowMs = 1000) {
-    for (const s of SPINES) this.sw.set(s, fswitch(s, 'spine', 2));
-    for (const l of LEAVES) this.sw.set(l, fswitch(l, 'leaf', 3));
+    super({ spines: SPINES.length, leaves: LEAVES.length, hostsPerLeaf: 1 });
+    for (const s of SPINES) this.addSwitch(s, 'spine', LEAVES.length, fport);
+    for (const l of LEAVES) this.addSwitch(l, 'leaf', SPINES.length + 1, fport);
     for (const [i, leaf] of LEAVES.entries()) {
       for (const [j, spine] of SPINES.entries()) {
-        const up = { dpid: leaf, portNo: j + 1 };
-        const down = { dpid: spine, portNo: i + 1 };
-        this.linkList.push({ src: up, dst: down, capacityBps: 100e6, lastSeenMs: nowMs - 200 });
-        this.linkList.push({ src: down, dst: up, capacityBps: 100e6, lastSeenMs: nowMs - 300 });
+        this.addCable({ dpid: leaf, portNo: j + 1 }, { dpid: spine, portNo: i + 1 }, { capacityBps: 100e6, lastSeenMs: [nowMs - 200, nowMs - 300] });
       }
-      this.hostList.push({
+      this.addHost({
         mac: `00:00:00:00:00:0${i + 1}`,
         ...(i === 0 ? { ipv4: '10.0.0.1' } : {}),
-        attachment: { dpid: leaf, portNo: 3 },
+        attachment: { dpid: leaf, portNo: SPINES.length + 1 },
         lastSeenMs: nowMs - 500,
       });
     }
   }
 
-  switches(): readonly FabricSwitch[] {
-    return [...this.sw.values()];
-  }
-
-  switch(dpid: bigint): FabricSwitch | undefined {
-    return this.sw.get(dpid);
-  }
-
-  links(): readonly FabricLink[] {
-    return this.linkList;
-  }
-
-  hosts(): readonly FabricHost[] {
-    return this.hostList;
-  }
-
-  hostByMac(mac: string): FabricHost | undefined {
-    return this.hostList.find((h) => h.mac === mac);
-  }
-
-  hostByIpv4(ip: string): FabricHost | undefined {
-    return this.hostList.find((h) => h.ipv4 === ip);
-  }
-
-  isFabricPort(ref: PortRef): boolean {
-    return this.linkList.some((l) => l.src.dpid === ref.dpid && l.src.portNo === ref.portNo);
-  }
-
-  paths(): readonly FabricPath[] {
-    return [];
-  }
-
-  floodPorts(): readonly number[] {
-    return [];
-  }
-
-  ready(): boolean {
+  override ready(): boolean {
     return this.readySwitch;
-  }
-
-  subscribe(listener: (events: readonly FabricEvent[]) => void): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
-  }
-
-  get subscribers(): number {
-    return this.listeners.size;
   }
 }
 

@@ -5,6 +5,7 @@
 import { execFileSync, execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import type { Controller } from '../../controller/controller.js';
+import { pollUntil } from '../../controller/until.js';
 
 const run = promisify(execFile);
 
@@ -71,11 +72,7 @@ export async function createBridge(opts: BridgeOptions = {}): Promise<Bridge> {
     },
     waitConnected: async (ctl, timeoutMs) => {
       const dpid = BigInt(`0x${dpidHex}`);
-      const deadline = Date.now() + timeoutMs;
-      while (!ctl.switches.get(dpid)?.alive) {
-        if (Date.now() > deadline) throw new Error(`bridge ${name} (dpid ${dpidHex}) did not connect within ${timeoutMs} ms`);
-        await new Promise((r) => setTimeout(r, 20));
-      }
+      await pollUntil(`bridge ${name} (dpid ${dpidHex}) connected`, () => ctl.switches.get(dpid)?.alive, { timeoutMs, everyMs: 20 });
       return dpid;
     },
     destroy: async () => {

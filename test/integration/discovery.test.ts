@@ -15,17 +15,14 @@ import { quietLogger } from '../../controller/log.js';
 import { createTopologyApp, type TopologyApp } from '../../topology/app.js';
 import type { FabricEvent } from '../../topology/types.js';
 import { FakeFabric } from '../helpers/fake-fabric.js';
+import { pollUntil } from '../helpers/until.js';
 
 const SHAPE = { spines: 2, leaves: 4, hostsPerLeaf: 2 };
 
 /** Polls `cond` every 2 ms; resolves with the time it became true (performance.now), rejects after `ms`. */
 async function until(cond: () => boolean, ms: number, what: string): Promise<number> {
-  const end = performance.now() + ms;
-  for (;;) {
-    if (cond()) return performance.now();
-    if (performance.now() > end) throw new Error(`${what}: not within ${ms} ms`);
-    await new Promise((r) => setTimeout(r, 2));
-  }
+  await pollUntil(what, cond, { timeoutMs: ms, everyMs: 2 });
+  return performance.now();
 }
 
 interface Rig {

@@ -118,7 +118,10 @@ describe('startRivulet with a fake 2×2×1 leaf-spine fabric (loopback)', functi
     const config = defaultConfig({
       openflow: { port: 0, host: '127.0.0.1' },
       api: { port: 0, host: '127.0.0.1' },
-      topology: { lldpIntervalMs: 100, links: { '101:1': '40M' } },
+      // LLDP every 500 ms (links expire after 1.5 s). At 100 ms, with this machine at load 15–20 on 2 cores, the
+      // test failed 4 of 4 (a spine shown as a leaf; ready false at /topology after /health said true),
+      // presumably links expiring between two late probes; at 500 ms it passed 3 of 3 under the same load
+      topology: { lldpIntervalMs: 500, links: { '101:1': '40M' } },
       agents: ownAgentSocket(),
     });
     const r = (rivulet = await startRivulet({ config, logger: quietLogger() }));

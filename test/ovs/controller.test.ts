@@ -19,6 +19,7 @@ import {
 } from '../helpers/ofctl-text.js';
 import { ovsUnavailable, createBridge, ovs, type Bridge } from '../helpers/ovs.js';
 import { requirePrerequisite } from '../helpers/prereq.js';
+import { pollUntil } from '../helpers/until.js';
 
 type FlowMod = Omit<MessageOf<'OFPT_FLOW_MOD'>, 'xid'>;
 
@@ -114,13 +115,9 @@ function byCookie(flows: readonly CanonFlow[]): Map<string, CanonFlow> {
   return new Map(flows.map((f) => [f.cookie, f]));
 }
 
+/** Waits for `check`; resolves with the ms it took. */
 async function waitFor(what: string, check: () => boolean | Promise<boolean>, timeoutMs: number): Promise<number> {
-  const t0 = performance.now();
-  while (!(await check())) {
-    if (performance.now() - t0 > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms: ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  return performance.now() - t0;
+  return (await pollUntil(what, check, { timeoutMs, everyMs: 10 })).elapsedMs;
 }
 
 const activeHandles = (): number => (process as unknown as { _getActiveHandles(): unknown[] })._getActiveHandles().length;

@@ -9,6 +9,7 @@ import { startController, type Controller } from '../../controller/controller.js
 import { OFPFC, OFPFF, OFPG, OFPP, OFPR, OFP_NO_BUFFER, type MessageOf, type Match } from '../../controller/codec/index.js';
 import type { OutMessage } from '../../controller/api.js';
 import { FakeFabric, ETH_TYPE, FlowTables, packetFields, tcpFrame } from '../helpers/fake-fabric.js';
+import { until as waitUntil } from '../helpers/until.js';
 
 type PacketIn = { dpid: bigint; msg: MessageOf<'OFPT_PACKET_IN'> };
 
@@ -21,13 +22,7 @@ function flowMod(match: Match, outPort: number, extra: Partial<MessageOf<'OFPT_F
   };
 }
 
-async function until(cond: () => boolean, ms = 3000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
+const until = (cond: () => boolean, ms = 3000): Promise<void> => waitUntil('condition', cond, ms);
 
 describe('fake fabric (against the bare controller)', () => {
   let ctl: Controller;

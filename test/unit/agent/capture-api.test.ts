@@ -15,6 +15,7 @@ import type { OutgoingPacket } from '../../../agent/detector.js';
 import { HostAgent } from '../../../agent/agent.js';
 import { buildLocalApi } from '../../../agent/local-api.js';
 import { buildPcap, ethTcpFrame } from '../../helpers/pcap-builder.js';
+import { pollUntil } from '../../helpers/until.js';
 
 const spec = { src: '10.0.0.1', dst: '10.0.0.2', srcPort: 40000, dstPort: 5001, seq: 1 };
 
@@ -41,8 +42,7 @@ describe('agent: capture', () => {
       const got: OutgoingPacket[] = [];
       const cap = new PacketCapture({ dev: 'eth0', log: quietLogger(), onPacket: (p) => got.push(p), command: ['sh', '-c', `cat ${file}; exec sleep 5`], restartMs: 60_000 });
       cap.start();
-      const t0 = Date.now();
-      while (got.length < 3 && Date.now() - t0 < 5000) await new Promise((r) => setTimeout(r, 10));
+      await pollUntil('3 packets', () => got.length >= 3, { timeoutMs: 5000, everyMs: 10 }).catch(() => undefined); // the assertion below says what is missing
       await cap.stop();
       expect(got.map((p) => p.tsUs % 10)).to.deep.equal([1, 2, 3]);
       expect(got[0]).to.include({ payloadBytes: 100, ipBytes: 140 });
