@@ -51,6 +51,9 @@ export const LAYER_OF: readonly (readonly [string, Layer])[] = [
   ['cli/', 'cli'],
   ['scripts/', 'tools'],
   ['bench/', 'tools'],
+  ['experiment/', 'tools'], // the experiment kit (`rivulet experiment`, `rivulet traffic`)
+  ['testing/', 'tools'], // the Mininet driver shared by test/, bench/ and scripts/
+  ['web/', 'tools'], // the browser page (bundled by esbuild; imports no server code)
   ['test/', 'test'],
 ];
 
@@ -98,7 +101,8 @@ export const KNOWN_UPWARD: ReadonlyMap<string, string> = new Map([
   ['scripts/demo.ts -> test/helpers/agents.ts', 'the demo starts agents through the test helper'],
   ['scripts/demo.ts -> test/helpers/iperf.ts', 'the demo parses iperf3 output with the test helper'],
   ['scripts/demo.ts -> test/helpers/rivulet.ts', 'the demo starts the controller through the test helper'],
-  ['bench/setup.ts -> test/helpers/fake-fabric.ts', 'the flow-setup bench plays the fabric with the fake fabric'],
+  ['bench/setup-fabric.ts -> test/helpers/fake-fabric.ts', 'the fake-fabric flow-setup bench plays the fabric with the fake fabric'],
+  ['bench/allocation-churn.ts -> test/unit/enforcement/helpers.ts', 'the churn bench drives the enforcement core through its test harness'],
   ['bench/setup-load.ts -> test/helpers/fake-fabric.ts', 'the flow-setup load generator uses the fake fabric'],
   ['bench/setup-load.ts -> test/helpers/random.ts', 'seeded PRNG from the test helpers'],
   ['bench/allocator/fabric.ts -> test/helpers/random.ts', 'seeded PRNG from the test helpers'],
