@@ -11,6 +11,8 @@ export interface FakeFlowlet {
   readonly flow: FiveTuple;
   bytes: number;
   tenant?: string;
+  /** when its bytes were last reported, µs since the epoch */
+  lastAtEpochUs?: number;
 }
 
 export class FlowletAgent {
@@ -61,20 +63,24 @@ export class FlowletAgent {
   /** Reports flowlet starts (bytes so far ≥ the small-flowlet threshold makes them allocated). */
   start(fs: readonly FakeFlowlet[]): void {
     const now = epochUs();
-    for (const f of fs) this.flowlets.set(f.id, f);
+    for (const f of fs) this.flowlets.set(f.id, { ...f, lastAtEpochUs: now });
     this.send({
       type: 'events', seq: ++this.seq, progress: [], ends: [], enforced: [],
       starts: fs.map((f) => ({ id: f.id, flow: f.flow, firstPacketEpochUs: now, bytes: f.bytes, ...(f.tenant ? { tenant: f.tenant } : {}) })),
     });
   }
 
-  /** Reports progress: each flowlet sent `rateBps` for `dtMs` more (the controller measures the rate). */
-  progress(ids: readonly string[], rateBps: number, dtMs: number): void {
+  /**
+   * Reports progress: each flowlet sent at `rateBps` since its last report (its start, else the last
+   * progress), by the clock, so the controller measures exactly that rate however late the timer fired.
+   */
+  progress(ids: readonly string[], rateBps: number): void {
     const at = epochUs();
     const progress = ids.flatMap((id) => {
       const f = this.flowlets.get(id);
       if (!f) return [];
-      f.bytes += Math.round((rateBps * dtMs) / 8000);
+      f.bytes += Math.round((rateBps * (at - (f.lastAtEpochUs ?? at))) / 8e6);
+      f.lastAtEpochUs = at;
       return [{ id, bytes: f.bytes, atEpochUs: at }];
     });
     this.send({ type: 'events', seq: ++this.seq, starts: [], progress, ends: [], enforced: [] });
