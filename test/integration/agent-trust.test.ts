@@ -6,6 +6,7 @@
  */
 import { expect } from 'chai';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { connect } from 'node:net';
 import { Worker } from 'node:worker_threads';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -41,6 +42,38 @@ describe('agent channel trust (loopback)', function () {
     ws.terminate();
     expect(status, 'the WebSocket upgrade is not served').to.equal(404);
     expect(statSync(socketPath).mode & 0o777).to.equal(0o600);
+  });
+
+  it('DELETE /api/v1/agents/:id disconnects an agent only with the api.token bearer token', async () => {
+    const socketPath = join(dir, 'agents.sock');
+    const token = 'operator-token-0123456789';
+    rivulet = await startRivulet({ config: defaultConfig({ openflow: { port: 0, host: '127.0.0.1' }, api: { port: 0, host: '127.0.0.1', token }, agents: { socketPath } }), logger: quietLogger() });
+    const r = rivulet;
+    const sock = connect(socketPath);
+    let text = '';
+    let closed = false;
+    sock.on('data', (d) => (text += String(d)));
+    sock.on('close', () => (closed = true));
+    sock.write(`${JSON.stringify({ type: 'hello', version: 1, agentId: 'h9', hostname: 'h9', interface: 'eth0', ipv4: ['10.9.0.9'], mac: '02:00:00:00:09:09', active: [] })}\n`);
+    await until('welcome', () => text.includes('"welcome"'));
+    const del = (auth?: string): Promise<Response> => fetch(`${r.api.url}/api/v1/agents/h9`, { method: 'DELETE', headers: auth ? { authorization: auth } : {} });
+    const none = await del();
+    expect(none.status).to.equal(401);
+    expect((await none.json()).error.code).to.equal('UNAUTHORIZED');
+    expect((await del('Bearer wrong-token-0123456789')).status).to.equal(401);
+    expect(closed).to.equal(false);
+    const ok = await del(`Bearer ${token}`);
+    expect(ok.status).to.equal(200);
+    expect(await ok.json()).to.deep.equal({ disconnected: 'h9' });
+    await until('agent channel closed', () => closed);
+    expect(text).to.match(/disconnected by the operator/);
+    const gone = await del(`Bearer ${token}`);
+    expect(gone.status).to.equal(404);
+    await r.close();
+    rivulet = await startRivulet({ config: defaultConfig({ openflow: { port: 0, host: '127.0.0.1' }, api: { port: 0, host: '127.0.0.1' }, agents: { socketPath } }), logger: quietLogger() });
+    const off = await fetch(`${rivulet.api.url}/api/v1/agents/h9`, { method: 'DELETE', headers: { authorization: `Bearer ${token}` } });
+    expect(off.status).to.equal(403);
+    expect((await off.json()).error.code).to.equal('MUTATIONS_DISABLED');
   });
 
   it('100,000 events from one agent: excess rejected and counted, RSS ≤ 200 MB, /health ≤ 100 ms', async () => {
