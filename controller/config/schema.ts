@@ -105,7 +105,7 @@ export const TopologySection = Type.Object(
       minimum: 1, maximum: 1e6, default: 10,
       description: "a link whose smallest LLDP probe delay is above this multiple of the median of the other links' (and above linkDelayFloorMs) is flagged and not used (a relay through hosts)",
     }),
-    linkDelayFloorMs: Type.Number({ minimum: 0, maximum: 60_000, default: 20, description: 'links whose smallest probe delay is at or below this are never flagged, ms' }),
+    linkDelayFloorMs: Type.Number({ minimum: 0, maximum: 60_000, default: 100, description: 'links whose smallest probe delay is at or below this are never flagged, ms' }),
   },
   { ...SECTION, description: 'LLDP discovery, link capacities and the link fabrication defence' },
 );

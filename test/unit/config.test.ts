@@ -41,7 +41,7 @@ describe('config: defaults', () => {
     expect(defaultConfig()).to.deep.equal({
       openflow: { port: 6653, host: '0.0.0.0', missSendLen: 65535, echoIntervalMs: 5000, echoMaxUnanswered: 3 },
       api: { port: 8080, host: '0.0.0.0' },
-      topology: { lldpIntervalMs: 1000, linkTimeoutPeriods: 3, links: {}, linkDelayFactor: 10, linkDelayFloorMs: 20 },
+      topology: { lldpIntervalMs: 1000, linkTimeoutPeriods: 3, links: {}, linkDelayFactor: 10, linkDelayFloorMs: 100 },
       routing: { seed: 1, idleTimeoutS: 10, priority: 1000 },
       qos: {
         enabled: true,
