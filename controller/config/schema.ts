@@ -80,6 +80,14 @@ export const OpenflowSection = Type.Object(
     missSendLen: int(0, 65535, 65535, 'SET_CONFIG miss_send_len in bytes (65535 = OFPCML_NO_BUFFER, whole packets)'),
     echoIntervalMs: int(100, 3_600_000, 5000, 'period of ECHO_REQUESTs to each switch, ms'),
     echoMaxUnanswered: int(1, 1000, 3, 'unanswered ECHO_REQUESTs after which a switch is declared dead'),
+    tls: Type.Optional(Type.Object({
+      keyFile: Type.String({ minLength: 1, description: "the controller's private key (PEM), e.g. ovs-pki's ctl-privkey.pem" }),
+      certFile: Type.String({ minLength: 1, description: "the controller's certificate (PEM), e.g. ctl-cert.pem" }),
+      caFile: Type.String({ minLength: 1, description: "the CA that signs switch certificates (PEM), e.g. ovs-pki's switchca/cacert.pem" }),
+      dpidsByCertificate: Type.Optional(Type.Record(Type.String({ minLength: 1 }), Type.Array(Type.String({ pattern: '^(0x)?[0-9a-fA-F]{1,16}$' })), {
+        description: 'certificate subject CN → the datapath ids (hex) it may claim; absent: any dpid',
+      })),
+    }, { additionalProperties: false, description: 'OpenFlow over TLS (mutual: switches present a certificate signed by caFile); absent: plain TCP' })),
   },
   { ...SECTION, description: 'the OpenFlow listener and switch sessions' },
 );
