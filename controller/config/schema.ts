@@ -99,6 +99,10 @@ export const ApiSection = Type.Object(
     token: Type.Optional(
       Type.String({ minLength: 16, description: 'bearer token required by mutating endpoints (none: they are refused)' }),
     ),
+    tls: Type.Optional(Type.Object({
+      keyFile: Type.String({ minLength: 1, description: 'private key (PEM) of the REST server' }),
+      certFile: Type.String({ minLength: 1, description: 'certificate (PEM) of the REST server' }),
+    }, { additionalProperties: false, description: 'serve the REST API (and the agents\' wss://) over HTTPS; absent: plain HTTP' })),
   },
   { ...SECTION, description: 'the REST API (fastify, prefix /api/v1)' },
 );

@@ -132,7 +132,9 @@ export function createRestServer(opts: RestServerOptions): RestServer {
   const startedAtMs = opts.startedAtMs ?? clock.now();
   const version = opts.version ?? packageVersion();
   const log = opts.log;
+  const tlsFiles = opts.config.api.tls;
   const app = fastify({
+    ...(tlsFiles ? { https: { key: readFileSync(tlsFiles.keyFile), cert: readFileSync(tlsFiles.certFile) } } : {}),
     logger: false,
     forceCloseConnections: true,
     routerOptions: { ignoreTrailingSlash: true },
@@ -142,7 +144,7 @@ export function createRestServer(opts: RestServerOptions): RestServer {
       const r = reply as unknown as { status(n: number): { send(b: unknown): unknown } };
       void r.status(err.statusCode ?? 400).send(errorBody(err.code ?? 'BAD_REQUEST', err.message));
     },
-  });
+  }) as unknown as FastifyInstance;
   const waits = new ReadyWaits(clock, () => opts.topology.ready());
   const enforcement = opts.enforcement;
   const ctx = (): V.ViewContext => {
@@ -278,7 +280,7 @@ export function createRestServer(opts: RestServerOptions): RestServer {
       const addr = app.server.address();
       const bound = typeof addr === 'object' && addr !== null ? addr.port : port;
       const shownHost = host.includes(':') ? `[${host}]` : host;
-      const url = `http://${shownHost}:${bound}`;
+      const url = `${tlsFiles ? 'https' : 'http'}://${shownHost}:${bound}`;
       log.info({ event: 'rest_listening', host, port: bound }, `REST API on ${url}/api/v1`);
       return { host, port: bound, url };
     },

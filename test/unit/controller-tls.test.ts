@@ -90,3 +90,39 @@ describe('controller over TLS (loopback, openssl certificates)', function () {
     expect(ctl.switches.size).to.equal(0);
   });
 });
+
+describe('REST over TLS (api.tls, loopback)', function () {
+  this.timeout(30_000);
+  it('serves /api/v1/health over HTTPS with the configured certificate', async () => {
+    const { createRestServer } = await import('../../controller/rest/index.js');
+    const { defaultConfig } = await import('../../controller/config/index.js');
+    const https = await import('node:https');
+    const { writeFileSync } = await import('node:fs');
+    const dir = mkdtempSync(join(tmpdir(), 'rivulet-rest-tls-'));
+    try {
+      const keys = pki(dir, ['api']);
+      writeFileSync(join(dir, 'k.pem'), keys.api!.key);
+      writeFileSync(join(dir, 'c.pem'), keys.api!.cert);
+      const topo = { switches: () => [], switch: () => undefined, links: () => [], hosts: () => [], hostByMac: () => undefined, hostByIpv4: () => undefined, isFabricPort: () => false, paths: () => [], floodPorts: () => [], ready: () => true, subscribe: () => () => undefined };
+      const srv = createRestServer({
+        controller: { switches: new Map() }, topology: topo, routes: () => [], log: quietLogger(),
+        config: defaultConfig({ api: { tls: { keyFile: join(dir, 'k.pem'), certFile: join(dir, 'c.pem') } } }),
+      });
+      const addr = await srv.listen(0, '127.0.0.1');
+      expect(addr.url).to.match(/^https:\/\//);
+      const body = await new Promise<string>((resolve, reject) => {
+        https.get(`${addr.url}/api/v1/health`, { ca: keys.ca.cert, checkServerIdentity: () => undefined }, (res) => {
+          let t = '';
+          res.on('data', (d) => (t += String(d)));
+          res.on('end', () => resolve(t));
+        }).on('error', reject);
+      });
+      expect(JSON.parse(body)).to.include({ status: 'ok' });
+      const plain = await fetch(`http://127.0.0.1:${addr.port}/api/v1/health`).then(() => 'answered', () => 'refused');
+      expect(plain).to.equal('refused');
+      await srv.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
