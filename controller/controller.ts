@@ -11,6 +11,7 @@
  * the new one, exactly once each.
  */
 import net from 'node:net';
+import tls from 'node:tls';
 import { errorNames, type MessageOf } from './codec/index.js';
 import type { App, AppEventName, AppHandler, ControllerStats, SwitchHandle } from './api.js';
 import { AppHost } from './app-host.js';
@@ -38,6 +39,13 @@ export interface ControllerOptions {
   /** Apps registered before the listener opens. */
   readonly apps?: readonly App[];
   /**
+   * OpenFlow over TLS (OpenFlow 1.3.5 §6.3.3; OVS: `ovs-vsctl set-ssl` and an `ssl:` controller target):
+   * the switch must present a certificate signed by `ca` (mutual TLS). `dpidsBySubject` (certificate
+   * subject CN → the datapath ids that certificate may claim): when given, a certificate not listed, or a
+   * dpid not in its list, is refused. Absent: plain TCP.
+   */
+  readonly tls?: ControllerTls;
+  /**
    * When a connection claims the dpid of a live session, that session must answer an ECHO_REQUEST within
    * this many ms or be declared dead (default 1000).
    */
@@ -63,6 +71,13 @@ export interface PacketInStats {
   /** new-flow packet-ins waiting now */
   readonly queued: number;
   readonly switches: readonly SwitchPacketIns[];
+}
+
+export interface ControllerTls {
+  readonly key: Buffer | string;
+  readonly cert: Buffer | string;
+  readonly ca: Buffer | string;
+  readonly dpidsBySubject?: Readonly<Record<string, readonly bigint[]>>;
 }
 
 /** A running controller. Every method is safe to call after close() (no-ops / empty results). */
@@ -92,7 +107,7 @@ class RivuletController implements Controller {
   private readonly sessions = new Set<Session>();
   private readonly sockets = new Set<net.Socket>();
   private readonly clock: CountingClock;
-  private readonly server: net.Server;
+  private readonly server: net.Server | tls.Server;
   private anon = 0;
   private refused = 0;
   private closing: Promise<void> | undefined;
@@ -107,6 +122,7 @@ class RivuletController implements Controller {
     private readonly sessionOptions: SessionOptions,
     private readonly duplicateEchoTimeoutMs: number,
     packetIn: PacketInOptions = {},
+    private readonly tlsOptions?: ControllerTls,
   ) {
     this.clock = new CountingClock(clock);
     this.apps = new AppHost(this.switches, log);
@@ -114,7 +130,14 @@ class RivuletController implements Controller {
     this.newFlows = new PacketInQueue(({ s, msg }) => {
       if (s.alive && this.switches.get(s.dpid) === s) this.apps.dispatch('packetIn', { dpid: s.dpid, msg });
     }, packetIn.maxQueued ?? 4096, packetIn.batch ?? 256);
-    this.server = net.createServer((socket) => this.accept(socket));
+    this.server = tlsOptions
+      ? tls.createServer({ key: tlsOptions.key, cert: tlsOptions.cert, ca: tlsOptions.ca, requestCert: true, rejectUnauthorized: true }, (socket) => this.accept(socket))
+      : net.createServer((socket) => this.accept(socket));
+    if (tlsOptions) {
+      this.server.on('tlsClientError', (err: Error, socket: net.Socket) => {
+        this.log.warn({ event: 'tls_refused', peer: `${socket.remoteAddress}:${socket.remotePort}`, err: err.message }, 'TLS handshake refused');
+      });
+    }
   }
 
   listen(port: number): Promise<void> {
@@ -195,7 +218,7 @@ class RivuletController implements Controller {
         clock: this.clock,
         log: this.log,
         hooks: {
-          admit: (s, dpid) => this.admit(s, dpid),
+          admit: (s, dpid) => this.admit(s, dpid, socket),
           up: (s) => this.onUp(s),
           message: (s, m) => this.onMessage(s, m),
           closed: (s, reason, wasUp) => this.onClosed(s, reason, wasUp),
@@ -206,8 +229,20 @@ class RivuletController implements Controller {
     if (session.alive) this.sessions.add(session);
   }
 
-  /** The dpid registry's check (see the module docs): refuse a claim on a live session's dpid. */
-  private admit(s: Session, dpid: bigint): string | undefined {
+  /**
+   * The dpid registry's check (see the module docs): with TLS and an allow-list, the certificate must be
+   * listed and name this dpid; in any case a claim on a live session's dpid is refused.
+   */
+  private admit(s: Session, dpid: bigint, socket: net.Socket): string | undefined {
+    const allow = this.tlsOptions?.dpidsBySubject;
+    if (allow) {
+      const cert = (socket as tls.TLSSocket).getPeerCertificate?.();
+      const cn = cert?.subject?.CN;
+      const subject = Array.isArray(cn) ? cn[0] : cn;
+      const dpids = subject !== undefined && Object.hasOwn(allow, subject) ? allow[subject]! : undefined;
+      if (!dpids) return `certificate subject ${subject ?? '(none)'} is not in the dpid allow-list`;
+      if (!dpids.includes(dpid)) return `certificate ${subject} may not claim datapath ${dpidHex(dpid)}`;
+    }
     let live: Session | undefined;
     for (const other of this.sessions) if (other !== s && other.alive && other.maybeDpid === dpid) live = other;
     if (!live) return undefined;
@@ -272,7 +307,7 @@ class RivuletController implements Controller {
  */
 export async function startController(opts: ControllerOptions = {}): Promise<Controller> {
   const log = opts.logger ?? createLogger({ level: opts.logLevel });
-  const ctl = new RivuletController(opts.host ?? '0.0.0.0', log, opts.clock ?? systemClock, opts.session ?? {}, opts.duplicateEchoTimeoutMs ?? 1000, opts.packetIn);
+  const ctl = new RivuletController(opts.host ?? '0.0.0.0', log, opts.clock ?? systemClock, opts.session ?? {}, opts.duplicateEchoTimeoutMs ?? 1000, opts.packetIn, opts.tls);
   for (const app of opts.apps ?? []) ctl.use(app);
   await ctl.listen(opts.port ?? 6653);
   return ctl;

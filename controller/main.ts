@@ -11,7 +11,8 @@ import { createTopologyApp, type TopologyApp } from '../topology/app.js';
 import type { ControllerStats } from './api.js';
 import { CountingClock, systemClock, type Clock } from './clock.js';
 import type { RivuletConfig } from './config/index.js';
-import { startController, type Controller } from './controller.js';
+import { readFileSync } from 'node:fs';
+import { startController, type Controller, type ControllerTls } from './controller.js';
 import { createLogger, type Logger } from './log.js';
 import { createRestServer, type RestAddress, type RestServer } from './rest/index.js';
 
@@ -125,6 +126,7 @@ export async function startRivulet(opts: RivuletOptions): Promise<Rivulet> {
         batchWrites: true,
       },
       apps: [topology.app, routing.app, enforcement.app],
+      ...(config.openflow.tls ? { tls: openflowTls(config.openflow.tls) } : {}),
     });
   } catch (err) {
     stopApps();
@@ -180,5 +182,14 @@ export async function startRivulet(opts: RivuletOptions): Promise<Rivulet> {
       })();
       return closing;
     },
+  };
+}
+
+/** Reads the OpenFlow TLS files named in the config. @throws the read error (ENOENT…) */
+function openflowTls(t: NonNullable<RivuletConfig['openflow']['tls']>): ControllerTls {
+  const dpids = t.dpidsByCertificate;
+  return {
+    key: readFileSync(t.keyFile), cert: readFileSync(t.certFile), ca: readFileSync(t.caFile),
+    ...(dpids ? { dpidsBySubject: Object.fromEntries(Object.entries(dpids).map(([cn, list]) => [cn, list.map((d) => BigInt(d.startsWith('0x') ? d : `0x${d}`))])) } : {}),
   };
 }

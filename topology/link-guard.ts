@@ -25,9 +25,9 @@ export interface LinkGuardConfig {
   readonly graceMs?: number;
   /** flag a link whose minimum probe delay exceeds this multiple of the fabric's median (default 10) */
   readonly delayFactor?: number;
-  /** never flag a link whose minimum probe delay is at or below this, ms (default 20) */
+  /** never flag a link whose minimum probe delay is at or below this, ms (default 100: a busy controller delays every probe by tens of ms) */
   readonly delayFloorMs?: number;
-  /** probes per link the minimum is taken over (default 3) */
+  /** probes per link the minimum is taken over (default 5) */
   readonly delayWindow?: number;
   /** other links with delay samples needed before a link is judged by delay (default 2) */
   readonly minPeers?: number;
@@ -79,8 +79,8 @@ export class LinkGuard {
   constructor(cfg: LinkGuardConfig = {}) {
     this.graceMs = cfg.graceMs ?? 1000;
     this.delayFactor = cfg.delayFactor ?? 10;
-    this.delayFloorMs = cfg.delayFloorMs ?? 20;
-    this.delayWindow = Math.max(1, cfg.delayWindow ?? 3);
+    this.delayFloorMs = cfg.delayFloorMs ?? 100;
+    this.delayWindow = Math.max(1, cfg.delayWindow ?? 5);
     this.minPeers = cfg.minPeers ?? 2;
     this.maxRecords = cfg.maxRecords ?? 256;
   }

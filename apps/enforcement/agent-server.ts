@@ -148,7 +148,7 @@ class UnixChannel extends BaseChannel {
     // switches (libuv would otherwise read this socket dry before serving anything else)
     this.socket.pause();
     setImmediate(() => {
-      if (this.open && !this.socket.destroyed) this.socket.resume();
+      if (!this.socket.destroyed) this.socket.resume(); // also once closed: the peer's FIN must still be read
     });
     let start = 0;
     for (;;) {
@@ -191,9 +191,7 @@ class WsChannel extends BaseChannel {
     ws.on('message', (data, isBinary) => {
       if (isBinary) return this.close('binary frames are not part of the protocol: send JSON text');
       ws.pause(); // one message per turn of the event loop (see UnixChannel.data)
-      setImmediate(() => {
-        if (this.open) ws.resume();
-      });
+      setImmediate(() => ws.resume()); // also once closed: the closing handshake must still be read
       const buf = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer);
       this.receive(buf.toString('utf8'));
     });

@@ -49,6 +49,11 @@ export interface EnforcementAppOptions {
 /** What the REST API reads (controller/rest/enforcement.ts). */
 export interface EnforcementSource {
   flowlets(): FlowletView[];
+  /** Keys of the active flowlets and one view by key (paging without building every view). */
+  flowletKeys(): string[];
+  flowletByKey(key: string): FlowletView | undefined;
+  /** Closes an agent's channel (REST, bearer token): false when it is not connected. */
+  disconnectAgent(agentId: string, reason: string): boolean;
   endedFlowlets(): FlowletView[];
   allocator(): AllocatorView;
   agents(): AgentView[];
@@ -202,6 +207,15 @@ class EnforcementShell {
     };
     const source: EnforcementSource = {
       flowlets: () => this.core.flowletViews(),
+      flowletKeys: () => this.core.flowletKeys(),
+      flowletByKey: (k) => this.core.flowletByKey(k),
+      disconnectAgent: (id, reason) => {
+        const ch = this.byAgent.get(id);
+        if (!ch?.open) return false;
+        this.log.warn({ event: 'agent_disconnected_by_api', agentId: id, reason }, 'agent disconnected through the REST API');
+        ch.close(`disconnected by the operator: ${reason}`);
+        return true;
+      },
       endedFlowlets: () => this.core.endedViews(),
       allocator: () => this.core.allocatorView(this.opts.clock.now()),
       agents: () => this.core.agentViews(),

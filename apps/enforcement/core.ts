@@ -441,6 +441,17 @@ export class EnforcementCore {
     return [...this.flowlets.values()].map((f) => this.view(f));
   }
 
+  /** Keys of the active flowlets (`agentId/id`), for paging without building every view. */
+  flowletKeys(): string[] {
+    return [...this.flowlets.keys()];
+  }
+
+  /** The view of one active flowlet by key (see {@link flowletKeys}). */
+  flowletByKey(key: string): FlowletView | undefined {
+    const f = this.flowlets.get(key);
+    return f && this.view(f);
+  }
+
   endedViews(): FlowletView[] {
     return this.endedRing.toArray();
   }

@@ -80,6 +80,14 @@ export const OpenflowSection = Type.Object(
     missSendLen: int(0, 65535, 65535, 'SET_CONFIG miss_send_len in bytes (65535 = OFPCML_NO_BUFFER, whole packets)'),
     echoIntervalMs: int(100, 3_600_000, 5000, 'period of ECHO_REQUESTs to each switch, ms'),
     echoMaxUnanswered: int(1, 1000, 3, 'unanswered ECHO_REQUESTs after which a switch is declared dead'),
+    tls: Type.Optional(Type.Object({
+      keyFile: Type.String({ minLength: 1, description: "the controller's private key (PEM), e.g. ovs-pki's ctl-privkey.pem" }),
+      certFile: Type.String({ minLength: 1, description: "the controller's certificate (PEM), e.g. ctl-cert.pem" }),
+      caFile: Type.String({ minLength: 1, description: "the CA that signs switch certificates (PEM), e.g. ovs-pki's switchca/cacert.pem" }),
+      dpidsByCertificate: Type.Optional(Type.Record(Type.String({ minLength: 1 }), Type.Array(Type.String({ pattern: '^(0x)?[0-9a-fA-F]{1,16}$' })), {
+        description: 'certificate subject CN → the datapath ids (hex) it may claim; absent: any dpid',
+      })),
+    }, { additionalProperties: false, description: 'OpenFlow over TLS (mutual: switches present a certificate signed by caFile); absent: plain TCP' })),
   },
   { ...SECTION, description: 'the OpenFlow listener and switch sessions' },
 );
@@ -91,6 +99,10 @@ export const ApiSection = Type.Object(
     token: Type.Optional(
       Type.String({ minLength: 16, description: 'bearer token required by mutating endpoints (none: they are refused)' }),
     ),
+    tls: Type.Optional(Type.Object({
+      keyFile: Type.String({ minLength: 1, description: 'private key (PEM) of the REST server' }),
+      certFile: Type.String({ minLength: 1, description: 'certificate (PEM) of the REST server' }),
+    }, { additionalProperties: false, description: 'serve the REST API (and the agents\' wss://) over HTTPS; absent: plain HTTP' })),
   },
   { ...SECTION, description: 'the REST API (fastify, prefix /api/v1)' },
 );
@@ -105,7 +117,7 @@ export const TopologySection = Type.Object(
       minimum: 1, maximum: 1e6, default: 10,
       description: "a link whose smallest LLDP probe delay is above this multiple of the median of the other links' (and above linkDelayFloorMs) is flagged and not used (a relay through hosts)",
     }),
-    linkDelayFloorMs: Type.Number({ minimum: 0, maximum: 60_000, default: 20, description: 'links whose smallest probe delay is at or below this are never flagged, ms' }),
+    linkDelayFloorMs: Type.Number({ minimum: 0, maximum: 60_000, default: 100, description: 'links whose smallest probe delay is at or below this are never flagged, ms' }),
   },
   { ...SECTION, description: 'LLDP discovery, link capacities and the link fabrication defence' },
 );

@@ -2,6 +2,7 @@
  * JSON schemas (TypeBox) of the live-allocation endpoints: flowlets, allocator, meters, agents.
  * Rates bit/s, sizes bytes, `…EpochUs` µs since the epoch, `…Ms` ms of the controller's clock.
  */
+import { NextCursor, PageQueryProps } from './page.js';
 import { Type } from '@sinclair/typebox';
 import { PENDING_REASONS } from '../../apps/enforcement/types.js';
 
@@ -64,12 +65,18 @@ export const FlowletSchema = Type.Object(
   { title: 'Flowlet' },
 );
 
-export const FlowletList = Type.Object({ flowlets: Type.Array(FlowletSchema) });
+export const FlowletList = Type.Object({ flowlets: Type.Array(FlowletSchema), nextCursor: Type.Optional(NextCursor) });
 
 export const FlowletQuery = Type.Object(
-  { state: Type.Optional(Type.Union([Type.Literal('active'), Type.Literal('ended')], { description: 'active (default) or the recently ended ones' })) },
+  {
+    state: Type.Optional(Type.Union([Type.Literal('active'), Type.Literal('ended')], { description: 'active (default) or the recently ended ones' })),
+    ...PageQueryProps,
+  },
   { additionalProperties: false },
 );
+
+export const AgentIdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 128 }) });
+export const AgentDisconnect = Type.Object({ disconnected: Type.String() });
 
 const Reaction = Type.Object({ count: Type.Integer(), p50Us: Nullable(Type.Number()), p99Us: Nullable(Type.Number()) });
 
@@ -127,7 +134,7 @@ export const MeterSupportSchema = Type.Object(
   { title: 'MeterSupport' },
 );
 
-export const MeterList = Type.Object({ meters: Type.Array(MeterSchema), switches: Type.Array(MeterSupportSchema) });
+export const MeterList = Type.Object({ meters: Type.Array(MeterSchema), nextCursor: Type.Optional(NextCursor), switches: Type.Array(MeterSupportSchema) });
 
 export const AgentSchema = Type.Object(
   {
@@ -142,6 +149,7 @@ export const AgentSchema = Type.Object(
 
 export const AgentList = Type.Object({
   agents: Type.Array(AgentSchema),
+  nextCursor: Type.Optional(NextCursor),
   rejected: Type.Optional(Type.Record(Type.String(), Type.Integer(), {
     description: 'agent items and connections rejected since start, by reason: foreignSource, hostMismatch, activeLimit, rateLimit, agentLimit, unauthenticated, idInUse (never stored)',
   })),

@@ -3,6 +3,7 @@
  * with them, and @fastify/swagger turns them into the OpenAPI document. Units: bit/s for rates and
  * capacities, ms for ages, ISO-8601 UTC for timestamps; dpids as 16 lower-case hex digits.
  */
+import { NextCursor } from './page.js';
 import { Type, type Static } from '@sinclair/typebox';
 
 const Dpid = Type.String({ pattern: '^[0-9a-f]{16}$', description: 'datapath id, 16 hex digits' });
@@ -126,8 +127,8 @@ export const LinkList = Type.Object({
   rejected: Type.Optional(Type.Array(RejectedLinkSchema, { description: 'sightings refused or links flagged and not used, newest first' })),
   hostPorts: Type.Optional(Type.Array(PortRefSchema, { description: 'ports that carried host traffic: not probed, never a link end until they go down and up' })),
 });
-export const HostList = Type.Object({ hosts: Type.Array(HostSchema) });
-export const RouteList = Type.Object({ routes: Type.Array(RouteSchema) });
+export const HostList = Type.Object({ hosts: Type.Array(HostSchema), nextCursor: Type.Optional(NextCursor) });
+export const RouteList = Type.Object({ routes: Type.Array(RouteSchema), nextCursor: Type.Optional(NextCursor) });
 
 export const TopologySchema = Type.Object(
   {

@@ -21,7 +21,9 @@ import type { RivuletConfig } from '../config/index.js';
 import { dpidHex } from '../dpid.js';
 import type { Logger } from '../log.js';
 import { parseApiDpid } from './dpid.js';
+import { bearerAuth } from './auth.js';
 import { ApiError, errorBody } from './errors.js';
+import { page, PageQuery, type PageRequest } from './page.js';
 import { QosResponse, qosJson, type QosSource } from './qos.js';
 import { enforcementRoutes, ryuMeterRoutes } from './enforcement.js';
 import { createMetrics } from './metrics.js';
@@ -124,13 +126,31 @@ class ReadyWaits {
   }
 }
 
+/** A route's stable page key: its 5-tuple. */
+function routeKey(r: RouteInfo): string {
+  const k = r.flowKey;
+  return `${k.ipv4Src}|${k.ipv4Dst}|${k.ipProto}|${k.srcPort ?? ''}|${k.dstPort ?? ''}`;
+}
+
 /** Builds the server (routes registered, not listening). */
 export function createRestServer(opts: RestServerOptions): RestServer {
   const clock = opts.clock ?? systemClock;
   const startedAtMs = opts.startedAtMs ?? clock.now();
   const version = opts.version ?? packageVersion();
   const log = opts.log;
-  const app = fastify({ logger: false, forceCloseConnections: true, routerOptions: { ignoreTrailingSlash: true } });
+  const tlsFiles = opts.config.api.tls;
+  const app = fastify({
+    ...(tlsFiles ? { https: { key: readFileSync(tlsFiles.keyFile), cert: readFileSync(tlsFiles.certFile) } } : {}),
+    logger: false,
+    forceCloseConnections: true,
+    routerOptions: { ignoreTrailingSlash: true },
+    // errors fastify raises before any route runs (a URL that does not decode, FST_ERR_BAD_URL), in the
+    // API's one error shape too
+    frameworkErrors: (err, _req, reply) => {
+      const r = reply as unknown as { status(n: number): { send(b: unknown): unknown } };
+      void r.status(err.statusCode ?? 400).send(errorBody(err.code ?? 'BAD_REQUEST', err.message));
+    },
+  }) as unknown as FastifyInstance;
   const waits = new ReadyWaits(clock, () => opts.topology.ready());
   const enforcement = opts.enforcement;
   const ctx = (): V.ViewContext => {
@@ -194,7 +214,7 @@ export function createRestServer(opts: RestServerOptions): RestServer {
 
   void app.register(
     async (api) => {
-      if (enforcement) enforcementRoutes(api, enforcement, clock);
+      if (enforcement) enforcementRoutes(api, enforcement, clock, bearerAuth(opts.config.api.token));
       api.get('/switches', { schema: schema(['topology'], 'connected and discovered switches', S.SwitchList) }, async () => ({
         switches: V.switchesJson(ctx()),
       }));
@@ -212,14 +232,19 @@ export function createRestServer(opts: RestServerOptions): RestServer {
         const c = ctx();
         return { links: V.linksJson(c), ...V.linkGuardJson(c) };
       });
-      api.get('/hosts', { schema: schema(['topology'], 'hosts and their attachment points', S.HostList) }, async () => ({ hosts: V.hostsJson(ctx()) }));
+      api.get('/hosts', { schema: schema(['topology'], 'hosts and their attachment points (paginated: limit, cursor)', S.HostList, { querystring: PageQuery }) }, async (req) => {
+        const c = ctx();
+        const p = page(opts.topology.hosts(), (h) => h.mac, req.query as PageRequest);
+        return { hosts: p.items.map((h) => V.hostJson(c, h)), nextCursor: p.nextCursor };
+      });
       api.get('/topology', { schema: schema(['topology'], 'switches, links, hosts and the ready flag', S.TopologySchema) }, async () => {
         const c = ctx();
         return { ready: opts.topology.ready(), switches: V.switchesJson(c), links: V.linksJson(c), hosts: V.hostsJson(c) };
       });
-      api.get('/routes', { schema: schema(['routing'], 'pinned flows and their paths', S.RouteList) }, async () => {
+      api.get('/routes', { schema: schema(['routing'], 'pinned flows and their paths (paginated: limit, cursor)', S.RouteList, { querystring: PageQuery }) }, async (req) => {
         const c = ctx();
-        return { routes: opts.routes().map((r) => V.routeJson(c, r)) };
+        const p = page(opts.routes(), routeKey, req.query as PageRequest);
+        return { routes: p.items.map((r) => V.routeJson(c, r)), nextCursor: p.nextCursor };
       });
       api.get('/qos', { schema: schema(['qos'], 'per port: queues, rates, DSCP map, ECN threshold, what applied, queue counters', QosResponse) }, async () =>
         opts.qos ? qosJson(opts.qos, opts.priorityThresholds) : { priorityThresholds: null, ecnProbe: null, ports: [] },
@@ -271,7 +296,7 @@ export function createRestServer(opts: RestServerOptions): RestServer {
       const addr = app.server.address();
       const bound = typeof addr === 'object' && addr !== null ? addr.port : port;
       const shownHost = host.includes(':') ? `[${host}]` : host;
-      const url = `http://${shownHost}:${bound}`;
+      const url = `${tlsFiles ? 'https' : 'http'}://${shownHost}:${bound}`;
       log.info({ event: 'rest_listening', host, port: bound }, `REST API on ${url}/api/v1`);
       return { host, port: bound, url };
     },

@@ -4,6 +4,7 @@
  * the controller sends, and can send anything (including raw bytes) back.
  */
 import net from 'node:net';
+import tls from 'node:tls';
 import { FrameDecoder, decodeMessage, encodeMessage, type OfpMessage } from '../../controller/codec/index.js';
 
 export class FakeSwitch {
@@ -19,7 +20,7 @@ export class FakeSwitch {
   private readonly frames = new FrameDecoder();
 
   private constructor(
-    private readonly sock: net.Socket,
+    private readonly sock: net.Socket | tls.TLSSocket,
     readonly dpid: bigint,
   ) {
     sock.on('data', (chunk: Buffer) => this.onData(chunk));
@@ -32,6 +33,14 @@ export class FakeSwitch {
   static connect(port: number, dpid: bigint): Promise<FakeSwitch> {
     return new Promise((resolve, reject) => {
       const sock = net.connect(port, '127.0.0.1', () => resolve(new FakeSwitch(sock, dpid)));
+      sock.once('error', reject);
+    });
+  }
+
+  /** Connects over TLS (mutual: `key`/`cert` are the switch's, `ca` verifies the controller). */
+  static connectTls(port: number, dpid: bigint, opts: { key: Buffer; cert: Buffer; ca: Buffer }): Promise<FakeSwitch> {
+    return new Promise((resolve, reject) => {
+      const sock = tls.connect({ port, host: '127.0.0.1', ...opts, checkServerIdentity: () => undefined }, () => resolve(new FakeSwitch(sock, dpid)));
       sock.once('error', reject);
     });
   }

@@ -41,7 +41,7 @@ describe('config: defaults', () => {
     expect(defaultConfig()).to.deep.equal({
       openflow: { port: 6653, host: '0.0.0.0', missSendLen: 65535, echoIntervalMs: 5000, echoMaxUnanswered: 3 },
       api: { port: 8080, host: '0.0.0.0' },
-      topology: { lldpIntervalMs: 1000, linkTimeoutPeriods: 3, links: {}, linkDelayFactor: 10, linkDelayFloorMs: 20 },
+      topology: { lldpIntervalMs: 1000, linkTimeoutPeriods: 3, links: {}, linkDelayFactor: 10, linkDelayFloorMs: 100 },
       routing: { seed: 1, idleTimeoutS: 10, priority: 1000 },
       qos: {
         enabled: true,
@@ -154,7 +154,7 @@ describe('config: each kind of bad value names its key', () => {
 
   it('unknown keys, with the known ones and a likely meant one', () => {
     rejects({ tenant: [] }, 'CONFIG_UNKNOWN_KEY', 'tenant', 'config: tenant: unknown key (known: openflow, api, topology, routing, qos, allocator, enforcement, agents, tenants, log); did you mean "tenants"?');
-    rejects({ openflow: { prot: 1 } }, 'CONFIG_UNKNOWN_KEY', 'openflow.prot', /unknown key \(known: port, host, missSendLen, echoIntervalMs, echoMaxUnanswered\); did you mean "port"\?$/);
+    rejects({ openflow: { prot: 1 } }, 'CONFIG_UNKNOWN_KEY', 'openflow.prot', /unknown key \(known: port, host, missSendLen, echoIntervalMs, echoMaxUnanswered, tls\); did you mean "port"\?$/);
     rejects({ topology: { lldpIntervalMS: 1 } }, 'CONFIG_UNKNOWN_KEY', 'topology.lldpIntervalMS', /did you mean "lldpIntervalMs"\?$/);
     rejects({ routing: { seed: 1, bogus: true } }, 'CONFIG_UNKNOWN_KEY', 'routing.bogus', /unknown key \(known: seed, idleTimeoutS, priority\)$/);
   });

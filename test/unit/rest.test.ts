@@ -162,7 +162,7 @@ describe('rest: read endpoints', () => {
     expect(route.path.map((h: any) => h.dpid)).to.deep.equal(['0000000000000001', '0000000000000102', '0000000000000002']); // eslint-disable-line @typescript-eslint/no-explicit-any
     expect(route).to.include({ spine: '0000000000000102', ageMs: 1500, repinned: 0, installed: true });
     s.routes.length = 0;
-    expect((await get(s.server, '/api/v1/routes')).body).to.deep.equal({ routes: [] });
+    expect((await get(s.server, '/api/v1/routes')).body).to.deep.equal({ routes: [], nextCursor: null });
   });
 
   it('GET /api/v1/health: status, uptime, switches connected, ready', async () => {
@@ -184,6 +184,36 @@ describe('rest: read endpoints', () => {
     const r = await get(s.server, '/api/v1/links');
     expectError(r, 500, 'INTERNAL');
     expect(r.body.error.message).to.not.include('boom');
+  });
+
+  it('fastify’s own errors come in the same shape: a URL that does not decode, an over-long parameter, no such route', async () => {
+    expectError(await get(s.server, '/api/v1/switches/%E0%A4%A'), 400, 'FST_ERR_BAD_URL');
+    expectError(await get(s.server, `/api/v1/switches/${'1'.repeat(500)}`), 414, 'FST_ERR_MAX_PARAM_LENGTH');
+    expectError(await get(s.server, '/no/such/thing'), 404, 'NOT_FOUND');
+    expectError(await get(s.server, '/api/v1/hosts?limit=0'), 400, 'BAD_REQUEST');
+    expectError(await get(s.server, '/api/v1/hosts?cursor=not-ours!'), 400, 'BAD_REQUEST');
+  });
+
+  it('long lists paginate: limit + cursor walk every item once, in a stable order', async () => {
+    for (let i = 3; i < 2503; i++) {
+      const mac = `00:00:00:00:${((i >> 8) & 0xff).toString(16).padStart(2, '0')}:${(i & 0xff).toString(16).padStart(2, '0')}`;
+      s.topo.addHost({ mac, attachment: { dpid: 1n, portNo: 3 }, lastSeenMs: NOW - 1 });
+    }
+    const first = await get(s.server, '/api/v1/hosts');
+    expect(first.body.hosts).to.have.length(1000); // the default page
+    expectShape(S.HostList, first.body);
+    const seen: string[] = [];
+    let url = '/api/v1/hosts?limit=700';
+    for (;;) {
+      const r = await get(s.server, url);
+      expect(r.status).to.equal(200);
+      seen.push(...r.body.hosts.map((h: { mac: string }) => h.mac));
+      if (r.body.nextCursor === null) break;
+      url = `/api/v1/hosts?limit=700&cursor=${r.body.nextCursor}`;
+    }
+    expect(seen).to.have.length(2502);
+    expect(new Set(seen).size).to.equal(2502);
+    expect(seen).to.deep.equal([...seen].sort());
   });
 
   it('accepts a trailing slash', async () => {
