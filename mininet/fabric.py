@@ -124,9 +124,6 @@ def parse_args(argv):
                          'agents = TCLink on leaf-spine links and on the leaf end of host links, nothing on the '
                          'host end (the host agent\'s HTB owns it)')
     ap.add_argument('--controller', default='tcp:127.0.0.1:6653')
-    ap.add_argument('--controller-max-backoff-ms', type=int, default=1000,
-                    help='OVS Controller max_backoff: longest wait between reconnection attempts, ms (OVS default 8000, '
-                         'minimum 1000); 1000 brings the switches back within about a second of a controller restart')
     ap.add_argument('--addressing', choices=('flat', 'per-leaf'), default='flat')
     ap.add_argument('--prefix', default=None,
                     help='name prefix of this run\'s switches (lowercase letters, 2-6; default rv + 3 random)')

@@ -106,11 +106,7 @@ class Fabric:
         self.configure_hosts()
         self.configure_switch_intfs()
         for sw in self.spines + self.leaves:
-            # one Controller row per bridge, with a short max_backoff: after a controller restart the switch
-            # retries every second instead of backing off up to OVS's default 8 s
-            run(['ovs-vsctl', '--timeout=10', '--', '--id=@c', 'create', 'Controller', 'target="%s"' % a.controller,
-                 'max_backoff=%d' % max(1000, a.controller_max_backoff_ms), '--', 'set', 'Bridge', sw.name, 'controller=@c'],
-                check=True)
+            run(['ovs-vsctl', '--timeout=10', 'set-controller', sw.name, a.controller], check=True)
 
     def address(self, n, leaf, h):
         if self.args.addressing == 'per-leaf':

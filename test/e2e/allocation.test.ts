@@ -18,7 +18,7 @@
  *  3. Reaction time: 100 sequential 400 KB TCP flowlets h1 → h3 (allocator.smallFlowletBytes 0, so each is
  *     allocated at its first packet); from the agent's first-packet timestamp to the agent's `enforced`
  *     acknowledgement (tc written) and to the meter's barrier reply, p50 / p99, read from /api/v1/flowlets.
- *  4. Tenants 1:3, mode `agents`, 46 s of traffic: SIGKILL the controller 4.5 s after both flows were
+ *  4. Tenants 1:3, mode `agents`, 56 s of traffic: SIGKILL the controller 4.5 s after both flows were
  *     allocated (at 6 s at the earliest); agents keep the rates for their grace period (10 s, the
  *     default), then remove the limits (h1 then grows past its limit); restart 15 s after the kill on the same ports:
  *     agents register again and both flows are allocated again within RESUME_BOUND_S of that (paths
@@ -68,11 +68,14 @@ interface FlowletJson {
 }
 
 /**
- * The restarted controller allocates both flows again within this of the agents' re-registration, s:
- * the switches reconnect within OVS's max_backoff (1 s, set by fabric.py), discovery settles two LLDP
- * periods after the last link (2 s), adoption reads the paths 0.5 s later — with room for a busy machine.
+ * The restarted controller allocates both flows again within this of the agents' re-registration, s: the
+ * switches come back on OVS's own reconnection back-off (1, 2, 4, then 8 s between attempts: up to 8 s
+ * after the restart), discovery settles two LLDP periods after the last link (2 s), adoption reads the
+ * paths 0.5 s after that — with room for a busy machine.
  */
-const RESUME_BOUND_S = 6;
+const RESUME_BOUND_S = 13;
+/** The controller's own share of it: discovery settled → both flows allocated, s. */
+const ADOPT_BOUND_S = 2;
 
 /** The subset of GET /api/v1/allocator this test reads. */
 interface AllocatorJson {
@@ -299,7 +302,7 @@ describe('Live allocation end to end: host agents, allocator, meters (Mininet) @
       await controller('kill', { topology: { defaultCapacityBps: CAP }, enforcement: { mode: 'agents' }, tenants: tenants13 }, LINKS);
       agents ??= await startAgents(fabric!, hosts('h1', 'h2', 'h3'), { socketPath });
       await waitRegistered(ctl!.api, ['h1', 'h2', 'h3'], 30_000);
-      const T = 46;
+      const T = 56;
       const [p1, p2] = [await freePort(), await freePort()];
       const runs = Promise.all([
         fabric!.iperf3({ client: 'h1', server: 'h3', seconds: T, interval: 0.25, cport: p1 }),
@@ -333,9 +336,17 @@ describe('Live allocation end to end: host agents, allocator, meters (Mininet) @
       api = ctl.api;
       await waitRegistered(api, ['h1', 'h2', 'h3'], 15_000);
       const registeredAtS = sinceStart();
+      let readyAtS: number | undefined;
+      const watchReady = (async () => {
+        await waitUntil(async () => (await getJson<{ ready?: boolean }>(api, '/health').catch(() => ({ ready: false }))).ready === true,
+          RESUME_BOUND_S * 1000, 'discovery settled after the restart', 50).catch(() => undefined);
+        readyAtS = sinceStart();
+      })();
       // from the agents' re-registration until the restarted controller allocates both flows again
       await bothAllocated('both flows allocated again after the restart', RESUME_BOUND_S);
       const allocatedAgainAtS = (Date.now() - start) / 1000;
+      await watchReady;
+      const adoptS = allocatedAgainAtS - Math.max(readyAtS ?? allocatedAgainAtS, registeredAtS);
       await at(T - 3);
       const ours = await ourFlowlets();
       const adopted = ours.filter((f) => f.pathAdopted).length;
@@ -357,7 +368,8 @@ describe('Live allocation end to end: host agents, allocator, meters (Mininet) @
       expect(T - 0.5 - (allocatedAgainAtS + 2), 'seconds left to measure the resumed split').to.be.at.least(3);
       measure(`kill: first allocated at ${firstAllocatedAtS.toFixed(1)} s, controller killed at ${killedAtS.toFixed(1)} s, restarted at ${restartedAtS.toFixed(1)} s, agents registered again at ` +
         `${registeredAtS.toFixed(1)} s, both flows allocated again at ${allocatedAgainAtS.toFixed(1)} s ` +
-        `(re-registration → allocated ${Math.round((allocatedAgainAtS - registeredAtS) * 1000)} ms); longest stall h1 ${g1.gapS.toFixed(2)} s, h2 ${g2.gapS.toFixed(2)} s; ` +
+        `(re-registration → allocated ${Math.round((allocatedAgainAtS - registeredAtS) * 1000)} ms; discovery settled at ${readyAtS?.toFixed(1) ?? '—'} s, ` +
+        `settled and registered → allocated ${Math.round(adoptS * 1000)} ms); longest stall h1 ${g1.gapS.toFixed(2)} s, h2 ${g2.gapS.toFixed(2)} s; ` +
         `after the restart ${ours.filter((f) => f.state === 'allocated').length} of the 2 flows allocated, ${adopted} on paths read back from the switches' flow tables`);
       const [alloc, grace, removed, resumed] = shares;
       expect(alloc!.share1, 'allocated 1:3 before the kill').to.be.within(0.15, 0.35);
@@ -367,6 +379,7 @@ describe('Live allocation end to end: host agents, allocator, meters (Mininet) @
       expect(removed!.share1, 'limits removed after the grace period: h1 share').to.be.above(0.3);
       expect(resumed!.share1, 'allocation resumed after re-registration').to.be.within(0.15, 0.35);
       expect(ours.filter((f) => f.state === 'allocated'), 'both flows allocated again after the restart').to.have.length(2);
+      expect(adoptS, 'discovery settled and agents registered → both flows allocated, s').to.be.at.most(ADOPT_BOUND_S);
       expect(g1.gapS, 'longest stall of h1, s').to.be.at.most(1);
       expect(g2.gapS, 'longest stall of h2, s').to.be.at.most(1);
     });
