@@ -22,7 +22,7 @@ import { promisify } from 'node:util';
 
 const run = promisify(execFile);
 
-/** Debian's Python: the one with the mininet module (DESIGN §4). */
+/** Debian's Python: the one with the mininet module (ARCHITECTURE.md, environment notes). */
 export const MININET_PYTHON = '/usr/bin/python3';
 
 /** The repository root (the directory with package.json), from this file's place in src or dist. */
@@ -73,7 +73,7 @@ export interface FabricOptions {
   readonly bwMbps?: number;
   /**
    * Who shapes the links at bwMbps: 'tclink' (default, Mininet's TCLink) or 'controller' (no qdisc from the
-   * builder; the controller's QoS app owns each switch interface's qdisc — DESIGN §4 one owner per qdisc).
+   * builder; the controller's QoS app owns each switch interface's qdisc — one owner per qdisc).
    */
   readonly shaping?: 'tclink' | 'controller' | 'agents';
   /** rate of the leaf-spine links, Mbit/s (default bwMbps) */
