@@ -22,7 +22,7 @@ import { promisify } from 'node:util';
 
 const run = promisify(execFile);
 
-/** Debian's Python: the one with the mininet module (ARCHITECTURE.md, environment notes). */
+/** Debian's Python: the one with the mininet module (a python3 earlier on PATH may not have it). */
 export const MININET_PYTHON = '/usr/bin/python3';
 
 /** The repository root (the directory with package.json), from this file's place in src or dist. */
