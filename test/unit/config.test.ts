@@ -187,7 +187,7 @@ describe('config: allocator, enforcement, agents, tenants (issue 6)', () => {
     rejects({ allocator: { intervalMs: 0 } }, 'CONFIG_INVALID', 'allocator.intervalMs', /must be an integer 10–3600000, got 0$/);
     rejects({ allocator: { iterationsPerRun: 0 } }, 'CONFIG_INVALID', 'allocator.iterationsPerRun', /must be an integer 1–10000, got 0$/);
     rejects({ allocator: { rateChangeThreshold: -0.1 } }, 'CONFIG_INVALID', 'allocator.rateChangeThreshold', /must be a fraction ≥ 0 \(0\.05 = 5%\), got -0\.1$/);
-    rejects({ enforcement: { mode: 'tc' } }, 'CONFIG_INVALID', 'enforcement.mode', /must be one of meters\|agents\|both, got "tc"$/);
+    rejects({ enforcement: { mode: 'tc' } }, 'CONFIG_INVALID', 'enforcement.mode', /must be one of meters\|agents\|both\|mark, got "tc"$/);
     rejects({ enforcement: { meterPer: 'host' } }, 'CONFIG_INVALID', 'enforcement.meterPer', /must be one of flowlet\|hostPair, got "host"$/);
     rejects({ agents: { heartbeatMs: 5 } }, 'CONFIG_INVALID', 'agents.heartbeatMs', /must be an integer 10–600000, got 5$/);
     rejects({ agents: { idleGapMs: 0 } }, 'CONFIG_INVALID', 'agents.idleGapMs', /must be a number > 0/);
