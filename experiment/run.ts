@@ -113,7 +113,10 @@ export function schemeConfig(spec: ExperimentSpec, scheme: Scheme, seed: number,
     agents: { socketPath },
     enforcement: { mode: scheme === 'ecmp' ? 'agents' : scheme === 'priority' ? 'mark' : spec.enforcementMode },
     ...(scheme === 'flowtune' || scheme === 'maxmin' || scheme === 'fca' ? { allocator: { policy: scheme } } : {}),
-    ...(spec.workload.tenants?.length ? { tenants: spec.workload.tenants.map((t) => ({ name: t.name, weight: t.weight, members: [] })) } : {}),
+    // a tenant's sending hosts are its members (fabric.py's flat addressing: host n is 10.0.<n div 256>.<n mod 256>),
+    // so every flowlet of theirs is weighted, not only the first flowlet of a declared flow
+    ...(spec.workload.tenants?.length ? { tenants: spec.workload.tenants.map((t) => ({ name: t.name, weight: t.weight,
+      members: (t.hosts ?? []).map((h) => { const n = Number(h.slice(1)); return `10.0.${n >> 8}.${n & 255}`; }) })) } : {}),
   };
   return deepMerge(cfg, (spec.controller ?? {}) as Record<string, unknown>);
 }

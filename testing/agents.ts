@@ -1,5 +1,5 @@
 /**
- * Host agents in a Mininet fabric (live allocation): `rivulet agent` started in each host through fabric.py's
+ * Host agents in a Mininet fabric: `rivulet agent` started in each host through fabric.py's
  * `spawn` (so they live in the hosts' network namespaces and are SIGTERMed by the fabric's teardown even
  * when a test fails), connected to the controller over a unix socket (the hosts share the file system).
  */

@@ -24,7 +24,7 @@ import { pollUntil } from '../controller/until.js';
 
 const run = promisify(execFile);
 
-/** Debian's Python: the one with the mininet module (ARCHITECTURE.md "Platform facts"). */
+/** Debian's Python: the one with the mininet module (a python3 earlier on PATH may not have it). */
 export const MININET_PYTHON = '/usr/bin/python3';
 
 /** The repository root (the directory with package.json), from this file's place in src or dist. */
@@ -75,7 +75,7 @@ export interface FabricOptions {
   readonly bwMbps?: number;
   /**
    * Who shapes the links at bwMbps: 'tclink' (default, Mininet's TCLink) or 'controller' (no qdisc from the
-   * builder; the controller's QoS app owns each switch interface's qdisc — one owner per qdisc, ARCHITECTURE.md "Platform facts").
+   * builder; the controller's QoS app owns each switch interface's qdisc — one owner per qdisc).
    */
   readonly shaping?: 'tclink' | 'controller' | 'agents';
   /** rate of the leaf-spine links, Mbit/s (default bwMbps) */

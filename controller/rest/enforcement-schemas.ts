@@ -83,7 +83,7 @@ const Reaction = Type.Object({ count: Type.Integer(), p50Us: Nullable(Type.Numbe
 export const AllocatorSchema = Type.Object(
   {
     policy: Type.String(),
-    mode: Type.String({ description: 'meters | agents | both' }),
+    mode: Type.String({ description: 'meters | agents | both | mark' }),
     meterPer: Type.String({ description: 'flowlet | hostPair' }),
     iterations: Type.Integer({ description: 'optimizer iterations so far (flowtune), else runs of the policy' }),
     runs: Type.Integer(),

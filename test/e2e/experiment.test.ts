@@ -22,7 +22,7 @@ async function bridges(): Promise<string[]> {
 
 describe('rivulet experiment: a tiny run end to end (Mininet) @slow', function () {
   this.timeout(180_000);
-  const out = join(mkdtempSync(join(tmpdir(), 'rivulet-exp-e2e-')), 'results');
+  let out = '';
   let stdout = '';
   let bridgesBefore: string[] = [];
 
@@ -34,6 +34,7 @@ describe('rivulet experiment: a tiny run end to end (Mininet) @slow', function (
       this.skip();
     }
     bridgesBefore = await bridges();
+    out = join(mkdtempSync(join(tmpdir(), 'rivulet-exp-e2e-')), 'results');
     const cli = join(repoRoot(), 'bin', 'rivulet.js');
     const t0 = Date.now();
     const r = await run(process.execPath, [cli, 'experiment', 'run', join(repoRoot(), 'test', 'fixtures', 'experiments', 'tiny.yaml'), '--out', out],
@@ -42,7 +43,9 @@ describe('rivulet experiment: a tiny run end to end (Mininet) @slow', function (
     console.log(`      ran in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
   });
 
-  after(() => rmSync(join(out, '..'), { recursive: true, force: true }));
+  after(() => {
+    if (out) rmSync(join(out, '..'), { recursive: true, force: true });
+  });
 
   it('accounts for every planned flow under each scheme, completed or censored with a reason', () => {
     const plan = JSON.parse(readFileSync(join(out, 'plan.json'), 'utf8')) as { id: number; sizeBytes: number }[];
