@@ -88,6 +88,7 @@ class RivuletController implements Controller {
   private anon = 0;
   private closing: Promise<void> | undefined;
   private readonly gate: PacketInGate;
+  private lastDropLogMs = -Infinity;
   private readonly newFlows: PacketInQueue<{ readonly s: Session; readonly msg: MessageOf<'OFPT_PACKET_IN'> }>;
   port = 0;
 
@@ -219,7 +220,15 @@ class RivuletController implements Controller {
     const cls = classifyFrame(msg.data);
     let inPort = 0;
     for (const f of msg.match) if (f.field === 'in_port' && typeof f.value === 'number') inPort = f.value;
-    if (!this.gate.admit(s.dpid, inPort, cls, this.clock.now())) return;
+    const now = this.clock.now();
+    if (!this.gate.admit(s.dpid, inPort, cls, now)) {
+      if (now - this.lastDropLogMs >= 10_000) {
+        this.lastDropLogMs = now;
+        this.log.warn({ event: 'packet_in_dropped', dpid: dpidHex(s.dpid), inPort, class: cls, droppedTotal: this.gate.droppedTotal },
+          'packet-in budget exceeded: dropping (counted per port and class in /api/v1/packet-ins; logged once per 10 s)');
+      }
+      return;
+    }
     if (cls === 'lldp' || cls === 'arp') this.apps.dispatch('packetIn', { dpid: s.dpid, msg });
     else this.newFlows.push({ s, msg });
   }

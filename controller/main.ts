@@ -12,6 +12,7 @@ import type { ControllerStats } from './api.js';
 import { CountingClock, systemClock, type Clock } from './clock.js';
 import type { RivuletConfig } from './config/index.js';
 import { startController, type Controller } from './controller.js';
+import { PROBE_MAC } from '../apps/routing/arp.js';
 import { createLogger, type Logger } from './log.js';
 import { createRestServer, type RestAddress, type RestServer } from './rest/index.js';
 
@@ -74,6 +75,9 @@ export async function startRivulet(opts: RivuletOptions): Promise<Rivulet> {
       linkTimeoutPeriods: config.topology.linkTimeoutPeriods,
       ...(config.topology.defaultCapacityBps === undefined ? {} : { defaultCapacityBps: config.topology.defaultCapacityBps }),
       linkCapacityBps: config.topology.links,
+      maxHosts: config.topology.maxHosts,
+      hostIdleMs: config.topology.hostIdleS * 1000,
+      ignoredMacs: [PROBE_MAC],
     },
   });
   let controller: Controller | undefined;
@@ -81,7 +85,11 @@ export async function startRivulet(opts: RivuletOptions): Promise<Rivulet> {
     topology: topology.view,
     clock,
     log,
-    config: { seed: config.routing.seed, idleTimeoutS: config.routing.idleTimeoutS, priority: config.routing.priority },
+    config: {
+      seed: config.routing.seed, idleTimeoutS: config.routing.idleTimeoutS, priority: config.routing.priority,
+      maxRoutes: config.routing.maxRoutes, maxRoutesPerSwitch: config.routing.maxRoutesPerSwitch,
+      maxProbesPerSecond: config.routing.maxProbesPerSecond,
+    },
     switches: (dpid) => controller?.switches.get(dpid),
     ...(config.qos.enabled ? { queueOf: dscpQueueRule(config.qos.dscpMap) } : {}),
   });
@@ -123,6 +131,11 @@ export async function startRivulet(opts: RivuletOptions): Promise<Rivulet> {
         echoMaxUnanswered: config.openflow.echoMaxUnanswered,
         batchWrites: true,
       },
+      packetIn: {
+        gate: { perPortPps: config.packetIn.perPortPps, perSwitchPps: config.packetIn.perSwitchPps, burstS: config.packetIn.burstS },
+        maxQueued: config.packetIn.maxQueued,
+        batch: config.packetIn.batch,
+      },
       apps: [topology.app, routing.app, enforcement.app],
     });
   } catch (err) {
@@ -134,6 +147,7 @@ export async function startRivulet(opts: RivuletOptions): Promise<Rivulet> {
   if (priorityThresholds) log.info({ event: 'priority_thresholds', ...priorityThresholds }, 'PIAS demotion thresholds computed');
   const rest = createRestServer({
     controller: ctl, topology: topology.view, routes: () => routing.routes(), qos, config, log, clock, startedAtMs,
+    routingStats: () => ({ routes: routing.core.size, evictions: routing.core.evictions, probesSuppressed: routing.core.probesSuppressed }),
     ...(priorityThresholds ? { priorityThresholds } : {}),
     enforcement: enforcement.source,
   });
