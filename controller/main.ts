@@ -13,6 +13,7 @@ import { CountingClock, systemClock, type Clock } from './clock.js';
 import type { RivuletConfig } from './config/index.js';
 import { startController, type Controller } from './controller.js';
 import { PROBE_MAC } from '../apps/routing/arp.js';
+import { createControllerMeterApp } from '../apps/controlplane/controller-meter.js';
 import { createLogger, type Logger } from './log.js';
 import { createRestServer, type RestAddress, type RestServer } from './rest/index.js';
 
@@ -112,6 +113,11 @@ export async function startRivulet(opts: RivuletOptions): Promise<Rivulet> {
     switches: (dpid) => controller?.switches.get(dpid),
     ...(priorityThresholds ? { priorityThresholds } : {}),
   });
+  const sw = config.packetIn.perSwitchPps;
+  const controllerMeter = createControllerMeterApp({
+    ratePps: config.packetIn.controllerMeter ? sw.lldp + sw.arp + sw.ipv4 + sw.other : 0,
+    log,
+  });
   const stopApps = (): void => {
     void enforcement.stop();
     void qos.stop();
@@ -136,7 +142,7 @@ export async function startRivulet(opts: RivuletOptions): Promise<Rivulet> {
         maxQueued: config.packetIn.maxQueued,
         batch: config.packetIn.batch,
       },
-      apps: [topology.app, routing.app, enforcement.app],
+      apps: [topology.app, routing.app, enforcement.app, controllerMeter.app],
     });
   } catch (err) {
     stopApps();
@@ -147,6 +153,7 @@ export async function startRivulet(opts: RivuletOptions): Promise<Rivulet> {
   if (priorityThresholds) log.info({ event: 'priority_thresholds', ...priorityThresholds }, 'PIAS demotion thresholds computed');
   const rest = createRestServer({
     controller: ctl, topology: topology.view, routes: () => routing.routes(), qos, config, log, clock, startedAtMs,
+    controllerMeters: () => controllerMeter.statuses(),
     routingStats: () => ({ routes: routing.core.size, evictions: routing.core.evictions, probesSuppressed: routing.core.probesSuppressed }),
     ...(priorityThresholds ? { priorityThresholds } : {}),
     enforcement: enforcement.source,

@@ -171,6 +171,12 @@ export const PacketInsSchema = Type.Object({
   dropped: PerClass,
   queueOverflow: Type.Integer({ description: 'new-flow packet-ins dropped because the dispatch queue was full' }),
   queued: Type.Integer({ description: 'new-flow packet-ins waiting for dispatch now' }),
+  controllerMeters: Type.Array(Type.Object({
+    dpid: Type.String(),
+    state: Type.Union([Type.Literal('pending'), Type.Literal('applied'), Type.Literal('unsupported')]),
+    ratePps: Type.Integer(),
+    reason: Type.Optional(Type.String()),
+  }), { description: 'the OFPM_CONTROLLER meter per switch: applied, or unsupported with the switch error' }),
   switches: Type.Array(Type.Object({
     dpid: Type.String(),
     total: CountsByClassSchema,

@@ -25,6 +25,7 @@ import { QosResponse, qosJson, type QosSource } from './qos.js';
 import { enforcementRoutes, ryuMeterRoutes } from './enforcement.js';
 import { createMetrics, type RoutingStats } from './metrics.js';
 import type { PacketInStats } from '../controller.js';
+import type { ControllerMeterStatus } from '../../apps/controlplane/controller-meter.js';
 
 const ZERO = { lldp: 0, arp: 0, ipv4: 0, other: 0 };
 const EMPTY_PACKET_INS: PacketInStats = { admitted: ZERO, dropped: ZERO, queueOverflow: 0, queued: 0, switches: [] };
@@ -35,6 +36,8 @@ import * as V from './views.js';
 export interface RestServerOptions {
   /** The controller (or anything with its map of connected switches). */
   readonly controller: { readonly switches: ReadonlyMap<bigint, V.SwitchInfo>; packetIns?(): PacketInStats };
+  /** the OFPM_CONTROLLER meter per switch (GET /packet-ins) */
+  readonly controllerMeters?: () => readonly ControllerMeterStatus[];
   /** routing's table size and bound counters (for /metrics) */
   readonly routingStats?: () => RoutingStats;
   readonly topology: TopologyView;
@@ -218,6 +221,7 @@ export function createRestServer(opts: RestServerOptions): RestServer {
         const p = opts.controller.packetIns?.() ?? EMPTY_PACKET_INS;
         return {
           admitted: p.admitted, dropped: p.dropped, queueOverflow: p.queueOverflow, queued: p.queued,
+          controllerMeters: opts.controllerMeters?.() ?? [],
           switches: p.switches.map((sw) => ({
             dpid: sw.dpid.toString(16).padStart(16, '0'), total: sw.total,
             ports: [...sw.ports].sort((a, b) => a[0] - b[0]).map(([port, counts]) => ({ port, counts })),

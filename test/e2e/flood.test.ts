@@ -60,6 +60,8 @@ describe('control plane under a packet-in flood (Mininet 2×2×2) @slow', functi
     await getJson(ctl.api, '/health?waitReadyMs=20000');
     const ping = await fabric.pingall({ timeoutS: 2 });
     measure('setup', `fabric ${fabric.prefix}, pingall ${ping.received}/${ping.sent}`);
+    const meters = (await getJson<{ controllerMeters: unknown[] }>(ctl.api, '/packet-ins')).controllerMeters;
+    measure('setup', `OFPM_CONTROLLER meter per switch: ${JSON.stringify(meters)}`);
   });
 
   after(async function () {

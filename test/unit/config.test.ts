@@ -49,6 +49,7 @@ describe('config: defaults', () => {
         burstS: 1,
         maxQueued: 4096,
         batch: 256,
+        controllerMeter: true,
       },
       qos: {
         enabled: true,
