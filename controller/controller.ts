@@ -42,7 +42,7 @@ export interface PacketInOptions {
   readonly gate?: PacketInGateConfig;
   /** new-flow (IPv4, other) packet-ins waiting for dispatch at most (default 4096; beyond: dropped, counted) */
   readonly maxQueued?: number;
-  /** new-flow packet-ins dispatched per event-loop turn (default 256) */
+  /** new-flow packet-ins dispatched per event-loop turn (default 64) */
   readonly batch?: number;
 }
 
@@ -104,7 +104,7 @@ class RivuletController implements Controller {
     this.gate = new PacketInGate(packetIn.gate ?? DEFAULT_PACKET_IN_GATE);
     this.newFlows = new PacketInQueue(({ s, msg }) => {
       if (s.alive && this.switches.get(s.dpid) === s) this.apps.dispatch('packetIn', { dpid: s.dpid, msg });
-    }, packetIn.maxQueued ?? 4096, packetIn.batch ?? 256);
+    }, packetIn.maxQueued ?? 4096, packetIn.batch ?? 64);
     this.server = net.createServer((socket) => this.accept(socket));
   }
 

@@ -133,7 +133,7 @@ export const PacketInSection = Type.Object(
     perSwitchPps: packetInBudget({ lldp: 10_000, arp: 2000, ipv4: 5000, other: 1000 }, 'per switch'),
     burstS: Type.Number({ minimum: 0.01, maximum: 60, default: 1, description: 'token bucket depth, seconds of the rate' }),
     maxQueued: int(1, 1_000_000, 4096, 'new-flow packet-ins waiting for dispatch at most (beyond: dropped and counted)'),
-    batch: int(1, 100_000, 256, 'new-flow packet-ins dispatched per event-loop turn (LLDP, ARP, echo and the REST API run between batches)'),
+    batch: int(1, 100_000, 64, 'new-flow packet-ins dispatched per event-loop turn (LLDP, ARP, echo and the REST API run between batches)'),
     controllerMeter: Type.Boolean({ default: true, description: "set OpenFlow's controller meter (OFPM_CONTROLLER) on each switch at the per-switch budget (all classes), where the switch supports it (probed, reported in /api/v1/packet-ins)" }),
   },
   { ...SECTION, description: 'packet-in protection: budgets per port and per switch by class, excess dropped early and counted' },

@@ -48,7 +48,7 @@ describe('config: defaults', () => {
         perSwitchPps: { lldp: 10_000, arp: 2000, ipv4: 5000, other: 1000 },
         burstS: 1,
         maxQueued: 4096,
-        batch: 256,
+        batch: 64,
         controllerMeter: true,
       },
       qos: {
