@@ -129,8 +129,8 @@ function packetInBudget(defaults: { lldp: number; arp: number; ipv4: number; oth
 
 export const PacketInSection = Type.Object(
   {
-    perPortPps: packetInBudget({ lldp: 1000, arp: 500, ipv4: 1000, other: 200 }, 'per ingress port'),
-    perSwitchPps: packetInBudget({ lldp: 10_000, arp: 2000, ipv4: 5000, other: 1000 }, 'per switch'),
+    perPortPps: packetInBudget({ lldp: 1000, arp: 500, ipv4: 500, other: 200 }, 'per ingress port'),
+    perSwitchPps: packetInBudget({ lldp: 10_000, arp: 2000, ipv4: 2000, other: 1000 }, 'per switch'),
     burstS: Type.Number({ minimum: 0.01, maximum: 60, default: 1, description: 'token bucket depth, seconds of the rate' }),
     maxQueued: int(1, 1_000_000, 4096, 'new-flow packet-ins waiting for dispatch at most (beyond: dropped and counted)'),
     batch: int(1, 100_000, 64, 'new-flow packet-ins dispatched per event-loop turn (LLDP, ARP, echo and the REST API run between batches)'),

@@ -44,8 +44,8 @@ describe('config: defaults', () => {
       topology: { lldpIntervalMs: 1000, linkTimeoutPeriods: 3, links: {}, maxHosts: 4096, hostIdleS: 3600 },
       routing: { seed: 1, idleTimeoutS: 10, priority: 1000, maxRoutes: 20_000, maxRoutesPerSwitch: 5000, maxProbesPerSecond: 50 },
       packetIn: {
-        perPortPps: { lldp: 1000, arp: 500, ipv4: 1000, other: 200 },
-        perSwitchPps: { lldp: 10_000, arp: 2000, ipv4: 5000, other: 1000 },
+        perPortPps: { lldp: 1000, arp: 500, ipv4: 500, other: 200 },
+        perSwitchPps: { lldp: 10_000, arp: 2000, ipv4: 2000, other: 1000 },
         burstS: 1,
         maxQueued: 4096,
         batch: 64,
