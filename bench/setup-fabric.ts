@@ -1,6 +1,6 @@
 /**
- * `npm run bench:setup` — flow-setup rate and latency of Rivulet on a fake leaf-spine fabric (issue 3,
- * acceptance 6; DESIGN §5: figures with a baseline measured in the same run).
+ * `npm run bench:setup-fabric` — flow-setup rate and latency of Rivulet on a fake leaf-spine fabric, with a
+ * baseline measured in the same run.
  *
  * For each fabric shape: Rivulet (startRivulet, the same code as `rivulet controller`) runs in a worker
  * thread, so the controller has an event loop and a core of its own; a {@link FakeFabric} of real

@@ -17,7 +17,7 @@ export interface SwitchDirectory {
 }
 
 export class AppHost {
-  private readonly apps: { readonly app: App; readonly ctx: AppContext }[] = [];
+  private apps: readonly { readonly app: App; readonly ctx: AppContext }[] = [];
   private inFlight = 0;
   private idleWaiters: (() => void)[] = [];
 
@@ -43,16 +43,16 @@ export class AppHost {
   register(app: App): () => void {
     if (this.apps.some((a) => a.app.name === app.name)) throw new Error(`app "${app.name}" is already registered`);
     const entry = { app, ctx: this.contextFor(app) };
-    this.apps.push(entry);
+    this.apps = [...this.apps, entry];
     return () => {
-      const i = this.apps.indexOf(entry);
-      if (i >= 0) this.apps.splice(i, 1);
+      this.apps = this.apps.filter((e) => e !== entry);
     };
   }
 
   /** Delivers `event` to every app that handles it. Never throws. */
   dispatch<E extends AppEventName>(name: E, event: AppEvents[E]): void {
-    for (const { app, ctx } of [...this.apps]) {
+    // registration replaces the array (copy on write), so this loop never sees it change under it
+    for (const { app, ctx } of this.apps) {
       const handler = app.handlers[name] as AppHandler<E> | undefined;
       if (!handler) continue;
       let result: AppHandlerResult | Promise<AppHandlerResult>;

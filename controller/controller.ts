@@ -58,7 +58,7 @@ export interface PacketInOptions {
   readonly gate?: PacketInGateConfig;
   /** new-flow (IPv4, other) packet-ins waiting for dispatch at most (default 4096; beyond: dropped, counted) */
   readonly maxQueued?: number;
-  /** new-flow packet-ins dispatched per event-loop turn (default 256) */
+  /** new-flow packet-ins dispatched per event-loop turn (default 64) */
   readonly batch?: number;
 }
 
@@ -112,6 +112,7 @@ class RivuletController implements Controller {
   private refused = 0;
   private closing: Promise<void> | undefined;
   private readonly gate: PacketInGate;
+  private lastDropLogMs = -Infinity;
   private readonly newFlows: PacketInQueue<{ readonly s: Session; readonly msg: MessageOf<'OFPT_PACKET_IN'> }>;
   port = 0;
 
@@ -129,7 +130,7 @@ class RivuletController implements Controller {
     this.gate = new PacketInGate(packetIn.gate ?? DEFAULT_PACKET_IN_GATE);
     this.newFlows = new PacketInQueue(({ s, msg }) => {
       if (s.alive && this.switches.get(s.dpid) === s) this.apps.dispatch('packetIn', { dpid: s.dpid, msg });
-    }, packetIn.maxQueued ?? 4096, packetIn.batch ?? 256);
+    }, packetIn.maxQueued ?? 4096, packetIn.batch ?? 64);
     this.server = tlsOptions
       ? tls.createServer({ key: tlsOptions.key, cert: tlsOptions.cert, ca: tlsOptions.ca, requestCert: true, rejectUnauthorized: true }, (socket) => this.accept(socket))
       : net.createServer((socket) => this.accept(socket));
@@ -276,7 +277,15 @@ class RivuletController implements Controller {
     const cls = classifyFrame(msg.data);
     let inPort = 0;
     for (const f of msg.match) if (f.field === 'in_port' && typeof f.value === 'number') inPort = f.value;
-    if (!this.gate.admit(s.dpid, inPort, cls, this.clock.now())) return;
+    const now = this.clock.now();
+    if (!this.gate.admit(s.dpid, inPort, cls, now)) {
+      if (now - this.lastDropLogMs >= 10_000) {
+        this.lastDropLogMs = now;
+        this.log.warn({ event: 'packet_in_dropped', dpid: dpidHex(s.dpid), inPort, class: cls, droppedTotal: this.gate.droppedTotal },
+          'packet-in budget exceeded: dropping (counted per port and class in /api/v1/packet-ins; logged once per 10 s)');
+      }
+      return;
+    }
     if (cls === 'lldp' || cls === 'arp') this.apps.dispatch('packetIn', { dpid: s.dpid, msg });
     else this.newFlows.push({ s, msg });
   }

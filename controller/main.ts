@@ -13,6 +13,8 @@ import { CountingClock, systemClock, type Clock } from './clock.js';
 import type { RivuletConfig } from './config/index.js';
 import { readFileSync } from 'node:fs';
 import { startController, type Controller, type ControllerTls } from './controller.js';
+import { PROBE_MAC } from '../apps/routing/arp.js';
+import { createControllerMeterApp } from '../apps/controlplane/controller-meter.js';
 import { createLogger, type Logger } from './log.js';
 import { createRestServer, type RestAddress, type RestServer } from './rest/index.js';
 
@@ -76,6 +78,9 @@ export async function startRivulet(opts: RivuletOptions): Promise<Rivulet> {
       ...(config.topology.defaultCapacityBps === undefined ? {} : { defaultCapacityBps: config.topology.defaultCapacityBps }),
       linkCapacityBps: config.topology.links,
       guard: { delayFactor: config.topology.linkDelayFactor, delayFloorMs: config.topology.linkDelayFloorMs },
+      maxHosts: config.topology.maxHosts,
+      hostIdleMs: config.topology.hostIdleS * 1000,
+      ignoredMacs: [PROBE_MAC],
     },
   });
   let controller: Controller | undefined;
@@ -83,7 +88,11 @@ export async function startRivulet(opts: RivuletOptions): Promise<Rivulet> {
     topology: topology.view,
     clock,
     log,
-    config: { seed: config.routing.seed, idleTimeoutS: config.routing.idleTimeoutS, priority: config.routing.priority },
+    config: {
+      seed: config.routing.seed, idleTimeoutS: config.routing.idleTimeoutS, priority: config.routing.priority,
+      maxRoutes: config.routing.maxRoutes, maxRoutesPerSwitch: config.routing.maxRoutesPerSwitch,
+      maxProbesPerSecond: config.routing.maxProbesPerSecond,
+    },
     switches: (dpid) => controller?.switches.get(dpid),
     ...(config.qos.enabled ? { queueOf: dscpQueueRule(config.qos.dscpMap) } : {}),
   });
@@ -106,6 +115,11 @@ export async function startRivulet(opts: RivuletOptions): Promise<Rivulet> {
     switches: (dpid) => controller?.switches.get(dpid),
     ...(priorityThresholds ? { priorityThresholds } : {}),
   });
+  const sw = config.packetIn.perSwitchPps;
+  const controllerMeter = createControllerMeterApp({
+    ratePps: config.packetIn.controllerMeter ? sw.lldp + sw.arp + sw.ipv4 + sw.other : 0,
+    log,
+  });
   const stopApps = (): void => {
     void enforcement.stop();
     void qos.stop();
@@ -125,7 +139,12 @@ export async function startRivulet(opts: RivuletOptions): Promise<Rivulet> {
         echoMaxUnanswered: config.openflow.echoMaxUnanswered,
         batchWrites: true,
       },
-      apps: [topology.app, routing.app, enforcement.app],
+      packetIn: {
+        gate: { perPortPps: config.packetIn.perPortPps, perSwitchPps: config.packetIn.perSwitchPps, burstS: config.packetIn.burstS },
+        maxQueued: config.packetIn.maxQueued,
+        batch: config.packetIn.batch,
+      },
+      apps: [topology.app, routing.app, enforcement.app, controllerMeter.app],
       ...(config.openflow.tls ? { tls: openflowTls(config.openflow.tls) } : {}),
     });
   } catch (err) {
@@ -137,6 +156,8 @@ export async function startRivulet(opts: RivuletOptions): Promise<Rivulet> {
   if (priorityThresholds) log.info({ event: 'priority_thresholds', ...priorityThresholds }, 'PIAS demotion thresholds computed');
   const rest = createRestServer({
     controller: ctl, topology: topology.view, routes: () => routing.routes(), qos, config, log, clock, startedAtMs,
+    controllerMeters: () => controllerMeter.statuses(),
+    routingStats: () => ({ routes: routing.core.size, evictions: routing.core.evictions, probesSuppressed: routing.core.probesSuppressed }),
     ...(priorityThresholds ? { priorityThresholds } : {}),
     enforcement: enforcement.source,
   });

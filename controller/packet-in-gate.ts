@@ -37,8 +37,8 @@ export interface PacketInGateConfig {
 
 /** Default budgets: generous for discovery and ARP, new flows bounded per host port and per switch. */
 export const DEFAULT_PACKET_IN_GATE: PacketInGateConfig = {
-  perPortPps: { lldp: 1000, arp: 500, ipv4: 1000, other: 200 },
-  perSwitchPps: { lldp: 10_000, arp: 2000, ipv4: 5000, other: 1000 },
+  perPortPps: { lldp: 1000, arp: 500, ipv4: 500, other: 200 },
+  perSwitchPps: { lldp: 10_000, arp: 2000, ipv4: 2000, other: 1000 },
   burstS: 1,
 };
 

@@ -36,6 +36,12 @@ export interface TopologyAppConfig {
   readonly hmacKey?: Buffer;
   /** link fabrication defence: host ports and the probe-delay check (link-guard.ts; defaults there) */
   readonly guard?: LinkGuardConfig;
+  /** hosts tracked at most (default 4096; the least recently seen is forgotten) */
+  readonly maxHosts?: number;
+  /** a host not seen for this long is forgotten, ms (default 0: never) */
+  readonly hostIdleMs?: number;
+  /** source MACs never learnt as hosts: the controller's own probes (routing's ARP probe MAC) */
+  readonly ignoredMacs?: readonly string[];
 }
 
 export interface TopologyAppOptions {
@@ -69,6 +75,9 @@ class TopologyShell {
   private timer: TimerHandle | undefined;
   private timerAt: number | undefined;
   private stopped = false;
+  private readonly hostIdleMs: number;
+  private lastHostSweepMs = 0;
+  private lastLimitLogMs = -Infinity;
   /** last time a link or switch came or went, ms */
   private lastChangeMs = 0;
 
@@ -79,8 +88,11 @@ class TopologyShell {
     this.graph = new FabricGraph({
       ...(c.defaultCapacityBps !== undefined ? { defaultCapacityBps: c.defaultCapacityBps } : {}),
       ...(c.linkCapacityBps !== undefined ? { linkCapacityBps: c.linkCapacityBps } : {}),
+      ...(c.maxHosts !== undefined ? { maxHosts: c.maxHosts } : {}),
+      ...(c.ignoredMacs !== undefined ? { ignoredMacs: c.ignoredMacs } : {}),
     });
     this.guard = new LinkGuard({ graceMs: c.lldpIntervalMs ?? 1000, ...c.guard });
+    this.hostIdleMs = c.hostIdleMs ?? 0;
     this.disco = new DiscoveryCore({
       key: c.hmacKey ?? newProbeKey(),
       ...(c.lldpIntervalMs !== undefined ? { periodMs: c.lldpIntervalMs } : {}),
@@ -212,6 +224,10 @@ class TopologyShell {
     const { probes, expired } = this.disco.tick(now, this.graph.links());
     this.send(probes);
     if (expired.length > 0) this.publish(this.graph.removeLinks(expired, 'timeout'), now);
+    if (this.hostIdleMs > 0 && now - this.lastHostSweepMs >= 1000) {
+      this.lastHostSweepMs = now;
+      this.publish(this.graph.expireHosts(now - this.hostIdleMs), now);
+    }
     this.arm();
   }
 
@@ -269,6 +285,12 @@ class TopologyShell {
       const l = e.link;
       const text = `${dpidHex(l.src.dpid)}:${l.src.portNo} -> ${dpidHex(l.dst.dpid)}:${l.dst.portNo}`;
       this.log.info({ event: e.type === 'linkUp' ? 'link_up' : 'link_down', link: text, ...(e.type === 'linkDown' ? { reason: e.reason } : {}) }, text);
+    } else if (e.type === 'hostRemoved' && e.reason === 'limit') {
+      const now = this.clock.now();
+      if (now - this.lastLimitLogMs >= 10_000) {
+        this.lastLimitLogMs = now;
+        this.log.warn({ event: 'host_limit', evictedTotal: this.graph.hostEvictions, hosts: this.graph.hosts().length }, 'host table full: forgetting the least recently seen hosts (logged once per 10 s)');
+      }
     } else if (e.type === 'hostAdded' || e.type === 'hostMoved') {
       this.log.info({ event: e.type === 'hostAdded' ? 'host_added' : 'host_moved', mac: e.host.mac, dpid: dpidHex(e.host.attachment.dpid), port: e.host.attachment.portNo }, e.type);
     }

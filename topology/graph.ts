@@ -28,6 +28,10 @@ export interface GraphConfig {
   readonly fallbackCapacityBps?: number;
   /** cap on the paths returned per pair (default 4096) */
   readonly maxPaths?: number;
+  /** hosts tracked at most; beyond, the least recently seen is forgotten (default 4096) */
+  readonly maxHosts?: number;
+  /** MACs never learnt as hosts (the controller's own probe source MAC), lower case */
+  readonly ignoredMacs?: readonly string[];
 }
 
 /** A codec port → fabric port; undefined for reserved ports (LOCAL, CONTROLLER, …: above OFPP_MAX). */
@@ -58,7 +62,30 @@ export class FabricGraph {
   private readonly ipIndex = new Map<string, string>();
   private cache: { roles?: Map<bigint, SwitchRole>; switches?: FabricSwitch[]; links?: FabricLink[]; tree?: Map<bigint, Set<number>>; paths: Map<string, FabricPath[]> } = { paths: new Map() };
 
-  constructor(private readonly config: GraphConfig = {}) {}
+  private readonly ignored: ReadonlySet<string>;
+  /** hosts forgotten to stay within maxHosts */
+  hostEvictions = 0;
+
+  constructor(private readonly config: GraphConfig = {}) {
+    this.ignored = new Set((config.ignoredMacs ?? []).map((m) => m.toLowerCase()));
+  }
+
+  /** Forgets the hosts not seen since `olderThanMs` (host ageing); hostRemoved with reason 'idle'. */
+  expireHosts(olderThanMs: number): FabricEvent[] {
+    const events: FabricEvent[] = [];
+    // hostMap is in least-recently-seen order (putHost re-inserts on every sighting)
+    for (const h of this.hostMap.values()) {
+      if (h.lastSeenMs >= olderThanMs) break;
+      events.push(...this.forgetHost(h, 'idle'));
+    }
+    return events.length > 0 ? this.finish(events) : [];
+  }
+
+  private forgetHost(h: FabricHost, reason: string): FabricEvent[] {
+    this.hostMap.delete(h.mac);
+    if (h.ipv4 !== undefined && this.ipIndex.get(h.ipv4) === h.mac) this.ipIndex.delete(h.ipv4);
+    return [{ type: 'hostRemoved', host: h, reason }];
+  }
 
   /* ---------------------------------------------------------------- queries */
 
@@ -234,12 +261,21 @@ export class FabricGraph {
   hostSeen(mac: string, ipv4: string | undefined, authoritative: boolean, at: PortRef, nowMs: number): FabricEvent[] {
     const m = mac.toLowerCase();
     if (!this.sws.has(at.dpid) || at.portNo <= 0 || at.portNo > OFPP.MAX || this.isFabricPort(at)) return [];
-    if (isGroupMac(m) || m === '00:00:00:00:00:00') return [];
+    if (isGroupMac(m) || m === '00:00:00:00:00:00' || this.ignored.has(m)) return [];
     const old = this.hostMap.get(m);
+    const evicted: FabricEvent[] = [];
+    if (!old) {
+      const max = this.config.maxHosts ?? 4096;
+      while (this.hostMap.size >= max) {
+        const lru = this.hostMap.values().next().value as FabricHost;
+        this.hostEvictions++;
+        evicted.push(...this.forgetHost(lru, 'limit'));
+      }
+    }
     const ip = old?.ipv4 !== undefined && !authoritative ? old.ipv4 : (ipv4 ?? old?.ipv4);
     const host: FabricHost = { mac: m, attachment: at, lastSeenMs: nowMs, ...(ip !== undefined ? { ipv4: ip } : {}) };
     this.putHost(host, old);
-    const events: FabricEvent[] = [];
+    const events: FabricEvent[] = evicted;
     if (!old) events.push({ type: 'hostAdded', host });
     else if (!sameRef(old.attachment, at)) events.push({ type: 'hostMoved', host, from: old.attachment });
     if (ip !== undefined && ip !== old?.ipv4) events.push({ type: 'hostIpLearned', host });
@@ -255,6 +291,7 @@ export class FabricGraph {
       if (prevMac !== undefined && prevMac !== host.mac) this.stripIp(prevMac);
       this.ipIndex.set(host.ipv4, host.mac);
     }
+    this.hostMap.delete(host.mac); // re-inserted last: the map stays in least-recently-seen order
     this.hostMap.set(host.mac, host);
   }
 

@@ -93,7 +93,20 @@ export function createRoutingApp(opts: RoutingAppOptions): RoutingApp {
     perform(core.installed(e.key, e.cookie));
   };
 
+  let lastLimitLogMs = -Infinity;
+  let evictionsLogged = 0;
+  /** Over-limit events, logged at most once per 10 s (never per packet). */
+  const logLimits = (): void => {
+    if (core.evictions === evictionsLogged) return;
+    const now = opts.clock.now();
+    if (now - lastLimitLogMs < 10_000) return;
+    lastLimitLogMs = now;
+    log.warn({ event: 'route_limit', evicted: core.evictions - evictionsLogged, evictedTotal: core.evictions, routes: core.size }, 'route limit reached: least recently used routes removed (logged once per 10 s)');
+    evictionsLogged = core.evictions;
+  };
+
   function perform(effects: readonly RoutingEffect[]): void {
+    logLimits();
     for (const e of effects) {
       if (e.kind === 'send') {
         send(e.dpid, e.msgs);

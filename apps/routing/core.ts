@@ -126,7 +126,65 @@ export class RoutingCore {
   ) {
     this.config = resolveRoutingConfig(config);
     this.prng = new Prng(this.config.seed);
-    this.unknown = new UnknownDestinations(this.config.probeIntervalMs);
+    this.unknown = new UnknownDestinations(this.config.probeIntervalMs, this.config.maxProbesPerSecond);
+  }
+
+  /** Routes removed to stay within maxRoutes / maxRoutesPerSwitch (the shell logs it once per interval). */
+  evictions = 0;
+  /** ARP probes not sent because the per-second budget was spent. */
+  get probesSuppressed(): number {
+    return this.unknown.suppressed;
+  }
+
+  /* ------------------------------------------------------------ bounds (LRU: Map insertion order) */
+
+  /** Pinned routes crossing each switch, least recently used first. */
+  private readonly bySwitch = new Map<bigint, Map<string, Route>>();
+
+  private track(route: Route): void {
+    for (const dpid of uniqueDpids(route.hops)) {
+      let m = this.bySwitch.get(dpid);
+      if (!m) this.bySwitch.set(dpid, (m = new Map()));
+      m.set(route.key, route);
+    }
+  }
+
+  private untrack(route: Route): void {
+    for (const dpid of uniqueDpids(route.hops)) {
+      const m = this.bySwitch.get(dpid);
+      if (!m) continue;
+      m.delete(route.key);
+      if (m.size === 0) this.bySwitch.delete(dpid);
+    }
+  }
+
+  /** A packet of the route was seen: it becomes the most recently used. */
+  private touch(route: Route): void {
+    this.byKey.delete(route.key);
+    this.byKey.set(route.key, route);
+    for (const dpid of uniqueDpids(route.hops)) {
+      const m = this.bySwitch.get(dpid);
+      if (m?.delete(route.key)) m.set(route.key, route);
+    }
+  }
+
+  /** Makes room for one more route through `dpids`: evicts least recently used routes past the bounds. */
+  private makeRoom(dpids: readonly bigint[]): RoutingEffect[] {
+    const out: RoutingEffect[] = [];
+    while (this.byKey.size >= this.config.maxRoutes) {
+      const oldest = this.byKey.values().next().value as Route;
+      this.evictions++;
+      out.push(...this.remove(oldest));
+    }
+    for (const dpid of dpids) {
+      const m = this.bySwitch.get(dpid);
+      while (m && m.size >= this.config.maxRoutesPerSwitch) {
+        const oldest = m.values().next().value as Route;
+        this.evictions++;
+        out.push(...this.remove(oldest));
+      }
+    }
+    return out;
   }
 
   /* ------------------------------------------------------------ events */
@@ -283,9 +341,11 @@ export class RoutingCore {
       deferred: false,
       stale: [],
     };
+    const out: RoutingEffect[] = this.makeRoom(uniqueDpids(hops));
     this.byKey.set(route.key, route);
     this.byCookie.set(route.cookie, route.key);
-    const out: RoutingEffect[] = [this.installEffect(route)];
+    this.track(route);
+    out.push(this.installEffect(route));
     // The first packet does not wait for the entries: it leaves on its hop's output port at once (after
     // the install's first messages, on the same connection). Should it reach a downstream hop before that
     // hop's entry, it comes back as a packet-in of a route in progress and is held there until the
@@ -299,6 +359,7 @@ export class RoutingCore {
   private onRoute(route: Route, p: PacketInput, edge: boolean, now: number): RoutingEffect[] {
     const i = route.hops.findIndex((h) => h.dpid === p.dpid && h.inPort === p.inPort);
     if (i >= 0) {
+      this.touch(route);
       if (!route.installed && route.held.length < this.config.maxPendingPackets) {
         route.held.push(held(p));
         return [];
@@ -337,10 +398,12 @@ export class RoutingCore {
     if (!chosen || !hops) return this.remove(route);
     route.stale.push({ cookie: route.cookie, dpids: uniqueDpids(route.hops) });
     this.byCookie.delete(route.cookie);
+    this.untrack(route);
     route.src = src;
     route.dst = dst;
     route.path = chosen;
     route.hops = hops;
+    this.track(route);
     route.choice = { index: all.indexOf(chosen), of: all.length };
     route.cookie = this.nextCookie();
     route.installed = false;
@@ -357,6 +420,7 @@ export class RoutingCore {
 
   /** Forgets a route and deletes its entries (current and stale) everywhere but `except`. */
   private remove(route: Route, except?: bigint): RoutingEffect[] {
+    if (this.byKey.get(route.key) === route) this.untrack(route);
     this.byKey.delete(route.key);
     this.byCookie.delete(route.cookie);
     const out = deletes(

@@ -20,6 +20,12 @@ export interface RoutingConfig {
   readonly probeIntervalMs?: number;
   /** Packets buffered per pin while its entries are being installed; beyond, released at once. Default 64. */
   readonly maxPendingPackets?: number;
+  /** Pinned flows at most; beyond, the least recently used is removed with its entries. Default 20000. */
+  readonly maxRoutes?: number;
+  /** Pinned flows crossing one switch at most; beyond, the least recently used through it is removed. Default 5000. */
+  readonly maxRoutesPerSwitch?: number;
+  /** ARP probes for unknown destinations per second, all addresses together (0: none). Default 50. */
+  readonly maxProbesPerSecond?: number;
 }
 
 export interface ResolvedRoutingConfig {
@@ -29,6 +35,9 @@ export interface ResolvedRoutingConfig {
   readonly tableId: number;
   readonly probeIntervalMs: number;
   readonly maxPendingPackets: number;
+  readonly maxRoutes: number;
+  readonly maxRoutesPerSwitch: number;
+  readonly maxProbesPerSecond: number;
 }
 
 /** Fills in the defaults; throws RangeError naming the bad key. */
@@ -40,6 +49,9 @@ export function resolveRoutingConfig(c: RoutingConfig = {}): ResolvedRoutingConf
     tableId: c.tableId ?? 0,
     probeIntervalMs: c.probeIntervalMs ?? 1000,
     maxPendingPackets: c.maxPendingPackets ?? 64,
+    maxRoutes: c.maxRoutes ?? 20_000,
+    maxRoutesPerSwitch: c.maxRoutesPerSwitch ?? 5000,
+    maxProbesPerSecond: c.maxProbesPerSecond ?? 50,
   };
   const check = (key: keyof ResolvedRoutingConfig, lo: number, hi: number): void => {
     const v = r[key];
@@ -51,6 +63,9 @@ export function resolveRoutingConfig(c: RoutingConfig = {}): ResolvedRoutingConf
   check('tableId', 0, 0xfe);
   check('probeIntervalMs', 0, 3_600_000);
   check('maxPendingPackets', 0, 100_000);
+  check('maxRoutes', 1, 10_000_000);
+  check('maxRoutesPerSwitch', 1, 10_000_000);
+  check('maxProbesPerSecond', 0, 1_000_000);
   return r;
 }
 

@@ -16,13 +16,31 @@ export class UnknownDestinations {
   private readonly probes = new Map<string, number>();
   private readonly waiting = new Map<string, { sinceMs: number; packets: PacketInput[] }>();
 
-  constructor(private readonly probeIntervalMs: number) {}
+  private windowStartMs = -Infinity;
+  private probesInWindow = 0;
+  /** probes not sent because the per-second budget was spent */
+  suppressed = 0;
+
+  /**
+   * @param probeIntervalMs    at most one probe per address per interval
+   * @param maxProbesPerSecond at most this many probes per second, all addresses together (0: none)
+   */
+  constructor(private readonly probeIntervalMs: number, private readonly maxProbesPerSecond = Infinity) {}
 
   /** Keeps `p` until `ip` is known (or the wait expires); returns whether a probe for `ip` is due now. */
   hold(ip: string, p: PacketInput, now: number): boolean {
     this.wait(ip, p, now);
     const last = this.probes.get(ip);
     if (last !== undefined && now - last < this.probeIntervalMs) return false;
+    if (now - this.windowStartMs >= 1000) {
+      this.windowStartMs = now;
+      this.probesInWindow = 0;
+    }
+    if (this.probesInWindow >= this.maxProbesPerSecond) {
+      this.suppressed++;
+      return false;
+    }
+    this.probesInWindow++;
     if (this.probes.size >= MAX_PROBED) {
       for (const [k, t] of this.probes) if (now - t >= this.probeIntervalMs) this.probes.delete(k);
     }

@@ -118,6 +118,8 @@ export const TopologySection = Type.Object(
       description: "a link whose smallest LLDP probe delay is above this multiple of the median of the other links' (and above linkDelayFloorMs) is flagged and not used (a relay through hosts)",
     }),
     linkDelayFloorMs: Type.Number({ minimum: 0, maximum: 60_000, default: 100, description: 'links whose smallest probe delay is at or below this are never flagged, ms' }),
+    maxHosts: int(1, 10_000_000, 4096, 'hosts tracked at most; beyond, the host seen least recently is forgotten'),
+    hostIdleS: int(0, 86_400, 3600, 'a host not seen for this long is forgotten, s (0 = never)'),
   },
   { ...SECTION, description: 'LLDP discovery, link capacities and the link fabrication defence' },
 );
@@ -127,8 +129,31 @@ export const RoutingSection = Type.Object(
     seed: int(0, 0xffffffff, 1, 'seed of the random choice among equal-cost paths (same seed, same choices)'),
     idleTimeoutS: int(0, 65535, 10, 'idle timeout of pinned flow entries, s (0 = none)'),
     priority: int(1, 65535, 1000, 'priority of pinned flow entries'),
+    maxRoutes: int(1, 10_000_000, 20_000, 'pinned flows at most (all switches); beyond, the least recently used route is removed with its entries'),
+    maxRoutesPerSwitch: int(1, 10_000_000, 5000, 'pinned flows crossing one switch at most (bounds its flow table); beyond, the least recently used route through it is removed'),
+    maxProbesPerSecond: int(0, 1_000_000, 50, 'ARP probes for unknown destinations per second at most, all addresses together (0 = none sent)'),
   },
   { ...SECTION, description: 'explicit path pinning (random among equal-cost paths)' },
+);
+
+function packetInBudget(defaults: { lldp: number; arp: number; ipv4: number; other: number }, where: string) {
+  const pps = (cls: string, def: number) => int(0, 10_000_000, def, `${cls} packet-ins per second ${where} (0 = not limited)`);
+  return Type.Object(
+    { lldp: pps('LLDP', defaults.lldp), arp: pps('ARP', defaults.arp), ipv4: pps('IPv4 (new flows)', defaults.ipv4), other: pps('other', defaults.other) },
+    { additionalProperties: false, default: {}, description: `packet-in budgets ${where}, by class` },
+  );
+}
+
+export const PacketInSection = Type.Object(
+  {
+    perPortPps: packetInBudget({ lldp: 1000, arp: 500, ipv4: 500, other: 200 }, 'per ingress port'),
+    perSwitchPps: packetInBudget({ lldp: 10_000, arp: 2000, ipv4: 2000, other: 1000 }, 'per switch'),
+    burstS: Type.Number({ minimum: 0.01, maximum: 60, default: 1, description: 'token bucket depth, seconds of the rate' }),
+    maxQueued: int(1, 1_000_000, 4096, 'new-flow packet-ins waiting for dispatch at most (beyond: dropped and counted)'),
+    batch: int(1, 100_000, 64, 'new-flow packet-ins dispatched per event-loop turn (LLDP, ARP, echo and the REST API run between batches)'),
+    controllerMeter: Type.Boolean({ default: true, description: "set OpenFlow's controller meter (OFPM_CONTROLLER) on each switch at the per-switch budget (all classes), where the switch supports it (probed, reported in /api/v1/packet-ins)" }),
+  },
+  { ...SECTION, description: 'packet-in protection: budgets per port and per switch by class, excess dropped early and counted' },
 );
 
 /** Queues per port linux-htb on OVS (and PicOS) offer to Rivulet: OpenFlow queue ids 0…7. */
@@ -321,6 +346,7 @@ export const CONFIG_SECTIONS = {
   api: ApiSection,
   topology: TopologySection,
   routing: RoutingSection,
+  packetIn: PacketInSection,
   qos: QosSection,
   allocator: AllocatorSection,
   enforcement: EnforcementSection,

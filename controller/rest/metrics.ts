@@ -5,10 +5,23 @@
  */
 import { Counter, Gauge, Registry, Summary } from 'prom-client';
 import type { EnforcementSource } from '../../apps/enforcement/app.js';
+import type { PacketInStats } from '../controller.js';
+import { PACKET_IN_CLASSES } from '../packet-in-gate.js';
+
+/** Routing figures for /metrics. */
+export interface RoutingStats {
+  readonly routes: number;
+  readonly evictions: number;
+  readonly probesSuppressed: number;
+}
 
 export interface MetricsSources {
   /** connected switches */
   readonly switches: () => number;
+  /** packet-in protection counters (the controller's gate) */
+  readonly packetIns?: () => PacketInStats;
+  /** routing table size and bound evictions */
+  readonly routing?: () => RoutingStats;
   readonly enforcement?: EnforcementSource;
 }
 
@@ -32,6 +45,23 @@ function readCounter(reg: Registry, name: string, help: string, labelNames: read
 export function createMetrics(src: MetricsSources): Registry {
   const reg = new Registry();
   new Gauge({ name: 'rivulet_switches_connected', help: 'OpenFlow switches connected', registers: [reg], collect() { this.set(src.switches()); } });
+  const pi = src.packetIns;
+  if (pi) {
+    readCounter(reg, 'rivulet_packet_ins_total', 'packet-ins by class and verdict (admitted, or dropped by the per-port / per-switch budget)', ['class', 'verdict'], () => {
+      const p = pi();
+      return PACKET_IN_CLASSES.flatMap((c): [Record<string, string>, number][] => [
+        [{ class: c, verdict: 'admitted' }, p.admitted[c]], [{ class: c, verdict: 'dropped' }, p.dropped[c]],
+      ]);
+    });
+    readCounter(reg, 'rivulet_packet_in_queue_overflow_total', 'new-flow packet-ins dropped because the dispatch queue was full', [], () => [[{}, pi().queueOverflow]]);
+    new Gauge({ name: 'rivulet_packet_in_queued', help: 'new-flow packet-ins waiting for dispatch', registers: [reg], collect() { this.set(pi().queued); } });
+  }
+  const rt = src.routing;
+  if (rt) {
+    new Gauge({ name: 'rivulet_routes', help: 'pinned flows', registers: [reg], collect() { this.set(rt().routes); } });
+    readCounter(reg, 'rivulet_route_evictions_total', 'routes removed to stay within routing.maxRoutes / maxRoutesPerSwitch', [], () => [[{}, rt().evictions]]);
+    readCounter(reg, 'rivulet_arp_probes_suppressed_total', 'ARP probes not sent: routing.maxProbesPerSecond spent', [], () => [[{}, rt().probesSuppressed]]);
+  }
   const e = src.enforcement;
   if (!e) return reg;
   new Gauge({

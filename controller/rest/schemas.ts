@@ -182,3 +182,26 @@ export type RyuPortJson = Static<typeof RyuPort>;
 export type RyuSwitchJson = Static<typeof RyuSwitch>;
 export type RyuLinkJson = Static<typeof RyuLink>;
 export type RyuHostJson = Static<typeof RyuHost>;
+
+const ClassCountsSchema = Type.Object({ admitted: Type.Integer(), dropped: Type.Integer() });
+const CountsByClassSchema = Type.Object({ lldp: ClassCountsSchema, arp: ClassCountsSchema, ipv4: ClassCountsSchema, other: ClassCountsSchema });
+const PerClass = Type.Object({ lldp: Type.Integer(), arp: Type.Integer(), ipv4: Type.Integer(), other: Type.Integer() });
+
+/** GET /packet-ins: packet-in protection counters, totals and per switch and port. */
+export const PacketInsSchema = Type.Object({
+  admitted: PerClass,
+  dropped: PerClass,
+  queueOverflow: Type.Integer({ description: 'new-flow packet-ins dropped because the dispatch queue was full' }),
+  queued: Type.Integer({ description: 'new-flow packet-ins waiting for dispatch now' }),
+  controllerMeters: Type.Array(Type.Object({
+    dpid: Type.String(),
+    state: Type.Union([Type.Literal('pending'), Type.Literal('applied'), Type.Literal('unsupported')]),
+    ratePps: Type.Integer(),
+    reason: Type.Optional(Type.String()),
+  }), { description: 'the OFPM_CONTROLLER meter per switch: applied, or unsupported with the switch error' }),
+  switches: Type.Array(Type.Object({
+    dpid: Type.String(),
+    total: CountsByClassSchema,
+    ports: Type.Array(Type.Object({ port: Type.Integer(), counts: CountsByClassSchema })),
+  })),
+});

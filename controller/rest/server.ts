@@ -26,7 +26,12 @@ import { ApiError, errorBody } from './errors.js';
 import { page, PageQuery, type PageRequest } from './page.js';
 import { QosResponse, qosJson, type QosSource } from './qos.js';
 import { enforcementRoutes, ryuMeterRoutes } from './enforcement.js';
-import { createMetrics } from './metrics.js';
+import { createMetrics, type RoutingStats } from './metrics.js';
+import type { PacketInStats } from '../controller.js';
+import type { ControllerMeterStatus } from '../../apps/controlplane/controller-meter.js';
+
+const ZERO = { lldp: 0, arp: 0, ipv4: 0, other: 0 };
+const EMPTY_PACKET_INS: PacketInStats = { admitted: ZERO, dropped: ZERO, queueOverflow: 0, queued: 0, switches: [] };
 import type { PriorityThresholds } from '../../apps/qos/index.js';
 import * as S from './schemas.js';
 import * as V from './views.js';
@@ -34,7 +39,11 @@ import { registerUiRoutes, uiSourcesOf, type UiRoutes, type UiRoutesOptions } fr
 
 export interface RestServerOptions {
   /** The controller (or anything with its map of connected switches). */
-  readonly controller: { readonly switches: ReadonlyMap<bigint, V.SwitchInfo> };
+  readonly controller: { readonly switches: ReadonlyMap<bigint, V.SwitchInfo>; packetIns?(): PacketInStats };
+  /** the OFPM_CONTROLLER meter per switch (GET /packet-ins) */
+  readonly controllerMeters?: () => readonly ControllerMeterStatus[];
+  /** routing's table size and bound counters (for /metrics) */
+  readonly routingStats?: () => RoutingStats;
   readonly topology: TopologyView;
   /** The routing app's pinned flows. */
   readonly routes: () => readonly RouteInfo[];
@@ -159,7 +168,12 @@ export function createRestServer(opts: RestServerOptions): RestServer {
     const loads = enforcement.linkLoads();
     return { ...base, linkLoadBps: (src) => loads.get(portLinkId(src.dpid, src.portNo)) ?? 0 };
   };
-  const metrics = createMetrics({ switches: () => opts.controller.switches.size, ...(enforcement ? { enforcement } : {}) });
+  const metrics = createMetrics({
+    switches: () => opts.controller.switches.size,
+    ...(opts.controller.packetIns ? { packetIns: () => opts.controller.packetIns!() } : {}),
+    ...(opts.routingStats ? { routing: opts.routingStats } : {}),
+    ...(enforcement ? { enforcement } : {}),
+  });
 
   app.setErrorHandler((err: FastifyError, req, reply) => {
     if (err instanceof ApiError) return reply.status(err.status).send(errorBody(err.code, err.message));
@@ -245,6 +259,17 @@ export function createRestServer(opts: RestServerOptions): RestServer {
         const c = ctx();
         const p = page(opts.routes(), routeKey, req.query as PageRequest);
         return { routes: p.items.map((r) => V.routeJson(c, r)), nextCursor: p.nextCursor };
+      });
+      api.get('/packet-ins', { schema: schema(['health'], 'packet-in protection: admitted and dropped per class, per switch and ingress port', S.PacketInsSchema) }, async () => {
+        const p = opts.controller.packetIns?.() ?? EMPTY_PACKET_INS;
+        return {
+          admitted: p.admitted, dropped: p.dropped, queueOverflow: p.queueOverflow, queued: p.queued,
+          controllerMeters: opts.controllerMeters?.() ?? [],
+          switches: p.switches.map((sw) => ({
+            dpid: sw.dpid.toString(16).padStart(16, '0'), total: sw.total,
+            ports: [...sw.ports].sort((a, b) => a[0] - b[0]).map(([port, counts]) => ({ port, counts })),
+          })),
+        };
       });
       api.get('/qos', { schema: schema(['qos'], 'per port: queues, rates, DSCP map, ECN threshold, what applied, queue counters', QosResponse) }, async () =>
         opts.qos ? qosJson(opts.qos, opts.priorityThresholds) : { priorityThresholds: null, ecnProbe: null, ports: [] },

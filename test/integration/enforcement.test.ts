@@ -16,7 +16,7 @@ import { AgentChannel } from '../../agent/channel.js';
 import { agentAuthMac, parseChannelAddress, parseControllerMessage, type ControllerMessage, type WelcomeMsg } from '../../agent/protocol.js';
 import { FakeAgent } from '../helpers/fake-agent.js';
 import { readPathFromSwitches } from '../../apps/enforcement/adopt.js';
-import { OFPMC } from '../../controller/codec/index.js';
+import { OFPM, OFPMC } from '../../controller/codec/index.js';
 import { defaultConfig } from '../../controller/config/index.js';
 import { quietLogger } from '../../controller/log.js';
 import { startRivulet, type Rivulet } from '../../controller/main.js';
@@ -98,9 +98,9 @@ describe('integration: live allocation (fake fabric, fake agent on a unix socket
     agent.send({ type: 'events', seq: 2, starts: [], progress: [], ends: [], enforced: [{ id: 'f1', rateBps: 100e6, atEpochUs: t0 + 2500 }] });
 
     await until('meter + metered entry', () =>
-      toLeaf.some((m) => m.type === 'OFPT_METER_MOD' && m.command === OFPMC.ADD)
+      toLeaf.some((m) => m.type === 'OFPT_METER_MOD' && m.command === OFPMC.ADD && m.meterId !== OFPM.CONTROLLER)
       && toLeaf.some((m) => m.type === 'OFPT_FLOW_MOD' && m.instructions.some((i) => i.type === 'OFPIT_METER')));
-    const meterMod = toLeaf.find((m) => m.type === 'OFPT_METER_MOD' && m.command === OFPMC.ADD)!;
+    const meterMod = toLeaf.find((m) => m.type === 'OFPT_METER_MOD' && m.command === OFPMC.ADD && m.meterId !== OFPM.CONTROLLER)!;
     expect(meterMod.type === 'OFPT_METER_MOD' && meterMod.bands[0]!.rate).to.equal(110_000); // kbit/s: 100 Mbit/s · 1.1
     await until('meter installed', () => rivulet.enforcement.meters.list().some((m) => m.state === 'installed'));
   });

@@ -56,6 +56,8 @@ describe('integration: Rivulet on a fake 2×4×2 leaf-spine (loopback, no OVS)',
     const frame = src.tcp(dst, srcPort, dstPort);
     const key = flowKey(packetFields(frame, 0))!;
     await until(`first packet of ${key} delivered`, () => dst.received.some((f) => flowKey(packetFields(f, 0)) === key));
+    // the first packet leaves before the entries are confirmed: wait for the installs before tracing tables
+    await rivulet.routing.settled();
     return { frame, key };
   }
 

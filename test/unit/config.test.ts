@@ -41,8 +41,16 @@ describe('config: defaults', () => {
     expect(defaultConfig()).to.deep.equal({
       openflow: { port: 6653, host: '0.0.0.0', missSendLen: 65535, echoIntervalMs: 5000, echoMaxUnanswered: 3 },
       api: { port: 8080, host: '0.0.0.0' },
-      topology: { lldpIntervalMs: 1000, linkTimeoutPeriods: 3, links: {}, linkDelayFactor: 10, linkDelayFloorMs: 100 },
-      routing: { seed: 1, idleTimeoutS: 10, priority: 1000 },
+      topology: { lldpIntervalMs: 1000, linkTimeoutPeriods: 3, links: {}, linkDelayFactor: 10, linkDelayFloorMs: 100, maxHosts: 4096, hostIdleS: 3600 },
+      routing: { seed: 1, idleTimeoutS: 10, priority: 1000, maxRoutes: 20_000, maxRoutesPerSwitch: 5000, maxProbesPerSecond: 50 },
+      packetIn: {
+        perPortPps: { lldp: 1000, arp: 500, ipv4: 500, other: 200 },
+        perSwitchPps: { lldp: 10_000, arp: 2000, ipv4: 2000, other: 1000 },
+        burstS: 1,
+        maxQueued: 4096,
+        batch: 64,
+        controllerMeter: true,
+      },
       qos: {
         enabled: true,
         queues: 4,
@@ -71,7 +79,7 @@ describe('config: defaults', () => {
   it('keeps given values and fills the rest of the section', () => {
     const c = resolveConfig({ openflow: { port: 6633 }, routing: { seed: 42 }, log: { level: 'debug' }, api: { token: 'x'.repeat(16) } });
     expect(c.openflow).to.include({ port: 6633, host: '0.0.0.0', echoIntervalMs: 5000 });
-    expect(c.routing).to.deep.equal({ seed: 42, idleTimeoutS: 10, priority: 1000 });
+    expect(c.routing).to.deep.equal({ seed: 42, idleTimeoutS: 10, priority: 1000, maxRoutes: 20_000, maxRoutesPerSwitch: 5000, maxProbesPerSecond: 50 });
     expect(c.log.level).to.equal('debug');
     expect(c.api.token).to.equal('x'.repeat(16));
   });
@@ -148,15 +156,15 @@ describe('config: each kind of bad value names its key', () => {
 
   it('a section or the whole file of the wrong shape', () => {
     rejects({ openflow: 5 }, 'CONFIG_INVALID', 'openflow', /^config: openflow: must be a mapping \(keys: port, host, .*\), got 5$/);
-    rejects([1, 2], 'CONFIG_INVALID', undefined, /^config: the file must be a mapping of sections \(openflow, api, topology, routing, qos, allocator, enforcement, agents, tenants, log\), got \[1,2\]$/);
+    rejects([1, 2], 'CONFIG_INVALID', undefined, /^config: the file must be a mapping of sections \(openflow, api, topology, routing, packetIn, qos, allocator, enforcement, agents, tenants, log\), got \[1,2\]$/);
     rejects('text', 'CONFIG_INVALID', undefined, /got "text"$/);
   });
 
   it('unknown keys, with the known ones and a likely meant one', () => {
-    rejects({ tenant: [] }, 'CONFIG_UNKNOWN_KEY', 'tenant', 'config: tenant: unknown key (known: openflow, api, topology, routing, qos, allocator, enforcement, agents, tenants, log); did you mean "tenants"?');
+    rejects({ tenant: [] }, 'CONFIG_UNKNOWN_KEY', 'tenant', 'config: tenant: unknown key (known: openflow, api, topology, routing, packetIn, qos, allocator, enforcement, agents, tenants, log); did you mean "tenants"?');
     rejects({ openflow: { prot: 1 } }, 'CONFIG_UNKNOWN_KEY', 'openflow.prot', /unknown key \(known: port, host, missSendLen, echoIntervalMs, echoMaxUnanswered, tls\); did you mean "port"\?$/);
     rejects({ topology: { lldpIntervalMS: 1 } }, 'CONFIG_UNKNOWN_KEY', 'topology.lldpIntervalMS', /did you mean "lldpIntervalMs"\?$/);
-    rejects({ routing: { seed: 1, bogus: true } }, 'CONFIG_UNKNOWN_KEY', 'routing.bogus', /unknown key \(known: seed, idleTimeoutS, priority\)$/);
+    rejects({ routing: { seed: 1, bogus: true } }, 'CONFIG_UNKNOWN_KEY', 'routing.bogus', /unknown key \(known: seed, idleTimeoutS, priority, maxRoutes, maxRoutesPerSwitch, maxProbesPerSecond\)$/);
   });
 
   it('any non-integer port value is rejected naming openflow.port; any valid one is kept', () => {

@@ -260,7 +260,7 @@ describe('rest: OpenAPI document', () => {
       expect(doc.openapi).to.equal('3.1.0');
       expect(doc.info).to.include({ title: 'Rivulet REST API', version: '9.9.9' });
       const expected = [
-        '/api/v1/switches', '/api/v1/switches/{dpid}', '/api/v1/links', '/api/v1/hosts', '/api/v1/topology', '/api/v1/routes', '/api/v1/qos', '/api/v1/health',
+        '/api/v1/switches', '/api/v1/switches/{dpid}', '/api/v1/links', '/api/v1/hosts', '/api/v1/topology', '/api/v1/routes', '/api/v1/packet-ins', '/api/v1/qos', '/api/v1/health',
         '/v1.0/topology/switches', '/v1.0/topology/switches/{dpid}', '/v1.0/topology/links', '/v1.0/topology/links/{dpid}',
         '/v1.0/topology/hosts', '/v1.0/topology/hosts/{dpid}',
       ];

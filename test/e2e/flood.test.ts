@@ -1,0 +1,168 @@
+/**
+ * Control plane under a packet-in flood, on Mininet 2 spines × 2 leaves × 2 hosts (OVS userspace datapath)
+ * driven by Rivulet in-process. One host (on leaf 1) sends 20,000 new UDP flows per second for 10 s
+ * (mininet/flood.py, raw frames, seeded), once to a known host and once to random addresses. Meanwhile:
+ *
+ * - every fabric link stays in /api/v1/links (sampled every 200 ms);
+ * - GET /api/v1/health answers with p99 ≤ 100 ms (sampled every 50 ms);
+ * - pings between two other hosts on different leaves (every 100 ms): ≥ 99% answered during the flood,
+ *   100% in the 2 s after it;
+ * - the controller's RSS stays ≤ 200 MB (measured on this test process, which runs the controller beside
+ *   mocha and the Mininet driver, so it is an upper bound), the flow entries per switch ≤
+ *   routing.maxRoutesPerSwitch + the controller's fixed entries;
+ * - within 2 s of the flood's end the dropped counters stop growing (back to normal).
+ *
+ * Every figure is printed on a `[measure]` line. Root, Open vSwitch and Mininet needed (skipped otherwise,
+ * a failure under CI=true).
+ */
+import { expect } from 'chai';
+import { readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { getJson, mininetUnavailable, MininetFabric, repoRoot, waitUntil, type MnHost } from '../helpers/mininet.js';
+import { startTestController, type TestController } from '../helpers/rivulet.js';
+
+const UNAVAILABLE = mininetUnavailable();
+const FLOOD_PPS = 20_000;
+const FLOOD_S = 10;
+const MAX_ROUTES_PER_SWITCH = 2000;
+/** entries Rivulet installs besides pinned routes: table-miss, LLDP, unicast ARP per host (4 hosts) and slack */
+const FIXED_ENTRIES = 32;
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, Math.max(0, ms)));
+const measure = (label: string, text: string): void => console.log(`      [measure] ${label}: ${text}`);
+const p = (xs: readonly number[], q: number): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length ? s[Math.min(s.length - 1, Math.ceil((q / 100) * s.length) - 1)]! : NaN;
+};
+
+/** `ping -D` output → answered sequence numbers with their time (s since epoch). */
+function pingReplies(text: string): { seq: number; at: number; rttMs: number }[] {
+  const out: { seq: number; at: number; rttMs: number }[] = [];
+  for (const m of text.matchAll(/^\[(\d+\.\d+)\].*icmp_seq=(\d+).*time=([\d.]+) ms/gm)) out.push({ at: Number(m[1]), seq: Number(m[2]), rttMs: Number(m[3]) });
+  return out;
+}
+
+describe('control plane under a packet-in flood (Mininet 2×2×2) @slow', function () {
+  this.timeout(600_000);
+  let ctl: TestController | undefined;
+  let fabric: MininetFabric | undefined;
+
+  before(async function () {
+    if (UNAVAILABLE) {
+      if (process.env['CI'] === 'true') throw new Error(`flood test prerequisites missing: ${UNAVAILABLE}`);
+      this.skip();
+    }
+    ctl = await startTestController({
+      config: { qos: { enabled: false }, routing: { seed: 14, maxRoutesPerSwitch: MAX_ROUTES_PER_SWITCH }, agents: { socketPath: '' } },
+    });
+    fabric = await MininetFabric.start({ spines: 2, leaves: 2, hostsPerLeaf: 2, ofPort: ctl.ofPort });
+    await getJson(ctl.api, '/health?waitReadyMs=20000');
+    const ping = await fabric.pingall({ timeoutS: 2 });
+    measure('setup', `fabric ${fabric.prefix}, pingall ${ping.received}/${ping.sent}`);
+    const meters = (await getJson<{ controllerMeters: unknown[] }>(ctl.api, '/packet-ins')).controllerMeters;
+    measure('setup', `OFPM_CONTROLLER meter per switch: ${JSON.stringify(meters)}`);
+  });
+
+  after(async function () {
+    this.timeout(180_000);
+    await fabric?.stop();
+    await ctl?.close();
+  });
+
+  for (const mode of ['known', 'random'] as const) {
+    it(`a ${FLOOD_PPS}/s flood of new flows to ${mode === 'known' ? 'a known host' : 'random addresses'} for ${FLOOD_S} s takes nothing down`, async function () {
+      const f = fabric!;
+      const c = ctl!;
+      const hosts = f.topology.hosts;
+      const leaf1 = hosts.filter((h) => h.leaf === hosts[0]!.leaf);
+      const leaf2 = hosts.filter((h) => h.leaf !== hosts[0]!.leaf);
+      const [flooder, pingSrc] = leaf1 as [MnHost, MnHost];
+      const [victim, pingDst] = leaf2 as [MnHost, MnHost];
+      const linksBefore = (await getJson<{ links: unknown[] }>(c.api, '/links')).links.length;
+      expect(linksBefore).to.equal(8);
+      const dropped0 = c.controller.packetIns().dropped;
+
+      const pingLog = join(tmpdir(), `rivulet-flood-ping-${process.pid}-${mode}.log`);
+      const floodLog = join(tmpdir(), `rivulet-flood-${process.pid}-${mode}.log`);
+      const pingCount = (FLOOD_S + 6) * 10; // 1 s before, the flood, 5 s after
+      const rssBefore = process.memoryUsage().rss;
+      const pinger = await f.spawn(pingSrc.name, ['ping', '-D', '-i', '0.1', '-W', '1', '-c', String(pingCount), pingDst.ip], pingLog);
+      await sleep(1000);
+      const target = mode === 'known' ? ['--to', `${victim.mac},${victim.ip}`] : ['--random'];
+      const floodStart = Date.now() / 1000;
+      const flood = await f.spawn(flooder.name, ['/usr/bin/python3', join(repoRoot(), 'mininet', 'flood.py'), `${flooder.name}-eth0`, flooder.mac, flooder.ip,
+        '--rate', String(FLOOD_PPS), '--seconds', String(FLOOD_S), '--seed', '14', ...target], floodLog);
+
+      const healthMs: number[] = [];
+      const linkCounts: number[] = [];
+      let rssMax = 0;
+      let maxEntries = 0;
+      const t0 = performance.now();
+      const sampleHealth = (async () => {
+        while (performance.now() - t0 < FLOOD_S * 1000) {
+          const a = performance.now();
+          await getJson(c.api, '/health');
+          healthMs.push(performance.now() - a);
+          await sleep(50);
+        }
+      })();
+      const sampleLinks = (async () => {
+        while (performance.now() - t0 < FLOOD_S * 1000) {
+          linkCounts.push((await getJson<{ links: unknown[] }>(c.api, '/links')).links.length);
+          rssMax = Math.max(rssMax, process.memoryUsage().rss);
+          await sleep(200);
+        }
+      })();
+      const sampleFlows = (async () => {
+        while (performance.now() - t0 < FLOOD_S * 1000 + 1000) {
+          for (const sw of f.topology.switches) maxEntries = Math.max(maxEntries, (await f.dumpFlows(sw.name)).length);
+          await sleep(1000);
+        }
+      })();
+      await Promise.all([sampleHealth, sampleLinks, sampleFlows]);
+      await f.signal(flood.pid, 'TERM', 5).catch(() => undefined);
+      const floodEnd = floodStart + FLOOD_S;
+
+      // back to normal: the dropped counters stop growing within 2 s of the end
+      const droppedAt = (): number => Object.values(c.controller.packetIns().dropped).reduce((a, b) => a + b, 0);
+      let quietAfterS = NaN;
+      await waitUntil(async () => {
+        const a = droppedAt();
+        await sleep(250);
+        const quiet = droppedAt() === a;
+        if (quiet) quietAfterS = Date.now() / 1000 - floodEnd;
+        return quiet;
+      }, 15_000, 'dropped counters still growing');
+      // the pinger ends by itself after its count (5 s after the flood)
+      await sleep(Math.max(0, (floodEnd + 5.5) * 1000 - Date.now()));
+      await f.signal(pinger.pid, 'TERM', 5).catch(() => undefined);
+      const replies = pingReplies(readFileSync(pingLog, 'utf8'));
+      const floodText = readFileSync(floodLog, 'utf8');
+      rmSync(pingLog, { force: true });
+      rmSync(floodLog, { force: true });
+      const sentDuring = Math.floor(FLOOD_S * 10);
+      const firstAt = replies.length ? replies[0]!.at - (replies[0]!.seq - 1) * 0.1 : floodStart - 1;
+      const seqAt = (t: number): number => Math.floor((t - firstAt) / 0.1) + 1;
+      const during = replies.filter((r) => r.seq >= seqAt(floodStart) && r.seq < seqAt(floodEnd));
+      const afterSeqs = [seqAt(floodEnd + 2), seqAt(floodEnd + 4)];
+      const after = replies.filter((r) => r.seq >= afterSeqs[0]! && r.seq < afterSeqs[1]!);
+      const dropped = c.controller.packetIns().dropped;
+      const droppedDelta = Object.fromEntries(Object.entries(dropped).map(([k, v]) => [k, v - dropped0[k as keyof typeof dropped0]]));
+      measure(mode, `flood ${floodText.trim()}; dropped packet-ins by class ${JSON.stringify(droppedDelta)}; routes now ${c.routes().length}`);
+      measure(mode, `links listed during the flood: min ${Math.min(...linkCounts)} of ${linksBefore} over ${linkCounts.length} samples`);
+      measure(mode, `GET /health during the flood: p50 ${p(healthMs, 50).toFixed(1)} ms, p99 ${p(healthMs, 99).toFixed(1)} ms, max ${Math.max(...healthMs).toFixed(1)} ms (${healthMs.length} samples)`);
+      measure(mode, `pings ${pingSrc.name} → ${pingDst.name} during: ${during.length}/${sentDuring}, rtt p99 ${p(during.map((r) => r.rttMs), 99).toFixed(1)} ms; 2–4 s after: ${after.length}/${afterSeqs[1]! - afterSeqs[0]!}`);
+      measure(mode, `test process RSS (controller in-process, with mocha and the Mininet driver) ${(rssBefore / 1e6).toFixed(0)} MB before, max ${(rssMax / 1e6).toFixed(0)} MB; most flow entries on one switch ${maxEntries} (bound ${MAX_ROUTES_PER_SWITCH} + ${FIXED_ENTRIES}); drops stopped ${quietAfterS.toFixed(2)} s after the end`);
+
+      expect(Math.min(...linkCounts), 'every fabric link listed throughout').to.equal(linksBefore);
+      expect(p(healthMs, 99), '/health p99 ms').to.be.at.most(100);
+      expect(during.length / sentDuring, 'pings answered during the flood').to.be.at.least(0.99);
+      expect(after.length, 'pings answered after the flood').to.equal(afterSeqs[1]! - afterSeqs[0]!);
+      expect(rssMax / 1e6, 'RSS MB').to.be.at.most(200);
+      expect(maxEntries, 'flow entries per switch').to.be.at.most(MAX_ROUTES_PER_SWITCH + FIXED_ENTRIES);
+      expect(quietAfterS, 'drops stop within 2 s of the end').to.be.at.most(2);
+    });
+  }
+});

@@ -1,0 +1,79 @@
+/**
+ * Bounded state under a flood: pinned routes in total and per switch (least recently used removed with
+ * its entries), ARP probes per second, hosts (least recently seen forgotten, idle hosts aged out), and the
+ * controller's own probe MAC never learnt as a host.
+ */
+import { expect } from 'chai';
+import { OFPFC } from '../../../controller/codec/index.js';
+import { RoutingCore } from '../../../apps/routing/core.js';
+import { PROBE_MAC } from '../../../apps/routing/arp.js';
+import { FabricGraph } from '../../../topology/graph.js';
+import { FakeLeafSpine, hostIp, hostMac, leafDpid } from '../../helpers/fake-leaf-spine.js';
+import { ipv4Frame, packetIn } from '../routing/frames.js';
+import { EffectRunner } from '../routing/sim.js';
+
+const SHAPE = { spines: 2, leaves: 3, hostsPerLeaf: 2 };
+const hostPort = (h: number): number => SHAPE.spines + h;
+
+function udp(srcPort: number, dl = 2): Buffer {
+  return ipv4Frame({ ethSrc: hostMac(1, 1), ethDst: hostMac(dl, 1), src: hostIp(1, 1), dst: hostIp(dl, 1), proto: 17, srcPort, dstPort: 9 });
+}
+
+describe('bounded state', () => {
+  it('routing.maxRoutes: the least recently used route goes, with its entries; a used one stays', () => {
+    const topo = FakeLeafSpine.leafSpine(SHAPE);
+    const core = new RoutingCore(topo, { seed: 1, maxRoutes: 3 });
+    const run = new EffectRunner(core);
+    for (let p = 1; p <= 3; p++) run.run(core.packetIn(packetIn(leafDpid(1), hostPort(1), udp(p)), p));
+    // flow 1 is used again (a packet-in on its ingress hop): flow 2 is now the least recently used
+    run.run(core.packetIn(packetIn(leafDpid(1), hostPort(1), udp(1)), 10));
+    run.clear();
+    run.run(core.packetIn(packetIn(leafDpid(1), hostPort(1), udp(4)), 11));
+    expect(core.size).to.equal(3);
+    expect(core.evictions).to.equal(1);
+    expect(core.routes().map((r) => r.flowKey.srcPort)).to.have.members([1, 3, 4]);
+    const deletes = run.sent.filter((s) => s.msg.type === 'OFPT_FLOW_MOD' && s.msg.command === OFPFC.DELETE);
+    expect(deletes.length, 'one delete per switch of the evicted route').to.equal(3);
+    expect(run.sim.count(), 'entries on the switches: 3 routes × 3 hops').to.equal(9);
+  });
+
+  it('routing.maxRoutesPerSwitch bounds the entries on each switch', () => {
+    const topo = FakeLeafSpine.leafSpine(SHAPE);
+    const core = new RoutingCore(topo, { seed: 1, maxRoutesPerSwitch: 5 });
+    const run = new EffectRunner(core);
+    for (let p = 1; p <= 40; p++) run.run(core.packetIn(packetIn(leafDpid(1), hostPort(1), udp(p, 2 + (p % 2))), p));
+    for (const dpid of topo.switches().map((s) => s.dpid)) expect(run.sim.entries(dpid).length).to.be.at.most(5);
+    expect(core.size).to.equal(5);
+  });
+
+  it('routing.maxProbesPerSecond: random unknown destinations get at most that many ARP probes a second', () => {
+    const topo = FakeLeafSpine.leafSpine(SHAPE);
+    const core = new RoutingCore(topo, { seed: 1, maxProbesPerSecond: 10 });
+    const run = new EffectRunner(core);
+    for (let i = 0; i < 1000; i++) {
+      const f = ipv4Frame({ ethSrc: hostMac(1, 1), ethDst: '02:00:00:00:99:99', src: hostIp(1, 1), dst: `10.9.${i >> 8}.${i & 255}`, proto: 17, srcPort: i, dstPort: 9 });
+      run.run(core.packetIn(packetIn(leafDpid(1), hostPort(1), f), i / 2)); // 2000 a second for 0.5 s
+    }
+    const probes = run.packetOuts().length / SHAPE.leaves; // one packet-out per leaf per probe
+    expect(probes).to.equal(10);
+    expect(core.probesSuppressed).to.equal(990);
+  });
+
+  it('hosts: bounded (least recently seen forgotten), aged out when idle, never the probe MAC', () => {
+    const g = new FabricGraph({ maxHosts: 3, ignoredMacs: [PROBE_MAC] });
+    g.addSwitch(1n, [1, 2, 3, 4, 5].map((p) => ({ portNo: p, hwAddr: `02:00:00:00:01:0${p}`, name: `p${p}`, up: true, currSpeedBps: 1e9 })) as never);
+    const seen = (n: number, t: number): unknown[] => g.hostSeen(`02:00:00:00:00:0${n}`, `10.0.0.${n}`, true, { dpid: 1n, portNo: n }, t);
+    seen(1, 0);
+    seen(2, 10);
+    seen(3, 20);
+    seen(1, 30); // host 1 seen again: host 2 is now the least recently seen
+    const ev = seen(4, 40) as { type: string; host?: { mac: string }; reason?: string }[];
+    expect(ev.find((e) => e.type === 'hostRemoved')).to.deep.include({ reason: 'limit' });
+    expect(g.hosts().map((h) => h.mac)).to.have.members(['02:00:00:00:00:01', '02:00:00:00:00:03', '02:00:00:00:00:04']);
+    expect(g.hostSeen(PROBE_MAC, undefined, true, { dpid: 1n, portNo: 5 }, 50)).to.deep.equal([]);
+    expect(g.hostByMac(PROBE_MAC)).to.equal(undefined);
+    const aged = g.expireHosts(25); // not seen since 25 ms: host 3 (last seen at 20)
+    expect(aged.filter((e) => e.type === 'hostRemoved').map((e) => (e as { host: { mac: string } }).host.mac)).to.deep.equal(['02:00:00:00:00:03']);
+    expect(g.hosts()).to.have.length(2);
+  });
+});
