@@ -78,7 +78,7 @@ describe('agent: tc batch and nft shells in a network namespace @slow', function
     nftSession = nft;
     const enforced: unknown[] = [];
     agent = new HostAgent(
-      { agentId: 't', hostname: 't', interface: DEV, ipv4: ['10.99.0.1'], linkRateBps: 100e6, idleGapMs: 100 },
+      { agentId: 't', hostname: 't', interface: DEV, ipv4: ['10.99.0.1'], linkRateBps: 100e6, idleGapMs: 1000 }, // a long gap: the synchronous reads below block the feeder
       { clock: systemClock, nowEpochUs, log, tc, nft, events: { addStart: () => undefined, addProgress: () => undefined, addEnd: () => undefined, addEnforced: (e) => enforced.push(e) } },
     );
     await agent.start();
