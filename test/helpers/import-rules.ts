@@ -16,7 +16,7 @@ import ts from 'typescript';
 
 export type Layer =
   | 'lib' | 'agent-protocol' | 'openflow' | 'topology'
-  | 'apps/allocator' | 'apps/routing' | 'apps/qos' | 'apps/enforcement'
+  | 'apps/allocator' | 'apps/routing' | 'apps/qos' | 'apps/enforcement' | 'apps/controlplane'
   | 'program' | 'agent' | 'cli' | 'tools' | 'test';
 
 /** Path prefix (from the repository root, `/`-separated) → layer; the first match wins. */
@@ -46,6 +46,7 @@ export const LAYER_OF: readonly (readonly [string, Layer])[] = [
   ['apps/routing/', 'apps/routing'],
   ['apps/qos/', 'apps/qos'],
   ['apps/enforcement/', 'apps/enforcement'],
+  ['apps/controlplane/', 'apps/controlplane'], // the OFPM_CONTROLLER meter on the table-miss entry
   // beside the stack
   ['agent/', 'agent'],
   ['cli/', 'cli'],
@@ -59,7 +60,7 @@ export const LAYER_OF: readonly (readonly [string, Layer])[] = [
 
 const BELOW_APPS: readonly Layer[] = ['lib', 'agent-protocol', 'openflow', 'topology'];
 const ALL_PRODUCT: readonly Layer[] = [
-  ...BELOW_APPS, 'apps/allocator', 'apps/routing', 'apps/qos', 'apps/enforcement', 'program', 'agent', 'cli', 'tools',
+  ...BELOW_APPS, 'apps/allocator', 'apps/routing', 'apps/qos', 'apps/enforcement', 'apps/controlplane', 'program', 'agent', 'cli', 'tools',
 ];
 
 /** Layer → the layers its files may import (its own included). */
@@ -74,7 +75,8 @@ export const MAY_IMPORT: Readonly<Record<Layer, readonly Layer[]>> = {
   'apps/routing': [...BELOW_APPS, 'apps/allocator', 'apps/routing'],
   'apps/qos': [...BELOW_APPS, 'apps/allocator', 'apps/qos'],
   'apps/enforcement': [...BELOW_APPS, 'apps/allocator', 'apps/routing', 'apps/qos', 'apps/enforcement'],
-  program: [...BELOW_APPS, 'apps/allocator', 'apps/routing', 'apps/qos', 'apps/enforcement', 'program'],
+  'apps/controlplane': [...BELOW_APPS, 'apps/controlplane'],
+  program: [...BELOW_APPS, 'apps/allocator', 'apps/routing', 'apps/qos', 'apps/enforcement', 'apps/controlplane', 'program'],
   // the host agent: utilities and the channel protocol only
   agent: ['lib', 'agent-protocol', 'agent'],
   // product entry points: anything but test code
