@@ -15,6 +15,7 @@ import { readFileSync } from 'node:fs';
 import { connect, createServer, type Socket } from 'node:net';
 import { parseCdf, quantile } from '../apps/qos/thresholds/index.js';
 import { nowEpochUs } from '../agent/protocol.js';
+import { mulberry32 } from '../testing/random.js';
 
 function arg(name: string, dflt?: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -30,17 +31,7 @@ function bits(s: string): number {
   return Number(m[1]) * ({ '': 1, k: 1e3, M: 1e6, G: 1e9 } as Record<string, number>)[m[2]!]!;
 }
 
-/** Mulberry32: a small seeded PRNG in [0, 1). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const rng = mulberry32;
 
 function sink(port: number): void {
   const server = createServer((s) => {

@@ -16,6 +16,7 @@ import { readFileSync } from 'node:fs';
 import { parseCdf, quantile } from '../apps/qos/thresholds/index.js';
 import type { EnforcementSettings } from '../apps/enforcement/types.js';
 import { Harness, ip, tuple } from '../test/unit/enforcement/helpers.js';
+import { mulberry32 } from '../testing/random.js';
 
 function arg(name: string, dflt: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -28,16 +29,7 @@ const LINK = 20e6;
 const STEP_MS = 10;
 const SMALL = 50_000;
 
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const rng = mulberry32;
 
 interface Flow {
   readonly agent: string;

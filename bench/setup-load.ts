@@ -13,7 +13,7 @@
  * ECHO_REQUEST answered by the controller's session: the cheapest thing the controller can do per
  * message, so flow setups ÷ echoes is the price of a flow setup in units of a bare round trip.
  */
-import { mulberry32 } from '../test/helpers/random.js';
+import { mulberry32 } from '../testing/random.js';
 import { performance } from 'node:perf_hooks';
 import { OFPFC } from '../controller/codec/index.js';
 import { FakeFabric, flowKey, matchFields, packetFields, type FakeHost, type FabricEvent } from '../test/helpers/fake-fabric.js';

@@ -3,7 +3,7 @@
  * per leaf, 10 Gbit/s server links, 40 Gbit/s leaf↔spine links, 8 spines; every server starts 8 flowlets to
  * random other servers through a random spine (seeded, so every run measures the same instance).
  */
-import { mulberry32 } from '../../test/helpers/random.js';
+import { mulberry32 } from '../../testing/random.js';
 
 /** One benchmark instance as plain arrays: links' capacities and flows' link-index paths. */
 export interface BenchInstance {

@@ -3,8 +3,9 @@
  * controller's unix socket, answers pings, and reports flowlets (starts, progress with byte counts, so
  * the controller measures rates, and ends) exactly as `rivulet agent` would, without a capture.
  */
-import { connect, type Socket } from 'node:net';
-import { encodeLine, parseControllerMessage, type AgentMessage, type ControllerMessage, type FiveTuple } from '../../agent/protocol.js';
+import type { AgentMessage, ControllerMessage, FiveTuple } from '../../agent/protocol.js';
+import { FakeAgent } from './fake-agent.js';
+import { until } from './until.js';
 
 export interface FakeFlowlet {
   readonly id: string;
@@ -15,49 +16,35 @@ export interface FakeFlowlet {
   lastAtEpochUs?: number;
 }
 
+/** A registered {@link FakeAgent} that also keeps its flowlets' byte counts. */
 export class FlowletAgent {
-  readonly received: ControllerMessage[] = [];
-  closed = false;
-  private buf = '';
   private seq = 0;
   readonly flowlets = new Map<string, FakeFlowlet>();
 
-  private constructor(readonly id: string, readonly socket: Socket) {
-    socket.setEncoding('utf8');
-    socket.on('data', (d: string) => {
-      this.buf += d;
-      let nl: number;
-      while ((nl = this.buf.indexOf('\n')) >= 0) {
-        const line = this.buf.slice(0, nl);
-        this.buf = this.buf.slice(nl + 1);
-        if (!line.trim()) continue;
-        const m = parseControllerMessage(line);
-        if (m.type !== 'ping') this.received.push(m);
-        if (m.type === 'ping') this.send({ type: 'ping', atEpochUs: epochUs() });
-      }
-    });
-    socket.on('close', () => (this.closed = true));
-    socket.on('error', () => (this.closed = true));
-  }
+  private constructor(readonly id: string, private readonly agent: FakeAgent) {}
 
   /** Connects and says hello (resolves once the `welcome` arrived). */
   static async connect(path: string, id: string, ipv4: string): Promise<FlowletAgent> {
-    const s = await new Promise<Socket>((resolve, reject) => {
-      const sock = connect(path, () => resolve(sock));
-      sock.once('error', reject);
-    });
-    const a = new FlowletAgent(id, s);
-    a.send({ type: 'hello', version: 1, agentId: id, hostname: id, interface: `${id}-eth0`, ipv4: [ipv4], active: [] });
-    const t0 = Date.now();
-    while (!a.received.some((m) => m.type === 'welcome')) {
-      if (a.closed || Date.now() - t0 > 5000) throw new Error(`fake agent ${id}: no welcome`);
-      await new Promise((r) => setTimeout(r, 10));
-    }
-    return a;
+    const agent = await FakeAgent.connect(path);
+    agent.send({ type: 'hello', version: 1, agentId: id, hostname: id, interface: `${id}-eth0`, ipv4: [ipv4], active: [] });
+    await until(`fake agent ${id}: welcome`, () => {
+      if (agent.closed) throw new Error(`fake agent ${id}: closed before its welcome`);
+      return agent.of('welcome').length > 0;
+    }, 5000, 10);
+    return new FlowletAgent(id, agent);
+  }
+
+  /** Every controller message but pings. */
+  get received(): ControllerMessage[] {
+    return this.agent.received.filter((m) => m.type !== 'ping');
+  }
+
+  get closed(): boolean {
+    return this.agent.closed;
   }
 
   send(m: AgentMessage): void {
-    this.socket.write(encodeLine(m));
+    this.agent.send(m);
   }
 
   /** Reports flowlet starts (bytes so far ≥ the small-flowlet threshold makes them allocated). */
@@ -97,7 +84,7 @@ export class FlowletAgent {
   }
 
   close(): void {
-    this.socket.destroy();
+    this.agent.socket.destroy();
   }
 }
 
