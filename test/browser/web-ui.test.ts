@@ -72,7 +72,7 @@ describe('web view in Chromium (fake fabric, fake agents) @slow', function () {
     await until('discovery', () => view.ready() && view.links().length === 16, 10_000);
     for (const h of fabric.hosts) h.announce();
     await until('hosts', () => view.hosts().filter((h) => h.ipv4 !== undefined).length === 8);
-    for (const h of fabric.hosts) agents.set(h.name, await FlowletAgent.connect(join(dir, 'agents.sock'), h.name, h.ip));
+    for (const h of fabric.hosts) agents.set(h.name, await FlowletAgent.connect(join(dir, 'agents.sock'), h.name, h.ip, h.mac));
     browser = await launchChromium();
     page = await browser.newPage({ viewport: { width: 1500, height: 1100 } });
     page.on('console', (m) => {

@@ -23,10 +23,13 @@ export class FlowletAgent {
 
   private constructor(readonly id: string, private readonly agent: FakeAgent) {}
 
-  /** Connects and says hello (resolves once the `welcome` arrived). */
-  static async connect(path: string, id: string, ipv4: string): Promise<FlowletAgent> {
+  /**
+   * Connects and says hello (resolves once the `welcome` arrived). `mac`: the host's MAC, which the
+   * controller checks against its host table before it accepts the address as the agent's.
+   */
+  static async connect(path: string, id: string, ipv4: string, mac?: string): Promise<FlowletAgent> {
     const agent = await FakeAgent.connect(path);
-    agent.send({ type: 'hello', version: 1, agentId: id, hostname: id, interface: `${id}-eth0`, ipv4: [ipv4], active: [] });
+    agent.send({ type: 'hello', version: 1, agentId: id, hostname: id, interface: `${id}-eth0`, ipv4: [ipv4], ...(mac ? { mac } : {}), active: [] });
     await until(`fake agent ${id}: welcome`, () => {
       if (agent.closed) throw new Error(`fake agent ${id}: closed before its welcome`);
       return agent.of('welcome').length > 0;
