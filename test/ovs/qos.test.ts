@@ -55,12 +55,16 @@ describe('QoS app on an OVS userspace bridge @slow', function () {
     expect(filters.match(/flowid 1:4/g)).to.have.length(2); // DSCP 46 and 48 → queue 3
     const classes = execFileSync('tc', ['class', 'show', 'dev', `${bridge.name}p1`], { encoding: 'utf8' });
     expect(classes).to.match(/class htb 1:4 parent 1:fffe (leaf 13: )?prio 0 rate 500Kbit ceil 50Mbit/);
-    const qdiscs = execFileSync('tc', ['qdisc', 'show', 'dev', `${bridge.name}p1`], { encoding: 'utf8' });
-    expect(qdiscs).to.match(/qdisc pfifo 13: parent 1:4 limit 1000p/); // the per-class buffer (qos.bufferPackets)
-
     const res = await fetch(`${ctl.api}/qos`);
     expect(res.status).to.equal(200);
-    const body = (await res.json()) as { ecnProbe: { supported: boolean; detail: string }; ports: { name: string; queues: { counters: { tcBytes: number | null } }[]; applied: { ecn: { detail: string } } }[] };
+    const body = (await res.json()) as { ecnProbe: { supported: boolean; detail: string }; ports: { name: string; buffer: { packets: number; source: string }; queues: { counters: { tcBytes: number | null } }[]; applied: { ecn: { detail: string } } }[] };
+    // the per-class buffer: 20 ms of queueing at the port's 50 Mbit/s (qos.bufferDelayMs: ⌈50e6 × 0.02 ÷ 8 ÷ 1500⌉ = 84 packets of 1500 bytes),
+    // as reported in /qos and as installed under each class
+    const p1 = body.ports.find((x) => x.name === `${bridge!.name}p1`)!;
+    expect(p1.buffer).to.deep.include({ packets: 84, source: 'delay' });
+    const qdiscs = execFileSync('tc', ['qdisc', 'show', 'dev', `${bridge.name}p1`], { encoding: 'utf8' });
+    expect(qdiscs).to.match(new RegExp(`qdisc pfifo 13: parent 1:4 limit ${p1.buffer.packets}p`));
+
     expect(body.ports).to.have.length(2);
     expect(body.ports[0]!.queues).to.have.length(4);
     expect(body.ports[0]!.queues[0]!.counters.tcBytes).to.be.a('number');
