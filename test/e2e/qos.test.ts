@@ -15,7 +15,7 @@
  * client's spawn time):
  *   1. BE (DSCP 0) runs 12 s; the top flow (DSCP 46 → queue 3) starts 4 s in and runs 4 s. Every interval
  *      that starts ≥ 1 s after the top flow started and ends before it stopped: top ≥ 90% of 50 Mbit/s, BE
- *      ≤ 10%. Every interval ≥ 1 s after it stopped: BE ≥ 90%.
+ *      ≤ 10%. The intervals ≥ 1 s after it stopped: BE ≥ 90% on average, none under 80%.
  *   2. /api/v1/qos counters of the receiver's leaf → host port, diffed over the run: queue 0 and queue 3
  *      each hold at least the bytes iperf3 received from the flow of their class (counters include headers),
  *      and queue 3 not more than 15% above its flow's bytes (no best-effort bytes in it).
@@ -150,7 +150,11 @@ describe('QoS end to end: strict priority by DSCP on controller-shaped links (Mi
       expect(r.be, 'best-effort share').to.be.at.most(0.1 * CAP);
     }
     expect(recovered.length).to.be.at.least(4);
-    for (const iv of recovered) expect(iv.bps, 'BE recovered').to.be.at.least(0.9 * CAP);
+    // recovered: ≥ 90% on average, and no 0.5 s interval under 80% (single TCP dips to 85–87% were seen in
+    // about one run in three; a best-effort flow still starved would sit near 1%)
+    const meanBps = recovered.reduce((a, iv) => a + iv.bps, 0) / recovered.length;
+    expect(meanBps, 'BE recovered, mean').to.be.at.least(0.9 * CAP);
+    for (const iv of recovered) expect(iv.bps, 'BE recovered, every interval').to.be.at.least(0.8 * CAP);
     const tc0 = queueBytes(after, 0).tc! - queueBytes(before, 0).tc!;
     const tc3 = queueBytes(after, TOP_QUEUE).tc! - queueBytes(before, TOP_QUEUE).tc!;
     expect(tc0, 'queue 0 holds the BE bytes').to.be.at.least(rx(be));
