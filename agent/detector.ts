@@ -145,13 +145,15 @@ export function flowletStart(f: LiveFlowlet): FlowletStart {
 }
 
 /** Flowlet detection over one agent's outgoing packets (see the file comment). */
-export class FlowletDetector implements FlowletSource {
-  private opts: DetectorOptions;
-  private readonly live = new Map<string, Flowlet>();
-  private pending: PendingDeclaration[] = [];
-  private nextId = 1;
-  /** packets of new 5-tuples ignored because `maxFlowlets` were live */
-  overflowPackets = 0;
+/**
+ * What both flowlet sources (this packet detector and the kernel tracker, kernel-detector.ts) share: the
+ * options, the declarations waiting for their 5-tuple's next flowlet (dropped after
+ * `declarationTtlMs`), and the flowlet id counter.
+ */
+export abstract class DeclaringSource {
+  protected opts: DetectorOptions;
+  protected pending: PendingDeclaration[] = [];
+  protected nextId = 1;
 
   constructor(opts: Partial<DetectorOptions> = {}) {
     this.opts = { ...DEFAULT_DETECTOR_OPTIONS, ...opts };
@@ -175,6 +177,18 @@ export class FlowletDetector implements FlowletSource {
   pendingDeclarations(): readonly FlowDeclaration[] {
     return this.pending.map((p) => p.d);
   }
+
+  /** Drops the declarations older than `declarationTtlMs` at `nowUs`. */
+  protected expireDeclarations(nowUs: number): void {
+    const ttlUs = this.opts.declarationTtlMs * 1000;
+    if (this.pending.length > 0) this.pending = this.pending.filter((p) => nowUs - p.atUs <= ttlUs);
+  }
+}
+
+export class FlowletDetector extends DeclaringSource implements FlowletSource {
+  private readonly live = new Map<string, Flowlet>();
+  /** packets of new 5-tuples ignored because `maxFlowlets` were live */
+  overflowPackets = 0;
 
   /** One outgoing packet: a start (maybe after the end of an idle predecessor) and/or a progress, or nothing. */
   packet(p: OutgoingPacket): DetectorEvent[] {
@@ -218,8 +232,7 @@ export class FlowletDetector implements FlowletSource {
         out.push({ type: 'progress', progress: { id: f.id, bytes: f.bytes, atEpochUs: nowUs } });
       }
     }
-    const ttlUs = this.opts.declarationTtlMs * 1000;
-    if (this.pending.length > 0) this.pending = this.pending.filter((p) => nowUs - p.atUs <= ttlUs);
+    this.expireDeclarations(nowUs);
     return out;
   }
 

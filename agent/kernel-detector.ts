@@ -28,8 +28,8 @@
  */
 import type { FiveTuple, FlowletEnd } from './protocol.js';
 import {
-  DEFAULT_DETECTOR_OPTIONS, flowKey, flowletStart, takeDeclaration,
-  type DetectorEvent, type DetectorOptions, type FlowDeclaration, type FlowletSource, type LiveFlowlet,
+  DeclaringSource, flowKey, flowletStart, takeDeclaration,
+  type DetectorEvent, type FlowDeclaration, type FlowletSource, type LiveFlowlet,
 } from './detector.js';
 import type { LiveElement } from './nft-rules.js';
 
@@ -57,35 +57,12 @@ interface Tracked {
 const DUPLICATE_US = 2000;
 
 /** The tracker (see the file comment). */
-export class KernelFlowletTracker implements FlowletSource {
-  private opts: DetectorOptions;
+export class KernelFlowletTracker extends DeclaringSource implements FlowletSource {
   private readonly live = new Map<string, Tracked>();
   /** elements seen in a poll with no flowlet: key → the poll's time */
   private unknown = new Map<string, number>();
-  private pending: { d: FlowDeclaration; atUs: number }[] = [];
-  private nextId = 1;
   /** starts dropped because `maxFlowlets` were live */
   overflow = 0;
-
-  constructor(opts: Partial<DetectorOptions> = {}) {
-    this.opts = { ...DEFAULT_DETECTOR_OPTIONS, ...opts };
-  }
-
-  get options(): DetectorOptions {
-    return this.opts;
-  }
-
-  configure(opts: Partial<DetectorOptions>): void {
-    this.opts = { ...this.opts, ...opts };
-  }
-
-  declare(d: FlowDeclaration, nowUs: number): void {
-    this.pending.push({ d, atUs: nowUs });
-  }
-
-  pendingDeclarations(): readonly FlowDeclaration[] {
-    return this.pending.map((p) => p.d);
-  }
 
   get size(): number {
     return this.live.size;
@@ -145,15 +122,13 @@ export class KernelFlowletTracker implements FlowletSource {
       else this.begin(key, e.flow, firstSeen, e.bytes, e.packets, out);
     }
     this.unknown = unknown;
-    const ttlUs = this.opts.declarationTtlMs * 1000;
-    if (this.pending.length > 0) this.pending = this.pending.filter((p) => nowUs - p.atUs <= ttlUs);
+    this.expireDeclarations(nowUs);
     return out;
   }
 
   /** Declarations expire here; ends and progress come with polls. */
   tick(nowUs: number): DetectorEvent[] {
-    const ttlUs = this.opts.declarationTtlMs * 1000;
-    if (this.pending.length > 0) this.pending = this.pending.filter((p) => nowUs - p.atUs <= ttlUs);
+    this.expireDeclarations(nowUs);
     return [];
   }
 
