@@ -12,7 +12,8 @@
  *   are past it, every `idlePollMs` when none lives. Cost grows with flowlets and polls, not packets.
  * - `packets`: every outgoing packet header through tcpdump into JavaScript (agent/detector.ts); for
  *   hosts whose kernel lacks nftables dynamic sets. Its cost grows with the packet rate.
- * Marking is in the kernel either way: PIAS classes by the flow's bytes (conntrack counters), and
+ * Marking is in the kernel either way: PIAS classes by the bytes of the flow's current message (quota
+ * sets that start afresh after `messageGapMs` idle), and
  * per-flow overrides for declared sizes/deadlines and controller DSCPs (agent/dscp.ts). All nft work
  * goes through ONE long-lived `nft -i` process (agent/nft-session.ts), all tc work through one
  * `tc -batch -` (agent/tc-batch.ts).
@@ -32,7 +33,6 @@
  * Limits set before a reconnect within the grace period stay until the controller changes or clears them,
  * or the flowlet ends.
  */
-import { writeFileSync } from 'node:fs';
 import { hostname as osHostname } from 'node:os';
 import { systemClock, type Clock, type TimerHandle } from '../controller/clock.js';
 import type { Logger } from '../controller/log.js';
@@ -94,6 +94,11 @@ export interface AgentConfig {
   readonly nflogGroup?: number;
   /** live flowlets tracked at most (the kernel set's size too), default 50 000 */
   readonly maxFlowlets?: number;
+  /**
+   * PIAS marking: idle time after which a 5-tuple's bytes count afresh as a new message (top class again), ms
+   * (default 250: longer than one minimum retransmission timeout, so a stalled large flow keeps its class)
+   */
+  readonly messageGapMs?: number;
 }
 
 export type DetectorKind = 'kernel' | 'packets';
@@ -372,6 +377,7 @@ export class HostAgent {
       ...(this.kernel ? { nflogGroup: this.config.nflogGroup ?? DEFAULT_NFLOG_GROUP } : {}),
       maxFlowlets: this.detector.options.maxFlowlets,
       ...(this.thresholds ? { thresholds: this.thresholds } : {}),
+      ...(this.config.messageGapMs !== undefined ? { messageGapMs: this.config.messageGapMs } : {}),
     }));
     if (!r.ok) {
       this.deps.log.error({ event: 'nft_table_failed', error: r.error }, this.kernel
@@ -553,7 +559,6 @@ export async function startHostAgent(opts: HostAgentOptions): Promise<RunningHos
   const tc = new TcBatch({ log });
   const nft = new NftSession({ log });
   const detector: DetectorKind = opts.detector ?? 'kernel';
-  enableConntrackAccounting(log);
   let channel: AgentChannel | undefined;
   const sink: EventSink = {
     addStart: (s) => channel?.addStart(s),
@@ -609,20 +614,6 @@ function wsExclude(url: string): { host: string; port: number } | undefined {
   const host = u.hostname.replace(/^\[|\]$/g, '');
   if (host === 'localhost' || host.startsWith('127.')) return undefined;
   return { host, port: Number(u.port || (u.protocol === 'wss:' ? 443 : 80)) };
-}
-
-/**
- * Turns on conntrack's byte counters in this network namespace (`net.netfilter.nf_conntrack_acct`): the
- * PIAS classes of agent/nft-rules.ts read them. Connections opened before keep no counters (unmarked).
- */
-export function enableConntrackAccounting(log: Logger, path = '/proc/sys/net/netfilter/nf_conntrack_acct'): boolean {
-  try {
-    writeFileSync(path, '1');
-    return true;
-  } catch (err) {
-    log.warn({ event: 'conntrack_acct_failed', err }, 'cannot enable conntrack byte counters: flows are not classed by bytes sent');
-    return false;
-  }
 }
 
 /** The default agent id: the host name. */

@@ -1,8 +1,9 @@
 /**
  * Karuna / PIAS priority classes at the sender (Karuna §4; PIAS demotion thresholds), the JavaScript side.
  *
- * A flow's class is decided in the kernel by the bytes the flow has sent (agent/nft-rules.ts: conntrack
- * byte counters against the PIAS thresholds, so a large flow's later flowlets keep their demoted class).
+ * A flow's class is decided in the kernel by the bytes its current message has sent (agent/nft-rules.ts:
+ * per-5-tuple quotas against the PIAS thresholds that start afresh after the message gap, so a large
+ * flow's later flowlets keep their demoted class and the next request on a kept-alive connection does not).
  * What the kernel cannot know is declared or decided elsewhere, and goes in per-flow OVERRIDES (the
  * `classes` verdict map): a declared deadline puts the flow on top (Karuna: deadline flows → highest
  * queue), a declared size decides its class by size (Karuna: size known → queue by size), and a `rates`

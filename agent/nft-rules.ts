@@ -9,46 +9,52 @@
  *                     flowlet, not per packet); every payload-carrying packet refreshes its element; an
  *                     element that expires is a flowlet that ENDED; its counter is the flowlet's bytes
  *                     (the agent polls the set: agent/kernel-detector.ts)
+ *     set sentI       (I = 0…6) dynamic sets of 5-tuples whose elements carry a byte QUOTA and an idle
+ *                     timeout = the message gap: the bytes the current MESSAGE of the 5-tuple has sent
  *     set nopayload   `tcp doff . ip length` pairs of TCP segments without payload (IPv4 without options)
  *     map classes     5-tuple → `goto dscpN`: per-flow overrides (a declared size or deadline, a DSCP the
  *                     controller asked for), installed at a flowlet's start, removed at its end
- *     chain dscpN     `ip dscp set N accept`, one per DSCP in use
- *     chain classify  PIAS demotion by the bytes the FLOW has sent so far in this packet's direction —
- *                     conntrack's per-direction byte counters (`ct original|reply bytes`, which need
- *                     `net.netfilter.nf_conntrack_acct=1`) in interval verdict maps, one range per class
- *     chain ack       the class of segments without payload (see {@link ACK_POLICY})
+ *     chain dscpN     `ip dscp set N counter accept`, one per DSCP in use (the counter: bytes per class)
+ *     chain classify  PIAS demotion by the bytes the message has sent, threshold by threshold from the
+ *                     largest: `update @sentI { 5-tuple quota over T_I bytes } goto dscp…`
+ *     chain ack       segments without payload: the top class (see {@link ACK_POLICY})
  *     chain output    hook output, priority mangle: the order above
  *
  * PIAS (Bai et al., NSDI 2015, §3–§4) tags packets at the end host in the kernel by the bytes the flow has
- * sent; doing the same with conntrack makes the class a property of the flow (5-tuple + connection), not
- * of a flowlet: a large flow's later flowlets keep their demoted class.
+ * sent, and counts a persistent connection's bytes afresh once it has been idle (a message on a kept-alive
+ * connection is a new flow). The quota sets do exactly that: a 5-tuple's quotas count every payload byte
+ * it sends and expire only after `messageGapMs` without one, so a large flow's later flowlets (gaps
+ * shorter than the message gap, e.g. one retransmission timeout) keep their demoted class, while the next
+ * request on an idle kept-alive connection starts again in the top class. (Counting with conntrack's
+ * per-connection bytes instead demotes every later message of a kept-alive connection for good.)
  *
  * Measured here (nft 1.0.6, kernel 6.x): `nft -i` runs each input line as one transaction (commands joined
  * with `;` are atomic); JSON listings (`-j`) give element counters but `expires` only in whole seconds, so
- * the agent times ends by its own polls; `ip dscp set … map` is rejected, the vmap-to-chain form works.
+ * the agent times ends by its own polls; `ip dscp set … map` is rejected, the vmap-to-chain form works;
+ * `update @set { key quota over N bytes }` keeps one quota per element, matches once the element's bytes
+ * including the packet exceed N, and starts from zero after the element timed out.
  */
 import type { FiveTuple, Thresholds } from './protocol.js';
 
 export const NFT_TABLE = 'rivulet';
 const T = `ip ${NFT_TABLE}`;
 const TUPLE = 'ip saddr . ip daddr . meta l4proto . th sport . th dport';
-/** The largest value of a conntrack byte counter (64 bits). */
-const U64_MAX = '18446744073709551615';
+/** Quota sets: one per demotion threshold (Thresholds allows at most 7). */
+export const MAX_THRESHOLDS = 7;
+/** Default idle time after which a 5-tuple's next bytes start a new message (top class again), ms. */
+export const DEFAULT_MESSAGE_GAP_MS = 250;
 
 /**
- * What segments without payload (pure ACKs; SYN, FIN, RST without data) are marked with: the class of
- * the data they acknowledge, i.e. the class the OPPOSITE direction's byte count gives.
+ * What segments without payload (pure ACKs; SYN, FIN, RST without data) are marked with: the top class.
  *
  * Why: such a segment adds almost no load (≈ 66 bytes on the wire per two full segments acknowledged,
- * about 2% of the data rate), but its delay is the delay of the data it clocks. A small flow's ACKs
- * ride its own (top) class, so they never wait behind bulk data going the other way (an ACK in the
- * lowest queue would add that queue's delay to every round trip of the small flow); a large flow's ACKs
- * follow it down, so the top queue carries only small flows and their ACKs — not every ACK stream of
- * every bulk transfer. Classing ACKs by their own byte count would instead drift them down the classes
- * as ACK bytes add up (≈ 2% of the data), and leaving them unmarked would put every ACK in the lowest
- * queue.
+ * about 2% of the data rate), but its delay is the delay of the data it clocks: an ACK that waits behind
+ * bulk data in a lower queue adds that queue's delay to every round trip of the flow it acknowledges,
+ * small flows first. The acknowledged direction's message bytes are counted on the other host, so this
+ * host cannot class an ACK by them; the top class bounds the cost at ≈ 2% of the bulk load in the top
+ * queue and never delays a clock.
  */
-export const ACK_POLICY = 'class of the acknowledged direction';
+export const ACK_POLICY = 'top class';
 
 export interface NftTableOptions {
   /** idle gap ending a flowlet (the live set's element timeout), ms */
@@ -61,6 +67,8 @@ export interface NftTableOptions {
   readonly startLogRatePerS?: number;
   /** PIAS classes; undefined: no marking by bytes (overrides still apply) */
   readonly thresholds?: Thresholds;
+  /** idle time after which a 5-tuple's bytes count afresh (a new message), ms (default {@link DEFAULT_MESSAGE_GAP_MS}) */
+  readonly messageGapMs?: number;
 }
 
 /** Segments without payload: (doff, ip length) with IPv4 header 20 bytes and TCP header 4·doff bytes. */
@@ -77,42 +85,66 @@ function dscpsOf(t: Thresholds | undefined, extra: readonly number[] = []): numb
 
 /** Lines creating `dscpN` chains (idempotent: each chain is flushed and given its one rule). */
 export function dscpChainLines(dscps: readonly number[]): string[] {
-  return dscps.flatMap((d) => [`add chain ${T} dscp${d}`, `flush chain ${T} dscp${d}`, `add rule ${T} dscp${d} ip dscp set ${d} accept`]);
+  return dscps.flatMap((d) => [`add chain ${T} dscp${d}`, `flush chain ${T} dscp${d}`, `add rule ${T} dscp${d} ip dscp set ${d} counter accept`]);
+}
+
+/** One demotion step: a packet whose message has sent more than `overBytes` bytes (this packet included) goes to `dscp`. */
+export interface ClassStep {
+  readonly overBytes: number;
+  readonly dscp: number;
 }
 
 /**
- * The byte ranges of the classes as an nft interval vmap body: priority i covers
- * [thresholdsBytes[i−1], thresholdsBytes[i] − 1], the last one up to 2^64 − 1.
- * Thresholds that do not increase (or are < 1) are dropped with their class merged into the previous one.
+ * The top class and the demotion steps of `t`, ascending: a packet leaves priority i once its message's
+ * bytes, this packet included, exceed thresholdsBytes[i] (`quota over thresholdsBytes[i] bytes`: the first
+ * T bytes of a message ride priority 0, PIAS's demotion at T; a packet that straddles T stays above). Thresholds that do not increase (or are < 1) are dropped and their class
+ * left empty, as PIAS's model does for a threshold equal to the previous one; at most {@link MAX_THRESHOLDS}.
  */
-export function classRanges(t: Thresholds): string {
+export function classSteps(t: Thresholds): { readonly topDscp: number; readonly steps: ClassStep[] } {
   const n = t.dscpByPriority.length;
-  const k = Math.min(t.thresholdsBytes.length, n - 1);
-  const parts: string[] = [];
+  const k = Math.min(t.thresholdsBytes.length, n - 1, MAX_THRESHOLDS);
+  const kept: number[] = [];
   let lo = 0;
   for (let i = 0; i < k; i++) {
     const hi = Math.floor(t.thresholdsBytes[i]!);
     if (!(hi > lo)) continue;
-    parts.push(`${lo}-${hi - 1} : goto dscp${t.dscpByPriority[i]!}`);
+    kept.push(i);
     lo = hi;
   }
-  parts.push(`${lo}-${U64_MAX} : goto dscp${t.dscpByPriority[k]!}`);
-  return `{ ${parts.join(', ')} }`;
+  // the bytes below kept threshold i are class i; from it on, the class of the next kept threshold (or the last)
+  const steps = kept.map((i, j) => ({ overBytes: Math.floor(t.thresholdsBytes[i]!), dscp: t.dscpByPriority[kept[j + 1] ?? k]! }));
+  return { topDscp: t.dscpByPriority[kept[0] ?? k]!, steps };
 }
 
-/** Rules of the classify and ack chains for `t` (flushed first); no marking rules without thresholds. */
+/** The quota set of demotion step `i`. */
+function sentSet(i: number): string {
+  return `sent${i}`;
+}
+
+/** Lines creating the quota sets (idempotent: the same definition for the agent's lifetime). */
+export function sentSetLines(o: { readonly maxFlowlets: number; readonly messageGapMs?: number }): string[] {
+  const gap = Math.max(1, Math.round(o.messageGapMs ?? DEFAULT_MESSAGE_GAP_MS));
+  return Array.from({ length: MAX_THRESHOLDS }, (_, i) =>
+    `add set ${T} ${sentSet(i)} { typeof ${TUPLE} ; size ${o.maxFlowlets} ; flags dynamic,timeout ; timeout ${gap}ms ; }`);
+}
+
+/**
+ * Rules of the classify and ack chains for `t` (chains flushed, quota sets emptied first, so new thresholds
+ * count every message afresh). Classify tests the steps from the largest threshold down: every quota a
+ * packet passes counts its bytes, the first one over decides the class; below every threshold: the top
+ * class. No marking rules without thresholds.
+ */
 export function classifyLines(t: Thresholds | undefined): string[] {
-  const lines = [`flush chain ${T} classify`, `flush chain ${T} ack`];
+  const lines = [`flush chain ${T} classify`, `flush chain ${T} ack`, ...Array.from({ length: MAX_THRESHOLDS }, (_, i) => `flush set ${T} ${sentSet(i)}`)];
   if (!t) return [...lines, `add rule ${T} ack accept`];
-  const r = classRanges(t);
+  const { topDscp: top, steps } = classSteps(t);
   return [
     ...dscpChainLines(dscpsOf(t)),
     ...lines,
-    `add rule ${T} classify ct direction original ct original bytes vmap ${r}`,
-    `add rule ${T} classify ct direction reply ct reply bytes vmap ${r}`,
-    `add rule ${T} ack ct direction original ct reply bytes vmap ${r}`,
-    `add rule ${T} ack ct direction reply ct original bytes vmap ${r}`,
-    `add rule ${T} ack accept`,
+    ...steps.map((st, i) => ({ st, i })).reverse()
+      .map(({ st, i }) => `add rule ${T} classify update @${sentSet(i)} { ${TUPLE} quota over ${st.overBytes} bytes } goto dscp${st.dscp}`),
+    `add rule ${T} classify goto dscp${top}`,
+    `add rule ${T} ack goto dscp${top}`,
   ];
 }
 
@@ -125,6 +157,7 @@ export function tableLines(o: NftTableOptions): string[] {
     `add table ${T}`,
     `add set ${T} nopayload { typeof tcp doff . ip length ; elements = { ${noPayloadElements()} } ; }`,
     `add map ${T} classes { typeof ${TUPLE} : verdict ; size ${o.maxFlowlets} ; }`,
+    ...sentSetLines(o),
     `add chain ${T} classify`,
     `add chain ${T} ack`,
     `add chain ${T} output { type filter hook output priority mangle ; policy accept ; }`,

@@ -1,5 +1,5 @@
 /**
- * `rivulet agent --controller URL [--interface IF] [--id ID] [--idle-gap-ms 100] [--grace-ms 10000]
+ * `rivulet agent --controller URL [--interface IF] [--id ID] [--idle-gap-ms 100] [--message-gap-ms 250] [--grace-ms 10000]
  * [--api-port 7070] [--link-rate 1G] [--detector kernel|packets] [--log-level info]` (README.md "CLI";
  * ARCHITECTURE.md "Data path: a flowlet"): runs the host agent
  * (agent/agent.ts) on one interface until SIGINT/SIGTERM, then removes everything it installed.
@@ -21,12 +21,15 @@ import { parseBitRate } from '../../controller/config/index.js';
 import { createLogger, resolveLevel } from '../../controller/log.js';
 import { startHostAgent, DEFAULT_GRACE_MS, type DetectorKind } from '../../agent/agent.js';
 import { parseChannelAddress, type ChannelAddress } from '../../agent/protocol.js';
+import { DEFAULT_MESSAGE_GAP_MS } from '../../agent/nft-rules.js';
 
 export interface AgentCliOptions {
   readonly controller: ChannelAddress;
   readonly interface?: string;
   readonly id?: string;
   readonly idleGapMs: number;
+  /** PIAS marking: idle time after which a 5-tuple's bytes count afresh as a new message, ms */
+  readonly messageGapMs: number;
   readonly graceMs: number;
   readonly apiPort: number;
   /** bit/s */
@@ -146,6 +149,7 @@ export async function runAgent(opts: AgentCliOptions, io: CliIo = { err: (l) => 
       ...(mac ? { mac } : {}),
       linkRateBps,
       idleGapMs: opts.idleGapMs,
+      messageGapMs: opts.messageGapMs,
       graceMs: opts.graceMs,
       apiPort: opts.apiPort,
       ...(secret ? { secret } : {}),
@@ -173,6 +177,7 @@ export function register(program: Command): void {
     .option('--interface <if>', 'interface to capture and shape (default: the first non-loopback interface that is up)')
     .option('--id <id>', 'agent id (default HOSTNAME:INTERFACE)')
     .option('--idle-gap-ms <ms>', 'idle gap that ends a flowlet, ms (the controller may override)', positiveMs, 100)
+    .option('--message-gap-ms <ms>', 'PIAS marking: idle time after which a connection\'s next bytes are a new message, back in the top class, ms', positiveMs, DEFAULT_MESSAGE_GAP_MS)
     .option('--grace-ms <ms>', 'keep the last rates this long after losing the controller, ms', positiveMs, DEFAULT_GRACE_MS)
     .option('--api-port <port>', 'local API port on 127.0.0.1 (0 disables)', portNumber, 7070)
     .option('--link-rate <rate>', 'line rate of the interface, e.g. 100M or 1G (default /sys/class/net/IF/speed, else 10G)', linkRate)

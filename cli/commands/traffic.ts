@@ -165,8 +165,10 @@ export async function runTraffic(opts: { plan: TrafficPlan; host: string; out: s
       } else {
         const pool = idle.get(f.dst) ?? [];
         idle.set(f.dst, pool);
-        let s = pool.pop();
-        while (s && s.destroyed) s = pool.pop();
+        // the connection idle the longest: a message on a kept-alive connection is a new flow for PIAS
+        // marking only after the connection's message gap, so the freshest connection is the worst choice
+        let s = pool.shift();
+        while (s && s.destroyed) s = pool.shift();
         const sport = s?.localPort ?? nextPort++;
         emit({ ev: 'start', id: f.id, atUs, sport, lagUs: atUs - scheduledUs, conn: s ? 'kept' : 'fresh' });
         await declare(f, sport);

@@ -12,6 +12,7 @@ import { systemClock } from '../../controller/clock.js';
 import { quietLogger } from '../../controller/log.js';
 import { HostAgent } from '../../agent/agent.js';
 import { NftSession } from '../../agent/nft-session.js';
+import { tableLines, teardownLines } from '../../agent/nft-rules.js';
 import { nowEpochUs, type FiveTuple, type WelcomeMsg } from '../../agent/protocol.js';
 import { TcBatch, type TcFailure } from '../../agent/tc-batch.js';
 import { until } from '../helpers/until.js';
@@ -101,8 +102,8 @@ describe('agent: tc batch and nft shells in a network namespace @slow', function
     const table = nftTable();
     expect(table).to.contain('10.99.0.1 . 10.99.0.2 . tcp . 40000 . 5001 : goto dscp10');
     expect(table).to.contain('ip saddr . ip daddr . meta l4proto . th sport . th dport vmap @classes');
-    expect(table).to.match(/chain dscp10 \{\s+ip dscp set af11 accept/);
-    expect(table, 'PIAS classes by the flow\'s bytes').to.contain('ct direction original ct original bytes vmap { 0-999999999999 : goto dscp46, 1000000000000-18446744073709551615 : goto dscp0 }');
+    expect(table).to.match(/chain dscp10 \{\s+ip dscp set af11 counter packets \d+ bytes \d+ accept/);
+    expect(table, 'PIAS classes by the message\'s bytes').to.match(/update @sent0 \{ ip saddr . ip daddr . meta l4proto . th sport . th dport quota over \d+ [kmg]?bytes \} goto dscp0/);
     expect(enforced).to.have.length(1);
 
     agent.message({ type: 'rates', seq: 2, set: [], clear: ['f1'] });
@@ -119,5 +120,33 @@ describe('agent: tc batch and nft shells in a network namespace @slow', function
     expect(inNs('tc', 'qdisc', 'show', 'dev', DEV)).to.not.contain('htb');
     expect(inNs('nft', 'list', 'tables')).to.not.contain('rivulet');
     expect(failures, JSON.stringify(failures)).to.deep.equal([]);
+  });
+
+  it('marks a message by the bytes it has sent: top class first, demoted past the threshold, on top again after the message gap', async () => {
+    const log = quietLogger();
+    const nft = new NftSession({ log, command: ['ip', 'netns', 'exec', NS, 'nft'] });
+    nftSession = nft;
+    const thresholds = { thresholdsBytes: [3000], dscpByPriority: [46, 0] };
+    const r = await nft.run(tableLines({ idleGapMs: 100, maxFlowlets: 100, thresholds, messageGapMs: 2000 }));
+    expect(r.ok, JSON.stringify(r)).to.equal(true);
+    inNs('ip', 'neigh', 'replace', '10.99.0.2', 'lladdr', '02:00:00:00:00:02', 'dev', DEV);
+    // UDP datagrams of 972 bytes = 1,000 IP bytes each, all from one source port (one 5-tuple)
+    const send = (n: number): void => {
+      inNs('python3', '-c', `import socket
+s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM); s.setsockopt(socket.SOL_SOCKET,socket.SO_REUSEADDR,1); s.bind(("10.99.0.1",40001))
+for i in range(${n}): s.sendto(b"x"*972,("10.99.0.2",5001))`);
+    };
+    const classBytes = (dscp: number): number => {
+      const m = /counter packets \d+ bytes (\d+)/.exec(inNs('nft', 'list', 'chain', 'ip', 'rivulet', `dscp${dscp}`));
+      return Number(m?.[1] ?? NaN);
+    };
+    send(5);
+    expect([classBytes(46), classBytes(0)], 'the first 3,000 bytes on top, the rest demoted').to.deep.equal([3000, 2000]);
+    send(2);
+    expect([classBytes(46), classBytes(0)], 'within the message gap: still the same message').to.deep.equal([3000, 4000]);
+    await new Promise((res) => setTimeout(res, 2500));
+    send(4);
+    expect([classBytes(46), classBytes(0)], 'after the gap: a new message, on top again').to.deep.equal([6000, 5000]);
+    await nft.run(teardownLines());
   });
 });

@@ -13,7 +13,8 @@ import { quietLogger } from '../../../controller/log.js';
 import { nflogPayload, PacketCapture } from '../../../agent/capture.js';
 import type { OutgoingPacket } from '../../../agent/detector.js';
 import { KernelFlowletTracker } from '../../../agent/kernel-detector.js';
-import { classifyLines, classRanges, noPayloadElements, parseLiveSet, tableLines, type LiveElement } from '../../../agent/nft-rules.js';
+import { classifyLines, classSteps, noPayloadElements, parseLiveSet, tableLines, type LiveElement } from '../../../agent/nft-rules.js';
+import { dscpOfPriority, priorityOfBytes } from '../../../agent/dscp.js';
 import { NftSession } from '../../../agent/nft-session.js';
 import type { FiveTuple, Thresholds } from '../../../agent/protocol.js';
 
@@ -24,22 +25,25 @@ const ms = (n: number): number => T0 + n * 1000;
 const el = (bytes: number, packets: number, flow: FiveTuple = F): LiveElement => ({ flow, bytes, packets });
 
 describe('agent: nftables table (in-kernel detection and PIAS classes)', () => {
-  it('classes are byte ranges of the flow, one per priority, the last up to 2^64 − 1', () => {
-    expect(classRanges(TH)).to.equal('{ 0-99999 : goto dscp46, 100000-999999 : goto dscp26, 1000000-9999999 : goto dscp10, 10000000-18446744073709551615 : goto dscp0 }');
-    expect(classRanges({ thresholdsBytes: [50_000], dscpByPriority: [46, 0] })).to.equal('{ 0-49999 : goto dscp46, 50000-18446744073709551615 : goto dscp0 }');
-    expect(classRanges({ thresholdsBytes: [5, 5, 9], dscpByPriority: [46, 26, 10, 0] }), 'a repeated threshold leaves its class empty')
-      .to.equal('{ 0-4 : goto dscp46, 5-8 : goto dscp10, 9-18446744073709551615 : goto dscp0 }');
-    expect(classRanges({ thresholdsBytes: [], dscpByPriority: [46] })).to.equal('{ 0-18446744073709551615 : goto dscp46 }');
+  it('classes: the first T bytes of a message in the top class, then one step per threshold', () => {
+    expect(classSteps(TH)).to.deep.equal({ topDscp: 46, steps: [{ overBytes: 100_000, dscp: 26 }, { overBytes: 1_000_000, dscp: 10 }, { overBytes: 10_000_000, dscp: 0 }] });
+    expect(classSteps({ thresholdsBytes: [50_000], dscpByPriority: [46, 0] })).to.deep.equal({ topDscp: 46, steps: [{ overBytes: 50_000, dscp: 0 }] });
+    expect(classSteps({ thresholdsBytes: [5, 5, 9], dscpByPriority: [46, 26, 10, 0] }), 'a repeated threshold leaves its class empty')
+      .to.deep.equal({ topDscp: 46, steps: [{ overBytes: 5, dscp: 10 }, { overBytes: 9, dscp: 0 }] });
+    expect(classSteps({ thresholdsBytes: [0, 10], dscpByPriority: [46, 26, 0] }), 'a zero threshold empties the top class')
+      .to.deep.equal({ topDscp: 26, steps: [{ overBytes: 10, dscp: 0 }] });
+    expect(classSteps({ thresholdsBytes: [], dscpByPriority: [46] })).to.deep.equal({ topDscp: 46, steps: [] });
   });
 
-  it('property: the ranges cover 0..2^64−1 without overlap, in order', () => {
-    fc.assert(fc.property(fc.array(fc.integer({ min: 0, max: 1e9 }), { maxLength: 7 }), (raw) => {
+  it('property: the class of a message\'s byte count is the one priorityOfBytes gives (the agent\'s JavaScript model)', () => {
+    fc.assert(fc.property(fc.array(fc.integer({ min: 0, max: 1e9 }), { maxLength: 7 }), fc.integer({ min: 1, max: 2e9 }), (raw, sent) => {
       const thresholdsBytes = [...raw].sort((a, b) => a - b);
-      const body = classRanges({ thresholdsBytes, dscpByPriority: [...thresholdsBytes.map((_, i) => i + 1), 0] });
-      const ranges = [...body.matchAll(/(\d+)-(\d+) :/g)].map((m) => [BigInt(m[1]!), BigInt(m[2]!)] as const);
-      expect(ranges[0]![0]).to.equal(0n);
-      expect(ranges.at(-1)![1]).to.equal(2n ** 64n - 1n);
-      for (let i = 1; i < ranges.length; i++) expect(ranges[i]![0]).to.equal(ranges[i - 1]![1] + 1n);
+      const t: Thresholds = { thresholdsBytes, dscpByPriority: [...thresholdsBytes.map((_, i) => i + 1), 0] };
+      const { topDscp, steps } = classSteps(t);
+      // the nft rules: the largest step whose quota `sent` exceeds decides; else the top class
+      const nft = [...steps].reverse().find((s) => sent > s.overBytes)?.dscp ?? topDscp;
+      // PIAS: a message that has sent `sent` bytes (this packet's last byte included) is in the class of its (sent − 1)-th byte
+      expect(nft).to.equal(dscpOfPriority(priorityOfBytes(sent - 1, t), t));
     }));
   });
 
@@ -47,7 +51,7 @@ describe('agent: nftables table (in-kernel detection and PIAS classes)', () => {
     expect(noPayloadElements()).to.match(/^5 \. 40, 6 \. 44, .* 15 \. 80$/);
   });
 
-  it('the table: detection (live set, start log, update) before marking (overrides, then PIAS by the flow\'s bytes); ACKs by the other direction', () => {
+  it('the table: detection (live set, start log, update) before marking (overrides, then PIAS by the message\'s bytes); ACKs on top', () => {
     const lines = tableLines({ idleGapMs: 100, nflogGroup: 7, maxFlowlets: 1000, thresholds: TH });
     const text = lines.join('\n');
     expect(lines.slice(0, 3)).to.deep.equal(['add table ip rivulet', 'delete table ip rivulet', 'add table ip rivulet']);
@@ -61,13 +65,21 @@ describe('agent: nftables table (in-kernel detection and PIAS classes)', () => {
       'ip saddr . ip daddr . meta l4proto . th sport . th dport vmap @classes',
       'jump classify',
     ]);
-    expect(text).to.contain('add rule ip rivulet classify ct direction original ct original bytes vmap { 0-99999 : goto dscp46');
-    expect(text).to.contain('add rule ip rivulet ack ct direction original ct reply bytes vmap { 0-99999');
-    expect(text).to.contain('add rule ip rivulet ack ct direction reply ct original bytes vmap { 0-99999');
-    expect(text).to.contain('add rule ip rivulet dscp0 ip dscp set 0 accept');
+    expect(text).to.contain('add set ip rivulet sent0 { typeof ip saddr . ip daddr . meta l4proto . th sport . th dport ; size 1000 ; flags dynamic,timeout ; timeout 250ms ; }');
+    expect(text).to.contain('add set ip rivulet sent6 {');
+    const classify = lines.filter((l) => l.startsWith('add rule ip rivulet classify ')).map((r) => r.replace('add rule ip rivulet classify ', ''));
+    expect(classify, 'from the largest threshold down, then the top class').to.deep.equal([
+      'update @sent2 { ip saddr . ip daddr . meta l4proto . th sport . th dport quota over 10000000 bytes } goto dscp0',
+      'update @sent1 { ip saddr . ip daddr . meta l4proto . th sport . th dport quota over 1000000 bytes } goto dscp10',
+      'update @sent0 { ip saddr . ip daddr . meta l4proto . th sport . th dport quota over 100000 bytes } goto dscp26',
+      'goto dscp46',
+    ]);
+    expect(lines.filter((l) => l.startsWith('add rule ip rivulet ack ')), 'ACKs: the top class').to.deep.equal(['add rule ip rivulet ack goto dscp46']);
+    expect(tableLines({ idleGapMs: 100, maxFlowlets: 10, messageGapMs: 40 }).join('\n')).to.contain('size 10 ; flags dynamic,timeout ; timeout 40ms ; }');
+    expect(text).to.contain('add rule ip rivulet dscp0 ip dscp set 0 counter accept');
     const plain = tableLines({ idleGapMs: 100, maxFlowlets: 1000 }).join('\n');
     expect(plain, 'packet detection: no live set').to.not.contain('@live');
-    expect(classifyLines(undefined)).to.deep.equal(['flush chain ip rivulet classify', 'flush chain ip rivulet ack', 'add rule ip rivulet ack accept']);
+    expect(classifyLines(undefined)).to.deep.equal(['flush chain ip rivulet classify', 'flush chain ip rivulet ack', ...[0, 1, 2, 3, 4, 5, 6].map((i) => `flush set ip rivulet sent${i}`), 'add rule ip rivulet ack accept']);
   });
 
   it('reads nft -j listings of the live set; skips elements it cannot read', () => {
