@@ -27,7 +27,7 @@
  * with `;` are atomic); JSON listings (`-j`) give element counters but `expires` only in whole seconds, so
  * the agent times ends by its own polls; `ip dscp set … map` is rejected, the vmap-to-chain form works.
  */
-import type { FiveTuple, Thresholds } from './protocol.js';
+import type { FiveTuple, Thresholds } from '../protocol/agent.js';
 
 export const NFT_TABLE = 'rivulet';
 const T = `ip ${NFT_TABLE}`;
