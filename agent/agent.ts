@@ -34,8 +34,8 @@
  * or the flowlet ends.
  */
 import { hostname as osHostname } from 'node:os';
-import { systemClock, type Clock, type TimerHandle } from '../controller/clock.js';
-import type { Logger } from '../controller/log.js';
+import { systemClock, type Clock, type TimerHandle } from '../lib/clock.js';
+import type { Logger } from '../lib/log.js';
 import { AgentChannel } from './channel.js';
 import { PacketCapture } from './capture.js';
 import { FlowletDetector, flowletStart, type DetectorEvent, type FlowDeclaration, type FlowletSource, type LiveFlowlet, type OutgoingPacket } from './detector.js';
@@ -58,7 +58,7 @@ import {
   type RatesMsg,
   type Thresholds,
   type WelcomeMsg,
-} from './protocol.js';
+} from '../protocol/agent.js';
 import { rootLines, teardownLines, TcPlanner } from './tc.js';
 import { TcBatch } from './tc-batch.js';
 
@@ -537,7 +537,7 @@ export interface HostAgentOptions extends AgentConfig {
   readonly apiPort: number;
   /** delete an `htb 1:` root left by a previous run before installing ours */
   readonly deleteStaleRoot?: boolean;
-  /** the agent's secret for the controller's challenge (agent/protocol.ts agentAuthMac) */
+  /** the agent's secret for the controller's challenge (protocol/agent.ts agentAuthMac) */
   readonly secret?: string;
 }
 

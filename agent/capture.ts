@@ -1,6 +1,6 @@
 /**
  * The agent's packet source (I/O edge): `tcpdump` writing a live pcap of the interface's OUTGOING IPv4
- * packets to its stdout, read by `pcap-parser`; each record is parsed by controller/capture/packet.ts
+ * packets to its stdout, read by `pcap-parser`; each record is parsed by lib/packet/frame.ts
  * and reduced to the detector's {@link OutgoingPacket} (pure: {@link toOutgoing}).
  *
  *   tcpdump -i IF -U -w - -s 128 -Q out --immediate-mode -B 4096 --time-stamp-precision=micro ip
@@ -25,8 +25,8 @@ import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import type { Readable } from 'node:stream';
 import pcapParser from 'pcap-parser';
 import type { PcapGlobalHeader, PcapPacketHeader } from 'pcap-parser';
-import { LINKTYPE, parsePacket, type ParsedPacket } from '../controller/capture/packet.js';
-import type { Logger } from '../controller/log.js';
+import { LINKTYPE, parsePacket, type ParsedPacket } from '../lib/packet/frame.js';
+import type { Logger } from '../lib/log.js';
 import type { OutgoingPacket } from './detector.js';
 
 export interface CaptureExclude {

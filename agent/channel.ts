@@ -1,5 +1,5 @@
 /**
- * The agent's end of the agent channel (agent/protocol.ts): `unix:/path` (NDJSON over a unix stream
+ * The agent's end of the agent channel (protocol/agent.ts): `unix:/path` (NDJSON over a unix stream
  * socket) or `ws://…` (the `ws` package, one message a text frame) behind one {@link Transport}.
  *
  * - Every (re)connect sends `hello` built at that moment (`hello()`: the active flowlets, so the
@@ -18,8 +18,8 @@
  */
 import { connect as netConnect, type Socket } from 'node:net';
 import { WebSocket } from 'ws';
-import { systemClock, type Clock, type TimerHandle } from '../controller/clock.js';
-import type { Logger } from '../controller/log.js';
+import { systemClock, type Clock, type TimerHandle } from '../lib/clock.js';
+import type { Logger } from '../lib/log.js';
 import {
   agentAuthMac,
   encodeLine,
@@ -36,7 +36,7 @@ import {
   type FlowletStart,
   type HelloMsg,
   type WelcomeMsg,
-} from './protocol.js';
+} from '../protocol/agent.js';
 
 /** Heartbeat period assumed until the welcome names one, ms. */
 export const DEFAULT_HEARTBEAT_MS = 1000;
@@ -159,7 +159,7 @@ export interface ChannelOptions {
   readonly maxBatch?: number;
   /**
    * The agent's secret (from the controller's config, per agent or shared): answers the controller's
-   * `challenge` with an `auth` (agent/protocol.ts agentAuthMac). Absent: a challenge cannot be answered
+   * `challenge` with an `auth` (protocol/agent.ts agentAuthMac). Absent: a challenge cannot be answered
    * and the controller will refuse the channel.
    */
   readonly secret?: string;

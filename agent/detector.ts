@@ -1,6 +1,6 @@
 /**
  * The agent's flowlet detector (Flowtune's flowlets; PIAS's idle gap; ARCHITECTURE.md "Data path: a flowlet"), pure: outgoing packet headers in, flowlet
- * start / progress / end events (agent/protocol.ts) out. No I/O and no clock of its own: every call
+ * start / progress / end events (protocol/agent.ts) out. No I/O and no clock of its own: every call
  * carries the time (µs since the epoch, the capture's timestamps and the agent's clock are one clock).
  *
  * - A flowlet of a 5-tuple starts at the first packet that CARRIES PAYLOAD (TCP payload > 0; every UDP
@@ -20,7 +20,7 @@
  *
  * Bytes are IP total lengths of payload-carrying packets.
  */
-import type { FiveTuple, FlowletEnd, FlowletProgress, FlowletStart } from './protocol.js';
+import type { FiveTuple, FlowletEnd, FlowletProgress, FlowletStart } from '../protocol/agent.js';
 
 /** One outgoing packet's headers, as the capture saw it. */
 export interface OutgoingPacket {

@@ -12,7 +12,7 @@
  */
 import { flowKey } from './detector.js';
 import { addOverrideLine, deleteOverrideLine, dscpChainLines, NFT_TABLE } from './nft-rules.js';
-import type { FiveTuple, Thresholds } from './protocol.js';
+import type { FiveTuple, Thresholds } from '../protocol/agent.js';
 
 export { NFT_TABLE };
 

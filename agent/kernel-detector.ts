@@ -26,7 +26,7 @@
  * Last-packet times are the poll at which a flowlet's counter last grew (nft's JSON gives expiries in
  * whole seconds only), so an end's `lastPacketEpochUs` is late by at most one poll period.
  */
-import type { FiveTuple, FlowletEnd } from './protocol.js';
+import type { FiveTuple, FlowletEnd } from '../protocol/agent.js';
 import {
   DeclaringSource, flowKey, flowletStart, takeDeclaration,
   type DetectorEvent, type FlowDeclaration, type FlowletSource, type LiveFlowlet,

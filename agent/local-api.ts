@@ -16,7 +16,7 @@
 import { fastify, type FastifyInstance } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
-import type { Logger } from '../controller/log.js';
+import type { Logger } from '../lib/log.js';
 import type { AgentHealth, FlowletStatus } from './agent.js';
 import type { FlowDeclaration } from './detector.js';
 

@@ -34,7 +34,7 @@
  * `update @set { key quota over N bytes }` keeps one quota per element, matches once the element's bytes
  * including the packet exceed N, and starts from zero after the element timed out.
  */
-import type { FiveTuple, Thresholds } from './protocol.js';
+import type { FiveTuple, Thresholds } from '../protocol/agent.js';
 
 export const NFT_TABLE = 'rivulet';
 const T = `ip ${NFT_TABLE}`;

@@ -12,7 +12,7 @@
 import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
-import type { Logger } from '../controller/log.js';
+import type { Logger } from '../lib/log.js';
 
 /** The outcome of one request. */
 export interface NftResult {

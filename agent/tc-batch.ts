@@ -15,8 +15,8 @@
  */
 import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import type { Readable, Writable } from 'node:stream';
-import type { Logger } from '../controller/log.js';
-import { nowEpochUs } from './protocol.js';
+import type { Logger } from '../lib/log.js';
+import { nowEpochUs } from '../protocol/agent.js';
 
 /** Lines whose text is remembered to explain a failure. */
 export const LINE_MEMORY = 65_536;

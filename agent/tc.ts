@@ -20,7 +20,7 @@
  * supported"), so a stale root of a previous run is deleted first ({@link rootLines} `deleteStale`); the
  * `ip sport/dport` matches of u32 sit at fixed offset 20 (IPv4 without options).
  */
-import type { FiveTuple } from './protocol.js';
+import type { FiveTuple } from '../protocol/agent.js';
 
 /** tc filter priority ("pref") of the flowlet filters. */
 export const FLOWLET_FILTER_PRIO = 10;

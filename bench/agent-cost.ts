@@ -23,7 +23,7 @@ import { readFileSync, readdirSync, rmSync } from 'node:fs';
 import { createServer, type Socket } from 'node:net';
 import { loadavg } from 'node:os';
 import { createInterface } from 'node:readline';
-import { encodeLine, nowEpochUs, parseAgentMessage, type RatesMsg, type WelcomeMsg } from '../agent/protocol.js';
+import { encodeLine, nowEpochUs, parseAgentMessage, type RatesMsg, type WelcomeMsg } from '../protocol/agent.js';
 
 function arg(name: string, dflt: string): string {
   const i = process.argv.indexOf(`--${name}`);

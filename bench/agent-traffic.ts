@@ -14,7 +14,7 @@
 import { readFileSync } from 'node:fs';
 import { connect, createServer, type Socket } from 'node:net';
 import { parseCdf, quantile } from '../apps/qos/thresholds/index.js';
-import { nowEpochUs } from '../agent/protocol.js';
+import { nowEpochUs } from '../protocol/agent.js';
 import { mulberry32 } from '../testing/random.js';
 
 function arg(name: string, dflt?: string): string {

@@ -15,7 +15,7 @@
 import { readFileSync } from 'node:fs';
 import { parseCdf, quantile } from '../apps/qos/thresholds/index.js';
 import type { EnforcementSettings } from '../apps/enforcement/types.js';
-import { Harness, ip, tuple } from '../test/unit/enforcement/helpers.js';
+import { Harness, ip, tuple } from '../testing/enforcement-harness.js';
 import { mulberry32 } from '../testing/random.js';
 
 function arg(name: string, dflt: string): string {

@@ -6,7 +6,7 @@
  * ratio column is codec ÷ JSON (higher is better for the codec). These machines are noisy: read ratios.
  */
 import { performance } from 'node:perf_hooks';
-import { decodeMessage, encodeMessage, type OfpMessage, type FlowStats } from '../controller/codec/index.js';
+import { decodeMessage, encodeMessage, type OfpMessage, type FlowStats } from '../openflow/codec/index.js';
 
 const match = [
   { field: 'in_port', value: 3 },

@@ -24,7 +24,7 @@ import os from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
 import type { ConfigInput } from '../controller/config/index.js';
-import { FakeFabric, type FabricShape } from '../test/helpers/fake-fabric.js';
+import { FakeFabric, type FabricShape } from '../testing/fake-fabric.js';
 import { announceHosts, percentile, runEchoLoop, runFlowLoop, type EchoLoopResult, type FlowLoopResult } from './setup-load.js';
 import type { ControllerStatus, WorkerReply } from './setup-controller.js';
 

@@ -15,8 +15,8 @@
  */
 import { mulberry32 } from '../testing/random.js';
 import { performance } from 'node:perf_hooks';
-import { OFPFC } from '../controller/codec/index.js';
-import { FakeFabric, flowKey, matchFields, packetFields, type FakeHost, type FabricEvent } from '../test/helpers/fake-fabric.js';
+import { OFPFC } from '../openflow/codec/index.js';
+import { FakeFabric, flowKey, matchFields, packetFields, type FakeHost, type FabricEvent } from '../testing/fake-fabric.js';
 
 /** Deterministic PRNG so runs pick the same host pairs. */
 export const prng = mulberry32;

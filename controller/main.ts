@@ -8,14 +8,14 @@ import { createRoutingApp } from '../apps/routing/app.js';
 import { createEnforcementApp, type EnforcementApp } from '../apps/enforcement/app.js';
 import { computePriorityThresholds, createQosApp, dscpQueueRule, type QosApp } from '../apps/qos/index.js';
 import { createTopologyApp, type TopologyApp } from '../topology/app.js';
-import type { ControllerStats } from './api.js';
-import { CountingClock, systemClock, type Clock } from './clock.js';
+import type { ControllerStats } from '../openflow/app-api.js';
+import { CountingClock, systemClock, type Clock } from '../lib/clock.js';
 import type { RivuletConfig } from './config/index.js';
 import { readFileSync } from 'node:fs';
-import { startController, type Controller, type ControllerTls } from './controller.js';
+import { startController, type Controller, type ControllerTls } from '../openflow/listener.js';
 import { PROBE_MAC } from '../apps/routing/arp.js';
 import { createControllerMeterApp } from '../apps/controlplane/controller-meter.js';
-import { createLogger, type Logger } from './log.js';
+import { createLogger, type Logger } from '../lib/log.js';
 import { createRestServer, type RestAddress, type RestServer } from './rest/index.js';
 
 export interface RivuletOptions {

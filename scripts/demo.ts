@@ -24,11 +24,11 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { dpidHex } from '../controller/log.js';
-import { startAgents, waitRegistered, type AgentSet } from '../test/helpers/agents.js';
-import { mbps } from '../test/helpers/iperf.js';
-import { getJson, MininetFabric, mininetUnavailable, type Iperf3Result, type MnTopology } from '../test/helpers/mininet.js';
-import { startTestController, type TestController, type TestControllerOptions } from '../test/helpers/rivulet.js';
+import { dpidHex } from '../lib/log.js';
+import { startAgents, waitRegistered, type AgentSet } from '../testing/agents.js';
+import { mbps } from '../testing/iperf.js';
+import { getJson, MininetFabric, mininetUnavailable, type Iperf3Result, type MnTopology } from '../testing/mininet.js';
+import { startTestController, type TestController, type TestControllerOptions } from '../testing/rivulet.js';
 import { openWebView, type WebViewSession } from './web-screenshot.js';
 import type { HostJson, LinkJson, RouteJson, SwitchJson } from '../controller/rest/schemas.js';
 

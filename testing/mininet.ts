@@ -20,7 +20,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 
-import { pollUntil } from '../controller/until.js';
+import { pollUntil } from '../lib/until.js';
 
 const run = promisify(execFile);
 

@@ -2,7 +2,8 @@
  * Counting and deleting Rivulet's QoS/Queue rows of named ports through OVSDB (tests: "no duplicate
  * rows after a restart", and cleanup of only what the test's controller created).
  */
-import { connectOvsdb, DEFAULT_OVSDB_ADDRESS, OVS_DB, OWNER_PORT_KEY, strMap } from '../controller/ovsdb/index.js';
+import { connectOvsdb, DEFAULT_OVSDB_ADDRESS, strMap } from '../lib/ovsdb/index.js';
+import { OVS_DB, OWNER_PORT_KEY } from '../apps/qos/ovsdb-txn.js';
 import { ovsRemove } from '../apps/qos/shell.js';
 
 export interface RowCount {

@@ -5,16 +5,16 @@
  * every batch of fabric events to the TopologyView's subscribers (synchronously, in the handler).
  *
  * Ordering guarantee: the app host delivers a packet-in to apps in registration order, synchronously
- * (controller/app-host.ts `dispatch`), and this app's handlers are synchronous; register it BEFORE the
+ * (openflow/app-host.ts `dispatch`), and this app's handlers are synchronous; register it BEFORE the
  * routing app and a host's first packet is learnt (and hostAdded / hostIpLearned delivered) before
  * routing sees that packet.
  *
  * On switchUp the app installs one entry: LLDP → controller above the table-miss (discovery.ts
  * `lldpFlowMod`); the table-miss and forwarding entries belong to the routing app.
  */
-import type { App, AppContext, OutMessage } from '../controller/api.js';
-import type { Clock, TimerHandle } from '../controller/clock.js';
-import { dpidHex, type Logger } from '../controller/log.js';
+import type { App, AppContext, OutMessage } from '../openflow/app-api.js';
+import type { Clock, TimerHandle } from '../lib/clock.js';
+import { dpidHex, type Logger } from '../lib/log.js';
 import { DiscoveryCore, lldpFlowMod, probePacketOut, type Probe } from './discovery.js';
 import { FabricGraph, toFabricPort } from './graph.js';
 import { LinkGuard, type LinkGuardConfig } from './link-guard.js';

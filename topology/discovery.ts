@@ -15,8 +15,8 @@
  * Each task's next run is `now + intervalMs + jitter`, jitter uniform in [0, jitterMs) from the injected
  * `random` (seedable in tests).
  */
-import { flowMod, OFP_NO_BUFFER, OFPP, TO_CONTROLLER } from '../controller/codec/index.js';
-import type { OutMessage } from '../controller/api.js';
+import { flowMod, OFP_NO_BUFFER, OFPP, TO_CONTROLLER } from '../openflow/codec/index.js';
+import type { OutMessage } from '../openflow/app-api.js';
 import { buildProbePdu, verifyProbe, type ProbeInfo } from './lldp-probe.js';
 import { buildLldpFrame } from './packet.js';
 import { fail, ok, type PacketResult } from './packet-error.js';

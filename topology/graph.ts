@@ -10,8 +10,8 @@
  * Links are point-to-point: a port is the source of at most one link and the destination of at most
  * one; a newer sighting that contradicts an older link replaces it (reason 'replaced').
  */
-import { OFPP, OFPPC, OFPPR, OFPPS, type Port } from '../controller/codec/index.js';
-import { dpidHex, dpidPortKey } from '../controller/dpid.js';
+import { OFPP, OFPPC, OFPPR, OFPPS, type Port } from '../openflow/codec/index.js';
+import { dpidHex, dpidPortKey } from '../lib/dpid.js';
 import { allShortestPaths, assignRoles, cmpBig, compareLinks, floodTree } from './graph-algos.js';
 import { isGroupMac, type ParsedFrame } from './packet.js';
 import type { FabricEvent, FabricHost, FabricLink, FabricPath, FabricPort, FabricSwitch, PortRef, SwitchRole } from './types.js';

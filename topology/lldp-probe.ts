@@ -17,7 +17,7 @@
  * back into the port it came from) is rejected by the graph.
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { dpidHex, parseDpid } from '../controller/dpid.js';
+import { dpidHex, parseDpid } from '../lib/dpid.js';
 import { fail, ok, type PacketResult } from './packet-error.js';
 import { buildLldpdu, LLDP_SUBTYPE_LOCAL, LLDP_TLV, orgTlvs, type LldpFrame } from './lldp.js';
 

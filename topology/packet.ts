@@ -6,7 +6,7 @@
  *
  * Text forms: MAC "aa:bb:cc:dd:ee:ff" (lowercase), IPv4 dotted quad.
  */
-import { parseIpv4, parseMac } from '../controller/codec/buffer.js';
+import { parseIpv4, parseMac } from '../openflow/codec/buffer.js';
 import { fail, ok, type PacketErrorCode, type PacketResult } from './packet-error.js';
 import { LLDP_ETHERTYPE, LLDP_NEAREST_BRIDGE, parseLldpdu, type LldpFrame } from './lldp.js';
 

@@ -6,9 +6,9 @@
  * per switch and reported (`applied`, or `unsupported` with the switch's error), like the data meters.
  * One drop band in packets per second; the rate is the switch's whole packet-in budget (all classes).
  */
-import type { App, OutMessage, SwitchHandle } from '../../controller/api.js';
-import { OFPM, OFPMC, OFPMF } from '../../controller/codec/index.js';
-import { dpidHex, type Logger } from '../../controller/log.js';
+import type { App, OutMessage, SwitchHandle } from '../../openflow/app-api.js';
+import { OFPM, OFPMC, OFPMF } from '../../openflow/codec/index.js';
+import { dpidHex, type Logger } from '../../lib/log.js';
 
 export interface ControllerMeterStatus {
   readonly dpid: string;

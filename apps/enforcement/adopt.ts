@@ -11,12 +11,12 @@
  * the 5-tuple (no in_port in the request) and taking the one whose in_port is an edge port (not a fabric
  * link), and the walk ends at the first output to an edge port.
  */
-import type { SwitchHandle } from '../../controller/api.js';
-import { flowMod } from '../../controller/codec/builders.js';
-import { OFPFC, OFPG, OFPP, OFPTT_ALL, type Action, type FlowStats } from '../../controller/codec/index.js';
-import { APP_COOKIE_PREFIX_MASK } from '../cookies.js';
+import type { SwitchHandle } from '../../openflow/app-api.js';
+import { flowMod } from '../../openflow/codec/builders.js';
+import { OFPFC, OFPG, OFPP, OFPTT_ALL, type Action, type FlowStats } from '../../openflow/codec/index.js';
+import { APP_COOKIE_PREFIX_MASK } from '../../lib/cookies.js';
 import { ROUTING_COOKIE_PREFIX } from '../routing/builders.js';
-import { dpidHex } from '../../controller/log.js';
+import { dpidHex } from '../../lib/log.js';
 import { flowMatch } from '../routing/flow-key.js';
 import type { FlowKey } from '../routing/types.js';
 import type { PortRef, TopologyView } from '../../topology/types.js';

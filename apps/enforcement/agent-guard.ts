@@ -13,7 +13,7 @@
  * when its channel closes (the allocator keeps its flowlets until they expire; a reconnect's hello
  * resyncs them through here again).
  */
-import type { EventsMsg, FlowletStart, HelloMsg } from '../../agent/protocol.js';
+import type { EventsMsg, FlowletStart, HelloMsg } from '../../protocol/agent.js';
 
 export interface AgentLimits {
   readonly maxActiveFlowletsPerAgent: number;

@@ -1,5 +1,5 @@
 /**
- * The controller's end of the agent channel (agent/protocol.ts): a unix stream socket server carrying
+ * The controller's end of the agent channel (protocol/agent.ts): a unix stream socket server carrying
  * NDJSON (Mininet hosts share the file system, ARCHITECTURE.md "Platform facts") and WebSocket connections handed over by the
  * REST server's `/api/v1/agents/ws` route — both become {@link AgentChannel}s feeding one handler.
  *
@@ -22,9 +22,9 @@ import type { WebSocket } from 'ws';
 import {
   encodeLine, MAX_MESSAGE_BYTES, parseAgentMessage, ProtocolError, nowEpochUs,
   type AgentMessage, type ControllerMessage,
-} from '../../agent/protocol.js';
-import type { Clock, TimerHandle } from '../../controller/clock.js';
-import type { Logger } from '../../controller/log.js';
+} from '../../protocol/agent.js';
+import type { Clock, TimerHandle } from '../../lib/clock.js';
+import type { Logger } from '../../lib/log.js';
 
 /** Missed heartbeat periods after which a silent channel is dropped. */
 export const SILENT_PERIODS = 3;

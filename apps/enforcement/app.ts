@@ -14,11 +14,11 @@
  */
 import type { WebSocket } from 'ws';
 import { randomBytes } from 'node:crypto';
-import { agentAuthValid, nowEpochUs, type AgentMessage, type HelloMsg, type Thresholds, type WelcomeMsg } from '../../agent/protocol.js';
-import type { App, SwitchHandle } from '../../controller/api.js';
-import type { Clock, TimerHandle } from '../../controller/clock.js';
+import { agentAuthValid, nowEpochUs, type AgentMessage, type HelloMsg, type Thresholds, type WelcomeMsg } from '../../protocol/agent.js';
+import type { App, SwitchHandle } from '../../openflow/app-api.js';
+import type { Clock, TimerHandle } from '../../lib/clock.js';
 import type { RivuletConfig } from '../../controller/config/index.js';
-import { dpidHex, type Logger } from '../../controller/log.js';
+import { dpidHex, type Logger } from '../../lib/log.js';
 import type { PriorityThresholds } from '../qos/index.js';
 import type { FlowKey, RouteInfo } from '../routing/types.js';
 import type { TopologyView } from '../../topology/types.js';
@@ -40,7 +40,7 @@ export interface EnforcementAppOptions {
   readonly switches: (dpid: bigint) => SwitchHandle | undefined;
   /** PIAS/Karuna thresholds computed at start: pushed to agents in `welcome` */
   readonly priorityThresholds?: PriorityThresholds;
-  /** wall clock, µs since the epoch (default agent/protocol.ts nowEpochUs) */
+  /** wall clock, µs since the epoch (default protocol/agent.ts nowEpochUs) */
   readonly epochUs?: () => number;
   /** ms a flowlet waits for a route, once discovery settled, before its path is read from the switches (default 500) */
   readonly adoptAfterMs?: number;

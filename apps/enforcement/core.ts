@@ -32,8 +32,8 @@
  * Modes: `agents` → rates only; `meters` → meters only; `both` → the agent gets r and the meter
  * r·(1 + meterMarginFraction) (agents shape, meters police above).
  */
-import type { EventsMsg, FiveTuple, FlowletStart, HelloMsg, RatesMsg } from '../../agent/protocol.js';
-import type { Action } from '../../controller/codec/index.js';
+import type { EventsMsg, FiveTuple, FlowletStart, HelloMsg, RatesMsg } from '../../protocol/agent.js';
+import type { Action } from '../../openflow/codec/index.js';
 import { createPolicy, type Policy } from '../allocator/policy.js';
 import { FlowletTable } from '../allocator/table.js';
 import { flowKeyString, IPPROTO_TCP, IPPROTO_UDP } from '../routing/flow-key.js';

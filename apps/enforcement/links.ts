@@ -13,7 +13,7 @@
  * them all (ports change speed, links are discovered). Pure: reads the TopologyView only.
  */
 import { Fabric } from '../allocator/fabric.js';
-import { dpidPortKey } from '../../controller/dpid.js';
+import { dpidPortKey } from '../../lib/dpid.js';
 import type { PortRef, TopologyView } from '../../topology/types.js';
 
 /** Capacity when nothing else says (topology/graph.ts FALLBACK_CAPACITY_BPS). */

@@ -9,17 +9,17 @@
  * every coalesced caller gets its outcome). Invariant: a key whose last set() failed has nothing on the
  * switch (meter and entry deleted, id recycled) — traffic falls back to the unmetered pinned entry
  * (BwE: fall back to plain TCP). Errors never escape as unhandled rejections; only set() rejects, with a
- * SwitchError (controller/errors.ts), a {@link MeterEnforcerError} or a RangeError for a bad target.
+ * SwitchError (openflow/errors.ts), a {@link MeterEnforcerError} or a RangeError for a bad target.
  *
  * Probe before you promise (ARCHITECTURE.md "Commitments" 1): every switch's OFPMP_METER_FEATURES is read at switchUp (or at
  * its first set()), reported by support(), and set() on a switch without drop-band kbit/s meters rejects.
  * Units: bit/s, bytes, ms (kbit/s and kbit only on the wire, meters.ts).
  */
 import { isDeepStrictEqual } from 'node:util';
-import type { OutMessage, RequestOptions, SwitchHandle } from '../../controller/api.js';
-import { flowMod, OFPFC, OFPG, OFPM, OFPP, OFPTT_ALL, type Action, type Match } from '../../controller/codec/index.js';
-import type { Clock } from '../../controller/clock.js';
-import { dpidHex, type Logger } from '../../controller/log.js';
+import type { OutMessage, RequestOptions, SwitchHandle } from '../../openflow/app-api.js';
+import { flowMod, OFPFC, OFPG, OFPM, OFPP, OFPTT_ALL, type Action, type Match } from '../../openflow/codec/index.js';
+import type { Clock } from '../../lib/clock.js';
+import { dpidHex, type Logger } from '../../lib/log.js';
 import {
   DEFAULT_BURST_MS, MeterIdPool, burstKbit, deleteEnforcementEntries, deleteEntryByCookie, enforcementCookie,
   judgeMeterFeatures, measuredBps, meterAdd, meterBurstBytes, meterDelete, meterDeleteAll, meterModify, meterSample,
@@ -28,8 +28,8 @@ import {
 
 export interface MeterEnforcerOptions {
   readonly switches: (dpid: bigint) => SwitchHandle | undefined;
-  readonly log: Logger;                    // controller/log.ts
-  readonly clock: Pick<Clock, 'now'>;       // controller/clock.ts, ms
+  readonly log: Logger;                    // lib/log.ts
+  readonly clock: Pick<Clock, 'now'>;       // lib/clock.ts, ms
   readonly priority: number;               // priority of metered entries (routing.priority + 1)
   readonly tableId?: number;               // default 0
   readonly idleTimeoutS: number;           // idle timeout of metered entries

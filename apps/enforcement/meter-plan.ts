@@ -9,7 +9,7 @@
  *   the pair (each flow keeps the path routing chose for it), rate = the sum of their rates.
  * In mode `both` every meter polices at rate·(1 + meterMarginFraction), above the agents' shaping.
  */
-import type { FiveTuple } from '../../agent/protocol.js';
+import type { FiveTuple } from '../../protocol/agent.js';
 import { flowMatch } from '../routing/flow-key.js';
 import type { FlowKey } from '../routing/types.js';
 import { stableText, type ResolvedPath } from './paths.js';

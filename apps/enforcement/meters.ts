@@ -23,9 +23,9 @@ import {
   type Match,
   type MeterBand,
   type MeterStats,
-} from '../../controller/codec/index.js';
-import type { OutMessage } from '../../controller/api.js';
-import { ALL_ONES_64, APP_COOKIE_PREFIX_MASK, appCookie, appCookiePrefix, isAppCookie } from '../cookies.js';
+} from '../../openflow/codec/index.js';
+import type { OutMessage } from '../../openflow/app-api.js';
+import { ALL_ONES_64, APP_COOKIE_PREFIX_MASK, appCookie, appCookiePrefix, isAppCookie } from '../../lib/cookies.js';
 
 /* ------------------------------------------------------------------ cookies */
 

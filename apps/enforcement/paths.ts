@@ -3,8 +3,8 @@
  * what its ingress entry does (the switch, the in port, the actions), from routing's RouteInfo or from
  * the switches' tables (adopted after a controller restart). Pure.
  */
-import type { Action, Match } from '../../controller/codec/index.js';
-import { dpidHex, parseDpid } from '../../controller/dpid.js';
+import type { Action, Match } from '../../openflow/codec/index.js';
+import { dpidHex, parseDpid } from '../../lib/dpid.js';
 import { outputTo } from '../routing/builders.js';
 import { ETH_TYPE_IPV4 } from '../routing/flow-key.js';
 import type { RouteInfo } from '../routing/types.js';

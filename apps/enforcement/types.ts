@@ -3,8 +3,8 @@
  * returns, and the read views the REST API serves. Rates bit/s, sizes bytes, `…EpochUs` µs since the
  * Unix epoch (the agents' and the controller's clocks agree in Mininet), `…Ms` ms of the injected clock.
  */
-import type { Action, Match } from '../../controller/codec/index.js';
-import type { FiveTuple, RatesMsg } from '../../agent/protocol.js';
+import type { Action, Match } from '../../openflow/codec/index.js';
+import type { FiveTuple, RatesMsg } from '../../protocol/agent.js';
 import type { TenantConfig } from './tenants.js';
 import type { CapacityConfig } from './links.js';
 import type { SampleSummary } from './stats.js';

@@ -9,10 +9,11 @@
  * Errors never escape: a failed part is recorded in the port's status (REST /api/v1/qos) and logged with
  * the dpid and port.
  */
-import type { SwitchHandle } from '../../controller/api.js';
-import { OFPQ_ALL, type QueueStats } from '../../controller/codec/index.js';
-import { dpidHex, type Logger } from '../../controller/log.js';
-import { connectOvsdb, orphanOps, ownedRowsOps, OVS_DB, type OvsdbClient } from '../../controller/ovsdb/index.js';
+import type { SwitchHandle } from '../../openflow/app-api.js';
+import { OFPQ_ALL, type QueueStats } from '../../openflow/codec/index.js';
+import { dpidHex, type Logger } from '../../lib/log.js';
+import { connectOvsdb, type OvsdbClient } from '../../lib/ovsdb/index.js';
+import { orphanOps, ownedRowsOps, OVS_DB } from './ovsdb-txn.js';
 import type { FabricEvent, FabricPort, TopologyView } from '../../topology/types.js';
 import { ovsRows, planPort, portKey, type PortPlan, type QosPlanConfig } from './plan.js';
 import { datapathTypeOf, foreignRootQdisc, ovsApply, probeRedEcn, tcBatch, tcClassStats, waitHtbRoot, type EcnProbe } from './shell.js';

@@ -9,8 +9,8 @@
  * classes, work-conserving when the higher classes are idle.
  */
 import { ecnThresholdPackets } from '../../controller/config/index.js';
-import { dpidPortKey } from '../../controller/dpid.js';
-import type { PortQosRows } from '../../controller/ovsdb/index.js';
+import { dpidPortKey } from '../../lib/dpid.js';
+import type { PortQosRows } from './ovsdb-txn.js';
 
 /** What the plan reads of the `qos` config section. */
 export interface QosPlanConfig {

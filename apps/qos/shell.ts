@@ -1,22 +1,24 @@
 /**
- * The I/O edge of the QoS app: OVSDB transactions (controller/ovsdb) and the `tc` commands of the
+ * The I/O edge of the QoS app: OVSDB transactions (lib/ovsdb, ovsdb-txn.ts) and the `tc` commands of the
  * switch host (one `tc -batch` process per apply). No decisions here: what to write comes from plan.ts,
- * tc.ts and controller/ovsdb/qos-txn.ts.
+ * tc.ts and apps/qos/ovsdb-txn.ts.
  */
 import { execFile, spawn } from 'node:child_process';
 import { promisify } from 'node:util';
 import {
+  OvsdbError,
+  type OvsdbClient,
+} from '../../lib/ovsdb/index.js';
+import {
   applyOps,
   observeOps,
-  OvsdbError,
   OVS_DB,
   parseObserved,
   removeOps,
-  type OvsdbClient,
   type PortQosRows,
-} from '../../controller/ovsdb/index.js';
-import { dpidHex } from '../../controller/dpid.js';
-import { pollUntil, WaitTimeoutError } from '../../controller/until.js';
+} from './ovsdb-txn.js';
+import { dpidHex } from '../../lib/dpid.js';
+import { pollUntil, WaitTimeoutError } from '../../lib/until.js';
 import { failedBatchLines, parseTcClassStats, type TcClassStats } from './tc.js';
 
 const run = promisify(execFile);

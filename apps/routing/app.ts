@@ -8,10 +8,10 @@
  * Errors never escape: a failed install is logged with the dpid and turned into the core's cleanup; a
  * failed send is logged with the dpid and skipped.
  */
-import type { App, AppContext, OutMessage, SwitchHandle } from '../../controller/api.js';
-import type { Match } from '../../controller/codec/index.js';
-import type { Clock } from '../../controller/clock.js';
-import { dpidHex, type Logger } from '../../controller/log.js';
+import type { App, AppContext, OutMessage, SwitchHandle } from '../../openflow/app-api.js';
+import type { Match } from '../../openflow/codec/index.js';
+import type { Clock } from '../../lib/clock.js';
+import { dpidHex, type Logger } from '../../lib/log.js';
 import { parseFrameOnce } from '../../topology/packet.js';
 import type { FabricEvent, TopologyView } from '../../topology/types.js';
 import { RoutingCore } from './core.js';

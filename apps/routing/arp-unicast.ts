@@ -6,14 +6,14 @@
  * not learnt the hosts yet — entries fail and flows stall. Broadcast ARP still goes to the controller
  * (proxy ARP, arp.ts). Pure: the core turns the result into `send` effects.
  *
- * Cookie: app id 0x03 of the scheme in apps/cookies.ts. Entries have no timeouts; they are re-sent (an ADD
+ * Cookie: app id 0x03 of the scheme in lib/cookies.ts. Entries have no timeouts; they are re-sent (an ADD
  * of an identical match replaces the entry) when a host appears or moves and when links change, and
  * deleted when a host is forgotten.
  */
-import { flowMod, OFPFC, OFPTT_ALL, type Match } from '../../controller/codec/index.js';
-import type { OutMessage } from '../../controller/api.js';
+import { flowMod, OFPFC, OFPTT_ALL, type Match } from '../../openflow/codec/index.js';
+import type { OutMessage } from '../../openflow/app-api.js';
 import type { FabricHost, TopologyView } from '../../topology/types.js';
-import { ALL_ONES_64, appCookie } from '../cookies.js';
+import { ALL_ONES_64, appCookie } from '../../lib/cookies.js';
 import { ETH_TYPE_ARP } from './arp.js';
 import type { RoutingEffect } from './types.js';
 

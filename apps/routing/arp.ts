@@ -4,7 +4,7 @@
  * gratuitous ARP are flooded along the tree (flood.ts); replies go straight to the target host's port
  * when it is known, else along the tree. RFC 826 packet format; RFC 5227 for probes and announcements.
  */
-import { OFPP } from '../../controller/codec/index.js';
+import { OFPP } from '../../openflow/codec/index.js';
 import { buildArp } from '../../topology/packet.js';
 import type { TopologyView } from '../../topology/types.js';
 import { packetOut } from './builders.js';

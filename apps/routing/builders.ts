@@ -16,9 +16,9 @@ import {
   OFPTT_ALL,
   type Action,
   type Match,
-} from '../../controller/codec/index.js';
-import type { OutMessage } from '../../controller/api.js';
-import { ALL_ONES_64, APP_COOKIE_PREFIX_MASK, appCookie, appCookiePrefix, isAppCookie } from '../cookies.js';
+} from '../../openflow/codec/index.js';
+import type { OutMessage } from '../../openflow/app-api.js';
+import { ALL_ONES_64, APP_COOKIE_PREFIX_MASK, appCookie, appCookiePrefix, isAppCookie } from '../../lib/cookies.js';
 
 const ROUTING_APP_ID = 0x01;
 export const ROUTING_COOKIE_PREFIX = appCookiePrefix(ROUTING_APP_ID);

@@ -24,9 +24,9 @@
  * sender's retransmission tries again). A hostRemoved event removes the host's routes.
  */
 import { randomInt } from 'node:crypto';
-import type { OutMessage } from '../../controller/api.js';
-import { dpidHex } from '../../controller/dpid.js';
-import type { Action } from '../../controller/codec/index.js';
+import type { OutMessage } from '../../openflow/app-api.js';
+import { dpidHex } from '../../lib/dpid.js';
+import type { Action } from '../../openflow/codec/index.js';
 import type { FabricEvent, FabricHost, FabricLink, FabricPath, Hop, PortRef, TopologyView } from '../../topology/types.js';
 import { arpEffects, ETH_TYPE_ARP, isGroupMac, probeEffects, sendOnPort } from './arp.js';
 import { arpUnicastDeletes, arpUnicastEffects } from './arp-unicast.js';

@@ -4,7 +4,7 @@
  * switch on that switch's tree *edge* ports only. The frame never crosses a fabric link, so no switch
  * sends it back, and a tree that changes mid-walk cannot make a loop (each switch is visited once).
  */
-import { OFP_NO_BUFFER, OFPP } from '../../controller/codec/index.js';
+import { OFP_NO_BUFFER, OFPP } from '../../openflow/codec/index.js';
 import type { TopologyView } from '../../topology/types.js';
 import { packetOut } from './builders.js';
 import type { PacketInput, RoutingEffect } from './types.js';

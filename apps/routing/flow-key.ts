@@ -3,7 +3,7 @@
  * that pins one on one switch (OpenFlow 1.3.5 §7.2.3.8 prerequisites: eth_type before ip fields,
  * ip_proto before L4 ports).
  */
-import type { Match, OxmBasicField } from '../../controller/codec/index.js';
+import type { Match, OxmBasicField } from '../../openflow/codec/index.js';
 import type { FlowKey, RoutingFrame } from './types.js';
 
 export const ETH_TYPE_IPV4 = 0x0800;

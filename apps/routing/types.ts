@@ -4,7 +4,7 @@
  *
  * Times are ms of the injected clock; datapath ids are bigint inside, 16 hex digits in RouteInfo.
  */
-import type { OutMessage } from '../../controller/api.js';
+import type { OutMessage } from '../../openflow/app-api.js';
 
 /** Routing configuration (all optional; defaults in {@link resolveRoutingConfig}). */
 export interface RoutingConfig {

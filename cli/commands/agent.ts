@@ -18,9 +18,9 @@ import { hostname, networkInterfaces } from 'node:os';
 import { execFileSync } from 'node:child_process';
 import { InvalidArgumentError, type Command } from 'commander';
 import { parseBitRate } from '../../controller/config/index.js';
-import { createLogger, resolveLevel } from '../../controller/log.js';
+import { createLogger, resolveLevel } from '../../lib/log.js';
 import { startHostAgent, DEFAULT_GRACE_MS, type DetectorKind } from '../../agent/agent.js';
-import { parseChannelAddress, type ChannelAddress } from '../../agent/protocol.js';
+import { parseChannelAddress, type ChannelAddress } from '../../protocol/agent.js';
 import { DEFAULT_MESSAGE_GAP_MS } from '../../agent/nft-rules.js';
 
 export interface AgentCliOptions {

@@ -11,7 +11,7 @@
 import { firstSignal } from '../signals.js';
 import { Command, InvalidArgumentError } from 'commander';
 import { ConfigError, loadConfig, type ConfigInput, type RivuletConfig } from '../../controller/config/index.js';
-import { createLogger, resolveLevel } from '../../controller/log.js';
+import { createLogger, resolveLevel } from '../../lib/log.js';
 import { startRivulet, type Rivulet } from '../../controller/main.js';
 
 export interface ControllerCliOptions {

@@ -6,14 +6,14 @@
  * Exit status 2, with a one-line message, when the file cannot be read or is not a pcap.
  */
 import type { Command } from 'commander';
-import { errorNames } from '../../controller/codec/index.js';
-import { loadCapture } from '../../controller/capture/pcap.js';
+import { errorNames } from '../../openflow/codec/index.js';
+import { loadCapture } from '../../lib/packet/pcap.js';
 import {
   decodeOpenFlowCapture,
   DEFAULT_OPENFLOW_PORTS,
   formatEndpoint,
   type OpenFlowRecord,
-} from '../../controller/capture/openflow-stream.js';
+} from '../../openflow/capture-stream.js';
 
 /** Registers the `decode` sub-command on the `rivulet` program. */
 export function register(program: Command): void {

@@ -10,7 +10,7 @@
  * datagram payloads. Exit status 2 with one line on stderr for an unreadable file or a bad option.
  */
 import type { Command } from 'commander';
-import { loadCapture, flowKeyString, type Capture, type FlowRecord } from '../../controller/capture/pcap.js';
+import { loadCapture, flowKeyString, type Capture, type FlowRecord } from '../../lib/packet/pcap.js';
 import {
   cdfPoints, checkOptions, DEFAULT_FLOWLET_GAP_US, fromSamples, optimizeThresholds, quantile, splitFlowlets,
   ThresholdError, type CdfPoint, type Flowlet, type ThresholdResult,

@@ -11,7 +11,7 @@
  * (otherwise one is derived from the schema, see load.ts).
  */
 import { Type, type StaticDecode, type TSchema } from '@sinclair/typebox';
-import { dpidPortKey, parseDpid } from '../dpid.js';
+import { dpidPortKey, parseDpid } from '../../lib/dpid.js';
 
 /** Options of every section: unknown keys rejected; an absent section means all defaults. */
 const SECTION = { additionalProperties: false, default: {} } as const;
@@ -316,7 +316,7 @@ export const AgentsSection = Type.Object(
     maxActiveFlowletsPerAgent: int(1, 10_000_000, 1024, "an agent's active flowlets; further starts are rejected (error on the channel, counted, not stored)"),
     maxEventsPerSecond: int(1, 100_000_000, 20_000, 'flowlet events (starts, progress, ends, acks) per second per agent, with a burst of one second; the excess is rejected and counted'),
   },
-  { ...SECTION, description: 'the host-agent channel (agent/protocol.ts)' },
+  { ...SECTION, description: 'the host-agent channel (protocol/agent.ts)' },
 );
 
 /** An IPv4 address or prefix: `10.0.1.2`, `10.0.1.0/24`. */

@@ -1,14 +1,14 @@
 /**
  * REST routes of live allocation: GET /api/v1/flowlets, /allocator, /meters, /agents (long lists paginated,
  * page.ts), DELETE /api/v1/agents/:id (bearer token), the agent
- * WebSocket /api/v1/agents/ws (agent/protocol.ts, one message a text frame), and Ryu's
+ * WebSocket /api/v1/agents/ws (protocol/agent.ts, one message a text frame), and Ryu's
  * /stats/meter/{dpid}. Handlers only read the enforcement app's views.
  */
 import type { FastifyInstance, FastifySchema, preHandlerAsyncHookHandler } from 'fastify';
 import type { TSchema } from '@sinclair/typebox';
 import type { EnforcementSource } from '../../apps/enforcement/app.js';
-import type { Clock } from '../clock.js';
-import { dpidHex } from '../log.js';
+import type { Clock } from '../../lib/clock.js';
+import { dpidHex } from '../../lib/log.js';
 import { parseApiDpid } from './dpid.js';
 import * as E from './enforcement-schemas.js';
 import { ApiError } from './errors.js';

@@ -5,8 +5,8 @@
  */
 import { Counter, Gauge, Registry, Summary } from 'prom-client';
 import type { EnforcementSource } from '../../apps/enforcement/app.js';
-import type { PacketInStats } from '../controller.js';
-import { PACKET_IN_CLASSES } from '../packet-in-gate.js';
+import type { PacketInStats } from '../../openflow/listener.js';
+import { PACKET_IN_CLASSES } from '../../openflow/packet-in-gate.js';
 
 /** Routing figures for /metrics. */
 export interface RoutingStats {

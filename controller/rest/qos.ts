@@ -7,7 +7,7 @@
  */
 import { Type, type Static } from '@sinclair/typebox';
 import type { PortQosStatus, PriorityThresholds, QueueCounters } from '../../apps/qos/index.js';
-import { dpidHex } from '../log.js';
+import { dpidHex } from '../../lib/log.js';
 
 /** What the route reads (the QoS app satisfies it). */
 export interface QosSource {

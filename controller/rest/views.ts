@@ -3,9 +3,9 @@
  * (schemas.ts). No I/O: the caller passes the time (`nowMs` on the injected clock, `wallMs` for ISO
  * timestamps).
  */
-import type { SwitchHandle } from '../api.js';
-import type { Port } from '../codec/index.js';
-import { dpidHex } from '../log.js';
+import type { SwitchHandle } from '../../openflow/app-api.js';
+import type { Port } from '../../openflow/codec/index.js';
+import { dpidHex } from '../../lib/log.js';
 import type { FabricHost, FabricLink, FabricPort, PortRef, SwitchRole, TopologyView } from '../../topology/types.js';
 import type { RouteInfo } from '../../apps/routing/types.js';
 import type {

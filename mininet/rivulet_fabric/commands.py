@@ -3,7 +3,7 @@
 Each handler takes the Fabric (``build.py``) and the request dict, and returns the answer's fields;
 ``handle`` adds ``id`` and ``ok`` (or answers ``ok: false`` with ``error`` when the handler raised) and
 writes the answer line.  The requests are documented in fabric.py's module docstring; the TypeScript
-client is test/helpers/mininet.ts.  ``stop`` is not here: the command loop in fabric.py's main() answers
+client is testing/mininet.ts.  ``stop`` is not here: the command loop in fabric.py's main() answers
 it and leaves the loop.
 """
 

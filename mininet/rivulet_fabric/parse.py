@@ -1,7 +1,7 @@
 """Parsers of tool output (ovs-ofctl dump-flows / dump-ports, iperf3 -J) and small shell helpers.
 
 Pure functions apart from ``run`` and ``link_names``, which run a command in the root namespace.
-The shapes returned here are part of fabric.py's JSON protocol (test/helpers/mininet.ts reads them):
+The shapes returned here are part of fabric.py's JSON protocol (testing/mininet.ts reads them):
 change none of their keys.
 """
 

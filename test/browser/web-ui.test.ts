@@ -14,12 +14,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { defaultConfig } from '../../controller/config/index.js';
-import { quietLogger } from '../../controller/log.js';
+import { quietLogger } from '../../lib/log.js';
 import { startRivulet, type Rivulet } from '../../controller/main.js';
 import { browserMissing, launchChromium } from '../helpers/browser.js';
-import { FlowletAgent } from '../helpers/flowlet-agent.js';
-import { FakeFabric, type FakeHost } from '../helpers/fake-fabric.js';
-import { until } from '../helpers/until.js';
+import { FlowletAgent } from '../../testing/flowlet-agent.js';
+import { FakeFabric, type FakeHost } from '../../testing/fake-fabric.js';
+import { until } from '../../testing/until.js';
 
 const SHAPE = { spines: 2, leaves: 4, hostsPerLeaf: 2 };
 const hex = (d: bigint): string => d.toString(16).padStart(16, '0');

@@ -35,10 +35,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { allocateProblem } from '../../apps/allocator/index.js';
 import { parseProblem } from '../../apps/allocator/problem.js';
-import { startAgents, waitRegistered, type AgentSet } from '../helpers/agents.js';
-import { throughputGap } from '../helpers/iperf.js';
-import type { Iperf3Result, MnHost } from '../helpers/mininet.js';
-import { freePort, getJson, MininetFabric, mininetUnavailable, startControllerCli, waitUntil, type CliController } from '../helpers/mininet.js';
+import { startAgents, waitRegistered, type AgentSet } from '../../testing/agents.js';
+import { throughputGap } from '../../testing/iperf.js';
+import type { Iperf3Result, MnHost } from '../../testing/mininet.js';
+import { freePort, getJson, MininetFabric, mininetUnavailable, startControllerCli, waitUntil, type CliController } from '../../testing/mininet.js';
 
 const UNAVAILABLE = mininetUnavailable();
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, Math.max(0, ms)));

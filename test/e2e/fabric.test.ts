@@ -21,14 +21,14 @@
  * Every measured figure is printed on a line starting with `[measure]`.
  */
 import { expect } from 'chai';
-import { dpidHex } from '../../controller/log.js';
+import { dpidHex } from '../../lib/log.js';
 import type { FabricLink } from '../../topology/types.js';
-import { mbps, median, resumedAfter, throughputGap } from '../helpers/iperf.js';
+import { mbps, median, resumedAfter, throughputGap } from '../../testing/iperf.js';
 import {
   getJson, mininetUnavailable, MininetFabric, waitUntil,
   type Iperf3Result, type MnTopology, type OfctlFlow,
-} from '../helpers/mininet.js';
-import { startTestController, type TestController } from '../helpers/rivulet.js';
+} from '../../testing/mininet.js';
+import { startTestController, type TestController } from '../../testing/rivulet.js';
 import { chiSquareUniform, seededRandom } from '../helpers/stats.js';
 import type { HostJson, LinkJson, RouteJson, SwitchJson, TopologyJson } from '../../controller/rest/schemas.js';
 import { requirePrerequisite } from '../helpers/prereq.js';

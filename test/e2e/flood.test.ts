@@ -22,8 +22,8 @@ import { readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { getJson, mininetUnavailable, MininetFabric, repoRoot, waitUntil, type MnHost } from '../helpers/mininet.js';
-import { startTestController, type TestController } from '../helpers/rivulet.js';
+import { getJson, mininetUnavailable, MininetFabric, repoRoot, waitUntil, type MnHost } from '../../testing/mininet.js';
+import { startTestController, type TestController } from '../../testing/rivulet.js';
 
 const UNAVAILABLE = mininetUnavailable();
 const FLOOD_PPS = 20_000;

@@ -25,11 +25,11 @@
  * Every figure is printed on a `[measure]` line.
  */
 import { expect } from 'chai';
-import type { Iperf3Interval, Iperf3Result } from '../helpers/mininet.js';
-import { mininetUnavailable, MininetFabric, waitUntil } from '../helpers/mininet.js';
-import { throughputGap } from '../helpers/iperf.js';
-import { countQosRows, removeQosRowsByPrefix } from '../helpers/ovsdb-rows.js';
-import { startTestController, type TestController, type TestControllerOptions } from '../helpers/rivulet.js';
+import type { Iperf3Interval, Iperf3Result } from '../../testing/mininet.js';
+import { mininetUnavailable, MininetFabric, waitUntil } from '../../testing/mininet.js';
+import { throughputGap } from '../../testing/iperf.js';
+import { countQosRows, removeQosRowsByPrefix } from '../../testing/ovsdb-rows.js';
+import { startTestController, type TestController, type TestControllerOptions } from '../../testing/rivulet.js';
 import type { QosPortJsonT } from '../../controller/rest/qos.js';
 import { requirePrerequisite } from '../helpers/prereq.js';
 

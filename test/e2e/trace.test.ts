@@ -22,8 +22,8 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { promisify } from 'node:util';
 import type { TraceReport } from '../../cli/commands/trace.js';
-import { mininetUnavailable, MininetFabric, repoRoot, waitUntil } from '../helpers/mininet.js';
-import { startTestController, type TestController } from '../helpers/rivulet.js';
+import { mininetUnavailable, MininetFabric, repoRoot, waitUntil } from '../../testing/mininet.js';
+import { startTestController, type TestController } from '../../testing/rivulet.js';
 import { requirePrerequisite } from '../helpers/prereq.js';
 
 const run = promisify(execFile);

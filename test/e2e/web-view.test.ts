@@ -12,7 +12,7 @@ import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { browserMissing } from '../helpers/browser.js';
-import { mininetUnavailable, repoRoot } from '../helpers/mininet.js';
+import { mininetUnavailable, repoRoot } from '../../testing/mininet.js';
 
 describe('e2e: the web view during npm run demo (Mininet, Chromium) @slow', function () {
   this.timeout(600_000);

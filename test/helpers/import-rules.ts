@@ -4,8 +4,7 @@
  * `import()` with a relative specifier; packages are not checked). Run by
  * test/unit/import-direction.test.ts (part of `npm test`), or alone: `node dist/test/helpers/import-rules.js`.
  *
- * Files are classified one by one ({@link LAYER_OF}) because today's folders do not show the layers
- * (`controller/` holds utilities, the OpenFlow platform and the program). Each layer may import the
+ * Files are classified by folder ({@link LAYER_OF}): the folders are the layers. Each layer may import the
  * layers listed in {@link MAY_IMPORT}; anything else is a violation unless it is in {@link KNOWN_UPWARD},
  * the allow-list of the upward imports that exist today, each with why and how it goes away.
  */
@@ -21,25 +20,13 @@ export type Layer =
 
 /** Path prefix (from the repository root, `/`-separated) → layer; the first match wins. */
 export const LAYER_OF: readonly (readonly [string, Layer])[] = [
-  // layer 0, utilities (they will move to lib/)
-  ['controller/clock.ts', 'lib'],
-  ['controller/log.ts', 'lib'],
-  ['controller/dpid.ts', 'lib'],
-  ['controller/until.ts', 'lib'],
-  ['controller/capture/openflow-stream.ts', 'openflow'], // decodes OpenFlow: above the codec
-  ['controller/capture/', 'lib'], // pcap records, TCP reassembly, Ethernet/IP/TCP parsing
-  ['apps/cookies.ts', 'lib'], // the flow-table cookie scheme every app shares
-  ['types/', 'lib'],
+  // layer 0, utilities: clock, log, dpid, the wait loop, frame/pcap parsing, cookies, the OVSDB client
+  ['lib/', 'lib'],
+  ['types/', 'lib'], // declarations of untyped packages
   // layer 1, the agent channel's protocol (both sides import it)
-  ['agent/protocol.ts', 'agent-protocol'],
-  // layer 2, the OpenFlow platform (codec, sessions, listener, app host and API), and the OVSDB client
-  ['controller/codec/', 'openflow'],
-  ['controller/ovsdb/', 'openflow'],
-  // layer 5, the program `rivulet controller` runs
-  ['controller/main.ts', 'program'],
-  ['controller/rest/', 'program'],
-  ['controller/config/', 'program'],
-  ['controller/', 'openflow'], // session*, handshake, pending, write-queue, errors, controller, app-host, api
+  ['protocol/', 'agent-protocol'],
+  // layer 2, the OpenFlow platform: codec, sessions, listener, app host and API
+  ['openflow/', 'openflow'],
   // layer 3, 4
   ['topology/', 'topology'],
   ['apps/allocator/', 'apps/allocator'],
@@ -47,13 +34,15 @@ export const LAYER_OF: readonly (readonly [string, Layer])[] = [
   ['apps/qos/', 'apps/qos'],
   ['apps/enforcement/', 'apps/enforcement'],
   ['apps/controlplane/', 'apps/controlplane'], // the OFPM_CONTROLLER meter on the table-miss entry
+  // layer 5, the program `rivulet controller` runs: main.ts, rest/, config/
+  ['controller/', 'program'],
   // beside the stack
   ['agent/', 'agent'],
   ['cli/', 'cli'],
   ['scripts/', 'tools'],
   ['bench/', 'tools'],
   ['experiment/', 'tools'], // the experiment kit (`rivulet experiment`, `rivulet traffic`)
-  ['testing/', 'tools'], // the Mininet driver shared by test/, bench/ and scripts/
+  ['testing/', 'tools'], // the test fabric (fakes, Mininet driver) shared by test/, bench/ and scripts/
   ['web/', 'tools'], // the browser page (bundled by esbuild; imports no server code)
   ['test/', 'test'],
 ];
@@ -96,16 +85,7 @@ export const KNOWN_UPWARD: ReadonlyMap<string, string> = new Map([
   ['apps/qos/priority-thresholds.ts -> controller/config/errors.ts', 'threshold errors are raised as ConfigError'],
   ['apps/enforcement/app.ts -> controller/config/index.ts', 'enforcement takes the whole RivuletConfig'],
   // a utility borrowing the codec's IPv6 formatter (goes away when address formatting moves to lib/)
-  ['controller/capture/packet.ts -> controller/codec/buffer.ts', 'formatIpv6 lives in the codec'],
-  // product code importing test helpers (goes away when the Mininet driver and the fake fabric move to a
-  // testing/ package that test/, bench/ and scripts/ all import)
-  ['scripts/demo.ts -> test/helpers/mininet.ts', 'the demo drives Mininet through the test driver'],
-  ['scripts/demo.ts -> test/helpers/agents.ts', 'the demo starts agents through the test helper'],
-  ['scripts/demo.ts -> test/helpers/iperf.ts', 'the demo parses iperf3 output with the test helper'],
-  ['scripts/demo.ts -> test/helpers/rivulet.ts', 'the demo starts the controller through the test helper'],
-  ['bench/setup-fabric.ts -> test/helpers/fake-fabric.ts', 'the fake-fabric flow-setup bench plays the fabric with the fake fabric'],
-  ['bench/allocation-churn.ts -> test/unit/enforcement/helpers.ts', 'the churn bench drives the enforcement core through its test harness'],
-  ['bench/setup-load.ts -> test/helpers/fake-fabric.ts', 'the flow-setup load generator uses the fake fabric'],
+  ['lib/packet/frame.ts -> openflow/codec/buffer.ts', 'formatIpv6 lives in the codec'],
 ]);
 
 /** One import edge between two source files, paths from the repository root. */

@@ -5,7 +5,7 @@
  * agree. Canonical values are strings: integers decimal, 64-bit values and metadata hex, IPv4 dotted,
  * MACs lower-case; a mask that is all ones is dropped (an exact match).
  */
-import type { Action, GroupDesc, Instruction, Match, MeterBand, MeterConfig } from '../../controller/codec/index.js';
+import type { Action, GroupDesc, Instruction, Match, MeterBand, MeterConfig } from '../../openflow/codec/index.js';
 
 export interface CanonFlow {
   readonly table: number;

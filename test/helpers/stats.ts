@@ -3,7 +3,7 @@
  * uniform distribution, with the exact p-value from the regularized upper incomplete gamma function
  * (p = Q(k/2, χ²/2) for k degrees of freedom), and a seeded PRNG.
  */
-import { mulberry32 } from './random.js';
+import { mulberry32 } from '../../testing/random.js';
 
 export interface ChiSquare {
   /** the statistic Σ (observed − expected)² / expected */

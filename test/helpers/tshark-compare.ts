@@ -10,7 +10,7 @@
  * type of ours is compared by NAME with the name tshark gives the code on the wire (`tshark -G values`,
  * e.g. field 13 is `OFPXMT_OFB_TCP_SRC`), so a codec whose table swaps two codes disagrees with tshark.
  */
-import type { OpenFlowRecord } from '../../controller/capture/openflow-stream.js';
+import type { OpenFlowRecord } from '../../openflow/capture-stream.js';
 import { tsharkValueNames, type TsharkMessage } from './tshark.js';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */

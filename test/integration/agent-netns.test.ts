@@ -8,14 +8,14 @@
  */
 import { expect } from 'chai';
 import { execFileSync } from 'node:child_process';
-import { systemClock } from '../../controller/clock.js';
-import { quietLogger } from '../../controller/log.js';
+import { systemClock } from '../../lib/clock.js';
+import { quietLogger } from '../../lib/log.js';
 import { HostAgent } from '../../agent/agent.js';
 import { NftSession } from '../../agent/nft-session.js';
 import { tableLines, teardownLines } from '../../agent/nft-rules.js';
-import { nowEpochUs, type FiveTuple, type WelcomeMsg } from '../../agent/protocol.js';
+import { nowEpochUs, type FiveTuple, type WelcomeMsg } from '../../protocol/agent.js';
 import { TcBatch, type TcFailure } from '../../agent/tc-batch.js';
-import { until } from '../helpers/until.js';
+import { until } from '../../testing/until.js';
 import { requirePrerequisite } from '../helpers/prereq.js';
 
 const NS = `rvag${process.pid % 100000}`;

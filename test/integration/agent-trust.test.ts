@@ -14,9 +14,9 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { WebSocket } from 'ws';
 import { defaultConfig } from '../../controller/config/index.js';
-import { quietLogger } from '../../controller/log.js';
+import { quietLogger } from '../../lib/log.js';
 import { startRivulet, type Rivulet } from '../../controller/main.js';
-import { until } from '../helpers/until.js';
+import { until } from '../../testing/until.js';
 
 const CLI = fileURLToPath(new URL('../../../bin/rivulet.js', import.meta.url));
 

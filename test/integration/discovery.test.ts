@@ -1,21 +1,21 @@
 /**
  * Discovery end to end over loopback TCP, without OVS or root: the real controller (sessions, app host)
  * with the topology app, and a fake 2 × 4 × 2 leaf-spine fabric of OpenFlow 1.3 switches with flow tables
- * (test/helpers/fake-fabric.ts) that carries every packet-out across its wires and turns LLDP into
+ * (testing/fake-fabric.ts) that carries every packet-out across its wires and turns LLDP into
  * packet-ins only through the entry the topology app installs (the session's table-miss entry is off).
  *
  * Measured and printed: time from the last switch connecting to all 16 directed links, time to ready(),
  * port-down removal latency and link-expiry latency.
  */
 import { expect } from 'chai';
-import { OFPFC, OFPP } from '../../controller/codec/index.js';
-import { startController, type Controller } from '../../controller/controller.js';
-import { systemClock } from '../../controller/clock.js';
-import { quietLogger } from '../../controller/log.js';
+import { OFPFC, OFPP } from '../../openflow/codec/index.js';
+import { startController, type Controller } from '../../openflow/listener.js';
+import { systemClock } from '../../lib/clock.js';
+import { quietLogger } from '../../lib/log.js';
 import { createTopologyApp, type TopologyApp } from '../../topology/app.js';
 import type { FabricEvent } from '../../topology/types.js';
-import { FakeFabric } from '../helpers/fake-fabric.js';
-import { pollUntil } from '../helpers/until.js';
+import { FakeFabric } from '../../testing/fake-fabric.js';
+import { pollUntil } from '../../testing/until.js';
 
 const SHAPE = { spines: 2, leaves: 4, hostsPerLeaf: 2 };
 

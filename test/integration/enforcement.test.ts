@@ -1,6 +1,6 @@
 /**
  * Live allocation end to end over loopback, without OVS or root: startRivulet with a fake 2 spines ×
- * 2 leaves × 1 host fabric (test/helpers/fake-fabric.ts) and a fake host agent on the unix socket (a temp
+ * 2 leaves × 1 host fabric (testing/fake-fabric.ts) and a fake host agent on the unix socket (a temp
  * path). A TCP flow's first packet makes routing pin it; the agent reports a flowlet of that flow; the
  * controller answers `welcome`, pushes a `rates` message, installs a meter and the metered entry on the
  * ingress leaf, shows the flowlet in GET /api/v1/flowlets, /allocator, /meters, /agents and /metrics;
@@ -13,16 +13,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { WebSocket } from 'ws';
 import { AgentChannel } from '../../agent/channel.js';
-import { agentAuthMac, parseChannelAddress, parseControllerMessage, type ControllerMessage, type WelcomeMsg } from '../../agent/protocol.js';
-import { FakeAgent } from '../helpers/fake-agent.js';
+import { agentAuthMac, parseChannelAddress, parseControllerMessage, type ControllerMessage, type WelcomeMsg } from '../../protocol/agent.js';
+import { FakeAgent } from '../../testing/fake-agent.js';
 import { readPathFromSwitches } from '../../apps/enforcement/adopt.js';
-import { OFPM, OFPMC } from '../../controller/codec/index.js';
+import { OFPM, OFPMC } from '../../openflow/codec/index.js';
 import { defaultConfig } from '../../controller/config/index.js';
-import { quietLogger } from '../../controller/log.js';
+import { quietLogger } from '../../lib/log.js';
 import { startRivulet, type Rivulet } from '../../controller/main.js';
-import { FakeFabric, type FakeHost } from '../helpers/fake-fabric.js';
-import type { OfpMessage } from '../../controller/codec/index.js';
-import { until } from '../helpers/until.js';
+import { FakeFabric, type FakeHost } from '../../testing/fake-fabric.js';
+import type { OfpMessage } from '../../openflow/codec/index.js';
+import { until } from '../../testing/until.js';
 
 const H2_SECRET = 'h2-secret-0123456789abcdef';
 const H3_SECRET = 'h3-secret-0123456789abcdef';

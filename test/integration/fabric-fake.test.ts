@@ -1,7 +1,7 @@
 /**
  * Rivulet end to end over loopback, without OVS or root: startRivulet (controller, topology, routing,
  * REST) and a fake 2 spines × 4 leaves × 2 hosts fabric of OpenFlow 1.3 switches with flow tables
- * (test/helpers/fake-fabric.ts). Fake hosts do not answer ARP themselves, so any ARP reply they get
+ * (testing/fake-fabric.ts). Fake hosts do not answer ARP themselves, so any ARP reply they get
  * comes from the controller's proxy.
  *
  * Checked: LLDP discovery finds the 16 directed spine-leaf links and the roles; proxy ARP for a known
@@ -10,15 +10,15 @@
  * so would the next packet, without the controller); 64 flows spread over both spines.
  */
 import { expect } from 'chai';
-import { OFPFC } from '../../controller/codec/index.js';
+import { OFPFC } from '../../openflow/codec/index.js';
 import { defaultConfig } from '../../controller/config/index.js';
-import { quietLogger } from '../../controller/log.js';
+import { quietLogger } from '../../lib/log.js';
 import { startRivulet, type Rivulet } from '../../controller/main.js';
 import { prng, runFlowLoop } from '../../bench/setup-load.js';
 import {
   ETH_TYPE, FakeFabric, flowKey, matchFields, packetFields, tcpFrame, type FakeHost,
-} from '../helpers/fake-fabric.js';
-import { until } from '../helpers/until.js';
+} from '../../testing/fake-fabric.js';
+import { until } from '../../testing/until.js';
 
 const SHAPE = { spines: 2, leaves: 4, hostsPerLeaf: 2 };
 

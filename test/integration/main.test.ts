@@ -12,11 +12,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { defaultConfig } from '../../controller/config/index.js';
-import { quietLogger } from '../../controller/log.js';
+import { quietLogger } from '../../lib/log.js';
 import { startRivulet, type Rivulet } from '../../controller/main.js';
-import { FakeFabric } from '../helpers/fake-fabric.js';
-import { FakeSwitch } from '../helpers/fake-switch.js';
-import { until } from '../helpers/until.js';
+import { FakeFabric } from '../../testing/fake-fabric.js';
+import { FakeSwitch } from '../../testing/fake-switch.js';
+import { until } from '../../testing/until.js';
 
 const CLI = fileURLToPath(new URL('../../../bin/rivulet.js', import.meta.url));
 

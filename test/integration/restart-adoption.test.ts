@@ -17,15 +17,15 @@ import { expect } from 'chai';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { FlowletStart } from '../../agent/protocol.js';
-import { flowMod } from '../../controller/codec/builders.js';
-import { OFPFC, OFPMC } from '../../controller/codec/index.js';
+import type { FlowletStart } from '../../protocol/agent.js';
+import { flowMod } from '../../openflow/codec/builders.js';
+import { OFPFC, OFPMC } from '../../openflow/codec/index.js';
 import { defaultConfig, type ConfigInput } from '../../controller/config/index.js';
-import { quietLogger } from '../../controller/log.js';
+import { quietLogger } from '../../lib/log.js';
 import { startRivulet, type Rivulet } from '../../controller/main.js';
-import { FakeAgent } from '../helpers/fake-agent.js';
-import { FakeFabric, type FabricSwitch, type FakeHost, type FlowEntry } from '../helpers/fake-fabric.js';
-import { until } from '../helpers/until.js';
+import { FakeAgent } from '../../testing/fake-agent.js';
+import { FakeFabric, type FabricSwitch, type FakeHost, type FlowEntry } from '../../testing/fake-fabric.js';
+import { until } from '../../testing/until.js';
 
 /** Allocation must follow within this of max(agents registered, discovery settled), ms: adoptAfterMs 500 + ticks + reads. */
 const BOUND_MS = 1500;

@@ -6,10 +6,10 @@
  */
 import { expect } from 'chai';
 import { defaultConfig } from '../../controller/config/index.js';
-import { quietLogger } from '../../controller/log.js';
+import { quietLogger } from '../../lib/log.js';
 import { startRivulet, type Rivulet } from '../../controller/main.js';
-import { FakeSwitch } from '../helpers/fake-switch.js';
-import { until } from '../helpers/until.js';
+import { FakeSwitch } from '../../testing/fake-switch.js';
+import { until } from '../../testing/until.js';
 
 /** A METER_FEATURES multipart reply (xid) whose body is `bodyBytes` zero bytes. */
 function meterFeaturesReply(xid: number, bodyBytes: number): Buffer {

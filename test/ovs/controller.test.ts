@@ -9,17 +9,17 @@ import { fileURLToPath } from 'node:url';
 import {
   OFPCML_NO_BUFFER, OFPFC, OFPG, OFPGC, OFPGT, OFPMC, OFPMF, OFPP, OFPTT_ALL, OFP_NO_BUFFER,
   type Bucket, type MessageOf,
-} from '../../controller/codec/index.js';
-import type { AppEvents, OutMessage } from '../../controller/api.js';
-import { startController, type Controller } from '../../controller/controller.js';
-import { quietLogger } from '../../controller/log.js';
+} from '../../openflow/codec/index.js';
+import type { AppEvents, OutMessage } from '../../openflow/app-api.js';
+import { startController, type Controller } from '../../openflow/listener.js';
+import { quietLogger } from '../../lib/log.js';
 import {
   canonGroupDesc, canonInstructions, canonMatch, canonMeterConfig, parseDumpFlows, parseDumpGroups, parseDumpMeters,
   type CanonFlow,
 } from '../helpers/ofctl-text.js';
-import { ovsUnavailable, createBridge, ovs, type Bridge } from '../helpers/ovs.js';
+import { ovsUnavailable, createBridge, ovs, type Bridge } from '../../testing/ovs.js';
 import { requirePrerequisite } from '../helpers/prereq.js';
-import { pollUntil } from '../helpers/until.js';
+import { pollUntil } from '../../testing/until.js';
 
 type FlowMod = Omit<MessageOf<'OFPT_FLOW_MOD'>, 'xid'>;
 

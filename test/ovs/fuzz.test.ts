@@ -10,10 +10,10 @@ import fc from 'fast-check';
 import net from 'node:net';
 import v8 from 'node:v8';
 import vm from 'node:vm';
-import { encodeMessage, type OfpMessage } from '../../controller/codec/index.js';
-import { startController, type Controller } from '../../controller/controller.js';
+import { encodeMessage, type OfpMessage } from '../../openflow/codec/index.js';
+import { startController, type Controller } from '../../openflow/listener.js';
 import { arbMessage } from '../unit/codec/arbitraries.js';
-import { ovsUnavailable, createBridge, type Bridge } from '../helpers/ovs.js';
+import { ovsUnavailable, createBridge, type Bridge } from '../../testing/ovs.js';
 import { requirePrerequisite } from '../helpers/prereq.js';
 
 const TOTAL_FRAMES = Number(process.env.RIVULET_FUZZ_FRAMES ?? 100_000);

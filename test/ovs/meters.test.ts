@@ -5,14 +5,14 @@
  * ovs-vswitchd; skipped otherwise. The bridge is `rvt<random>` and deleted by name in after(), pass or fail.
  */
 import { expect } from 'chai';
-import { OFPP, type Match } from '../../controller/codec/index.js';
-import { systemClock } from '../../controller/clock.js';
-import { startController, type Controller } from '../../controller/controller.js';
-import { quietLogger } from '../../controller/log.js';
+import { OFPP, type Match } from '../../openflow/codec/index.js';
+import { systemClock } from '../../lib/clock.js';
+import { startController, type Controller } from '../../openflow/listener.js';
+import { quietLogger } from '../../lib/log.js';
 import { MeterEnforcer, type MeterTarget } from '../../apps/enforcement/meter-enforcer.js';
 import { enforcementCookie, meterBurstBytes } from '../../apps/enforcement/meters.js';
 import { canonMatch, parseDumpFlows, parseDumpMeters, type CanonFlow } from '../helpers/ofctl-text.js';
-import { ovsUnavailable, createBridge, ovs, type Bridge } from '../helpers/ovs.js';
+import { ovsUnavailable, createBridge, ovs, type Bridge } from '../../testing/ovs.js';
 import { requirePrerequisite } from '../helpers/prereq.js';
 
 const PRIORITY = 1001;

@@ -6,11 +6,11 @@
  */
 import { expect } from 'chai';
 import { execFileSync } from 'node:child_process';
-import { ovsUnavailable, createBridge, type Bridge } from '../helpers/ovs.js';
+import { ovsUnavailable, createBridge, type Bridge } from '../../testing/ovs.js';
 import { requirePrerequisite } from '../helpers/prereq.js';
-import { countQosRows, removeQosRows } from '../helpers/ovsdb-rows.js';
-import { startTestController, type TestController } from '../helpers/rivulet.js';
-import { until as untilHolds } from '../helpers/until.js';
+import { countQosRows, removeQosRows } from '../../testing/ovsdb-rows.js';
+import { startTestController, type TestController } from '../../testing/rivulet.js';
+import { until as untilHolds } from '../../testing/until.js';
 
 const until = (what: string, check: () => boolean, timeoutMs = 15_000): Promise<void> => untilHolds(what, check, timeoutMs);
 

@@ -9,9 +9,9 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startController, type Controller } from '../../controller/controller.js';
-import { quietLogger } from '../../controller/log.js';
-import { canRunOvs, createBridge, ovs, type Bridge } from '../helpers/ovs.js';
+import { startController, type Controller } from '../../openflow/listener.js';
+import { quietLogger } from '../../lib/log.js';
+import { canRunOvs, createBridge, ovs, type Bridge } from '../../testing/ovs.js';
 
 describe('@slow OpenFlow over TLS with a live OVS bridge', function () {
   this.timeout(60_000);

@@ -6,13 +6,13 @@
  * them by name.
  */
 import { expect } from 'chai';
-import { startController, type Controller } from '../../controller/controller.js';
-import { systemClock } from '../../controller/clock.js';
-import { quietLogger } from '../../controller/log.js';
+import { startController, type Controller } from '../../openflow/listener.js';
+import { systemClock } from '../../lib/clock.js';
+import { quietLogger } from '../../lib/log.js';
 import { createTopologyApp, type TopologyApp } from '../../topology/app.js';
-import { ovsUnavailable, createBridge, ovs, type Bridge } from '../helpers/ovs.js';
+import { ovsUnavailable, createBridge, ovs, type Bridge } from '../../testing/ovs.js';
 import { requirePrerequisite } from '../helpers/prereq.js';
-import { pollUntil } from '../helpers/until.js';
+import { pollUntil } from '../../testing/until.js';
 
 describe('@slow topology: discovery with Open vSwitch', function () {
   this.timeout(60_000);

@@ -8,8 +8,8 @@
 import { expect } from 'chai';
 import { fileURLToPath } from 'node:url';
 import { spawnSync } from 'node:child_process';
-import { loadCapture, type Capture } from '../../controller/capture/pcap.js';
-import { decodeOpenFlowCapture, type OpenFlowRecord } from '../../controller/capture/openflow-stream.js';
+import { loadCapture, type Capture } from '../../lib/packet/pcap.js';
+import { decodeOpenFlowCapture, type OpenFlowRecord } from '../../openflow/capture-stream.js';
 import { tsharkAvailable, tsharkMalformedFrames, tsharkMessages, type TsharkMessage } from '../helpers/tshark.js';
 import { TsharkComparer } from '../helpers/tshark-compare.js';
 import { requirePrerequisite } from '../helpers/prereq.js';

@@ -8,12 +8,12 @@ import { expect } from 'chai';
 import fc from 'fast-check';
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { decodeMessage, FrameDecoder, OfpDecodeError } from '../../controller/codec/index.js';
+import { decodeMessage, FrameDecoder, OfpDecodeError } from '../../openflow/codec/index.js';
 import {
   analyzePcap, CaptureError, parsePacket, readPcapBuffer, readPcapFile, type Capture, type PcapFile,
-} from '../../controller/capture/pcap.js';
-import { decodeOpenFlowCapture, type OpenFlowRecord } from '../../controller/capture/openflow-stream.js';
-import { buildPcap, ethTcpFrame } from '../helpers/pcap-builder.js';
+} from '../../lib/packet/pcap.js';
+import { decodeOpenFlowCapture, type OpenFlowRecord } from '../../openflow/capture-stream.js';
+import { buildPcap, ethTcpFrame } from '../../testing/pcap-builder.js';
 
 const CAPTURES = fileURLToPath(new URL('../../../test/fixtures/captures/', import.meta.url));
 const MALFORMED = `${CAPTURES}malformed/`;

@@ -1,13 +1,13 @@
 /**
- * controller/capture/openflow-stream.ts on synthetic captures: message boundaries that do not match
+ * openflow/capture-stream.ts on synthetic captures: message boundaries that do not match
  * segment boundaries, provenance (the frame where a message starts), directions, and gaps in the middle
  * of a message (the cut message is reported, framing resumes after it).
  */
 import { expect } from 'chai';
-import { encodeMessage, type OfpMessage } from '../../controller/codec/index.js';
-import { analyzePcap, readPcapBuffer } from '../../controller/capture/pcap.js';
-import { decodeOpenFlowCapture, type OpenFlowRecord } from '../../controller/capture/openflow-stream.js';
-import { buildPcap, ethTcpFrame } from '../helpers/pcap-builder.js';
+import { encodeMessage, type OfpMessage } from '../../openflow/codec/index.js';
+import { analyzePcap, readPcapBuffer } from '../../lib/packet/pcap.js';
+import { decodeOpenFlowCapture, type OpenFlowRecord } from '../../openflow/capture-stream.js';
+import { buildPcap, ethTcpFrame } from '../../testing/pcap-builder.js';
 
 const echo = (xid: number, n: number): OfpMessage => ({ type: 'OFPT_ECHO_REQUEST', xid, data: Buffer.alloc(n, xid) });
 

@@ -1,13 +1,13 @@
 /**
- * TCP reassembly (controller/capture/tcp-reassembly.ts) on synthetic segments: in order, out of order,
+ * TCP reassembly (lib/packet/tcp-reassembly.ts) on synthetic segments: in order, out of order,
  * duplicated, overlapping, with holes, across sequence wrap-around; plus the same through real pcap
  * bytes (Ethernet + 802.1Q, Linux cooked, IPv4 and IPv6).
  */
 import { expect } from 'chai';
 import fc from 'fast-check';
-import { reassembleTcp, type TcpStream } from '../../controller/capture/tcp-reassembly.js';
-import { analyzePcap, readPcapBuffer, type ParsedPacket } from '../../controller/capture/pcap.js';
-import { buildPcap, ethTcpFrame, sllTcpFrame, type TcpSpec } from '../helpers/pcap-builder.js';
+import { reassembleTcp, type TcpStream } from '../../lib/packet/tcp-reassembly.js';
+import { analyzePcap, readPcapBuffer, type ParsedPacket } from '../../lib/packet/pcap.js';
+import { buildPcap, ethTcpFrame, sllTcpFrame, type TcpSpec } from '../../testing/pcap-builder.js';
 
 const A = { ip: '10.0.0.1', port: 40000 };
 const B = { ip: '10.0.0.2', port: 6653 };

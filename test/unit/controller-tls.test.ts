@@ -10,10 +10,10 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import tls from 'node:tls';
-import { startController, type Controller } from '../../controller/controller.js';
-import { quietLogger } from '../../controller/log.js';
-import { FakeSwitch } from '../helpers/fake-switch.js';
-import { until } from '../helpers/until.js';
+import { startController, type Controller } from '../../openflow/listener.js';
+import { quietLogger } from '../../lib/log.js';
+import { FakeSwitch } from '../../testing/fake-switch.js';
+import { until } from '../../testing/until.js';
 
 /** openssl: a CA, and `names` certificates signed by it (CN = name). */
 function pki(dir: string, names: readonly string[]): Record<string, { key: Buffer; cert: Buffer }> & { ca: { key: Buffer; cert: Buffer } } {

@@ -4,11 +4,11 @@
  * events, and release of every socket, timer and listener on close.
  */
 import { expect } from 'chai';
-import type { AppEvents } from '../../controller/api.js';
-import { startController, type Controller } from '../../controller/controller.js';
-import { quietLogger } from '../../controller/log.js';
-import { FakeSwitch } from '../helpers/fake-switch.js';
-import { until as untilHolds } from '../helpers/until.js';
+import type { AppEvents } from '../../openflow/app-api.js';
+import { startController, type Controller } from '../../openflow/listener.js';
+import { quietLogger } from '../../lib/log.js';
+import { FakeSwitch } from '../../testing/fake-switch.js';
+import { until as untilHolds } from '../../testing/until.js';
 
 const until = (what: string, check: () => boolean, timeoutMs = 3_000): Promise<void> => untilHolds(what, check, timeoutMs);
 

@@ -1,7 +1,7 @@
-/** controller/dpid.ts: the one datapath-id format and parser (logs, REST, config keys, LLDP chassis ids). */
+/** lib/dpid.ts: the one datapath-id format and parser (logs, REST, config keys, LLDP chassis ids). */
 import { expect } from 'chai';
 import fc from 'fast-check';
-import { dpidHex, dpidPortKey, MAX_DPID, parseDpid } from '../../controller/dpid.js';
+import { dpidHex, dpidPortKey, MAX_DPID, parseDpid } from '../../lib/dpid.js';
 
 describe('dpid: one format, one parser', () => {
   it('formats 16 lower-case hex digits, and port keys as <dpid>:<port>', () => {

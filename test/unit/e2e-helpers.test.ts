@@ -1,6 +1,6 @@
 /** The χ² helper of the end-to-end tests, against textbook critical values. */
 import { expect } from 'chai';
-import { resumedAfter, throughputGap } from '../helpers/iperf.js';
+import { resumedAfter, throughputGap } from '../../testing/iperf.js';
 import { chiSquareSurvival, chiSquareUniform, gammaQ, logGamma, seededRandom } from '../helpers/stats.js';
 
 describe('test helpers: χ² against uniform', () => {

@@ -5,11 +5,11 @@
  * delete with FLOW_REMOVED), forwarding along installed entries, multipart FLOW replies, meters.
  */
 import { expect } from 'chai';
-import { startController, type Controller } from '../../controller/controller.js';
-import { OFPFC, OFPFF, OFPG, OFPP, OFPR, OFP_NO_BUFFER, type MessageOf, type Match } from '../../controller/codec/index.js';
-import type { OutMessage } from '../../controller/api.js';
-import { FakeFabric, ETH_TYPE, FlowTables, packetFields, tcpFrame } from '../helpers/fake-fabric.js';
-import { until as waitUntil } from '../helpers/until.js';
+import { startController, type Controller } from '../../openflow/listener.js';
+import { OFPFC, OFPFF, OFPG, OFPP, OFPR, OFP_NO_BUFFER, type MessageOf, type Match } from '../../openflow/codec/index.js';
+import type { OutMessage } from '../../openflow/app-api.js';
+import { FakeFabric, ETH_TYPE, FlowTables, packetFields, tcpFrame } from '../../testing/fake-fabric.js';
+import { until as waitUntil } from '../../testing/until.js';
 
 type PacketIn = { dpid: bigint; msg: MessageOf<'OFPT_PACKET_IN'> };
 

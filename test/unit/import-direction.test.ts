@@ -18,17 +18,19 @@ describe('import direction (layers run one way)', () => {
   });
 
   it('classifies the layers of ARCHITECTURE.md', () => {
-    expect(layerOf('controller/clock.ts')).to.equal('lib');
-    expect(layerOf('controller/capture/packet.ts')).to.equal('lib');
-    expect(layerOf('agent/protocol.ts')).to.equal('agent-protocol');
-    expect(layerOf('controller/session.ts')).to.equal('openflow');
-    expect(layerOf('controller/codec/oxm.ts')).to.equal('openflow');
+    expect(layerOf('lib/clock.ts')).to.equal('lib');
+    expect(layerOf('lib/packet/frame.ts')).to.equal('lib');
+    expect(layerOf('protocol/agent.ts')).to.equal('agent-protocol');
+    expect(layerOf('openflow/session.ts')).to.equal('openflow');
+    expect(layerOf('openflow/codec/oxm.ts')).to.equal('openflow');
     expect(layerOf('topology/graph.ts')).to.equal('topology');
     expect(layerOf('apps/routing/core.ts')).to.equal('apps/routing');
     expect(layerOf('controller/main.ts')).to.equal('program');
     expect(layerOf('controller/rest/server.ts')).to.equal('program');
     expect(layerOf('agent/agent.ts')).to.equal('agent');
     expect(layerOf('scripts/demo.ts')).to.equal('tools');
+    expect(layerOf('testing/fake-fabric.ts')).to.equal('tools');
+    expect(layerOf('test/unit/dpid.test.ts')).to.equal('test');
   });
 
   it('reports an upward import, an agent import of the controller, and product code importing test/', () => {
@@ -39,19 +41,19 @@ describe('import direction (layers run one way)', () => {
     };
     try {
       put('package.json', '{}');
-      put('controller/clock.ts', "import type { X } from '../apps/routing/core.js';\nexport type C = X;\n");
+      put('lib/clock.ts', "import type { X } from '../apps/routing/core.js';\nexport type C = X;\n");
       put('apps/routing/core.ts', "export type X = number;\nexport const y = (await import('../../controller/main.js')).z;\n");
       put('controller/main.ts', 'export const z = 1;\n');
-      put('agent/agent.ts', "export * from '../controller/session.js';\n");
-      put('controller/session.ts', 'export const s = 1;\n');
+      put('agent/agent.ts', "export * from '../openflow/session.js';\n");
+      put('openflow/session.ts', 'export const s = 1;\n');
       put('bench/b.ts', "import { h } from '../test/helpers/h.js';\nexport const b = h;\n");
       put('test/helpers/h.ts', 'export const h = 1;\n');
       const c = checkImports(root);
       expect(c.violations).to.deep.equal([
-        'agent/agent.ts (agent) -> controller/session.ts (openflow)',
+        'agent/agent.ts (agent) -> openflow/session.ts (openflow)',
         'apps/routing/core.ts (apps/routing) -> controller/main.ts (program)',
         'bench/b.ts (tools) -> test/helpers/h.ts (test)',
-        'controller/clock.ts (lib) -> apps/routing/core.ts (apps/routing)',
+        'lib/clock.ts (lib) -> apps/routing/core.ts (apps/routing)',
       ]);
     } finally {
       rmSync(root, { recursive: true, force: true });

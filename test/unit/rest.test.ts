@@ -7,12 +7,12 @@
 import { expect } from 'chai';
 import { FormatRegistry, type TSchema } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
-import { ManualClock, systemClock } from '../../controller/clock.js';
+import { ManualClock, systemClock } from '../../lib/clock.js';
 import { defaultConfig } from '../../controller/config/index.js';
-import { quietLogger } from '../../controller/log.js';
+import { quietLogger } from '../../lib/log.js';
 import { bearerAuth, createRestServer, parseApiDpid, schemas as S, type RestServer, type SwitchInfo } from '../../controller/rest/index.js';
 import type { RouteInfo } from '../../apps/routing/types.js';
-import { FakeTopology, fakeHandle, fakeRoute } from '../helpers/fake-topology.js';
+import { FakeTopology, fakeHandle, fakeRoute } from '../../testing/fake-topology.js';
 
 const NOW = 10_000;
 

@@ -6,10 +6,10 @@
  * message it names. Back-pressure is kept: while the socket does not drain, turns are held, then written.
  */
 import { expect } from 'chai';
-import { flowMod, type OfpMessage } from '../../controller/codec/index.js';
-import { SwitchError } from '../../controller/errors.js';
-import { tick } from '../helpers/fake-socket.js';
-import { HELLO_13, TEST_DPID, TEST_PORT, harness, type Harness } from '../helpers/session-harness.js';
+import { flowMod, type OfpMessage } from '../../openflow/codec/index.js';
+import { SwitchError } from '../../openflow/errors.js';
+import { tick } from '../../testing/fake-socket.js';
+import { HELLO_13, TEST_DPID, TEST_PORT, harness, type Harness } from '../../testing/session-harness.js';
 
 /** Two turns: the promise continuation that sends, then the end-of-turn flush. */
 const turn = async (): Promise<void> => {

@@ -4,12 +4,12 @@
  * release on close; and the app host's containment of failing apps.
  */
 import { expect } from 'chai';
-import { AppHost } from '../../controller/app-host.js';
-import type { AppEvents, SwitchHandle } from '../../controller/api.js';
-import { quietLogger } from '../../controller/log.js';
-import { encodeMessage, type FlowStats, type OfpMessage } from '../../controller/codec/index.js';
-import { tick } from '../helpers/fake-socket.js';
-import { HELLO_13, TEST_DPID, TEST_PORT, bringUp, harness } from '../helpers/session-harness.js';
+import { AppHost } from '../../openflow/app-host.js';
+import type { AppEvents, SwitchHandle } from '../../openflow/app-api.js';
+import { quietLogger } from '../../lib/log.js';
+import { encodeMessage, type FlowStats, type OfpMessage } from '../../openflow/codec/index.js';
+import { tick } from '../../testing/fake-socket.js';
+import { HELLO_13, TEST_DPID, TEST_PORT, bringUp, harness } from '../../testing/session-harness.js';
 
 /** The real OpenFlow 1.0 HELLO: version 0x01, type 0, length 8, xid 0x2a. */
 const HELLO_10 = Buffer.from('010000080000002a', 'hex');

@@ -6,10 +6,10 @@
  * polls of the live set); stop removes the qdisc and the nft table.
  */
 import { expect } from 'chai';
-import { ManualClock } from '../../../controller/clock.js';
-import { quietLogger } from '../../../controller/log.js';
+import { ManualClock } from '../../../lib/clock.js';
+import { quietLogger } from '../../../lib/log.js';
 import { HostAgent, type EventSink } from '../../../agent/agent.js';
-import type { Enforced, FiveTuple, FlowletEnd, FlowletProgress, FlowletStart, WelcomeMsg } from '../../../agent/protocol.js';
+import type { Enforced, FiveTuple, FlowletEnd, FlowletProgress, FlowletStart, WelcomeMsg } from '../../../protocol/agent.js';
 
 const T0 = 1_700_000_000_000_000;
 const F: FiveTuple = { src: '10.0.0.1', dst: '10.0.0.2', proto: 6, sport: 40000, dport: 5001 };

@@ -7,15 +7,15 @@ import { expect } from 'chai';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parsePacket } from '../../../controller/capture/packet.js';
-import { ManualClock } from '../../../controller/clock.js';
-import { quietLogger } from '../../../controller/log.js';
+import { parsePacket } from '../../../lib/packet/frame.js';
+import { ManualClock } from '../../../lib/clock.js';
+import { quietLogger } from '../../../lib/log.js';
 import { PacketCapture, tcpdumpArgs, toOutgoing } from '../../../agent/capture.js';
 import type { OutgoingPacket } from '../../../agent/detector.js';
 import { HostAgent } from '../../../agent/agent.js';
 import { buildLocalApi } from '../../../agent/local-api.js';
-import { buildPcap, ethTcpFrame } from '../../helpers/pcap-builder.js';
-import { pollUntil } from '../../helpers/until.js';
+import { buildPcap, ethTcpFrame } from '../../../testing/pcap-builder.js';
+import { pollUntil } from '../../../testing/until.js';
 
 const spec = { src: '10.0.0.1', dst: '10.0.0.2', srcPort: 40000, dstPort: 5001, seq: 1 };
 

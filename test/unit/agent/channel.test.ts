@@ -8,11 +8,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ManualClock } from '../../../controller/clock.js';
-import { quietLogger } from '../../../controller/log.js';
+import { ManualClock } from '../../../lib/clock.js';
+import { quietLogger } from '../../../lib/log.js';
 import { AgentChannel, backoffDelayMs, LineSplitter, type ChannelOptions } from '../../../agent/channel.js';
-import { encodeLine, nowEpochUs, parseAgentMessage, type AgentMessage, type ControllerMessage, type HelloMsg } from '../../../agent/protocol.js';
-import { until } from '../../helpers/until.js';
+import { encodeLine, nowEpochUs, parseAgentMessage, type AgentMessage, type ControllerMessage, type HelloMsg } from '../../../protocol/agent.js';
+import { until } from '../../../testing/until.js';
 
 const log = quietLogger();
 const WELCOME = { type: 'welcome', agentId: 'h1', heartbeatMs: 1000, smallFlowletBytes: 50_000 } as const;

@@ -6,7 +6,7 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
 import { FlowletDetector, type DetectorEvent, type OutgoingPacket } from '../../../agent/detector.js';
-import type { FiveTuple } from '../../../agent/protocol.js';
+import type { FiveTuple } from '../../../protocol/agent.js';
 
 const T0 = 1_700_000_000_000_000;
 const A: FiveTuple = { src: '10.0.0.1', dst: '10.0.0.2', proto: 6, sport: 40000, dport: 5001 };

@@ -5,7 +5,7 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
 import { dscpOfPriority, flowletPriority, OverridePlanner, priorityOfBytes } from '../../../agent/dscp.js';
-import type { FiveTuple, Thresholds } from '../../../agent/protocol.js';
+import type { FiveTuple, Thresholds } from '../../../protocol/agent.js';
 
 const TH: Thresholds = { thresholdsBytes: [100_000, 1_000_000, 10_000_000], dscpByPriority: [46, 26, 10, 0] };
 const F: FiveTuple = { src: '10.0.0.1', dst: '10.0.0.2', proto: 6, sport: 40000, dport: 5001 };

@@ -9,14 +9,14 @@ import fc from 'fast-check';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { quietLogger } from '../../../controller/log.js';
+import { quietLogger } from '../../../lib/log.js';
 import { nflogPayload, PacketCapture } from '../../../agent/capture.js';
 import type { OutgoingPacket } from '../../../agent/detector.js';
 import { KernelFlowletTracker } from '../../../agent/kernel-detector.js';
 import { classifyLines, classSteps, noPayloadElements, parseLiveSet, tableLines, type LiveElement } from '../../../agent/nft-rules.js';
 import { dscpOfPriority, priorityOfBytes } from '../../../agent/dscp.js';
 import { NftSession } from '../../../agent/nft-session.js';
-import type { FiveTuple, Thresholds } from '../../../agent/protocol.js';
+import type { FiveTuple, Thresholds } from '../../../protocol/agent.js';
 
 const TH: Thresholds = { thresholdsBytes: [100_000, 1_000_000, 10_000_000], dscpByPriority: [46, 26, 10, 0] };
 const F: FiveTuple = { src: '10.0.0.1', dst: '10.0.0.2', proto: 6, sport: 40000, dport: 5001 };

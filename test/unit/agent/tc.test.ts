@@ -6,7 +6,7 @@ import { expect } from 'chai';
 import fc from 'fast-check';
 import { classLine, filterAddLine, LimitNumbers, MAX_LIMIT_NUMBER, MIN_LIMIT_NUMBER, rootLines, TcPlanner } from '../../../agent/tc.js';
 import { TcStderrParser } from '../../../agent/tc-batch.js';
-import type { FiveTuple } from '../../../agent/protocol.js';
+import type { FiveTuple } from '../../../protocol/agent.js';
 
 const F: FiveTuple = { src: '10.0.0.1', dst: '10.0.0.2', proto: 6, sport: 40000, dport: 5001 };
 

@@ -3,7 +3,7 @@
  * weighted proportional fairness (dual coordinate descent with bisection, written separately from NED),
  * whose dual value is an upper bound on the optimum utility (weak duality).
  */
-import { mulberry32 } from '../../helpers/random.js';
+import { mulberry32 } from '../../../testing/random.js';
 import { Fabric } from '../../../apps/allocator/fabric.js';
 import { FlowletTable } from '../../../apps/allocator/table.js';
 import type { Problem } from '../../../apps/allocator/problem.js';

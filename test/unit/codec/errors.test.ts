@@ -3,15 +3,15 @@
  */
 import { expect } from 'chai';
 import fc from 'fast-check';
-import { decodeMessage, encodeMessage, OfpDecoderBugError } from '../../../controller/codec/messages.js';
-import { FrameDecoder } from '../../../controller/codec/framing.js';
-import { DECODE_ERRORS, OfpDecodeError, OfpEncodeError, type DecodeErrorCode } from '../../../controller/codec/errors.js';
+import { decodeMessage, encodeMessage, OfpDecoderBugError } from '../../../openflow/codec/messages.js';
+import { FrameDecoder } from '../../../openflow/codec/framing.js';
+import { DECODE_ERRORS, OfpDecodeError, OfpEncodeError, type DecodeErrorCode } from '../../../openflow/codec/errors.js';
 import {
   ACTION_TYPE_CODES, actionTypeName, errorCodeOf, errorNames, INSTRUCTION_TYPE_CODES, instructionTypeName, MESSAGE_TYPE_CODES,
   messageTypeName, METER_BAND_TYPE_CODES, meterBandTypeName,
-} from '../../../controller/codec/names.js';
-import { OFPT } from '../../../controller/codec/constants.js';
-import type { OfpMessage } from '../../../controller/codec/types.js';
+} from '../../../openflow/codec/names.js';
+import { OFPT } from '../../../openflow/codec/constants.js';
+import type { OfpMessage } from '../../../openflow/codec/types.js';
 import { arbMessage } from './arbitraries.js';
 import { frame, hex } from './hex.js';
 

@@ -3,8 +3,8 @@
  * Appendix A layouts (one comment per field), the object they mean, and both directions checked.
  */
 import { expect } from 'chai';
-import { decodeMessage, encodeMessage } from '../../../controller/codec/messages.js';
-import type { OfpMessage } from '../../../controller/codec/types.js';
+import { decodeMessage, encodeMessage } from '../../../openflow/codec/messages.js';
+import type { OfpMessage } from '../../../openflow/codec/types.js';
 import { hex } from './hex.js';
 
 interface Vector {

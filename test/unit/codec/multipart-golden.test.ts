@@ -4,8 +4,8 @@
  * both ways: encodeMessage(object) must equal the bytes, decodeMessage(bytes) must deep-equal the object.
  */
 import { expect } from 'chai';
-import { decodeMessage, encodeMessage } from '../../../controller/codec/messages.js';
-import type { OfpMessage } from '../../../controller/codec/types.js';
+import { decodeMessage, encodeMessage } from '../../../openflow/codec/messages.js';
+import type { OfpMessage } from '../../../openflow/codec/types.js';
 
 /** Hex with `#` comments and any whitespace. */
 function hex(s: string): Buffer {

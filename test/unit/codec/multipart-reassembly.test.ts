@@ -3,11 +3,11 @@
  * splitMultipartReply, including their bounds and failure modes.
  */
 import { expect } from 'chai';
-import { OfpDecodeError, OfpEncodeError } from '../../../controller/codec/errors.js';
+import { OfpDecodeError, OfpEncodeError } from '../../../openflow/codec/errors.js';
 import {
   MultipartReassembler, OFPMPF_REPLY_MORE, mergeMultipartReplies, splitMultipartReply,
-} from '../../../controller/codec/multipart.js';
-import type { MessageOf, MultipartReplyBody, TableStats } from '../../../controller/codec/types.js';
+} from '../../../openflow/codec/multipart.js';
+import type { MessageOf, MultipartReplyBody, TableStats } from '../../../openflow/codec/types.js';
 
 type Reply = MessageOf<'OFPT_MULTIPART_REPLY'>;
 

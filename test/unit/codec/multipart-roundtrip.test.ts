@@ -4,14 +4,14 @@
  */
 import { expect } from 'chai';
 import fc from 'fast-check';
-import { OfReader, OfWriter } from '../../../controller/codec/buffer.js';
-import { OfpDecodeError } from '../../../controller/codec/errors.js';
-import { OfpDecoderBugError, decodeMessage, encodeMessage } from '../../../controller/codec/messages.js';
+import { OfReader, OfWriter } from '../../../openflow/codec/buffer.js';
+import { OfpDecodeError } from '../../../openflow/codec/errors.js';
+import { OfpDecoderBugError, decodeMessage, encodeMessage } from '../../../openflow/codec/messages.js';
 import {
   MultipartReassembler, decodeMultipartReply, decodeMultipartRequest, encodeMultipartReply, encodeMultipartRequest,
   mergeMultipartReplies, splitMultipartReply,
-} from '../../../controller/codec/multipart.js';
-import type { MessageOf, OfpMessage } from '../../../controller/codec/types.js';
+} from '../../../openflow/codec/multipart.js';
+import type { MessageOf, OfpMessage } from '../../../openflow/codec/types.js';
 import { arbArrayReplyBody, arbReply, arbReplyBody, arbRequest, bytes, u32 } from './multipart-arbitraries.js';
 
 type Reply = MessageOf<'OFPT_MULTIPART_REPLY'>;

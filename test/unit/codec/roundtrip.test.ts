@@ -4,18 +4,18 @@
  */
 import { expect } from 'chai';
 import fc from 'fast-check';
-import { OfReader, OfWriter } from '../../../controller/codec/buffer.js';
-import { decodeAction, encodeAction } from '../../../controller/codec/actions.js';
-import { decodeBucket, encodeBucket } from '../../../controller/codec/group.js';
-import { decodeInstruction, encodeInstruction } from '../../../controller/codec/instructions.js';
-import { decodeMeterBand, encodeMeterBand } from '../../../controller/codec/meter.js';
-import { decodeMatch, decodeOxm, decodeOxmId, encodeMatch, encodeOxm, encodeOxmId } from '../../../controller/codec/oxm.js';
-import { decodePort, encodePort } from '../../../controller/codec/port.js';
-import { decodePacketQueue, encodePacketQueue } from '../../../controller/codec/queue.js';
-import { decodeMessage, encodeMessage, OfpDecoderBugError } from '../../../controller/codec/messages.js';
-import { FrameDecoder } from '../../../controller/codec/framing.js';
-import { OfpDecodeError } from '../../../controller/codec/errors.js';
-import type { OfpMessage } from '../../../controller/codec/types.js';
+import { OfReader, OfWriter } from '../../../openflow/codec/buffer.js';
+import { decodeAction, encodeAction } from '../../../openflow/codec/actions.js';
+import { decodeBucket, encodeBucket } from '../../../openflow/codec/group.js';
+import { decodeInstruction, encodeInstruction } from '../../../openflow/codec/instructions.js';
+import { decodeMeterBand, encodeMeterBand } from '../../../openflow/codec/meter.js';
+import { decodeMatch, decodeOxm, decodeOxmId, encodeMatch, encodeOxm, encodeOxmId } from '../../../openflow/codec/oxm.js';
+import { decodePort, encodePort } from '../../../openflow/codec/port.js';
+import { decodePacketQueue, encodePacketQueue } from '../../../openflow/codec/queue.js';
+import { decodeMessage, encodeMessage, OfpDecoderBugError } from '../../../openflow/codec/messages.js';
+import { FrameDecoder } from '../../../openflow/codec/framing.js';
+import { OfpDecodeError } from '../../../openflow/codec/errors.js';
+import type { OfpMessage } from '../../../openflow/codec/types.js';
 import {
   arbAction, arbBucket, arbInstruction, arbMatch, arbMessage, arbMeterBand, arbOxmField, arbOxmId, arbPacketQueue, arbPort,
 } from './arbitraries.js';

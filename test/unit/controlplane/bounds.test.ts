@@ -4,11 +4,11 @@
  * controller's own probe MAC never learnt as a host.
  */
 import { expect } from 'chai';
-import { OFPFC } from '../../../controller/codec/index.js';
+import { OFPFC } from '../../../openflow/codec/index.js';
 import { RoutingCore } from '../../../apps/routing/core.js';
 import { PROBE_MAC } from '../../../apps/routing/arp.js';
 import { FabricGraph } from '../../../topology/graph.js';
-import { FakeLeafSpine, hostIp, hostMac, leafDpid } from '../../helpers/fake-leaf-spine.js';
+import { FakeLeafSpine, hostIp, hostMac, leafDpid } from '../../../testing/fake-leaf-spine.js';
 import { ipv4Frame, packetIn } from '../routing/frames.js';
 import { EffectRunner } from '../routing/sim.js';
 

@@ -1,10 +1,10 @@
 /**
- * Packet-in protection (controller/packet-in-gate.ts): classes from the EtherType, budgets per port and
+ * Packet-in protection (openflow/packet-in-gate.ts): classes from the EtherType, budgets per port and
  * per switch per class (a flooding port spends its own budget, LLDP and ARP keep theirs), refill over
  * time, deterministic accounting for the same arrival times, and the dispatch queue's bound and batches.
  */
 import { expect } from 'chai';
-import { PacketInGate, PacketInQueue, classifyFrame } from '../../../controller/packet-in-gate.js';
+import { PacketInGate, PacketInQueue, classifyFrame } from '../../../openflow/packet-in-gate.js';
 
 const frame = (ethertype: number, vlan = false): Buffer => {
   const b = Buffer.alloc(64);

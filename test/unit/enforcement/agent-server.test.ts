@@ -9,11 +9,11 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { encodeLine, MAX_MESSAGE_BYTES, type AgentMessage } from '../../../agent/protocol.js';
+import { encodeLine, MAX_MESSAGE_BYTES, type AgentMessage } from '../../../protocol/agent.js';
 import { AgentServer, type AgentChannel } from '../../../apps/enforcement/agent-server.js';
-import { ManualClock } from '../../../controller/clock.js';
-import { quietLogger } from '../../../controller/log.js';
-import { until as untilHolds } from '../../helpers/until.js';
+import { ManualClock } from '../../../lib/clock.js';
+import { quietLogger } from '../../../lib/log.js';
+import { until as untilHolds } from '../../../testing/until.js';
 
 const until = (what: string, check: () => boolean, timeoutMs = 3_000): Promise<void> => untilHolds(what, check, timeoutMs);
 

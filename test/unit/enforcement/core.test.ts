@@ -4,7 +4,7 @@
  * modes, small flowlets, pending paths and adoption, expiry, host-pair meters, ends, reaction times.
  */
 import { expect } from 'chai';
-import { Harness, ip, meterSets, ratesOf, start, tuple } from './helpers.js';
+import { Harness, ip, meterSets, ratesOf, start, tuple } from '../../../testing/enforcement-harness.js';
 
 const CLOSE = 1e-3; // relative
 

@@ -1,6 +1,6 @@
 /** enforcement.mode `mark` (the experiments' priority-only scheme): flowlets are tracked, nothing is allocated or pushed. */
 import { expect } from 'chai';
-import { Harness, ip, start, tuple } from './helpers.js';
+import { Harness, ip, start, tuple } from '../../../testing/enforcement-harness.js';
 
 describe('enforcement core: mode mark', () => {
   it('tracks flowlets but sends no rates and no meters, however large the flowlet', () => {

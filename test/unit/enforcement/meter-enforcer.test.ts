@@ -5,13 +5,13 @@
  * a SwitchError — so the tests assert what is left on the switch, not only which messages went out.
  */
 import { expect } from 'chai';
-import type { OutMessage, SwitchHandle } from '../../../controller/api.js';
-import { ManualClock } from '../../../controller/clock.js';
+import type { OutMessage, SwitchHandle } from '../../../openflow/app-api.js';
+import { ManualClock } from '../../../lib/clock.js';
 import {
   OFPET, OFPFC, OFPM, OFPMC, OFPTT_ALL, type Instruction, type Match, type MessageOf, type MeterBand, type MultipartRequestBody,
-} from '../../../controller/codec/index.js';
-import { SwitchError } from '../../../controller/errors.js';
-import { createLogger } from '../../../controller/log.js';
+} from '../../../openflow/codec/index.js';
+import { SwitchError } from '../../../openflow/errors.js';
+import { createLogger } from '../../../lib/log.js';
 import { MeterEnforcer, MeterEnforcerError, type MeterTarget } from '../../../apps/enforcement/meter-enforcer.js';
 import { ENFORCEMENT_COOKIE_PREFIX, ENFORCEMENT_COOKIE_PREFIX_MASK, enforcementCookie, isEnforcementCookie } from '../../../apps/enforcement/meters.js';
 import { routingCookie } from '../../../apps/routing/builders.js';

@@ -6,10 +6,10 @@
  */
 import { expect } from 'chai';
 import fc from 'fast-check';
-import type { OutMessage } from '../../../controller/api.js';
+import type { OutMessage } from '../../../openflow/app-api.js';
 import {
   OFPFC, OFPFF, OFPM, OFPMC, OFPMF, OFPTT_ALL, decodeMessage, encodeMessage, type MessageOf, type OfpMessage,
-} from '../../../controller/codec/index.js';
+} from '../../../openflow/codec/index.js';
 import {
   DEFAULT_BURST_MS, ENFORCEMENT_COOKIE_PREFIX, ENFORCEMENT_COOKIE_PREFIX_MASK, FULL_FRAME_BYTES, MAX_POOL_METER_ID,
   MIN_BURST_FRAMES, MeterIdPool, burstKbit, deleteEnforcementEntries, deleteEntryByCookie, enforcementCookie,

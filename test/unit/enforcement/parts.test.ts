@@ -9,7 +9,7 @@ import { ingressActions, routeSig } from '../../../apps/enforcement/paths.js';
 import { EventRate, percentile, Ring, Samples } from '../../../apps/enforcement/stats.js';
 import { ipv4ToInt, parsePrefix, Tenants } from '../../../apps/enforcement/tenants.js';
 import type { RouteInfo } from '../../../apps/routing/types.js';
-import { FakeLeafSpine } from '../../helpers/fake-leaf-spine.js';
+import { FakeLeafSpine } from '../../../testing/fake-leaf-spine.js';
 
 describe('enforcement: tenants', () => {
   it('parses addresses and prefixes', () => {

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cdfAt } from '../../../apps/qos/thresholds/index.js';
 import { generateFlows, loadCdf, sampleSize, Uniform, type WorkloadHost, type WorkloadSpec } from '../../../experiment/workload.js';
-import { repoRoot } from '../../helpers/mininet.js';
+import { repoRoot } from '../../../testing/mininet.js';
 
 const websearch = loadCdf(readFileSync(join(repoRoot(), 'experiments', 'workloads', 'websearch.cdf'), 'utf8'));
 const hosts: WorkloadHost[] = [

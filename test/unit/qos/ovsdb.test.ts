@@ -1,22 +1,24 @@
 /**
- * controller/ovsdb: the stream splitter (messages split at every byte) and the pure QoS transaction
+ * lib/ovsdb and apps/qos/ovsdb-txn.ts: the stream splitter (messages split at every byte) and the pure QoS transaction
  * builder — fresh insert, reuse on a restart (no operations at all when up to date), in-place update,
  * duplicate cleanup, foreign rows never deleted, removal of Rivulet's rows only.
  */
 import { expect } from 'chai';
 import {
-  applyOps,
-  orphanOps,
   JsonSplitter,
   OvsdbError,
+  txnFailure,
+  type OvsdbOpResult,
+} from '../../../lib/ovsdb/index.js';
+import {
+  applyOps,
+  orphanOps,
   parseObserved,
   removeOps,
-  txnFailure,
   upToDate,
   type ObservedPortQos,
-  type OvsdbOpResult,
   type PortQosRows,
-} from '../../../controller/ovsdb/index.js';
+} from '../../../apps/qos/ovsdb-txn.js';
 
 const PLAN: PortQosRows = {
   portName: 's1-eth1',

@@ -7,9 +7,9 @@ import { expect } from 'chai';
 import { fileURLToPath } from 'node:url';
 import { computePriorityThresholds } from '../../../apps/qos/index.js';
 import { ConfigError, defaultConfig } from '../../../controller/config/index.js';
-import { quietLogger } from '../../../controller/log.js';
+import { quietLogger } from '../../../lib/log.js';
 import { createRestServer } from '../../../controller/rest/index.js';
-import { FakeTopology } from '../../helpers/fake-topology.js';
+import { FakeTopology } from '../../../testing/fake-topology.js';
 
 const WEBSEARCH = fileURLToPath(new URL('../../../../test/fixtures/workloads/websearch.cdf', import.meta.url));
 

@@ -7,11 +7,11 @@ import { expect } from 'chai';
 import { FormatRegistry } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import { defaultConfig } from '../../../controller/config/index.js';
-import { quietLogger } from '../../../controller/log.js';
+import { quietLogger } from '../../../lib/log.js';
 import { createRestServer } from '../../../controller/rest/index.js';
 import { QosResponse, type QosSource } from '../../../controller/rest/qos.js';
 import { planPort, type PortQosStatus } from '../../../apps/qos/index.js';
-import { FakeTopology } from '../../helpers/fake-topology.js';
+import { FakeTopology } from '../../../testing/fake-topology.js';
 
 if (!FormatRegistry.Has('date-time')) FormatRegistry.Set('date-time', (v) => !Number.isNaN(Date.parse(v)));
 

@@ -3,12 +3,12 @@
  * rule is given (kernel datapath / hardware switches), before the output; without it, no set_queue.
  */
 import { expect } from 'chai';
-import type { OutMessage } from '../../../controller/api.js';
+import type { OutMessage } from '../../../openflow/app-api.js';
 import { RoutingCore } from '../../../apps/routing/core.js';
 import type { RoutingEffect } from '../../../apps/routing/types.js';
 import { dscpQueueRule } from '../../../apps/qos/index.js';
 import { defaultConfig } from '../../../controller/config/index.js';
-import { FakeLeafSpine, hostIp, hostMac, leafDpid } from '../../helpers/fake-leaf-spine.js';
+import { FakeLeafSpine, hostIp, hostMac, leafDpid } from '../../../testing/fake-leaf-spine.js';
 import { ipv4Frame, packetIn } from '../routing/frames.js';
 
 function actionsOfPins(effects: readonly RoutingEffect[]): unknown[][] {

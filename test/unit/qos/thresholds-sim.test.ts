@@ -6,7 +6,7 @@
  */
 import { expect } from 'chai';
 import { expectedFct, fromCdfPoints, queueModel } from '../../../apps/qos/thresholds/index.js';
-import { mulberry32 } from '../../helpers/random.js';
+import { mulberry32 } from '../../../testing/random.js';
 
 const POINTS: [number, number][] = [[0, 0], [1000, 0.5], [10_000, 0.8], [100_000, 1]];
 

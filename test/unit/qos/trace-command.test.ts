@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runTrace, type TraceReport } from '../../../cli/commands/trace.js';
 import { splitFlowlets } from '../../../apps/qos/thresholds/index.js';
-import { buildPcap, ethTcpFrame, type PcapRecord } from '../../helpers/pcap-builder.js';
+import { buildPcap, ethTcpFrame, type PcapRecord } from '../../../testing/pcap-builder.js';
 
 const MSS = 1000;
 

@@ -10,11 +10,11 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { WebSocket } from 'ws';
-import { ManualClock } from '../../../controller/clock.js';
+import { ManualClock } from '../../../lib/clock.js';
 import { defaultConfig } from '../../../controller/config/index.js';
-import { quietLogger } from '../../../controller/log.js';
+import { quietLogger } from '../../../lib/log.js';
 import { createRestServer, type RestServer, type RestServerOptions } from '../../../controller/rest/index.js';
-import { FakeTopology, fakeHandle, fakeRoute } from '../../helpers/fake-topology.js';
+import { FakeTopology, fakeHandle, fakeRoute } from '../../../testing/fake-topology.js';
 
 interface Client {
   ws: WebSocket;

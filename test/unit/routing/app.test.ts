@@ -5,12 +5,12 @@
  */
 import { ARP_UNICAST_COOKIE } from '../../../apps/routing/arp-unicast.js';
 import { expect } from 'chai';
-import type { AppContext, AppEvents, OutMessage, SwitchHandle } from '../../../controller/api.js';
-import { ManualClock } from '../../../controller/clock.js';
-import { OFPFC, OFP_NO_BUFFER } from '../../../controller/codec/index.js';
-import { createLogger } from '../../../controller/log.js';
+import type { AppContext, AppEvents, OutMessage, SwitchHandle } from '../../../openflow/app-api.js';
+import { ManualClock } from '../../../lib/clock.js';
+import { OFPFC, OFP_NO_BUFFER } from '../../../openflow/codec/index.js';
+import { createLogger } from '../../../lib/log.js';
 import { createRoutingApp, type RoutingApp } from '../../../apps/routing/app.js';
-import { FakeLeafSpine, hostIp, hostMac, leafDpid, spineDpid } from '../../helpers/fake-leaf-spine.js';
+import { FakeLeafSpine, hostIp, hostMac, leafDpid, spineDpid } from '../../../testing/fake-leaf-spine.js';
 import { ipv4Frame } from './frames.js';
 
 const SHAPE = { spines: 2, leaves: 3, hostsPerLeaf: 1 };

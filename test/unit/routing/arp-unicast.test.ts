@@ -4,9 +4,9 @@
  */
 import { expect } from 'chai';
 import { ARP_UNICAST_COOKIE, arpUnicastDeletes, arpUnicastEffects, portToward } from '../../../apps/routing/arp-unicast.js';
-import { OFPFC } from '../../../controller/codec/index.js';
+import { OFPFC } from '../../../openflow/codec/index.js';
 import { RoutingCore } from '../../../apps/routing/core.js';
-import { FakeLeafSpine, hostMac, leafDpid, spineDpid } from '../../helpers/fake-leaf-spine.js';
+import { FakeLeafSpine, hostMac, leafDpid, spineDpid } from '../../../testing/fake-leaf-spine.js';
 
 describe('routing: unicast-ARP entries', () => {
   it('one entry per switch per host: the edge port on its leaf, an uplink elsewhere, the right downlink on spines', () => {

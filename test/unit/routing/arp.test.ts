@@ -4,9 +4,9 @@
  * target's port, gratuitous ARP, loop copies dropped, ARP seen on fabric ports dropped.
  */
 import { expect } from 'chai';
-import { OFPP } from '../../../controller/codec/index.js';
+import { OFPP } from '../../../openflow/codec/index.js';
 import { RoutingCore } from '../../../apps/routing/core.js';
-import { FakeLeafSpine, hostIp, hostMac, leafDpid, spineDpid } from '../../helpers/fake-leaf-spine.js';
+import { FakeLeafSpine, hostIp, hostMac, leafDpid, spineDpid } from '../../../testing/fake-leaf-spine.js';
 import { arpReply, arpRequest, packetIn } from './frames.js';
 import { EffectRunner, type Sent } from './sim.js';
 

@@ -4,10 +4,10 @@
  * cookie after), routes with no surviving path are removed; a moved host re-pins its routes.
  */
 import { expect } from 'chai';
-import { OFPFC } from '../../../controller/codec/index.js';
+import { OFPFC } from '../../../openflow/codec/index.js';
 import { RoutingCore } from '../../../apps/routing/core.js';
 import type { FlowKey, RouteInfo } from '../../../apps/routing/types.js';
-import { FakeLeafSpine, hostIp, hostMac, leafDpid, spineDpid } from '../../helpers/fake-leaf-spine.js';
+import { FakeLeafSpine, hostIp, hostMac, leafDpid, spineDpid } from '../../../testing/fake-leaf-spine.js';
 import { ipv4Frame, packetIn } from './frames.js';
 import { EffectRunner } from './sim.js';
 

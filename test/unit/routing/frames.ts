@@ -3,7 +3,7 @@
  * a TCP / UDP / ICMP header built here), parsed back with the real parser so the core sees what it would
  * see from a switch.
  */
-import { OFP_NO_BUFFER } from '../../../controller/codec/index.js';
+import { OFP_NO_BUFFER } from '../../../openflow/codec/index.js';
 import type { PacketInput } from '../../../apps/routing/types.js';
 import { buildArp, buildEthernet, parseFrame } from '../../../topology/packet.js';
 

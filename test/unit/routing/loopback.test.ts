@@ -4,15 +4,15 @@
  * barrier before the next stage — and the packet-out of the first packet on leaf 1 at once, before any barrier.
  */
 import { expect } from 'chai';
-import { startController, type Controller } from '../../../controller/controller.js';
-import { systemClock } from '../../../controller/clock.js';
-import { OFP_NO_BUFFER, type OfpMessage } from '../../../controller/codec/index.js';
-import { quietLogger } from '../../../controller/log.js';
+import { startController, type Controller } from '../../../openflow/listener.js';
+import { systemClock } from '../../../lib/clock.js';
+import { OFP_NO_BUFFER, type OfpMessage } from '../../../openflow/codec/index.js';
+import { quietLogger } from '../../../lib/log.js';
 import { createRoutingApp, type RoutingApp } from '../../../apps/routing/app.js';
-import { FakeSwitch } from '../../helpers/fake-switch.js';
-import { FakeLeafSpine, hostIp, hostMac, leafDpid, spineDpid } from '../../helpers/fake-leaf-spine.js';
+import { FakeSwitch } from '../../../testing/fake-switch.js';
+import { FakeLeafSpine, hostIp, hostMac, leafDpid, spineDpid } from '../../../testing/fake-leaf-spine.js';
 import { ipv4Frame } from './frames.js';
-import { until as untilHolds } from '../../helpers/until.js';
+import { until as untilHolds } from '../../../testing/until.js';
 
 const until = (what: string, check: () => boolean, timeoutMs = 3_000): Promise<void> => untilHolds(what, check, timeoutMs);
 

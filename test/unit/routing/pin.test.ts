@@ -5,12 +5,12 @@
  */
 import { PROBE_MAC } from '../../../apps/routing/arp.js';
 import { expect } from 'chai';
-import { OFPFC, OFPFF, OFPP } from '../../../controller/codec/index.js';
-import type { OutMessage } from '../../../controller/api.js';
+import { OFPFC, OFPFF, OFPP } from '../../../openflow/codec/index.js';
+import type { OutMessage } from '../../../openflow/app-api.js';
 import { RoutingCore } from '../../../apps/routing/core.js';
 import { isRoutingCookie, routingCookie } from '../../../apps/routing/builders.js';
 import type { FlowKey, RoutingEffect } from '../../../apps/routing/types.js';
-import { FakeLeafSpine, hostIp, hostMac, leafDpid, spineDpid } from '../../helpers/fake-leaf-spine.js';
+import { FakeLeafSpine, hostIp, hostMac, leafDpid, spineDpid } from '../../../testing/fake-leaf-spine.js';
 import { ipv4Frame, packetIn } from './frames.js';
 import { EffectRunner } from './sim.js';
 

@@ -5,8 +5,8 @@
  * come out?". Plus a runner that performs a core's effects the way the shell does, in order, recording
  * every message per switch.
  */
-import { OFPFC, type Action, type Match, type OxmValue } from '../../../controller/codec/index.js';
-import type { OutMessage } from '../../../controller/api.js';
+import { OFPFC, type Action, type Match, type OxmValue } from '../../../openflow/codec/index.js';
+import type { OutMessage } from '../../../openflow/app-api.js';
 import type { RoutingCore } from '../../../apps/routing/core.js';
 import type { FlowKey, RoutingEffect } from '../../../apps/routing/types.js';
 import type { PortRef, TopologyView } from '../../../topology/types.js';

@@ -8,7 +8,7 @@ import fc from 'fast-check';
 import { RoutingCore } from '../../../apps/routing/core.js';
 import { Prng } from '../../../apps/routing/prng.js';
 import type { FabricPath } from '../../../topology/types.js';
-import { FakeLeafSpine, hostIp, hostMac, leafDpid } from '../../helpers/fake-leaf-spine.js';
+import { FakeLeafSpine, hostIp, hostMac, leafDpid } from '../../../testing/fake-leaf-spine.js';
 import { ipv4Frame, packetIn } from './frames.js';
 
 const SHAPE = { spines: 4, leaves: 4, hostsPerLeaf: 2 };

@@ -5,11 +5,11 @@
  * learnt before the next app (registered after it) sees the same packet-in, and stop() leaves no timer.
  */
 import { expect } from 'chai';
-import type { AppContext, AppEvents, OutMessage, SwitchHandle } from '../../../controller/api.js';
-import { AppHost } from '../../../controller/app-host.js';
+import type { AppContext, AppEvents, OutMessage, SwitchHandle } from '../../../openflow/app-api.js';
+import { AppHost } from '../../../openflow/app-host.js';
 import { createTopologyApp } from '../../../topology/app.js';
 import { buildArp } from '../../../topology/packet.js';
-import { codecPort, log, setup } from '../../helpers/topology-sim.js';
+import { codecPort, log, setup } from '../../../testing/topology-sim.js';
 
 describe('topology/app: the shell on a fake clock', () => {
   it('discovers a 2×4 leaf-spine: 16 links, roles, LLDP entry first, ready after 2 quiet periods', () => {

@@ -4,7 +4,7 @@
  * switch connects, link expiry after N periods, the LLDP flow entry, and LLDP packet-in verification.
  */
 import { expect } from 'chai';
-import { OFPCML_NO_BUFFER, OFPP, encodeMessage, decodeMessage } from '../../../controller/codec/index.js';
+import { OFPCML_NO_BUFFER, OFPP, encodeMessage, decodeMessage } from '../../../openflow/codec/index.js';
 import { DiscoveryCore, lldpFlowMod, probePacketOut, type Probe } from '../../../topology/discovery.js';
 import { newProbeKey } from '../../../topology/lldp-probe.js';
 import { parseFrame } from '../../../topology/packet.js';

@@ -8,7 +8,7 @@ import { expect } from 'chai';
 import fc from 'fast-check';
 import { FabricGraph } from '../../../topology/graph.js';
 import type { FabricEvent, FabricLink, PortRef } from '../../../topology/types.js';
-import { leafSpine, port, type FabricSpec, type Wire } from '../../helpers/leaf-spine.js';
+import { leafSpine, port, type FabricSpec, type Wire } from '../../../testing/leaf-spine.js';
 import { buildArp, parseFrame, type ParsedFrame } from '../../../topology/packet.js';
 
 /** Builds a graph from a spec, LLDP seen in both directions of every wire in the given order. */

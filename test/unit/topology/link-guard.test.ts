@@ -7,7 +7,7 @@
 import { expect } from 'chai';
 import { buildArp } from '../../../topology/packet.js';
 import { LinkGuard } from '../../../topology/link-guard.js';
-import { setup } from '../../helpers/topology-sim.js';
+import { setup } from '../../../testing/topology-sim.js';
 
 const ref = (dpid: bigint, portNo: number) => ({ dpid, portNo });
 

@@ -7,7 +7,7 @@ import { expect } from 'chai';
 import fc from 'fast-check';
 import { readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { readPcapFile } from '../../../controller/capture/pcap.js';
+import { readPcapFile } from '../../../lib/packet/pcap.js';
 import { buildLldpdu, encodeTlv, LLDP_TLV, parseLldpdu, type LldpTlv } from '../../../topology/lldp.js';
 import { buildProbePdu, newProbeKey, probeIdentity, verifyProbe } from '../../../topology/lldp-probe.js';
 import { buildLldpFrame, parseFrame, PacketError } from '../../../topology/packet.js';

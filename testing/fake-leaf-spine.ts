@@ -1,0 +1,226 @@
+/**
+ * A hand-built TopologyView for unit tests of the apps (no discovery, no switches): a leaf-spine fabric
+ * of any shape, with mutations that raise the same FabricEvents the topology app would (link down,
+ * switch removed, host moved / added).
+ *
+ * Numbering (`FakeLeafSpine.leafSpine`): leaf i (1-based) has dpid i, spine j has dpid 0x100 + j.
+ * Leaf ports 1..spines go to spine 1..spines; ports spines+1 .. spines+hostsPerLeaf hold the hosts.
+ * Spine port i goes to leaf i. Host h of leaf i: MAC 02:00:00:00:ii:hh, IPv4 10.0.i.h.
+ *
+ * paths() and floodPorts() are the topology's own algorithms (topology/graph-algos.ts: all equal-cost
+ * shortest paths in link order; one BFS spanning tree from the smallest dpid, plus every edge port) over
+ * the fake's current links.
+ */
+import type {
+  FabricEvent,
+  FabricHost,
+  FabricLink,
+  FabricPath,
+  FabricPort,
+  FabricSwitch,
+  PortRef,
+  SwitchRole,
+  TopologyView,
+} from '../topology/types.js';
+import { allShortestPaths, floodTree } from '../topology/graph-algos.js';
+import { dpidHex } from '../lib/dpid.js';
+
+export interface LeafSpineShape {
+  readonly spines: number;
+  readonly leaves: number;
+  readonly hostsPerLeaf: number;
+}
+
+const hex2 = (n: number): string => n.toString(16).padStart(2, '0');
+
+/** Port `portNo` of `dpid`: up, 1 Gbit/s, MAC 0a:00:00:00:<dpid low byte>:<port>. */
+function defaultPort(dpid: bigint, portNo: number): FabricPort {
+  return { portNo, name: `s${dpid}-eth${portNo}`, hwAddr: `0a:00:00:00:${hex2(Number(dpid) & 0xff)}:${hex2(portNo)}`, up: true, currSpeedBps: 1e9 };
+}
+
+export class FakeLeafSpine implements TopologyView {
+  private readonly sws = new Map<bigint, FabricSwitch>();
+  /** the directed links (tests may edit it to fail links without events) */
+  linkList: FabricLink[] = [];
+  private readonly hostMap = new Map<string, FabricHost>();
+  private readonly listeners = new Set<(events: readonly FabricEvent[]) => void>();
+  /** every batch emitted, in order (tests inspect it) */
+  readonly emitted: (readonly FabricEvent[])[] = [];
+
+  constructor(readonly shape?: LeafSpineShape) {}
+
+  /** A spines × leaves × hostsPerLeaf fabric, fully discovered. */
+  static leafSpine(shape: LeafSpineShape): FakeLeafSpine {
+    const t = new FakeLeafSpine(shape);
+    const { spines, leaves, hostsPerLeaf } = shape;
+    for (let i = 1; i <= leaves; i++) t.addSwitch(leafDpid(i), 'leaf', spines + hostsPerLeaf);
+    for (let j = 1; j <= spines; j++) t.addSwitch(spineDpid(j), 'spine', leaves);
+    for (let i = 1; i <= leaves; i++) {
+      for (let j = 1; j <= spines; j++) t.addCable({ dpid: leafDpid(i), portNo: j }, { dpid: spineDpid(j), portNo: i });
+      for (let h = 1; h <= hostsPerLeaf; h++) {
+        t.hostMap.set(hostMac(i, h), { mac: hostMac(i, h), ipv4: hostIp(i, h), attachment: { dpid: leafDpid(i), portNo: spines + h }, lastSeenMs: 0 });
+      }
+    }
+    return t;
+  }
+
+  /** Adds a switch with ports 1..nPorts, all up (no event); `port` builds each port (default 1 Gbit/s). */
+  addSwitch(dpid: bigint, role: SwitchRole, nPorts: number, port: (dpid: bigint, portNo: number) => FabricPort = defaultPort): void {
+    const ports = new Map<number, FabricPort>();
+    for (let p = 1; p <= nPorts; p++) ports.set(p, port(dpid, p));
+    this.sws.set(dpid, { dpid, dpidHex: dpidHex(dpid), role, ports });
+  }
+
+  /** Adds both directions of a cable (no event): 1 Gbit/s, last seen at 0 ms, unless told. */
+  addCable(a: PortRef, b: PortRef, opts: { readonly capacityBps?: number; readonly lastSeenMs?: readonly [number, number] } = {}): void {
+    const capacityBps = opts.capacityBps ?? 1e9;
+    const [ab, ba] = opts.lastSeenMs ?? [0, 0];
+    this.linkList.push({ src: a, dst: b, capacityBps, lastSeenMs: ab }, { src: b, dst: a, capacityBps, lastSeenMs: ba });
+  }
+
+  /* ---------------------------------------------------------------- mutations that emit events */
+
+  /** Takes the cable between two switches down (both directions, ports down): linkDown × 2, topologyChanged. */
+  failCable(a: bigint, b: bigint): FabricLink[] {
+    const gone = this.linkList.filter((l) => (l.src.dpid === a && l.dst.dpid === b) || (l.src.dpid === b && l.dst.dpid === a));
+    this.linkList = this.linkList.filter((l) => !gone.includes(l));
+    for (const l of gone) this.setPortUp(l.src, false);
+    this.emit([...gone.map((link) => ({ type: 'linkDown' as const, link, reason: 'portDown' })), { type: 'topologyChanged' }]);
+    return gone;
+  }
+
+  /** Restores a cable: linkUp × 2, topologyChanged. */
+  restoreCable(a: PortRef, b: PortRef): void {
+    this.addCable(a, b);
+    this.setPortUp(a, true);
+    this.setPortUp(b, true);
+    const added = this.linkList.slice(-2);
+    this.emit([...added.map((link) => ({ type: 'linkUp' as const, link })), { type: 'topologyChanged' }]);
+  }
+
+  /** Removes a switch, its links and its hosts: linkDown for each link, switchRemoved, topologyChanged. */
+  removeSwitch(dpid: bigint): void {
+    const gone = this.linkList.filter((l) => l.src.dpid === dpid || l.dst.dpid === dpid);
+    this.linkList = this.linkList.filter((l) => !gone.includes(l));
+    this.sws.delete(dpid);
+    for (const [mac, h] of this.hostMap) if (h.attachment.dpid === dpid) this.hostMap.delete(mac);
+    this.emit([
+      ...gone.map((link) => ({ type: 'linkDown' as const, link, reason: 'switchDown' })),
+      { type: 'switchRemoved', dpid },
+      { type: 'topologyChanged' },
+    ]);
+  }
+
+  /** Moves a host to another edge port: hostMoved, topologyChanged. */
+  moveHost(mac: string, to: PortRef): void {
+    const h = this.hostMap.get(mac);
+    if (!h) throw new Error(`no host ${mac}`);
+    const moved: FabricHost = { ...h, attachment: to };
+    this.hostMap.set(mac, moved);
+    this.emit([{ type: 'hostMoved', host: moved, from: h.attachment }, { type: 'topologyChanged' }]);
+  }
+
+  /** Adds (or replaces) a host: hostAdded, topologyChanged. */
+  addHost(host: FabricHost): void {
+    this.hostMap.set(host.mac, host);
+    this.emit([{ type: 'hostAdded', host }, { type: 'topologyChanged' }]);
+  }
+
+  /** Forgets a host without an event (a host never seen). */
+  forgetHost(mac: string): void {
+    this.hostMap.delete(mac);
+  }
+
+  emit(events: readonly FabricEvent[]): void {
+    this.emitted.push(events);
+    for (const l of [...this.listeners]) l(events);
+  }
+
+  /* ---------------------------------------------------------------- TopologyView */
+
+  switches(): readonly FabricSwitch[] {
+    return [...this.sws.values()];
+  }
+
+  switch(dpid: bigint): FabricSwitch | undefined {
+    return this.sws.get(dpid);
+  }
+
+  links(): readonly FabricLink[] {
+    return [...this.linkList];
+  }
+
+  hosts(): readonly FabricHost[] {
+    return [...this.hostMap.values()];
+  }
+
+  hostByMac(mac: string): FabricHost | undefined {
+    return this.hostMap.get(mac);
+  }
+
+  hostByIpv4(ip: string): FabricHost | undefined {
+    for (const h of this.hostMap.values()) if (h.ipv4 === ip) return h;
+    return undefined;
+  }
+
+  isFabricPort(ref: PortRef): boolean {
+    return this.linkList.some((l) => l.src.dpid === ref.dpid && l.src.portNo === ref.portNo);
+  }
+
+  /** All equal-cost shortest paths, by the topology's own algorithm (topology/graph-algos.ts). */
+  paths(src: bigint, dst: bigint): readonly FabricPath[] {
+    if (!this.sws.has(src) || !this.sws.has(dst)) return [];
+    return allShortestPaths(this.linkList, src, dst);
+  }
+
+  /** Flood-tree ports (topology/graph-algos.ts floodTree) plus the edge ports that are up, minus `inPort`. */
+  floodPorts(dpid: bigint, inPort: number): readonly number[] {
+    const sw = this.sws.get(dpid);
+    if (!sw) return [];
+    const out = new Set(floodTree([...this.sws.keys()], this.linkList).get(dpid) ?? []);
+    for (const p of sw.ports.values()) if (p.up && !this.isFabricPort({ dpid, portNo: p.portNo })) out.add(p.portNo);
+    out.delete(inPort);
+    return [...out].sort((a, b) => a - b);
+  }
+
+  ready(): boolean {
+    return true;
+  }
+
+  subscribe(listener: (events: readonly FabricEvent[]) => void): () => void {
+    this.listeners.add(listener);
+    return () => void this.listeners.delete(listener);
+  }
+
+  /** Listeners currently subscribed (leak checks). */
+  get subscribers(): number {
+    return this.listeners.size;
+  }
+
+  /* ---------------------------------------------------------------- internals */
+
+  private setPortUp(ref: PortRef, up: boolean): void {
+    const sw = this.sws.get(ref.dpid);
+    const port = sw?.ports.get(ref.portNo);
+    if (!sw || !port) return;
+    const ports = new Map(sw.ports);
+    ports.set(ref.portNo, { ...port, up });
+    this.sws.set(ref.dpid, { ...sw, ports });
+  }
+}
+
+export function leafDpid(i: number): bigint {
+  return BigInt(i);
+}
+
+export function spineDpid(j: number): bigint {
+  return BigInt(0x100 + j);
+}
+
+export function hostMac(leaf: number, h: number): string {
+  return `02:00:00:00:${hex2(leaf)}:${hex2(h)}`;
+}
+
+export function hostIp(leaf: number, h: number): string {
+  return `10.0.${leaf}.${h}`;
+}
