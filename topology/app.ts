@@ -172,7 +172,9 @@ class TopologyShell {
         return;
       }
       const { src, dst, probe } = seen.value;
-      const verdict = this.guard.judge(src, dst, now - probe.timestampMs, now);
+      const existing = this.graph.linkFrom(src);
+      const known = existing !== undefined && existing.dst.dpid === dst.dpid && existing.dst.portNo === dst.portNo;
+      const verdict = this.guard.judge(src, dst, now - probe.timestampMs, now, known);
       if (!verdict.ok) return this.rejectLink(verdict.rejected, verdict.first, now);
       this.publish(this.graph.linkSeen(src, dst, now), now);
       return;

@@ -14,7 +14,10 @@
  *   controller, from the probe's signed timestamp) is recorded per directed link; a link whose smallest
  *   delay over its last `delayWindow` probes is above `delayFactor` × the median of the other links'
  *   (and above `delayFloorMs`) is flagged and not used: a relay through hosts adds their processing and
- *   their own path. A link is never judged by delay while fewer than `minPeers` other links are known.
+ *   their own path. A link is never judged by delay while fewer than `minPeers` other links are known,
+ *   and a link already in the graph is not judged by delay at all (TopoGuard+ inspects a link's latency
+ *   when it is discovered): under load a probe can wait behind data in a port's queues, and a fabric
+ *   link must not be dropped for the queueing of the traffic it carries.
  *
  * Rejected and flagged links are kept (bounded, newest first) for the REST API and the logs.
  */
@@ -154,7 +157,7 @@ export class LinkGuard {
    * has this link (a refresh). Not ok: the link must not be created, and an existing one must be removed.
    * `first` is true the first time this link is rejected for this reason (log it then).
    */
-  judge(src: PortRef, dst: PortRef, delayMs: number, nowMs: number): LinkVerdict {
+  judge(src: PortRef, dst: PortRef, delayMs: number, nowMs: number, known = false): LinkVerdict {
     const hostEnd = this.isHostPort(dst) ? dst : this.isHostPort(src) ? src : undefined;
     if (hostEnd) return this.reject(src, dst, nowMs, { reason: 'hostPort', hostPort: hostEnd });
     const lk = linkKey(src, dst);
@@ -165,7 +168,7 @@ export class LinkGuard {
     const mine = Math.min(...samples);
     const peers: number[] = [];
     for (const [other, s] of this.delays) if (other !== lk && s.length > 0) peers.push(Math.min(...s));
-    if (peers.length >= this.minPeers && mine > this.delayFloorMs) {
+    if (!known && peers.length >= this.minPeers && mine > this.delayFloorMs) {
       const median = medianOf(peers);
       if (mine > this.delayFactor * median) {
         return this.reject(src, dst, nowMs, { reason: 'delay', delayMs: round3(mine), fabricMedianDelayMs: round3(median) });

@@ -18,7 +18,7 @@ import type { FabricEvent, FabricPort, TopologyView } from '../../topology/types
 import { ovsRows, planPort, portKey, type PortPlan, type QosPlanConfig } from './plan.js';
 import { datapathTypeOf, foreignRootQdisc, ovsApply, probeRedEcn, tcBatch, tcClassStats, waitHtbRoot, type EcnProbe } from './shell.js';
 import type { PartStatus, PortQosStatus } from './status.js';
-import { bufferBatch, classifierBatch, ecnBatch, type TcClassStats } from './tc.js';
+import { bufferBatch, classifierBatch, CLASSIFIER_CLEAR_LINES, ecnBatch, type TcClassStats } from './tc.js';
 
 /** Highest physical port number (OpenFlow 1.3.5 OFPP_MAX). */
 const OFPP_MAX = 0xffffff00;
@@ -156,12 +156,12 @@ export function createQosApp(opts: QosAppOptions): QosApp {
       const ready = await waitHtbRoot(plan.portName);
       const res = ready ? await tcBatch(lines) : { failed: lines.map((_, i) => i + 1), stderr: `no htb root qdisc on ${plan.portName}` };
       const nClassifier = lines.length - ecnLines.length;
-      // line 1 (the delete of old filters) may fail harmlessly when there are none
-      const classifierFailed = res.failed.filter((n) => n > 1 && n <= nClassifier);
+      // the first lines (deletes of old filters) may fail harmlessly when there are none
+      const classifierFailed = res.failed.filter((n) => n > CLASSIFIER_CLEAR_LINES && n <= nClassifier);
       const ecnFailed = res.failed.filter((n) => n > nClassifier);
       if (needClassifier) {
         classifier = classifierFailed.length === 0 && ready
-          ? { required: true, applied: true, detail: `tc u32 DSCP filters (prio 21) and per-class buffers of ${plan.buffer.packets} packets (${plan.buffer.delayMs.toFixed(1)} ms) on ${plan.portName}` }
+          ? { required: true, applied: true, detail: `tc u32 DSCP filters (prio 21), LLDP and ARP to the top queue (prio 22, 23) and per-class buffers of ${plan.buffer.packets} packets (${plan.buffer.delayMs.toFixed(1)} ms) on ${plan.portName}` }
           : { required: true, applied: false, detail: `tc failed on lines ${classifierFailed.join(',')}: ${res.stderr}` };
       }
       if (ecnLines.length > 0) {

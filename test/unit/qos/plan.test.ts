@@ -74,14 +74,22 @@ describe('qos: plan', () => {
     expect(perPort.ecn).to.deep.equal({ enabled: true, thresholdPackets: 30, thresholdBytes: 45000, source: 'port' });
   });
 
-  it('DSCP classifier: clear then one u32 filter per mapped DSCP to class 1:(q+1)', () => {
+  it('classifier: clear, one u32 filter per mapped DSCP to class 1:(q+1), LLDP and ARP to the highest queue', () => {
     expect(dscpFilterLine('s1-eth3', 46, 3)).to.equal('filter add dev s1-eth3 parent 1: protocol ip prio 21 u32 match ip tos 0xb8 0xfc flowid 1:4');
     const lines = classifierBatch(planPort(cfg, 1n, 3, 's1-eth3', 50e6));
-    expect(lines[0]).to.equal('filter del dev s1-eth3 parent 1: protocol ip prio 21');
-    expect(lines).to.have.length(7);
-    expect(lines.slice(1).map((l) => l.split(' ').slice(-5).join(' '))).to.deep.equal([
+    expect(lines.slice(0, 3)).to.deep.equal([
+      'filter del dev s1-eth3 parent 1: protocol ip prio 21',
+      'filter del dev s1-eth3 parent 1: protocol 0x88cc prio 22',
+      'filter del dev s1-eth3 parent 1: protocol 0x0806 prio 23',
+    ]);
+    expect(lines).to.have.length(11);
+    expect(lines.slice(3, 9).map((l) => l.split(' ').slice(-5).join(' '))).to.deep.equal([
       'tos 0x28 0xfc flowid 1:2', 'tos 0x48 0xfc flowid 1:2', 'tos 0x68 0xfc flowid 1:3', 'tos 0x88 0xfc flowid 1:3',
       'tos 0xb8 0xfc flowid 1:4', 'tos 0xc0 0xfc flowid 1:4',
+    ]);
+    expect(lines.slice(9)).to.deep.equal([
+      'filter add dev s1-eth3 parent 1: protocol 0x88cc prio 22 u32 match u32 0 0 flowid 1:4',
+      'filter add dev s1-eth3 parent 1: protocol 0x0806 prio 23 u32 match u32 0 0 flowid 1:4',
     ]);
   });
 

@@ -59,6 +59,12 @@ describe('topology/link-guard (pure)', () => {
     if (!v.ok) expect(v.rejected).to.deep.include({ reason: 'delay', delayMs: 80, fabricMedianDelayMs: 1.5 });
     // a real link with one slow probe (a busy moment) is not flagged: the minimum over the window counts
     expect(g.judge(ref(1n, 1), ref(3n, 1), 300, 11).ok).to.equal(true);
+    // a link already in the graph is not judged by delay: probes queued behind data (every probe of the
+    // window slow) must not drop a fabric link; the same delays on a new link are refused
+    const g3 = new LinkGuard({ delayFactor: 10, delayFloorMs: 20, delayWindow: 3, minPeers: 2 });
+    for (const [a, b] of [[1n, 3n], [2n, 3n], [4n, 3n]] as const) g3.judge(ref(a, 1), ref(b, Number(a)), 2, 0);
+    for (let i = 0; i < 3; i++) expect(g3.judge(ref(5n, 1), ref(3n, 5), 150, 20 + i, true).ok, 'known link, loaded').to.equal(true);
+    for (let i = 0; i < 3; i++) expect(g3.judge(ref(5n, 1), ref(3n, 5), 150, 30 + i, false).ok, 'same delays on a new sighting').to.equal(false);
     // under the floor nothing is flagged, whatever the ratio
     const g2 = new LinkGuard({ delayFloorMs: 20 });
     g2.judge(ref(1n, 1), ref(3n, 1), 0.1, 0);
