@@ -52,7 +52,8 @@ describe('QoS app on an OVS userspace bridge @slow', function () {
     }
     expect(await countQosRows(ports(bridge))).to.deep.equal({ qos: 2, queue: 8 });
     const filters = execFileSync('tc', ['filter', 'show', 'dev', `${bridge.name}p1`, 'parent', '1:'], { encoding: 'utf8' });
-    expect(filters.match(/flowid 1:4/g)).to.have.length(2); // DSCP 46 and 48 → queue 3
+    expect(filters.match(/flowid 1:4/g)).to.have.length(4); // DSCP 46 and 48, LLDP and ARP → queue 3
+    expect(filters).to.match(/protocol LLDP pref 22 u32/).and.match(/protocol arp pref 23 u32/);
     const classes = execFileSync('tc', ['class', 'show', 'dev', `${bridge.name}p1`], { encoding: 'utf8' });
     expect(classes).to.match(/class htb 1:4 parent 1:fffe (leaf 13: )?prio 0 rate 500Kbit ceil 50Mbit/);
     const res = await fetch(`${ctl.api}/qos`);
