@@ -84,8 +84,6 @@ export const KNOWN_UPWARD: ReadonlyMap<string, string> = new Map([
   ['apps/qos/plan.ts -> controller/config/index.ts', 'QoS plan reads ecnThresholdPackets from the config module'],
   ['apps/qos/priority-thresholds.ts -> controller/config/errors.ts', 'threshold errors are raised as ConfigError'],
   ['apps/enforcement/app.ts -> controller/config/index.ts', 'enforcement takes the whole RivuletConfig'],
-  // a utility borrowing the codec's IPv6 formatter (goes away when address formatting moves to lib/)
-  ['lib/packet/frame.ts -> openflow/codec/buffer.ts', 'formatIpv6 lives in the codec'],
 ]);
 
 /** One import edge between two source files, paths from the repository root. */
