@@ -27,6 +27,8 @@ import type { ConfigInput } from '../controller/config/index.js';
 import { FakeFabric, type FabricShape } from '../testing/fake-fabric.js';
 import { announceHosts, percentile, runEchoLoop, runFlowLoop, type EchoLoopResult, type FlowLoopResult } from './setup-load.js';
 import type { ControllerStatus, WorkerReply } from './setup-controller.js';
+import { pollUntil } from '../lib/until.js';
+
 
 const SHAPES: readonly FabricShape[] = [
   { spines: 4, leaves: 8, hostsPerLeaf: 8 },
@@ -93,13 +95,9 @@ class ControllerWorker {
   }
 }
 
+/** Waits for `cond` (lib/until.ts, the one wait loop); resolves with the ms it took. */
 async function waitFor(what: string, cond: () => Promise<boolean>, timeoutMs: number): Promise<number> {
-  const t0 = performance.now();
-  while (!(await cond())) {
-    if (performance.now() - t0 > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  return performance.now() - t0;
+  return (await pollUntil(what, cond, { timeoutMs, everyMs: 20 })).elapsedMs;
 }
 
 interface LevelRow {

@@ -93,7 +93,6 @@ export async function startRivulet(opts: RivuletOptions): Promise<Rivulet> {
       maxRoutes: config.routing.maxRoutes, maxRoutesPerSwitch: config.routing.maxRoutesPerSwitch,
       maxProbesPerSecond: config.routing.maxProbesPerSecond,
     },
-    switches: (dpid) => controller?.switches.get(dpid),
     ...(config.qos.enabled ? { queueOf: dscpQueueRule(config.qos.dscpMap) } : {}),
   });
   const qos = createQosApp({
@@ -104,15 +103,18 @@ export async function startRivulet(opts: RivuletOptions): Promise<Rivulet> {
       ...(config.topology.defaultCapacityBps === undefined ? {} : { defaultBps: config.topology.defaultCapacityBps }),
     },
     log,
-    switches: (dpid) => controller?.switches.get(dpid),
   });
   const enforcement = createEnforcementApp({
     topology: topology.view,
     route: (key) => routing.core.route(key),
-    config,
+    config: {
+      allocator: config.allocator, enforcement: config.enforcement, agents: config.agents, tenants: config.tenants,
+      routing: { priority: config.routing.priority, idleTimeoutS: config.routing.idleTimeoutS },
+      qos: { enabled: config.qos.enabled, queues: config.qos.queues, dscpMap: config.qos.dscpMap },
+      topology: { links: config.topology.links, defaultCapacityBps: config.topology.defaultCapacityBps },
+    },
     clock,
     log,
-    switches: (dpid) => controller?.switches.get(dpid),
     ...(priorityThresholds ? { priorityThresholds } : {}),
   });
   const sw = config.packetIn.perSwitchPps;
@@ -144,7 +146,7 @@ export async function startRivulet(opts: RivuletOptions): Promise<Rivulet> {
         maxQueued: config.packetIn.maxQueued,
         batch: config.packetIn.batch,
       },
-      apps: [topology.app, routing.app, enforcement.app, controllerMeter.app],
+      apps: [topology.app, routing.app, qos.app, enforcement.app, controllerMeter.app],
       ...(config.openflow.tls ? { tls: openflowTls(config.openflow.tls) } : {}),
     });
   } catch (err) {

@@ -114,6 +114,12 @@ export type AppHandler<E extends AppEventName> = (
 export interface App {
   readonly name: string;
   readonly handlers: { readonly [E in AppEventName]?: AppHandler<E> };
+  /**
+   * Called once by the host when the app is registered, with the same context its handlers get: the
+   * app's way to the switches outside an event (timers, topology events, agents' messages). The
+   * context answers for the switches connected at the time of each call.
+   */
+  readonly attach?: (ctx: AppContext) => void;
 }
 
 /** Resource counts (leak test, /health later). */

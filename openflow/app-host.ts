@@ -44,6 +44,7 @@ export class AppHost {
     if (this.apps.some((a) => a.app.name === app.name)) throw new Error(`app "${app.name}" is already registered`);
     const entry = { app, ctx: this.contextFor(app) };
     this.apps = [...this.apps, entry];
+    app.attach?.(entry.ctx);
     return () => {
       this.apps = this.apps.filter((e) => e !== entry);
     };

@@ -8,9 +8,10 @@ import type { EnforcementEffect, EnforcementSettings, Now } from '../apps/enforc
 import { flowKeyString } from '../apps/routing/flow-key.js';
 import type { FlowKey, RouteInfo } from '../apps/routing/types.js';
 import { FakeLeafSpine, leafDpid, spineDpid } from './fake-leaf-spine.js';
+import { dpidHex } from '../lib/dpid.js';
 
 export const SPINES = 2;
-const hex = (d: bigint): string => d.toString(16).padStart(16, '0');
+const hex = dpidHex;
 
 /** 10.0.<leaf>.<host> (1-based, fake-leaf-spine numbering). */
 export const ip = (leaf: number, host: number): string => `10.0.${leaf}.${host}`;

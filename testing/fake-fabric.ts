@@ -11,12 +11,14 @@
  * table-miss PACKET_IN exactly as on a real switch. `trace()` follows a packet through the installed
  * entries without side effects, to check end-to-end forwarding.
  *
- * Defaults: leaf i (0-based) has dpid i+1, spine j dpid 0x100+j+1; host h of leaf l is
- * 10.0.(l+1).(h+1) with MAC 02:00:00:xx:xx:xx (its global index + 1); every port 10 Gbit/s.
+ * Defaults: the test fabric's one leaf-spine numbering (leaf-spine.ts): leaf i (0-based here) has dpid
+ * i+1, spine j dpid 0x100+j+1; host h of leaf l is 10.0.(l+1).(h+1) with MAC 02:00:00:00:(l+1):(h+1);
+ * every port 10 Gbit/s.
  */
 import { FabricSwitch, type FabricSwitchHooks, type FakePortSpec } from './fabric/fabric-switch.js';
 import { ETH_TYPE, arpFrame, packetFields, tcpFrame, udpFrame, type L4Spec } from './fabric/frames.js';
 import type { OfpMessage } from '../openflow/codec/index.js';
+import { hostIp, hostMac, leafDpid, spineDpid } from './leaf-spine.js';
 
 export { FabricSwitch } from './fabric/fabric-switch.js';
 export * from './fabric/frames.js';
@@ -156,8 +158,8 @@ export class FakeFabric {
 
   constructor(readonly opts: FakeFabricOptions) {
     const { spines, leaves, hostsPerLeaf } = opts.shape;
-    const dpidOf = opts.dpid ?? ((role: SwitchRoleName, i: number) => (role === 'leaf' ? BigInt(i + 1) : BigInt(0x100 + i + 1)));
-    const ipOf = opts.hostIp ?? ((l: number, h: number) => `10.0.${l + 1}.${h + 1}`);
+    const dpidOf = opts.dpid ?? ((role: SwitchRoleName, i: number) => (role === 'leaf' ? leafDpid(i + 1) : spineDpid(i + 1)));
+    const ipOf = opts.hostIp ?? ((l: number, h: number) => hostIp(l + 1, h + 1));
     const fabricKbps = opts.fabricSpeedKbps ?? 10_000_000;
     const hostKbps = opts.hostSpeedKbps ?? 10_000_000;
     const hooks: FabricSwitchHooks = {
@@ -187,8 +189,7 @@ export class FakeFabric {
         this.peers.set(endKey(wire.b), { wire, to: wire.a });
       }
       for (let h = 0; h < hostsPerLeaf; h++) {
-        const idx = i * hostsPerLeaf + h + 1;
-        const mac = `02:00:00:${hex2(idx >> 16)}:${hex2(idx >> 8)}:${hex2(idx)}`;
+        const mac = hostMac(i + 1, h + 1);
         const host = new FakeHost(
           `h${i + 1}_${h + 1}`, mac, ipOf(i, h), i, this.leaves[i]!, spines + h + 1, opts.hostsAnswerArp ?? true, opts.record ?? true,
         );

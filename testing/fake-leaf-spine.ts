@@ -3,9 +3,9 @@
  * of any shape, with mutations that raise the same FabricEvents the topology app would (link down,
  * switch removed, host moved / added).
  *
- * Numbering (`FakeLeafSpine.leafSpine`): leaf i (1-based) has dpid i, spine j has dpid 0x100 + j.
- * Leaf ports 1..spines go to spine 1..spines; ports spines+1 .. spines+hostsPerLeaf hold the hosts.
- * Spine port i goes to leaf i. Host h of leaf i: MAC 02:00:00:00:ii:hh, IPv4 10.0.i.h.
+ * Numbering and wiring (`FakeLeafSpine.leafSpine`): the test fabric's one leaf-spine model, leaf-spine.ts
+ * (leaf i = dpid i, spine j = dpid 0x100 + j, leaf port j → spine j, hosts after the uplinks, host h of
+ * leaf i: MAC 02:00:00:00:ii:hh, IPv4 10.0.i.h); ports here are 1 Gbit/s.
  *
  * paths() and floodPorts() are the topology's own algorithms (topology/graph-algos.ts: all equal-cost
  * shortest paths in link order; one BFS spanning tree from the smallest dpid, plus every edge port) over
@@ -24,6 +24,9 @@ import type {
 } from '../topology/types.js';
 import { allShortestPaths, floodTree } from '../topology/graph-algos.js';
 import { dpidHex } from '../lib/dpid.js';
+import { hostIp, hostMac, leafDpid, leafSpine as leafSpineSpec } from './leaf-spine.js';
+
+export { hostIp, hostMac, leafDpid, spineDpid } from './leaf-spine.js';
 
 export interface LeafSpineShape {
   readonly spines: number;
@@ -53,12 +56,13 @@ export class FakeLeafSpine implements TopologyView {
   static leafSpine(shape: LeafSpineShape): FakeLeafSpine {
     const t = new FakeLeafSpine(shape);
     const { spines, leaves, hostsPerLeaf } = shape;
-    for (let i = 1; i <= leaves; i++) t.addSwitch(leafDpid(i), 'leaf', spines + hostsPerLeaf);
-    for (let j = 1; j <= spines; j++) t.addSwitch(spineDpid(j), 'spine', leaves);
+    const spec = leafSpineSpec(spines, leaves, hostsPerLeaf);
+    for (const d of spec.leaves) t.addSwitch(d, 'leaf', spines + hostsPerLeaf);
+    for (const d of spec.spines) t.addSwitch(d, 'spine', leaves);
     for (let i = 1; i <= leaves; i++) {
-      for (let j = 1; j <= spines; j++) t.addCable({ dpid: leafDpid(i), portNo: j }, { dpid: spineDpid(j), portNo: i });
+      for (const w of spec.wires.filter((x) => x.a.dpid === leafDpid(i))) t.addCable(w.a, w.b);
       for (let h = 1; h <= hostsPerLeaf; h++) {
-        t.hostMap.set(hostMac(i, h), { mac: hostMac(i, h), ipv4: hostIp(i, h), attachment: { dpid: leafDpid(i), portNo: spines + h }, lastSeenMs: 0 });
+        t.hostMap.set(hostMac(i, h), { mac: hostMac(i, h), ipv4: hostIp(i, h), attachment: spec.hostPorts[(i - 1) * hostsPerLeaf + h - 1]!, lastSeenMs: 0 });
       }
     }
     return t;
@@ -207,20 +211,4 @@ export class FakeLeafSpine implements TopologyView {
     ports.set(ref.portNo, { ...port, up });
     this.sws.set(ref.dpid, { ...sw, ports });
   }
-}
-
-export function leafDpid(i: number): bigint {
-  return BigInt(i);
-}
-
-export function spineDpid(j: number): bigint {
-  return BigInt(0x100 + j);
-}
-
-export function hostMac(leaf: number, h: number): string {
-  return `02:00:00:00:${hex2(leaf)}:${hex2(h)}`;
-}
-
-export function hostIp(leaf: number, h: number): string {
-  return `10.0.${leaf}.${h}`;
 }

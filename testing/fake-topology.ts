@@ -5,12 +5,13 @@
 import type { RouteInfo } from '../apps/routing/types.js';
 import type { SwitchHandle } from '../openflow/app-api.js';
 import type { Port } from '../openflow/codec/index.js';
-import { dpidHex } from '../lib/log.js';
+import { dpidHex } from '../lib/dpid.js';
 import type { FabricPort } from '../topology/types.js';
 import { FakeLeafSpine } from './fake-leaf-spine.js';
+import { leafDpid, spineDpid } from './leaf-spine.js';
 
-export const SPINES = [0x101n, 0x102n];
-export const LEAVES = [0x1n, 0x2n];
+export const SPINES = [spineDpid(1), spineDpid(2)];
+export const LEAVES = [leafDpid(1), leafDpid(2)];
 
 /** The REST fixtures' ports: up, 10 Gbit/s, named s<dpid hex>-eth<n>, MAC 02:00:00:00:<dpid low byte>:<n>. */
 function fport(dpid: bigint, portNo: number): FabricPort {

@@ -1,7 +1,12 @@
 /**
- * Leaf-spine fabric descriptions for topology tests: switches with ports, the cables between them and
- * the host-facing ports. Leaf uplink ports are 1..spines (port i → spine i), host ports follow; spine
- * port j faces leaf j. dpids are given (any values) or default to spines 0x100+i, leaves 0x200+j.
+ * The leaf-spine model of the test fabric: ONE numbering, shared by every fake (FakeLeafSpine, the
+ * FakeFabric of switches, the REST fixtures, the topology simulator), and the fabric description
+ * (switches with ports, the cables between them, the host-facing ports) built from it.
+ *
+ * Numbering (1-based): leaf i has dpid i ({@link leafDpid}), spine j has dpid 0x100 + j
+ * ({@link spineDpid}). Leaf uplink ports are 1..spines (port j → spine j), host ports follow (host h on
+ * port spines + h); spine port i faces leaf i. Host h of leaf i: MAC 02:00:00:00:ii:hh ({@link hostMac}),
+ * IPv4 10.0.i.h ({@link hostIp}).
  */
 import type { FabricPort, PortRef } from '../topology/types.js';
 
@@ -25,6 +30,28 @@ export interface FabricSpec {
   readonly hostPorts: readonly PortRef[];
 }
 
+const hex2 = (n: number): string => n.toString(16).padStart(2, '0');
+
+/** dpid of leaf `i` (1-based). */
+export function leafDpid(i: number): bigint {
+  return BigInt(i);
+}
+
+/** dpid of spine `j` (1-based). */
+export function spineDpid(j: number): bigint {
+  return BigInt(0x100 + j);
+}
+
+/** MAC of host `h` (1-based) of leaf `leaf` (1-based). */
+export function hostMac(leaf: number, h: number): string {
+  return `02:00:00:00:${hex2(leaf)}:${hex2(h)}`;
+}
+
+/** IPv4 of host `h` (1-based) of leaf `leaf` (1-based). */
+export function hostIp(leaf: number, h: number): string {
+  return `10.0.${leaf}.${h}`;
+}
+
 /** A port with a MAC derived from dpid and number, up, 10 Gbit/s unless told. */
 export function port(dpid: bigint, portNo: number, speedBps = 10e9, up = true): FabricPort {
   const b = [Number((dpid >> 8n) & 0xffn), Number(dpid & 0xffn), (portNo >> 8) & 0xff, portNo & 0xff];
@@ -32,6 +59,7 @@ export function port(dpid: bigint, portNo: number, speedBps = 10e9, up = true): 
   return { portNo, name: `s${dpid}-eth${portNo}`, hwAddr, up, currSpeedBps: speedBps };
 }
 
+/** The fabric description of `nSpines` × `nLeaves` × `hostsPerLeaf`; `dpids` (spines, then leaves) default to the numbering above. */
 export function leafSpine(
   nSpines: number,
   nLeaves: number,
@@ -39,8 +67,8 @@ export function leafSpine(
   dpids?: readonly bigint[],
 ): FabricSpec {
   const ids = dpids ?? [
-    ...Array.from({ length: nSpines }, (_, i) => 0x100n + BigInt(i + 1)),
-    ...Array.from({ length: nLeaves }, (_, j) => 0x200n + BigInt(j + 1)),
+    ...Array.from({ length: nSpines }, (_, i) => spineDpid(i + 1)),
+    ...Array.from({ length: nLeaves }, (_, j) => leafDpid(j + 1)),
   ];
   const spines = ids.slice(0, nSpines);
   const leaves = ids.slice(nSpines, nSpines + nLeaves);

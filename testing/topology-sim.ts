@@ -11,6 +11,7 @@ import { quietLogger } from '../lib/log.js';
 import { createTopologyApp, type TopologyApp, type TopologyAppConfig } from '../topology/app.js';
 import type { FabricEvent } from '../topology/types.js';
 import { leafSpine, type FabricSpec } from './leaf-spine.js';
+import { dpidHex } from '../lib/dpid.js';
 
 export const log = quietLogger();
 
@@ -40,7 +41,7 @@ export class Sim {
 
   up(dpid: bigint): void {
     const handle = {
-      dpid, dpidHex: dpid.toString(16).padStart(16, '0'), peer: 'sim', alive: true, ports: new Map(),
+      dpid, dpidHex: dpidHex(dpid), peer: 'sim', alive: true, ports: new Map(),
       features: { datapathId: dpid, nBuffers: 0, nTables: 254, auxiliaryId: 0, capabilities: 0, reserved: 0 },
       send: (msg: OutMessage) => {
         this.deliver(dpid, msg);

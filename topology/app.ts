@@ -71,6 +71,7 @@ class TopologyShell {
   private readonly listeners = new Set<Listener>();
   private readonly log: Logger;
   private readonly clock: Clock;
+  /** the context the app host gives at registration (App.attach): probes go out through it */
   private ctx: AppContext | undefined;
   private timer: TimerHandle | undefined;
   private timerAt: number | undefined;
@@ -103,18 +104,20 @@ class TopologyShell {
   api(): TopologyApp {
     const app: App = {
       name: 'topology',
+      attach: (ctx) => {
+        this.ctx = ctx;
+      },
       handlers: {
-        switchUp: (e, ctx) => this.onSwitchUp(e.dpid, e.ports.map(toFabricPort).filter((p) => p !== undefined), ctx),
-        switchDown: (e, ctx) => this.onSwitchDown(e.dpid, ctx),
-        portStatus: (e, ctx) => this.onPortStatus(e.dpid, e.msg.reason, toFabricPort(e.msg.desc), ctx),
-        packetIn: (e, ctx) => this.onPacketIn(e.dpid, e.msg.match, e.msg.data, ctx),
+        switchUp: (e) => this.onSwitchUp(e.dpid, e.ports.map(toFabricPort).filter((p) => p !== undefined)),
+        switchDown: (e) => this.onSwitchDown(e.dpid),
+        portStatus: (e) => this.onPortStatus(e.dpid, e.msg.reason, toFabricPort(e.msg.desc)),
+        packetIn: (e) => this.onPacketIn(e.dpid, e.msg.match, e.msg.data),
       },
     };
     return { app, view: this.view(), stop: () => this.stop() };
   }
 
-  private onSwitchUp(dpid: bigint, ports: FabricPort[], ctx: AppContext): OutMessage[] {
-    this.ctx = ctx;
+  private onSwitchUp(dpid: bigint, ports: FabricPort[]): OutMessage[] {
     const now = this.clock.now();
     this.publish(this.graph.addSwitch(dpid, ports), now);
     this.lastChangeMs = now;
@@ -127,8 +130,7 @@ class TopologyShell {
     return [lldpFlowMod(), ...probes.map(probePacketOut)];
   }
 
-  private onSwitchDown(dpid: bigint, ctx: AppContext): void {
-    this.ctx = ctx;
+  private onSwitchDown(dpid: bigint): void {
     const now = this.clock.now();
     this.disco.switchDown(dpid);
     this.guard.switchDown(dpid);
@@ -137,8 +139,7 @@ class TopologyShell {
     this.arm();
   }
 
-  private onPortStatus(dpid: bigint, reason: number, port: FabricPort | undefined, ctx: AppContext): OutMessage[] {
-    this.ctx = ctx;
+  private onPortStatus(dpid: bigint, reason: number, port: FabricPort | undefined): OutMessage[] {
     if (!port) return [];
     const now = this.clock.now();
     this.publish(this.graph.updatePort(dpid, reason, port), now);
@@ -154,8 +155,7 @@ class TopologyShell {
     return probes.map(probePacketOut);
   }
 
-  private onPacketIn(dpid: bigint, match: readonly { field: string; value?: unknown }[], data: Buffer, ctx: AppContext): void {
-    this.ctx = ctx;
+  private onPacketIn(dpid: bigint, match: readonly { field: string; value?: unknown }[], data: Buffer): void {
     const inPort = match.find((f) => f.field === 'in_port')?.value;
     if (typeof inPort !== 'number') return;
     const parsed = parseFrameOnce(data);

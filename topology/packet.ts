@@ -6,6 +6,7 @@
  *
  * Text forms: MAC "aa:bb:cc:dd:ee:ff" (lowercase), IPv4 dotted quad.
  */
+import { formatIpv4At, formatMacAt } from '../lib/addresses.js';
 import { parseIpv4, parseMac } from '../openflow/codec/buffer.js';
 import { fail, ok, type PacketErrorCode, type PacketResult } from './packet-error.js';
 import { LLDP_ETHERTYPE, LLDP_NEAREST_BRIDGE, parseLldpdu, type LldpFrame } from './lldp.js';
@@ -52,11 +53,9 @@ export interface ParsedFrame {
   readonly lldp?: LldpFrame;
 }
 
-const HEX2 = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
-
-/** 6 bytes at `off` → "aa:bb:…" (caller checks bounds). */
+/** 6 bytes at `off` → "aa:bb:…" (caller checks bounds; lib/addresses.ts). */
 export function formatMac(b: Buffer, off = 0): string {
-  return `${HEX2[b[off]!]}:${HEX2[b[off + 1]!]}:${HEX2[b[off + 2]!]}:${HEX2[b[off + 3]!]}:${HEX2[b[off + 4]!]}:${HEX2[b[off + 5]!]}`;
+  return formatMacAt(b, off);
 }
 
 let lastData: Buffer | undefined;
@@ -73,9 +72,9 @@ export function parseFrameOnce(data: Buffer): PacketResult<ParsedFrame> {
   return lastParsed;
 }
 
-/** 4 bytes at `off` → dotted quad (caller checks bounds). */
+/** 4 bytes at `off` → dotted quad (caller checks bounds; lib/addresses.ts). */
 export function formatIpv4(b: Buffer, off = 0): string {
-  return `${b[off]}.${b[off + 1]}.${b[off + 2]}.${b[off + 3]}`;
+  return formatIpv4At(b, off);
 }
 
 /** True for group (multicast / broadcast) MACs: the I/G bit of the first octet. */

@@ -15,9 +15,9 @@
 import type { WebSocket } from 'ws';
 import { randomBytes } from 'node:crypto';
 import { agentAuthValid, nowEpochUs, type AgentMessage, type HelloMsg, type Thresholds, type WelcomeMsg } from '../../protocol/agent.js';
-import type { App, SwitchHandle } from '../../openflow/app-api.js';
+import type { App, AppContext, SwitchHandle } from '../../openflow/app-api.js';
 import type { Clock, TimerHandle } from '../../lib/clock.js';
-import type { RivuletConfig } from '../../controller/config/index.js';
+import type { EnforcementConfig } from './config.js';
 import { dpidHex, type Logger } from '../../lib/log.js';
 import type { PriorityThresholds } from '../qos/index.js';
 import type { FlowKey, RouteInfo } from '../routing/types.js';
@@ -33,11 +33,10 @@ export interface EnforcementAppOptions {
   readonly topology: TopologyView;
   /** routing's pinned route of a flow key (RoutingApp.core.route) */
   readonly route: (key: FlowKey) => RouteInfo | undefined;
-  readonly config: RivuletConfig;
+  /** the sections and keys enforcement reads (config.ts), not the whole file */
+  readonly config: EnforcementConfig;
   readonly clock: Clock;
   readonly log: Logger;
-  /** How to reach a connected switch. */
-  readonly switches: (dpid: bigint) => SwitchHandle | undefined;
   /** PIAS/Karuna thresholds computed at start: pushed to agents in `welcome` */
   readonly priorityThresholds?: PriorityThresholds;
   /** wall clock, µs since the epoch (default protocol/agent.ts nowEpochUs) */
@@ -90,7 +89,7 @@ export interface EnforcementApp {
 }
 
 /** The core's settings from the config. */
-export function enforcementSettings(config: RivuletConfig, adoptAfterMs?: number): EnforcementSettings {
+export function enforcementSettings(config: EnforcementConfig, adoptAfterMs?: number): EnforcementSettings {
   return {
     policy: config.allocator.policy,
     iterationsPerRun: config.allocator.iterationsPerRun,
@@ -158,6 +157,9 @@ class EnforcementShell {
   private started = false;
   private stopping: Promise<void> | undefined;
   private readonly thresholds: Thresholds | undefined;
+  /** the context the app host gives at registration (App.attach): the app's way to the switches */
+  private ctx: AppContext | undefined;
+  private readonly switches = (dpid: bigint): SwitchHandle | undefined => this.ctx?.switch(dpid);
 
   constructor(private readonly opts: EnforcementAppOptions) {
     const c = opts.config;
@@ -167,7 +169,7 @@ class EnforcementShell {
       this.log[level]({ event, ...fields }, event.replace(/_/g, ' '));
     });
     this.meters = new MeterEnforcer({
-      switches: opts.switches, log: opts.log, clock: opts.clock, priority: c.routing.priority + 1,
+      switches: this.switches, log: opts.log, clock: opts.clock, priority: c.routing.priority + 1,
       idleTimeoutS: c.routing.idleTimeoutS, burstMs: c.enforcement.meterBurstMs,
       // the meter goes on routing's pinned ingress entry (one entry per flow, whose idle timeout keeps
       // working); a host-pair meter goes on the pinned entry of each flow of the pair
@@ -189,6 +191,9 @@ class EnforcementShell {
   api(): EnforcementApp {
     const app: App = {
       name: 'enforcement',
+      attach: (c) => {
+        this.ctx = c;
+      },
       handlers: {
         switchUp: (e) => {
           this.knownSwitches.add(e.dpid);
@@ -486,7 +491,8 @@ class EnforcementShell {
    */
   private adoptStranded(): void {
     if (this.stopped) return;
-    const { topology, switches } = this.opts;
+    const { topology } = this.opts;
+    const switches = this.switches;
     for (const req of this.core.adoptionDue(this.opts.clock.now())) {
       if (req.action === 'repin') {
         this.track(removeStaleEntries(req.flowKey, topology, switches).then(

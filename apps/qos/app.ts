@@ -9,7 +9,7 @@
  * Errors never escape: a failed part is recorded in the port's status (REST /api/v1/qos) and logged with
  * the dpid and port.
  */
-import type { SwitchHandle } from '../../openflow/app-api.js';
+import type { App, AppContext } from '../../openflow/app-api.js';
 import { OFPQ_ALL, type QueueStats } from '../../openflow/codec/index.js';
 import { dpidHex, type Logger } from '../../lib/log.js';
 import { connectOvsdb, type OvsdbClient } from '../../lib/ovsdb/index.js';
@@ -35,7 +35,6 @@ export interface QosAppOptions {
   /** per-link capacities and the default (the topology section), bit/s, keys `<16 hex>:<port>` */
   readonly capacity: { readonly links: Readonly<Record<string, number>>; readonly defaultBps?: number };
   readonly log: Logger;
-  readonly switches: (dpid: bigint) => SwitchHandle | undefined;
   /** Probe for RED/ECN (tests inject a verdict; default {@link probeRedEcn}). */
   readonly probeEcn?: () => Promise<EcnProbe>;
 }
@@ -51,6 +50,8 @@ export interface QueueCounters {
 }
 
 export interface QosApp {
+  /** Registered with the controller like every app: its context reaches the switches (queue counters). */
+  readonly app: App;
   /** Statuses of every port planned so far, by `<dpid hex>:<port>`. */
   ports(): readonly PortQosStatus[];
   /** ECN probe verdict (undefined until probed). */
@@ -75,6 +76,8 @@ export function createQosApp(opts: QosAppOptions): QosApp {
   let probed: EcnProbe | undefined;
   let chain: Promise<void> = Promise.resolve();
   let stopped = false;
+  // the context the app host gives at registration (App.attach)
+  let ctx: AppContext | undefined;
 
   const ovsdb = (): Promise<OvsdbClient> => {
     client ??= connectOvsdb({ address: cfg.ovsdb })
@@ -209,12 +212,19 @@ export function createQosApp(opts: QosAppOptions): QosApp {
   for (const sw of opts.topology.switches()) for (const p of sw.ports.values()) enqueue(sw.dpid, p);
 
   return {
+    app: {
+      name: 'qos',
+      handlers: {},
+      attach: (c) => {
+        ctx = c;
+      },
+    },
     ports: () => [...statuses.values()].sort((a, b) => (a.plan.dpid < b.plan.dpid ? -1 : a.plan.dpid > b.plan.dpid ? 1 : a.plan.portNo - b.plan.portNo)),
     ecnProbe: () => probed,
     async counters(dpid, portNo) {
       const st = statuses.get(portKey(dpid, portNo));
       if (!st) return [];
-      const sw = opts.switches(dpid);
+      const sw = ctx?.switch(dpid);
       let of: readonly QueueStats[] = [];
       if (sw?.alive) {
         try {

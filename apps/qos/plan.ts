@@ -8,7 +8,7 @@
  * guaranteed min-rate (1% of capacity, ≥ 12 kbit/s), ceil = capacity: strict priority among backlogged
  * classes, work-conserving when the higher classes are idle.
  */
-import { ecnThresholdPackets } from '../../controller/config/index.js';
+import { ecnThresholdPackets } from './ecn-threshold.js';
 import { dpidPortKey } from '../../lib/dpid.js';
 import type { PortQosRows } from './ovsdb-txn.js';
 

@@ -24,11 +24,6 @@ export interface RoutingAppOptions {
   readonly clock: Pick<Clock, 'now'>;
   readonly log: Logger;
   readonly config?: RoutingConfig;
-  /**
-   * How to reach a switch outside an app handler (re-pins after fabric events). Default: the app
-   * context of the last event the app received (every event carries the controller-wide context).
-   */
-  readonly switches?: (dpid: bigint) => SwitchHandle | undefined;
   /** DSCP → OpenFlow queue (the QoS plan's map): pinned entries then carry set_queue. Absent: no set_queue. */
   readonly queueOf?: (dscp: number) => number;
 }
@@ -53,7 +48,8 @@ export function createRoutingApp(opts: RoutingAppOptions): RoutingApp {
   let stopped = false;
   const running = new Set<Promise<void>>();
 
-  const lookup = (dpid: bigint): SwitchHandle | undefined => opts.switches?.(dpid) ?? ctx?.switch(dpid);
+  // the context the app host gives at registration (App.attach): switches outside a handler (re-pins)
+  const lookup = (dpid: bigint): SwitchHandle | undefined => ctx?.switch(dpid);
 
   const send = (dpid: bigint, msgs: readonly OutMessage[]): void => {
     const sw = lookup(dpid);
@@ -135,12 +131,11 @@ export function createRoutingApp(opts: RoutingAppOptions): RoutingApp {
 
   const app: App = {
     name: 'routing',
+    attach: (c) => {
+      ctx = c;
+    },
     handlers: {
-      switchUp: (_e, c) => {
-        ctx = c;
-      },
-      packetIn: (e, c) => {
-        ctx = c;
+      packetIn: (e) => {
         if (stopped) return;
         const parsed = parseFrameOnce(e.msg.data);
         if (!parsed.ok) {
@@ -153,8 +148,7 @@ export function createRoutingApp(opts: RoutingAppOptions): RoutingApp {
         if (inPort === undefined) return;
         perform(core.packetIn({ dpid: e.dpid, inPort, frame, data: e.msg.data, bufferId: e.msg.bufferId }, opts.clock.now()));
       },
-      flowRemoved: (e, c) => {
-        ctx = c;
+      flowRemoved: (e) => {
         if (stopped) return;
         perform(core.flowRemoved(e.dpid, e.msg.cookie));
       },

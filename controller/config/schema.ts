@@ -12,6 +12,7 @@
  */
 import { Type, type StaticDecode, type TSchema } from '@sinclair/typebox';
 import { dpidPortKey, parseDpid } from '../../lib/dpid.js';
+import { parseBitRate } from '../../lib/bit-rate.js';
 
 /** Options of every section: unknown keys rejected; an absent section means all defaults. */
 const SECTION = { additionalProperties: false, default: {} } as const;
@@ -28,15 +29,8 @@ function tcpPort(def: number, what: string) {
 
 /** "100M", "10 Gbit/s", "1.5G", "500k", "100Mbps" → bits per second (SI, 1000-based). */
 const BIT_RATE_PATTERN = '^[0-9]+(\\.[0-9]+)?\\s*[kKMGT]?(bit/s|bps|bit|b/s)?$';
-const SI: Readonly<Record<string, number>> = { '': 1, k: 1e3, K: 1e3, M: 1e6, G: 1e9, T: 1e12 };
 
-/** Parses a bit rate already checked against the schema (number, or string matching BIT_RATE_PATTERN). */
-export function parseBitRate(value: number | string): number {
-  if (typeof value === 'number') return value;
-  const m = /^([0-9]+(?:\.[0-9]+)?)\s*([kKMGT]?)/.exec(value);
-  if (!m) throw new RangeError(`not a bit rate: "${value}"`);
-  return Math.round(Number(m[1]) * SI[m[2]!]!);
-}
+export { parseBitRate } from '../../lib/bit-rate.js';
 
 function bitRate(description: string) {
   const raw = Type.Union([Type.Number({ exclusiveMinimum: 0 }), Type.String({ pattern: BIT_RATE_PATTERN })], {

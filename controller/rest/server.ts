@@ -266,7 +266,7 @@ export function createRestServer(opts: RestServerOptions): RestServer {
           admitted: p.admitted, dropped: p.dropped, queueOverflow: p.queueOverflow, queued: p.queued,
           controllerMeters: opts.controllerMeters?.() ?? [],
           switches: p.switches.map((sw) => ({
-            dpid: sw.dpid.toString(16).padStart(16, '0'), total: sw.total,
+            dpid: dpidHex(sw.dpid), total: sw.total,
             ports: [...sw.ports].sort((a, b) => a[0] - b[0]).map(([port, counts]) => ({ port, counts })),
           })),
         };

@@ -5,7 +5,7 @@
  * {@link CaptureError}, never thrown. Frames that are not IP (LLDP, ARP, …) parse successfully with
  * `ip` absent.
  */
-import { formatIpv6 } from '../../openflow/codec/buffer.js';
+import { formatIpv6 } from '../addresses.js';
 import { CaptureError, type CaptureErrorCode, type CaptureResult } from './errors.js';
 
 /** LINKTYPE_* values (tcpdump.org/linktypes.html) this module parses. */

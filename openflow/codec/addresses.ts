@@ -1,24 +1,11 @@
 /**
- * Text forms of the addresses OpenFlow carries (Ethernet, IPv4, IPv6): parsing with full validation and
- * formatting, without regular expressions or intermediate arrays on the hot paths (MAC and IPv4 are
- * parsed straight into the writer's buffer and formatted from lookup tables).
+ * Text forms of the addresses OpenFlow carries (Ethernet, IPv4, IPv6): parsing with full validation,
+ * without regular expressions or intermediate arrays on the hot paths (MAC and IPv4 are parsed straight
+ * into the writer's buffer). Formatting is lib/addresses.ts (lookup tables), re-exported here.
  */
 import { OfpEncodeError } from './errors.js';
 
-/** "00".."ff" by byte value (MAC formatting without per-byte toString/padStart). */
-const HEX2: readonly string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
-/** "0".."255" by byte value (IPv4 formatting without number → string conversions). */
-const DEC: readonly string[] = Array.from({ length: 256 }, (_, i) => String(i));
-
-/** Bytes buf[p..p+6) as lowercase "aa:bb:cc:dd:ee:ff" (the caller checks the bounds). */
-export function formatMacAt(b: Uint8Array, p: number): string {
-  return `${HEX2[b[p]!]}:${HEX2[b[p + 1]!]}:${HEX2[b[p + 2]!]}:${HEX2[b[p + 3]!]}:${HEX2[b[p + 4]!]}:${HEX2[b[p + 5]!]}`;
-}
-
-/** Bytes buf[p..p+4) as a dotted quad (the caller checks the bounds). */
-export function formatIpv4At(b: Uint8Array, p: number): string {
-  return `${DEC[b[p]!]}.${DEC[b[p + 1]!]}.${DEC[b[p + 2]!]}.${DEC[b[p + 3]!]}`;
-}
+export { formatIpv4At, formatIpv6, formatMacAt } from '../../lib/addresses.js';
 
 /** Value of hex digit code `c`, or -1. */
 function hexDigit(c: number): number {
@@ -110,22 +97,4 @@ export function parseIpv6(s: string): Buffer {
   const out = Buffer.alloc(16);
   groups.forEach((g, i) => out.writeUInt16BE(g, i * 2));
   return out;
-}
-
-/** 16 bytes → RFC 5952 text: lowercase, no leading zeros, the longest run (≥2) of zero groups as '::'. */
-export function formatIpv6(b: Uint8Array): string {
-  const g: number[] = [];
-  for (let i = 0; i < 8; i++) g.push((b[i * 2]! << 8) | b[i * 2 + 1]!);
-  let bestStart = -1;
-  let bestLen = 0;
-  for (let i = 0; i < 8; ) {
-    if (g[i] !== 0) { i++; continue; }
-    let j = i;
-    while (j < 8 && g[j] === 0) j++;
-    if (j - i > bestLen) { bestStart = i; bestLen = j - i; }
-    i = j;
-  }
-  const hex = (arr: number[]): string => arr.map((x) => x.toString(16)).join(':');
-  if (bestLen < 2) return hex(g);
-  return `${hex(g.slice(0, bestStart))}::${hex(g.slice(bestStart + bestLen))}`;
 }

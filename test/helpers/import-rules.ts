@@ -81,11 +81,7 @@ export const MAY_IMPORT: Readonly<Record<Layer, readonly Layer[]>> = {
 export const KNOWN_UPWARD: ReadonlyMap<string, string> = new Map([
   // apps read the configuration schema instead of owning the schema of their own section
   // (goes away when each app exports its section's schema and controller/config composes them)
-  ['apps/qos/plan.ts -> controller/config/index.ts', 'QoS plan reads ecnThresholdPackets from the config module'],
   ['apps/qos/priority-thresholds.ts -> controller/config/errors.ts', 'threshold errors are raised as ConfigError'],
-  ['apps/enforcement/app.ts -> controller/config/index.ts', 'enforcement takes the whole RivuletConfig'],
-  // a utility borrowing the codec's IPv6 formatter (goes away when address formatting moves to lib/)
-  ['lib/packet/frame.ts -> openflow/codec/buffer.ts', 'formatIpv6 lives in the codec'],
 ]);
 
 /** One import edge between two source files, paths from the repository root. */

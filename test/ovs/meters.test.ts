@@ -14,6 +14,7 @@ import { enforcementCookie, meterBurstBytes } from '../../apps/enforcement/meter
 import { canonMatch, parseDumpFlows, parseDumpMeters, type CanonFlow } from '../helpers/ofctl-text.js';
 import { ovsUnavailable, createBridge, ovs, type Bridge } from '../../testing/ovs.js';
 import { requirePrerequisite } from '../helpers/prereq.js';
+import { dpidHex } from '../../lib/dpid.js';
 
 const PRIORITY = 1001;
 const MATCH: Match = [
@@ -94,7 +95,7 @@ describe('meter enforcement against Open vSwitch (userspace datapath) @slow', fu
     await enf.switchUp(dpid);
     figures.push(`switchUp (probe + clean slate) ${(performance.now() - t0).toFixed(1)} ms`);
     const s = enf.support(dpid)!;
-    expect(s).to.include({ dpid: dpid.toString(16).padStart(16, '0'), supported: true });
+    expect(s).to.include({ dpid: dpidHex(dpid), supported: true });
     expect(s.maxMeter).to.be.greaterThan(0);
     expect(s.bandTypes).to.include('OFPMBT_DROP');
     figures.push(`OVS max_meter ${s.maxMeter}, bands ${s.bandTypes.join(',')}`);

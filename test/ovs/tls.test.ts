@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { startController, type Controller } from '../../openflow/listener.js';
 import { quietLogger } from '../../lib/log.js';
 import { canRunOvs, createBridge, ovs, type Bridge } from '../../testing/ovs.js';
+import { dpidHex } from '../../lib/dpid.js';
 
 describe('@slow OpenFlow over TLS with a live OVS bridge', function () {
   this.timeout(60_000);
@@ -53,7 +54,7 @@ describe('@slow OpenFlow over TLS with a live OVS bridge', function () {
         dpidsBySubject: { 'rivulet-switch': [allowed] },
       },
     });
-    const good = await createBridge({ dpidHex: allowed.toString(16).padStart(16, '0'), ports: 1 });
+    const good = await createBridge({ dpidHex: dpidHex(allowed), ports: 1 });
     bridges.push(good);
     const bad = await createBridge({ dpidHex: '0000525654000099', ports: 1 });
     bridges.push(bad);

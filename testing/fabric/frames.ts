@@ -3,11 +3,13 @@
  * small field extractor that turns a frame into OXM field values (OpenFlow 1.3.5 §7.2.3.7), so the fake
  * switches can match packets against their flow tables.
  *
- * Deliberately independent of topology/packet.ts: the fake must not share parsing code with the
- * controller it tests. Values use the codec's conventions: MAC "aa:bb:cc:dd:ee:ff" (lower case),
+ * The fake's parsing ({@link packetFields}) is deliberately independent of topology/packet.ts: the fake
+ * must not share parsing code with the controller it tests. Building Ethernet and ARP frames is
+ * topology/packet.ts's (one builder; what the controller parses is checked by the fake's own parser). Values use the codec's conventions: MAC "aa:bb:cc:dd:ee:ff" (lower case),
  * IPv4 dotted quad, integers as numbers.
  */
 import type { OxmFieldName } from '../../openflow/codec/index.js';
+import { buildArp, buildEthernet } from '../../topology/packet.js';
 
 export const ETH_TYPE = { IPV4: 0x0800, ARP: 0x0806, VLAN: 0x8100, LLDP: 0x88cc, IPV6: 0x86dd } as const;
 export const IP_PROTO = { ICMP: 1, TCP: 6, UDP: 17 } as const;
@@ -40,14 +42,9 @@ export function ipv4Text(buf: Buffer, offset: number): string {
   return `${buf[offset]}.${buf[offset + 1]}.${buf[offset + 2]}.${buf[offset + 3]}`;
 }
 
-/** Ethernet II header + payload, padded to the 60-byte minimum (no FCS). */
+/** Ethernet II header + payload, padded to the 60-byte minimum (no FCS): topology/packet.ts's builder. */
 export function ethernetFrame(dst: string, src: string, ethertype: number, payload: Buffer): Buffer {
-  const hdr = Buffer.alloc(14);
-  macBytes(dst).copy(hdr, 0);
-  macBytes(src).copy(hdr, 6);
-  hdr.writeUInt16BE(ethertype, 12);
-  const frame = Buffer.concat([hdr, payload]);
-  return frame.length >= 60 ? frame : Buffer.concat([frame, Buffer.alloc(60 - frame.length)]);
+  return buildEthernet(dst, src, ethertype, payload);
 }
 
 export interface ArpSpec {
@@ -64,18 +61,9 @@ export interface ArpSpec {
 
 /** An ARP (RFC 826) frame for IPv4 over Ethernet. */
 export function arpFrame(a: ArpSpec): Buffer {
-  const body = Buffer.alloc(28);
-  body.writeUInt16BE(1, 0); // htype Ethernet
-  body.writeUInt16BE(ETH_TYPE.IPV4, 2);
-  body[4] = 6;
-  body[5] = 4;
-  body.writeUInt16BE(a.op, 6);
-  macBytes(a.senderMac).copy(body, 8);
-  ipv4Bytes(a.senderIp).copy(body, 14);
-  macBytes(a.targetMac ?? '00:00:00:00:00:00').copy(body, 18);
-  ipv4Bytes(a.targetIp).copy(body, 24);
-  const dst = a.ethDst ?? (a.op === 1 ? BROADCAST_MAC : (a.targetMac ?? BROADCAST_MAC));
-  return ethernetFrame(dst, a.senderMac, ETH_TYPE.ARP, body);
+  const tha = a.targetMac ?? '00:00:00:00:00:00';
+  const ethDst = a.ethDst ?? (a.op === 1 ? BROADCAST_MAC : (a.targetMac ?? BROADCAST_MAC));
+  return buildArp({ op: a.op, ethSrc: a.senderMac, ethDst, sha: a.senderMac, spa: a.senderIp, tha, tpa: a.targetIp });
 }
 
 export interface L4Spec {

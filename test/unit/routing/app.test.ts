@@ -76,6 +76,7 @@ describe('routing app (shell)', () => {
     const log = createLogger({ level: 'debug', destination: { write: (s: string) => void lines.push(s) } });
     routing = createRoutingApp({ topology: topo, clock: new ManualClock(1000), log, config: { seed: 11 } });
     ctx = sws.ctx(log);
+    routing.app.attach!(ctx); // what the app host does at registration
   });
 
   afterEach(() => routing.stop());

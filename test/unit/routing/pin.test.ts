@@ -156,7 +156,7 @@ describe('routing core: pinning', () => {
     run.run(core.packetIn(packetIn(leafDpid(1), hostPort(1), tcp(1, 1, 2, 1)), 0));
     const r = core.routes()[0]!;
     const spine = BigInt(`0x${r.spine}`);
-    run.sim.tables.set(spine, []); // the spine lost its flows
+    run.sim.wipe(spine); // the spine lost its flows
     run.clear();
     run.run(core.packetIn(packetIn(spine, r.path[1]!.inPort, tcp(1, 1, 2, 1, 40000, 2)), 5000));
     expect(run.sent.map((x) => `${x.dpid}:${x.msg.type}`)).to.deep.equal([`${spine}:OFPT_FLOW_MOD`, `${spine}:OFPT_PACKET_OUT`]);
@@ -185,7 +185,7 @@ describe('routing core: pinning', () => {
     expect(core.flowRemoved(leafDpid(3), routingCookie(999))).to.deep.equal([]);
     run.clear();
     // the egress entry idled out: the switch removed it and told us
-    run.sim.tables.set(leafDpid(3), []);
+    run.sim.wipe(leafDpid(3));
     run.run(core.flowRemoved(leafDpid(3), cookie));
     expect(core.routes()).to.have.length(0);
     const dels = run.sent.map((s) => ({ dpid: s.dpid, fm: flowMod(s.msg) }));

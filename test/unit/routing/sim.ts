@@ -1,11 +1,13 @@
 /**
  * A fake fabric data plane for the routing tests (Faucet's fakeoftable idea): per-switch flow tables that
- * the emitted FLOW_MODs are applied to (ADD replaces an entry of equal match and priority; DELETE by
- * cookie / cookie mask), and a tracer that answers "where does a packet of this flow, sent by this host,
+ * the emitted FLOW_MODs are applied to (the test fabric's flow-table fake, testing/fabric/flow-table.ts),
+ * and a tracer that answers "where does a packet of this flow, sent by this host,
  * come out?". Plus a runner that performs a core's effects the way the shell does, in order, recording
  * every message per switch.
  */
-import { OFPFC, type Action, type Match, type OxmValue } from '../../../openflow/codec/index.js';
+import type { Action, Match } from '../../../openflow/codec/index.js';
+import { FlowTables, type FlowEntry, type FlowMod } from '../../../testing/fabric/flow-table.js';
+import type { PacketFields } from '../../../testing/fabric/frames.js';
 import type { OutMessage } from '../../../openflow/app-api.js';
 import type { RoutingCore } from '../../../apps/routing/core.js';
 import type { FlowKey, RoutingEffect } from '../../../apps/routing/types.js';
@@ -18,49 +20,46 @@ interface Entry {
   readonly actions: readonly Action[];
 }
 
-type FlowMod = Extract<OutMessage, { type: 'OFPT_FLOW_MOD' }>;
-
+/**
+ * The switches' flow tables, one {@link FlowTables} (the test fabric's one flow-table fake,
+ * testing/fabric/flow-table.ts: OpenFlow 1.3.5 §6.4 ADD/MODIFY/DELETE, §5.3 matching) per dpid.
+ */
 export class TableSim {
-  readonly tables = new Map<bigint, Entry[]>();
+  readonly tables = new Map<bigint, FlowTables>();
 
   apply(dpid: bigint, m: OutMessage): void {
     if (m.type !== 'OFPT_FLOW_MOD') return;
-    const t = this.tables.get(dpid) ?? [];
-    this.tables.set(dpid, t);
-    if (m.command === OFPFC.ADD) {
-      const i = t.findIndex((e) => e.priority === m.priority && sameMatch(e.match, m.match));
-      const entry: Entry = { cookie: m.cookie, priority: m.priority, match: m.match, actions: applyActions(m) };
-      if (i >= 0) t[i] = entry;
-      else t.push(entry);
-    } else if (m.command === OFPFC.DELETE) {
-      this.tables.set(
-        dpid,
-        t.filter((e) => (e.cookie & m.cookieMask) !== (m.cookie & m.cookieMask)),
-      );
-    }
+    this.table(dpid).apply(m as FlowMod, 0);
+  }
+
+  /** Forgets every entry of a switch (it lost its flows). */
+  wipe(dpid: bigint): void {
+    this.tables.set(dpid, new FlowTables());
   }
 
   /** Entries on a switch. */
   entries(dpid: bigint): readonly Entry[] {
-    return this.tables.get(dpid) ?? [];
+    const t = this.tables.get(dpid);
+    return t ? [...t.entries()].map(asEntry) : [];
   }
 
   /** All entries in the fabric. */
   count(): number {
     let n = 0;
-    for (const t of this.tables.values()) n += t.length;
+    for (const t of this.tables.values()) n += t.size;
     return n;
   }
 
-  /** The highest-priority entry matching a packet of `flow` entering `dpid` on `inPort`. */
+  /** The highest-priority entry of table 0 matching a packet of `flow` entering `dpid` on `inPort`. */
   lookup(dpid: bigint, inPort: number, flow: FlowKey): Entry | undefined {
-    const fields = packetFields(flow, inPort);
-    let best: Entry | undefined;
-    for (const e of this.entries(dpid)) {
-      const hit = e.match.every((f) => f.field !== 'other' && fields.get(f.field) === f.value);
-      if (hit && (!best || e.priority > best.priority)) best = e;
-    }
-    return best;
+    const e = this.tables.get(dpid)?.lookup(0, packetFields(flow, inPort));
+    return e && asEntry(e);
+  }
+
+  private table(dpid: bigint): FlowTables {
+    let t = this.tables.get(dpid);
+    if (!t) this.tables.set(dpid, (t = new FlowTables()));
+    return t;
   }
 
   /**
@@ -86,33 +85,19 @@ export class TableSim {
   }
 }
 
-function applyActions(m: FlowMod): readonly Action[] {
-  const ins = m.instructions.find((i) => i.type === 'OFPIT_APPLY_ACTIONS');
-  return ins && ins.type === 'OFPIT_APPLY_ACTIONS' ? ins.actions : [];
+function asEntry(e: FlowEntry): Entry {
+  const ins = e.instructions.find((i) => i.type === 'OFPIT_APPLY_ACTIONS');
+  const actions = ins && ins.type === 'OFPIT_APPLY_ACTIONS' ? ins.actions : [];
+  return { cookie: e.cookie, priority: e.priority, match: e.match, actions };
 }
 
-function sameMatch(a: Match, b: Match): boolean {
-  const key = (m: Match): string =>
-    m
-      .map((f) => (f.field === 'other' ? 'other' : `${f.field}=${String(f.value)}`))
-      .sort()
-      .join(',');
-  return key(a) === key(b);
-}
-
-function packetFields(k: FlowKey, inPort: number): Map<string, OxmValue> {
-  const m = new Map<string, OxmValue>([
-    ['in_port', inPort],
-    ['eth_type', 0x0800],
-    ['ip_proto', k.ipProto],
-    ['ipv4_src', k.ipv4Src],
-    ['ipv4_dst', k.ipv4Dst],
-  ]);
+function packetFields(k: FlowKey, inPort: number): PacketFields {
+  const f: PacketFields = { in_port: inPort, eth_type: 0x0800, ip_proto: k.ipProto, ipv4_src: k.ipv4Src, ipv4_dst: k.ipv4Dst };
   if (k.srcPort !== undefined && k.dstPort !== undefined) {
-    const p = k.ipProto === 6 ? 'tcp' : 'udp';
-    m.set(`${p}_src`, k.srcPort).set(`${p}_dst`, k.dstPort);
+    if (k.ipProto === 6) Object.assign(f, { tcp_src: k.srcPort, tcp_dst: k.dstPort });
+    else Object.assign(f, { udp_src: k.srcPort, udp_dst: k.dstPort });
   }
-  return m;
+  return f;
 }
 
 /** One message written to a switch, in global order. `viaTransact` for install stages. */
