@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -134,6 +135,9 @@ describe('simulate: specs at scale', () => {
         expect(readFileSync(join(d, `${p}.png`)).subarray(1, 4).toString()).to.equal('PNG');
       }
       expect(existsSync(join(d, 'plan.json'))).to.equal(true);
+      // `experiment report` renders a simulated directory again, still titled SIMULATED
+      const again = execFileSync(process.execPath, [join(repoRoot(), 'bin', 'rivulet.js'), 'experiment', 'report', d], { encoding: 'utf8' });
+      expect(again).to.equal(table);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
