@@ -14,9 +14,10 @@
  *    that holds the active flows (weight = tenant weight, size and remaining bits, transfer, tenant), as
  *    the controller's enforcement core builds it; one NED iteration per computation for flowtune
  *    (Flowtune §4: one iteration per change, prices warm-started).
- *  - `ecmp`: idealised TCP — exact per-flow max-min fair sharing on the pinned paths, reached at once.
+ *  - `ecmp`: idealised TCP — exact per-flow max-min fair sharing on the pinned paths, reached at once;
+ *    tenant weights play no part (TCP shares per flow).
  *  - `priority`: strict priority by PIAS/Karuna demotion thresholds (PIAS §3: a flow drops one class each
- *    time its bytes sent pass a threshold); within a class per-flow max-min, a class gets only what the
+ *    time its bytes sent pass a threshold); within a class per-flow max-min (unweighted), a class gets only what the
  *    classes above it leave on every link of its path.
  * Not modelled: packets, queues, loss, slow start, ECN/DCTCP, the controller's and agents' delays, the
  * small-flowlet bypass of the live controller (every flow here is allocated).
@@ -278,14 +279,14 @@ function makeRater(o: FluidOptions, table: FlowletTable): Rater {
       };
     }
     case 'ecmp': {
-      const fill = new WaterFill(table);
+      const fill = new WaterFill(table, false);
       return (active, handle, _remaining, _klass, rate) => {
         const out = fill.run(null, table.fabric.capacity);
         for (const i of active) rate[i] = out[table.slotOf(handle[i]!)]!;
       };
     }
     case 'priority': {
-      const fill = new WaterFill(table);
+      const fill = new WaterFill(table, false);
       const classes = (o.thresholdsBytes?.length ?? 0) + 1;
       return (active, handle, _remaining, klass, rate) => {
         const slotClass = new Int32Array(table.span).fill(-1);
@@ -312,7 +313,7 @@ function makeRater(o: FluidOptions, table: FlowletTable): Rater {
 }
 
 /**
- * Exact weighted max-min fair rates (progressive filling, Bertsekas & Gallager §6.5.2) of a table's flows on
+ * Exact weighted max-min fair rates (the progressive filling of BwE §4.2 with linear functions w·s, as apps/allocator/maxmin.ts) of a table's flows on
  * link capacities, in O(flows × hops × log links): links in a min-heap by fair share (residual ÷ Σ weight of
  * their unfrozen flows); the link with the smallest share saturates and freezes its flows at weight × share.
  * A frozen flow only raises the shares of its other links, so stale heap entries are skipped, never updated.
@@ -326,7 +327,8 @@ export class WaterFill {
   private heapLink = new Int32Array(0);
   private heapSize = 0;
 
-  constructor(private readonly table: FlowletTable) {}
+  /** `weighted` false: every flow weighs 1 whatever the table says (TCP shares per flow, not per tenant weight). */
+  constructor(private readonly table: FlowletTable, private readonly weighted = true) {}
 
   /**
    * Rates (bits/s) by slot of the flows `include` accepts (all when null) on `capacity[l]` bits/s;
@@ -352,7 +354,8 @@ export class WaterFill {
       frozen[s] = inc ? 0 : 1;
       if (!inc) return;
       const p = s * t.maxHops;
-      for (let j = 0; j < t.pathLen[s]!; j++) weight[t.path[p + j]!]! += t.weight[s]!;
+      const w = this.weighted ? t.weight[s]! : 1;
+      for (let j = 0; j < t.pathLen[s]!; j++) weight[t.path[p + j]!]! += w;
     });
     this.heapSize = 0;
     for (let l = 0; l < L; l++) if (weight[l]! > 0) this.push(Math.max(0, residual[l]!) / weight[l]!, l);
@@ -365,7 +368,7 @@ export class WaterFill {
         const s = csr.flows[i]!;
         if (frozen[s]) continue;
         frozen[s] = 1;
-        const w = t.weight[s]!;
+        const w = this.weighted ? t.weight[s]! : 1;
         const x = w * share;
         out[s] = x;
         const p = s * t.maxHops;

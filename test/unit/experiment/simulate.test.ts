@@ -37,6 +37,17 @@ describe('simulate: the fluid engine against hand-computed cases', () => {
     });
   }
 
+  it('tenant weights: maxmin gives a weight-3 flow 3/4 of the link, ecmp (TCP) shares per flow', () => {
+    const S = 1448 * 1000;
+    const W = wireBits(S);
+    const weighted = (w: number): SimFlow => ({ ...flow(0, 1, S), tenant: w === 3 ? 1 : 0, weight: w });
+    const mm = simulateFluid([weighted(1), weighted(3)], { fabric: two, scheme: 'maxmin', seed: 1, intervalUs: 0 });
+    expect(mm.transferUs[1]).to.be.closeTo((4 * W / (3 * C)) * 1e6, 1e-6);
+    expect(mm.transferUs[0]).to.be.closeTo((2 * W / C) * 1e6, 1e-6);
+    const tcp = simulateFluid([weighted(1), weighted(3)], { fabric: two, scheme: 'ecmp', seed: 1, intervalUs: 0 });
+    expect(tcp.transferUs[1]).to.be.closeTo((2 * W / C) * 1e6, 1e-6);
+  });
+
   it('ecmp: max-min with two bottlenecks (h4\'s downlink for three flows, then h1\'s uplink for the fourth)', () => {
     // 2 racks × 2 servers (h1 h2 | h3 h4), one spine. A h1→h3, B h1→h4, C h2→h4, D h2→h4.
     // h4's downlink carries B, C, D: C/3 each; h1's uplink leaves A 2C/3.
