@@ -119,6 +119,12 @@ export interface FluidOptions {
   readonly thresholdsBytes?: readonly number[];
   /** flowtune: NED iterations per computation (default 1) */
   readonly iterations?: number;
+  /**
+   * maxmin: nest flows under their tenant with these weights (by tenant index; BwE §4's hierarchy, as
+   * `rivulet allocate` does for a problem with tenants): a tenant's share is split among its flows, each of
+   * weight 1. Absent: each flow weighs its tenant's weight, as the controller weights each flowlet.
+   */
+  readonly tenantGroups?: readonly number[];
   /** called now and then with the number of flows done */
   readonly onProgress?: (done: number) => void;
 }
@@ -165,6 +171,7 @@ export function simulateFluid(flows: readonly SimFlow[], o: FluidOptions): Fluid
   }
   const table = new FlowletTable(fabric, { maxHops: 4, blockCapacity: 1024 });
   const rates = makeRater(o, table);
+  const nestTenants = o.scheme === 'maxmin' && o.tenantGroups !== undefined;
   const spine = pinSpines(o.fabric, flows, o.seed);
   const handle = new Int32Array(n).fill(-1);
   const remaining = new Float64Array(n);
@@ -235,7 +242,7 @@ export function simulateFluid(flows: readonly SimFlow[], o: FluidOptions): Fluid
       while (k < thresholds.length && thresholds[k]! <= 0) k++;
       klass[i] = k;
       handle[i] = table.add({
-        path: pathLinks(o.fabric, f.src, f.dst, spine[i]!), weight: f.weight, sizeBits: remaining[i]!,
+        path: pathLinks(o.fabric, f.src, f.dst, spine[i]!), weight: nestTenants ? 1 : f.weight, sizeBits: remaining[i]!,
         transfer: f.transfer, tenant: f.tenant,
       });
       active.push(i);
@@ -267,7 +274,9 @@ function makeRater(o: FluidOptions, table: FlowletTable): Rater {
     case 'flowtune':
     case 'maxmin':
     case 'fca': {
-      const policy: Policy = createPolicy(o.scheme, table, { iterations: o.iterations ?? 1 });
+      const nested = o.scheme === 'maxmin' && o.tenantGroups !== undefined
+        ? { groupWeights: { tenant: Float64Array.from(o.tenantGroups), division: new Float64Array(0) } } : {};
+      const policy: Policy = createPolicy(o.scheme, table, { iterations: o.iterations ?? 1, ...nested });
       const needsRemaining = o.scheme === 'fca';
       return (active, handle, remaining, _klass, rate) => {
         if (needsRemaining) for (const i of active) table.setRemaining(handle[i]!, remaining[i]!);

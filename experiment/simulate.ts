@@ -47,6 +47,8 @@ export interface SimulateOptions {
   readonly flows?: number;
   readonly intervalUs?: number;
   readonly baseRttUs?: number;
+  /** maxmin nests flows under their tenant (fluid.ts `tenantGroups`) instead of weighting each flow */
+  readonly tenantGroups?: boolean;
   /** progress: flows done so far of all schemes' flows, and the scheme */
   readonly onProgress?: (done: number, total: number, scheme: string) => void;
   readonly log?: (line: string) => void;
@@ -106,12 +108,13 @@ const sh = (cmd: string, args: string[]): string => {
 };
 
 /** The title line of a simulated table. */
-export function simTitle(spec: ExperimentSpec, seed: number, m: { fabric: LeafSpine; flows: number; intervalUs: number; baseRttUs: number }): string {
+export function simTitle(spec: ExperimentSpec, seed: number,
+  m: { fabric: LeafSpine; flows: number; intervalUs: number; baseRttUs: number; tenantGroups?: boolean }): string {
   const f = m.fabric;
   return `SIMULATED (fluid model, not measured) — ${spec.name} (seed ${seed}): ${f.racks * f.serversPerRack} servers ` +
     `(${f.racks} racks × ${f.serversPerRack}, ${f.spines} spines) at ${f.hostBps / 1e9} Gbit/s, uplinks ${f.uplinkBps / 1e9} Gbit/s, ` +
     `load ${spec.workload.load}, ${m.flows} flows, sizes unscaled, rates recomputed at most every ${m.intervalUs} µs, base RTT ${m.baseRttUs} µs; ` +
-    'ecmp = idealised TCP (per-flow max-min on the pinned path)';
+    'ecmp = idealised TCP (per-flow max-min on the pinned path)' + (m.tenantGroups ? '; maxmin nests flows under their tenant' : '');
 }
 
 /** Runs every scheme, writes the results directory, returns the summaries and the table. */
@@ -133,6 +136,7 @@ export async function runSimulation(o: SimulateOptions): Promise<{ summaries: Sc
     const t0 = process.hrtime.bigint();
     const r = simulateFluid(flows, {
       fabric, scheme, seed: o.seed, intervalUs, ...(scheme === 'priority' ? { thresholdsBytes: thresholds } : {}),
+      ...(o.tenantGroups ? { tenantGroups: (spec.workload.tenants ?? []).map((t) => t.weight) } : {}),
       onProgress: (done) => o.onProgress?.(k * flows.length + done, total, scheme),
     });
     const wallS = Number(process.hrtime.bigint() - t0) / 1e9;
@@ -141,15 +145,17 @@ export async function runSimulation(o: SimulateOptions): Promise<{ summaries: Sc
     all.push(...simResults(scheme, plan, r.transferUs, fabric.hostBps, baseRttUs, spec));
     o.log?.(`${scheme}: ${r.events} events, ${r.computations} rate computations, ${(r.endUs / 1000).toFixed(1)} ms simulated in ${wallS.toFixed(1)} s`);
   }
-  const title = simTitle(spec, o.seed, { fabric, flows: flows.length, intervalUs, baseRttUs });
+  const title = simTitle(spec, o.seed, { fabric, flows: flows.length, intervalUs, baseRttUs, tenantGroups: o.tenantGroups === true });
   const manifest = {
     simulated: true, name: spec.name, claim: spec.claim, spec, specFile: o.specFile, seed: o.seed, schemes: o.schemes, flows: flows.length,
     fabric: { servers: fabric.racks * fabric.serversPerRack, ...fabric },
     model: {
-      kind: 'fluid (flow-level) discrete-event simulation', intervalUs, baseRttUs, sizeScale: 1,
+      kind: 'fluid (flow-level) discrete-event simulation', intervalUs, baseRttUs, sizeScale: 1, tenantGroups: o.tenantGroups === true,
       ecmp: 'idealised TCP: per-flow max-min fair sharing on the pinned path',
       priority: `strict priority by the PIAS/Karuna demotion thresholds (${PRIORITY_QUEUES} queues), per-flow max-min within a class`,
       allocation: 'flowtune, maxmin, fca: Rivulet\'s policies (apps/allocator), one NED iteration per computation for flowtune',
+      tenants: o.tenantGroups ? 'maxmin nests flows under their tenant (BwE hierarchy); flowtune and fca weight each flow by its tenant'
+        : 'each flow weighs its tenant\'s weight (as the controller weights each flowlet)',
       paths: 'one seeded random equal-cost path (spine) per flow, the same in every scheme',
     },
     git: { commit: sh('git', ['rev-parse', 'HEAD']), dirty: sh('git', ['status', '--porcelain']) !== '' },

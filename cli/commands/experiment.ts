@@ -26,7 +26,7 @@ interface SimManifest {
   readonly seed: number;
   readonly flows: number;
   readonly fabric: LeafSpine;
-  readonly model: { readonly intervalUs: number; readonly baseRttUs: number };
+  readonly model: { readonly intervalUs: number; readonly baseRttUs: number; readonly tenantGroups?: boolean };
   readonly runs: SimRun[];
 }
 
@@ -112,7 +112,8 @@ export function register(program: Command): void {
       if ((manifest as unknown as SimManifest).simulated === true) {
         // a `rivulet simulate SPEC` directory: the same files, its own title and rows
         const m = manifest as unknown as SimManifest;
-        const title = simTitle(m.spec, m.seed, { fabric: m.fabric, flows: m.flows, intervalUs: m.model.intervalUs, baseRttUs: m.model.baseRttUs });
+        const title = simTitle(m.spec, m.seed, { fabric: m.fabric, flows: m.flows, intervalUs: m.model.intervalUs, baseRttUs: m.model.baseRttUs,
+          tenantGroups: m.model.tenantGroups === true });
         const r = await reportSimulation(dir, flows, m.spec, m.runs, title, m.fabric.hostBps);
         process.stdout.write(r.table);
         return;

@@ -2,7 +2,7 @@
  * `rivulet simulate` (README.md "CLI", "Experiments" → "Simulation"), two forms:
  *
  * - `rivulet simulate SPEC [--out DIR] [--schemes …] [--seed N] [--servers N] [--link-gbps G] [--flows N]
- *   [--interval-us U] [--base-rtt-us R]`: the experiment spec replayed by the fluid simulator at Flowtune's
+ *   [--interval-us U] [--base-rtt-us R] [--tenant-groups]`: the experiment spec replayed by the fluid simulator at Flowtune's
  *   scale (experiment/simulate.ts); writes the results directory of `experiment run`, marked simulated, and
  *   prints the table titled SIMULATED. Exit status 2 on a bad spec or option.
  * - `rivulet simulate --input workload.json [--policy flowtune|maxmin|fca|divisions] [--iterations N]`:
@@ -42,6 +42,7 @@ export interface SimulateSpecOptions {
   readonly flows?: string;
   readonly intervalUs?: string;
   readonly baseRttUs?: string;
+  readonly tenantGroups?: boolean;
   /** draw the progress bar (default: when stderr is a terminal) */
   readonly progress?: boolean;
 }
@@ -60,6 +61,7 @@ export function register(program: Command): void {
     .option('--flows <n>', 'spec form: flows of the run (default the spec\'s)')
     .option('--interval-us <u>', 'spec form: recompute rates at most once per U µs of simulated time (0: after every event)', String(DEFAULT_INTERVAL_US))
     .option('--base-rtt-us <r>', 'spec form: base RTT added to every FCT and ideal FCT, µs', String(DEFAULT_BASE_RTT_US))
+    .option('--tenant-groups', 'spec form: maxmin nests flows under their tenant (BwE hierarchy) instead of weighting each flow by its tenant')
     .option('--input <file>', 'problem form: workload JSON, a problem whose flows have sizeBytes, startS, transferId')
     .option('--policy <name>', 'problem form: flowtune | maxmin | fca | divisions', 'flowtune')
     .option('--iterations <n>', 'problem form: optimizer iterations per event (flowtune)', '1')
@@ -112,6 +114,7 @@ export async function runSimulateSpec(
       flows: positive('--flows', opts.flows, true, 1),
       intervalUs: positive('--interval-us', opts.intervalUs, false) ?? DEFAULT_INTERVAL_US,
       baseRttUs: positive('--base-rtt-us', opts.baseRttUs, false) ?? DEFAULT_BASE_RTT_US,
+      tenantGroups: opts.tenantGroups === true,
     };
   } catch (e) {
     err(`rivulet simulate: ${(e as Error).message}\n`);

@@ -48,6 +48,16 @@ describe('simulate: the fluid engine against hand-computed cases', () => {
     expect(tcp.transferUs[1]).to.be.closeTo((2 * W / C) * 1e6, 1e-6);
   });
 
+  it('tenant groups: nested maxmin gives tenant a (weight 1) a quarter of the link against b\'s two flows (weight 3)', () => {
+    const S = 1448 * 1000;
+    const W = wireBits(S);
+    const fs: SimFlow[] = [{ ...flow(0, 1, S), tenant: 0, weight: 1 }, { ...flow(0, 1, 10 * S), tenant: 1, weight: 3 }, { ...flow(0, 1, 10 * S), tenant: 1, weight: 3 }];
+    const nested = simulateFluid(fs, { fabric: two, scheme: 'maxmin', seed: 1, intervalUs: 0, tenantGroups: [1, 3] });
+    expect(nested.transferUs[0]).to.be.closeTo((4 * W / C) * 1e6, 1e-6); // C/4
+    const perFlow = simulateFluid(fs, { fabric: two, scheme: 'maxmin', seed: 1, intervalUs: 0 });
+    expect(perFlow.transferUs[0]).to.be.closeTo((7 * W / C) * 1e6, 1e-6); // 1 of 1 + 3 + 3
+  });
+
   it('ecmp: max-min with two bottlenecks (h4\'s downlink for three flows, then h1\'s uplink for the fourth)', () => {
     // 2 racks × 2 servers (h1 h2 | h3 h4), one spine. A h1→h3, B h1→h4, C h2→h4, D h2→h4.
     // h4's downlink carries B, C, D: C/3 each; h1's uplink leaves A 2C/3.
