@@ -14,8 +14,21 @@ import { fromCsv } from '../../experiment/collect.js';
 import { formatCompare } from '../../experiment/compare.js';
 import type { SchemeSummary } from '../../experiment/metrics.js';
 import { report, runExperiment, type SchemeRun } from '../../experiment/run.js';
+import type { LeafSpine } from '../../experiment/fluid.js';
+import { reportSimulation, simTitle, type SimRun } from '../../experiment/simulate.js';
 import { loadSpec, SCHEMES, SpecError, type ExperimentSpec, type Scheme } from '../../experiment/spec.js';
 import { mininetUnavailable, repoRoot, stopAllFabrics } from '../../testing/mininet.js';
+
+/** What `report` reads from a simulated run's manifest.json (experiment/simulate.ts). */
+interface SimManifest {
+  readonly simulated: true;
+  readonly spec: ExperimentSpec;
+  readonly seed: number;
+  readonly flows: number;
+  readonly fabric: LeafSpine;
+  readonly model: { readonly intervalUs: number; readonly baseRttUs: number; readonly tenantGroups?: boolean };
+  readonly runs: SimRun[];
+}
 
 function parseSchemes(s: string): Scheme[] {
   const out = s.split(',').map((x) => x.trim()).filter((x) => x !== '');
@@ -96,6 +109,15 @@ export function register(program: Command): void {
     .action(async (dir: string) => {
       const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as { spec: ExperimentSpec; runs: SchemeRun[]; seed: number };
       const flows = fromCsv(readFileSync(join(dir, 'flows.csv'), 'utf8'));
+      if ((manifest as unknown as SimManifest).simulated === true) {
+        // a `rivulet simulate SPEC` directory: the same files, its own title and rows
+        const m = manifest as unknown as SimManifest;
+        const title = simTitle(m.spec, m.seed, { fabric: m.fabric, flows: m.flows, intervalUs: m.model.intervalUs, baseRttUs: m.model.baseRttUs,
+          tenantGroups: m.model.tenantGroups === true });
+        const r = await reportSimulation(dir, flows, m.spec, m.runs, title, m.fabric.hostBps);
+        process.stdout.write(r.table);
+        return;
+      }
       const r = await report(dir, flows, manifest.spec, manifest.runs);
       process.stdout.write(`${manifest.spec.name} (seed ${manifest.seed}): ${manifest.spec.claim}\n\n${r.table}`);
     });
