@@ -12,7 +12,9 @@
  *   entries per switch ≤
  *   routing.maxRoutesPerSwitch + the controller's fixed entries;
  * - within 3 s of the flood's end the dropped counters stop growing (back to normal; the target is 2 s,
- *   measured 1.5–2.4 s).
+ *   measured 1.4–2.2 s);
+ * - a new flow is charged once, at its ingress: IPv4 packet-ins are dropped at the flooding port only, and
+ *   that port admits burst + rate × duration of its budget (the count that repeats from run to run).
  *
  * Every figure is printed on a `[measure]` line. Root, Open vSwitch and Mininet needed (skipped otherwise,
  * a failure under CI=true).
@@ -174,6 +176,12 @@ describe('control plane under a packet-in flood (Mininet 2×2×2) @slow', functi
       expect(Math.min(...linkCounts), 'every fabric link listed throughout').to.equal(linksBefore);
       expect(portDeltas.filter((x) => x.dropped > 0).map((x) => x.port), 'new-flow packet-ins dropped only at the flooding port')
         .to.deep.equal(ingress.dropped > 0 ? [ingress.port] : []);
+      // the accounting that repeats from run to run: each new flow is charged once, at its ingress, so the
+      // flooding port admits its bucket (burstS s of the rate) plus the rate over the flood (measured
+      // 5499–5514 of 5500 in six runs); the dropped counts vary with the switch meter and arrival timing
+      const budget = c.config.packetIn.perPortPps.ipv4;
+      const expected = budget * (c.config.packetIn.burstS + FLOOD_S);
+      expect(ingress.admitted, 'new flows admitted at the flooding port').to.be.within(0.97 * expected, 1.03 * expected);
       // target p99 ≤ 100 ms: met alone (43–69 ms) but not always inside the full suite (107 ms once), where the
       // controller shares this process's event loop with mocha and the Mininet driver: bounded at 150 ms
       expect(p(healthMs, 99), '/health p99 ms').to.be.at.most(150);
