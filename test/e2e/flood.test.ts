@@ -178,12 +178,13 @@ describe('control plane under a packet-in flood (Mininet 2×2×2) @slow', functi
         .to.deep.equal(ingress.dropped > 0 ? [ingress.port] : []);
       // the accounting that repeats from run to run: each new flow is charged once, at its ingress, so the
       // flooding port admits its bucket (burstS s of the rate) plus the rate over the flood (measured
-      // 5499–5514 of 5500 in six runs); the dropped counts vary with the switch meter and arrival timing
+      // 5499–5514 of 5500 in eight runs); the dropped counts vary with the switch meter and arrival timing
       const budget = c.config.packetIn.perPortPps.ipv4;
       const expected = budget * (c.config.packetIn.burstS + FLOOD_S);
       expect(ingress.admitted, 'new flows admitted at the flooding port').to.be.within(0.97 * expected, 1.03 * expected);
-      // target p99 ≤ 100 ms: met alone (43–69 ms) but not always inside the full suite (107 ms once), where the
-      // controller shares this process's event loop with mocha and the Mininet driver: bounded at 150 ms
+      // target p99 ≤ 100 ms: not met reliably (39–95 ms in most runs; 122 and 161 ms with a known destination
+      // in two of four runs alone), the controller sharing this process's event loop with mocha and the Mininet
+      // driver, and the machine's two cores with OVS handling the flood: bounded at 150 ms
       expect(p(healthMs, 99), '/health p99 ms').to.be.at.most(150);
       expect(during.length / sentDuring, 'pings answered during the flood').to.be.at.least(0.99);
       expect(after.length, 'pings answered after the flood').to.equal(afterSeqs[1]! - afterSeqs[0]!);
