@@ -145,6 +145,7 @@ export async function startRivulet(opts: RivuletOptions): Promise<Rivulet> {
         gate: { perPortPps: config.packetIn.perPortPps, perSwitchPps: config.packetIn.perSwitchPps, burstS: config.packetIn.burstS },
         maxQueued: config.packetIn.maxQueued,
         batch: config.packetIn.batch,
+        transitPort: (dpid, portNo) => topology.view.isFabricPort({ dpid, portNo }),
       },
       apps: [topology.app, routing.app, qos.app, enforcement.app, controllerMeter.app],
       ...(config.openflow.tls ? { tls: openflowTls(config.openflow.tls) } : {}),

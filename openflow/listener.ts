@@ -60,6 +60,13 @@ export interface PacketInOptions {
   readonly maxQueued?: number;
   /** new-flow packet-ins dispatched per event-loop turn (default 64) */
   readonly batch?: number;
+  /**
+   * True for a port that links two switches (the topology's fabric ports). A new flow is charged once,
+   * at its ingress: IPv4 packet-ins arriving on such a port (a flow the controller admitted at its edge
+   * and released, meeting a hop whose entry is not there yet) are counted as admitted without spending
+   * the IPv4 budget. Absent: every port is charged.
+   */
+  readonly transitPort?: (dpid: bigint, portNo: number) => boolean;
 }
 
 /** Packet-in accounting (REST `/api/v1/packet-ins`, `/metrics`). */
@@ -122,7 +129,7 @@ class RivuletController implements Controller {
     clock: Clock,
     private readonly sessionOptions: SessionOptions,
     private readonly duplicateEchoTimeoutMs: number,
-    packetIn: PacketInOptions = {},
+    private readonly packetIn: PacketInOptions = {},
     private readonly tlsOptions?: ControllerTls,
   ) {
     this.clock = new CountingClock(clock);
@@ -278,7 +285,8 @@ class RivuletController implements Controller {
     let inPort = 0;
     for (const f of msg.match) if (f.field === 'in_port' && typeof f.value === 'number') inPort = f.value;
     const now = this.clock.now();
-    if (!this.gate.admit(s.dpid, inPort, cls, now)) {
+    const charge = cls !== 'ipv4' || !this.packetIn.transitPort?.(s.dpid, inPort);
+    if (!this.gate.admit(s.dpid, inPort, cls, now, charge)) {
       if (now - this.lastDropLogMs >= 10_000) {
         this.lastDropLogMs = now;
         this.log.warn({ event: 'packet_in_dropped', dpid: dpidHex(s.dpid), inPort, class: cls, droppedTotal: this.gate.droppedTotal },

@@ -126,8 +126,12 @@ export class PacketInGate {
     this.burstS = config.burstS ?? 1;
   }
 
-  /** Whether a packet-in of class `cls` from (dpid, inPort) may go on; counts it either way. */
-  admit(dpid: bigint, inPort: number, cls: PacketInClass, nowMs: number): boolean {
+  /**
+   * Whether a packet-in of class `cls` from (dpid, inPort) may go on; counts it either way. `charge`
+   * false: admitted and counted without spending a token (a new flow's packet-in on a later hop of its
+   * path: the flow was charged once, at its ingress).
+   */
+  admit(dpid: bigint, inPort: number, cls: PacketInClass, nowMs: number, charge = true): boolean {
     let sw = this.sws.get(dpid);
     if (!sw) {
       sw = { buckets: new Buckets(this.switchRates, this.burstS, nowMs), ports: new Map(), total: zeroCounts() };
@@ -141,10 +145,12 @@ export class PacketInGate {
     const i = classIndex[cls];
     port.buckets.refill(nowMs);
     sw.buckets.refill(nowMs);
-    const ok = port.buckets.has(i) && sw.buckets.has(i);
+    const ok = !charge || (port.buckets.has(i) && sw.buckets.has(i));
     if (ok) {
-      port.buckets.take(i);
-      sw.buckets.take(i);
+      if (charge) {
+        port.buckets.take(i);
+        sw.buckets.take(i);
+      }
       port.counts[cls].admitted++;
       sw.total[cls].admitted++;
       this.admittedTotal[cls]++;

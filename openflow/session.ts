@@ -20,7 +20,7 @@
  * Time comes from the injected Clock; on close every timer, listener and pending promise is released.
  */
 import {
-  FrameDecoder, OfpDecodeError, decodeMessage, encodeMessage,
+  FrameDecoder, OfpDecodeError, decodeMessage, encodeMessage, encodeMessageAs,
   type MessageOf, type MultipartRequestBody, type OfpMessage, type Port,
 } from './codec/index.js';
 import type { MultipartReplyOf, OutMessage, ReplyOf, RequestOptions, SwitchFeatures, SwitchHandle } from './app-api.js';
@@ -153,8 +153,7 @@ export class Session implements SwitchHandle {
   send(msg: OutMessage): number {
     if (this.st === 'DEAD') throw new SessionClosedError(this.reason);
     const xid = msg.xid ?? this.nextXid();
-    const bytes = encodeMessage({ ...msg, xid } as OfpMessage);
-    this.enqueue(bytes);
+    this.enqueue(encodeMessageAs(msg as OfpMessage, xid));
     return xid;
   }
 
@@ -241,16 +240,29 @@ export class Session implements SwitchHandle {
     await this.request({ type: 'OFPT_BARRIER_REQUEST' }, opts);
   }
 
-  async transact(msgs: readonly OutMessage[], opts?: RequestOptions): Promise<void> {
-    if (this.st === 'DEAD') throw new SessionClosedError(this.reason);
-    const watches = msgs.map((m) => this.sendWatched(m));
+  transact(msgs: readonly OutMessage[], opts?: RequestOptions): Promise<void> {
+    if (this.st === 'DEAD') return Promise.reject(new SessionClosedError(this.reason));
+    let watches: Watch[];
     try {
-      await this.sharedBarrier(opts);
-    } finally {
-      for (const w of watches) this.pending.unwatch(w.xid);
+      watches = msgs.map((m) => this.sendWatched(m));
+    } catch (err) {
+      return Promise.reject(err as Error);
     }
-    const failed = watches.find((w) => w.error);
-    if (failed?.error) throw failed.error;
+    // one reaction per call on the shared barrier (no async frame: this is the flow-setup path)
+    return this.sharedBarrier(opts).then(
+      () => {
+        let failed: Error | undefined;
+        for (const w of watches) {
+          this.pending.unwatch(w.xid);
+          failed ??= w.error;
+        }
+        if (failed) throw failed;
+      },
+      (err: unknown) => {
+        for (const w of watches) this.pending.unwatch(w.xid);
+        throw err;
+      },
+    );
   }
 
   /**
@@ -468,7 +480,8 @@ export class Session implements SwitchHandle {
   private sendWatched(msg: OutMessage): Watch {
     const xid = msg.xid ?? this.nextXid();
     const w = this.pending.watch(xid);
-    this.send({ ...msg, xid });
+    if (this.st === 'DEAD') throw new SessionClosedError(this.reason);
+    this.enqueue(encodeMessageAs(msg as OfpMessage, xid));
     return w;
   }
 

@@ -179,6 +179,8 @@ class TopologyShell {
       this.publish(this.graph.linkSeen(src, dst, now), now);
       return;
     }
+    // a known host seen here within the last second: nothing to learn, its port already judged
+    if (this.graph.seenRecently(frame, dpid, inPort, now)) return;
     const learnt = this.graph.learnFromFrame(dpid, inPort, frame, now);
     for (const e of learnt) if (e.type === 'hostMoved') this.noteHostLeft(e.from, e.host.mac, now);
     this.publish(learnt, now);

@@ -46,6 +46,9 @@ export function toFabricPort(p: Port): FabricPort | undefined {
   };
 }
 
+/** A known host seen again at its attachment within this long is not re-recorded (ms). */
+const HOST_REFRESH_MS = 1000;
+
 const refKey = (r: PortRef): string => dpidPortKey(r.dpid, r.portNo);
 const sameRef = (a: PortRef, b: PortRef): boolean => a.dpid === b.dpid && a.portNo === b.portNo;
 
@@ -60,7 +63,7 @@ export class FabricGraph {
   private readonly byDst = new Map<string, FabricLink>();
   private readonly hostMap = new Map<string, FabricHost>();
   private readonly ipIndex = new Map<string, string>();
-  private cache: { roles?: Map<bigint, SwitchRole>; switches?: FabricSwitch[]; links?: FabricLink[]; tree?: Map<bigint, Set<number>>; paths: Map<string, FabricPath[]> } = { paths: new Map() };
+  private cache: { roles?: Map<bigint, SwitchRole>; switches?: FabricSwitch[]; links?: FabricLink[]; tree?: Map<bigint, Set<number>>; fabric?: Map<bigint, Set<number>>; paths: Map<bigint, Map<bigint, FabricPath[]>> } = { paths: new Map() };
 
   private readonly ignored: ReadonlySet<string>;
   /** hosts forgotten to stay within maxHosts */
@@ -125,17 +128,28 @@ export class FabricGraph {
 
   /** True when the port has an LLDP neighbour in either direction. */
   isFabricPort(ref: PortRef): boolean {
-    const k = refKey(ref);
-    return this.bySrc.has(k) || this.byDst.has(k);
+    if (!this.cache.fabric) {
+      const fabric = new Map<bigint, Set<number>>();
+      const add = (r: PortRef): void => {
+        let ports = fabric.get(r.dpid);
+        if (!ports) fabric.set(r.dpid, (ports = new Set()));
+        ports.add(r.portNo);
+      };
+      for (const l of this.bySrc.values()) add(l.src);
+      for (const l of this.byDst.values()) add(l.dst);
+      this.cache.fabric = fabric;
+    }
+    return this.cache.fabric.get(ref.dpid)?.has(ref.portNo) ?? false;
   }
 
   /** All equal-cost shortest paths src → dst (see graph-algos `allShortestPaths`), cached. */
   paths(src: bigint, dst: bigint): readonly FabricPath[] {
-    const key = `${src}>${dst}`;
-    let p = this.cache.paths.get(key);
+    let bySrc = this.cache.paths.get(src);
+    if (!bySrc) this.cache.paths.set(src, (bySrc = new Map()));
+    let p = bySrc.get(dst);
     if (!p) {
       p = allShortestPaths(this.links(), src, dst, this.config.maxPaths);
-      this.cache.paths.set(key, p);
+      bySrc.set(dst, p);
     }
     return p;
   }
@@ -251,10 +265,24 @@ export class FabricGraph {
     }
     if (frame.ipv4) {
       const src = frame.ipv4.src;
+      if (this.seenRecently(frame, dpid, inPort, nowMs)) return [];
       const usable = src !== '0.0.0.0' && src !== '255.255.255.255' && !/^2(2[4-9]|3\d)\./.test(src);
       return this.hostSeen(frame.ethSrc, usable ? src : undefined, false, { dpid, portNo: inPort }, nowMs);
     }
     return [];
+  }
+
+  /**
+   * True for the common case on the flow-setup path: an IPv4 frame from a known host with an address, at
+   * the port it was learnt on, seen there less than a second ago. Nothing to learn from it:
+   * {@link learnFromFrame} returns [] without re-recording the host (its LRU position and lastSeenMs are
+   * refreshed at most once a second; host ageing counts in seconds).
+   */
+  seenRecently(frame: ParsedFrame, dpid: bigint, inPort: number, nowMs: number): boolean {
+    if (!frame.ipv4 || frame.arp) return false;
+    const known = this.hostMap.get(frame.ethSrc);
+    return known !== undefined && known.ipv4 !== undefined && known.attachment.dpid === dpid && known.attachment.portNo === inPort
+      && nowMs - known.lastSeenMs < HOST_REFRESH_MS && nowMs >= known.lastSeenMs;
   }
 
   /** One host sighting; see {@link learnFromFrame}. `authoritative` lets the IP replace a known one. */

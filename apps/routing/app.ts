@@ -46,7 +46,9 @@ export function createRoutingApp(opts: RoutingAppOptions): RoutingApp {
   const log = opts.log.child({ app: 'routing' });
   let ctx: AppContext | undefined;
   let stopped = false;
-  const running = new Set<Promise<void>>();
+  /** installs started and not yet reported, and who waits for them all to finish */
+  let running = 0;
+  let settledWaiters: (() => void)[] = [];
 
   // the context the app host gives at registration (App.attach): switches outside a handler (re-pins)
   const lookup = (dpid: bigint): SwitchHandle | undefined => ctx?.switch(dpid);
@@ -64,29 +66,55 @@ export function createRoutingApp(opts: RoutingAppOptions): RoutingApp {
     }
   };
 
-  const transact = async (s: SwitchMessages): Promise<void> => {
+  const tagged = (err: unknown, dpid: bigint): Error => Object.assign(err instanceof Error ? err : new Error(String(err)), { dpid });
+
+  /** One switch's messages + the barrier; a failure carries the dpid. */
+  const transact = (s: SwitchMessages): Promise<void> => {
     const sw = lookup(s.dpid);
-    if (!sw || !sw.alive) throw Object.assign(new Error('switch not connected'), { dpid: s.dpid });
-    try {
-      await sw.transact(s.msgs);
-    } catch (err) {
-      throw Object.assign(err instanceof Error ? err : new Error(String(err)), { dpid: s.dpid });
-    }
+    if (!sw || !sw.alive) return Promise.reject(tagged(new Error('switch not connected'), s.dpid));
+    return sw.transact(s.msgs).then(undefined, (err: unknown) => {
+      throw tagged(err, s.dpid);
+    });
   };
 
-  const install = async (e: Extract<RoutingEffect, { kind: 'install' }>): Promise<void> => {
-    try {
-      for (const stage of e.stages) await Promise.all(stage.map(transact));
-    } catch (err) {
-      const dpid = (err as { dpid?: bigint }).dpid;
-      log.warn(
-        { event: 'routing_install_failed', dpid: dpid !== undefined ? dpidHex(dpid) : undefined, flow: e.key, err },
-        'pin install failed; route removed',
-      );
-      perform(core.installFailed(e.key, e.cookie));
-      return;
-    }
-    perform(core.installed(e.key, e.cookie));
+  /** Stage `i` and the ones after it, each started once the previous one is confirmed (egress first). */
+  const stagesFrom = (stages: readonly (readonly SwitchMessages[])[], i: number): Promise<unknown> => {
+    const stage = stages[i]!;
+    const done = stage.length === 1 ? transact(stage[0]!) : Promise.all(stage.map(transact));
+    return i + 1 < stages.length ? done.then(() => stagesFrom(stages, i + 1)) : done;
+  };
+
+  const finished = (): void => {
+    if (--running > 0) return;
+    const waiters = settledWaiters;
+    settledWaiters = [];
+    for (const w of waiters) w();
+  };
+
+  /** Runs an install and reports its outcome to the core (plain promise chain: the flow-setup path). */
+  const install = (e: Extract<RoutingEffect, { kind: 'install' }>): void => {
+    running++;
+    stagesFrom(e.stages, 0).then(
+      () => {
+        try {
+          perform(core.installed(e.key, e.cookie));
+        } finally {
+          finished(); // after: installs the report starts keep settled() waiting
+        }
+      },
+      (err: unknown) => {
+        const dpid = (err as { dpid?: bigint }).dpid;
+        log.warn(
+          { event: 'routing_install_failed', dpid: dpid !== undefined ? dpidHex(dpid) : undefined, flow: e.key, err },
+          'pin install failed; route removed',
+        );
+        try {
+          perform(core.installFailed(e.key, e.cookie));
+        } finally {
+          finished();
+        }
+      },
+    );
   };
 
   let lastLimitLogMs = -Infinity;
@@ -108,8 +136,7 @@ export function createRoutingApp(opts: RoutingAppOptions): RoutingApp {
         send(e.dpid, e.msgs);
         continue;
       }
-      const p = install(e).finally(() => running.delete(p));
-      running.add(p);
+      install(e);
     }
   }
 
@@ -159,9 +186,7 @@ export function createRoutingApp(opts: RoutingAppOptions): RoutingApp {
     app,
     core,
     routes: () => core.routes(),
-    settled: async () => {
-      while (running.size > 0) await Promise.allSettled([...running]);
-    },
+    settled: () => (running === 0 ? Promise.resolve() : new Promise<void>((resolve) => settledWaiters.push(resolve))),
     stop: () => {
       stopped = true;
       unsubscribe();

@@ -14,9 +14,10 @@ export const IPPROTO_UDP = 17;
 export function flowKeyOf(frame: RoutingFrame): FlowKey | undefined {
   const ip = frame.ipv4;
   if (!ip) return undefined;
-  const base = { ipv4Src: ip.src, ipv4Dst: ip.dst, ipProto: ip.proto };
   const hasPorts = (ip.proto === IPPROTO_TCP || ip.proto === IPPROTO_UDP) && ip.srcPort !== undefined && ip.dstPort !== undefined;
-  return hasPorts ? { ...base, srcPort: ip.srcPort, dstPort: ip.dstPort } : base;
+  return hasPorts
+    ? { ipv4Src: ip.src, ipv4Dst: ip.dst, ipProto: ip.proto, srcPort: ip.srcPort, dstPort: ip.dstPort }
+    : { ipv4Src: ip.src, ipv4Dst: ip.dst, ipProto: ip.proto };
 }
 
 /** A stable string form of a key, e.g. `10.0.0.1>10.0.1.2/6:1234>80` (state maps are keyed by it). */

@@ -29,18 +29,26 @@ export class OfpDecoderBugError extends OfpDecodeError {
  *   longer than 65535 bytes, an `unknown` message whose typeCode is a known type).
  */
 export function encodeMessage(msg: OfpMessage): Buffer {
+  return encodeMessageAs(msg, msg.xid);
+}
+
+/**
+ * {@link encodeMessage} with `xid` written instead of `msg.xid` (a session numbers a message without
+ * copying it). @throws OfpEncodeError as encodeMessage
+ */
+export function encodeMessageAs(msg: OfpMessage, xid: number): Buffer {
   // One writer serves every call (encoding is synchronous) and hands each frame out as a view into its
   // slab, so a message costs no allocation or copy of its own. A re-entrant call (only possible from a
   // getter on the message object) gets a writer of its own.
   if (writerBusy) {
     const w = new OfWriter(256);
-    encodeInto(w, msg);
+    encodeInto(w, msg, xid);
     return w.finish();
   }
   writerBusy = true;
   try {
     shared.startOutput();
-    encodeInto(shared, msg);
+    encodeInto(shared, msg, xid);
     return shared.takeOutput();
   } finally {
     writerBusy = false;
@@ -51,7 +59,7 @@ const shared = new OfWriter(16);
 let writerBusy = false;
 
 /** Writes header and body of `msg` as the writer's current output. @throws OfpEncodeError */
-function encodeInto(w: OfWriter, msg: OfpMessage): void {
+function encodeInto(w: OfWriter, msg: OfpMessage, xid: number): void {
   w.zeros(OFP_HEADER_LEN);
   let version: number = OFP_VERSION;
   let typeCode: number;
@@ -71,7 +79,7 @@ function encodeInto(w: OfWriter, msg: OfpMessage): void {
     if (!Number.isInteger(typeCode) || typeCode < 0 || typeCode > 0xff) throw new OfpEncodeError(`bad type code ${typeCode}`);
     w.patchU16(0, (version << 8) | typeCode);
     w.patchU16(2, w.offset);
-    w.patchU32(4, msg.xid);
+    w.patchU32(4, xid);
   } catch (e) {
     if (e instanceof OfpEncodeError) throw e;
     throw new OfpEncodeError(`${String(msg.type)}: ${e instanceof Error ? e.message : String(e)}`);

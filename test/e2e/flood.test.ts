@@ -12,7 +12,9 @@
  *   entries per switch ≤
  *   routing.maxRoutesPerSwitch + the controller's fixed entries;
  * - within 3 s of the flood's end the dropped counters stop growing (back to normal; the target is 2 s,
- *   measured 1.5–2.4 s).
+ *   measured 1.4–2.2 s);
+ * - a new flow is charged once, at its ingress: IPv4 packet-ins are dropped at the flooding port only, and
+ *   that port admits burst + rate × duration of its budget (the count that repeats from run to run).
  *
  * Every figure is printed on a `[measure]` line. Root, Open vSwitch and Mininet needed (skipped otherwise,
  * a failure under CI=true).
@@ -85,6 +87,9 @@ describe('control plane under a packet-in flood (Mininet 2×2×2) @slow', functi
       const linksBefore = (await getJson<{ links: unknown[] }>(c.api, '/links')).links.length;
       expect(linksBefore).to.equal(8);
       const dropped0 = c.controller.packetIns().dropped;
+      const ipv4Ports = (): Map<string, { admitted: number; dropped: number }> => new Map(c.controller.packetIns().switches.flatMap((s) =>
+        [...s.ports].map(([port, counts]) => [`${s.dpid.toString(16)}:${port}`, { ...counts.ipv4 }] as const)));
+      const ports0 = ipv4Ports();
 
       const pingLog = join(tmpdir(), `rivulet-flood-ping-${process.pid}-${mode}.log`);
       const floodLog = join(tmpdir(), `rivulet-flood-${process.pid}-${mode}.log`);
@@ -100,6 +105,7 @@ describe('control plane under a packet-in flood (Mininet 2×2×2) @slow', functi
       const healthMs: number[] = [];
       const linkCounts: number[] = [];
       let rssMax = 0;
+      let heapMax = 0;
       let maxEntries = 0;
       const t0 = performance.now();
       const sampleHealth = (async () => {
@@ -113,7 +119,9 @@ describe('control plane under a packet-in flood (Mininet 2×2×2) @slow', functi
       const sampleLinks = (async () => {
         while (performance.now() - t0 < FLOOD_S * 1000) {
           linkCounts.push((await getJson<{ links: unknown[] }>(c.api, '/links')).links.length);
-          rssMax = Math.max(rssMax, process.memoryUsage().rss);
+          const mem = process.memoryUsage();
+          rssMax = Math.max(rssMax, mem.rss);
+          heapMax = Math.max(heapMax, mem.heapUsed);
           await sleep(200);
         }
       })();
@@ -153,14 +161,30 @@ describe('control plane under a packet-in flood (Mininet 2×2×2) @slow', functi
       const dropped = c.controller.packetIns().dropped;
       const droppedDelta = Object.fromEntries(Object.entries(dropped).map(([k, v]) => [k, v - dropped0[k as keyof typeof dropped0]]));
       measure(mode, `flood ${floodText.trim()}; dropped packet-ins by class ${JSON.stringify(droppedDelta)}; routes now ${c.routes().length}`);
+      // per port: the flooder's port spends its budget (burst + rate × duration); fabric ports spend none
+      const portDeltas = [...ipv4Ports()].map(([k, v]) => {
+        const b = ports0.get(k) ?? { admitted: 0, dropped: 0 };
+        return { port: k, admitted: v.admitted - b.admitted, dropped: v.dropped - b.dropped };
+      }).filter((x) => x.admitted > 0 || x.dropped > 0);
+      const ingress = portDeltas.reduce((a, b) => (b.dropped > a.dropped ? b : a), { port: '', admitted: 0, dropped: 0 });
+      measure(mode, `IPv4 packet-ins per port (admitted/dropped): ${portDeltas.map((x) => `${x.port} ${x.admitted}/${x.dropped}`).join(', ')}; the flooding port admitted ${ingress.admitted}`);
       measure(mode, `links listed during the flood: min ${Math.min(...linkCounts)} of ${linksBefore} over ${linkCounts.length} samples`);
       measure(mode, `GET /health during the flood: p50 ${p(healthMs, 50).toFixed(1)} ms, p99 ${p(healthMs, 99).toFixed(1)} ms, max ${Math.max(...healthMs).toFixed(1)} ms (${healthMs.length} samples)`);
       measure(mode, `pings ${pingSrc.name} → ${pingDst.name} during: ${during.length}/${sentDuring}, rtt p99 ${p(during.map((r) => r.rttMs), 99).toFixed(1)} ms; 2–4 s after: ${after.length}/${afterSeqs[1]! - afterSeqs[0]!}`);
-      measure(mode, `test process RSS (controller in-process, with mocha and the Mininet driver) ${(rssBefore / 1e6).toFixed(0)} MB before, max ${(rssMax / 1e6).toFixed(0)} MB; most flow entries on one switch ${maxEntries} (bound ${MAX_ROUTES_PER_SWITCH} + ${FIXED_ENTRIES}); drops stopped ${quietAfterS.toFixed(2)} s after the end`);
+      measure(mode, `test process RSS (controller in-process, with mocha and the Mininet driver) ${(rssBefore / 1e6).toFixed(0)} MB before, max ${(rssMax / 1e6).toFixed(0)} MB (V8 heap used max ${(heapMax / 1e6).toFixed(0)} MB); most flow entries on one switch ${maxEntries} (bound ${MAX_ROUTES_PER_SWITCH} + ${FIXED_ENTRIES}); drops stopped ${quietAfterS.toFixed(2)} s after the end`);
 
       expect(Math.min(...linkCounts), 'every fabric link listed throughout').to.equal(linksBefore);
-      // target p99 ≤ 100 ms: met alone (43–69 ms) but not always inside the full suite (107 ms once), where the
-      // controller shares this process's event loop with mocha and the Mininet driver: bounded at 150 ms
+      expect(portDeltas.filter((x) => x.dropped > 0).map((x) => x.port), 'new-flow packet-ins dropped only at the flooding port')
+        .to.deep.equal(ingress.dropped > 0 ? [ingress.port] : []);
+      // the accounting that repeats from run to run: each new flow is charged once, at its ingress, so the
+      // flooding port admits its bucket (burstS s of the rate) plus the rate over the flood (measured
+      // 5499–5514 of 5500 in eight runs); the dropped counts vary with the switch meter and arrival timing
+      const budget = c.config.packetIn.perPortPps.ipv4;
+      const expected = budget * (c.config.packetIn.burstS + FLOOD_S);
+      expect(ingress.admitted, 'new flows admitted at the flooding port').to.be.within(0.97 * expected, 1.03 * expected);
+      // target p99 ≤ 100 ms: not met reliably (39–95 ms in most runs; 122 and 161 ms with a known destination
+      // in two of four runs alone), the controller sharing this process's event loop with mocha and the Mininet
+      // driver, and the machine's two cores with OVS handling the flood: bounded at 150 ms
       expect(p(healthMs, 99), '/health p99 ms').to.be.at.most(150);
       expect(during.length / sentDuring, 'pings answered during the flood').to.be.at.least(0.99);
       expect(after.length, 'pings answered after the flood').to.equal(afterSeqs[1]! - afterSeqs[0]!);
