@@ -97,6 +97,7 @@ export function enforcementSettings(config: EnforcementConfig, adoptAfterMs?: nu
     rateChangeMinBps: config.allocator.rateChangeMinBps,
     minUpdateIntervalMs: config.allocator.minUpdateIntervalMs,
     smallFlowletBytes: config.allocator.smallFlowletBytes,
+    tenantWeightPer: config.allocator.tenantWeightPer,
     mode: config.enforcement.mode,
     meterMarginFraction: config.enforcement.meterMarginFraction,
     meterPer: config.enforcement.meterPer,

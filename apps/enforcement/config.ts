@@ -17,6 +17,7 @@ export interface EnforcementConfig {
     readonly minUpdateIntervalMs: number;
     readonly runOnProgress: boolean;
     readonly smallFlowletBytes: number;
+    readonly tenantWeightPer: 'tenant' | 'flowlet';
   };
   readonly enforcement: {
     readonly mode: EnforcementSettings['mode'];

@@ -661,6 +661,7 @@ export class EnforcementCore {
   private allocate(now: Now): void {
     this.loads = new Float64Array(this.links.fabric.size);
     if (this.table.size === 0) return;
+    if ((this.settings.tenantWeightPer ?? 'tenant') === 'tenant') this.divideTenantWeights();
     const rates = this.policy.compute();
     for (const f of this.flowlets.values()) {
       if (f.state !== 'allocated' || f.handle < 0) continue;
@@ -671,6 +672,24 @@ export class EnforcementCore {
         this.notify('debug', 'flowlet_allocated', { flowlet: f.key, rateBps: Math.round(r), links: f.path!.linkIds, tenant: f.tenant, weight: f.weight });
       }
       for (const l of f.path!.links) this.loads[l]! += r;
+    }
+  }
+
+  /**
+   * A tenant's weight divided equally among its allocated flowlets (BwE §4): with n flowlets of tenant t
+   * on one bottleneck, each gets weight w_t ÷ n, so the tenant gets w_t ÷ Σ w of it. Flowlets of no tenant
+   * keep their own weight. Only changed weights are written to the table.
+   */
+  private divideTenantWeights(): void {
+    const counts = new Map<number, number>();
+    for (const f of this.flowlets.values()) {
+      if (f.state === 'allocated' && f.handle >= 0 && f.tenantIndex >= 0) counts.set(f.tenantIndex, (counts.get(f.tenantIndex) ?? 0) + 1);
+    }
+    if (counts.size === 0) return;
+    for (const f of this.flowlets.values()) {
+      if (f.state !== 'allocated' || f.handle < 0 || f.tenantIndex < 0) continue;
+      const w = f.weight / counts.get(f.tenantIndex)!;
+      if (this.table.weight[this.table.slotOf(f.handle)] !== w) this.table.setWeight(f.handle, w);
     }
   }
 

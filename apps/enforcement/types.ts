@@ -31,6 +31,13 @@ export interface EnforcementSettings {
   /** a vanished agent's flowlets expire after this, ms */
   readonly expiryMs: number;
   readonly tenants: readonly TenantConfig[];
+  /**
+   * `tenant`: a tenant's weight is divided equally among its allocated flowlets, so the tenant as a whole
+   * gets its weighted share of a bottleneck however many flowlets it runs (BwE §4: a user group's share is
+   * divided among its flows; SCC: tenant shares); `flowlet`: every flowlet carries its tenant's full
+   * weight (a tenant with more flowlets gets more). Default `tenant`.
+   */
+  readonly tenantWeightPer?: 'tenant' | 'flowlet';
   readonly capacity: CapacityConfig;
   /** a flowlet pending this long without a route, once discovery settled, is read from the switches, ms (default 500) */
   readonly adoptAfterMs?: number;

@@ -269,6 +269,7 @@ export const AllocatorSection = Type.Object(
       default: false,
       description: 'run the allocator after every batch of agent events; false: only after batches that start, enlarge or end an allocated flowlet (and every intervalMs)',
     }),
+    tenantWeightPer: oneOf(['tenant', 'flowlet'] as const, 'tenant', "tenant: a tenant's weight is divided equally among its allocated flowlets, so each tenant gets its weighted share however many flowlets it runs (BwE); flowlet: every flowlet carries its tenant's full weight"),
     smallFlowletBytes: int(0, 1e15, 50_000, 'flowlets below this many bytes (declared size, or bytes sent so far) are not allocated: they ride the top priority (FCA §4.4)'),
   },
   { ...SECTION, description: 'the online flowlet allocator (apps/allocator) fed by the host agents' },

@@ -83,6 +83,25 @@ describe('enforcement core: allocation', () => {
     near(fb.allocatedBps, 75e6, 1e-9);
   });
 
+  it('tenants 1:3 share a bottleneck 25/75 however many flowlets each runs (weight divided per tenant); per flowlet: by count', () => {
+    const tenants = [{ name: 'blue', weight: 1, members: ['10.0.1.0/24'] }, { name: 'red', weight: 3, members: ['10.0.2.0/24'] }];
+    const blue = [tuple(ip(1, 1), ip(3, 1)), tuple(ip(1, 1), ip(3, 1), 1), tuple(ip(1, 2), ip(3, 1))];
+    const red = tuple(ip(2, 1), ip(3, 1));
+    for (const per of ['tenant', 'flowlet'] as const) {
+      const h = new Harness({ policy: 'maxmin', tenants, tenantWeightPer: per });
+      for (const t of [...blue, red]) h.pin(t);
+      h.hello('h11', [start('a', blue[0]!), start('b', blue[1]!)]);
+      h.hello('h12', [start('c', blue[2]!)]);
+      h.hello('h21', [start('r', red)]);
+      h.run();
+      const blueBps = ['a', 'b'].map((id) => h.core.flowlet('h11', id)!.allocatedBps!).reduce((x, y) => x + y) + h.core.flowlet('h12', 'c')!.allocatedBps!;
+      const redBps = h.core.flowlet('h21', 'r')!.allocatedBps!;
+      // per tenant: blue 1 : red 3 of the 100 Mbit/s bottleneck; per flowlet: blue's three flowlets weigh 3 against red's 3
+      near(blueBps, per === 'tenant' ? 25e6 : 50e6, 1e-9);
+      near(redBps, per === 'tenant' ? 75e6 : 50e6, 1e-9);
+    }
+  });
+
   it('flowtune with tenants 1:3 converges to 25/75; a declared tenant wins, an unknown one is weight 1 and warned once', () => {
     const h = new Harness({ tenants: [{ name: 'blue', weight: 1, members: ['10.0.1.1'] }, { name: 'red', weight: 3, members: [] }] });
     const a = tuple(ip(1, 1), ip(3, 1));
