@@ -11,6 +11,12 @@
  * (BwE: fall back to plain TCP). Errors never escape as unhandled rejections; only set() rejects, with a
  * SwitchError (controller/errors.ts), a {@link MeterEnforcerError} or a RangeError for a bad target.
  *
+ * Meters that expire with the controller (`expiryS`, BwE §6.5): the pinned entry writes its actions and
+ * goes on to the meter table, whose entry of the same match holds the meter with a hard timeout; refresh()
+ * re-adds those entries (an ADD restarts the timeouts, OpenFlow 1.3.5 §6.4) while the controller lives.
+ * Once it is gone they expire, the meter table's table-miss entry ends the pipeline, and the action set
+ * forwards the flow unmetered on its path: no packet-in, no drop.
+ *
  * Probe before you promise (ARCHITECTURE.md "Commitments" 1): every switch's OFPMP_METER_FEATURES is read at switchUp (or at
  * its first set()), reported by support(), and set() on a switch without drop-band kbit/s meters rejects.
  * Units: bit/s, bytes, ms (kbit/s and kbit only on the wire, meters.ts).

@@ -106,6 +106,7 @@ export const KNOWN_UPWARD: ReadonlyMap<string, string> = new Map([
   ['bench/setup-fabric.ts -> test/helpers/fake-fabric.ts', 'the fake-fabric flow-setup bench plays the fabric with the fake fabric'],
   ['bench/allocation-churn.ts -> test/unit/enforcement/helpers.ts', 'the churn bench drives the enforcement core through its test harness'],
   ['bench/setup-load.ts -> test/helpers/fake-fabric.ts', 'the flow-setup load generator uses the fake fabric'],
+  ['bench/fuzz.ts -> test/unit/codec/arbitraries.ts', 'the fuzz bench mutates the codec tests\' arbitrary messages of every type'],
 ]);
 
 /** One import edge between two source files, paths from the repository root. */
