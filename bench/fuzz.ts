@@ -210,6 +210,10 @@ async function main(): Promise<void> {
     const since = sh('ovs-vsctl', ['--columns=status', 'list', 'controller', br]);
     const secSinceConnect = Number(/sec_since_connect="?(\d+)/.exec(since)?.[1] ?? NaN);
     const health = crashed ? undefined : await fetch(`${api}/health`).then((r) => r.json() as Promise<Record<string, unknown>>, () => undefined);
+    // what the controller still holds of the ~sessions fuzz switches that came and went
+    const count = async (path: string, key: string): Promise<number | null> => crashed ? null
+      : fetch(`${api}${path}`).then(async (r) => ((await r.json()) as Record<string, unknown[]>)[key]?.length ?? null, () => null);
+    const held = { switches: await count('/switches', 'switches'), packetInSwitches: await count('/packet-ins', 'switches'), meterSupport: await count('/meters', 'switches') };
     const rssVals = rss.map(([, v]) => v).filter((v) => Number.isFinite(v));
     console.log(JSON.stringify({
       frames: sentFrames, seconds: Number(secs.toFixed(1)), framesPerSecond: Math.round(sentFrames / secs), sessions, sessionsReachedMain: reachedMain,
@@ -220,6 +224,7 @@ async function main(): Promise<void> {
       bridge: { peers: [...peers], disconnected: peers.size !== 1, secSinceConnect, runSeconds: Math.round(secs) },
       rssMb: { start: Math.round(rssVals[0]!), max: Math.round(Math.max(...rssVals)), end: Math.round(rssVals[rssVals.length - 1]!), samples: rss.map(([t, v]) => `${Math.round(t)}s:${Math.round(v)}`).join(' ') },
       health: health ? { status: health['status'] } : null,
+      heldAfterwards: held,
     }, null, 1));
     if (crashed) process.stderr.write(`controller stderr tail:\n${stderr}\n`);
     process.exitCode = crashed || peers.size !== 1 ? 1 : 0;
