@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 log() { printf '[setup] %s\n' "$*"; }
 
-PKGS=(openvswitch-switch mininet iperf3 tcpdump tshark ethtool iputils-ping iproute2 nftables chromium)
+PKGS=(openvswitch-switch openvswitch-common mininet iperf3 tcpdump tshark ethtool iputils-ping iproute2 nftables chromium)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -30,10 +30,13 @@ export interface AdoptedPath {
   readonly actions: readonly Action[];
 }
 
-/** Apply-actions of an entry (a metered copy's meter instruction is not part of them). */
+/**
+ * The actions of an entry: apply-actions, and written actions (a pinned entry leading to the meter table
+ * writes its actions to the action set, meter-enforcer.ts); a meter instruction is not part of them.
+ */
 export function applyActions(e: FlowStats): Action[] {
   const out: Action[] = [];
-  for (const i of e.instructions) if (i.type === 'OFPIT_APPLY_ACTIONS') out.push(...i.actions);
+  for (const i of e.instructions) if (i.type === 'OFPIT_APPLY_ACTIONS' || i.type === 'OFPIT_WRITE_ACTIONS') out.push(...i.actions);
   return out;
 }
 

@@ -153,6 +153,7 @@ class EnforcementShell {
   private readonly running = new Set<Promise<unknown>>();
   private tick: TimerHandle | undefined;
   private statsTimer: TimerHandle | undefined;
+  private refreshTimer: TimerHandle | undefined;
   private immediate: NodeJS.Immediate | undefined;
   private stopped = false;
   private started = false;
@@ -175,6 +176,8 @@ class EnforcementShell {
       // the meter goes on routing's pinned ingress entry (one entry per flow, whose idle timeout keeps
       // working); a host-pair meter goes on the pinned entry of each flow of the pair
       attachPriority: c.routing.priority,
+      // metered entries expire unless refreshed: the switches stop policing once the controller is gone
+      expiryS: c.enforcement.meterExpiryS,
     });
     this.agents = new AgentServer({
       log: this.log, clock: opts.clock, heartbeatMs: c.agents.heartbeatMs,
@@ -254,7 +257,10 @@ class EnforcementShell {
     this.started = true;
     const c = this.opts.config;
     this.armTick();
-    if (metersInUse(c.enforcement.mode)) this.armStats();
+    if (metersInUse(c.enforcement.mode)) {
+      this.armStats();
+      this.armRefresh();
+    }
     if (c.agents.socketPath !== '') await this.agents.listenUnix(c.agents.socketPath, parseInt(c.agents.socketMode, 8));
     this.log.info({ event: 'enforcement_started', policy: c.allocator.policy, mode: c.enforcement.mode, meterPer: c.enforcement.meterPer, socket: this.agents.listeningPath ?? null }, 'allocator and enforcement running');
   }
@@ -441,6 +447,16 @@ class EnforcementShell {
     }, this.opts.config.enforcement.statsIntervalMs);
   }
 
+  /** Re-adds the metered entries every third of `enforcement.meterExpiryS` (none when 0). */
+  private armRefresh(): void {
+    const everyMs = this.meters.refreshIntervalMs;
+    if (this.stopped || everyMs <= 0) return;
+    this.refreshTimer = this.opts.clock.setTimeout(() => {
+      this.refreshTimer = undefined;
+      this.track(this.meters.refresh().then(() => undefined).finally(() => this.armRefresh()));
+    }, everyMs);
+  }
+
   private run(): void {
     if (this.stopped) return;
     let effects: EnforcementEffect[];
@@ -521,6 +537,8 @@ class EnforcementShell {
     this.stopped = true;
     if (this.tick !== undefined) this.opts.clock.clearTimeout(this.tick);
     if (this.statsTimer !== undefined) this.opts.clock.clearTimeout(this.statsTimer);
+    if (this.refreshTimer !== undefined) this.opts.clock.clearTimeout(this.refreshTimer);
+    this.refreshTimer = undefined;
     if (this.immediate !== undefined) clearImmediate(this.immediate);
     this.tick = this.statsTimer = this.immediate = undefined;
     await this.agents.close();

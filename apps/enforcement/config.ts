@@ -25,6 +25,8 @@ export interface EnforcementConfig {
     readonly meterPer: EnforcementSettings['meterPer'];
     readonly meterBurstMs: number;
     readonly statsIntervalMs: number;
+    /** metered entries expire this long after the controller last refreshed them, s (0: never) */
+    readonly meterExpiryS: number;
   };
   readonly agents: {
     readonly socketPath: string;

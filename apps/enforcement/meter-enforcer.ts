@@ -11,6 +11,12 @@
  * (BwE: fall back to plain TCP). Errors never escape as unhandled rejections; only set() rejects, with a
  * SwitchError (openflow/errors.ts), a {@link MeterEnforcerError} or a RangeError for a bad target.
  *
+ * Meters that expire with the controller (`expiryS`, BwE §6.5): the pinned entry writes its actions and
+ * goes on to the meter table, whose entry of the same match holds the meter with a hard timeout; refresh()
+ * re-adds those entries (an ADD restarts the timeouts, OpenFlow 1.3.5 §6.4) while the controller lives.
+ * Once it is gone they expire, the meter table's table-miss entry ends the pipeline, and the action set
+ * forwards the flow unmetered on its path: no packet-in, no drop.
+ *
  * Probe before you promise (ARCHITECTURE.md "Commitments" 1): every switch's OFPMP_METER_FEATURES is read at switchUp (or at
  * its first set()), reported by support(), and set() on a switch without drop-band kbit/s meters rejects.
  * Units: bit/s, bytes, ms (kbit/s and kbit only on the wire, meters.ts).
@@ -24,6 +30,7 @@ import {
   DEFAULT_BURST_MS, MeterIdPool, burstKbit, deleteEnforcementEntries, deleteEntryByCookie, enforcementCookie,
   judgeMeterFeatures, measuredBps, meterAdd, meterBurstBytes, meterDelete, meterDeleteAll, meterModify, meterSample,
   meteredEntry, rateKbps, attachMeter, detachMeter, isEnforcementCookie, type MeterSample,
+  expiringMeterEntry, gotoMeterTable, deleteExpiringMeterEntry, meterTableMiss,
 } from './meters.js';
 
 export interface MeterEnforcerOptions {
@@ -41,6 +48,18 @@ export interface MeterEnforcerOptions {
    * at a higher priority, the pinned entry below would see no packets and idle out under traffic.
    */
   readonly attachPriority?: number;
+  /**
+   * With `attachPriority`: metered entries expire this long (s) after the controller last refreshed them,
+   * so the switches stop policing within this time of the controller's death (BwE §6.5: enforcement
+   * falls back when the controller is gone, like the agents after their grace). The pinned entry then
+   * writes its actions to the action set and continues to `meterTableId`, where an entry of the same match
+   * holds the meter (hard timeout `expiryS`, re-added by {@link MeterEnforcer.refresh}) and a table-miss
+   * entry without instructions forwards whatever no longer has one. 0 or absent: the meter goes into the
+   * pinned entry itself and stays while the controller is down.
+   */
+  readonly expiryS?: number;
+  /** The meter table of expiring meters (default tableId + 1; must be after tableId). */
+  readonly meterTableId?: number;
 }
 
 export interface MeterTarget {
@@ -161,6 +180,8 @@ interface SwitchState {
 export class MeterEnforcer {
   private readonly log: Logger;
   private readonly tableId: number;
+  private readonly meterTableId: number;
+  private readonly expiryS: number;
   private readonly burstMs: number;
   private readonly entries = new Map<string, Entry>();
   private readonly sws = new Map<bigint, SwitchState>();
@@ -169,10 +190,16 @@ export class MeterEnforcer {
   private closing?: Promise<void>;
   private polling?: Promise<void>;
 
-  /** @throws RangeError for a burstMs that is not a finite number ≥ 0 */
+  /** @throws RangeError for a burstMs that is not a finite number ≥ 0, a bad expiryS or meterTableId */
   constructor(private readonly opts: MeterEnforcerOptions) {
     this.log = opts.log.child({ app: 'enforcement' });
     this.tableId = opts.tableId ?? 0;
+    this.meterTableId = opts.meterTableId ?? this.tableId + 1;
+    this.expiryS = opts.expiryS ?? 0;
+    if (!Number.isInteger(this.expiryS) || this.expiryS < 0 || this.expiryS > 0xffff) throw new RangeError(`expiryS must be an integer 0..65535, got ${this.expiryS}`);
+    if (this.expiryS > 0 && (this.meterTableId <= this.tableId || this.meterTableId > 0xfe)) {
+      throw new RangeError(`meterTableId must be after table ${this.tableId} and ≤ 254, got ${this.meterTableId}`);
+    }
     this.burstMs = opts.burstMs ?? DEFAULT_BURST_MS;
     meterBurstBytes(1, this.burstMs); // RangeError for a bad burstMs, at construction
   }
@@ -249,6 +276,44 @@ export class MeterEnforcer {
   pollStats(): Promise<void> {
     this.polling ??= this.pollAll().finally(() => (this.polling = undefined));
     return this.polling;
+  }
+
+  /**
+   * Re-adds the metered entry of every installed key (expiring mode; otherwise a no-op), one batch and a
+   * barrier per switch, so each entry's hard timeout starts again. Keys being set or with an operation
+   * queued are skipped (that operation writes the entries anyway; a key being removed has no entries). An ADD over the identical entry
+   * replaces it and restarts its timeouts (OpenFlow 1.3.5 §6.4); the meter is not touched. Call it at least
+   * twice per `expiryS` ({@link MeterEnforcer.refreshIntervalMs}). Never rejects.
+   * @returns the number of entries re-added
+   */
+  async refresh(): Promise<number> {
+    if (!this.expiring || this.closed) return 0;
+    const bySwitch = new Map<SwitchState, OutMessage[]>();
+    for (const e of this.entries.values()) {
+      const on = e.on;
+      if (!on || e.state !== 'installed' || e.queue.length > 0 || e.forgotten) continue;
+      if (this.sws.get(on.sw.dpid) !== on.sw) continue;
+      const msgs = bySwitch.get(on.sw) ?? [];
+      for (const a of on.attachments) msgs.push(this.expiringEntryOf(on, a));
+      bySwitch.set(on.sw, msgs);
+    }
+    const counts = await Promise.all([...bySwitch].map(async ([st, msgs]) => {
+      const sw = this.opts.switches(st.dpid);
+      if (!sw?.alive) return 0;
+      try {
+        await sw.transact(msgs);
+        return msgs.length;
+      } catch (err) {
+        this.log.warn({ event: 'meter_refresh_failed', dpid: dpidHex(st.dpid), entries: msgs.length, err }, 'meter refresh failed: those meters expire unless the next refresh succeeds');
+        return 0;
+      }
+    }));
+    return counts.reduce((a, b) => a + b, 0);
+  }
+
+  /** How often to call {@link refresh}, ms: a third of `expiryS` (two refreshes may be lost), 0 when not expiring. */
+  get refreshIntervalMs(): number {
+    return this.expiring ? Math.max(100, Math.floor((this.expiryS * 1000) / 3)) : 0;
   }
 
   /** Every key, in the order first set; a snapshot (new objects each call). */
@@ -360,7 +425,7 @@ export class MeterEnforcer {
     // meter even when the ingress match and actions stay the same; a MODIFY_STRICT is idempotent)
     if (this.attached) {
       const gone = old.attachments.filter((a) => !on.attachments.some((b) => isDeepStrictEqual(a.match, b.match)));
-      msgs.push(...gone.map((a) => this.detachOf(a)), ...this.entriesOf(on));
+      msgs.push(...gone.flatMap((a) => this.detachOf(a)), ...this.entriesOf(on));
     } else if (flowChanged) msgs.push(this.entryOf(on), deleteEntryByCookie(old.cookie, this.tableId));
     try {
       if (msgs.length > 0) await sw.transact(msgs);
@@ -403,7 +468,7 @@ export class MeterEnforcer {
       this.log.debug({ event: 'meter_delete_skipped', dpid, meterId: on.meterId }, 'switch not connected');
       return;
     }
-    const msgs = this.attached ? on.attachments.map((a) => this.detachOf(a)) : [on.cookie, ...extraCookies].map((c) => deleteEntryByCookie(c, this.tableId));
+    const msgs = this.attached ? on.attachments.flatMap((a) => this.detachOf(a)) : [on.cookie, ...extraCookies].map((c) => deleteEntryByCookie(c, this.tableId));
     try {
       await sw.transact([...msgs, meterDelete(on.meterId)], opts);
       on.sw.pool.release(on.meterId);
@@ -415,7 +480,26 @@ export class MeterEnforcer {
   /** The messages that put `on`'s meter in place: one attach per attachment, or its own entry. */
   private entriesOf(on: Installed): OutMessage[] {
     if (!this.attached) return [this.entryOf(on)];
-    return on.attachments.map((a) => attachMeter({ tableId: this.tableId, priority: this.opts.attachPriority!, match: a.match, actions: a.actions, meterId: on.meterId }));
+    const priority = this.opts.attachPriority!;
+    if (!this.expiring) return on.attachments.map((a) => attachMeter({ tableId: this.tableId, priority, match: a.match, actions: a.actions, meterId: on.meterId }));
+    // the metered entry first, then the pinned entry that leads to it (no moment where a packet finds
+    // the goto but not the meter… except the table-miss, which forwards unmetered)
+    return on.attachments.flatMap((a) => [
+      this.expiringEntryOf(on, a),
+      gotoMeterTable({ tableId: this.tableId, priority, match: a.match, actions: a.actions, meterTableId: this.meterTableId }),
+    ]);
+  }
+
+  private expiringEntryOf(on: Installed, a: Attachment): OutMessage {
+    return expiringMeterEntry({
+      cookie: on.cookie, meterTableId: this.meterTableId, priority: this.opts.attachPriority!, match: a.match, meterId: on.meterId,
+      idleTimeoutS: this.opts.idleTimeoutS, hardTimeoutS: this.expiryS,
+    });
+  }
+
+  /** Metered entries expire unless refreshed (attached mode with expiryS > 0). */
+  private get expiring(): boolean {
+    return this.attached && this.expiryS > 0;
   }
 
   private entryOf(on: Installed): ReturnType<typeof meteredEntry> {
@@ -430,8 +514,11 @@ export class MeterEnforcer {
     return this.opts.attachPriority !== undefined;
   }
 
-  private detachOf(a: Attachment): ReturnType<typeof detachMeter> {
-    return detachMeter({ tableId: this.tableId, priority: this.opts.attachPriority!, match: a.match, actions: a.actions });
+  /** The pinned entry gets its plain apply-actions back (and, expiring, its meter-table entry goes). */
+  private detachOf(a: Attachment): OutMessage[] {
+    const priority = this.opts.attachPriority!;
+    const plain = detachMeter({ tableId: this.tableId, priority, match: a.match, actions: a.actions });
+    return this.expiring ? [plain, deleteExpiringMeterEntry(this.meterTableId, priority, a.match)] : [plain];
   }
 
   /* ------------------------------------------------------------ switches */
@@ -509,6 +596,9 @@ export class MeterEnforcer {
         verdict = { supported: false, maxMeter: 0, bandTypes: [], reason: `OFPMP_METER_FEATURES failed: ${err instanceof Error ? err.message : String(err)}` };
       }
     }
+    if (verdict.supported && this.expiring && sw && sw.features.nTables <= this.meterTableId) {
+      verdict = { ...verdict, supported: false, reason: `expiring meters need table ${this.meterTableId}; the switch has ${sw.features.nTables} tables` };
+    }
     st.support = { dpid, ...verdict };
     st.pool = new MeterIdPool(verdict.supported ? verdict.maxMeter : 0);
     if (verdict.supported) this.log.info({ event: 'meter_probe', dpid, ...verdict }, 'meters supported');
@@ -528,24 +618,36 @@ export class MeterEnforcer {
         this.log.warn({ event: 'meter_leftovers_unread', dpid, err }, 'could not read the flow table; entries using old meters go with them');
         return [];
       }) : [];
-      await sw.transact([...detach, deleteEnforcementEntries(), ...(st.support?.supported ? [meterDeleteAll()] : [])]);
+      const miss = st.support?.supported && this.expiring ? [meterTableMiss(this.meterTableId)] : [];
+      await sw.transact([...detach, deleteEnforcementEntries(), ...miss, ...(st.support?.supported ? [meterDeleteAll()] : [])]);
       this.log.info({ event: 'meter_clean_slate', dpid, detached: detach.length }, 'deleted enforcement entries and meters of earlier runs');
     } catch (err) {
       this.log.warn({ event: 'meter_clean_slate_failed', dpid, err }, 'could not delete leftovers; meter adds may collide');
     }
   }
 
-  /** MODIFY_STRICTs removing the meter instruction from every entry (not the app's own) that has one. */
+  /**
+   * MODIFY_STRICTs giving every entry (not the app's own) that an earlier run metered its plain
+   * instructions back: the meter instruction removed, or — an entry leading to the meter table — its
+   * written actions applied again and the goto removed.
+   */
   private async attachedLeftovers(sw: SwitchHandle): Promise<OutMessage[]> {
     const reply = await sw.multipart({
       mpType: 'OFPMP_FLOW', tableId: OFPTT_ALL, outPort: OFPP.ANY, outGroup: OFPG.ANY, cookie: 0n, cookieMask: 0n, match: [],
     });
+    const toMeterTable = (i: { type: string; tableId?: number }): boolean => i.type === 'OFPIT_GOTO_TABLE' && i.tableId === this.meterTableId;
     return reply.flows
-      .filter((f) => !isEnforcementCookie(f.cookie) && f.instructions.some((i) => i.type === 'OFPIT_METER'))
-      .map((f) => flowMod({
-        command: OFPFC.MODIFY_STRICT, tableId: f.tableId, priority: f.priority, match: f.match,
-        instructions: f.instructions.filter((i) => i.type !== 'OFPIT_METER'),
-      }));
+      .filter((f) => !isEnforcementCookie(f.cookie) && f.instructions.some((i) => i.type === 'OFPIT_METER' || (f.tableId === this.tableId && toMeterTable(i))))
+      .map((f) => {
+        const viaTable = f.instructions.some(toMeterTable);
+        return flowMod({
+          command: OFPFC.MODIFY_STRICT, tableId: f.tableId, priority: f.priority, match: f.match,
+          instructions: viaTable
+            ? f.instructions.flatMap((i) => i.type === 'OFPIT_WRITE_ACTIONS' ? [{ type: 'OFPIT_APPLY_ACTIONS' as const, actions: i.actions }]
+              : i.type === 'OFPIT_METER' || toMeterTable(i) ? [] : [i])
+            : f.instructions.filter((i) => i.type !== 'OFPIT_METER'),
+        });
+      });
   }
 
   /* ------------------------------------------------------------ stats and close */

@@ -289,6 +289,83 @@ export function detachMeter(o: AttachOptions): OutMessage {
   });
 }
 
+/* ------------------------------------------------------------------ meters that expire with the controller */
+
+/**
+ * The cookie of the meter table's table-miss entry (serial 0 of the enforcement prefix, so the clean
+ * slate's delete-by-prefix takes it too and re-adds it in the same batch).
+ */
+export const METER_TABLE_MISS_COOKIE = enforcementCookie(0);
+
+/**
+ * FLOW_MOD OFPFC_ADD of the meter table's table-miss entry: priority 0, match all, NO instructions, so
+ * the pipeline ends there and the packet's action set (written by the pinned entry) is executed
+ * (OpenFlow 1.3.5 §5.4, §5.10). A packet whose metered entry has expired is thus forwarded unmetered
+ * on its pinned path — never dropped, never sent to the controller. No timeouts.
+ */
+export function meterTableMiss(meterTableId: number): OutMessage {
+  return flowMod({ cookie: METER_TABLE_MISS_COOKIE, tableId: meterTableId, priority: 0, match: [], instructions: [] });
+}
+
+export interface ExpiringMeterEntryOptions {
+  /** the key's cookie ({@link enforcementCookie}) */
+  readonly cookie: bigint;
+  /** the meter table (after routing's) */
+  readonly meterTableId: number;
+  /** the pinned entry's priority */
+  readonly priority: number;
+  /** the pinned entry's match */
+  readonly match: Match;
+  readonly meterId: number;
+  /** idle timeout, s: the entry goes when its flow stops */
+  readonly idleTimeoutS: number;
+  /** hard timeout, s: the entry goes this long after it was last (re-)added, i.e. after the controller's last refresh */
+  readonly hardTimeoutS: number;
+}
+
+/**
+ * FLOW_MOD OFPFC_ADD of a metered entry in the meter table: instruction OFPIT_METER only (the packet's
+ * action set, written by the pinned entry, is executed at the end of the pipeline), idle and hard
+ * timeouts, no OFPFF_SEND_FLOW_REM, no OFPFF_RESET_COUNTS. Sent again as the refresh: an ADD over an
+ * entry of identical match and priority replaces it and restarts its timeouts (OpenFlow 1.3.5 §6.4; on
+ * OVS 3.1 the duration restarts and the counters are kept, measured). The meter itself is not touched, so
+ * a refresh changes neither the band's bucket nor the rate, and no packet misses the table.
+ * @throws RangeError for a bad meter id or timeout
+ */
+export function expiringMeterEntry(o: ExpiringMeterEntryOptions): OutMessage {
+  checkMeterId(o.meterId);
+  for (const [name, v] of [['idle', o.idleTimeoutS], ['hard', o.hardTimeoutS]] as const) {
+    if (!Number.isInteger(v) || v < 0 || v > 0xffff) throw new RangeError(`${name} timeout must be an integer 0..65535 s, got ${v}`);
+  }
+  return flowMod({
+    cookie: o.cookie, tableId: o.meterTableId, priority: o.priority, match: o.match,
+    idleTimeout: o.idleTimeoutS, hardTimeout: o.hardTimeoutS,
+    instructions: [{ type: 'OFPIT_METER', meterId: o.meterId }],
+  });
+}
+
+/**
+ * FLOW_MOD OFPFC_MODIFY_STRICT of routing's pinned entry: its actions go into the action set
+ * (OFPIT_WRITE_ACTIONS) and the packet continues to the meter table (OFPIT_GOTO_TABLE, §5.9). The entry
+ * keeps its cookie, timeouts, flags and counters (§6.4), and it still sees every packet of its flow, so
+ * its idle timeout works. The pinned actions must fit an action set (one output: a pinned hop has one).
+ * @throws RangeError when the meter table is not after the pinned entry's table
+ */
+export function gotoMeterTable(o: AttachOptions & { readonly meterTableId: number }): OutMessage {
+  if (!Number.isInteger(o.meterTableId) || o.meterTableId <= o.tableId || o.meterTableId > 0xfe) {
+    throw new RangeError(`meter table must be after table ${o.tableId} and ≤ 254, got ${o.meterTableId}`);
+  }
+  return flowMod({
+    command: OFPFC.MODIFY_STRICT, tableId: o.tableId, priority: o.priority, match: o.match,
+    instructions: [{ type: 'OFPIT_WRITE_ACTIONS', actions: o.actions }, { type: 'OFPIT_GOTO_TABLE', tableId: o.meterTableId }],
+  });
+}
+
+/** FLOW_MOD OFPFC_DELETE_STRICT of the meter table's entry of (match, priority). */
+export function deleteExpiringMeterEntry(meterTableId: number, priority: number, match: Match): OutMessage {
+  return flowMod({ command: OFPFC.DELETE_STRICT, tableId: meterTableId, priority, match });
+}
+
 /** FLOW_MOD OFPFC_DELETE of the entries carrying exactly `cookie` in table `tableId` (default all tables). */
 export function deleteEntryByCookie(cookie: bigint, tableId: number = OFPTT_ALL): OutMessage {
   return flowMod({ cookie, cookieMask: ALL_ONES_64, tableId, command: OFPFC.DELETE });

@@ -288,6 +288,7 @@ export const EnforcementSection = Type.Object(
     meterPer: oneOf(['flowlet', 'hostPair'] as const, 'flowlet', 'one meter per allocated flowlet, or per (source, destination) host pair on the ingress leaf'),
     meterBurstMs: int(1, 10_000, 20, "meter burst, ms of traffic at the meter's rate (too small a burst starves TCP below the rate)"),
     statsIntervalMs: int(100, 3_600_000, 1000, 'period of meter statistics polls (measured rate per meter), ms'),
+    meterExpiryS: int(0, 65_535, 10, "metered entries expire this long after the controller's last refresh (every third of it), so the switches stop policing within this time once the controller is gone, like the agents after their grace (default 10 s); 0 = meters stay while the controller is down, s"),
   },
   { ...SECTION, description: 'how allocated rates are enforced' },
 );

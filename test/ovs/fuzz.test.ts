@@ -12,7 +12,7 @@ import v8 from 'node:v8';
 import vm from 'node:vm';
 import { encodeMessage, type OfpMessage } from '../../openflow/codec/index.js';
 import { startController, type Controller } from '../../openflow/listener.js';
-import { arbMessage } from '../unit/codec/arbitraries.js';
+import { arbMessage } from '../../testing/codec/arbitraries.js';
 import { ovsUnavailable, createBridge, type Bridge } from '../../testing/ovs.js';
 import { requirePrerequisite } from '../helpers/prereq.js';
 

@@ -12,7 +12,7 @@ import {
 } from '../../../openflow/codec/names.js';
 import { OFPT } from '../../../openflow/codec/constants.js';
 import type { OfpMessage } from '../../../openflow/codec/types.js';
-import { arbMessage } from './arbitraries.js';
+import { arbMessage } from '../../../testing/codec/arbitraries.js';
 import { frame, hex } from './hex.js';
 
 function expectError(buf: Buffer, code: DecodeErrorCode): OfpDecodeError {

@@ -12,7 +12,7 @@ import {
   mergeMultipartReplies, splitMultipartReply,
 } from '../../../openflow/codec/multipart.js';
 import type { MessageOf, OfpMessage } from '../../../openflow/codec/types.js';
-import { arbArrayReplyBody, arbReply, arbReplyBody, arbRequest, bytes, u32 } from './multipart-arbitraries.js';
+import { arbArrayReplyBody, arbReply, arbReplyBody, arbRequest, bytes, u32 } from '../../../testing/codec/multipart-arbitraries.js';
 
 type Reply = MessageOf<'OFPT_MULTIPART_REPLY'>;
 

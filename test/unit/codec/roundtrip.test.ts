@@ -18,7 +18,7 @@ import { OfpDecodeError } from '../../../openflow/codec/errors.js';
 import type { OfpMessage } from '../../../openflow/codec/types.js';
 import {
   arbAction, arbBucket, arbInstruction, arbMatch, arbMessage, arbMeterBand, arbOxmField, arbOxmId, arbPacketQueue, arbPort,
-} from './arbitraries.js';
+} from '../../../testing/codec/arbitraries.js';
 
 const RUNS = { numRuns: 300 };
 

@@ -25,6 +25,9 @@ interface ModelFlow {
   readonly priority: number;
   readonly match: Match;
   readonly instructions: readonly Instruction[];
+  readonly hardTimeout?: number;
+  /** clock ms of the ADD that put it there (a replacing ADD restarts it, OpenFlow 1.3.5 §6.4) */
+  readonly addedMs?: number;
 }
 
 interface ModelMeter {
@@ -49,6 +52,7 @@ class ModelSwitch {
   readonly sent: (readonly OutMessage[])[] = [];
   alive = true;
   features = { maxMeter: 262144, bandTypes: 1 << 1, capabilities: 0xf, maxBands: 8, maxColor: 0 };
+  nTables = 254;
   featuresError?: Error;
   /** a message this returns an error for is not applied, and the transaction rejects with it */
   failIf?: (m: OutMessage) => MessageOf<'OFPT_ERROR'> | undefined;
@@ -79,6 +83,9 @@ class ModelSwitch {
     const h = {
       dpid: this.dpid,
       dpidHex: this.dpid.toString(16).padStart(16, '0'),
+      get features() {
+        return { datapathId: model.dpid, nBuffers: 0, nTables: model.nTables, auxiliaryId: 0, capabilities: 0, reserved: 0 };
+      },
       get alive() {
         return model.alive;
       },
@@ -116,6 +123,7 @@ class ModelSwitch {
             })),
           };
         }
+        if (body.mpType === 'OFPMP_FLOW') return { mpType: 'OFPMP_FLOW', flows: this.flows.map((f) => ({ ...f })) };
         throw new Error(`unexpected multipart ${body.mpType}`);
       },
     };
@@ -148,18 +156,53 @@ class ModelSwitch {
     if (m.command === OFPFC.ADD) {
       for (const i of m.instructions) if (i.type === 'OFPIT_METER' && !this.meters.has(i.meterId)) return meterError(2); // INVALID_METER
       const same = (f: ModelFlow): boolean => f.tableId === m.tableId && f.priority === m.priority && JSON.stringify(f.match) === JSON.stringify(m.match);
-      this.flows = [...this.flows.filter((f) => !same(f)), { cookie: m.cookie, tableId: m.tableId, priority: m.priority, match: m.match, instructions: m.instructions }];
+      this.flows = [...this.flows.filter((f) => !same(f)), {
+        cookie: m.cookie, tableId: m.tableId, priority: m.priority, match: m.match, instructions: m.instructions, hardTimeout: m.hardTimeout, addedMs: this.clock.now(),
+      }];
+    } else if (m.command === OFPFC.MODIFY_STRICT) {
+      for (const i of m.instructions) if (i.type === 'OFPIT_METER' && !this.meters.has(i.meterId)) return meterError(2);
+      this.flows = this.flows.map((f) => (this.strict(f, m) ? { ...f, instructions: m.instructions } : f));
+    } else if (m.command === OFPFC.DELETE_STRICT) {
+      this.flows = this.flows.filter((f) => !this.strict(f, m));
     } else if (m.command === OFPFC.DELETE) {
       this.flows = this.flows.filter((f) => !((m.tableId === OFPTT_ALL || f.tableId === m.tableId) && (f.cookie & m.cookieMask) === (m.cookie & m.cookieMask)));
     }
     return undefined;
+  }
+
+  private strict(f: ModelFlow, m: FlowModMsg): boolean {
+    return f.tableId === m.tableId && f.priority === m.priority && JSON.stringify(f.match) === JSON.stringify(m.match);
+  }
+
+  /** Removes the entries whose hard timeout has run out at the clock's now. */
+  expire(): void {
+    const now = this.clock.now();
+    this.flows = this.flows.filter((f) => !(f.hardTimeout && f.addedMs !== undefined && now - f.addedMs >= f.hardTimeout * 1000));
+  }
+
+  /** Where a packet of `m` goes, like a switch's pipeline: the first table's entry, on through goto_table. */
+  verdict(m: Match): { readonly meters: number[]; readonly actions: unknown[] } | undefined {
+    const out = { meters: [] as number[], actions: [] as unknown[] };
+    const covers = (f: ModelFlow): boolean => f.match.every((x) => m.some((y) => JSON.stringify(x) === JSON.stringify(y)));
+    for (let table: number | undefined = 0; table !== undefined;) {
+      const t: number = table;
+      const hit = this.flows.filter((f) => f.tableId === t && covers(f)).sort((a, b) => b.priority - a.priority)[0];
+      if (!hit) return undefined; // no table-miss entry: dropped
+      table = undefined;
+      for (const i of hit.instructions) {
+        if (i.type === 'OFPIT_METER') out.meters.push(i.meterId);
+        else if (i.type === 'OFPIT_APPLY_ACTIONS' || i.type === 'OFPIT_WRITE_ACTIONS') out.actions.push(...i.actions);
+        else if (i.type === 'OFPIT_GOTO_TABLE') table = i.tableId;
+      }
+    }
+    return out;
   }
 }
 
 /** `meter:add:1`, `meter:delete:all`, `flow:add`, `flow:delete`. */
 function label(m: OutMessage): string {
   if (m.type === 'OFPT_METER_MOD') return `meter:${['add', 'modify', 'delete'][m.command]}:${m.meterId === OFPM.ALL ? 'all' : m.meterId}`;
-  if (m.type === 'OFPT_FLOW_MOD') return `flow:${m.command === OFPFC.ADD ? 'add' : m.command === OFPFC.DELETE ? 'delete' : m.command}`;
+  if (m.type === 'OFPT_FLOW_MOD') return `flow:${['add', 'modify', 'modify-strict', 'delete', 'delete-strict'][m.command]}`;
   return m.type;
 }
 const DPID = 0x1n;
@@ -430,5 +473,97 @@ describe('MeterEnforcer (shell, model switches)', () => {
     }
     expect(sw.log).to.have.length(0);
     expect(enf.size).to.equal(0);
+  });
+});
+
+describe('MeterEnforcer: meters that expire with the controller (model switch)', () => {
+  const EXPIRY_S = 10;
+  const PINNED = 1000;
+  let clock: ManualClock;
+  let sw: ModelSwitch;
+  let enf: MeterEnforcer;
+  const pinned = (srcPort: number): ModelFlow => ({
+    cookie: routingCookie(srcPort), tableId: 0, priority: PINNED, match: match(srcPort), instructions: [{ type: 'OFPIT_APPLY_ACTIONS', actions: OUT1 }],
+  });
+  const make = (): MeterEnforcer => new MeterEnforcer({
+    switches: (d) => (d === DPID ? sw.handle() : undefined), log: createLogger({ level: 'silent' }), clock, priority: PINNED + 1,
+    idleTimeoutS: 10, attachPriority: PINNED, expiryS: EXPIRY_S,
+  });
+
+  beforeEach(async () => {
+    clock = new ManualClock(1000);
+    sw = new ModelSwitch(DPID, clock);
+    sw.flows.push(pinned(40001), { cookie: 0n, tableId: 0, priority: 0, match: [], instructions: [] });
+    enf = make();
+    await enf.switchUp(DPID);
+  });
+
+  afterEach(async () => {
+    await enf.close();
+  });
+
+  it('set: the pinned entry writes its actions and goes on to table 1, where an entry with a hard timeout holds the meter', async () => {
+    await enf.set(target('f1', 20_000_000));
+    const t1 = sw.flows.filter((f) => f.tableId === 1);
+    expect(t1.find((f) => f.priority === 0)).to.deep.include({ match: [], instructions: [] }); // table-miss: the action set runs
+    const metered = t1.find((f) => f.priority === PINNED)!;
+    expect(metered).to.deep.include({ match: match(40001), hardTimeout: EXPIRY_S, instructions: [{ type: 'OFPIT_METER', meterId: 1 }] });
+    const pin = sw.flows.find((f) => f.tableId === 0 && f.priority === PINNED)!;
+    expect(pin.cookie).to.equal(routingCookie(40001)); // still routing's entry, so its FLOW_REMOVED is routing's
+    expect(pin.instructions).to.deep.equal([{ type: 'OFPIT_WRITE_ACTIONS', actions: OUT1 }, { type: 'OFPIT_GOTO_TABLE', tableId: 1 }]);
+    expect(sw.verdict(match(40001))).to.deep.equal({ meters: [1], actions: OUT1 });
+  });
+
+  it('refreshed every third of the expiry, the meter stays; once refreshes stop (controller dead) it is gone within the expiry and the flow is forwarded unmetered', async () => {
+    await enf.set(target('f1', 20_000_000));
+    expect(enf.refreshIntervalMs).to.equal(3333);
+    sw.log.length = 0;
+    for (let t = 0; t < 60_000; t += enf.refreshIntervalMs) {
+      clock.advance(enf.refreshIntervalMs);
+      sw.expire();
+      expect(await enf.refresh()).to.equal(1);
+      expect(sw.verdict(match(40001))?.meters, `at ${t} ms`).to.deep.equal([1]);
+    }
+    // a refresh is one ADD of the metered entry: the meter (bucket, band, counters) is never touched
+    expect(new Set(sw.log.flat())).to.deep.equal(new Set(['flow:add']));
+    const diedAt = clock.now();
+    let goneAfterMs: number | undefined;
+    for (let dt = 0; dt <= 2 * EXPIRY_S * 1000 && goneAfterMs === undefined; dt += 100) {
+      clock.advance(100);
+      sw.expire();
+      if (sw.verdict(match(40001))!.meters.length === 0) goneAfterMs = clock.now() - diedAt;
+    }
+    expect(goneAfterMs).to.be.at.most(EXPIRY_S * 1000);
+    expect(sw.verdict(match(40001))).to.deep.equal({ meters: [], actions: OUT1 }); // never dropped, never to the controller
+  });
+
+  it('remove: the pinned entry gets its apply-actions back, its table-1 entry and the meter go', async () => {
+    await enf.set(target('f1', 20_000_000));
+    await enf.remove('f1');
+    expect(sw.flows.find((f) => f.tableId === 0 && f.priority === PINNED)!.instructions).to.deep.equal([{ type: 'OFPIT_APPLY_ACTIONS', actions: OUT1 }]);
+    expect(sw.flows.filter((f) => f.tableId === 1).map((f) => f.priority)).to.deep.equal([0]);
+    expect(sw.meters.size).to.equal(0);
+    expect(await enf.refresh()).to.equal(0);
+  });
+
+  it("a restarted controller gives an earlier run's pinned entries their apply-actions back and keeps the table-miss", async () => {
+    await enf.set(target('f1', 20_000_000));
+    const next = make(); // the old one is gone without cleaning up (SIGKILL)
+    await next.switchUp(DPID);
+    expect(sw.flows.find((f) => f.tableId === 0 && f.priority === PINNED)!.instructions).to.deep.equal([{ type: 'OFPIT_APPLY_ACTIONS', actions: OUT1 }]);
+    expect(sw.flows.filter((f) => f.tableId === 1).map((f) => f.priority)).to.deep.equal([0]);
+    expect(sw.meters.size).to.equal(0);
+    await next.set(target('f1', 5_000_000));
+    expect(sw.verdict(match(40001))).to.deep.equal({ meters: [1], actions: OUT1 });
+    await next.close();
+  });
+
+  it('a switch with a single table cannot expire meters: unsupported, and set() rejects', async () => {
+    sw.nTables = 1;
+    await enf.switchUp(DPID);
+    expect(enf.support(DPID)).to.include({ supported: false });
+    expect(enf.support(DPID)!.reason).to.match(/table 1/);
+    const err = await enf.set(target('f1', 1_000_000)).then(() => undefined, (e: unknown) => e);
+    expect(err).to.be.instanceOf(MeterEnforcerError).with.property('code', 'ENF_UNSUPPORTED');
   });
 });

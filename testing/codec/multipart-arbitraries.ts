@@ -6,7 +6,7 @@ import fc from 'fast-check';
 import type {
   ActionId, FlowStats, GroupDesc, GroupStats, InstructionId, MessageOf, MeterConfig, MeterStats,
   MultipartReplyBody, MultipartRequestBody, OxmId, PortStats, QueueStats, TableFeatureProp, TableFeatures, TableStats,
-} from '../../../openflow/codec/types.js';
+} from '../../openflow/codec/types.js';
 import { arbBucket, arbInstruction, arbMatch, arbMeterBand, arbPort } from './arbitraries.js';
 
 export const u8 = fc.integer({ min: 0, max: 0xff });

@@ -3,12 +3,12 @@
  * round-trip properties: decode(encode(x)) deep-equals x. Reusable by other codec tests.
  */
 import fc from 'fast-check';
-import { formatIpv6 } from '../../../openflow/codec/buffer.js';
-import { OXM_FIELDS, type OxmFieldSpec } from '../../../openflow/codec/oxm-fields.js';
+import { formatIpv6 } from '../../openflow/codec/buffer.js';
+import { OXM_FIELDS, type OxmFieldSpec } from '../../openflow/codec/oxm-fields.js';
 import type {
   Action, Bucket, HelloElement, Instruction, Match, MeterBand, OfpMessage, OxmBasicField, OxmField, OxmId,
   OxmOtherField, OxmValue, PacketQueue, Port, QueueProperty,
-} from '../../../openflow/codec/types.js';
+} from '../../openflow/codec/types.js';
 
 export const arbU8 = fc.integer({ min: 0, max: 0xff });
 export const arbU16 = fc.integer({ min: 0, max: 0xffff });
