@@ -119,7 +119,7 @@ describe('agent: orchestrator on a fake clock', () => {
     s.agent.declare({ dst: '10.0.0.2', dport: 5002, proto: 6, sizeBytes: 5000 });
     s.send(1, { ...F, dport: 5002 });
     expect(s.nftBatches.at(-1)).to.deep.equal([
-      'add chain ip rivulet dscp46', 'flush chain ip rivulet dscp46', 'add rule ip rivulet dscp46 ip dscp set 46 accept',
+      'add chain ip rivulet dscp46', 'flush chain ip rivulet dscp46', 'add rule ip rivulet dscp46 ip dscp set 46 counter accept',
       'add element ip rivulet classes { 10.0.0.1 . 10.0.0.2 . 6 . 40000 . 5002 : goto dscp46 }',
     ]);
     s.agent.message({ type: 'rates', seq: 1, set: [{ id: 'f2', rateBps: 1e6, dscp: 10 }], clear: [] });

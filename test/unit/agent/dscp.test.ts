@@ -37,14 +37,14 @@ describe('agent: DSCP classes and overrides', () => {
     expect(p.mark(F, 46)).to.deep.equal([
       'add chain ip rivulet dscp46',
       'flush chain ip rivulet dscp46',
-      'add rule ip rivulet dscp46 ip dscp set 46 accept',
+      'add rule ip rivulet dscp46 ip dscp set 46 counter accept',
       'add element ip rivulet classes { 10.0.0.1 . 10.0.0.2 . 6 . 40000 . 5001 : goto dscp46 }',
     ]);
     expect(p.mark(F, 46)).to.deep.equal([]);
     expect(p.mark(F, 26)).to.deep.equal([
       'add chain ip rivulet dscp26',
       'flush chain ip rivulet dscp26',
-      'add rule ip rivulet dscp26 ip dscp set 26 accept',
+      'add rule ip rivulet dscp26 ip dscp set 26 counter accept',
       'delete element ip rivulet classes { 10.0.0.1 . 10.0.0.2 . 6 . 40000 . 5001 }',
       'add element ip rivulet classes { 10.0.0.1 . 10.0.0.2 . 6 . 40000 . 5001 : goto dscp26 }',
     ]);
@@ -56,10 +56,10 @@ describe('agent: DSCP classes and overrides', () => {
       'flush map ip rivulet classes',
       'add chain ip rivulet dscp26',
       'flush chain ip rivulet dscp26',
-      'add rule ip rivulet dscp26 ip dscp set 26 accept',
+      'add rule ip rivulet dscp26 ip dscp set 26 counter accept',
       'add chain ip rivulet dscp46',
       'flush chain ip rivulet dscp46',
-      'add rule ip rivulet dscp46 ip dscp set 46 accept',
+      'add rule ip rivulet dscp46 ip dscp set 46 counter accept',
       'add element ip rivulet classes { 10.0.0.1 . 10.0.0.2 . 6 . 1 . 5001 : goto dscp46 }',
     ]);
   });
