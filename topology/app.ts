@@ -172,8 +172,7 @@ class TopologyShell {
         return;
       }
       const { src, dst, probe } = seen.value;
-      const existing = this.graph.linkFrom(src);
-      const known = existing !== undefined && existing.dst.dpid === dst.dpid && existing.dst.portNo === dst.portNo;
+      const known = this.graph.linkBetween(src, dst) !== undefined;
       const verdict = this.guard.judge(src, dst, now - probe.timestampMs, now, known);
       if (!verdict.ok) return this.rejectLink(verdict.rejected, verdict.first, now);
       this.publish(this.graph.linkSeen(src, dst, now), now);
@@ -213,10 +212,8 @@ class TopologyShell {
         : `probe delay ${r.delayMs} ms vs fabric median ${r.fabricMedianDelayMs} ms`;
       this.log.warn({ event: 'link_rejected', link: text, reason: r.reason, delayMs: r.delayMs, fabricMedianDelayMs: r.fabricMedianDelayMs }, `link refused (${r.reason}): ${text}: ${detail}`);
     }
-    const existing = this.graph.linkFrom(r.src);
-    if (existing && existing.dst.dpid === r.dst.dpid && existing.dst.portNo === r.dst.portNo) {
-      this.publish(this.graph.removeLinks([existing], `rejected:${r.reason}`), now);
-    }
+    const existing = this.graph.linkBetween(r.src, r.dst);
+    if (existing) this.publish(this.graph.removeLinks([existing], `rejected:${r.reason}`), now);
   }
 
   /** Runs the due discovery tasks, sends their probes, expires links, re-arms. */

@@ -113,6 +113,12 @@ export class FabricGraph {
     return this.bySrc.get(refKey(ref));
   }
 
+  /** The link src → dst, if the graph has exactly that one. */
+  linkBetween(src: PortRef, dst: PortRef): FabricLink | undefined {
+    const l = this.bySrc.get(refKey(src));
+    return l && sameRef(l.dst, dst) ? l : undefined;
+  }
+
   hosts(): readonly FabricHost[] {
     return [...this.hostMap.values()].sort((a, b) => (a.mac < b.mac ? -1 : 1));
   }
