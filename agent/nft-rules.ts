@@ -141,8 +141,7 @@ export function classifyLines(t: Thresholds | undefined): string[] {
   return [
     ...dscpChainLines(dscpsOf(t)),
     ...lines,
-    ...steps.map((st, i) => ({ st, i })).reverse()
-      .map(({ st, i }) => `add rule ${T} classify update @${sentSet(i)} { ${TUPLE} quota over ${st.overBytes} bytes } goto dscp${st.dscp}`),
+    ...steps.map((st, i) => `add rule ${T} classify update @${sentSet(i)} { ${TUPLE} quota over ${st.overBytes} bytes } goto dscp${st.dscp}`).reverse(),
     `add rule ${T} classify goto dscp${top}`,
     `add rule ${T} ack goto dscp${top}`,
   ];

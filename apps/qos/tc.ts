@@ -50,9 +50,12 @@ export function clearFiltersLine(dev: string): string {
   return `filter del dev ${dev} parent 1: protocol ip prio ${FILTER_PRIO}`;
 }
 
+/** tc's `protocol` argument of an EtherType, e.g. `0x88cc`. */
+const protocolOf = (etherType: number): string => `0x${etherType.toString(16).padStart(4, '0')}`;
+
 /** The filter line steering every frame of one EtherType to queue `queue`'s class. */
 export function etherTypeFilterLine(dev: string, etherType: number, prio: number, queue: number): string {
-  return `filter add dev ${dev} parent 1: protocol 0x${etherType.toString(16).padStart(4, '0')} prio ${prio} u32 match u32 0 0 flowid ${classOfQueue(queue)}`;
+  return `filter add dev ${dev} parent 1: protocol ${protocolOf(etherType)} prio ${prio} u32 match u32 0 0 flowid ${classOfQueue(queue)}`;
 }
 
 /** The first lines of {@link classifierBatch} that delete old filters (they fail harmlessly when there are none). */
@@ -64,7 +67,7 @@ export const CLASSIFIER_CLEAR_LINES = 1 + CONTROL_ETHERTYPES.length;
  */
 export function classifierBatch(p: PortPlan): string[] {
   const lines = [clearFiltersLine(p.portName)];
-  for (const c of CONTROL_ETHERTYPES) lines.push(`filter del dev ${p.portName} parent 1: protocol 0x${c.etherType.toString(16).padStart(4, '0')} prio ${c.prio}`);
+  for (const c of CONTROL_ETHERTYPES) lines.push(`filter del dev ${p.portName} parent 1: protocol ${protocolOf(c.etherType)} prio ${c.prio}`);
   for (const [dscp, q] of [...p.dscpToQueue].sort((a, b) => a[0] - b[0])) if (q !== 0) lines.push(dscpFilterLine(p.portName, dscp, q));
   const top = p.queues.length - 1;
   if (top > 0) for (const c of CONTROL_ETHERTYPES) lines.push(etherTypeFilterLine(p.portName, c.etherType, c.prio, top));
