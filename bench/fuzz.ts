@@ -14,7 +14,7 @@
  * address and port throughout, OVS's `sec_since_connect` covering the run).
  *
  * Options (environment): RIVULET_FUZZ_FRAMES (default 1,000,000), RIVULET_FUZZ_PARALLEL (8),
- * RIVULET_FUZZ_SEED. The bridge it creates (`rvfz` + 4 letters) is deleted by name at the end.
+ * RIVULET_FUZZ_SEED, RIVULET_FUZZ_HEAP_MB (the controller's V8 old-space limit, default 128). The bridge it creates (`rvfz` + 4 letters) is deleted by name at the end.
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -31,6 +31,13 @@ const FRAMES = Number(process.env['RIVULET_FUZZ_FRAMES'] ?? 1_000_000);
 const PARALLEL = Number(process.env['RIVULET_FUZZ_PARALLEL'] ?? 8);
 const SEED = Number(process.env['RIVULET_FUZZ_SEED'] ?? 20261205);
 const FRAMES_PER_SESSION = 200;
+/**
+ * V8's old-space limit of the controller under fuzz, MB (RIVULET_FUZZ_HEAP_MB). Without one, V8 grows its
+ * heap lazily (major collections are rare while the limit is far away) and RSS climbs with garbage that is
+ * merely uncollected; under a limit, anything the controller really retained per session would end the
+ * run in an out-of-memory crash, which the run counts.
+ */
+const HEAP_LIMIT_MB = Number(process.env['RIVULET_FUZZ_HEAP_MB'] ?? 128);
 const REPO = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 const hello = (): Buffer => encodeMessage({ type: 'OFPT_HELLO', xid: 1, version: 4, elements: [{ type: 'OFPHET_VERSIONBITMAP', bitmaps: [0x10] }] });
@@ -125,6 +132,13 @@ function rssMb(pid: number): number {
 const sh = (cmd: string, args: string[]): string => execFileSync(cmd, args, { encoding: 'utf8' }).trim();
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
+/** The controller's V8 heap in use, MB, from its /metrics (`rivulet_process_memory_bytes{kind="heapUsed"}`); NaN when unreadable. */
+async function heapUsedMb(api: string): Promise<number> {
+  const text = await fetch(api.replace(/\/api\/v1$/, '/metrics')).then((r) => r.text(), () => '');
+  const m = /^rivulet_process_memory_bytes\{kind="heapUsed"\} (\S+)$/m.exec(text);
+  return m ? Number(m[1]) / 1024 / 1024 : NaN;
+}
+
 async function freePort(): Promise<number> {
   return new Promise((resolve) => {
     const s = net.createServer().listen(0, '127.0.0.1', () => {
@@ -138,7 +152,7 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'rivulet-fuzz-'));
   const [ofPort, apiPort] = [await freePort(), await freePort()];
   writeFileSync(join(dir, 'c.json'), JSON.stringify({ qos: { enabled: false }, agents: { socketPath: '' } }));
-  const child = spawn(process.execPath, [join(REPO, 'bin', 'rivulet.js'), 'controller', '--config', join(dir, 'c.json'),
+  const child = spawn(process.execPath, [`--max-old-space-size=${HEAP_LIMIT_MB}`, join(REPO, 'bin', 'rivulet.js'), 'controller', '--config', join(dir, 'c.json'),
     '--of-port', String(ofPort), '--api-port', String(apiPort), '--host', '127.0.0.1', '--log-level', 'error'], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => { stderr = (stderr + d.toString()).slice(-4000); });
@@ -166,6 +180,7 @@ async function main(): Promise<void> {
     const closedOtherWhy = new Map<string, number>();
     const peers = new Set<string>([peer]);
     const rss: [number, number][] = [[0, rssMb(child.pid!)]];
+    const heap: [number, number][] = [[0, await heapUsedMb(api)]];
     let nextDpid = 0x5256_f100_0000_0000n;
     let nextSample = 0;
     let lastReport = Date.now();
@@ -195,6 +210,7 @@ async function main(): Promise<void> {
       if (Date.now() >= nextSample) {
         nextSample = Date.now() + 5000;
         rss.push([(Date.now() - t0) / 1000, crashed ? NaN : rssMb(child.pid!)]);
+        heap.push([(Date.now() - t0) / 1000, crashed ? NaN : await heapUsedMb(api)]);
         const p = await peerOf();
         peers.add(p ?? 'gone');
       }
@@ -214,15 +230,24 @@ async function main(): Promise<void> {
     const count = async (path: string, key: string): Promise<number | null> => crashed ? null
       : fetch(`${api}${path}`).then(async (r) => ((await r.json()) as Record<string, unknown[]>)[key]?.length ?? null, () => null);
     const held = { switches: await count('/switches', 'switches'), packetInSwitches: await count('/packet-ins', 'switches'), meterSupport: await count('/meters', 'switches') };
-    const rssVals = rss.map(([, v]) => v).filter((v) => Number.isFinite(v));
+    const series = (xs: [number, number][]): Record<string, number | string> => {
+      const vals = xs.map(([, v]) => v).filter((v) => Number.isFinite(v));
+      return {
+        start: Math.round(vals[0]!), max: Math.round(Math.max(...vals)), end: Math.round(vals[vals.length - 1]!),
+        // growth per fuzz session over the run's second half (after V8 and malloc have warmed up), kB
+        secondHalfKbPerSession: Number(((vals[vals.length - 1]! - vals[Math.floor(vals.length / 2)]!) * 1024 / Math.max(1, sessions / 2)).toFixed(2)),
+        samples: xs.map(([t, v]) => `${Math.round(t)}s:${Math.round(v)}`).join(' '),
+      };
+    };
     console.log(JSON.stringify({
-      frames: sentFrames, seconds: Number(secs.toFixed(1)), framesPerSecond: Math.round(sentFrames / secs), sessions, sessionsReachedMain: reachedMain,
+      heapLimitMb: HEAP_LIMIT_MB, frames: sentFrames, seconds: Number(secs.toFixed(1)), framesPerSecond: Math.round(sentFrames / secs), sessions, sessionsReachedMain: reachedMain,
       seedMessages: seeds.length, seedOpenFlowTypes: seedTypes.size,
       crashes: crashed ? 1 : 0, crash: crashed ?? null,
       answeredWithError: errors, framingErrorsSent: framingSent, closedAfterFramingError: closedFraming, closedWithoutFramingError: closedOther,
       closedWithoutFramingErrorLastError: Object.fromEntries(closedOtherWhy),
       bridge: { peers: [...peers], disconnected: peers.size !== 1, secSinceConnect, runSeconds: Math.round(secs) },
-      rssMb: { start: Math.round(rssVals[0]!), max: Math.round(Math.max(...rssVals)), end: Math.round(rssVals[rssVals.length - 1]!), samples: rss.map(([t, v]) => `${Math.round(t)}s:${Math.round(v)}`).join(' ') },
+      rssMb: series(rss),
+      heapUsedMb: series(heap),
       health: health ? { status: health['status'] } : null,
       heldAfterwards: held,
     }, null, 1));

@@ -45,6 +45,14 @@ function readCounter(reg: Registry, name: string, help: string, labelNames: read
 export function createMetrics(src: MetricsSources): Registry {
   const reg = new Registry();
   new Gauge({ name: 'rivulet_switches_connected', help: 'OpenFlow switches connected', registers: [reg], collect() { this.set(src.switches()); } });
+  new Gauge({
+    name: 'rivulet_process_memory_bytes', labelNames: ['kind'], registers: [reg],
+    help: "the controller process's memory, bytes: rss (resident), heapUsed / heapTotal (V8's JavaScript heap), external and arrayBuffers (Buffers outside it)",
+    collect() {
+      const m = process.memoryUsage();
+      for (const kind of ['rss', 'heapUsed', 'heapTotal', 'external', 'arrayBuffers'] as const) this.set({ kind }, m[kind]);
+    },
+  });
   const pi = src.packetIns;
   if (pi) {
     readCounter(reg, 'rivulet_packet_ins_total', 'packet-ins by class and verdict (admitted, or dropped by the per-port / per-switch budget)', ['class', 'verdict'], () => {
