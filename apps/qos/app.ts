@@ -205,7 +205,14 @@ export function createQosApp(opts: QosAppOptions): QosApp {
       else if (e.type === 'linkUp') {
         const p = opts.topology.switch(e.link.src.dpid)?.ports.get(e.link.src.portNo);
         if (p) enqueue(e.link.src.dpid, p);
-      } else if (e.type === 'switchRemoved') dpTypes.delete(e.dpid);
+      } else if (e.type === 'switchRemoved') {
+        // a switch that went away leaves nothing behind (strangers with ever new dpids must not grow these
+        // tables); when it comes back its ports are planned and applied afresh
+        dpTypes.delete(e.dpid);
+        for (const [key, st] of statuses) if (st.plan.dpid === e.dpid) statuses.delete(key);
+        const prefix = `${dpidHex(e.dpid)}:`;
+        for (const key of [...lastApplied.keys()]) if (key.startsWith(prefix)) lastApplied.delete(key);
+      }
     }
   };
   const unsubscribe = opts.topology.subscribe(onEvents);
