@@ -80,7 +80,7 @@ describe('agent channel trust (loopback)', function () {
     expect((await off.json()).error.code).to.equal('MUTATIONS_DISABLED');
   });
 
-  it('100,000 events from one agent: excess rejected and counted, controller RSS ≤ 200 MB, /health ≤ 100 ms (p95)', async () => {
+  it('100,000 events from one agent: excess rejected and counted, controller RSS ≤ 200 MB, /health ≤ 100 ms (p99)', async () => {
     // the controller is the `rivulet controller` command in its own process, so its RSS is its own
     const socketPath = join(dir, 'agents.sock');
     const apiPort = await freePort();
@@ -165,9 +165,9 @@ describe('agent channel trust (loopback)', function () {
       expect(stored + c.activeLimit! + c.rateLimit!).to.equal(TOTAL);
       expect(metrics).to.match(/rivulet_agent_rejected_total\{reason="activeLimit"\} [1-9]/);
       expect(peak, 'controller peak RSS').to.be.at.most(200e6);
-      // ≤ 100 ms for 95% of the probes (the rest is this shared machine's own noise: compare the baseline's
-      // max); on a machine already slower than that without the flood, no worse than twice its baseline
-      expect(p95, '/health p95 ms').to.be.at.most(Math.max(100, 2 * baseline.at(-1)!));
+      // ≤ 100 ms for every probe but the slowest 1% (measured 9–11 ms at p99 on this 2-core machine; on a
+      // machine already slower than that without the flood, no worse than twice its baseline's max)
+      expect(p99, '/health p99 ms').to.be.at.most(Math.max(100, 2 * baseline.at(-1)!));
       await worker.terminate();
     } finally {
       child.kill('SIGTERM');
