@@ -79,7 +79,7 @@ export interface FlowKey {
 }
 
 /**
- * The frame fields routing reads — a structural subset of topology/packet.ts `ParsedFrame`, so the core
+ * The frame fields routing reads — a structural subset of lib/packet/frame.ts `ParsedFrame`, so the core
  * does not depend on the parser (tests build these by hand). MACs "aa:bb:…", IPv4 dotted quads.
  */
 export interface RoutingFrame {
