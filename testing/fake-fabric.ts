@@ -19,17 +19,14 @@
 import { FabricSwitch, type FabricSwitchHooks, type FakePortSpec } from './fabric/fabric-switch.js';
 import { ETH_TYPE, arpFrame, packetFields, tcpFrame, udpFrame, type L4Spec } from './fabric/frames.js';
 import type { OfpMessage } from '../openflow/codec/index.js';
-import { hostIp, hostMac, leafDpid, leafSpine, spineDpid } from './leaf-spine.js';
+import { hostIp, hostMac, leafDpid, leafSpine, spineDpid, type LeafSpineShape } from './leaf-spine.js';
 
 export { FabricSwitch } from './fabric/fabric-switch.js';
 export * from './fabric/frames.js';
 export { FlowTables, matchFields, type FlowEntry } from './fabric/flow-table.js';
 
-export interface FabricShape {
-  readonly spines: number;
-  readonly leaves: number;
-  readonly hostsPerLeaf: number;
-}
+/** The fabric's shape (leaf-spine.ts). */
+export type FabricShape = LeafSpineShape;
 
 export type SwitchRoleName = 'spine' | 'leaf';
 

@@ -24,15 +24,9 @@ import type {
 } from '../topology/types.js';
 import { FabricGraph } from '../topology/graph.js';
 import { dpidHex, dpidPortKey } from '../lib/dpid.js';
-import { hostIp, hostMac, leafSpine as leafSpineSpec, port as leafSpinePort, type FabricSpec } from './leaf-spine.js';
+import { hostIp, hostMac, leafSpine as leafSpineSpec, port as leafSpinePort, type FabricSpec, type LeafSpineShape } from './leaf-spine.js';
 
-export { hostIp, hostMac, leafDpid, spineDpid } from './leaf-spine.js';
-
-export interface LeafSpineShape {
-  readonly spines: number;
-  readonly leaves: number;
-  readonly hostsPerLeaf: number;
-}
+export { hostIp, hostMac, leafDpid, spineDpid, type LeafSpineShape } from './leaf-spine.js';
 
 /** Port `portNo` of `dpid` as leaf-spine.ts builds it: up, 1 Gbit/s. */
 function defaultPort(dpid: bigint, portNo: number): FabricPort {

@@ -150,13 +150,7 @@ function ethernet(b: Buffer, rules: TagRules): { vlans: number[]; ethType: numbe
 }
 
 /** The fixed part of an IPv4 header at `at`, options included in `ihl` (RFC 791 §3.1). */
-interface Ipv4Head {
-  readonly src: string;
-  readonly dst: string;
-  readonly proto: number;
-  /** the upper 6 bits of the TOS octet */
-  readonly dscp: number;
-  readonly ttl: number;
+interface Ipv4Head extends Omit<Ipv4Packet, 'srcPort' | 'dstPort'> {
   /** header length with options, octets */
   readonly ihl: number;
   /** the total length field as sent (0 on segmentation-offloaded packets captured locally) */
