@@ -1,7 +1,9 @@
 /**
- * Text forms of Ethernet, IPv4 and IPv6 addresses from bytes: lowercase "aa:bb:cc:dd:ee:ff", dotted quad,
- * RFC 5952 IPv6. Formatting only, from lookup tables (no per-byte toString on hot paths); parsing text
- * with validation is the codec's (openflow/codec/addresses.ts), which re-exports these.
+ * Text forms of Ethernet, IPv4 and IPv6 addresses: formatting bytes as lowercase "aa:bb:cc:dd:ee:ff",
+ * dotted quad and RFC 5952 IPv6 from lookup tables (no per-byte toString on hot paths), and parsing MAC
+ * and IPv4 text straight into a buffer without regular expressions or intermediate arrays (false on bad
+ * text, never a throw). The codec (openflow/codec/addresses.ts) re-exports these and adds the parsers
+ * that throw its encode error.
  */
 
 /** "00".."ff" by byte value (MAC formatting without per-byte toString/padStart). */
@@ -35,4 +37,63 @@ export function formatIpv6(b: Uint8Array): string {
   const hex = (arr: number[]): string => arr.map((x) => x.toString(16)).join(':');
   if (bestLen < 2) return hex(g);
   return `${hex(g.slice(0, bestStart))}::${hex(g.slice(bestStart + bestLen))}`;
+}
+
+/** Value of hex digit code `c`, or -1. */
+function hexDigit(c: number): number {
+  if (c >= 48 && c <= 57) return c - 48; // 0-9
+  if (c >= 97 && c <= 102) return c - 87; // a-f
+  if (c >= 65 && c <= 70) return c - 55; // A-F
+  return -1;
+}
+
+/**
+ * Parses "aa:bb:cc:dd:ee:ff" (groups of 1–2 hex digits separated by ':' or '-', exactly six) into
+ * out[at..at+6). Returns false (out possibly partly written) when `s` is not such an address.
+ */
+export function macInto(s: unknown, out: Uint8Array, at: number): boolean {
+  if (typeof s !== 'string') return false;
+  const n = s.length;
+  let i = 0;
+  for (let g = 0; g < 6; g++) {
+    if (g > 0) {
+      const sep = s.charCodeAt(i++);
+      if (sep !== 58 && sep !== 45) return false; // ':' '-'
+    }
+    const d0 = hexDigit(s.charCodeAt(i));
+    if (d0 < 0) return false;
+    i++;
+    const d1 = i < n ? hexDigit(s.charCodeAt(i)) : -1;
+    if (d1 < 0) out[at + g] = d0;
+    else {
+      out[at + g] = (d0 << 4) | d1;
+      i++;
+    }
+  }
+  return i === n;
+}
+
+/**
+ * Parses a dotted quad (exactly four groups of 1–3 decimal digits, each ≤ 255) into out[at..at+4).
+ * Returns false (out possibly partly written) when `s` is not one.
+ */
+export function ipv4Into(s: unknown, out: Uint8Array, at: number): boolean {
+  if (typeof s !== 'string') return false;
+  const n = s.length;
+  let i = 0;
+  for (let g = 0; g < 4; g++) {
+    if (g > 0 && s.charCodeAt(i++) !== 46) return false; // '.'
+    let v = 0;
+    let digits = 0;
+    while (i < n) {
+      const c = s.charCodeAt(i);
+      if (c < 48 || c > 57) break;
+      v = v * 10 + (c - 48);
+      i++;
+      if (++digits > 3) return false;
+    }
+    if (digits === 0 || v > 255) return false;
+    out[at + g] = v;
+  }
+  return i === n;
 }

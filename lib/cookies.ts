@@ -22,6 +22,11 @@ export function appCookie(appId: number, serial: number): bigint {
   return appCookiePrefix(appId) | (BigInt(serial) & SERIAL_MASK);
 }
 
+/** A 64-bit cookie as 16 lower-case hex digits (the REST form of a route's cookie). */
+export function cookieHex(cookie: bigint): string {
+  return cookie.toString(16).padStart(16, '0');
+}
+
 /** True for cookies of app `appId`. */
 export function isAppCookie(appId: number, cookie: bigint): boolean {
   return (cookie & APP_COOKIE_PREFIX_MASK) === appCookiePrefix(appId);

@@ -7,7 +7,8 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { MininetFabric, MnHost } from './mininet.js';
-import { repoRoot, waitUntil } from './mininet.js';
+import { repoRoot } from './mininet.js';
+import { waitUntil } from './until.js';
 
 export interface AgentOptions {
   /** the controller's agent socket (config agents.socketPath) */

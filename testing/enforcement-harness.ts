@@ -9,6 +9,7 @@ import { flowKeyString } from '../apps/routing/flow-key.js';
 import type { FlowKey, RouteInfo } from '../apps/routing/types.js';
 import { FakeLeafSpine, leafDpid, spineDpid } from './fake-leaf-spine.js';
 import { dpidHex } from '../lib/dpid.js';
+import { cookieHex } from '../lib/cookies.js';
 
 export const SPINES = 2;
 const hex = dpidHex;
@@ -57,7 +58,7 @@ export class Harness {
     const flowKey = keyOf(t);
     const r: RouteInfo = {
       flowKey, srcHost: 'src', dstHost: 'dst', path, choice: { index: spine - 1, of: SPINES },
-      cookie: (++this.serial).toString(16).padStart(16, '0'), installed: true, createdMs: this.ms, repinned: 0, ...extra,
+      cookie: cookieHex(BigInt(++this.serial)), installed: true, createdMs: this.ms, repinned: 0, ...extra,
     };
     this.routes.set(flowKeyString(flowKey), r);
     return r;

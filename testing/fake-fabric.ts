@@ -2,8 +2,9 @@
  * A whole fake leaf-spine fabric of OpenFlow 1.3 switches, each a real OF1.3 endpoint over loopback TCP
  * ({@link FabricSwitch}), for tests and `npm run bench:setup` without Open vSwitch or root.
  *
- * Shape S spines × L leaves × H hosts per leaf. Wiring: leaf l port s+1 ↔ spine s port l+1 (uplinks are
- * ports 1..S of every leaf); hosts are leaf ports S+1..S+H. Frames the controller packets out on a wired
+ * Shape S spines × L leaves × H hosts per leaf, ports and cables as the test fabric's one leaf-spine model
+ * lays them (leaf-spine.ts `leafSpine`): leaf l port s+1 ↔ spine s port l+1 (uplinks are ports 1..S of
+ * every leaf); hosts are leaf ports S+1..S+H. Frames the controller packets out on a wired
  * port cross to the peer switch unchanged (so LLDP discovery works for real) and go through the peer's
  * flow tables: an LLDP entry or the table-miss entry turns them into PACKET_INs there (in_port = the peer
  * port). Frames leaving a host port are delivered to that {@link FakeHost}. Hosts inject ARP and IPv4
@@ -18,17 +19,14 @@
 import { FabricSwitch, type FabricSwitchHooks, type FakePortSpec } from './fabric/fabric-switch.js';
 import { ETH_TYPE, arpFrame, packetFields, tcpFrame, udpFrame, type L4Spec } from './fabric/frames.js';
 import type { OfpMessage } from '../openflow/codec/index.js';
-import { hostIp, hostMac, leafDpid, spineDpid } from './leaf-spine.js';
+import { hostIp, hostMac, leafDpid, leafSpine, spineDpid, type LeafSpineShape } from './leaf-spine.js';
 
 export { FabricSwitch } from './fabric/fabric-switch.js';
 export * from './fabric/frames.js';
 export { FlowTables, matchFields, type FlowEntry } from './fabric/flow-table.js';
 
-export interface FabricShape {
-  readonly spines: number;
-  readonly leaves: number;
-  readonly hostsPerLeaf: number;
-}
+/** The fabric's shape (leaf-spine.ts). */
+export type FabricShape = LeafSpineShape;
 
 export type SwitchRoleName = 'spine' | 'leaf';
 
@@ -167,11 +165,17 @@ export class FakeFabric {
       observe: (sw, msg) => this.notify({ kind: 'fromController', sw, msg }),
       dropped: (sw, inPort, frame, why) => this.notify({ kind: 'dropped', sw, inPort, frame, why }),
     };
-    const mk = (role: SwitchRoleName, i: number, n: number, speed: (p: number) => number): FabricSwitch => {
-      const dpid = dpidOf(role, i);
+    // the one leaf-spine model (leaf-spine.ts) numbers the ports and lays the cables
+    const spec = leafSpine(spines, leaves, hostsPerLeaf, [
+      ...Array.from({ length: spines }, (_, j) => dpidOf('spine', j)),
+      ...Array.from({ length: leaves }, (_, i) => dpidOf('leaf', i)),
+    ]);
+    const wired = new Set(spec.wires.flatMap((w) => [endKey(w.a), endKey(w.b)]));
+    const mk = (role: SwitchRoleName, i: number, dpid: bigint): FabricSwitch => {
       const name = `${role === 'leaf' ? 'l' : 's'}${i + 1}`;
-      const ports: FakePortSpec[] = Array.from({ length: n }, (_, k) => ({
-        portNo: k + 1, name: `${name}-eth${k + 1}`, hwAddr: portMac(dpid, k + 1), currSpeedKbps: speed(k + 1),
+      const ports: FakePortSpec[] = spec.switches.find((s) => s.dpid === dpid)!.ports.map(({ portNo }) => ({
+        portNo, name: `${name}-eth${portNo}`, hwAddr: portMac(dpid, portNo),
+        currSpeedKbps: wired.has(endKey({ dpid, portNo })) ? fabricKbps : hostKbps,
       }));
       const sw = new FabricSwitch(
         { dpid, name, ports, record: opts.record, expiryPeriodMs: opts.expiryPeriodMs }, hooks,
@@ -179,22 +183,22 @@ export class FakeFabric {
       this.byDpid.set(dpid, sw);
       return sw;
     };
-    for (let j = 0; j < spines; j++) this.spines.push(mk('spine', j, leaves, () => fabricKbps));
-    for (let i = 0; i < leaves; i++) this.leaves.push(mk('leaf', i, spines + hostsPerLeaf, (p) => (p <= spines ? fabricKbps : hostKbps)));
-    for (let i = 0; i < leaves; i++) {
-      for (let j = 0; j < spines; j++) {
-        const wire: Wire = { a: { dpid: this.leaves[i]!.dpid, portNo: j + 1 }, b: { dpid: this.spines[j]!.dpid, portNo: i + 1 }, up: true };
+    spec.spines.forEach((d, j) => this.spines.push(mk('spine', j, d)));
+    spec.leaves.forEach((d, i) => this.leaves.push(mk('leaf', i, d)));
+    for (const [i, leaf] of this.leaves.entries()) {
+      for (const w of spec.wires.filter((x) => x.a.dpid === leaf.dpid)) {
+        const wire: Wire = { a: w.a, b: w.b, up: true };
         this.wires.push(wire);
         this.peers.set(endKey(wire.a), { wire, to: wire.b });
         this.peers.set(endKey(wire.b), { wire, to: wire.a });
       }
       for (let h = 0; h < hostsPerLeaf; h++) {
-        const mac = hostMac(i + 1, h + 1);
+        const at = spec.hostPorts[i * hostsPerLeaf + h]!;
         const host = new FakeHost(
-          `h${i + 1}_${h + 1}`, mac, ipOf(i, h), i, this.leaves[i]!, spines + h + 1, opts.hostsAnswerArp ?? true, opts.record ?? true,
+          `h${i + 1}_${h + 1}`, hostMac(i + 1, h + 1), ipOf(i, h), i, leaf, at.portNo, opts.hostsAnswerArp ?? true, opts.record ?? true,
         );
         this.hosts.push(host);
-        this.hostAt.set(endKey({ dpid: host.leaf.dpid, portNo: host.portNo }), host);
+        this.hostAt.set(endKey(at), host);
       }
     }
   }

@@ -5,11 +5,11 @@
  *
  * Numbering and wiring (`FakeLeafSpine.leafSpine`): the test fabric's one leaf-spine model, leaf-spine.ts
  * (leaf i = dpid i, spine j = dpid 0x100 + j, leaf port j → spine j, hosts after the uplinks, host h of
- * leaf i: MAC 02:00:00:00:ii:hh, IPv4 10.0.i.h); ports here are 1 Gbit/s.
+ * leaf i: MAC 02:00:00:00:ii:hh, IPv4 10.0.i.h); ports are leaf-spine.ts's, at 1 Gbit/s.
  *
- * paths() and floodPorts() are the topology's own algorithms (topology/graph-algos.ts: all equal-cost
- * shortest paths in link order; one BFS spanning tree from the smallest dpid, plus every edge port) over
- * the fake's current links.
+ * paths() and floodPorts() are the topology's own: a {@link FabricGraph} fed the fake's switches and
+ * current links (all equal-cost shortest paths; one BFS spanning tree from the smallest dpid, plus every
+ * edge port), rebuilt when they change. Paths are made of the fake's own link objects.
  */
 import type {
   FabricEvent,
@@ -22,24 +22,24 @@ import type {
   SwitchRole,
   TopologyView,
 } from '../topology/types.js';
-import { allShortestPaths, floodTree } from '../topology/graph-algos.js';
-import { dpidHex } from '../lib/dpid.js';
-import { hostIp, hostMac, leafDpid, leafSpine as leafSpineSpec } from './leaf-spine.js';
+import { FabricGraph } from '../topology/graph.js';
+import { dpidHex, dpidPortKey } from '../lib/dpid.js';
+import { hostIp, hostMac, leafSpine as leafSpineSpec, port as leafSpinePort, type FabricSpec, type LeafSpineShape } from './leaf-spine.js';
 
-export { hostIp, hostMac, leafDpid, spineDpid } from './leaf-spine.js';
+export { hostIp, hostMac, leafDpid, spineDpid, type LeafSpineShape } from './leaf-spine.js';
 
-export interface LeafSpineShape {
-  readonly spines: number;
-  readonly leaves: number;
-  readonly hostsPerLeaf: number;
-}
-
-const hex2 = (n: number): string => n.toString(16).padStart(2, '0');
-
-/** Port `portNo` of `dpid`: up, 1 Gbit/s, MAC 0a:00:00:00:<dpid low byte>:<port>. */
+/** Port `portNo` of `dpid` as leaf-spine.ts builds it: up, 1 Gbit/s. */
 function defaultPort(dpid: bigint, portNo: number): FabricPort {
-  return { portNo, name: `s${dpid}-eth${portNo}`, hwAddr: `0a:00:00:00:${hex2(Number(dpid) & 0xff)}:${hex2(portNo)}`, up: true, currSpeedBps: 1e9 };
+  return leafSpinePort(dpid, portNo, 1e9);
 }
+
+/** A cable's capacity (both directions) and when each direction (a → b, b → a) was last seen. */
+export interface CableOptions {
+  readonly capacityBps?: number;
+  readonly lastSeenMs?: readonly [number, number];
+}
+
+const linkKey = (l: FabricLink): string => `${dpidPortKey(l.src.dpid, l.src.portNo)}>${dpidPortKey(l.dst.dpid, l.dst.portNo)}`;
 
 export class FakeLeafSpine implements TopologyView {
   private readonly sws = new Map<bigint, FabricSwitch>();
@@ -49,23 +49,35 @@ export class FakeLeafSpine implements TopologyView {
   private readonly listeners = new Set<(events: readonly FabricEvent[]) => void>();
   /** every batch emitted, in order (tests inspect it) */
   readonly emitted: (readonly FabricEvent[])[] = [];
+  /** bumped by every change of switches or ports (links are compared one by one: tests edit linkList) */
+  private switchesVersion = 0;
+  private built: { readonly graph: FabricGraph; readonly switchesVersion: number; readonly links: readonly FabricLink[] } | undefined;
 
   constructor(readonly shape?: LeafSpineShape) {}
 
   /** A spines × leaves × hostsPerLeaf fabric, fully discovered. */
   static leafSpine(shape: LeafSpineShape): FakeLeafSpine {
     const t = new FakeLeafSpine(shape);
+    const spec = t.addFabric(shape);
+    spec.hostPorts.forEach((attachment, k) => {
+      const [i, h] = [Math.floor(k / shape.hostsPerLeaf) + 1, (k % shape.hostsPerLeaf) + 1];
+      t.hostMap.set(hostMac(i, h), { mac: hostMac(i, h), ipv4: hostIp(i, h), attachment, lastSeenMs: 0 });
+    });
+    return t;
+  }
+
+  /**
+   * Adds the switches and cables of the leaf-spine model (leaf-spine.ts) of `shape`, leaves first, cables
+   * leaf by leaf (no events, no hosts); `port` builds each port, `cable` sets the cables' capacity and ages.
+   * @returns the model, for its host ports
+   */
+  protected addFabric(shape: LeafSpineShape, port: (dpid: bigint, portNo: number) => FabricPort = defaultPort, cable: CableOptions = {}): FabricSpec {
     const { spines, leaves, hostsPerLeaf } = shape;
     const spec = leafSpineSpec(spines, leaves, hostsPerLeaf);
-    for (const d of spec.leaves) t.addSwitch(d, 'leaf', spines + hostsPerLeaf);
-    for (const d of spec.spines) t.addSwitch(d, 'spine', leaves);
-    for (let i = 1; i <= leaves; i++) {
-      for (const w of spec.wires.filter((x) => x.a.dpid === leafDpid(i))) t.addCable(w.a, w.b);
-      for (let h = 1; h <= hostsPerLeaf; h++) {
-        t.hostMap.set(hostMac(i, h), { mac: hostMac(i, h), ipv4: hostIp(i, h), attachment: spec.hostPorts[(i - 1) * hostsPerLeaf + h - 1]!, lastSeenMs: 0 });
-      }
-    }
-    return t;
+    for (const d of spec.leaves) this.addSwitch(d, 'leaf', spines + hostsPerLeaf, port);
+    for (const d of spec.spines) this.addSwitch(d, 'spine', leaves, port);
+    for (const leaf of spec.leaves) for (const w of spec.wires.filter((x) => x.a.dpid === leaf)) this.addCable(w.a, w.b, cable);
+    return spec;
   }
 
   /** Adds a switch with ports 1..nPorts, all up (no event); `port` builds each port (default 1 Gbit/s). */
@@ -73,10 +85,11 @@ export class FakeLeafSpine implements TopologyView {
     const ports = new Map<number, FabricPort>();
     for (let p = 1; p <= nPorts; p++) ports.set(p, port(dpid, p));
     this.sws.set(dpid, { dpid, dpidHex: dpidHex(dpid), role, ports });
+    this.switchesVersion++;
   }
 
   /** Adds both directions of a cable (no event): 1 Gbit/s, last seen at 0 ms, unless told. */
-  addCable(a: PortRef, b: PortRef, opts: { readonly capacityBps?: number; readonly lastSeenMs?: readonly [number, number] } = {}): void {
+  addCable(a: PortRef, b: PortRef, opts: CableOptions = {}): void {
     const capacityBps = opts.capacityBps ?? 1e9;
     const [ab, ba] = opts.lastSeenMs ?? [0, 0];
     this.linkList.push({ src: a, dst: b, capacityBps, lastSeenMs: ab }, { src: b, dst: a, capacityBps, lastSeenMs: ba });
@@ -107,6 +120,7 @@ export class FakeLeafSpine implements TopologyView {
     const gone = this.linkList.filter((l) => l.src.dpid === dpid || l.dst.dpid === dpid);
     this.linkList = this.linkList.filter((l) => !gone.includes(l));
     this.sws.delete(dpid);
+    this.switchesVersion++;
     for (const [mac, h] of this.hostMap) if (h.attachment.dpid === dpid) this.hostMap.delete(mac);
     this.emit([
       ...gone.map((link) => ({ type: 'linkDown' as const, link, reason: 'switchDown' })),
@@ -171,20 +185,16 @@ export class FakeLeafSpine implements TopologyView {
     return this.linkList.some((l) => l.src.dpid === ref.dpid && l.src.portNo === ref.portNo);
   }
 
-  /** All equal-cost shortest paths, by the topology's own algorithm (topology/graph-algos.ts). */
+  /** All equal-cost shortest paths, by the topology's own graph (FabricGraph.paths). */
   paths(src: bigint, dst: bigint): readonly FabricPath[] {
     if (!this.sws.has(src) || !this.sws.has(dst)) return [];
-    return allShortestPaths(this.linkList, src, dst);
+    const own = new Map(this.linkList.map((l) => [linkKey(l), l]));
+    return this.graph().paths(src, dst).map((p) => p.map((l) => own.get(linkKey(l)) ?? l));
   }
 
-  /** Flood-tree ports (topology/graph-algos.ts floodTree) plus the edge ports that are up, minus `inPort`. */
+  /** Flood-tree ports plus the edge ports that are up, minus `inPort` (FabricGraph.floodPorts). */
   floodPorts(dpid: bigint, inPort: number): readonly number[] {
-    const sw = this.sws.get(dpid);
-    if (!sw) return [];
-    const out = new Set(floodTree([...this.sws.keys()], this.linkList).get(dpid) ?? []);
-    for (const p of sw.ports.values()) if (p.up && !this.isFabricPort({ dpid, portNo: p.portNo })) out.add(p.portNo);
-    out.delete(inPort);
-    return [...out].sort((a, b) => a - b);
+    return this.graph().floodPorts(dpid, inPort);
   }
 
   ready(): boolean {
@@ -210,5 +220,19 @@ export class FakeLeafSpine implements TopologyView {
     const ports = new Map(sw.ports);
     ports.set(ref.portNo, { ...port, up });
     this.sws.set(ref.dpid, { ...sw, ports });
+    this.switchesVersion++;
+  }
+
+  /** The topology's graph of the current switches and links (rebuilt when either changed). */
+  private graph(): FabricGraph {
+    const b = this.built;
+    if (b && b.switchesVersion === this.switchesVersion && b.links.length === this.linkList.length && b.links.every((l, i) => l === this.linkList[i])) {
+      return b.graph;
+    }
+    const graph = new FabricGraph();
+    for (const sw of this.sws.values()) graph.addSwitch(sw.dpid, [...sw.ports.values()]);
+    for (const l of this.linkList) graph.linkSeen(l.src, l.dst, l.lastSeenMs);
+    this.built = { graph, switchesVersion: this.switchesVersion, links: [...this.linkList] };
+    return graph;
   }
 }

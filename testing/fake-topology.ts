@@ -29,19 +29,11 @@ export class FakeTopology extends FakeLeafSpine {
   readySwitch = true;
 
   constructor(nowMs = 1000) {
-    super({ spines: SPINES.length, leaves: LEAVES.length, hostsPerLeaf: 1 });
-    for (const s of SPINES) this.addSwitch(s, 'spine', LEAVES.length, fport);
-    for (const l of LEAVES) this.addSwitch(l, 'leaf', SPINES.length + 1, fport);
-    for (const [i, leaf] of LEAVES.entries()) {
-      for (const [j, spine] of SPINES.entries()) {
-        this.addCable({ dpid: leaf, portNo: j + 1 }, { dpid: spine, portNo: i + 1 }, { capacityBps: 100e6, lastSeenMs: [nowMs - 200, nowMs - 300] });
-      }
-      this.addHost({
-        mac: `00:00:00:00:00:0${i + 1}`,
-        ...(i === 0 ? { ipv4: '10.0.0.1' } : {}),
-        attachment: { dpid: leaf, portNo: SPINES.length + 1 },
-        lastSeenMs: nowMs - 500,
-      });
+    const shape = { spines: SPINES.length, leaves: LEAVES.length, hostsPerLeaf: 1 };
+    super(shape);
+    const spec = this.addFabric(shape, fport, { capacityBps: 100e6, lastSeenMs: [nowMs - 200, nowMs - 300] });
+    for (const [i, attachment] of spec.hostPorts.entries()) {
+      this.addHost({ mac: `00:00:00:00:00:0${i + 1}`, ...(i === 0 ? { ipv4: '10.0.0.1' } : {}), attachment, lastSeenMs: nowMs - 500 });
     }
   }
 

@@ -10,6 +10,13 @@
  */
 import type { FabricPort, PortRef } from '../topology/types.js';
 
+/** The shape of a leaf-spine fabric: spines, leaves and hosts per leaf. */
+export interface LeafSpineShape {
+  readonly spines: number;
+  readonly leaves: number;
+  readonly hostsPerLeaf: number;
+}
+
 export interface SwitchSpec {
   readonly dpid: bigint;
   readonly ports: readonly FabricPort[];

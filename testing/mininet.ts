@@ -20,7 +20,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 
-import { pollUntil } from '../lib/until.js';
+import { waitUntil } from './until.js';
 
 const run = promisify(execFile);
 
@@ -521,12 +521,6 @@ export async function getJson<T = unknown>(base: string, path: string): Promise<
   const text = await res.text();
   if (!res.ok) throw new Error(`GET ${path}: ${res.status} ${text.slice(0, 300)}`);
   return JSON.parse(text) as T;
-}
-
-/** Polls `cond` every `everyMs` until it returns a truthy value; throws after `timeoutMs`. */
-export async function waitUntil<T>(cond: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs: number,
-  what: string, everyMs = 50): Promise<T> {
-  return (await pollUntil(what, cond, { timeoutMs, everyMs })).value;
 }
 
 /** The `rivulet controller` CLI as a child process on free ports. */

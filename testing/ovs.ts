@@ -5,6 +5,7 @@
 import { execFileSync, execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import type { Controller } from '../openflow/listener.js';
+import { parseDpid } from '../lib/dpid.js';
 import { pollUntil } from '../lib/until.js';
 
 const run = promisify(execFile);
@@ -71,7 +72,7 @@ export async function createBridge(opts: BridgeOptions = {}): Promise<Bridge> {
       return (await ovs('ovs-vsctl', ['get', 'controller', uuid, 'is_connected'])).trim() === 'true';
     },
     waitConnected: async (ctl, timeoutMs) => {
-      const dpid = BigInt(`0x${dpidHex}`);
+      const dpid = parseDpid(dpidHex);
       await pollUntil(`bridge ${name} (dpid ${dpidHex}) connected`, () => ctl.switches.get(dpid)?.alive, { timeoutMs, everyMs: 20 });
       return dpid;
     },

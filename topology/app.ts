@@ -19,7 +19,7 @@ import { DiscoveryCore, lldpFlowMod, probePacketOut, type Probe } from './discov
 import { FabricGraph, toFabricPort } from './graph.js';
 import { LinkGuard, type LinkGuardConfig } from './link-guard.js';
 import { newProbeKey } from './lldp-probe.js';
-import { parseFrameOnce } from './packet.js';
+import { parseFrameOnce } from '../lib/packet/frame.js';
 import type { RejectedLink } from './link-guard.js';
 import type { FabricEvent, FabricPort, PortRef, TopologyView } from './types.js';
 

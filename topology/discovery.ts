@@ -18,9 +18,9 @@
 import { flowMod, OFP_NO_BUFFER, OFPP, TO_CONTROLLER } from '../openflow/codec/index.js';
 import type { OutMessage } from '../openflow/app-api.js';
 import { buildProbePdu, verifyProbe, type ProbeInfo } from './lldp-probe.js';
-import { buildLldpFrame } from './packet.js';
-import { fail, ok, type PacketResult } from './packet-error.js';
-import type { LldpFrame } from './lldp.js';
+import { buildLldpFrame } from '../lib/packet/frame.js';
+import { fail, ok, type PacketResult } from '../lib/packet/errors.js';
+import type { LldpFrame } from '../lib/packet/lldp.js';
 import type { FabricLink, PortRef } from './types.js';
 
 export type DiscoveryTaskName = 'probe' | 'expire';

@@ -13,7 +13,7 @@
 import { OFPP, OFPPC, OFPPR, OFPPS, type Port } from '../openflow/codec/index.js';
 import { dpidHex, dpidPortKey } from '../lib/dpid.js';
 import { allShortestPaths, assignRoles, cmpBig, compareLinks, floodTree } from './graph-algos.js';
-import { isGroupMac, type ParsedFrame } from './packet.js';
+import { isGroupMac, type ParsedFrame } from '../lib/packet/frame.js';
 import type { FabricEvent, FabricHost, FabricLink, FabricPath, FabricPort, FabricSwitch, PortRef, SwitchRole } from './types.js';
 
 /** Link capacity used when neither the config nor the ports give one: 1 Gbit/s. */

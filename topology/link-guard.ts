@@ -21,6 +21,7 @@
  *
  * Rejected and flagged links are kept (bounded, newest first) for the REST API and the logs.
  */
+import { dpidPortKey, parseDpid } from '../lib/dpid.js';
 import type { PortRef } from './types.js';
 
 export interface LinkGuardConfig {
@@ -58,7 +59,7 @@ export interface RejectedLink {
 
 export type LinkVerdict = { readonly ok: true } | { readonly ok: false; readonly rejected: RejectedLink; readonly first: boolean };
 
-const key = (r: PortRef): string => `${r.dpid.toString(16)}:${r.portNo}`;
+const key = (r: PortRef): string => dpidPortKey(r.dpid, r.portNo);
 const linkKey = (src: PortRef, dst: PortRef): string => `${key(src)}>${key(dst)}`;
 
 interface PortState {
@@ -147,7 +148,7 @@ export class LinkGuard {
     for (const [k, st] of this.ports) {
       if (!st.host) continue;
       const i = k.indexOf(':');
-      out.push({ dpid: BigInt(`0x${k.slice(0, i)}`), portNo: Number(k.slice(i + 1)) });
+      out.push({ dpid: parseDpid(k.slice(0, i)), portNo: Number(k.slice(i + 1)) });
     }
     return out;
   }

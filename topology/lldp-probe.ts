@@ -18,8 +18,8 @@
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { dpidHex, parseDpid } from '../lib/dpid.js';
-import { fail, ok, type PacketResult } from './packet-error.js';
-import { buildLldpdu, LLDP_SUBTYPE_LOCAL, LLDP_TLV, orgTlvs, type LldpFrame } from './lldp.js';
+import { fail, ok, type PacketResult } from '../lib/packet/errors.js';
+import { buildLldpdu, LLDP_SUBTYPE_LOCAL, LLDP_TLV, orgTlvs, type LldpFrame } from '../lib/packet/lldp.js';
 
 /** The OUI of Rivulet's signature TLV, "xx-xx-xx". */
 export const RIVULET_OUI = '02-52-56';

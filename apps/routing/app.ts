@@ -12,7 +12,7 @@ import type { App, AppContext, OutMessage, SwitchHandle } from '../../openflow/a
 import type { Match } from '../../openflow/codec/index.js';
 import type { Clock } from '../../lib/clock.js';
 import { dpidHex, type Logger } from '../../lib/log.js';
-import { parseFrameOnce } from '../../topology/packet.js';
+import { parseFrameOnce } from '../../lib/packet/frame.js';
 import type { FabricEvent, TopologyView } from '../../topology/types.js';
 import { RoutingCore } from './core.js';
 import type { RouteInfo, RoutingConfig, RoutingEffect, SwitchMessages } from './types.js';

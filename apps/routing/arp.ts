@@ -5,7 +5,7 @@
  * when it is known, else along the tree. RFC 826 packet format; RFC 5227 for probes and announcements.
  */
 import { OFPP } from '../../openflow/codec/index.js';
-import { buildArp } from '../../topology/packet.js';
+import { buildArp, isGroupMac } from '../../lib/packet/frame.js';
 import type { TopologyView } from '../../topology/types.js';
 import { packetOut } from './builders.js';
 import { floodEffects } from './flood.js';
@@ -16,11 +16,6 @@ export const ARP_REQUEST = 1;
 export const ARP_REPLY = 2;
 export const BROADCAST_MAC = 'ff:ff:ff:ff:ff:ff';
 export const ZERO_MAC = '00:00:00:00:00:00';
-
-/** True for group (broadcast / multicast) MAC addresses: the I/G bit of the first octet. */
-export function isGroupMac(mac: string): boolean {
-  return (parseInt(mac.slice(0, 2), 16) & 1) === 1;
-}
 
 /** Gratuitous ARP (an announcement): sender and target protocol addresses are the same. */
 export function isGratuitous(arp: { readonly spa: string; readonly tpa: string }): boolean {

@@ -26,9 +26,11 @@
 import { randomInt } from 'node:crypto';
 import type { OutMessage } from '../../openflow/app-api.js';
 import { dpidHex } from '../../lib/dpid.js';
+import { cookieHex } from '../../lib/cookies.js';
+import { isGroupMac } from '../../lib/packet/frame.js';
 import type { Action } from '../../openflow/codec/index.js';
 import type { FabricEvent, FabricHost, FabricLink, FabricPath, Hop, PortRef, TopologyView } from '../../topology/types.js';
-import { arpEffects, ETH_TYPE_ARP, isGroupMac, probeEffects, sendOnPort } from './arp.js';
+import { arpEffects, ETH_TYPE_ARP, probeEffects, sendOnPort } from './arp.js';
 import { arpUnicastDeletes, arpUnicastEffects } from './arp-unicast.js';
 import { deleteByCookie, isRoutingCookie, outputTo, packetOut, pinEntry, routingCookie } from './builders.js';
 import { FloodDedup, floodEffects } from './flood.js';
@@ -606,10 +608,6 @@ export class RoutingCore {
   }
 }
 
-/** A 64-bit cookie as 16 lower-case hex digits (the REST form of a route's cookie). */
-function cookieHex(cookie: bigint): string {
-  return cookie.toString(16).padStart(16, '0');
-}
 
 function held(p: PacketInput): HeldPacket {
   return { dpid: p.dpid, inPort: p.inPort, data: p.data, bufferId: p.bufferId };

@@ -5,6 +5,7 @@
  * Times are ms of the injected clock; datapath ids are bigint inside, 16 hex digits in RouteInfo.
  */
 import type { OutMessage } from '../../openflow/app-api.js';
+import type { Ipv4Packet, ParsedFrame } from '../../lib/packet/frame.js';
 
 /** Routing configuration (all optional; defaults in {@link resolveRoutingConfig}). */
 export interface RoutingConfig {
@@ -79,24 +80,11 @@ export interface FlowKey {
 }
 
 /**
- * The frame fields routing reads — a structural subset of topology/packet.ts `ParsedFrame`, so the core
- * does not depend on the parser (tests build these by hand). MACs "aa:bb:…", IPv4 dotted quads.
+ * The frame fields routing reads: a structural subset of lib/packet/frame.ts `ParsedFrame` (no LLDP, no
+ * TTL; DSCP absent = 0), so tests can build these by hand. MACs "aa:bb:…", IPv4 dotted quads.
  */
-export interface RoutingFrame {
-  readonly ethDst: string;
-  readonly ethSrc: string;
-  readonly vlanVid?: number;
-  readonly ethertype: number;
-  readonly arp?: { readonly op: number; readonly sha: string; readonly spa: string; readonly tha: string; readonly tpa: string };
-  readonly ipv4?: {
-    readonly src: string;
-    readonly dst: string;
-    readonly proto: number;
-    /** DSCP (upper 6 bits of the TOS octet); absent = 0 */
-    readonly dscp?: number;
-    readonly srcPort?: number;
-    readonly dstPort?: number;
-  };
+export interface RoutingFrame extends Pick<ParsedFrame, 'ethDst' | 'ethSrc' | 'vlanVid' | 'ethertype' | 'arp'> {
+  readonly ipv4?: Pick<Ipv4Packet, 'src' | 'dst' | 'proto' | 'srcPort' | 'dstPort'> & { readonly dscp?: number };
 }
 
 /** A packet-in as the core sees it: where it entered, what it is, and the bytes to release it with. */

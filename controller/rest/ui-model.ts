@@ -10,6 +10,7 @@
  * Link ids are the allocator's (apps/enforcement): `<dpid hex16>:<port>` for the link leaving that port,
  * `host:<ipv4>` for a host's uplink.
  */
+import { parseDpid } from '../../lib/dpid.js';
 import type { AgentView, AllocatorView, FlowletView } from '../../apps/enforcement/types.js';
 import type { MeterInfo, MeterSupport } from '../../apps/enforcement/meter-enforcer.js';
 import type { RouteJson, SwitchJson, LinkJson, HostJson } from './schemas.js';
@@ -198,7 +199,7 @@ export function switchName(sw: Pick<SwitchJson, 'dpid' | 'role' | 'ports'>): str
   const local = sw.ports.find((p) => p.portNo === OFPP_LOCAL);
   if (local && local.name) return local.name;
   if (prefixes.size === 1) return [...prefixes][0]!;
-  const n = BigInt(`0x${sw.dpid}`);
+  const n = parseDpid(sw.dpid);
   return `${sw.role === 'unknown' ? 'switch' : sw.role} ${n.toString(16)}`;
 }
 

@@ -20,7 +20,7 @@ import type { Clock, TimerHandle } from '../../lib/clock.js';
 import type { Logger } from '../../lib/log.js';
 import type { EnforcementSource } from '../../apps/enforcement/app.js';
 import type { RouteInfo } from '../../apps/routing/types.js';
-import { dpidHex } from '../../lib/log.js';
+import { dpidHex, parseDpid } from '../../lib/dpid.js';
 import { qosPortJson, type QosSource } from './qos.js';
 import { parseUiRequest, switchDetail, UiFeed, UI_PROTOCOL_VERSION, type UiInput, type UiSwitchDetail } from './ui-model.js';
 import * as V from './views.js';
@@ -224,7 +224,7 @@ export function uiSourcesOf(s: UiSources): Pick<UiRoutesOptions, 'input' | 'deta
     },
     detail: async (dpid) => {
       const c = s.ctx();
-      const sw = V.switchJson(c, BigInt(`0x${dpid}`));
+      const sw = V.switchJson(c, parseDpid(dpid));
       if (!sw) return undefined;
       const qos = s.qos;
       const ports = qos ? qos.ports().filter((p) => dpidHex(p.plan.dpid) === dpid) : [];

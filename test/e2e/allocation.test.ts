@@ -38,7 +38,8 @@ import { parseProblem } from '../../apps/allocator/problem.js';
 import { startAgents, waitRegistered, type AgentSet } from '../../testing/agents.js';
 import { throughputGap } from '../../testing/iperf.js';
 import type { Iperf3Result, MnHost } from '../../testing/mininet.js';
-import { freePort, getJson, MininetFabric, mininetUnavailable, startControllerCli, waitUntil, type CliController } from '../../testing/mininet.js';
+import { freePort, getJson, MininetFabric, mininetUnavailable, startControllerCli, type CliController } from '../../testing/mininet.js';
+import { waitUntil } from '../../testing/until.js';
 
 const UNAVAILABLE = mininetUnavailable();
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, Math.max(0, ms)));

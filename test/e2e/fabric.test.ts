@@ -25,9 +25,10 @@ import { dpidHex } from '../../lib/log.js';
 import type { FabricLink } from '../../topology/types.js';
 import { mbps, median, resumedAfter, throughputGap } from '../../testing/iperf.js';
 import {
-  getJson, mininetUnavailable, MininetFabric, waitUntil,
+  getJson, mininetUnavailable, MininetFabric,
   type Iperf3Result, type MnTopology, type OfctlFlow,
 } from '../../testing/mininet.js';
+import { waitUntil } from '../../testing/until.js';
 import { startTestController, type TestController } from '../../testing/rivulet.js';
 import { chiSquareUniform, seededRandom } from '../helpers/stats.js';
 import type { HostJson, LinkJson, RouteJson, SwitchJson, TopologyJson } from '../../controller/rest/schemas.js';

@@ -24,7 +24,8 @@ import { readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { getJson, mininetUnavailable, MininetFabric, repoRoot, waitUntil, type MnHost } from '../../testing/mininet.js';
+import { getJson, mininetUnavailable, MininetFabric, repoRoot, type MnHost } from '../../testing/mininet.js';
+import { waitUntil } from '../../testing/until.js';
 import { startTestController, type TestController } from '../../testing/rivulet.js';
 
 const UNAVAILABLE = mininetUnavailable();

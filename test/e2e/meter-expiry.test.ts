@@ -24,7 +24,8 @@ import { join } from 'node:path';
 import { startAgents, waitRegistered, type AgentSet } from '../../testing/agents.js';
 import { throughputGap } from '../../testing/iperf.js';
 import type { Iperf3Result } from '../../testing/mininet.js';
-import { freePort, getJson, MininetFabric, mininetUnavailable, startControllerCli, waitUntil, type CliController } from '../../testing/mininet.js';
+import { freePort, getJson, MininetFabric, mininetUnavailable, startControllerCli, type CliController } from '../../testing/mininet.js';
+import { waitUntil } from '../../testing/until.js';
 
 const UNAVAILABLE = mininetUnavailable();
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, Math.max(0, ms)));

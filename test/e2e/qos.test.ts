@@ -26,7 +26,8 @@
  */
 import { expect } from 'chai';
 import type { Iperf3Interval, Iperf3Result } from '../../testing/mininet.js';
-import { mininetUnavailable, MininetFabric, waitUntil } from '../../testing/mininet.js';
+import { mininetUnavailable, MininetFabric } from '../../testing/mininet.js';
+import { waitUntil } from '../../testing/until.js';
 import { throughputGap } from '../../testing/iperf.js';
 import { countQosRows, removeQosRowsByPrefix } from '../../testing/ovsdb-rows.js';
 import { startTestController, type TestController, type TestControllerOptions } from '../../testing/rivulet.js';

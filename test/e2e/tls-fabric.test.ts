@@ -20,7 +20,8 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FakeSwitch } from '../../testing/fake-switch.js';
-import { freePort, getJson, MininetFabric, mininetUnavailable, startControllerCli, waitUntil, type CliController } from '../../testing/mininet.js';
+import { freePort, getJson, MininetFabric, mininetUnavailable, startControllerCli, type CliController } from '../../testing/mininet.js';
+import { waitUntil } from '../../testing/until.js';
 
 const UNAVAILABLE = mininetUnavailable();
 const measure = (text: string): void => console.log(`      [measure] tls-fabric: ${text}`);

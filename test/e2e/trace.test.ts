@@ -22,7 +22,8 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { promisify } from 'node:util';
 import type { TraceReport } from '../../cli/commands/trace.js';
-import { mininetUnavailable, MininetFabric, repoRoot, waitUntil } from '../../testing/mininet.js';
+import { mininetUnavailable, MininetFabric, repoRoot } from '../../testing/mininet.js';
+import { waitUntil } from '../../testing/until.js';
 import { startTestController, type TestController } from '../../testing/rivulet.js';
 import { requirePrerequisite } from '../helpers/prereq.js';
 

@@ -9,7 +9,7 @@ import { startController, type Controller } from '../../openflow/listener.js';
 import { OFPFC, OFPFF, OFPG, OFPP, OFPR, OFP_NO_BUFFER, type MessageOf, type Match } from '../../openflow/codec/index.js';
 import type { OutMessage } from '../../openflow/app-api.js';
 import { FakeFabric, ETH_TYPE, FlowTables, packetFields, tcpFrame } from '../../testing/fake-fabric.js';
-import { until as waitUntil } from '../../testing/until.js';
+import { until as untilHolds } from '../../testing/until.js';
 
 type PacketIn = { dpid: bigint; msg: MessageOf<'OFPT_PACKET_IN'> };
 
@@ -22,7 +22,7 @@ function flowMod(match: Match, outPort: number, extra: Partial<MessageOf<'OFPT_F
   };
 }
 
-const until = (cond: () => boolean, ms = 3000): Promise<void> => waitUntil('condition', cond, ms);
+const until = (cond: () => boolean, ms = 3000): Promise<void> => untilHolds('condition', cond, ms);
 
 describe('fake fabric (against the bare controller)', () => {
   let ctl: Controller;

@@ -3,13 +3,13 @@
  * small field extractor that turns a frame into OXM field values (OpenFlow 1.3.5 §7.2.3.7), so the fake
  * switches can match packets against their flow tables.
  *
- * The fake's parsing ({@link packetFields}) is deliberately independent of topology/packet.ts: the fake
+ * The fake's parsing ({@link packetFields}) is deliberately independent of lib/packet/frame.ts: the fake
  * must not share parsing code with the controller it tests. Building Ethernet and ARP frames is
- * topology/packet.ts's (one builder; what the controller parses is checked by the fake's own parser). Values use the codec's conventions: MAC "aa:bb:cc:dd:ee:ff" (lower case),
+ * lib/packet/frame.ts's (one builder; what the controller parses is checked by the fake's own parser). Values use the codec's conventions: MAC "aa:bb:cc:dd:ee:ff" (lower case),
  * IPv4 dotted quad, integers as numbers.
  */
 import type { OxmFieldName } from '../../openflow/codec/index.js';
-import { buildArp, buildEthernet } from '../../topology/packet.js';
+import { buildArp, buildEthernet } from '../../lib/packet/frame.js';
 
 export const ETH_TYPE = { IPV4: 0x0800, ARP: 0x0806, VLAN: 0x8100, LLDP: 0x88cc, IPV6: 0x86dd } as const;
 export const IP_PROTO = { ICMP: 1, TCP: 6, UDP: 17 } as const;
@@ -42,7 +42,7 @@ export function ipv4Text(buf: Buffer, offset: number): string {
   return `${buf[offset]}.${buf[offset + 1]}.${buf[offset + 2]}.${buf[offset + 3]}`;
 }
 
-/** Ethernet II header + payload, padded to the 60-byte minimum (no FCS): topology/packet.ts's builder. */
+/** Ethernet II header + payload, padded to the 60-byte minimum (no FCS): lib/packet/frame.ts's builder. */
 export function ethernetFrame(dst: string, src: string, ethertype: number, payload: Buffer): Buffer {
   return buildEthernet(dst, src, ethertype, payload);
 }

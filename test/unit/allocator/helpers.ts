@@ -4,6 +4,7 @@
  * whose dual value is an upper bound on the optimum utility (weak duality).
  */
 import { mulberry32 } from '../../../testing/random.js';
+import type { LeafSpineShape as SwitchShape } from '../../../testing/leaf-spine.js';
 import { Fabric } from '../../../apps/allocator/fabric.js';
 import { FlowletTable } from '../../../apps/allocator/table.js';
 import type { Problem } from '../../../apps/allocator/problem.js';
@@ -11,11 +12,8 @@ import type { Problem } from '../../../apps/allocator/problem.js';
 /** A deterministic PRNG so failures reproduce from the seed. */
 export const rng = mulberry32;
 
-/** Shape of a random leaf-spine fabric. */
-export interface LeafSpineShape {
-  readonly spines: number;
-  readonly leaves: number;
-  readonly hostsPerLeaf: number;
+/** Shape of a random leaf-spine fabric (testing/leaf-spine.ts) with its link capacities. */
+export interface LeafSpineShape extends SwitchShape {
   /** Host link capacity, bits/s. */
   readonly hostBps: number;
   /** Leaf↔spine link capacity, bits/s. */

@@ -1,11 +1,11 @@
 /**
- * Frames and packet-ins for the routing tests: real bytes (ARP via topology/packet.ts buildArp, IPv4 with
+ * Frames and packet-ins for the routing tests: real bytes (ARP via lib/packet/frame.ts buildArp, IPv4 with
  * a TCP / UDP / ICMP header built here), parsed back with the real parser so the core sees what it would
  * see from a switch.
  */
 import { OFP_NO_BUFFER } from '../../../openflow/codec/index.js';
 import type { PacketInput } from '../../../apps/routing/types.js';
-import { buildArp, buildEthernet, parseFrame } from '../../../topology/packet.js';
+import { buildArp, buildEthernet, parseFrame } from '../../../lib/packet/frame.js';
 
 export interface Ipv4Spec {
   readonly ethSrc: string;

@@ -8,7 +8,7 @@ import { expect } from 'chai';
 import type { AppContext, AppEvents, OutMessage, SwitchHandle } from '../../../openflow/app-api.js';
 import { AppHost } from '../../../openflow/app-host.js';
 import { createTopologyApp } from '../../../topology/app.js';
-import { buildArp } from '../../../topology/packet.js';
+import { buildArp } from '../../../lib/packet/frame.js';
 import { codecPort, log, setup } from '../../../testing/topology-sim.js';
 
 describe('topology/app: the shell on a fake clock', () => {

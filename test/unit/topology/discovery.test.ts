@@ -7,7 +7,7 @@ import { expect } from 'chai';
 import { OFPCML_NO_BUFFER, OFPP, encodeMessage, decodeMessage } from '../../../openflow/codec/index.js';
 import { DiscoveryCore, lldpFlowMod, probePacketOut, type Probe } from '../../../topology/discovery.js';
 import { newProbeKey } from '../../../topology/lldp-probe.js';
-import { parseFrame } from '../../../topology/packet.js';
+import { parseFrame } from '../../../lib/packet/frame.js';
 import type { FabricLink } from '../../../topology/types.js';
 
 const key = newProbeKey();

@@ -9,7 +9,7 @@ import fc from 'fast-check';
 import { FabricGraph } from '../../../topology/graph.js';
 import type { FabricEvent, FabricLink, PortRef } from '../../../topology/types.js';
 import { leafSpine, port, type FabricSpec, type Wire } from '../../../testing/leaf-spine.js';
-import { buildArp, parseFrame, type ParsedFrame } from '../../../topology/packet.js';
+import { buildArp, parseFrame, type ParsedFrame } from '../../../lib/packet/frame.js';
 
 /** Builds a graph from a spec, LLDP seen in both directions of every wire in the given order. */
 function graphOf(spec: { switches: FabricSpec['switches']; wires: readonly Wire[] }, g = new FabricGraph()): FabricGraph {

@@ -5,7 +5,7 @@
  * marks a relay); real links still appear at once.
  */
 import { expect } from 'chai';
-import { buildArp } from '../../../topology/packet.js';
+import { buildArp } from '../../../lib/packet/frame.js';
 import { LinkGuard } from '../../../topology/link-guard.js';
 import { setup } from '../../../testing/topology-sim.js';
 

@@ -1,5 +1,5 @@
 /**
- * LLDP parser / builder (topology/lldp.ts) and Rivulet's signed probes (topology/lldp-probe.ts):
+ * LLDP parser / builder (lib/packet/lldp.ts) and Rivulet's signed probes (topology/lldp-probe.ts):
  * every frame of the shared LLDP captures parses, every malformed capture is rejected with a typed
  * error, build → parse is the identity, random bytes never throw, forged / stale probes are dropped.
  */
@@ -8,9 +8,10 @@ import fc from 'fast-check';
 import { readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { readPcapFile } from '../../../lib/packet/pcap.js';
-import { buildLldpdu, encodeTlv, LLDP_TLV, parseLldpdu, type LldpTlv } from '../../../topology/lldp.js';
+import { buildLldpdu, encodeTlv, LLDP_TLV, parseLldpdu, type LldpTlv } from '../../../lib/packet/lldp.js';
 import { buildProbePdu, newProbeKey, probeIdentity, verifyProbe } from '../../../topology/lldp-probe.js';
-import { buildLldpFrame, parseFrame, PacketError } from '../../../topology/packet.js';
+import { buildLldpFrame, parseFrame } from '../../../lib/packet/frame.js';
+import { PacketError } from '../../../lib/packet/errors.js';
 
 const CAPTURES = fileURLToPath(new URL('../../../../test/fixtures/captures/', import.meta.url));
 const MALFORMED = `${CAPTURES}malformed/`;

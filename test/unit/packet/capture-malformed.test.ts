@@ -8,14 +8,14 @@ import { expect } from 'chai';
 import fc from 'fast-check';
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { decodeMessage, FrameDecoder, OfpDecodeError } from '../../openflow/codec/index.js';
+import { decodeMessage, FrameDecoder, OfpDecodeError } from '../../../openflow/codec/index.js';
 import {
   analyzePcap, CaptureError, parsePacket, readPcapBuffer, readPcapFile, type Capture, type PcapFile,
-} from '../../lib/packet/pcap.js';
-import { decodeOpenFlowCapture, type OpenFlowRecord } from '../../openflow/capture-stream.js';
-import { buildPcap, ethTcpFrame } from '../../testing/pcap-builder.js';
+} from '../../../lib/packet/pcap.js';
+import { decodeOpenFlowCapture, type OpenFlowRecord } from '../../../openflow/capture-stream.js';
+import { buildPcap, ethTcpFrame } from '../../../testing/pcap-builder.js';
 
-const CAPTURES = fileURLToPath(new URL('../../../test/fixtures/captures/', import.meta.url));
+const CAPTURES = fileURLToPath(new URL('../../../../test/fixtures/captures/', import.meta.url));
 const MALFORMED = `${CAPTURES}malformed/`;
 const PORTS = [6633, 6653];
 const TIME_LIMIT_MS = 5000;

@@ -1,10 +1,11 @@
 /**
- * topology/packet.ts: Ethernet / VLAN / ARP / IPv4 parsing with hand-built frames (one comment per
+ * lib/packet/frame.ts, the packet-in view: Ethernet / VLAN / ARP / IPv4 parsing with hand-built frames (one comment per
  * field), ARP builder round trip, typed errors for every truncation, and random bytes never throwing.
  */
 import { expect } from 'chai';
 import fc from 'fast-check';
-import { buildArp, buildEthernet, parseFrame, PacketError } from '../../../topology/packet.js';
+import { buildArp, buildEthernet, parseFrame } from '../../../lib/packet/frame.js';
+import { PacketError } from '../../../lib/packet/errors.js';
 
 const hex = (s: string): Buffer => Buffer.from(s.replace(/\s+|#[^\n]*/g, ''), 'hex');
 
@@ -16,7 +17,7 @@ const TCP_FRAME = hex(`
   9c40 1451 00000000 00000000 5002 ffff 0000 0000  # sport 40000, dport 5201, …
 `);
 
-describe('topology/packet: parseFrame', () => {
+describe('lib/packet/frame: parseFrame', () => {
   it('parses IPv4 + TCP', () => {
     const r = parseFrame(TCP_FRAME);
     if (!r.ok) throw r.error;
@@ -102,7 +103,7 @@ describe('topology/packet: parseFrame', () => {
   });
 });
 
-describe('topology/packet: buildArp', () => {
+describe('lib/packet/frame: buildArp', () => {
   it('builds a 60-octet frame that parses back', () => {
     fc.assert(
       fc.property(

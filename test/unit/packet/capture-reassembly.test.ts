@@ -5,9 +5,9 @@
  */
 import { expect } from 'chai';
 import fc from 'fast-check';
-import { reassembleTcp, type TcpStream } from '../../lib/packet/tcp-reassembly.js';
-import { analyzePcap, readPcapBuffer, type ParsedPacket } from '../../lib/packet/pcap.js';
-import { buildPcap, ethTcpFrame, sllTcpFrame, type TcpSpec } from '../../testing/pcap-builder.js';
+import { reassembleTcp, type TcpStream } from '../../../lib/packet/tcp-reassembly.js';
+import { analyzePcap, readPcapBuffer, type ParsedPacket } from '../../../lib/packet/pcap.js';
+import { buildPcap, ethTcpFrame, sllTcpFrame, type TcpSpec } from '../../../testing/pcap-builder.js';
 
 const A = { ip: '10.0.0.1', port: 40000 };
 const B = { ip: '10.0.0.2', port: 6653 };

@@ -21,9 +21,9 @@
  * Every step advances by ≥ 2 octets, so the walk ends in at most 750 steps: it cannot loop.
  *
  * Rivulet's probes (chassis `dpid:<16 hex>`, port number, signature) are built and verified in
- * lldp-probe.ts.
+ * topology/lldp-probe.ts.
  */
-import { fail, ok, type PacketResult } from './packet-error.js';
+import { fail, ok, type PacketResult } from './errors.js';
 
 /** EtherType of LLDP. */
 export const LLDP_ETHERTYPE = 0x88cc;
