@@ -14,10 +14,10 @@ It also counts the IPv4 frames it receives whose destination is one of the ``--w
 host's traffic diverted into this one). The counters go to ``--stats`` as one JSON object, rewritten
 (atomically, by rename) at most every 50 ms while they change, and at exit (SIGTERM/SIGINT):
 
-  {"ready": true, "captured": n, "forwarded": n, "injected": n, "peerMissing": n,
+  {"ready": true, "captured": n, "forwarded": n, "injected": n, "injectFailed": n, "peerMissing": n,
    "watched": {"10.0.0.4": n}, "firstCaptureAt": t|null, "lastCaptureAt": t|null}
 
-(times: s since the epoch). One line per relayed frame (the first 20 of each direction) goes to stdout.
+(times: s since the epoch). The relay survives its interface going down and up. One line per relayed frame (the first 20 of each direction) goes to stdout.
 """
 import argparse
 import json
@@ -63,7 +63,7 @@ def main():
     oob.bind(a.listen)
 
     watch = {ip: socket.inet_aton(ip) for ip in a.watch}
-    st = {'ready': True, 'iface': a.iface, 'captured': 0, 'forwarded': 0, 'injected': 0, 'peerMissing': 0,
+    st = {'ready': True, 'iface': a.iface, 'captured': 0, 'forwarded': 0, 'injected': 0, 'injectFailed': 0, 'peerMissing': 0,
           'watched': {ip: 0 for ip in a.watch}, 'firstCaptureAt': None, 'lastCaptureAt': None}
     dirty = [True, 0.0]
 
@@ -90,7 +90,10 @@ def main():
             ready, _, _ = select.select([raw, oob], [], [], 0.05)
             for s in ready:
                 if s is raw:
-                    data, addr = raw.recvfrom(65535)
+                    try:
+                        data, addr = raw.recvfrom(65535)
+                    except OSError:  # ENETDOWN once when the interface goes down: keep going
+                        continue
                     if addr[2] == PACKET_OUTGOING or len(data) < 14:
                         continue
                     ethertype = struct.unpack('!H', data[12:14])[0]
@@ -115,7 +118,12 @@ def main():
                                 dirty[0] = True
                 else:
                     data = oob.recv(65535)
-                    raw.send(data)
+                    try:
+                        raw.send(data)
+                    except OSError:  # interface down
+                        st['injectFailed'] += 1
+                        dirty[0] = True
+                        continue
                     st['injected'] += 1
                     if st['injected'] <= LOG_FIRST:
                         print('%.3f injected LLDP (%d bytes)' % (time.time(), len(data)), flush=True)

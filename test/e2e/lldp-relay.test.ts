@@ -14,8 +14,11 @@
  *     at their real ports; h2 → h4 answers every ping and the colluders received none of the diverted
  *     frames (the relays count IPv4 frames to h4 arriving at h1 and to h2 arriving at h3); the relays did
  *     relay probes (a run where they relayed nothing would prove nothing, and fails).
- *  B. The relays keep running for several probe intervals: no link with a host port appears, and whatever
- *     they still relayed is listed as refused (`rejected`, reason hostPort) in /api/v1/links.
+ *  B. The relays keep running with the hosts known (no probe leaves a host port, so they relay nothing);
+ *     then h3 takes its interface down and up — its leaf port starts clean and is probed again — and stays
+ *     silent: the relay carries those probes into h1's port, a host port. No link with a host port appears
+ *     (polled every 50 ms), the sightings are listed as refused (`rejected`, reason hostPort) in
+ *     /api/v1/links, h1 stays at its port, h2 → h4 answers throughout, and h3 is reachable once it talks.
  *  C. A real cable plugged late: leaf 1 – spine 1 down, then up; both directions back in /api/v1/links
  *     within 1 s of the 'up' (polled every 20 ms).
  *
@@ -194,32 +197,54 @@ describe('Link fabrication: two colluding hosts relay LLDP probes, Mininet @slow
     expect(afterTalk.h3.watched[f.host('h2').ip], 'frames to h2 that reached h3').to.equal(0);
   });
 
-  it('B. the relays keep going for several probe intervals: no fabricated link, and what they relay is refused', async () => {
+  it('B. relays still running with the hosts known, then the accomplice re-plugs its cable and stays silent: no fabricated link, what it relays is refused', async () => {
     const f = fabric!;
-    const from = { h1: stats('h1'), h3: stats('h3') };
+    const h1Port = endKey(f.host('h1').attachment);
+    /** refused sightings into h1's port (an LLDP naming a host port), summed */
+    const refusedIntoH1 = (b: LinkList): number =>
+      (b.rejected ?? []).filter((r) => r.reason === 'hostPort' && endKey(r.dst) === h1Port).reduce((n, r) => n + r.count, 0);
     const seen = new Set<string>();
-    const end = Date.now() + 4 * PROBE_INTERVAL_MS;
-    // hosts keep talking meanwhile
-    const traffic = f.ping('h2', 'h4', { count: 15, timeoutS: 2, intervalS: 0.2 });
-    while (Date.now() < end) {
-      for (const l of (await links()).links) if (hostPorts.has(endKey(l.src)) || hostPorts.has(endKey(l.dst))) seen.add(linkKey(l.src, l.dst));
-      await sleep(50);
-    }
+    const watchLinks = async (ms: number): Promise<void> => {
+      const end = Date.now() + ms;
+      while (Date.now() < end) {
+        for (const l of (await links()).links) if (hostPorts.has(endKey(l.src)) || hostPorts.has(endKey(l.dst))) seen.add(linkKey(l.src, l.dst));
+        await sleep(50);
+      }
+    };
+    const s0 = { h1: stats('h1'), h3: stats('h3') };
+    const refused0 = refusedIntoH1(await links());
+    // h2 → h4 runs through the whole phase (6 s)
+    const traffic = f.ping('h2', 'h4', { count: 30, timeoutS: 2, intervalS: 0.2 });
+    await watchLinks(2 * PROBE_INTERVAL_MS);
+    const s1 = { h1: stats('h1'), h3: stats('h3') };
+    // h3 takes its interface down and up: its leaf port goes down and up and starts clean (probed again, no
+    // longer a host port), and h3 stays silent; the relay carries those probes into h1's port, a host port
+    const replug = await f.exec('h3', ['sh', '-c', 'ip link set h3-eth0 down && sleep 0.3 && ip link set h3-eth0 up']);
+    expect(replug.exitCode, `h3 re-plug: ${replug.stderr}`).to.equal(0);
+    await watchLinks(4 * PROBE_INTERVAL_MS);
     const h2h4 = await traffic;
-    const to = { h1: stats('h1'), h3: stats('h3') };
+    const s2 = { h1: stats('h1'), h3: stats('h3') };
     const body = await links();
-    const refused = (body.rejected ?? []).filter((r) => r.reason === 'hostPort');
-    const relayedNow = to.h1.forwarded - from.h1.forwarded + to.h3.forwarded - from.h3.forwarded;
-    const relayedTotal = to.h1.forwarded + to.h3.forwarded;
-    measure(`over ${4 * PROBE_INTERVAL_MS / 1000} s with hosts known: relayed ${relayedNow} probes (${relayedTotal} in all); ` +
-      `links with a host port seen: ${seen.size}; refused sightings in /links: ${refused.map((r) => `${linkKey(r.src, r.dst)} ×${r.count}`).join(', ') || 'none'}; ` +
-      `h2 → h4 ${h2h4.received}/${h2h4.sent}`);
+    const refused = refusedIntoH1(body) - refused0;
+    const hosts = (await getJson<{ hosts: HostJson[] }>(ctl!.api, '/hosts')).hosts;
+    const h1At = hosts.find((h) => h.mac === f.host('h1').mac);
+    const quiet = s1.h1.forwarded - s0.h1.forwarded + s1.h3.forwarded - s0.h3.forwarded;
+    const relayedToH1 = s2.h3.forwarded - s1.h3.forwarded;
+    const injectedAtH1 = s2.h1.injected - s1.h1.injected;
+    measure(`hosts known, ${2 * PROBE_INTERVAL_MS / 1000} s: relayed ${quiet} probes (none leave a host port); after h3 re-plugged and stayed silent, ` +
+      `${4 * PROBE_INTERVAL_MS / 1000} s: h3 → h1 relayed ${relayedToH1}, injected into h1's port ${injectedAtH1}, refused sightings into h1's port ${refused} ` +
+      `(${(body.rejected ?? []).map((r) => `${linkKey(r.src, r.dst)} ×${r.count}`).join(', ') || 'none'}); links with a host port seen: ${seen.size}; ` +
+      `h2 → h4 ${h2h4.received}/${h2h4.sent}; relays' totals: h1 ${s2.h1.forwarded}, h3 ${s2.h3.forwarded}`);
     expect([...seen], 'links with a host-facing port while the relays ran').to.deep.equal([]);
     expect(body.links.map((l) => linkKey(l.src, l.dst)).sort()).to.deep.equal(realLinks(f.topology));
     expect(h2h4.received, 'h2 → h4 echo replies').to.equal(h2h4.sent);
-    expect(to.h1.watched[f.host('h4').ip], 'frames to h4 that reached h1').to.equal(0);
-    // with the hosts known every relayed probe names a host port: if any was relayed now, it is listed as refused
-    if (relayedNow > 0) expect(refused.length, 'refused sightings listed in /api/v1/links').to.be.above(0);
+    expect(s2.h1.watched[f.host('h4').ip], 'frames to h4 that reached h1').to.equal(0);
+    expect(h1At && endKey(h1At.attachment), 'h1 still in /hosts at its port').to.equal(h1Port);
+    expect(injectedAtH1, 'probes out of the re-plugged port relayed into h1 (none: nothing was tried)').to.be.above(0);
+    expect(refused, 'refused sightings into h1\'s port listed in /api/v1/links').to.be.above(0);
+    // h3 talks again: its port is a host port again and it is reachable
+    const back = await f.ping('h3', 'h4', { count: 3, timeoutS: 2, intervalS: 0.2 });
+    expect(back.received, 'h3 → h4 after the re-plug').to.equal(back.sent);
   });
 
   it('C. a real link cabled late appears in /api/v1/links within 1 s', async function () {
