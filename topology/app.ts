@@ -19,7 +19,7 @@ import { DiscoveryCore, lldpFlowMod, probePacketOut, type Probe } from './discov
 import { FabricGraph, toFabricPort } from './graph.js';
 import { LinkGuard, type LinkGuardConfig } from './link-guard.js';
 import { newProbeKey } from './lldp-probe.js';
-import { parseFrameOnce } from '../lib/packet/frame.js';
+import { isGroupMac, parseFrameOnce, type ParsedFrame } from '../lib/packet/frame.js';
 import type { RejectedLink } from './link-guard.js';
 import type { FabricEvent, FabricPort, PortRef, TopologyView } from './types.js';
 
@@ -180,10 +180,34 @@ class TopologyShell {
     }
     // a known host seen here within the last second: nothing to learn, its port already judged
     if (this.graph.seenRecently(frame, dpid, inPort, now)) return;
+    this.checkLinkedPort(dpid, inPort, frame, now);
     const learnt = this.graph.learnFromFrame(dpid, inPort, frame, now);
     for (const e of learnt) if (e.type === 'hostMoved') this.noteHostLeft(e.from, e.host.mac, now);
     this.publish(learnt, now);
     this.noteHostTraffic(dpid, inPort, frame.arp?.sha ?? frame.ethSrc, frame.arp !== undefined || frame.ipv4 !== undefined, now);
+  }
+
+  /**
+   * First-hop host traffic at a port that has a link (link-guard.ts): the link is a relay between hosts.
+   * The port becomes a host port (no probes out of it), its links are removed and listed as refused; the
+   * frame is then learnt as any host's.
+   */
+  private checkLinkedPort(dpid: bigint, portNo: number, frame: ParsedFrame, now: number): void {
+    const at = { dpid, portNo };
+    const hostFrame = frame.arp !== undefined || frame.ipv4 !== undefined;
+    if (!hostFrame || !this.graph.isFabricPort(at)) return;
+    const mac = (frame.arp?.sha ?? frame.ethSrc).toLowerCase();
+    const evidence = { hostFrame, groupDst: isGroupMac(frame.ethDst), learnableSrc: this.graph.learnable(mac), knownSrc: this.graph.hostByMac(mac) !== undefined };
+    if (!this.guard.hostTrafficOnLink(at, mac, evidence, now)) return;
+    this.disco.hostPort(dpid, portNo);
+    const touches = (r: PortRef): boolean => r.dpid === dpid && r.portNo === portNo;
+    const links = this.graph.links().filter((l) => touches(l.src) || touches(l.dst));
+    // recorded as refused sightings: an end is now a host port
+    for (const l of links) this.guard.judge(l.src, l.dst, 0, now, true);
+    const texts = links.map((l) => `${dpidHex(l.src.dpid)}:${l.src.portNo} -> ${dpidHex(l.dst.dpid)}:${l.dst.portNo}`);
+    this.log.warn({ event: 'link_fabricated', dpid: dpidHex(dpid), port: portNo, mac, links: texts },
+      `first-hop host traffic from ${mac} on ${dpidHex(dpid)}:${portNo}, a port with a link: the link is a relay between hosts; removed, the port is a host port`);
+    this.publish(this.graph.removeLinks(links, 'rejected:hostPort'), now);
   }
 
   private noteHostLeft(from: PortRef, mac: string, now: number): void {

@@ -291,11 +291,17 @@ export class FabricGraph {
       && nowMs - known.lastSeenMs < HOST_REFRESH_MS && nowMs >= known.lastSeenMs;
   }
 
+  /** True when `mac` could be learnt as a host: unicast, not all-zero, not one of the ignored MACs. */
+  learnable(mac: string): boolean {
+    const m = mac.toLowerCase();
+    return !isGroupMac(m) && m !== '00:00:00:00:00:00' && !this.ignored.has(m);
+  }
+
   /** One host sighting; see {@link learnFromFrame}. `authoritative` lets the IP replace a known one. */
   hostSeen(mac: string, ipv4: string | undefined, authoritative: boolean, at: PortRef, nowMs: number): FabricEvent[] {
     const m = mac.toLowerCase();
     if (!this.sws.has(at.dpid) || at.portNo <= 0 || at.portNo > OFPP.MAX || this.isFabricPort(at)) return [];
-    if (isGroupMac(m) || m === '00:00:00:00:00:00' || this.ignored.has(m)) return [];
+    if (!this.learnable(m)) return [];
     const old = this.hostMap.get(m);
     const evicted: FabricEvent[] = [];
     if (!old) {

@@ -10,6 +10,18 @@
  *   port coming up does not mark it: while discovery has not yet probed a fresh port, frames flooded
  *   across a not-yet-known inter-switch link could otherwise mark a real fabric port; and a port whose
  *   hosts were all since learnt elsewhere is a host port no more ({@link LinkGuard.hostLeft}).
+ * - **First-hop traffic on a link.** Host ports alone leave a gap: the first probes go out of every port
+ *   before any host has spoken, so two hosts that relay from the start get a link made of their own ports,
+ *   and a port with a link learns no host (graph.ts), so it would never become a host port. TopoGuard
+ *   (§5.1) calls a switch port that receives first-hop host traffic an anomaly; here, a frame a host sends
+ *   to a group address (an ARP request, a DHCP discover) from a MAC learnt at no port, arriving at a port
+ *   that has a link, makes that port a host port and its links go ({@link isFirstHopOnLink}). A genuine
+ *   fabric port never sees one: Rivulet floods by packet-outs on edge ports only, so a group-addressed
+ *   frame never crosses an inter-switch link, and a flood that crossed a link discovery had not seen yet
+ *   comes from a host already learnt (the topology app learns before routing floods) or from the
+ *   controller's own probe MAC (not learnable). Unicast frames are never evidence: entries of an earlier
+ *   controller run forward a host's unicast traffic onto fabric ports before the new run has learnt it.
+ *   The grace period applies as to any host traffic.
  * - **Probe delay.** The delay of every accepted probe (controller → switch → link → switch →
  *   controller, from the probe's signed timestamp) is recorded per directed link; a link whose smallest
  *   delay over its last `delayWindow` probes is above `delayFactor` × the median of the other links'
@@ -40,6 +52,26 @@ export interface LinkGuardConfig {
 }
 
 export type LinkVerdictReason = 'hostPort' | 'delay';
+
+/** What the shell knows of a non-LLDP frame that arrived at a port with a link. */
+export interface LinkedPortFrame {
+  /** an ARP or IPv4 frame (host traffic) */
+  readonly hostFrame: boolean;
+  /** its Ethernet destination is a group (broadcast / multicast) address */
+  readonly groupDst: boolean;
+  /** its source MAC could be a host's: unicast, not zero, not the controller's own (graph.ts `learnable`) */
+  readonly learnableSrc: boolean;
+  /** its source MAC is a host already learnt at some port */
+  readonly knownSrc: boolean;
+}
+
+/**
+ * True when a frame at a port with a link is first-hop host traffic, which a genuine inter-switch port
+ * never carries (see the module docs): host traffic to a group address from a learnable MAC learnt nowhere.
+ */
+export function isFirstHopOnLink(f: LinkedPortFrame): boolean {
+  return f.hostFrame && f.groupDst && f.learnableSrc && !f.knownSrc;
+}
 
 /** Why an LLDP sighting did not make (or keep) a link. */
 export interface RejectedLink {
@@ -123,6 +155,15 @@ export class LinkGuard {
     if (st.host) return false;
     st.host = true;
     return true;
+  }
+
+  /**
+   * A non-LLDP frame from `mac` arrived at `ref`, a port with a link. Returns true when it is first-hop
+   * host traffic ({@link isFirstHopOnLink}) and made `ref` a host port (outside the grace period): the
+   * link there is fabricated; the caller removes the port's links and learns the host.
+   */
+  hostTrafficOnLink(ref: PortRef, mac: string, frame: LinkedPortFrame, nowMs: number): boolean {
+    return isFirstHopOnLink(frame) && this.hostTraffic(ref, mac, nowMs);
   }
 
   /**

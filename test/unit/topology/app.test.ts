@@ -121,7 +121,9 @@ describe('topology/app: the shell on a fake clock', () => {
     sim.packetIn(leaf, 3, buildArp({ op: 1, ethSrc: mac, ethDst: 'ff:ff:ff:ff:ff:ff', sha: mac, spa: '10.0.0.1', tha: '00:00:00:00:00:00', tpa: '10.0.0.2' }));
     expect(seen).to.deep.equal([mac]);
     expect(topo.view.hostByMac(mac)?.attachment).to.deep.equal({ dpid: leaf, portNo: 3 });
-    sim.packetIn(leaf, 1, buildArp({ op: 1, ethSrc: '0a:00:00:00:00:09', ethDst: 'ff:ff:ff:ff:ff:ff', sha: '0a:00:00:00:00:09', spa: '10.0.0.9', tha: '00:00:00:00:00:00', tpa: '10.0.0.2' }));
+    // unicast, as switch entries forward it across a link (a broadcast from a MAC learnt nowhere would be
+    // first-hop traffic: the link would be taken for a relay, see link-guard.test.ts)
+    sim.packetIn(leaf, 1, buildArp({ op: 1, ethSrc: '0a:00:00:00:00:09', ethDst: mac, sha: '0a:00:00:00:00:09', spa: '10.0.0.9', tha: '00:00:00:00:00:00', tpa: '10.0.0.1' }));
     expect(topo.view.hostByIpv4('10.0.0.9'), 'not on a fabric port').to.equal(undefined);
     topo.stop();
   });

@@ -5,9 +5,10 @@
  * marks a relay); real links still appear at once.
  */
 import { expect } from 'chai';
-import { buildArp } from '../../../lib/packet/frame.js';
-import { LinkGuard } from '../../../topology/link-guard.js';
+import { buildArp, buildEthernet } from '../../../lib/packet/frame.js';
+import { isFirstHopOnLink, LinkGuard } from '../../../topology/link-guard.js';
 import { setup } from '../../../testing/topology-sim.js';
+import type { OutMessage } from '../../../openflow/app-api.js';
 
 const ref = (dpid: bigint, portNo: number) => ({ dpid, portNo });
 
@@ -72,6 +73,23 @@ describe('topology/link-guard (pure)', () => {
     expect(g2.judge(ref(5n, 1), ref(6n, 1), 15, 0).ok).to.equal(true);
   });
 
+  it('first-hop host traffic on a port with a link: a group-addressed ARP/IPv4 frame from a learnable MAC learnt nowhere', () => {
+    const f = { hostFrame: true, groupDst: true, learnableSrc: true, knownSrc: false };
+    expect(isFirstHopOnLink(f)).to.equal(true);
+    expect(isFirstHopOnLink({ ...f, hostFrame: false }), 'not ARP / IPv4').to.equal(false);
+    expect(isFirstHopOnLink({ ...f, groupDst: false }), 'unicast: entries of an earlier run forward it').to.equal(false);
+    expect(isFirstHopOnLink({ ...f, learnableSrc: false }), "the controller's own probe MAC").to.equal(false);
+    expect(isFirstHopOnLink({ ...f, knownSrc: true }), 'a flood that crossed a link discovery had not seen').to.equal(false);
+    const g = new LinkGuard({ graceMs: 1000 });
+    const p = ref(0x201n, 3);
+    g.portUp(p, 0);
+    expect(g.hostTrafficOnLink(p, 'aa', f, 500), 'within the grace period').to.equal(false);
+    expect(g.hostTrafficOnLink(p, 'aa', { ...f, knownSrc: true }, 1500)).to.equal(false);
+    expect(g.isHostPort(p)).to.equal(false);
+    expect(g.hostTrafficOnLink(p, 'aa', f, 1500)).to.equal(true);
+    expect(g.isHostPort(p)).to.equal(true);
+  });
+
   it('keeps a bounded record of refusals', () => {
     const g = new LinkGuard({ graceMs: 0, maxRecords: 4 });
     const h = ref(9n, 1);
@@ -86,6 +104,74 @@ describe('topology/link-guard (pure)', () => {
 describe('topology/app: two hosts relaying probes between their ports', () => {
   const arpFrom = (mac: string, ip: string): Buffer =>
     buildArp({ op: 1, ethSrc: mac, ethDst: 'ff:ff:ff:ff:ff:ff', sha: mac, spa: ip, tha: '00:00:00:00:00:00', tpa: '10.0.0.254' });
+  /** an IPv4/UDP frame (checksums not needed by the parser) */
+  const ipv4 = (ethSrc: string, ethDst: string, src: string, dst: string): Buffer => {
+    const ip = Buffer.alloc(28);
+    ip[0] = 0x45;
+    ip.writeUInt16BE(28, 2);
+    ip[8] = 64;
+    ip[9] = 17;
+    Buffer.from(src.split('.').map(Number)).copy(ip, 12);
+    Buffer.from(dst.split('.').map(Number)).copy(ip, 16);
+    ip.writeUInt16BE(5000, 20);
+    ip.writeUInt16BE(6000, 22);
+    ip.writeUInt16BE(8, 24);
+    return buildEthernet(ethDst, ethSrc, 0x0800, ip);
+  };
+  const isHostPortOut = (spec: { hostPorts: readonly { dpid: bigint; portNo: number }[] }, x: { dpid: bigint; msg: OutMessage }): boolean =>
+    x.msg.type === 'OFPT_PACKET_OUT' && spec.hostPorts.some((h) => h.dpid === x.dpid
+      && x.msg.type === 'OFPT_PACKET_OUT' && x.msg.actions.some((a) => a.type === 'OFPAT_OUTPUT' && a.port === h.portNo));
+
+  it('relays running before the switches connect: the link made of the first probes goes with the first broadcast of a host, and stays gone', () => {
+    const { sim, topo, clock, events } = setup([1, 2, 1]);
+    const [h1, h2] = sim.spec.hostPorts as [{ dpid: bigint; portNo: number }, { dpid: bigint; portNo: number }];
+    sim.peers.set(`${h1.dpid}:${h1.portNo}`, h2);
+    sim.peers.set(`${h2.dpid}:${h2.portNo}`, h1);
+    for (const s of sim.spec.switches) sim.up(s.dpid);
+    clock.advance(1500);
+    // before any host has spoken nothing tells the relaying hosts from a switch: the first probes made a link
+    expect(topo.view.isFabricPort(h1), 'the relayed link, before any host traffic').to.equal(true);
+    expect(topo.view.links()).to.have.length(6);
+    sim.packetIn(h1.dpid, h1.portNo, arpFrom('0a:00:00:00:00:01', '10.0.0.1'));
+    expect(topo.view.isFabricPort(h1)).to.equal(false);
+    expect(topo.view.isFabricPort(h2), 'both directions of the relayed link went').to.equal(false);
+    expect(topo.view.links()).to.have.length(4);
+    expect(events.filter((e) => e.type === 'linkDown').map((e) => e.type === 'linkDown' && e.reason)).to.deep.equal(['rejected:hostPort', 'rejected:hostPort']);
+    expect(topo.view.hostByMac('0a:00:00:00:00:01')?.attachment, 'the host is learnt at its port').to.deep.equal(h1);
+    expect(topo.view.rejectedLinks!().map((r) => r.reason)).to.deep.equal(['hostPort', 'hostPort']);
+    sim.packetIn(h2.dpid, h2.portNo, arpFrom('0a:00:00:00:00:02', '10.0.0.2'));
+    const before = sim.sent.length;
+    clock.advance(5000);
+    expect(sim.sent.slice(before).filter((x) => isHostPortOut(sim.spec, x)), 'probes out of host ports').to.have.length(0);
+    expect(topo.view.links()).to.have.length(4);
+    expect(topo.view.hosts().map((h) => `${h.mac} ${h.attachment.dpid}:${h.attachment.portNo}`)).to.deep.equal([
+      `0a:00:00:00:00:01 ${h1.dpid}:${h1.portNo}`, `0a:00:00:00:00:02 ${h2.dpid}:${h2.portNo}`]);
+    topo.stop();
+  });
+
+  it('a genuine fabric link is not dropped by frames a fabric port can carry', () => {
+    const { sim, topo, clock } = setup([1, 2, 1], { ignoredMacs: ['0e:00:00:00:00:99'] });
+    for (const s of sim.spec.switches) sim.up(s.dpid);
+    // within the grace period of the ports coming up, even first-hop traffic marks nothing
+    const w = sim.spec.wires[0]!;
+    clock.advance(300);
+    expect(topo.view.isFabricPort(w.b)).to.equal(true);
+    sim.packetIn(w.b.dpid, w.b.portNo, arpFrom('0a:00:00:00:00:07', '10.0.0.7'));
+    expect(topo.view.links(), 'grace period').to.have.length(4);
+    clock.advance(1500);
+    const [h1] = sim.spec.hostPorts as [{ dpid: bigint; portNo: number }];
+    sim.packetIn(h1.dpid, h1.portNo, arpFrom('0a:00:00:00:00:01', '10.0.0.1'));
+    // a flood copy of a known host's broadcast that crossed the link
+    sim.packetIn(w.b.dpid, w.b.portNo, arpFrom('0a:00:00:00:00:01', '10.0.0.1'));
+    // unicast from a host this run has not learnt (forwarded by entries of an earlier run)
+    sim.packetIn(w.b.dpid, w.b.portNo, ipv4('0a:00:00:00:00:05', '0a:00:00:00:00:01', '10.0.0.5', '10.0.0.1'));
+    // the routing app's own ARP probe (ignored MAC), flooded before discovery saw the link
+    sim.packetIn(w.a.dpid, w.a.portNo, arpFrom('0e:00:00:00:00:99', '0.0.0.0'));
+    expect(topo.view.links()).to.have.length(4);
+    expect(topo.view.hostPorts!()).to.deep.equal([h1]);
+    expect(topo.view.rejectedLinks!()).to.deep.equal([]);
+    topo.stop();
+  });
 
   it('hosts that talked first: no probes out of their ports, the relay creates no link, hosts stay; a real link still appears at once', () => {
     const { sim, topo, clock } = setup([1, 2, 1]);
