@@ -1,7 +1,7 @@
 /**
  * The meter enforcer's per-switch state: at switch-up (or at a switch's first set()) the capability probe
  * (OFPMP_METER_FEATURES, OpenFlow 1.3.5 §7.3.5.13: probe before you promise, ARCHITECTURE.md
- * "Commitments" 1), the meter id pool sized by it (meters.ts MeterIdPool), and the clean slate — every
+ * "Commitments" 1), the meter id pool sized by it (meter-id-pool.ts), and the clean slate — every
  * entry of the enforcement cookie prefix and every meter left by an earlier controller run deleted, after
  * giving the entries of other apps an earlier run metered their plain instructions back. A switch that
  * goes down or comes up again gets a fresh state; work begun under the old one sees it is no longer
@@ -12,7 +12,8 @@ import { flowMod, OFPFC, OFPG, OFPP, OFPTT_ALL } from '../../openflow/codec/inde
 import { dpidHex, type Logger } from '../../lib/log.js';
 import type { MeterLayout } from './meter-layout.js';
 import { MeterEnforcerError, type MeterSupport } from './meter-target.js';
-import { deleteEnforcementEntries, isEnforcementCookie, judgeMeterFeatures, MeterIdPool, meterDeleteAll, meterTableMiss } from './meters.js';
+import { MeterIdPool } from './meter-id-pool.js';
+import { deleteEnforcementEntries, isEnforcementCookie, judgeMeterFeatures, meterDeleteAll, meterTableMiss } from './meters.js';
 
 /** One connected switch as the enforcer knows it. */
 export interface SwitchState {
