@@ -3,7 +3,7 @@
  * OpenFlow 1.3 meter (one drop band, OFPMF_KBPS|BURST|STATS) on the pinned entry it polices. This file
  * keeps the per-key state and the order of operations (install, modify, teardown, refresh, statistics,
  * close) and talks to switches through SwitchHandle.transact (messages + barrier). The parts it uses:
- * meters.ts (the pure messages, cookies, id pool, burst rule), meter-layout.ts (where a meter goes: its
+ * meter-ops.ts (the per-key operation queue), meters.ts (the pure messages, cookies, id pool, burst rule), meter-layout.ts (where a meter goes: its
  * own entry, attached to the pinned entry, or expiring through the meter table), meter-switches.ts (the
  * per-switch probe, id pool and clean slate), meter-target.ts (targets, reports, errors).
  *
@@ -29,6 +29,7 @@ import { OFPM, type Action, type Match } from '../../openflow/codec/index.js';
 import type { Clock } from '../../lib/clock.js';
 import { dpidHex, type Logger } from '../../lib/log.js';
 import { MeterLayout } from './meter-layout.js';
+import { OpQueue } from './meter-ops.js';
 import { MeterSwitches, type SwitchState } from './meter-switches.js';
 import { attachmentsOf, MeterEnforcerError, type Attachment, type MeterInfo, type MeterSupport, type MeterTarget } from './meter-target.js';
 import {
@@ -72,15 +73,6 @@ export interface MeterEnforcerOptions {
 /** Wait for the deletes of close(), ms. */
 const CLOSE_TIMEOUT_MS = 2000;
 
-interface Waiter<T> {
-  readonly resolve: (v: T) => void;
-  readonly reject: (e: unknown) => void;
-}
-
-type Op =
-  | { readonly kind: 'set'; target: MeterTarget; readonly waiters: Waiter<number>[] }
-  | { readonly kind: 'remove'; readonly waiters: Waiter<void>[] };
-
 /** What one key has on one switch (exactly what the switch confirmed). */
 interface Installed {
   readonly sw: SwitchState;
@@ -104,7 +96,7 @@ interface Entry {
   stats?: MeterInfo['stats'];
   prev?: MeterSample;
   on?: Installed;
-  readonly queue: Op[];
+  readonly queue: OpQueue;
   running?: Promise<void>;
   /** dropped by switchUp/switchDown/close: whatever is in flight must not record itself */
   forgotten: boolean;
@@ -149,7 +141,7 @@ export class MeterEnforcer {
     }
     let e = this.entries.get(target.key);
     if (!e) {
-      e = { key: target.key, target, burstBytes, state: 'installing', queue: [], forgotten: false, removed: false };
+      e = { key: target.key, target, burstBytes, state: 'installing', queue: new OpQueue(), forgotten: false, removed: false };
       this.entries.set(target.key, e);
     }
     const entry = e;
@@ -157,11 +149,7 @@ export class MeterEnforcer {
     entry.burstBytes = burstBytes;
     entry.state = 'installing';
     return new Promise<number>((resolve, reject) => {
-      const last = entry.queue[entry.queue.length - 1];
-      if (last?.kind === 'set') {
-        last.target = target;
-        last.waiters.push({ resolve, reject });
-      } else entry.queue.push({ kind: 'set', target, waiters: [{ resolve, reject }] });
+      entry.queue.set(target, { resolve, reject });
       this.pump(entry);
     });
   }
@@ -171,13 +159,7 @@ export class MeterEnforcer {
     const e = this.entries.get(key);
     if (!e) return Promise.resolve();
     return new Promise<void>((resolve, reject) => {
-      while (e.queue[e.queue.length - 1]?.kind === 'set') {
-        const dropped = e.queue.pop() as Extract<Op, { kind: 'set' }>;
-        for (const w of dropped.waiters) w.reject(new MeterEnforcerError('ENF_SUPERSEDED', `key ${key} was removed before this set() ran`));
-      }
-      const last = e.queue[e.queue.length - 1];
-      if (last?.kind === 'remove') last.waiters.push({ resolve, reject });
-      else e.queue.push({ kind: 'remove', waiters: [{ resolve, reject }] });
+      e.queue.remove(key, { resolve, reject });
       this.pump(e);
     });
   }
@@ -279,7 +261,7 @@ export class MeterEnforcer {
 
   /** Runs the key's queued operations in order. Never rejects. */
   private async drain(e: Entry): Promise<void> {
-    for (let op = e.queue.shift(); op !== undefined && !e.forgotten; op = e.queue.shift()) {
+    for (let op = e.queue.next(); op !== undefined && !e.forgotten; op = e.queue.next()) {
       if (op.kind === 'remove') {
         await this.teardown(e);
         e.removed = true;
@@ -292,7 +274,7 @@ export class MeterEnforcer {
         const at = await this.apply(e, op.target);
         e.installedAtMs = at;
         e.error = undefined;
-        e.state = e.queue.some((o) => o.kind === 'set') ? 'installing' : 'installed';
+        e.state = e.queue.hasSet ? 'installing' : 'installed';
         for (const w of op.waiters) w.resolve(at);
       } catch (err) {
         await this.teardown(e);
@@ -426,7 +408,7 @@ export class MeterEnforcer {
 
   private forget(e: Entry, err: unknown): void {
     e.forgotten = true;
-    for (const op of e.queue.splice(0)) for (const w of op.waiters) w.reject(err);
+    e.queue.rejectAll(err);
     if (this.entries.get(e.key) === e) this.entries.delete(e.key);
   }
 
@@ -469,7 +451,7 @@ export class MeterEnforcer {
     const closedErr = new MeterEnforcerError('ENF_CLOSED', 'the meter enforcer is closed');
     const running: Promise<void>[] = [];
     for (const e of this.entries.values()) {
-      for (const op of e.queue.splice(0)) for (const w of op.waiters) w.reject(closedErr);
+      e.queue.rejectAll(closedErr);
       if (e.running) running.push(e.running);
     }
     await Promise.allSettled(running);
