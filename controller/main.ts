@@ -1,7 +1,8 @@
 /**
  * The one place where Rivulet is wired together (ARCHITECTURE.md "Principles": explicit wiring, no global registries):
  * the OpenFlow controller, the topology app (registered first, so a host is learnt before routing sees
- * its packet), the routing app and the REST API, all from one validated {@link RivuletConfig}.
+ * its packet), the routing app and the REST API, all from one validated {@link RivuletConfig}. Each app
+ * gets its own section (its schema lives with the app) and only the keys of other sections it names.
  */
 import type { RoutingApp } from '../apps/routing/app.js';
 import { createRoutingApp } from '../apps/routing/app.js';
@@ -15,6 +16,8 @@ import { readFileSync } from 'node:fs';
 import { startController, type Controller, type ControllerTls } from '../openflow/listener.js';
 import { PROBE_MAC } from '../apps/routing/arp.js';
 import { createControllerMeterApp } from '../apps/controlplane/controller-meter.js';
+import { controllerMeterRatePps } from '../apps/controlplane/config.js';
+import { topologySettings } from '../topology/config.js';
 import { createLogger, type Logger } from '../lib/log.js';
 import { createRestServer, type RestAddress, type RestServer } from './rest/index.js';
 
@@ -72,27 +75,15 @@ export async function startRivulet(opts: RivuletOptions): Promise<Rivulet> {
   const topology = createTopologyApp({
     clock,
     log: log.child({ app: 'topology' }),
-    config: {
-      lldpIntervalMs: config.topology.lldpIntervalMs,
-      linkTimeoutPeriods: config.topology.linkTimeoutPeriods,
-      ...(config.topology.defaultCapacityBps === undefined ? {} : { defaultCapacityBps: config.topology.defaultCapacityBps }),
-      linkCapacityBps: config.topology.links,
-      guard: { delayFactor: config.topology.linkDelayFactor, delayFloorMs: config.topology.linkDelayFloorMs },
-      maxHosts: config.topology.maxHosts,
-      hostIdleMs: config.topology.hostIdleS * 1000,
-      ignoredMacs: [PROBE_MAC],
-    },
+    // the controller's own ARP probes are never learnt as hosts
+    config: { ...topologySettings(config.topology), ignoredMacs: [PROBE_MAC] },
   });
   let controller: Controller | undefined;
   const routing = createRoutingApp({
     topology: topology.view,
     clock,
     log,
-    config: {
-      seed: config.routing.seed, idleTimeoutS: config.routing.idleTimeoutS, priority: config.routing.priority,
-      maxRoutes: config.routing.maxRoutes, maxRoutesPerSwitch: config.routing.maxRoutesPerSwitch,
-      maxProbesPerSecond: config.routing.maxProbesPerSecond,
-    },
+    config: config.routing,
     ...(config.qos.enabled ? { queueOf: dscpQueueRule(config.qos.dscpMap) } : {}),
   });
   const qos = createQosApp({
@@ -117,11 +108,7 @@ export async function startRivulet(opts: RivuletOptions): Promise<Rivulet> {
     log,
     ...(priorityThresholds ? { priorityThresholds } : {}),
   });
-  const sw = config.packetIn.perSwitchPps;
-  const controllerMeter = createControllerMeterApp({
-    ratePps: config.packetIn.controllerMeter ? sw.lldp + sw.arp + sw.ipv4 + sw.other : 0,
-    log,
-  });
+  const controllerMeter = createControllerMeterApp({ ratePps: controllerMeterRatePps(config.packetIn), log });
   const stopApps = (): void => {
     void enforcement.stop();
     void qos.stop();

@@ -1,8 +1,9 @@
 /**
  * The enforcement app's shell (controller side of live allocation; Faucet style: find the state, call the core
  * with `now`, perform what it returned). It owns:
- * - the agent channels (agent-server.ts: unix socket + the REST server's WebSocket route), whose messages
- *   feed the {@link EnforcementCore}; a `welcome` answers each hello;
+ * - the agent channels (agent-server.ts: unix socket + the REST server's WebSocket route) and the agents'
+ *   sessions on them (agent-sessions.ts: authentication, limits, `welcome`), whose messages feed the
+ *   {@link EnforcementCore};
  * - the allocation loop: one run after each batch of agent events (coalesced with setImmediate, so one
  *   batch → one run) and one every `allocator.intervalMs` (clock timer); each run's effects are performed
  *   here — `rates` written to the agent's channel, meters set / removed through the {@link MeterEnforcer};
@@ -13,8 +14,7 @@
  * Errors never escape: each is logged (with the dpid where there is one) and contained.
  */
 import type { WebSocket } from 'ws';
-import { randomBytes } from 'node:crypto';
-import { agentAuthValid, nowEpochUs, type AgentMessage, type HelloMsg, type Thresholds, type WelcomeMsg } from '../../protocol/agent.js';
+import { nowEpochUs, type Thresholds, type WelcomeMsg } from '../../protocol/agent.js';
 import type { App, AppContext, SwitchHandle } from '../../openflow/app-api.js';
 import type { Clock, TimerHandle } from '../../lib/clock.js';
 import type { EnforcementConfig } from './config.js';
@@ -23,8 +23,9 @@ import type { PriorityThresholds } from '../qos/index.js';
 import type { FlowKey, RouteInfo } from '../routing/types.js';
 import type { TopologyView } from '../../topology/types.js';
 import { readPathFromSwitches, removeStaleEntries } from './adopt.js';
-import { AgentGuard, type AgentRejectReason } from './agent-guard.js';
-import { AgentServer, type AgentChannel } from './agent-server.js';
+import type { AgentRejectReason } from './agent-guard.js';
+import { AgentServer } from './agent-server.js';
+import { AgentSessions } from './agent-sessions.js';
 import { EnforcementCore } from './core.js';
 import { MeterEnforcer, type MeterInfo, type MeterSupport } from './meter-enforcer.js';
 import type { AgentView, AllocatorView, EnforcementEffect, EnforcementSettings, FlowletView, Now } from './types.js';
@@ -142,13 +143,7 @@ class EnforcementShell {
   readonly agents: AgentServer;
   private readonly log: Logger;
   private readonly epochUs: () => number;
-  private readonly byAgent = new Map<string, AgentChannel>();
-  private readonly guard: AgentGuard;
-  /** channels waiting for their `auth` (hello held, nonce sent), and the agent id each proved */
-  private readonly challenges = new Map<AgentChannel, { hello: HelloMsg; nonce: string; timer: TimerHandle }>();
-  private readonly authenticated = new Map<AgentChannel, string>();
-  /** last `error` sent per channel for rejected items, ms (one a second at most) */
-  private readonly lastRejectNotice = new Map<AgentChannel, number>();
+  private readonly sessions: AgentSessions;
   private readonly knownSwitches = new Set<bigint>();
   private readonly running = new Set<Promise<unknown>>();
   private tick: TimerHandle | undefined;
@@ -158,7 +153,6 @@ class EnforcementShell {
   private stopped = false;
   private started = false;
   private stopping: Promise<void> | undefined;
-  private readonly thresholds: Thresholds | undefined;
   /** the context the app host gives at registration (App.attach): the app's way to the switches */
   private ctx: AppContext | undefined;
   private readonly switches = (dpid: bigint): SwitchHandle | undefined => this.ctx?.switch(dpid);
@@ -181,15 +175,17 @@ class EnforcementShell {
     });
     this.agents = new AgentServer({
       log: this.log, clock: opts.clock, heartbeatMs: c.agents.heartbeatMs,
-      onMessage: (ch, msg) => this.onMessage(ch, msg),
-      onClose: (ch) => this.onClose(ch),
+      onMessage: (ch, msg) => this.sessions.onMessage(ch, msg),
+      onClose: (ch) => this.sessions.onClose(ch),
     });
-    this.guard = new AgentGuard(
-      { maxActiveFlowletsPerAgent: c.agents.maxActiveFlowletsPerAgent, maxEventsPerSecond: c.agents.maxEventsPerSecond },
-      (ip) => opts.topology.hostByIpv4(ip)?.mac,
-    );
-    this.thresholds = agentThresholds(opts.priorityThresholds, c.qos.dscpMap,
-      c.qos.enabled ? { queues: c.qos.queues, smallFlowletBytes: c.allocator.smallFlowletBytes } : undefined);
+    this.sessions = new AgentSessions({
+      core: this.core, config: c, clock: opts.clock, log: this.log, topology: opts.topology,
+      thresholds: agentThresholds(opts.priorityThresholds, c.qos.dscpMap,
+        c.qos.enabled ? { queues: c.qos.queues, smallFlowletBytes: c.allocator.smallFlowletBytes } : undefined),
+      now: () => this.now(),
+      schedule: () => this.schedule(),
+      stopped: () => this.stopped,
+    });
   }
 
   api(): EnforcementApp {
@@ -218,13 +214,7 @@ class EnforcementShell {
       flowlets: () => this.core.flowletViews(),
       flowletKeys: () => this.core.flowletKeys(),
       flowletByKey: (k) => this.core.flowletByKey(k),
-      disconnectAgent: (id, reason) => {
-        const ch = this.byAgent.get(id);
-        if (!ch?.open) return false;
-        this.log.warn({ event: 'agent_disconnected_by_api', agentId: id, reason }, 'agent disconnected through the REST API');
-        ch.close(`disconnected by the operator: ${reason}`);
-        return true;
-      },
+      disconnectAgent: (id, reason) => this.sessions.disconnect(id, reason),
       endedFlowlets: () => this.core.endedViews(),
       allocator: () => this.core.allocatorView(this.opts.clock.now()),
       agents: () => this.core.agentViews(),
@@ -233,13 +223,13 @@ class EnforcementShell {
       reactionSamples: () => this.core.reactionSamples(),
       linkLoads: () => this.core.linkLoads(),
       adoptWebSocket: (ws, peer) => this.agents.adoptWebSocket(ws, peer),
-      agentWebSocket: () => this.authConfigured(),
-      agentRejections: () => this.guard.rejectedCounts(),
+      agentWebSocket: () => this.sessions.authConfigured(),
+      agentRejections: () => this.sessions.rejectedCounts(),
     };
     return {
       app, core: this.core, meters: this.meters, agentServer: this.agents, source,
       start: () => this.start(),
-      welcome: (id) => this.welcome(id),
+      welcome: (id) => this.sessions.welcome(id),
       runNow: () => this.run(),
       settled: async () => {
         while (this.running.size > 0) await Promise.allSettled([...this.running]);
@@ -263,156 +253,6 @@ class EnforcementShell {
     }
     if (c.agents.socketPath !== '') await this.agents.listenUnix(c.agents.socketPath, parseInt(c.agents.socketMode, 8));
     this.log.info({ event: 'enforcement_started', policy: c.allocator.policy, mode: c.enforcement.mode, meterPer: c.enforcement.meterPer, socket: this.agents.listeningPath ?? null }, 'allocator and enforcement running');
-  }
-
-  private welcome(agentId: string): WelcomeMsg {
-    const c = this.opts.config;
-    return {
-      type: 'welcome', agentId, heartbeatMs: c.agents.heartbeatMs, smallFlowletBytes: c.allocator.smallFlowletBytes,
-      ...(c.agents.idleGapMs !== undefined ? { idleGapMs: c.agents.idleGapMs } : {}),
-      ...(this.thresholds ? { thresholds: this.thresholds } : {}),
-    };
-  }
-
-  /* ------------------------------------------------------------ agent channels */
-
-  /** Whether any agent secret is configured (the WebSocket channel is served only then). */
-  private authConfigured(): boolean {
-    const a = this.opts.config.agents.auth;
-    return a.sharedSecret !== undefined || Object.keys(a.secrets).length > 0;
-  }
-
-  /** The secret agent `id` must prove: its own, else the shared one. */
-  private secretFor(id: string): string | undefined {
-    const a = this.opts.config.agents.auth;
-    return Object.hasOwn(a.secrets, id) ? a.secrets[id] : a.sharedSecret;
-  }
-
-  private refuse(ch: AgentChannel, reason: AgentRejectReason, message: string): void {
-    this.guard.count(reason);
-    this.log.warn({ event: 'agent_refused', channel: ch.id, kind: ch.kind, peer: ch.peer, reason }, message);
-    ch.close(message);
-  }
-
-  private onMessage(ch: AgentChannel, msg: AgentMessage): void {
-    if (this.stopped) return;
-    switch (msg.type) {
-      case 'hello':
-        return this.onHello(ch, msg);
-      case 'auth': {
-        const pending = this.challenges.get(ch);
-        if (!pending) return this.refuse(ch, 'unauthenticated', 'auth without a challenge');
-        this.challenges.delete(ch);
-        this.opts.clock.clearTimeout(pending.timer);
-        const secret = this.secretFor(pending.hello.agentId);
-        if (msg.agentId !== pending.hello.agentId || secret === undefined || !agentAuthValid(secret, msg.agentId, pending.nonce, msg.mac)) {
-          return this.refuse(ch, 'unauthenticated', `authentication as agent ${pending.hello.agentId} failed`);
-        }
-        this.authenticated.set(ch, msg.agentId);
-        this.log.info({ event: 'agent_authenticated', channel: ch.id, kind: ch.kind, agentId: msg.agentId }, 'agent authenticated');
-        return this.register(ch, pending.hello);
-      }
-      case 'events': {
-        if (ch.agentId === undefined) {
-          ch.close('events before hello');
-          return;
-        }
-        const f = this.guard.events(ch.agentId, msg, this.opts.clock.now());
-        this.noticeRejected(ch, f.rejected);
-        const v = f.value;
-        if (v.starts.length + v.progress.length + v.ends.length + v.enforced.length === 0) return;
-        // allocate at flowlet starts and ends; plain progress waits for the periodic run
-        if (this.core.events(ch.agentId, v, this.now()) || this.opts.config.allocator.runOnProgress) this.schedule();
-        return;
-      }
-      case 'ping':
-        if (ch.agentId !== undefined) this.core.seen(ch.agentId, this.now());
-        return;
-      case 'error':
-        this.log.warn({ event: 'agent_error', agentId: ch.agentId, message: msg.message }, 'agent reported an error');
-        return;
-    }
-  }
-
-  /**
-   * A hello: registered at once, or held behind a challenge when the channel must authenticate — always
-   * on the WebSocket, on the unix socket when `agents.auth.unix`, and whenever the agent id is already
-   * connected on another channel (only the agent itself may take its id over).
-   */
-  private onHello(ch: AgentChannel, msg: HelloMsg): void {
-    if (ch.agentId !== undefined && ch.agentId !== msg.agentId) {
-      ch.close('one agent per channel: a second hello with another agentId');
-      return;
-    }
-    if (this.challenges.has(ch)) return this.refuse(ch, 'unauthenticated', 'a second hello before answering the challenge');
-    const id = msg.agentId;
-    const prev = this.byAgent.get(id);
-    const idInUse = prev !== undefined && prev !== ch && prev.open;
-    const must = ch.kind === 'ws' || this.opts.config.agents.auth.unix || idInUse;
-    if (!must || this.authenticated.get(ch) === id) return this.register(ch, msg);
-    const secret = this.secretFor(id);
-    if (secret === undefined) {
-      return idInUse
-        ? this.refuse(ch, 'idInUse', `agent ${id} is connected on another channel; a second connection must authenticate as it, and no secret is configured for it`)
-        : this.refuse(ch, 'unauthenticated', `agent ${id} must authenticate on this channel and no secret is configured for it`);
-    }
-    const nonce = randomBytes(32).toString('hex');
-    const timeoutMs = this.opts.config.agents.auth.timeoutMs;
-    const timer = this.opts.clock.setTimeout(() => {
-      if (this.challenges.delete(ch)) this.refuse(ch, 'unauthenticated', `no auth within ${timeoutMs} ms of the challenge`);
-    }, timeoutMs);
-    this.challenges.set(ch, { hello: msg, nonce, timer });
-    ch.send({ type: 'challenge', nonce });
-  }
-
-  /** An admitted hello: limits, address checks (agent-guard.ts), the allocator resync, `welcome`. */
-  private register(ch: AgentChannel, msg: HelloMsg): void {
-    const id = msg.agentId;
-    const prev = this.byAgent.get(id);
-    if (!prev && this.byAgent.size >= this.opts.config.agents.maxAgents) {
-      return this.refuse(ch, 'agentLimit', `agent limit reached (${this.opts.config.agents.maxAgents} agents)`);
-    }
-    if (prev && prev !== ch) {
-      prev.agentId = undefined; // replaced: its close is not the agent going away
-      prev.close(`replaced by an authenticated connection of agent ${id}`);
-    }
-    const f = this.guard.hello(msg, this.opts.clock.now());
-    if (f.droppedAddresses.length > 0) {
-      this.log.warn({ event: 'agent_addresses_refused', agentId: id, addresses: f.droppedAddresses }, 'addresses the host table places at another MAC are not registered for this agent');
-    }
-    ch.agentId = id;
-    this.byAgent.set(id, ch);
-    this.core.hello(f.value, this.now());
-    ch.send(this.welcome(id));
-    this.noticeRejected(ch, f.rejected);
-    this.schedule();
-  }
-
-  /** Tells the agent (at most once a second) what was rejected; counted in agent-guard.ts. */
-  private noticeRejected(ch: AgentChannel, rejected: Partial<Record<AgentRejectReason, number>>): void {
-    const parts = Object.entries(rejected).filter(([, n]) => (n ?? 0) > 0).map(([r, n]) => `${r} ${n}`);
-    if (parts.length === 0) return;
-    const now = this.opts.clock.now();
-    const last = this.lastRejectNotice.get(ch);
-    if (last !== undefined && now - last < 1000) return;
-    this.lastRejectNotice.set(ch, now);
-    this.log.warn({ event: 'agent_items_rejected', agentId: ch.agentId, rejected }, `agent items rejected: ${parts.join(', ')}`);
-    ch.send({ type: 'error', message: `rejected, not stored: ${parts.join(', ')}` });
-  }
-
-  private onClose(ch: AgentChannel): void {
-    const pending = this.challenges.get(ch);
-    if (pending) this.opts.clock.clearTimeout(pending.timer);
-    this.challenges.delete(ch);
-    this.authenticated.delete(ch);
-    this.lastRejectNotice.delete(ch);
-    const id = ch.agentId;
-    if (id === undefined || this.byAgent.get(id) !== ch) return;
-    this.byAgent.delete(id);
-    this.guard.gone(id);
-    if (this.stopped) return;
-    this.core.agentGone(id, this.now());
-    this.schedule();
   }
 
   /* ------------------------------------------------------------ the loop */
@@ -476,7 +316,7 @@ class EnforcementShell {
     let meters = 0;
     for (const e of effects) {
       if (e.kind === 'rates') {
-        const ch = this.byAgent.get(e.agentId);
+        const ch = this.sessions.channel(e.agentId);
         if (ch?.open) ch.send(e.msg);
         rates += e.msg.set.length + e.msg.clear.length;
       } else if (e.kind === 'meterSet') {

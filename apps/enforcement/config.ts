@@ -1,9 +1,14 @@
 /**
- * The configuration enforcement reads: its own sections (allocator, enforcement, agents, tenants) and
- * the few keys of other sections it needs (routing's priority and idle timeout: meters attach to the
- * pinned entries; QoS's classes: pushed to agents; the topology's link capacities). controller/main.ts
- * passes exactly this, not the whole file (README.md "Configuration" documents each key).
+ * The configuration enforcement reads: the schemas of its own sections (`enforcement`, `agents`,
+ * `tenants`; the `allocator` section is apps/allocator/config.ts's), composed into the file's schema by
+ * controller/config, the check that spans tenants (unique names), and {@link EnforcementConfig}: its
+ * sections and the few keys of other sections it needs (routing's priority and idle timeout: meters
+ * attach to the pinned entries; QoS's classes: pushed to agents; the topology's link capacities).
+ * controller/main.ts passes exactly this, not the whole file (README.md "Configuration" documents each key).
  */
+import { Type } from '@sinclair/typebox';
+import { ConfigError } from '../../lib/config-error.js';
+import { int, oneOf, SECTION } from '../../lib/config-schema.js';
 import type { TenantConfig } from './tenants.js';
 import type { EnforcementSettings } from './types.js';
 
@@ -51,4 +56,77 @@ export interface EnforcementConfig {
   readonly qos: { readonly enabled: boolean; readonly queues: number; readonly dscpMap: Readonly<Record<string, readonly number[]>> };
   /** the topology's link capacities, bit/s (`<dpid hex16>:<port>` → bit/s) */
   readonly topology: { readonly links: Readonly<Record<string, number>>; readonly defaultCapacityBps?: number | undefined };
+}
+
+export const ENFORCEMENT_MODES = ['meters', 'agents', 'both', 'mark'] as const;
+
+export const EnforcementSection = Type.Object(
+  {
+    mode: oneOf(ENFORCEMENT_MODES, 'both', 'who enforces the rates: OpenFlow meters on the ingress leaf, the host agents (HTB), or both (agents shape, meters police above); mark = no rate allocation at all: agents only mark DSCP by the PIAS/Karuna thresholds (the priority-only baseline of experiments)'),
+    meterMarginFraction: Type.Number({
+      minimum: 0, maximum: 10, default: 0.1,
+      description: "mode 'both': meters police at rate·(1 + margin), above the agents' shaping",
+      errorMessage: 'must be a fraction ≥ 0 (0.1 = 10% above the rate)',
+    }),
+    meterPer: oneOf(['flowlet', 'hostPair'] as const, 'flowlet', 'one meter per allocated flowlet, or per (source, destination) host pair on the ingress leaf'),
+    meterBurstMs: int(1, 10_000, 20, "meter burst, ms of traffic at the meter's rate (too small a burst starves TCP below the rate)"),
+    statsIntervalMs: int(100, 3_600_000, 1000, 'period of meter statistics polls (measured rate per meter), ms'),
+    meterExpiryS: int(0, 65_535, 10, "metered entries expire this long after the controller's last refresh (every third of it), so the switches stop policing within this time once the controller is gone, like the agents after their grace (default 10 s); 0 = meters stay while the controller is down, s"),
+  },
+  { ...SECTION, description: 'how allocated rates are enforced' },
+);
+
+export const AgentsSection = Type.Object(
+  {
+    socketPath: Type.String({ default: '/run/rivulet/agents.sock', description: 'unix socket the host agents connect to (NDJSON; "" = none: agents use the WebSocket /api/v1/agents/ws)' }),
+    heartbeatMs: int(10, 600_000, 1000, 'ping period on every agent channel; a channel silent for 3 periods is dropped, ms'),
+    expiryMs: int(0, 86_400_000, 5000, "a vanished agent's flowlets expire after this long unless it comes back, ms"),
+    idleGapMs: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 3_600_000, description: 'idle gap that ends a flowlet, pushed to agents (absent: the agents\' own default), ms' })),
+    socketMode: Type.String({ pattern: '^0?[0-7]{3}$', default: '0600', description: 'file mode of the unix socket (octal; default owner only: the socket\'s protection when agents need no secret on it)' }),
+    auth: Type.Object({
+      secrets: Type.Record(Type.String({ minLength: 1, maxLength: 128 }), Type.String({ minLength: 16, maxLength: 1024 }), {
+        default: {}, description: 'per-agent secrets, agent id → secret (≥ 16 characters); an agent listed here must prove this one',
+      }),
+      sharedSecret: Type.Optional(Type.String({ minLength: 16, maxLength: 1024, description: 'secret of every agent not listed in `secrets`' })),
+      unix: Type.Boolean({ default: false, description: 'require authentication on the unix socket too (else its file mode protects it; a second hello with a connected agent id must authenticate either way)' }),
+      timeoutMs: int(100, 600_000, 5000, 'a channel that has not authenticated this long after its hello is closed, ms'),
+    }, { additionalProperties: false, default: {}, description: 'agent authentication (HMAC challenge-response); the WebSocket channel is off unless a secret is configured' }),
+    maxAgents: int(1, 1_000_000, 1024, 'agents registered at once; more hellos are refused'),
+    maxActiveFlowletsPerAgent: int(1, 10_000_000, 1024, "an agent's active flowlets; further starts are rejected (error on the channel, counted, not stored)"),
+    maxEventsPerSecond: int(1, 100_000_000, 20_000, 'flowlet events (starts, progress, ends, acks) per second per agent, with a burst of one second; the excess is rejected and counted'),
+  },
+  { ...SECTION, description: 'the host-agent channel (protocol/agent.ts)' },
+);
+
+/** An IPv4 address or prefix: `10.0.1.2`, `10.0.1.0/24`. */
+export const IPV4_OR_CIDR_PATTERN =
+  '^(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])(\\.(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])){3}(/([0-9]|[12][0-9]|3[0-2]))?$';
+
+export const TenantSchema = Type.Object(
+  {
+    name: Type.String({ minLength: 1, maxLength: 128, description: 'tenant name (agents may declare it per flowlet)' }),
+    weight: Type.Number({ exclusiveMinimum: 0, maximum: 1e6, default: 1, description: "weight of each of the tenant's flowlets in the allocator", errorMessage: 'must be a weight > 0' }),
+    members: Type.Array(Type.String({ pattern: IPV4_OR_CIDR_PATTERN, errorMessage: 'must be an IPv4 address or prefix such as 10.0.1.0/24' }), {
+      default: [], description: 'source hosts of the tenant: IPv4 addresses or CIDR prefixes',
+    }),
+  },
+  { additionalProperties: false },
+);
+
+export const TenantsSection = Type.Array(TenantSchema, {
+  default: [],
+  description: "tenants with weights; a flowlet's weight is its declared tenant's, else the first tenant whose members hold its source, else 1",
+  errorMessage: 'must be a list of tenants { name, weight, members }',
+});
+
+/** @throws ConfigError CONFIG_INVALID naming `tenants.<i>.name` of the second tenant with a name */
+export function checkTenants(tenants: readonly { readonly name: string }[], file?: string): void {
+  const seen = new Map<string, number>();
+  tenants.forEach((t, i) => {
+    const first = seen.get(t.name);
+    if (first !== undefined) {
+      throw new ConfigError('CONFIG_INVALID', `tenants.${i}.name`, `tenant "${t.name}" is already defined by tenants.${first}`, file);
+    }
+    seen.set(t.name, i);
+  });
 }

@@ -1,9 +1,11 @@
 /**
  * The meter enforcement shell: enforces a rate on one flow (or host pair) at its ingress leaf with an
- * OpenFlow 1.3 meter (one drop band, OFPMF_KBPS|BURST|STATS) and a metered copy of the pinned entry one
- * priority above it (OFPIT_METER then the pinned actions). What to send comes from meters.ts (pure); this
- * file keeps the per-key state, the per-switch meter id pools and the order of operations, and talks to
- * switches through SwitchHandle.transact (messages + barrier).
+ * OpenFlow 1.3 meter (one drop band, OFPMF_KBPS|BURST|STATS) on the pinned entry it polices. This file
+ * keeps the per-key state and the order of operations (install, modify, teardown, refresh, statistics,
+ * close) and talks to switches through SwitchHandle.transact (messages + barrier). The parts it uses:
+ * meter-ops.ts (the per-key operation queue), meters.ts (the pure messages, cookies, id pool, burst rule), meter-layout.ts (where a meter goes: its
+ * own entry, attached to the pinned entry, or expiring through the meter table), meter-switches.ts (the
+ * per-switch probe, id pool and clean slate), meter-target.ts (targets, reports, errors).
  *
  * Per key, operations run one at a time in call order; queued set()s coalesce (the latest target wins and
  * every coalesced caller gets its outcome). Invariant: a key whose last set() failed has nothing on the
@@ -23,15 +25,21 @@
  */
 import { isDeepStrictEqual } from 'node:util';
 import type { OutMessage, RequestOptions, SwitchHandle } from '../../openflow/app-api.js';
-import { flowMod, OFPFC, OFPG, OFPM, OFPP, OFPTT_ALL, type Action, type Match } from '../../openflow/codec/index.js';
+import { OFPM, type Action, type Match } from '../../openflow/codec/index.js';
 import type { Clock } from '../../lib/clock.js';
 import { dpidHex, type Logger } from '../../lib/log.js';
+import { MeterLayout } from './meter-layout.js';
+import { OpQueue } from './meter-ops.js';
+import { MeterSwitches, type SwitchState } from './meter-switches.js';
+import { attachmentsOf, MeterEnforcerError, type Attachment, type MeterInfo, type MeterSupport, type MeterTarget } from './meter-target.js';
 import {
-  DEFAULT_BURST_MS, MeterIdPool, burstKbit, deleteEnforcementEntries, deleteEntryByCookie, enforcementCookie,
-  judgeMeterFeatures, measuredBps, meterAdd, meterBurstBytes, meterDelete, meterDeleteAll, meterModify, meterSample,
-  meteredEntry, rateKbps, attachMeter, detachMeter, isEnforcementCookie, type MeterSample,
-  expiringMeterEntry, gotoMeterTable, deleteExpiringMeterEntry, meterTableMiss,
+  DEFAULT_BURST_MS, burstKbit, deleteEntryByCookie, enforcementCookie, measuredBps, meterAdd, meterBurstBytes, meterDelete,
+  meterModify, meterSample, rateKbps, type MeterSample,
 } from './meters.js';
+
+export {
+  MeterEnforcerError, type Attachment, type MeterEnforcerErrorCode, type MeterInfo, type MeterSupport, type MeterTarget,
+} from './meter-target.js';
 
 export interface MeterEnforcerOptions {
   readonly switches: (dpid: bigint) => SwitchHandle | undefined;
@@ -62,82 +70,8 @@ export interface MeterEnforcerOptions {
   readonly meterTableId?: number;
 }
 
-export interface MeterTarget {
-  readonly key: string;                    // caller's key (a flowlet, or a host pair)
-  readonly dpid: bigint;                   // the ingress leaf
-  readonly match: Match;                   // the pinned entry's match there (in_port + 5-tuple or host pair)
-  readonly actions: readonly Action[];     // the pinned entry's actions there (output, set_queue…)
-  readonly rateBps: number;                // the band's rate, bit/s
-  /**
-   * With `attachPriority`: the pinned entries the meter goes on (default just `match`/`actions`). A host-pair
-   * meter lists every flow of the pair, so one meter polices them all while each keeps its own path.
-   */
-  readonly attachments?: readonly Attachment[];
-}
-
-/** One pinned entry a meter is attached to: its match and the actions it keeps. */
-export interface Attachment {
-  readonly match: Match;
-  readonly actions: readonly Action[];
-}
-
-/**
- * One key as the enforcer sees it. `rateBps`/`burstBytes` are the latest asked for; `meterId` is 0 while
- * no meter is held (failed, or not yet installed). `stats` counts what PASSED the meter (entered minus
- * dropped by the band), `measuredBps` over the last polling interval (bit/s), `sampledAtMs` clock ms.
- */
-export interface MeterInfo {
-  readonly key: string; readonly dpid: string /*16 hex*/; readonly meterId: number;
-  readonly rateBps: number; readonly burstBytes: number;
-  readonly state: 'installing' | 'installed' | 'failed'; readonly error?: string;
-  readonly installedAtMs?: number;          // when the switch confirmed (barrier) the latest set()
-  readonly stats?: { readonly packets: number; readonly bytes: number; readonly measuredBps: number; readonly sampledAtMs: number };
-}
-
-/** Meter support of one switch (OFPMP_METER_FEATURES, §7.3.5.13); bandTypes are OFPMBT_* names. */
-export interface MeterSupport { readonly dpid: string; readonly supported: boolean; readonly maxMeter: number; readonly bandTypes: readonly string[]; readonly reason?: string }
-
-/** Stable codes of the enforcer's own rejections (errors callers branch on, ARCHITECTURE.md "Principles"). */
-export type MeterEnforcerErrorCode =
-  /** close() was called */
-  | 'ENF_CLOSED'
-  /** the switch is not connected */
-  | 'ENF_NO_SWITCH'
-  /** the switch has no usable meters (see support(dpid).reason) */
-  | 'ENF_UNSUPPORTED'
-  /** every meter id of the switch is in use */
-  | 'ENF_IDS_EXHAUSTED'
-  /** a remove() of the key was called before this set() ran */
-  | 'ENF_SUPERSEDED'
-  /** the switch went down or came up again while the set() was queued or running */
-  | 'ENF_SWITCH_RESET';
-
-export class MeterEnforcerError extends Error {
-  constructor(
-    readonly code: MeterEnforcerErrorCode,
-    message: string,
-    readonly dpid?: bigint,
-  ) {
-    super(`${code}: ${message}`);
-    this.name = 'MeterEnforcerError';
-  }
-}
-
-function attachmentsOf(t: MeterTarget): readonly Attachment[] {
-  return t.attachments && t.attachments.length > 0 ? t.attachments : [{ match: t.match, actions: t.actions }];
-}
-
 /** Wait for the deletes of close(), ms. */
 const CLOSE_TIMEOUT_MS = 2000;
-
-interface Waiter<T> {
-  readonly resolve: (v: T) => void;
-  readonly reject: (e: unknown) => void;
-}
-
-type Op =
-  | { readonly kind: 'set'; target: MeterTarget; readonly waiters: Waiter<number>[] }
-  | { readonly kind: 'remove'; readonly waiters: Waiter<void>[] };
 
 /** What one key has on one switch (exactly what the switch confirmed). */
 interface Installed {
@@ -162,7 +96,7 @@ interface Entry {
   stats?: MeterInfo['stats'];
   prev?: MeterSample;
   on?: Installed;
-  readonly queue: Op[];
+  readonly queue: OpQueue;
   running?: Promise<void>;
   /** dropped by switchUp/switchDown/close: whatever is in flight must not record itself */
   forgotten: boolean;
@@ -170,21 +104,12 @@ interface Entry {
   removed: boolean;
 }
 
-interface SwitchState {
-  readonly dpid: bigint;
-  support?: MeterSupport;
-  pool: MeterIdPool;
-  ready: Promise<void>;
-}
-
 export class MeterEnforcer {
   private readonly log: Logger;
-  private readonly tableId: number;
-  private readonly meterTableId: number;
-  private readonly expiryS: number;
+  private readonly layout: MeterLayout;
+  private readonly sws: MeterSwitches;
   private readonly burstMs: number;
   private readonly entries = new Map<string, Entry>();
-  private readonly sws = new Map<bigint, SwitchState>();
   private serial = 1;
   private closed = false;
   private closing?: Promise<void>;
@@ -193,13 +118,8 @@ export class MeterEnforcer {
   /** @throws RangeError for a burstMs that is not a finite number ≥ 0, a bad expiryS or meterTableId */
   constructor(private readonly opts: MeterEnforcerOptions) {
     this.log = opts.log.child({ app: 'enforcement' });
-    this.tableId = opts.tableId ?? 0;
-    this.meterTableId = opts.meterTableId ?? this.tableId + 1;
-    this.expiryS = opts.expiryS ?? 0;
-    if (!Number.isInteger(this.expiryS) || this.expiryS < 0 || this.expiryS > 0xffff) throw new RangeError(`expiryS must be an integer 0..65535, got ${this.expiryS}`);
-    if (this.expiryS > 0 && (this.meterTableId <= this.tableId || this.meterTableId > 0xfe)) {
-      throw new RangeError(`meterTableId must be after table ${this.tableId} and ≤ 254, got ${this.meterTableId}`);
-    }
+    this.layout = new MeterLayout(opts);
+    this.sws = new MeterSwitches(opts.switches, this.log, this.layout);
     this.burstMs = opts.burstMs ?? DEFAULT_BURST_MS;
     meterBurstBytes(1, this.burstMs); // RangeError for a bad burstMs, at construction
   }
@@ -221,7 +141,7 @@ export class MeterEnforcer {
     }
     let e = this.entries.get(target.key);
     if (!e) {
-      e = { key: target.key, target, burstBytes, state: 'installing', queue: [], forgotten: false, removed: false };
+      e = { key: target.key, target, burstBytes, state: 'installing', queue: new OpQueue(), forgotten: false, removed: false };
       this.entries.set(target.key, e);
     }
     const entry = e;
@@ -229,11 +149,7 @@ export class MeterEnforcer {
     entry.burstBytes = burstBytes;
     entry.state = 'installing';
     return new Promise<number>((resolve, reject) => {
-      const last = entry.queue[entry.queue.length - 1];
-      if (last?.kind === 'set') {
-        last.target = target;
-        last.waiters.push({ resolve, reject });
-      } else entry.queue.push({ kind: 'set', target, waiters: [{ resolve, reject }] });
+      entry.queue.set(target, { resolve, reject });
       this.pump(entry);
     });
   }
@@ -243,13 +159,7 @@ export class MeterEnforcer {
     const e = this.entries.get(key);
     if (!e) return Promise.resolve();
     return new Promise<void>((resolve, reject) => {
-      while (e.queue[e.queue.length - 1]?.kind === 'set') {
-        const dropped = e.queue.pop() as Extract<Op, { kind: 'set' }>;
-        for (const w of dropped.waiters) w.reject(new MeterEnforcerError('ENF_SUPERSEDED', `key ${key} was removed before this set() ran`));
-      }
-      const last = e.queue[e.queue.length - 1];
-      if (last?.kind === 'remove') last.waiters.push({ resolve, reject });
-      else e.queue.push({ kind: 'remove', waiters: [{ resolve, reject }] });
+      e.queue.remove(key, { resolve, reject });
       this.pump(e);
     });
   }
@@ -258,7 +168,7 @@ export class MeterEnforcer {
   async switchUp(dpid: bigint): Promise<void> {
     if (this.closed) return;
     const inFlight = this.forgetSwitch(dpid, 'switch came up again');
-    await this.startSwitch(dpid, inFlight).ready;
+    await this.sws.start(dpid, inFlight).ready;
   }
 
   /** A switch went away: forget its meters (ids back to its pool). */
@@ -287,18 +197,18 @@ export class MeterEnforcer {
    * @returns the number of entries re-added
    */
   async refresh(): Promise<number> {
-    if (!this.expiring || this.closed) return 0;
+    if (!this.layout.expiring || this.closed) return 0;
     const bySwitch = new Map<SwitchState, OutMessage[]>();
     for (const e of this.entries.values()) {
       const on = e.on;
       if (!on || e.state !== 'installed' || e.queue.length > 0 || e.forgotten) continue;
-      if (this.sws.get(on.sw.dpid) !== on.sw) continue;
+      if (!this.sws.current(on.sw)) continue;
       const msgs = bySwitch.get(on.sw) ?? [];
-      for (const a of on.attachments) msgs.push(this.expiringEntryOf(on, a));
+      for (const a of on.attachments) msgs.push(this.layout.expiringEntry(on, a));
       bySwitch.set(on.sw, msgs);
     }
     const counts = await Promise.all([...bySwitch].map(async ([st, msgs]) => {
-      const sw = this.opts.switches(st.dpid);
+      const sw = this.sws.session(st.dpid);
       if (!sw?.alive) return 0;
       try {
         await sw.transact(msgs);
@@ -313,7 +223,7 @@ export class MeterEnforcer {
 
   /** How often to call {@link refresh}, ms: a third of `expiryS` (two refreshes may be lost), 0 when not expiring. */
   get refreshIntervalMs(): number {
-    return this.expiring ? Math.max(100, Math.floor((this.expiryS * 1000) / 3)) : 0;
+    return this.layout.refreshIntervalMs;
   }
 
   /** Every key, in the order first set; a snapshot (new objects each call). */
@@ -351,7 +261,7 @@ export class MeterEnforcer {
 
   /** Runs the key's queued operations in order. Never rejects. */
   private async drain(e: Entry): Promise<void> {
-    for (let op = e.queue.shift(); op !== undefined && !e.forgotten; op = e.queue.shift()) {
+    for (let op = e.queue.next(); op !== undefined && !e.forgotten; op = e.queue.next()) {
       if (op.kind === 'remove') {
         await this.teardown(e);
         e.removed = true;
@@ -364,7 +274,7 @@ export class MeterEnforcer {
         const at = await this.apply(e, op.target);
         e.installedAtMs = at;
         e.error = undefined;
-        e.state = e.queue.some((o) => o.kind === 'set') ? 'installing' : 'installed';
+        e.state = e.queue.hasSet ? 'installing' : 'installed';
         for (const w of op.waiters) w.resolve(at);
       } catch (err) {
         await this.teardown(e);
@@ -382,8 +292,8 @@ export class MeterEnforcer {
   /** Installs or modifies `t`. @returns clock ms of the barrier reply @throws on any failure (after cleaning what it added) */
   private async apply(e: Entry, t: MeterTarget): Promise<number> {
     if (e.on && e.on.sw.dpid !== t.dpid) await this.teardown(e); // the key moved to another switch
-    const st = await this.switchFor(t.dpid);
-    const sw = this.handle(t.dpid);
+    const st = await this.sws.ready(t.dpid);
+    const sw = this.sws.handle(t.dpid);
     const burstBytes = meterBurstBytes(t.rateBps, this.burstMs);
     if (e.on && e.on.sw !== st) e.on = undefined; // from a switch state forgotten since
     const next = e.on ? await this.modify(e, e.on, sw, t, burstBytes) : await this.install(e, st, sw, t, burstBytes);
@@ -401,7 +311,7 @@ export class MeterEnforcer {
       attachments: attachmentsOf(t),
     };
     try {
-      await sw.transact([meterAdd(meterId, t.rateBps, burstBytes), ...this.entriesOf(on)]);
+      await sw.transact([meterAdd(meterId, t.rateBps, burstBytes), ...this.layout.entries(on)]);
     } catch (err) {
       await this.deleteFrom(on, []);
       throw err;
@@ -423,10 +333,10 @@ export class MeterEnforcer {
     // attached: the pinned entry of the new match gets the meter, the old match's its plain actions back
     // (attached: the attach is re-sent on every set — a re-pin by routing re-adds its entry without the
     // meter even when the ingress match and actions stay the same; a MODIFY_STRICT is idempotent)
-    if (this.attached) {
+    if (this.layout.attached) {
       const gone = old.attachments.filter((a) => !on.attachments.some((b) => isDeepStrictEqual(a.match, b.match)));
-      msgs.push(...gone.flatMap((a) => this.detachOf(a)), ...this.entriesOf(on));
-    } else if (flowChanged) msgs.push(this.entryOf(on), deleteEntryByCookie(old.cookie, this.tableId));
+      msgs.push(...gone.flatMap((a) => this.layout.detach(a)), ...this.layout.entries(on));
+    } else if (flowChanged) msgs.push(this.layout.ownEntry(on), deleteEntryByCookie(old.cookie, this.layout.tableId));
     try {
       if (msgs.length > 0) await sw.transact(msgs);
       else await sw.barrier();
@@ -461,14 +371,14 @@ export class MeterEnforcer {
    * exist; the next switchUp resets the pool). Skipped when the switch state was replaced. Never throws.
    */
   private async deleteFrom(on: Installed, extraCookies: readonly bigint[], opts?: RequestOptions): Promise<void> {
-    if (this.sws.get(on.sw.dpid) !== on.sw) return;
-    const sw = this.opts.switches(on.sw.dpid);
+    if (!this.sws.current(on.sw)) return;
+    const sw = this.sws.session(on.sw.dpid);
     const dpid = dpidHex(on.sw.dpid);
     if (!sw?.alive) {
       this.log.debug({ event: 'meter_delete_skipped', dpid, meterId: on.meterId }, 'switch not connected');
       return;
     }
-    const msgs = this.attached ? on.attachments.flatMap((a) => this.detachOf(a)) : [on.cookie, ...extraCookies].map((c) => deleteEntryByCookie(c, this.tableId));
+    const msgs = this.layout.removal(on, extraCookies);
     try {
       await sw.transact([...msgs, meterDelete(on.meterId)], opts);
       on.sw.pool.release(on.meterId);
@@ -477,91 +387,10 @@ export class MeterEnforcer {
     }
   }
 
-  /** The messages that put `on`'s meter in place: one attach per attachment, or its own entry. */
-  private entriesOf(on: Installed): OutMessage[] {
-    if (!this.attached) return [this.entryOf(on)];
-    const priority = this.opts.attachPriority!;
-    if (!this.expiring) return on.attachments.map((a) => attachMeter({ tableId: this.tableId, priority, match: a.match, actions: a.actions, meterId: on.meterId }));
-    // the metered entry first, then the pinned entry that leads to it (no moment where a packet finds
-    // the goto but not the meter… except the table-miss, which forwards unmetered)
-    return on.attachments.flatMap((a) => [
-      this.expiringEntryOf(on, a),
-      gotoMeterTable({ tableId: this.tableId, priority, match: a.match, actions: a.actions, meterTableId: this.meterTableId }),
-    ]);
-  }
-
-  private expiringEntryOf(on: Installed, a: Attachment): OutMessage {
-    return expiringMeterEntry({
-      cookie: on.cookie, meterTableId: this.meterTableId, priority: this.opts.attachPriority!, match: a.match, meterId: on.meterId,
-      idleTimeoutS: this.opts.idleTimeoutS, hardTimeoutS: this.expiryS,
-    });
-  }
-
-  /** Metered entries expire unless refreshed (attached mode with expiryS > 0). */
-  private get expiring(): boolean {
-    return this.attached && this.expiryS > 0;
-  }
-
-  private entryOf(on: Installed): ReturnType<typeof meteredEntry> {
-    return meteredEntry({
-      cookie: on.cookie, tableId: this.tableId, priority: this.opts.priority, idleTimeoutS: this.opts.idleTimeoutS,
-      match: on.match, meterId: on.meterId, actions: on.actions,
-    });
-  }
-
-  /** Meters go on the pinned entries (MODIFY_STRICT) rather than on entries of their own. */
-  private get attached(): boolean {
-    return this.opts.attachPriority !== undefined;
-  }
-
-  /** The pinned entry gets its plain apply-actions back (and, expiring, its meter-table entry goes). */
-  private detachOf(a: Attachment): OutMessage[] {
-    const priority = this.opts.attachPriority!;
-    const plain = detachMeter({ tableId: this.tableId, priority, match: a.match, actions: a.actions });
-    return this.expiring ? [plain, deleteExpiringMeterEntry(this.meterTableId, priority, a.match)] : [plain];
-  }
-
   /* ------------------------------------------------------------ switches */
 
-  private handle(dpid: bigint): SwitchHandle {
-    const sw = this.opts.switches(dpid);
-    if (!sw?.alive) throw new MeterEnforcerError('ENF_NO_SWITCH', `switch ${dpidHex(dpid)} is not connected`, dpid);
-    return sw;
-  }
-
-  /**
-   * A fresh state for `dpid` (replacing any other): once `inFlight` settled (their messages go out before
-   * the clean slate), probe, then clean slate. `ready` never rejects.
-   */
-  private startSwitch(dpid: bigint, inFlight: readonly Promise<void>[]): SwitchState {
-    const st: SwitchState = { dpid, pool: new MeterIdPool(0), ready: Promise.resolve() };
-    this.sws.set(dpid, st);
-    st.ready = (async () => {
-      await Promise.allSettled(inFlight);
-      await this.probe(st);
-      await this.cleanSlate(st);
-    })();
-    return st;
-  }
-
-  /** The switch's state once probed (a switch never seen in switchUp gets its switch-up sequence now). */
-  private async switchFor(dpid: bigint): Promise<SwitchState> {
-    let st = this.sws.get(dpid);
-    if (!st) {
-      this.handle(dpid);
-      this.log.info({ event: 'meter_switch_lazy_up', dpid: dpidHex(dpid) }, 'set() on a switch not seen in switchUp: probing it now');
-      st = this.startSwitch(dpid, []); // no keys of it can be installed yet: nothing to forget
-    }
-    await st.ready;
-    if (this.sws.get(dpid) !== st) throw new MeterEnforcerError('ENF_SWITCH_RESET', `switch ${dpidHex(dpid)} went down or came up again`, dpid);
-    if (!st.support?.supported) {
-      throw new MeterEnforcerError('ENF_UNSUPPORTED', `switch ${dpidHex(dpid)} cannot meter: ${st.support?.reason ?? 'not probed'}`, dpid);
-    }
-    return st;
-  }
-
   private checkCurrent(e: Entry, st: SwitchState): void {
-    if (e.forgotten || this.sws.get(st.dpid) !== st) {
+    if (e.forgotten || !this.sws.current(st)) {
       throw new MeterEnforcerError('ENF_SWITCH_RESET', `switch ${dpidHex(st.dpid)} went down or came up again`, st.dpid);
     }
   }
@@ -579,75 +408,8 @@ export class MeterEnforcer {
 
   private forget(e: Entry, err: unknown): void {
     e.forgotten = true;
-    for (const op of e.queue.splice(0)) for (const w of op.waiters) w.reject(err);
+    e.queue.rejectAll(err);
     if (this.entries.get(e.key) === e) this.entries.delete(e.key);
-  }
-
-  /** OFPMP_METER_FEATURES → st.support and the id pool. Never throws (a failed probe = unsupported). */
-  private async probe(st: SwitchState): Promise<void> {
-    const dpid = dpidHex(st.dpid);
-    const sw = this.opts.switches(st.dpid);
-    let verdict: Omit<MeterSupport, 'dpid'>;
-    if (!sw?.alive) verdict = { supported: false, maxMeter: 0, bandTypes: [], reason: 'switch not connected' };
-    else {
-      try {
-        verdict = judgeMeterFeatures(await sw.multipart({ mpType: 'OFPMP_METER_FEATURES' }));
-      } catch (err) {
-        verdict = { supported: false, maxMeter: 0, bandTypes: [], reason: `OFPMP_METER_FEATURES failed: ${err instanceof Error ? err.message : String(err)}` };
-      }
-    }
-    if (verdict.supported && this.expiring && sw && sw.features.nTables <= this.meterTableId) {
-      verdict = { ...verdict, supported: false, reason: `expiring meters need table ${this.meterTableId}; the switch has ${sw.features.nTables} tables` };
-    }
-    st.support = { dpid, ...verdict };
-    st.pool = new MeterIdPool(verdict.supported ? verdict.maxMeter : 0);
-    if (verdict.supported) this.log.info({ event: 'meter_probe', dpid, ...verdict }, 'meters supported');
-    else this.log.warn({ event: 'meter_probe', dpid, ...verdict }, 'meters NOT supported: rates cannot be enforced on this switch');
-  }
-
-  /** Deletes the entries of the enforcement cookie prefix and (where meters work) every meter. Never throws. */
-  private async cleanSlate(st: SwitchState): Promise<void> {
-    const dpid = dpidHex(st.dpid);
-    const sw = this.opts.switches(st.dpid);
-    if (!sw?.alive || this.sws.get(st.dpid) !== st) return;
-    try {
-      // Entries of other apps that an earlier run attached a meter to (routing's pinned entries) would be
-      // removed with the meter (§7.3.4.5): give them their plain instructions back first, so the flows they
-      // carry keep their path across a controller restart.
-      const detach = st.support?.supported ? await this.attachedLeftovers(sw).catch((err: unknown) => {
-        this.log.warn({ event: 'meter_leftovers_unread', dpid, err }, 'could not read the flow table; entries using old meters go with them');
-        return [];
-      }) : [];
-      const miss = st.support?.supported && this.expiring ? [meterTableMiss(this.meterTableId)] : [];
-      await sw.transact([...detach, deleteEnforcementEntries(), ...miss, ...(st.support?.supported ? [meterDeleteAll()] : [])]);
-      this.log.info({ event: 'meter_clean_slate', dpid, detached: detach.length }, 'deleted enforcement entries and meters of earlier runs');
-    } catch (err) {
-      this.log.warn({ event: 'meter_clean_slate_failed', dpid, err }, 'could not delete leftovers; meter adds may collide');
-    }
-  }
-
-  /**
-   * MODIFY_STRICTs giving every entry (not the app's own) that an earlier run metered its plain
-   * instructions back: the meter instruction removed, or — an entry leading to the meter table — its
-   * written actions applied again and the goto removed.
-   */
-  private async attachedLeftovers(sw: SwitchHandle): Promise<OutMessage[]> {
-    const reply = await sw.multipart({
-      mpType: 'OFPMP_FLOW', tableId: OFPTT_ALL, outPort: OFPP.ANY, outGroup: OFPG.ANY, cookie: 0n, cookieMask: 0n, match: [],
-    });
-    const toMeterTable = (i: { type: string; tableId?: number }): boolean => i.type === 'OFPIT_GOTO_TABLE' && i.tableId === this.meterTableId;
-    return reply.flows
-      .filter((f) => !isEnforcementCookie(f.cookie) && f.instructions.some((i) => i.type === 'OFPIT_METER' || (f.tableId === this.tableId && toMeterTable(i))))
-      .map((f) => {
-        const viaTable = f.instructions.some(toMeterTable);
-        return flowMod({
-          command: OFPFC.MODIFY_STRICT, tableId: f.tableId, priority: f.priority, match: f.match,
-          instructions: viaTable
-            ? f.instructions.flatMap((i) => i.type === 'OFPIT_WRITE_ACTIONS' ? [{ type: 'OFPIT_APPLY_ACTIONS' as const, actions: i.actions }]
-              : i.type === 'OFPIT_METER' || toMeterTable(i) ? [] : [i])
-            : f.instructions.filter((i) => i.type !== 'OFPIT_METER'),
-        });
-      });
   }
 
   /* ------------------------------------------------------------ stats and close */
@@ -655,7 +417,7 @@ export class MeterEnforcer {
   private async pollAll(): Promise<void> {
     const bySwitch = new Map<SwitchState, Map<number, Entry>>();
     for (const e of this.entries.values()) {
-      if (!e.on || this.sws.get(e.on.sw.dpid) !== e.on.sw) continue;
+      if (!e.on || !this.sws.current(e.on.sw)) continue;
       const m = bySwitch.get(e.on.sw) ?? new Map<number, Entry>();
       m.set(e.on.meterId, e);
       bySwitch.set(e.on.sw, m);
@@ -664,7 +426,7 @@ export class MeterEnforcer {
   }
 
   private async pollSwitch(st: SwitchState, byId: ReadonlyMap<number, Entry>): Promise<void> {
-    const sw = this.opts.switches(st.dpid);
+    const sw = this.sws.session(st.dpid);
     if (!sw?.alive) return;
     try {
       const reply = await sw.multipart({ mpType: 'OFPMP_METER', meterId: OFPM.ALL });
@@ -689,7 +451,7 @@ export class MeterEnforcer {
     const closedErr = new MeterEnforcerError('ENF_CLOSED', 'the meter enforcer is closed');
     const running: Promise<void>[] = [];
     for (const e of this.entries.values()) {
-      for (const op of e.queue.splice(0)) for (const w of op.waiters) w.reject(closedErr);
+      e.queue.rejectAll(closedErr);
       if (e.running) running.push(e.running);
     }
     await Promise.allSettled(running);

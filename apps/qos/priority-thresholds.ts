@@ -4,7 +4,7 @@
  * Reading the file is the only I/O; the optimizer is apps/qos/thresholds/.
  */
 import { readFileSync } from 'node:fs';
-import { ConfigError } from '../../controller/config/errors.js';
+import { ConfigError } from '../../lib/config-error.js';
 import { optimizeThresholds, parseCdf, ThresholdError, type ThresholdResult } from './thresholds/index.js';
 
 /** What GET /api/v1/qos shows. `thresholdsBytes` are α_1 < … (a flow is demoted past α_i after α_i bytes). */

@@ -8,9 +8,9 @@ import { extname } from 'node:path';
 import type { StaticEncode, TSchema } from '@sinclair/typebox';
 import { Value, ValueErrorType, type ValueError } from '@sinclair/typebox/value';
 import { parse as parseYaml } from 'yaml';
-import { ConfigError } from './errors.js';
-import { checkQos } from './qos-check.js';
-import { checkTenants } from './tenants-check.js';
+import { ConfigError } from '../../lib/config-error.js';
+import { checkTenants } from '../../apps/enforcement/config.js';
+import { checkQos } from '../../apps/qos/config.js';
 import { ConfigSchema, type RivuletConfig } from './schema.js';
 
 type DeepPartial<T> = T extends object ? { [K in keyof T]?: DeepPartial<T[K]> } : T;

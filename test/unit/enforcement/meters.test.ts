@@ -11,11 +11,12 @@ import {
   OFPFC, OFPFF, OFPM, OFPMC, OFPMF, OFPTT_ALL, decodeMessage, encodeMessage, type MessageOf, type OfpMessage,
 } from '../../../openflow/codec/index.js';
 import {
-  DEFAULT_BURST_MS, ENFORCEMENT_COOKIE_PREFIX, ENFORCEMENT_COOKIE_PREFIX_MASK, FULL_FRAME_BYTES, MAX_POOL_METER_ID,
-  MIN_BURST_FRAMES, MeterIdPool, burstKbit, deleteEnforcementEntries, deleteEntryByCookie, enforcementCookie,
+  DEFAULT_BURST_MS, ENFORCEMENT_COOKIE_PREFIX, ENFORCEMENT_COOKIE_PREFIX_MASK, FULL_FRAME_BYTES,
+  MIN_BURST_FRAMES, burstKbit, deleteEnforcementEntries, deleteEntryByCookie, enforcementCookie,
   isEnforcementCookie, judgeMeterFeatures, measuredBps, meterAdd, meterBurstBytes, meterDelete, meterDeleteAll,
   meterModify, meterSample, meteredEntry, rateKbps,
 } from '../../../apps/enforcement/meters.js';
+import { MAX_POOL_METER_ID, MeterIdPool } from '../../../apps/enforcement/meter-id-pool.js';
 import { ROUTING_COOKIE_PREFIX, routingCookie } from '../../../apps/routing/builders.js';
 import { hex } from '../codec/hex.js';
 

@@ -1,5 +1,7 @@
 /**
- * Typed configuration errors (ARCHITECTURE.md "Principles": classes with a stable `code` that callers and tests branch on).
+ * Typed configuration errors (ARCHITECTURE.md "Principles": classes with a stable `code` that callers and tests branch on),
+ * raised by the loader (controller/config) and by the apps that check their own section (the QoS
+ * thresholds, the QoS and tenant cross-key checks).
  * The message is one line that names the offending key, e.g.
  * `config: openflow.port: must be an integer 0–65535, got "abc"`.
  */

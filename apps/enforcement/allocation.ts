@@ -1,0 +1,167 @@
+/**
+ * The allocation round of the enforcement core (pure, time passed in): each flowlet's place in the
+ * allocator's long-lived FlowletTable (apps/allocator/table.ts) on the path routing pinned for it (or the
+ * path read back from the switches), and the policy run over that table, warm-started (the table and the
+ * policy live as long as the core). Records each allocated flowlet's rate and the load of every link.
+ *
+ * Bounds: a path longer than {@link MAX_LINKS} links is refused by the table (the flowlet stays pending,
+ * `table-refused`).
+ */
+import type { Action } from '../../openflow/codec/index.js';
+import { createPolicy, type Policy } from '../allocator/policy.js';
+import { FlowletTable } from '../allocator/table.js';
+import type { FlowKey, RouteInfo } from '../routing/types.js';
+import type { TopologyView } from '../../topology/types.js';
+import { setPending, type CoreNotify, type Flowlet } from './flowlets.js';
+import { LinkRegistry } from './links.js';
+import { ingressActions, resolvePath, routeHops, routeSig, type Hop, type ResolvedPath } from './paths.js';
+import type { EnforcementSettings, Now } from './types.js';
+
+/** Longest path the table accepts (host uplink + 8 switch hops, with room). */
+export const MAX_LINKS = 12;
+
+export class Allocation {
+  readonly links: LinkRegistry;
+  readonly table: FlowletTable;
+  readonly policy: Policy;
+  private readonly transfers = new Map<string, number>();
+  private loads = new Float64Array(0);
+
+  constructor(
+    private readonly settings: EnforcementSettings,
+    private readonly topology: TopologyView,
+    private readonly route: (key: FlowKey) => RouteInfo | undefined,
+    private readonly notify: CoreNotify,
+  ) {
+    this.links = new LinkRegistry(topology, settings.capacity);
+    this.table = new FlowletTable(this.links.fabric, { maxHops: MAX_LINKS });
+    this.policy = createPolicy(settings.policy, this.table, { iterations: settings.iterationsPerRun });
+  }
+
+  /** Re-reads every link capacity (ports change speed, links are discovered). */
+  refreshCapacities(): void {
+    if (this.links.refresh()) this.table.refreshRateCaps();
+  }
+
+  /**
+   * Moves a flowlet on: small → pending-path (once `large`) → allocated, following route changes; a
+   * pending flowlet records why (waiting-for-discovery, no-route, route-not-installed).
+   */
+  place(f: Flowlet, large: boolean, now: Now): void {
+    if (f.state === 'small') {
+      if (!large) return;
+      f.state = 'pending-path';
+      f.pendingSinceMs = now.ms;
+    }
+    const route = this.route(f.flowKey);
+    if (!route || route.path.length === 0) {
+      if (f.state !== 'pending-path') return;
+      if (!this.topology.ready()) setPending(f, 'waiting-for-discovery', null, now.ms);
+      else if (!f.pending || f.pending.reason === 'waiting-for-discovery' || f.pending.reason === 'route-not-installed') setPending(f, 'no-route', null, now.ms);
+      return;
+    }
+    // not before routing's entries are confirmed: a meter is attached to the pinned ingress entry
+    if (!route.installed) {
+      if (f.state === 'pending-path') setPending(f, 'route-not-installed', null, now.ms);
+      return;
+    }
+    const sig = routeSig(route);
+    if (f.path && f.path.sig === sig) return;
+    this.setPath(f, resolvePath(this.links, f.flow.src, this.srcAt(f), routeHops(route), ingressActions(route), false, sig), now);
+  }
+
+  /** Places `f` on the path read from the switches (`actions`: its ingress entry's). False when the table refuses it. */
+  adoptPath(f: Flowlet, hops: readonly Hop[], actions: readonly Action[], now: Now): boolean {
+    const sig = `adopted:${hops.map((h) => `${h.dpid}:${h.inPort}>${h.outPort}`).join(',')}`;
+    return this.setPath(f, resolvePath(this.links, f.flow.src, this.srcAt(f), hops, actions, true, sig), now);
+  }
+
+  /** Takes `f` out of the table (it ended). */
+  release(f: Flowlet): void {
+    if (f.handle >= 0) this.table.remove(f.handle);
+    f.handle = -1;
+  }
+
+  /** What is left of `f`'s declared size after its latest progress (FCA's remaining size). */
+  noteProgress(f: Flowlet): void {
+    if (f.handle >= 0 && f.sizeBytes !== undefined) this.table.setRemaining(f.handle, Math.max(0, f.sizeBytes - f.bytes) * 8);
+  }
+
+  /** Runs the policy and records each allocated flowlet's rate and the link loads. */
+  allocate(flowlets: ReadonlyMap<string, Flowlet>, now: Now): void {
+    this.loads = new Float64Array(this.links.fabric.size);
+    if (this.table.size === 0) return;
+    if ((this.settings.tenantWeightPer ?? 'tenant') === 'tenant') this.divideTenantWeights(flowlets);
+    const rates = this.policy.compute();
+    for (const f of flowlets.values()) {
+      if (f.state !== 'allocated' || f.handle < 0) continue;
+      const r = rates[this.table.slotOf(f.handle)]!;
+      f.allocatedBps = r;
+      if (r > 0 && f.allocatedEpochUs === undefined) {
+        f.allocatedEpochUs = now.epochUs;
+        this.notify('debug', 'flowlet_allocated', { flowlet: f.key, rateBps: Math.round(r), links: f.path!.linkIds, tenant: f.tenant, weight: f.weight });
+      }
+      for (const l of f.path!.links) this.loads[l]! += r;
+    }
+  }
+
+  /** Allocated load per link id after the last run, bit/s (links crossed by no allocated flowlet: 0). */
+  linkLoads(): Map<string, number> {
+    const m = new Map<string, number>();
+    const ids = this.links.fabric.ids;
+    for (let l = 0; l < ids.length; l++) m.set(ids[l]!, this.loads[l] ?? 0);
+    return m;
+  }
+
+  private srcAt(f: Flowlet) {
+    return this.topology.hostByIpv4(f.flow.src)?.attachment;
+  }
+
+  /** (Re)adds the flowlet to the table on `path`. False when the table refuses it (it stays pending). */
+  private setPath(f: Flowlet, path: ResolvedPath, now: Now): boolean {
+    this.release(f);
+    try {
+      f.handle = this.table.add({
+        path: path.links, weight: f.weight, tenant: f.tenantIndex,
+        ...(f.sizeBytes !== undefined ? { sizeBits: f.sizeBytes * 8 } : {}),
+        ...(f.transferId !== undefined ? { transfer: this.transferIndex(f.transferId) } : {}),
+      });
+    } catch (err) {
+      f.state = 'pending-path';
+      f.pendingSinceMs ??= now.ms;
+      setPending(f, 'table-refused', (err as Error).message, now.ms);
+      this.notify('warn', 'flowlet_not_allocated', { flowlet: f.key, err: (err as Error).message });
+      return false;
+    }
+    this.noteProgress(f);
+    if (f.path && f.path.sig !== path.sig) this.notify('info', 'flowlet_path_changed', { flowlet: f.key, links: path.linkIds });
+    f.path = path;
+    f.state = 'allocated';
+    f.pending = undefined;
+    return true;
+  }
+
+  private transferIndex(id: string): number {
+    let i = this.transfers.get(id);
+    if (i === undefined) this.transfers.set(id, (i = this.transfers.size));
+    return i;
+  }
+
+  /**
+   * A tenant's weight divided equally among its allocated flowlets (BwE §4): with n flowlets of tenant t
+   * on one bottleneck, each gets weight w_t ÷ n, so the tenant gets w_t ÷ Σ w of it. Flowlets of no tenant
+   * keep their own weight. Only changed weights are written to the table.
+   */
+  private divideTenantWeights(flowlets: ReadonlyMap<string, Flowlet>): void {
+    const counts = new Map<number, number>();
+    for (const f of flowlets.values()) {
+      if (f.state === 'allocated' && f.handle >= 0 && f.tenantIndex >= 0) counts.set(f.tenantIndex, (counts.get(f.tenantIndex) ?? 0) + 1);
+    }
+    if (counts.size === 0) return;
+    for (const f of flowlets.values()) {
+      if (f.state !== 'allocated' || f.handle < 0 || f.tenantIndex < 0) continue;
+      const w = f.weight / counts.get(f.tenantIndex)!;
+      if (this.table.weight[this.table.slotOf(f.handle)] !== w) this.table.setWeight(f.handle, w);
+    }
+  }
+}

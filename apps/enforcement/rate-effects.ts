@@ -1,0 +1,56 @@
+/**
+ * Which allocated rates go out to the agents, and the damping every pushed rate (agent or meter) obeys.
+ * Pure: flowlets and agents in, `rates` effects out.
+ *
+ * Damping (first rates always go out):
+ * - hysteresis, relative AND absolute: a pushed rate changes only when |new − pushed| exceeds both
+ *   `rateChangeThreshold`·pushed and `rateChangeMinBps`;
+ * - at most one change per flowlet (per meter) every `minUpdateIntervalMs`.
+ * A flowlet's end sends no clear: the agent removed its limit itself when it ended the flowlet.
+ */
+import type { RatesMsg } from '../../protocol/agent.js';
+import type { Agent, Flowlet } from './flowlets.js';
+import type { EnforcementEffect, EnforcementSettings } from './types.js';
+
+/**
+ * Whether `r` should replace `pushed` (set at `pushedMs`): hysteresis, relative (`relative`, default
+ * `rateChangeThreshold`) AND absolute (`rateChangeMinBps`), and the minimum interval. Rates bit/s, times ms.
+ */
+export function rateMoved(
+  settings: EnforcementSettings, pushed: number | undefined, r: number, pushedMs: number | undefined, nowMs: number,
+  relative = settings.rateChangeThreshold,
+): boolean {
+  if (pushed === undefined) return true;
+  const d = Math.abs(r - pushed);
+  if (d <= relative * pushed || d <= (settings.rateChangeMinBps ?? 0)) return false;
+  return pushedMs === undefined || nowMs - pushedMs >= (settings.minUpdateIntervalMs ?? 0);
+}
+
+/**
+ * One `rates` message per connected agent whose allocated flowlets' rates moved (see {@link rateMoved});
+ * records what was pushed on each flowlet and numbers the messages per agent.
+ * @returns the rate entries sent
+ */
+export function agentRateEffects(
+  settings: EnforcementSettings, flowlets: Iterable<Flowlet>, agents: ReadonlyMap<string, Agent>, nowMs: number, out: EnforcementEffect[],
+): number {
+  const sets = new Map<string, RatesMsg['set'][number][]>();
+  for (const f of flowlets) {
+    const r = f.allocatedBps;
+    if (f.state !== 'allocated' || r === undefined || !(r > 0) || !Number.isFinite(r)) continue;
+    if (!agents.get(f.agentId)?.connected || !rateMoved(settings, f.agentBps, r, f.agentPushedMs, nowMs)) continue;
+    f.agentBps = r;
+    f.agentPushedMs = nowMs;
+    f.agentUpdates++;
+    let list = sets.get(f.agentId);
+    if (!list) sets.set(f.agentId, (list = []));
+    list.push({ id: f.id, rateBps: Math.max(1, Math.round(r)) });
+  }
+  let sent = 0;
+  for (const [id, set] of sets) {
+    const a = agents.get(id)!;
+    out.push({ kind: 'rates', agentId: id, msg: { type: 'rates', seq: a.seq++, set, clear: [] } });
+    sent += set.length;
+  }
+  return sent;
+}
