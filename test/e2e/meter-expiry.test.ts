@@ -69,9 +69,11 @@ function rateIn(r: Iperf3Result, fromS: number, toS: number): number {
 
 describe('Meters expire with the controller: SIGKILL in mode both, Mininet @slow', function () {
   this.timeout(600_000);
-  const dir = mkdtempSync(join(tmpdir(), 'rivulet-meter-expiry-'));
-  const socketPath = join(dir, 'agents.sock');
-  const config = join(dir, 'controller.json');
+  // made in before(), so that a run that skips or filters this file leaves no directory behind
+  let dir = '';
+  let socketPath = '';
+  let config = '';
+  let controllerLog = '';
   let ofPort = 0;
   let apiPort = 0;
   let ctl: CliController | undefined;
@@ -80,6 +82,10 @@ describe('Meters expire with the controller: SIGKILL in mode both, Mininet @slow
 
   before(async function () {
     if (UNAVAILABLE) this.skip();
+    dir = mkdtempSync(join(tmpdir(), 'rivulet-meter-expiry-'));
+    socketPath = join(dir, 'agents.sock');
+    config = join(dir, 'controller.json');
+    controllerLog = join(dir, 'controller.log');
     ofPort = await freePort();
     apiPort = await freePort();
     writeFileSync(config, JSON.stringify({
@@ -101,11 +107,10 @@ describe('Meters expire with the controller: SIGKILL in mode both, Mininet @slow
     await ctl?.stop();
     // a failure keeps the controllers' and agents' logs for the diagnosis
     if (failed) console.log(`      meter-expiry: logs kept in ${dir}`);
-    else rmSync(dir, { recursive: true, force: true });
+    else if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
   /** both controllers' output, for the diagnosis of a failed wait */
-  const controllerLog = join(dir, 'controller.log');
   const start = (): Promise<CliController> =>
     startControllerCli({ config, ofPort, apiPort, logLevel: process.env['RIVULET_E2E_LOG'] ?? 'info',
       onOutput: (line) => appendFileSync(controllerLog, line + '\n') });
