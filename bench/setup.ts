@@ -12,7 +12,8 @@
  * For 1 and 16 switches × 1, 8 and 64 packet-ins outstanding per switch: setups/s, latency p50/p99, flow-mods
  * per setup, the generator thread's event-loop utilization (near 100%: the generator, not the controller,
  * is the limit), and the ratios Rivulet ÷ os-ken and Rivulet ÷ trivial. The machine is shared: read the
- * ratios. Options: `--duration-ms N` per level (default 2000), `--only rivulet,trivial,osken`.
+ * ratios. Options: `--duration-ms N` per level (default 2000), `--only rivulet,trivial,osken`,
+ * `--levels 16x64,1x1` (only these switches × window levels; default all six).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
@@ -140,14 +141,31 @@ async function startOsken(): Promise<Running> {
 
 const STARTERS: Record<Name, () => Promise<Running>> = { rivulet: startRivulet, osken: startOsken, trivial: startTrivial };
 
-async function benchController(name: Name, durationMs: number): Promise<LevelResult[]> {
+/** A level to run: `switches` fake switches × `window` packet-ins outstanding on each. */
+interface Level {
+  readonly switches: number;
+  readonly window: number;
+}
+
+const ALL_LEVELS: readonly Level[] = SWITCHES.flatMap((switches) => WINDOWS.map((window) => ({ switches, window })));
+
+/** Parses `--levels` ("16x64,1x1"); throws on a malformed entry. */
+function parseLevels(text: string): Level[] {
+  return text.split(',').map((part) => {
+    const m = /^(\d+)x(\d+)$/.exec(part.trim());
+    if (!m) throw new Error(`--levels: "${part}" is not SWITCHESxWINDOW`);
+    return { switches: Number(m[1]), window: Number(m[2]) };
+  });
+}
+
+async function benchController(name: Name, durationMs: number, levels: readonly Level[]): Promise<LevelResult[]> {
   const rows: LevelResult[] = [];
-  for (const n of SWITCHES) {
+  for (const n of [...new Set(levels.map((l) => l.switches))]) {
     const ctl = await STARTERS[name]();
     try {
       const sws = await connectSwitches(ctl.port, n);
       try {
-        for (const w of WINDOWS) rows.push(await runLevel(sws, w, WARMUP_MS, durationMs));
+        for (const { window: w } of levels.filter((l) => l.switches === n)) rows.push(await runLevel(sws, w, WARMUP_MS, durationMs));
       } finally {
         for (const s of sws) s.close();
       }
@@ -168,6 +186,8 @@ async function main(): Promise<void> {
   const durationMs = durArg >= 0 ? Number(args[durArg + 1]) : 2000;
   const onlyArg = args.indexOf('--only');
   const names: Name[] = onlyArg >= 0 ? (args[onlyArg + 1]!.split(',') as Name[]) : ['trivial', 'rivulet', 'osken'];
+  const levelsArg = args.indexOf('--levels');
+  const levels = levelsArg >= 0 ? parseLevels(args[levelsArg + 1]!) : ALL_LEVELS;
   const load = (): string => os.loadavg().map((x) => x.toFixed(2)).join(' ');
   console.log(`node ${process.version}, ${os.cpus().length} × ${os.cpus()[0]?.model ?? '?'}, ${new Date().toISOString()}, load average ${load()}`);
   console.log(`cbench-style OpenFlow 1.3 generator (bench/cbench.ts), ${durationMs} ms per level after ${WARMUP_MS} ms warm-up\n`);
@@ -175,7 +195,7 @@ async function main(): Promise<void> {
   const failures: string[] = [];
   for (const name of names) {
     try {
-      results.set(name, await benchController(name, durationMs));
+      results.set(name, await benchController(name, durationMs, levels));
     } catch (err) {
       failures.push(`${name}: ${err instanceof Error ? err.message : String(err)}`);
     }
@@ -194,11 +214,9 @@ async function main(): Promise<void> {
   console.log(`| ${rh.join(' | ')} |`);
   console.log(`|${rh.map(() => '---').join('|')}|`);
   const find = (name: Name, n: number, w: number): LevelResult | undefined => results.get(name)?.find((r) => r.switches === n && r.window === w);
-  for (const n of SWITCHES) {
-    for (const w of WINDOWS) {
-      const r = find('rivulet', n, w);
-      console.log(`| ${n} × ${w} | ${int(rate(r))} | ${(rate(r) / rate(find('osken', n, w))).toFixed(1)}× | ${(rate(r) / rate(find('trivial', n, w))).toFixed(2)} |`);
-    }
+  for (const { switches: n, window: w } of levels) {
+    const r = find('rivulet', n, w);
+    console.log(`| ${n} × ${w} | ${int(rate(r))} | ${(rate(r) / rate(find('osken', n, w))).toFixed(1)}× | ${(rate(r) / rate(find('trivial', n, w))).toFixed(2)} |`);
   }
   for (const f of failures) console.log(`- failed: ${f}`);
   console.log(`\nload average at the end ${load()}`);

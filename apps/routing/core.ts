@@ -260,8 +260,10 @@ export class RoutingCore {
     if (isGroupMac(f.ethDst)) return edge && this.dedup.firstCopy(p, now) ? floodEffects(this.view, p.dpid, p.inPort, p.data) : [];
     if (f.ethertype !== ETH_TYPE_IPV4 || !f.ipv4) return this.deliverUnicast(p, edge);
     const flow = flowKeyOf(f)!;
-    const route = this.byKey.get(flowKeyString(flow));
-    return route ? this.onRoute(route, p, edge, now) : this.pin(flow, p, edge, now);
+    // one key string per packet-in: the look-up and the new route share it (hashed once)
+    const key = flowKeyString(flow);
+    const route = this.byKey.get(key);
+    return route ? this.onRoute(route, p, edge, now) : this.pin(flow, key, p, edge, now);
   }
 
   /** An OFPT_FLOW_REMOVED: the route whose current entry it was is removed with its other entries. */
@@ -367,8 +369,8 @@ export class RoutingCore {
 
   /* ------------------------------------------------------------ pinning */
 
-  /** First packet of a flow with no route: choose a path, hold the packet, install. */
-  private pin(flow: FlowKey, p: PacketInput, edge: boolean, now: number): RoutingEffect[] {
+  /** First packet of a flow with no route (`key` = flowKeyString(flow)): choose a path, hold the packet, install. */
+  private pin(flow: FlowKey, key: string, p: PacketInput, edge: boolean, now: number): RoutingEffect[] {
     const srcHost = edge ? undefined : (this.view.hostByIpv4(flow.ipv4Src) ?? this.view.hostByMac(p.frame.ethSrc));
     const src: PortRef | undefined = edge ? { dpid: p.dpid, portNo: p.inPort } : srcHost?.attachment;
     if (!src) return [];
@@ -383,7 +385,7 @@ export class RoutingCore {
     const hops = hopsOf(chosen, src, dstHost.attachment);
     if (!hops) return [];
     const route: Route = {
-      key: flowKeyString(flow),
+      key,
       flow,
       srcMac: edge ? p.frame.ethSrc : (srcHost?.mac ?? p.frame.ethSrc),
       dstMac: dstHost.mac,

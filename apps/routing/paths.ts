@@ -34,13 +34,26 @@ export function pathSignature(path: FabricPath): string {
   return path.map((l) => `${l.src.dpid.toString(16)}:${l.src.portNo}-${l.dst.dpid.toString(16)}:${l.dst.portNo}`).join(',');
 }
 
-/** The path set in canonical order. */
-export function canonicalPaths(paths: readonly FabricPath[]): FabricPath[] {
-  if (paths.length < 2) return [...paths];
-  return paths
-    .map((path) => ({ path, sig: pathSignature(path) }))
-    .sort((a, b) => (a.sig < b.sig ? -1 : a.sig > b.sig ? 1 : 0))
-    .map((x) => x.path);
+/**
+ * Canonical orders already computed, by path set. TopologyView.paths hands out one array per switch pair
+ * until the fabric changes (topology/graph.ts caches it), so a flow setup between two switches reuses
+ * the order instead of building a signature per path and sorting; a new path set after a fabric change
+ * is a new key, and the old one is collected with its entry.
+ */
+const canonicalCache = new WeakMap<readonly FabricPath[], readonly FabricPath[]>();
+
+/** The path set in canonical order (by {@link pathSignature}); read-only, shared between calls. */
+export function canonicalPaths(paths: readonly FabricPath[]): readonly FabricPath[] {
+  if (paths.length < 2) return paths;
+  let sorted = canonicalCache.get(paths);
+  if (!sorted) {
+    sorted = paths
+      .map((path) => ({ path, sig: pathSignature(path) }))
+      .sort((a, b) => (a.sig < b.sig ? -1 : a.sig > b.sig ? 1 : 0))
+      .map((x) => x.path);
+    canonicalCache.set(paths, sorted);
+  }
+  return sorted;
 }
 
 function samePort(a: PortRef, b: PortRef): boolean {

@@ -398,24 +398,45 @@ export function parseFrame(data: Buffer): PacketResult<ParsedFrame> {
   }
 }
 
+/**
+ * The frame's fields. Each result is one object literal (no spreads of a shared base): a packet-in's frame
+ * costs one allocation besides its address texts, and frames of one kind share one shape. Keys that do
+ * not apply (vlanVid untagged, arp/ipv4/lldp of another EtherType) are absent, not undefined.
+ */
 function frameOf(data: Buffer): ParsedFrame {
   const { vlans, ethType: ethertype, at } = ethernet(data, SWITCH_TAGS);
-  const base = {
-    ethDst: formatMacAt(data, 0), ethSrc: formatMacAt(data, 6), ethertype, ...(vlans.length > 0 ? { vlanVid: vlans[0]! } : {}),
-  };
+  const ethDst = formatMacAt(data, 0);
+  const ethSrc = formatMacAt(data, 6);
+  if (vlans.length > 0) {
+    const vlanVid = vlans[0]!;
+    switch (ethertype) {
+      case ETH_TYPE.ARP:
+        return { ethDst, ethSrc, ethertype, vlanVid, arp: arpAt(data, at) };
+      case ETH_TYPE.IPV4:
+        return { ethDst, ethSrc, ethertype, vlanVid, ipv4: ipv4Ports(data, at) };
+      case ETH_TYPE.LLDP:
+        return { ethDst, ethSrc, ethertype, vlanVid, lldp: lldpAt(data, at) };
+      default:
+        return { ethDst, ethSrc, ethertype, vlanVid };
+    }
+  }
   switch (ethertype) {
     case ETH_TYPE.ARP:
-      return { ...base, arp: arpAt(data, at) };
+      return { ethDst, ethSrc, ethertype, arp: arpAt(data, at) };
     case ETH_TYPE.IPV4:
-      return { ...base, ipv4: ipv4Ports(data, at) };
-    case ETH_TYPE.LLDP: {
-      const r = parseLldpdu(data.subarray(at));
-      if (!r.ok) throw new Fail(r.error.code, r.error.detail, r.error.offset + at);
-      return { ...base, lldp: r.value };
-    }
+      return { ethDst, ethSrc, ethertype, ipv4: ipv4Ports(data, at) };
+    case ETH_TYPE.LLDP:
+      return { ethDst, ethSrc, ethertype, lldp: lldpAt(data, at) };
     default:
-      return base;
+      return { ethDst, ethSrc, ethertype };
   }
+}
+
+/** The LLDPDU at `at` (lldp.ts); its error offsets are made frame offsets. */
+function lldpAt(data: Buffer, at: number): LldpFrame {
+  const r = parseLldpdu(data.subarray(at));
+  if (!r.ok) throw new Fail(r.error.code, r.error.detail, r.error.offset + at);
+  return r.value;
 }
 
 /** ARP at `at`: only Ethernet/IPv4 ARP (htype 1, ptype 0x0800, hlen 6, plen 4) with op 1 or 2. */
@@ -437,11 +458,11 @@ const PORTED = new Set<number>([IP_PROTO.TCP, IP_PROTO.UDP, IP_PROTO.SCTP]);
 function ipv4Ports(b: Buffer, at: number): Ipv4Packet {
   const h = ipv4Head(b, at);
   if (h.totalLen < h.ihl) throw new Fail('IPV4_BAD_HEADER', `total length ${h.totalLen} below header length ${h.ihl}`, at + 2);
-  const head = { src: h.src, dst: h.dst, proto: h.proto, dscp: h.dscp, ttl: h.ttl };
-  if (!PORTED.has(h.proto) || h.fragOffset !== 0) return head;
+  if (!PORTED.has(h.proto) || h.fragOffset !== 0) return { src: h.src, dst: h.dst, proto: h.proto, dscp: h.dscp, ttl: h.ttl };
   const l4 = at + h.ihl;
   if (b.length < l4 + 4 || h.totalLen < h.ihl + 4) throw new Fail('PKT_TRUNCATED', 'transport ports cut short', l4);
-  return { ...head, srcPort: b.readUInt16BE(l4), dstPort: b.readUInt16BE(l4 + 2) };
+  // one literal, not a spread of the portless head: the flow-setup path parses one of these per packet-in
+  return { src: h.src, dst: h.dst, proto: h.proto, dscp: h.dscp, ttl: h.ttl, srcPort: b.readUInt16BE(l4), dstPort: b.readUInt16BE(l4 + 2) };
 }
 
 /* ---------------------------------------------------------------- builders */
