@@ -1,7 +1,7 @@
 /**
  * What one host agent costs, measured with real traffic in network namespaces (root):
  *
- *   npm run bench:agent -- [--seconds 30] [--offered 20M] [--link-rate 100M] [--seed 1] [--json]
+ *   npm run bench:agent -- [--seconds 30] [--offered 20M] [--link-rate 100M] [--seed 1] [--size-scale 1] [--json]
  *                          [--agent-args "--detector packets"] [--rivulet path/to/bin/rivulet.js]
  *                          [--node-args "--cpu-prof --cpu-prof-dir=/tmp/prof"]
  *
@@ -34,6 +34,8 @@ const SECONDS = Number(arg('seconds', '30'));
 const OFFERED = arg('offered', '20M');
 const LINK = arg('link-rate', '100M');
 const SEED = arg('seed', '1');
+/** flow sizes × this (0.1: the experiment kit's websearch scaling, ten times the flows) */
+const SIZE_SCALE = arg('size-scale', '1');
 const AGENT_ARGS = arg('agent-args', '').split(/\s+/).filter((s) => s !== '');
 /** Node options of the agent's process, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof` (a profile of the agent) */
 const NODE_ARGS = arg('node-args', '').split(/\s+/).filter((s) => s !== '');
@@ -187,7 +189,7 @@ async function main(): Promise<void> {
     const c0 = treeTicks(agent.pid!);
     const flows = new Map<number, { sizeBytes: number; firstWriteUs: number }>();
     const gen = spawn('ip', ['netns', 'exec', NSA, node, `${ROOT}dist/bench/agent-traffic.js`, 'send', '--dst', '10.98.0.2', '--port', '5001',
-      '--offered', OFFERED, '--seconds', String(SECONDS), '--seed', SEED], { stdio: ['ignore', 'pipe', 'inherit'] });
+      '--offered', OFFERED, '--seconds', String(SECONDS), '--seed', SEED, '--size-scale', SIZE_SCALE], { stdio: ['ignore', 'pipe', 'inherit'] });
     children.push(gen);
     createInterface({ input: gen.stdout! }).on('line', (l) => {
       const f = JSON.parse(l) as { sport: number; sizeBytes: number; firstWriteUs: number };
@@ -214,7 +216,7 @@ async function main(): Promise<void> {
     lat.sort((a, b) => a - b);
     own.sort((a, b) => a - b);
     const r = {
-      agentArgs: AGENT_ARGS.join(' '), rivulet: RIVULET, loadAvg1: loadavg()[0], seconds: SECONDS, offered: OFFERED, linkRate: LINK, seed: Number(SEED),
+      agentArgs: AGENT_ARGS.join(' '), rivulet: RIVULET, loadAvg1: loadavg()[0], seconds: SECONDS, offered: OFFERED, linkRate: LINK, seed: Number(SEED), sizeScale: Number(SIZE_SCALE),
       cpuPctOfCore: (((c1.ticks - c0.ticks) / CLK_TCK) / wallS) * 100,
       cpuPctOfCoreByProcess: Object.fromEntries([...c1.byComm].map(([k, v]) => [k, Math.round(((((v - (c0.byComm.get(k) ?? 0)) / CLK_TCK) / wallS) * 100) * 100) / 100])),
       idleCpuPctOfCore: (((idle1.ticks - idle0.ticks) / CLK_TCK) / 3) * 100,
@@ -229,7 +231,7 @@ async function main(): Promise<void> {
       const f = (x: number | null): string => (x === null ? '—' : x.toFixed(2));
       process.stdout.write(
         `agent ${r.agentArgs || '(default)'} [load ${r.loadAvg1.toFixed(1)}]: ${r.cpuPctOfCore.toFixed(2)}% of a core over ${wallS.toFixed(1)} s (idle ${r.idleCpuPctOfCore.toFixed(2)}%), ` +
-        `peak ${r.peakProcesses} processes; ${r.flows} flows, ${r.sentMbps.toFixed(1)} Mbit/s offered on average; ` +
+        `peak ${r.peakProcesses} processes; ${r.flows} flows (sizes × ${r.sizeScale}), ${r.sentMbps.toFixed(1)} Mbit/s offered on average; ` +
         `by process ${JSON.stringify(r.cpuPctOfCoreByProcess)}; ${r.flowletStarts} flowlet starts (${r.eventsMessages} events messages), ${r.flowsReported} flows reported; first write → reported p50 ${f(r.firstWriteToReportedMs.p50)} ms, ` +
         `p99 ${f(r.firstWriteToReportedMs.p99)} ms (agent's own stamp → reported p50 ${f(r.agentFirstPacketToReportedMs.p50)}, p99 ${f(r.agentFirstPacketToReportedMs.p99)})\n`,
       );
