@@ -6,10 +6,12 @@
  *
  * Detection, two ways (`detector`):
  * - `kernel` (the default of {@link startHostAgent}): the nftables table (agent/nft-rules.ts) keeps the
- *   live flowlets in a dynamic set and logs each flowlet's first packet to NFLOG; tcpdump hands over only
- *   those packets, and the agent polls the set for bytes and ends (agent/kernel-detector.ts): every
- *   `pollMs` while a live flowlet is still under the small-flowlet threshold, every `slowPollMs` once all
- *   are past it, every `idlePollMs` when none lives. Cost grows with flowlets and polls, not packets.
+ *   live flowlets in a dynamic set and logs each flowlet's first packet, and the packet that takes it past
+ *   the small-flowlet threshold, to NFLOG; tcpdump hands over only those packets (a start and a first
+ *   `progress` are reported when they happen), and the agent polls the set for later progress and ends
+ *   (agent/kernel-detector.ts): every `pollMs` while a live flowlet is still under the threshold, every
+ *   `slowPollMs` once all are past it, every `idlePollMs` when none lives; its timer wakes for the polls
+ *   only. Cost grows with flowlets and polls, not packets.
  * - `packets`: every outgoing packet header through tcpdump into JavaScript (agent/detector.ts); for
  *   hosts whose kernel lacks nftables dynamic sets. Its cost grows with the packet rate.
  * Marking is in the kernel either way: PIAS classes by the bytes of the flow's current message (quota
@@ -41,7 +43,7 @@ import { PacketCapture } from './capture.js';
 import { FlowletDetector, flowletStart, type DetectorEvent, type FlowDeclaration, type FlowletSource, type LiveFlowlet, type OutgoingPacket } from './detector.js';
 import { dscpOfPriority, flowletPriority, OverridePlanner } from './dscp.js';
 import { KernelFlowletTracker, type StartPacket } from './kernel-detector.js';
-import { classifyLines, LIST_LIVE, parseLiveSet, tableLines, teardownLines as nftTeardownLines } from './nft-rules.js';
+import { classifyLines, crossingLines, CROSSED_PREFIX, LIST_LIVE, parseLiveSet, tableLines, teardownLines as nftTeardownLines } from './nft-rules.js';
 import { NftSession, type NftResult } from './nft-session.js';
 import { startLocalApi, type LocalApi } from './local-api.js';
 import {
@@ -83,7 +85,9 @@ export interface AgentConfig {
   readonly detector?: DetectorKind;
   /**
    * kernel detection: poll period of the live set while a live flowlet has not yet reached the small-flowlet
-   * threshold (its crossing is reported within this), ms (default 50; a poll costs ≈ 1.4 ms of CPU here)
+   * threshold, ms (default 250, as `slowPollMs`: the crossing itself is logged by the kernel and reported at
+   * once; a small flowlet's END is seen within this after its idle gap). A poll costs ≈ 1–1.5 ms of CPU
+   * (nft and Node) here.
    */
   readonly pollMs?: number;
   /** kernel detection: poll period while every live flowlet is past the threshold (ends, progress), ms (default 250) */
@@ -165,14 +169,15 @@ export interface AgentHealth {
   readonly liveFlowlets: number;
   readonly marking: 'nft' | 'off';
   readonly detector: DetectorKind;
-  /** kernel detection: polls of the live set answered, flowlet starts logged */
+  /** kernel detection: polls of the live set answered, flowlet starts and threshold crossings logged */
   readonly polls: number;
   readonly startsLogged: number;
+  readonly crossingsLogged: number;
 }
 
 export const DEFAULT_GRACE_MS = 10_000;
 export const DEFAULT_TICK_MS = 20;
-export const DEFAULT_POLL_MS = 50;
+export const DEFAULT_POLL_MS = 250;
 export const DEFAULT_SLOW_POLL_MS = 250;
 export const DEFAULT_IDLE_POLL_MS = 1000;
 export const DEFAULT_NFLOG_GROUP = 7;
@@ -195,11 +200,16 @@ export class HostAgent {
   private graceTimer: TimerHandle | undefined;
   private graceEndsUs: number | null = null;
   private tickTimer: TimerHandle | undefined;
+  /** when the armed tick fires, clock ms */
+  private tickDueMs = 0;
+  /** the threshold the kernel's crossing rule logs at, bytes */
+  private crossingBytes: number;
   private stopped = false;
   private polling = false;
   private lastPollUs = 0;
   private polls = 0;
   private startsLogged = 0;
+  private crossingsLogged = 0;
   private gapMs: number;
 
   constructor(
@@ -216,6 +226,7 @@ export class HostAgent {
     else this.detector = this.packets = new FlowletDetector(opts);
     this.tcPlan = new TcPlanner(config.interface, config.linkRateBps);
     this.sinceUs = deps.nowEpochUs();
+    this.crossingBytes = this.detector.options.smallFlowletBytes;
   }
 
   /** Installs the root HTB (deleting a stale one of a previous run first) and the nft table; starts ticking. */
@@ -239,6 +250,15 @@ export class HostAgent {
     if (this.stopped || !this.kernel) return;
     this.startsLogged++;
     this.handle(this.kernel.started(p));
+    this.rearmTick();
+  }
+
+  /** A flowlet's crossing of the small-flowlet threshold, logged by the kernel (`kernel` detection). */
+  flowletCrossed(p: StartPacket): void {
+    if (this.stopped || !this.kernel) return;
+    this.crossingsLogged++;
+    this.handle(this.kernel.crossed(p));
+    this.rearmTick();
   }
 
   /** A declaration from the local API: attaches to the next flowlet of its 5-tuple. */
@@ -299,8 +319,15 @@ export class HostAgent {
         const thresholdsChanged = msg.thresholds !== undefined && JSON.stringify(msg.thresholds) !== JSON.stringify(this.thresholds);
         if (msg.thresholds) this.thresholds = msg.thresholds;
         // the live set's timeout is the gap: a new gap re-creates the table (overrides re-added)
+        const crossingChanged = this.kernel !== undefined && msg.smallFlowletBytes !== this.crossingBytes;
         if (gapChanged) void this.installTable().then(() => this.applyNft(this.overrides.resyncLines()));
-        else if (thresholdsChanged) this.applyNft(classifyLines(this.thresholds));
+        else {
+          if (thresholdsChanged) this.applyNft(classifyLines(this.thresholds));
+          if (crossingChanged) {
+            this.crossingBytes = msg.smallFlowletBytes;
+            this.applyNft(crossingLines({ smallFlowletBytes: msg.smallFlowletBytes, nflogGroup: this.config.nflogGroup ?? DEFAULT_NFLOG_GROUP }));
+          }
+        }
         this.remarkAll();
         return;
       }
@@ -352,6 +379,7 @@ export class HostAgent {
       detector: this.kernel ? 'kernel' : 'packets',
       polls: this.polls,
       startsLogged: this.startsLogged,
+      crossingsLogged: this.crossingsLogged,
     };
   }
 
@@ -372,9 +400,10 @@ export class HostAgent {
     const nft = this.deps.nft;
     if (!nft) return;
     this.overrides.reset();
+    if (this.kernel) this.crossingBytes = this.detector.options.smallFlowletBytes;
     const r = await nft.run(tableLines({
       idleGapMs: this.gapMs,
-      ...(this.kernel ? { nflogGroup: this.config.nflogGroup ?? DEFAULT_NFLOG_GROUP } : {}),
+      ...(this.kernel ? { nflogGroup: this.config.nflogGroup ?? DEFAULT_NFLOG_GROUP, smallFlowletBytes: this.crossingBytes } : {}),
       maxFlowlets: this.detector.options.maxFlowlets,
       ...(this.thresholds ? { thresholds: this.thresholds } : {}),
       ...(this.config.messageGapMs !== undefined ? { messageGapMs: this.config.messageGapMs } : {}),
@@ -386,12 +415,16 @@ export class HostAgent {
     }
   }
 
+  /** The poll period that applies now, ms (see the file comment). */
+  private pollEveryMs(): number {
+    const k = this.kernel!;
+    return k.size === 0 ? (this.config.idlePollMs ?? DEFAULT_IDLE_POLL_MS)
+      : k.anyYoung ? (this.config.pollMs ?? DEFAULT_POLL_MS) : (this.config.slowPollMs ?? DEFAULT_SLOW_POLL_MS);
+  }
+
   private maybePoll(nowUs: number): void {
     if (this.polling || !this.deps.nft?.available) return;
-    const k = this.kernel!;
-    const everyMs = k.size === 0 ? (this.config.idlePollMs ?? DEFAULT_IDLE_POLL_MS)
-      : k.anyYoung ? (this.config.pollMs ?? DEFAULT_POLL_MS) : (this.config.slowPollMs ?? DEFAULT_SLOW_POLL_MS);
-    const every = everyMs * 1000;
+    const every = this.pollEveryMs() * 1000;
     if (nowUs - this.lastPollUs < every) return;
     this.polling = true;
     this.lastPollUs = nowUs;
@@ -518,11 +551,34 @@ export class HostAgent {
     });
   }
 
+  /**
+   * The delay of the next tick, ms: `tickMs` (packets detection: idle ends are found by ticks); with kernel
+   * detection the first multiple of `tickMs` at which a poll is due (the same polls as a tick every
+   * `tickMs` would make, without the wake-ups in between).
+   */
+  private tickDelayMs(): number {
+    const tickMs = this.config.tickMs ?? DEFAULT_TICK_MS;
+    if (!this.kernel || this.polling || !this.deps.nft?.available) return tickMs;
+    const dueInMs = (this.lastPollUs + this.pollEveryMs() * 1000 - this.deps.nowEpochUs()) / 1000;
+    return Math.max(1, Math.ceil(dueInMs / tickMs)) * tickMs;
+  }
+
   private armTick(): void {
+    const delayMs = this.tickDelayMs();
+    this.tickDueMs = this.deps.clock.now() + delayMs;
     this.tickTimer = this.deps.clock.setTimeout(() => {
+      this.tickTimer = undefined;
       this.tick();
       if (!this.stopped) this.armTick();
-    }, this.config.tickMs ?? DEFAULT_TICK_MS);
+    }, delayMs);
+  }
+
+  /** A start or crossing may shorten the poll period (idle → live): the tick is brought forward to the poll then due. */
+  private rearmTick(): void {
+    if (this.stopped || !this.tickTimer) return;
+    if (this.deps.clock.now() + this.tickDelayMs() >= this.tickDueMs) return;
+    this.deps.clock.clearTimeout(this.tickTimer);
+    this.armTick();
   }
 }
 
@@ -581,7 +637,10 @@ export async function startHostAgent(opts: HostAgentOptions): Promise<RunningHos
   });
   const exclude = opts.controller.kind === 'ws' ? wsExclude(opts.controller.url) : undefined;
   const capture = detector === 'kernel'
-    ? new PacketCapture({ dev: opts.interface, log, nflogGroup: opts.nflogGroup ?? DEFAULT_NFLOG_GROUP, onPacket: (p) => agent.flowletLogged(p) })
+    ? new PacketCapture({
+      dev: opts.interface, log, nflogGroup: opts.nflogGroup ?? DEFAULT_NFLOG_GROUP, onPacket: (p) => agent.flowletLogged(p),
+      prefixed: { prefix: CROSSED_PREFIX, onPacket: (p) => agent.flowletCrossed(p) },
+    })
     : new PacketCapture({ dev: opts.interface, log, onPacket: (p) => agent.packet(p), ...(exclude ? { exclude } : {}) });
   await agent.start({ deleteStaleRoot: opts.deleteStaleRoot === true });
   capture.start();

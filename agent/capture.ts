@@ -15,7 +15,8 @@
  * nftables table logs — one per flowlet start (agent/nft-rules.ts) — so the stream carries a record per
  * flowlet, not per packet. An NFLOG record (link type 239) is a 4-byte header and TLVs (length and type
  * little-endian on this host, each padded to 4 bytes); type 9, NFULA_PAYLOAD, holds the IPv4 packet
- * ({@link nflogPayload}). Output-hook packets carry no kernel timestamp in NFLOG, so the record's time is
+ * ({@link nflogPayload}); type 10, NFULA_PREFIX, the rule's log prefix ({@link nflogPrefix}: crossings of
+ * the small-flowlet threshold are logged with one, starts without). Output-hook packets carry no kernel timestamp in NFLOG, so the record's time is
  * when libpcap read it (µs after the packet with the log's queue threshold of 1).
  *
  * tcpdump is stopped by its pid (SIGTERM, then SIGKILL after 2 s). If it exits on its own it is restarted
@@ -50,17 +51,32 @@ export function nflogArgs(group: number): string[] {
 export const LINKTYPE_NFLOG = 239;
 const NFULA_PAYLOAD = 9;
 
-/** The packet inside an NFLOG record (its NFULA_PAYLOAD TLV); undefined when there is none or it is malformed. */
-export function nflogPayload(rec: Buffer): Buffer | undefined {
+const NFULA_PREFIX = 10;
+
+/** The value of the first TLV of `type` in an NFLOG record; undefined when there is none or it is malformed. */
+function nflogTlv(rec: Buffer, want: number): Buffer | undefined {
   let off = 4;
   while (off + 4 <= rec.length) {
     const len = rec.readUInt16LE(off);
     const type = rec.readUInt16LE(off + 2) & 0x7fff;
     if (len < 4 || off + len > rec.length) return undefined;
-    if (type === NFULA_PAYLOAD) return rec.subarray(off + 4, off + len);
+    if (type === want) return rec.subarray(off + 4, off + len);
     off += (len + 3) & ~3;
   }
   return undefined;
+}
+
+/** The packet inside an NFLOG record (its NFULA_PAYLOAD TLV); undefined when there is none or it is malformed. */
+export function nflogPayload(rec: Buffer): Buffer | undefined {
+  return nflogTlv(rec, NFULA_PAYLOAD);
+}
+
+/** The log prefix of an NFLOG record (NFULA_PREFIX, NUL-terminated); '' when it has none. */
+export function nflogPrefix(rec: Buffer): string {
+  const v = nflogTlv(rec, NFULA_PREFIX);
+  if (!v) return '';
+  const nul = v.indexOf(0);
+  return v.subarray(0, nul < 0 ? v.length : nul).toString('latin1');
 }
 
 /** The detector's view of a parsed IPv4 TCP/UDP packet; undefined for anything else (fragments, IPv6, ICMP…). */
@@ -83,6 +99,8 @@ export interface CaptureOptions {
   readonly exclude?: CaptureExclude;
   /** read this NFLOG group instead of the interface (the nftables table's flowlet starts) */
   readonly nflogGroup?: number;
+  /** NFLOG records with this prefix go to `onPrefixed` instead of `onPacket` (crossings of the small-flowlet threshold) */
+  readonly prefixed?: { readonly prefix: string; readonly onPacket: (p: OutgoingPacket) => void };
   /** program (default `tcpdump`; tests may prefix `ip netns exec NS`) */
   readonly command?: readonly string[];
   /** restart delay after tcpdump exits on its own, ms (default 1000) */
@@ -124,7 +142,9 @@ export class PacketCapture {
       this.records++;
       const tsUs = h.timestampSeconds * 1e6 + h.timestampMicroseconds;
       let parsed;
+      let onPacket = this.opts.onPacket;
       if (linkType === LINKTYPE_NFLOG) {
+        if (this.opts.prefixed && nflogPrefix(data) === this.opts.prefixed.prefix) onPacket = this.opts.prefixed.onPacket;
         const ip = nflogPayload(data);
         if (!ip) {
           this.malformed++;
@@ -137,7 +157,7 @@ export class PacketCapture {
         return;
       }
       const out = toOutgoing(parsed.value);
-      if (out) this.opts.onPacket(out);
+      if (out) onPacket(out);
     });
     parser.on('error', (err: Error) => this.opts.log.error({ event: 'capture_parse_error', err }, `reading tcpdump's pcap failed: ${err.message}`));
     child.stderr.setEncoding('utf8');

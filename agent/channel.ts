@@ -9,7 +9,8 @@
  * - Heartbeat: `ping` every `welcome.heartbeatMs`; 3 periods without any message from the controller
  *   drop the channel (before the welcome, {@link DEFAULT_HEARTBEAT_MS} is the period).
  * - Events are batched into `events` messages: flushed at most every `flushMs` (20 ms), or at once when
- *   `maxBatch` items are queued. Events queued while the channel is down are dropped at the next
+ *   `maxBatch` items are queued; an event queued when the last flush is `flushMs` old goes out as soon as
+ *   the current callback ends (a microtask, not a timer). Events queued while the channel is down are dropped at the next
  *   connect: the hello carries the state they described.
  * - A controller message that does not validate is answered with `error`, logged, and the channel is
  *   reconnected; nothing here throws to the caller.
@@ -185,6 +186,8 @@ export class AgentChannel {
   private reconnectTimer: TimerHandle | undefined;
   private heartbeatTimer: TimerHandle | undefined;
   private flushTimer: TimerHandle | undefined;
+  /** a flush is queued as a microtask (the flush period had already passed) */
+  private flushSoon = false;
   private lastFlushMs = -Infinity;
   private seq = 0;
   private gen = 0;
@@ -270,8 +273,18 @@ export class AgentChannel {
   private queued(): void {
     if (!this.up) return;
     if (this.pendingCount() >= (this.opts.maxBatch ?? 1000)) return this.flush();
-    if (this.flushTimer) return;
+    if (this.flushTimer || this.flushSoon) return;
     const wait = Math.max(0, this.lastFlushMs + (this.opts.flushMs ?? 20) - this.clock.now());
+    if (wait === 0) {
+      // due now: once the current callback is done (the events of one read still go out together),
+      // without the ≥ 1 ms a 0 ms timer takes
+      this.flushSoon = true;
+      queueMicrotask(() => {
+        this.flushSoon = false;
+        this.flush();
+      });
+      return;
+    }
     this.flushTimer = this.clock.setTimeout(() => {
       this.flushTimer = undefined;
       this.flush();

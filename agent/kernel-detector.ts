@@ -5,6 +5,8 @@
  *
  * - {@link KernelFlowletTracker.started}: a logged packet = a flowlet's first packet (µs epoch, 5-tuple,
  *   IP bytes), reported at once;
+ * - {@link KernelFlowletTracker.crossed}: a logged packet that took a flowlet past `smallFlowletBytes` =
+ *   its first `progress`, reported at once (later progress comes with polls);
  * - {@link KernelFlowletTracker.snapshot}: a poll of the set (its elements and their byte counters, and
  *   the time the poll was asked for) = progress, and ends of the flowlets whose element expired
  *
@@ -85,6 +87,27 @@ export class KernelFlowletTracker extends DeclaringSource implements FlowletSour
     }
     this.unknown.delete(key);
     this.begin(key, p.flow, p.tsUs, p.ipBytes, 1, out);
+    return out;
+  }
+
+  /**
+   * A logged crossing of the small-flowlet threshold (the table's `young` quota): the flowlet's bytes
+   * are at least `smallFlowletBytes` now, so its first `progress` goes out at once instead of at the next
+   * poll. A crossing of a 5-tuple with no live flowlet (its start log was dropped by the rate limit)
+   * starts one at the crossing.
+   */
+  crossed(p: StartPacket): DetectorEvent[] {
+    const key = flowKey(p.flow);
+    const out: DetectorEvent[] = [];
+    const f = this.live.get(key);
+    if (!f) {
+      this.unknown.delete(key);
+      this.begin(key, p.flow, p.tsUs, this.opts.smallFlowletBytes, 1, out);
+      return out;
+    }
+    if (f.bytes < this.opts.smallFlowletBytes) f.bytes = this.opts.smallFlowletBytes;
+    if (p.tsUs > f.lastUs) f.lastUs = p.tsUs;
+    if (f.lastProgressUs === undefined) this.progress(f, p.tsUs, out);
     return out;
   }
 

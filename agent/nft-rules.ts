@@ -9,6 +9,12 @@
  *                     flowlet, not per packet); every payload-carrying packet refreshes its element; an
  *                     element that expires is a flowlet that ENDED; its counter is the flowlet's bytes
  *                     (the agent polls the set: agent/kernel-detector.ts)
+ *     set young       per 5-tuple a byte QUOTA of `smallFlowletBytes`, timeout = the flowlet gap: the
+ *                     packet that takes a flowlet past the small-flowlet threshold is CROSSED, logged to
+ *                     the same group with the prefix {@link CROSSED_PREFIX} (once per flowlet: its 5-tuple
+ *                     goes into `big`, whose elements every later packet refreshes), so the agent learns
+ *                     of the crossing when it happens, not at its next poll
+ *     chain young     the crossing rule (rewritten when the controller's threshold changes)
  *     set sentI       (I = 0…6) dynamic sets of 5-tuples whose elements carry a byte QUOTA and an idle
  *                     timeout = the message gap: the bytes the current MESSAGE of the 5-tuple has sent
  *     set nopayload   `tcp doff . ip length` pairs of TCP segments without payload (IPv4 without options)
@@ -63,8 +69,10 @@ export interface NftTableOptions {
   readonly nflogGroup?: number;
   /** elements of the live set at most (live flowlets) */
   readonly maxFlowlets: number;
-  /** flowlet starts logged per second at most (the rest are found by the next poll), default 2000 */
+  /** flowlet starts logged per second at most (the rest are found by the next poll), default 2000; crossings alike */
   readonly startLogRatePerS?: number;
+  /** with `nflogGroup`: log each flowlet's crossing of this many bytes ({@link crossingLines}); undefined: none */
+  readonly smallFlowletBytes?: number;
   /** PIAS classes; undefined: no marking by bytes (overrides still apply) */
   readonly thresholds?: Thresholds;
   /** idle time after which a 5-tuple's bytes count afresh (a new message), ms (default {@link DEFAULT_MESSAGE_GAP_MS}) */
@@ -147,6 +155,27 @@ export function classifyLines(t: Thresholds | undefined): string[] {
   ];
 }
 
+/** The NFLOG prefix of a flowlet's crossing of the small-flowlet threshold (a start has none). */
+export const CROSSED_PREFIX = 'rivulet-big';
+
+/**
+ * Lines (re)writing the crossing rule for `smallFlowletBytes` (IPv4 bytes, the live set's counter's
+ * unit): the young chain flushed and its quota set emptied (flowlets under way count afresh: their
+ * crossing is then found by the agent's polls), one rule logging the packet that takes a flowlet's bytes
+ * past the threshold. Needs a table made with `nflogGroup`.
+ */
+export function crossingLines(o: { readonly smallFlowletBytes: number; readonly nflogGroup: number; readonly startLogRatePerS?: number }): string[] {
+  const rate = o.startLogRatePerS ?? 2000;
+  const over = Math.max(0, Math.floor(o.smallFlowletBytes) - 1);
+  return [
+    `flush chain ${T} young`,
+    `flush set ${T} young`,
+    // quota over N matches once the element's bytes, this packet included, exceed N: bytes ≥ threshold
+    `add rule ${T} young update @young { ${TUPLE} quota over ${over} bytes } update @big { ${TUPLE} } ` +
+      `limit rate ${rate}/second burst ${Math.max(5, Math.round(rate / 10))} packets log prefix "${CROSSED_PREFIX}" group ${o.nflogGroup} snaplen 80 queue-threshold 1`,
+  ];
+}
+
 /** Creates the table afresh (an old table of ours is deleted first, in the same transaction). */
 export function tableLines(o: NftTableOptions): string[] {
   const gap = Math.max(1, Math.round(o.idleGapMs));
@@ -165,11 +194,20 @@ export function tableLines(o: NftTableOptions): string[] {
   ];
   if (o.nflogGroup !== undefined) {
     const rate = o.startLogRatePerS ?? 2000;
-    lines.splice(4, 0, `add set ${T} live { typeof ${TUPLE} ; size ${o.maxFlowlets} ; flags dynamic,timeout ; timeout ${gap}ms ; counter ; }`);
+    lines.splice(4, 0,
+      `add set ${T} live { typeof ${TUPLE} ; size ${o.maxFlowlets} ; flags dynamic,timeout ; timeout ${gap}ms ; counter ; }`,
+      `add set ${T} young { typeof ${TUPLE} ; size ${o.maxFlowlets} ; flags dynamic,timeout ; timeout ${gap}ms ; }`,
+      `add set ${T} big { typeof ${TUPLE} ; size ${o.maxFlowlets} ; flags dynamic,timeout ; timeout ${gap}ms ; }`,
+      `add chain ${T} young`);
     lines.push(
       `add rule ${T} output ${TUPLE} != @live limit rate ${rate}/second burst ${Math.max(5, Math.round(rate / 10))} packets log group ${o.nflogGroup} snaplen 80 queue-threshold 1`,
       `add rule ${T} output update @live { ${TUPLE} }`,
+      `add rule ${T} output ${TUPLE} @big update @big { ${TUPLE} }`,
+      `add rule ${T} output ${TUPLE} != @big jump young`,
     );
+    if (o.smallFlowletBytes !== undefined) {
+      lines.push(...crossingLines({ smallFlowletBytes: o.smallFlowletBytes, nflogGroup: o.nflogGroup, ...(o.startLogRatePerS !== undefined ? { startLogRatePerS: o.startLogRatePerS } : {}) }));
+    }
   }
   lines.push(`add rule ${T} output ${TUPLE} vmap @classes`, `add rule ${T} output jump classify`);
   return [...lines, ...classifyLines(o.thresholds)];

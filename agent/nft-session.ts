@@ -6,6 +6,11 @@
  * errors arrive in order: lines that are not JSON before the sentinel are the request's error text; a
  * JSON line before the sentinel is its output (a listing). Requests run one at a time, in call order.
  *
+ * A listing (the agent's poll) is written WITHOUT a sentinel: its JSON line ends it. Only when a line of
+ * error text arrives instead is a sentinel written then (nft prints a command's errors before it reads
+ * its next line, so the sentinel's JSON follows all of them). A sentinel costs nft about as much CPU as
+ * the listing itself (≈ 0.3–0.4 ms here, measured with `nft -j -i` in a network namespace).
+ *
  * A request that gets no answer within `timeoutMs` fails, and the process is killed (by its pid) and
  * started again on the next request. A missing `nft` disables the session with one warning.
  */
@@ -46,13 +51,12 @@ export interface NftSessionStats {
 }
 
 const SENTINEL = 'list tables';
-const CHEAP_SENTINEL = 'list set ip rivulet nopayload';
 
 /** The persistent nft process (see the file comment). */
 export class NftSession {
   private child: Child | undefined;
   private readonly queue: Pending[] = [];
-  private current: { p: Pending; output: string[]; errors: string[]; timer: NodeJS.Timeout } | undefined;
+  private current: { p: Pending; output: string[]; errors: string[]; timer: NodeJS.Timeout; sentinel: boolean } | undefined;
   private missing = false;
   private stopped = false;
   private counts = { requests: 0, failures: 0, restarts: 0 };
@@ -118,20 +122,30 @@ export class NftSession {
       this.counts.restarts++;
       this.finish(false, 'timeout');
     }, this.opts.timeoutMs ?? 2000);
-    this.current = { p, output: [], errors: [], timer };
-    child.stdin.write(`${p.commands.join(' ; ')}\n${wantsOutput(p.commands) ? CHEAP_SENTINEL : SENTINEL}\n`);
+    const listing = wantsOutput(p.commands);
+    this.current = { p, output: [], errors: [], timer, sentinel: !listing };
+    child.stdin.write(listing ? `${p.commands.join(' ; ')}\n` : `${p.commands.join(' ; ')}\n${SENTINEL}\n`);
   }
 
   private line(l: string): void {
     const cur = this.current;
     if (!cur) return;
     if (l.startsWith('{')) {
-      // a JSON document: the request's listing (a `list` request, before any error), else the sentinel's
-      if (cur.errors.length === 0 && cur.output.length === 0 && wantsOutput(cur.p.commands)) cur.output.push(l);
-      else this.finish(cur.errors.length === 0, cur.errors.join('\n'));
+      // a JSON document: the request's listing (a `list` request, before any error: it ends the request
+      // unless a sentinel was written), else the sentinel's
+      if (cur.errors.length === 0 && cur.output.length === 0 && wantsOutput(cur.p.commands)) {
+        cur.output.push(l);
+        if (!cur.sentinel) this.finish(true, '');
+      } else this.finish(cur.errors.length === 0, cur.errors.join('\n'));
       return;
     }
-    if (l.trim() !== '') cur.errors.push(l);
+    if (l.trim() === '') return;
+    cur.errors.push(l);
+    if (!cur.sentinel) {
+      // a listing that failed: the sentinel's JSON (`list tables` never fails) marks the end of its error text
+      cur.sentinel = true;
+      this.child?.stdin.write(`${SENTINEL}\n`);
+    }
   }
 
   private finish(ok: boolean, error: string): void {

@@ -1,8 +1,9 @@
 /**
  * What one host agent costs, measured with real traffic in network namespaces (root):
  *
- *   npm run bench:agent -- [--seconds 30] [--offered 20M] [--link-rate 100M] [--seed 1] [--json]
+ *   npm run bench:agent -- [--seconds 30] [--offered 20M] [--link-rate 100M] [--seed 1] [--size-scale 1] [--json]
  *                          [--agent-args "--detector packets"] [--rivulet path/to/bin/rivulet.js]
+ *                          [--node-args "--cpu-prof --cpu-prof-dir=/tmp/prof"]
  *
  * Two namespaces joined by a veth pair (offloads off, as in Mininet hosts); `rivulet agent` runs in the
  * first (its HTB root at `--link-rate`) and reports to a minimal controller in this process over a unix
@@ -12,7 +13,7 @@
  * Poisson arrivals, `--offered` bit/s on average) from the first namespace to a sink in the second.
  *
  * Printed: CPU of the agent and every process it started (tcpdump, tc, nft: utime + stime of the live
- * tree plus the children it reaped), in % of one core over the traffic window; flows sent, flowlet starts
+ * tree plus the children it reaped), in % of one core over the traffic window, in all and by process name; flows sent, flowlet starts
  * reported; first packet → reported at the controller, p50/p99, where "first packet" is the sender's
  * first write() of the flow (the connection is already open, so this write's first segment is the
  * flowlet's first packet) — independent of the agent's own timestamps; and the agent's own
@@ -33,7 +34,11 @@ const SECONDS = Number(arg('seconds', '30'));
 const OFFERED = arg('offered', '20M');
 const LINK = arg('link-rate', '100M');
 const SEED = arg('seed', '1');
+/** flow sizes × this (0.1: the experiment kit's websearch scaling, ten times the flows) */
+const SIZE_SCALE = arg('size-scale', '1');
 const AGENT_ARGS = arg('agent-args', '').split(/\s+/).filter((s) => s !== '');
+/** Node options of the agent's process, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof` (a profile of the agent) */
+const NODE_ARGS = arg('node-args', '').split(/\s+/).filter((s) => s !== '');
 const JSON_OUT = process.argv.includes('--json');
 /** the `rivulet` entry point of the agent under test (default this checkout's; another build for a before/after) */
 const RIVULET = arg('rivulet', new URL('../../bin/rivulet.js', import.meta.url).pathname);
@@ -101,10 +106,28 @@ function tree(root: number): number[] {
   return out;
 }
 
-/** CPU ticks of the tree: live processes' own + reaped children (cutime/cstime of the root covers exited ones). */
-function treeTicks(root: number): { ticks: number; procs: number } {
+/** The command name of a pid ('' when gone). */
+function commOf(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+  } catch {
+    return '';
+  }
+}
+
+/**
+ * CPU ticks of the tree: live processes' own + reaped children (cutime/cstime of the root covers exited
+ * ones), and the same by command name (`node` is the agent, with the children it reaped; `ip` is the
+ * `ip netns exec` wrapper).
+ */
+function treeTicks(root: number): { ticks: number; procs: number; byComm: Map<string, number> } {
   const pids = tree(root);
-  return { ticks: pids.reduce((s, p) => s + ticksOf(p), 0), procs: pids.length };
+  const byComm = new Map<string, number>();
+  for (const p of pids) {
+    const c = commOf(p);
+    byComm.set(c, (byComm.get(c) ?? 0) + ticksOf(p));
+  }
+  return { ticks: pids.reduce((s, p) => s + ticksOf(p), 0), procs: pids.length, byComm };
 }
 
 function pct(sorted: number[], q: number): number | null {
@@ -151,7 +174,7 @@ async function main(): Promise<void> {
   await new Promise<void>((res) => server.listen(SOCK, res));
   try {
     const node = process.execPath;
-    const agent = spawn('ip', ['netns', 'exec', NSA, node, RIVULET, 'agent', '--controller', `unix:${SOCK}`, '--interface', DEVA,
+    const agent = spawn('ip', ['netns', 'exec', NSA, node, ...NODE_ARGS, RIVULET, 'agent', '--controller', `unix:${SOCK}`, '--interface', DEVA,
       '--api-port', '0', '--link-rate', LINK, '--log-level', 'warn', ...AGENT_ARGS], { stdio: ['ignore', 'inherit', 'inherit'] });
     children.push(agent);
     const sinkP = spawn('ip', ['netns', 'exec', NSB, node, `${ROOT}dist/bench/agent-traffic.js`, 'sink', '--port', '5001'], { stdio: ['ignore', 'ignore', 'inherit'] });
@@ -166,7 +189,7 @@ async function main(): Promise<void> {
     const c0 = treeTicks(agent.pid!);
     const flows = new Map<number, { sizeBytes: number; firstWriteUs: number }>();
     const gen = spawn('ip', ['netns', 'exec', NSA, node, `${ROOT}dist/bench/agent-traffic.js`, 'send', '--dst', '10.98.0.2', '--port', '5001',
-      '--offered', OFFERED, '--seconds', String(SECONDS), '--seed', SEED], { stdio: ['ignore', 'pipe', 'inherit'] });
+      '--offered', OFFERED, '--seconds', String(SECONDS), '--seed', SEED, '--size-scale', SIZE_SCALE], { stdio: ['ignore', 'pipe', 'inherit'] });
     children.push(gen);
     createInterface({ input: gen.stdout! }).on('line', (l) => {
       const f = JSON.parse(l) as { sport: number; sizeBytes: number; firstWriteUs: number };
@@ -193,8 +216,9 @@ async function main(): Promise<void> {
     lat.sort((a, b) => a - b);
     own.sort((a, b) => a - b);
     const r = {
-      agentArgs: AGENT_ARGS.join(' '), rivulet: RIVULET, loadAvg1: loadavg()[0], seconds: SECONDS, offered: OFFERED, linkRate: LINK, seed: Number(SEED),
+      agentArgs: AGENT_ARGS.join(' '), rivulet: RIVULET, loadAvg1: loadavg()[0], seconds: SECONDS, offered: OFFERED, linkRate: LINK, seed: Number(SEED), sizeScale: Number(SIZE_SCALE),
       cpuPctOfCore: (((c1.ticks - c0.ticks) / CLK_TCK) / wallS) * 100,
+      cpuPctOfCoreByProcess: Object.fromEntries([...c1.byComm].map(([k, v]) => [k, Math.round(((((v - (c0.byComm.get(k) ?? 0)) / CLK_TCK) / wallS) * 100) * 100) / 100])),
       idleCpuPctOfCore: (((idle1.ticks - idle0.ticks) / CLK_TCK) / 3) * 100,
       peakProcesses: peakProcs,
       flows: flows.size, sentMbit: (bytes * 8) / 1e6, sentMbps: (bytes * 8) / 1e6 / wallS,
@@ -207,8 +231,8 @@ async function main(): Promise<void> {
       const f = (x: number | null): string => (x === null ? '—' : x.toFixed(2));
       process.stdout.write(
         `agent ${r.agentArgs || '(default)'} [load ${r.loadAvg1.toFixed(1)}]: ${r.cpuPctOfCore.toFixed(2)}% of a core over ${wallS.toFixed(1)} s (idle ${r.idleCpuPctOfCore.toFixed(2)}%), ` +
-        `peak ${r.peakProcesses} processes; ${r.flows} flows, ${r.sentMbps.toFixed(1)} Mbit/s offered on average; ` +
-        `${r.flowletStarts} flowlet starts, ${r.flowsReported} flows reported; first write → reported p50 ${f(r.firstWriteToReportedMs.p50)} ms, ` +
+        `peak ${r.peakProcesses} processes; ${r.flows} flows (sizes × ${r.sizeScale}), ${r.sentMbps.toFixed(1)} Mbit/s offered on average; ` +
+        `by process ${JSON.stringify(r.cpuPctOfCoreByProcess)}; ${r.flowletStarts} flowlet starts (${r.eventsMessages} events messages), ${r.flowsReported} flows reported; first write → reported p50 ${f(r.firstWriteToReportedMs.p50)} ms, ` +
         `p99 ${f(r.firstWriteToReportedMs.p99)} ms (agent's own stamp → reported p50 ${f(r.agentFirstPacketToReportedMs.p50)}, p99 ${f(r.agentFirstPacketToReportedMs.p99)})\n`,
       );
     }

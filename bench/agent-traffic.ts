@@ -3,10 +3,12 @@
  *
  *   node dist/bench/agent-traffic.js sink --port 5001
  *   node dist/bench/agent-traffic.js send --dst 10.98.0.2 --port 5001 --offered 20M --seconds 30 --seed 1 [--cdf FILE]
+ *                                          [--size-scale 0.1]
  *
  * `send` opens one TCP connection per flow, Poisson arrivals whose mean offered load is `--offered`
  * bit/s, sizes drawn from the `.cdf` (default the web-search distribution of DCTCP, SIGCOMM 2010 — the
- * workload of PIAS and Karuna); it prints one JSON line per flow, `{"sport", "sizeBytes", "firstWriteUs"}`,
+ * workload of PIAS and Karuna), times `--size-scale` (default 1; the experiment kit's websearch runs use
+ * 0.1: ten times the flows at the same load); it prints one JSON line per flow, `{"sport", "sizeBytes", "firstWriteUs"}`,
  * where `firstWriteUs` (µs since the epoch) is taken just before the first write() of the flow's data
  * (the connection is already established: that write's first segment is the flowlet's first packet).
  * `sink` reads and discards. Both stop at SIGTERM; `send` also after `--seconds`.
@@ -50,12 +52,13 @@ function send(): void {
   const rand = rng(Number(arg('seed', '1')));
   const cdfPath = arg('cdf', new URL('../../test/fixtures/workloads/websearch.cdf', import.meta.url).pathname);
   const dist = parseCdf(readFileSync(cdfPath, 'utf8'));
-  const flowsPerS = offeredBps / 8 / dist.meanBytes;
+  const scale = Number(arg('size-scale', '1'));
+  const flowsPerS = offeredBps / 8 / (dist.meanBytes * scale);
   const open = new Set<Socket>();
   const endAt = Date.now() + seconds * 1000;
   const chunk = Buffer.alloc(64 * 1024, 0x61);
   const flow = (): void => {
-    const size = Math.max(1, Math.round(quantile(dist, Math.min(0.999999, rand()))));
+    const size = Math.max(1, Math.round(quantile(dist, Math.min(0.999999, rand())) * scale));
     const s = connect({ host: dst, port }, () => {
       let left = size;
       const firstWriteUs = nowEpochUs();

@@ -155,6 +155,48 @@ describe('agent: orchestrator on a fake clock', () => {
     expect(s.nftBatches.filter((b) => b[0] === 'list set ip rivulet live').length).to.equal(2);
   });
 
+  it('kernel detection: the welcome\'s threshold goes into the crossing rule; a logged crossing is the first progress at once', async () => {
+    const s = setup(10_000, 'kernel');
+    await s.agent.start();
+    expect(s.nftBatches[0]!.join('\n'), 'the default threshold at start').to.contain('quota over 49999 bytes } update @big');
+    s.agent.channelUp(WELCOME);
+    s.agent.message(WELCOME);
+    expect(s.nftBatches.some((b) => b.includes('flush chain ip rivulet young') && b.join('\n').includes('quota over 2999 bytes')), 'rewritten for 3000 bytes').to.equal(true);
+    const t = s.now();
+    s.agent.flowletLogged({ tsUs: t, flow: F, ipBytes: 1500 });
+    s.clock.advance(3);
+    s.agent.flowletCrossed({ tsUs: s.now(), flow: F, ipBytes: 1500 });
+    expect(s.events.progress).to.deep.equal([{ id: 'f1', bytes: 3000, atEpochUs: t + 3000 }]);
+    expect(s.agent.health()).to.include({ startsLogged: 1, crossingsLogged: 1 });
+  });
+
+  it('kernel detection: the timer wakes for polls only (idle: once a second), and a start brings the next poll forward', async () => {
+    const clock = new ManualClock();
+    const now = (): number => T0 + Math.round(clock.now() * 1000);
+    const polls: number[] = [];
+    const agent = new HostAgent(
+      { agentId: 'h1', hostname: 'h1', interface: 'h1-eth0', ipv4: ['10.0.0.1'], linkRateBps: 100e6, idleGapMs: 100, detector: 'kernel' },
+      {
+        clock, nowEpochUs: now, log: quietLogger(), events: new Recorder(), tc: { write: () => now() },
+        nft: { available: true, run: async (l: readonly string[]) => (l[0]?.startsWith('list') && polls.push(clock.now()), { ok: true, output: l[0]?.startsWith('list') ? ['{"nftables": []}'] : [] }) },
+      },
+    );
+    await agent.start();
+    for (let i = 0; i < 54; i++) {
+      clock.advance(20);
+      await Promise.resolve();
+    }
+    expect(polls, 'idle: one poll a second, at 20 ms ticks').to.deep.equal([20, 1020]);
+    expect(clock.pending, 'one timer, due at the next poll').to.equal(1);
+    agent.flowletLogged({ tsUs: now(), flow: F, ipBytes: 1500 }); // at 1080 ms: the idle tick was due at 2020
+    for (let i = 0; i < 15; i++) {
+      clock.advance(20);
+      await Promise.resolve();
+    }
+    expect(polls, 'a live flowlet: polled 250 ms after the last poll (the first 20 ms tick after it)').to.deep.equal([20, 1020, 1280]);
+    await agent.stop();
+  });
+
   it('fallback: limits kept for the grace period, then all removed; a welcome leaves it; hello resyncs', async () => {
     const s = setup(10_000);
     await s.agent.start();

@@ -10,10 +10,10 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { quietLogger } from '../../../lib/log.js';
-import { nflogPayload, PacketCapture } from '../../../agent/capture.js';
+import { nflogPayload, nflogPrefix, PacketCapture } from '../../../agent/capture.js';
 import type { OutgoingPacket } from '../../../agent/detector.js';
 import { KernelFlowletTracker } from '../../../agent/kernel-detector.js';
-import { classifyLines, classSteps, noPayloadElements, parseLiveSet, tableLines, type LiveElement } from '../../../agent/nft-rules.js';
+import { classifyLines, classSteps, crossingLines, CROSSED_PREFIX, noPayloadElements, parseLiveSet, tableLines, type LiveElement } from '../../../agent/nft-rules.js';
 import { dscpOfPriority, priorityOfBytes } from '../../../agent/dscp.js';
 import { NftSession } from '../../../agent/nft-session.js';
 import type { FiveTuple, Thresholds } from '../../../protocol/agent.js';
@@ -62,6 +62,8 @@ describe('agent: nftables table (in-kernel detection and PIAS classes)', () => {
       'meta l4proto tcp tcp doff . ip length @nopayload jump ack',
       'ip saddr . ip daddr . meta l4proto . th sport . th dport != @live limit rate 2000/second burst 200 packets log group 7 snaplen 80 queue-threshold 1',
       'update @live { ip saddr . ip daddr . meta l4proto . th sport . th dport }',
+      'ip saddr . ip daddr . meta l4proto . th sport . th dport @big update @big { ip saddr . ip daddr . meta l4proto . th sport . th dport }',
+      'ip saddr . ip daddr . meta l4proto . th sport . th dport != @big jump young',
       'ip saddr . ip daddr . meta l4proto . th sport . th dport vmap @classes',
       'jump classify',
     ]);
@@ -77,9 +79,23 @@ describe('agent: nftables table (in-kernel detection and PIAS classes)', () => {
     expect(lines.filter((l) => l.startsWith('add rule ip rivulet ack ')), 'ACKs: the top class').to.deep.equal(['add rule ip rivulet ack goto dscp46']);
     expect(tableLines({ idleGapMs: 100, maxFlowlets: 10, messageGapMs: 40 }).join('\n')).to.contain('size 10 ; flags dynamic,timeout ; timeout 40ms ; }');
     expect(text).to.contain('add rule ip rivulet dscp0 ip dscp set 0 counter accept');
+    expect(lines.filter((l) => l.startsWith('add rule ip rivulet young ')), 'no crossing rule without a threshold').to.deep.equal([]);
     const plain = tableLines({ idleGapMs: 100, maxFlowlets: 1000 }).join('\n');
     expect(plain, 'packet detection: no live set').to.not.contain('@live');
     expect(classifyLines(undefined)).to.deep.equal(['flush chain ip rivulet classify', 'flush chain ip rivulet ack', ...[0, 1, 2, 3, 4, 5, 6].map((i) => `flush set ip rivulet sent${i}`), 'add rule ip rivulet ack accept']);
+  });
+
+  it('the crossing of the small-flowlet threshold: a quota per flowlet (timeout = the gap), logged once with its prefix', () => {
+    const lines = tableLines({ idleGapMs: 100, nflogGroup: 7, maxFlowlets: 1000, smallFlowletBytes: 50_000 });
+    const text = lines.join('\n');
+    expect(text).to.contain('add set ip rivulet young { typeof ip saddr . ip daddr . meta l4proto . th sport . th dport ; size 1000 ; flags dynamic,timeout ; timeout 100ms ; }');
+    expect(text).to.contain('add set ip rivulet big { typeof ip saddr . ip daddr . meta l4proto . th sport . th dport ; size 1000 ; flags dynamic,timeout ; timeout 100ms ; }');
+    const rule = 'add rule ip rivulet young update @young { ip saddr . ip daddr . meta l4proto . th sport . th dport quota over 49999 bytes } '
+      + 'update @big { ip saddr . ip daddr . meta l4proto . th sport . th dport } limit rate 2000/second burst 200 packets '
+      + `log prefix "${CROSSED_PREFIX}" group 7 snaplen 80 queue-threshold 1`;
+    expect(lines.filter((l) => l.startsWith('add rule ip rivulet young '))).to.deep.equal([rule]);
+    expect(crossingLines({ smallFlowletBytes: 50_000, nflogGroup: 7 })).to.deep.equal(['flush chain ip rivulet young', 'flush set ip rivulet young', rule]);
+    expect(lines.indexOf('add chain ip rivulet young'), 'the chain exists before its rule').to.be.lessThan(lines.indexOf(rule));
   });
 
   it('reads nft -j listings of the live set; skips elements it cannot read', () => {
@@ -124,6 +140,20 @@ describe('agent: kernel flowlet tracker', () => {
     expect(k.flowlets().map((f) => [f.id, f.bytes])).to.deep.equal([['f2', 3000]]);
     const ev2 = k.started({ tsUs: ms(600), flow: F, ipBytes: 100 });
     expect(ev2.map((e) => e.type), 'a later log: the old one ended unseen').to.deep.equal(['end', 'start']);
+  });
+
+  it('a logged crossing is the first progress at once (bytes at least the threshold); later ones come with polls', () => {
+    const k = make();
+    k.started({ tsUs: ms(0), flow: F, ipBytes: 1500 });
+    k.snapshot(ms(5), ms(6), [el(10_000, 7)]);
+    expect(k.crossed({ tsUs: ms(30), flow: F, ipBytes: 1500 })).to.deep.equal([{ type: 'progress', progress: { id: 'f1', bytes: 50_000, atEpochUs: ms(30) } }]);
+    expect(k.anyYoung).to.equal(false);
+    expect(k.crossed({ tsUs: ms(31), flow: F, ipBytes: 1500 }), 'once').to.deep.equal([]);
+    expect(k.snapshot(ms(100), ms(101), [el(70_000, 50)]), 'progress every 500 ms after it').to.deep.equal([]);
+    expect(k.snapshot(ms(540), ms(541), [el(90_000, 60)])).to.deep.equal([{ type: 'progress', progress: { id: 'f1', bytes: 90_000, atEpochUs: ms(541) } }]);
+    expect(k.snapshot(ms(700), ms(701), [])).to.deep.equal([{ type: 'end', end: { id: 'f1', lastPacketEpochUs: ms(540), bytes: 90_000 } }]);
+    const G = { ...F, sport: 40001 };
+    expect(k.crossed({ tsUs: ms(800), flow: G, ipBytes: 1500 }).map((e) => e.type), 'its start log was dropped: it starts at the crossing').to.deep.equal(['start', 'progress']);
   });
 
   it('an element whose start log was lost becomes a flowlet at its second poll', () => {
@@ -204,6 +234,14 @@ describe('agent: NFLOG records', () => {
     }
   });
 
+  it('the prefix of an NFLOG record (NFULA_PREFIX, NUL-terminated): crossings have one, starts none', () => {
+    const prefixTlv = Buffer.from([16, 0, 10, 0, ...Buffer.from(`${CROSSED_PREFIX}\0`)]);
+    expect(prefixTlv.length).to.equal(16);
+    expect(nflogPrefix(Buffer.concat([Buffer.from([2, 0, 0, 7]), prefixTlv, Buffer.from([8, 0, 9, 0, 0x45, 0, 0, 20])]))).to.equal(CROSSED_PREFIX);
+    expect(nflogPrefix(Buffer.from([2, 0, 0, 7, 8, 0, 9, 0, 0x45, 0, 0, 20]))).to.equal('');
+    expect(nflogPrefix(pcap.subarray(24 + 16, 24 + 16 + pcap.readUInt32LE(24 + 8))), 'a start from the capture made here').to.equal('');
+  });
+
   it('malformed TLVs give no packet', () => {
     expect(nflogPayload(Buffer.from([2, 0, 0, 7, 3, 0, 9, 0]))).to.equal(undefined); // length 3 < 4
     expect(nflogPayload(Buffer.from([2, 0, 0, 7, 40, 0, 9, 0, 1, 2]))).to.equal(undefined); // runs past the end
@@ -230,18 +268,23 @@ rl.on('line', (l) => {
   it('one process for every request: a change, a listing, a failure (atomic line), in order', async function () {
     this.timeout(15_000);
     const s = new NftSession({ log: quietLogger(), command: ['node', join(dir, 'nft.cjs')] });
-    const [a, b, c, d] = await Promise.all([
+    const [a, b, c, d, e, f] = await Promise.all([
       s.run(['add table ip rivulet', 'add chain ip rivulet x']),
       s.run(['list set ip rivulet live']),
       s.run(['add bad thing']),
       s.run(['list set ip rivulet live']),
+      s.run(['list set ip bad live']),
+      s.run(['list set ip rivulet live']),
     ]);
+    expect(e.ok, 'a listing that fails').to.equal(false);
+    expect(e.error).to.contain('syntax error').and.contain('list set ip bad live');
+    expect(JSON.parse(f.output[0]!).nftables[1], 'the next listing is its own').to.deep.equal({ echo: 'list set ip rivulet live' });
     expect(a).to.deep.equal({ ok: true, output: [] });
     expect(JSON.parse(b.output[0]!).nftables[1]).to.deep.equal({ echo: 'list set ip rivulet live' });
     expect(c.ok).to.equal(false);
     expect(c.error).to.contain('syntax error').and.contain('add bad thing');
     expect(d.ok).to.equal(true);
-    expect(s.stats).to.deep.equal({ requests: 4, failures: 1, restarts: 0 });
+    expect(s.stats).to.deep.equal({ requests: 6, failures: 2, restarts: 0 });
     const pid = s.pid;
     await s.run(['list tables']);
     expect(s.pid, 'still the same process').to.equal(pid);
