@@ -89,6 +89,10 @@ describe('Meters expire with the controller: SIGKILL in mode both, Mininet @slow
     ofPort = await freePort();
     apiPort = await freePort();
     writeFileSync(config, JSON.stringify({
+      // h2's iperf3 ends after the kill: its control connection, idle since the start, must still have its
+      // pinned entries then (the default 10 s idle timeout expires them, and the dead controller cannot pin
+      // the results exchange again: the client hangs until the driver kills it)
+      routing: { idleTimeoutS: 60 },
       qos: { enabled: false }, agents: { socketPath }, topology: { defaultCapacityBps: CAP },
       enforcement: { mode: 'both', meterExpiryS: EXPIRY_S },
       tenants: [{ name: 'one', weight: 1, members: ['10.0.0.1'] }, { name: 'three', weight: 3, members: ['10.0.0.2'] }],
