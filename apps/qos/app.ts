@@ -209,9 +209,9 @@ export function createQosApp(opts: QosAppOptions): QosApp {
         // a switch that went away leaves nothing behind (strangers with ever new dpids must not grow these
         // tables); when it comes back its ports are planned and applied afresh
         dpTypes.delete(e.dpid);
-        for (const [key, st] of statuses) if (st.plan.dpid === e.dpid) statuses.delete(key);
-        const prefix = `${dpidHex(e.dpid)}:`;
-        for (const key of [...lastApplied.keys()]) if (key.startsWith(prefix)) lastApplied.delete(key);
+        // both tables are keyed by portKey(dpid, portNo)
+        const prefix = portKey(e.dpid, 0).slice(0, -1);
+        for (const table of [statuses, lastApplied]) for (const key of [...table.keys()]) if (key.startsWith(prefix)) table.delete(key);
       }
     }
   };
