@@ -32,6 +32,11 @@ import type { ControllerMeterStatus } from '../../apps/controlplane/controller-m
 
 const ZERO = { lldp: 0, arp: 0, ipv4: 0, other: 0 };
 const EMPTY_PACKET_INS: PacketInStats = { admitted: ZERO, dropped: ZERO, queueOverflow: 0, queued: 0, switches: [] };
+
+/** Packet-ins the control plane dropped since start: over a budget (every class) or at a full new-flow queue. */
+export function droppedPacketInsTotal(p: PacketInStats): number {
+  return p.dropped.lldp + p.dropped.arp + p.dropped.ipv4 + p.dropped.other + p.queueOverflow;
+}
 import type { PriorityThresholds } from '../../apps/qos/index.js';
 import * as S from './schemas.js';
 import * as V from './views.js';
@@ -215,6 +220,7 @@ export function createRestServer(opts: RestServerOptions): RestServer {
     ...uiSourcesOf({
       ctx, ready: () => opts.topology.ready(), routes: opts.routes, startedEpochMs: Date.now() - (clock.now() - startedAtMs), version,
       tenants: opts.config.tenants, ...(enforcement ? { enforcement } : {}), ...(opts.qos ? { qos: opts.qos } : {}),
+      ...(opts.controller.packetIns ? { droppedPacketIns: () => droppedPacketInsTotal(opts.controller.packetIns!()) } : {}),
       capacity: { links: opts.config.topology.links, ...(opts.config.topology.defaultCapacityBps === undefined ? {} : { defaultBps: opts.config.topology.defaultCapacityBps }) },
     }),
     clock, log, ...opts.ui,

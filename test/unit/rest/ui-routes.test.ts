@@ -124,6 +124,32 @@ describe('web view routes', () => {
     expect(clock.pending).to.equal(0);
   });
 
+  it("health's dropped packet-ins: every class dropped over budget plus the new-flow queue's overflow, pushed when it grows", async () => {
+    const zero = { lldp: 0, arp: 0, ipv4: 0, other: 0 };
+    let dropped = { lldp: 0, arp: 2, ipv4: 30, other: 1 };
+    let overflow = 4;
+    server = createRestServer({
+      controller: {
+        switches: new Map([[0x1n, fakeHandle(0x1n, 3)]]),
+        packetIns: () => ({ admitted: zero, dropped, queueOverflow: overflow, queued: 0, switches: [] }),
+      },
+      topology: topo, routes: () => [], config: defaultConfig({}), log: quietLogger(), clock, version: '0.0.1',
+      ui: { assetsDir: dir, pushIntervalMs: 250 },
+    });
+    await server.fastify.ready();
+    const c = await open(server);
+    await settle();
+    expect(c.got[0].sections.health.droppedPacketIns).to.equal(37);
+    dropped = { ...dropped, ipv4: 130 };
+    overflow = 5;
+    clock.advance(250);
+    await settle();
+    const delta = c.got.at(-1);
+    expect(delta.type).to.equal('delta');
+    expect(delta.sections.health.droppedPacketIns).to.equal(138);
+    c.ws.terminate();
+  });
+
   it('refuses pages beyond maxClients; a newcomer gets the state at once', async () => {
     server = make({ maxClients: 1 });
     await server.fastify.ready();
