@@ -4,7 +4,7 @@
  * ("timeout", "not started", "error: …"). Nothing is dropped.
  */
 import type { FlowSpec } from './workload.js';
-import { idealFctUs, type FlowResult } from './metrics.js';
+import { idealFctUs, type FlowResult, type ReceivedSample } from './metrics.js';
 
 export interface TrafficEvent {
   readonly ev: string;
@@ -14,6 +14,8 @@ export interface TrafficEvent {
   readonly bytes?: number;
   readonly message?: string;
   readonly lagUs?: number;
+  /** `rx` lines: bytes of each tenant's flows received since the previous `rx` line of that receiver */
+  readonly byTenant?: Readonly<Record<string, number>>;
 }
 
 export interface CollectOptions {
@@ -77,6 +79,41 @@ export function collectFlows(plan: readonly FlowSpec[], events: readonly Traffic
       fctUs, idealUs, slowdown: fctUs / idealUs, transfer: f.transfer ?? '', tenant: f.tenant ?? '', completed, reason,
       sport: sports.get(f.id) ?? s?.sport ?? 0,
     };
+  });
+}
+
+/**
+ * The receivers' per-tenant byte counts (`rx` lines) of one scheme as samples sorted by time: each says
+ * `bytes` of `tenant`'s flows arrived at a receiver in the receiver's last count period, ending at `atUs`.
+ * Malformed counts (not a finite number ≥ 0) are skipped.
+ */
+export function collectReceived(scheme: string, events: readonly TrafficEvent[]): ReceivedSample[] {
+  const out: ReceivedSample[] = [];
+  for (const e of events) {
+    if (e.ev !== 'rx' || typeof e.atUs !== 'number' || typeof e.byTenant !== 'object' || e.byTenant === null) continue;
+    for (const [tenant, bytes] of Object.entries(e.byTenant)) {
+      if (typeof bytes === 'number' && Number.isFinite(bytes) && bytes >= 0) out.push({ scheme, atUs: e.atUs, tenant, bytes });
+    }
+  }
+  return out.sort((a, b) => a.atUs - b.atUs || a.tenant.localeCompare(b.tenant));
+}
+
+export const RECEIVED_CSV_COLUMNS = ['scheme', 'atUs', 'tenant', 'bytes'] as const;
+
+/** received.csv text: header + one row a sample. */
+export function receivedToCsv(rows: readonly ReceivedSample[]): string {
+  const q = (v: string): string => (/[",\n]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v);
+  return [RECEIVED_CSV_COLUMNS.join(','), ...rows.map((r) => `${q(r.scheme)},${r.atUs},${q(r.tenant)},${r.bytes}`)].join('\n') + '\n';
+}
+
+/** Parses received.csv back (for `experiment report`). */
+export function receivedFromCsv(text: string): ReceivedSample[] {
+  const lines = text.trim().split('\n');
+  const head = splitCsv(lines[0] ?? '');
+  const at = (name: string): number => head.indexOf(name);
+  return lines.slice(1).filter((l) => l !== '').map((line) => {
+    const c = splitCsv(line);
+    return { scheme: c[at('scheme')] ?? '', atUs: Number(c[at('atUs')]), tenant: c[at('tenant')] ?? '', bytes: Number(c[at('bytes')]) };
   });
 }
 

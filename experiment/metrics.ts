@@ -12,8 +12,10 @@
  *  - A flow that did not complete within its timeout (≥ 20 × ideal) is censored: its FCT counts as the
  *    timeout in means and percentiles (never dropped), and it is counted as not completed with a reason.
  *  - TCT: a transfer's last flow end minus its first flow start.
- *  - Tenant throughput: delivered bytes (spread over each flow's lifetime) in the window where all tenants
- *    are active, ÷ the window.
+ *  - Tenant throughput: bytes delivered in the window where all tenants are active, ÷ the window. The bytes
+ *    are the receivers' own counts over time when the run has them (`rx` lines of the traffic process);
+ *    else (simulation) each completed flow's bytes spread evenly over its lifetime — an estimate that
+ *    credits a backlogged flow's late bytes to the time it waited.
  *  - Jain's index over weight-normalised tenant throughputs x_i / w_i: (Σ y)² / (n Σ y²), 1 = exactly weighted.
  */
 
@@ -97,12 +99,22 @@ export interface BinStats {
   readonly p99Slowdown: number;
 }
 
+/** Bytes of one tenant's flows that arrived at a receiver in the count period ending at `atUs` (µs since the epoch). */
+export interface ReceivedSample {
+  readonly scheme: string;
+  readonly atUs: number;
+  readonly tenant: string;
+  readonly bytes: number;
+}
+
 export interface TenantStats {
   readonly tenant: string;
   readonly weight: number;
   readonly flows: number;
-  /** goodput: bytes of its completed flows ÷ the span from the first start to the last end, bit/s */
+  /** goodput in the window where every tenant is active (see {@link tenantStats}), bit/s */
   readonly throughputBps: number;
+  /** how the bytes were counted: the receivers' counts over time, or each flow's bytes spread over its FCT */
+  readonly measured: 'receiver' | 'spread';
   /** throughput ÷ all tenants' throughput */
   readonly share: number;
 }
@@ -149,9 +161,12 @@ export function transferTimes(flows: readonly FlowResult[]): Map<string, number>
 /**
  * Per-tenant goodput and shares over the window where every tenant is active — from the latest tenant's
  * first start to the earliest tenant's last end (the contended period; the whole span when that is
- * empty). Each completed flow's bytes are spread evenly over its lifetime; weights by tenant (default 1).
+ * empty); weights by tenant (default 1). With `received` (the receivers' counts of this scheme) a tenant's
+ * bytes are the counts whose period ends inside the window (lo, hi]; without, each completed flow's bytes
+ * are spread evenly over its lifetime.
  */
-export function tenantStats(flows: readonly FlowResult[], weights: Readonly<Record<string, number>> = {}): TenantStats[] {
+export function tenantStats(flows: readonly FlowResult[], weights: Readonly<Record<string, number>> = {},
+  received?: readonly ReceivedSample[]): TenantStats[] {
   const by = new Map<string, FlowResult[]>();
   for (const f of flows) {
     if (f.tenant === '') continue;
@@ -170,16 +185,22 @@ export function tenantStats(flows: readonly FlowResult[], weights: Readonly<Reco
     lo = Math.min(...spans.map((s) => s.start));
     hi = Math.max(...spans.map((s) => s.end));
   }
+  const useReceived = received !== undefined && received.length > 0;
+  const rxBytes = new Map<string, number>();
+  if (useReceived) {
+    for (const r of received) if (r.atUs > lo && r.atUs <= hi) rxBytes.set(r.tenant, (rxBytes.get(r.tenant) ?? 0) + r.bytes);
+  }
   const raw = [...by].sort(([a], [b]) => a.localeCompare(b)).map(([tenant, fs]) => {
-    let bytes = 0;
-    for (const f of fs) {
+    let bytes = useReceived ? rxBytes.get(tenant) ?? 0 : 0;
+    if (!useReceived) for (const f of fs) {
       if (!f.completed) continue;
       const s = f.startUs;
       const e = f.startUs + Math.max(1, f.fctUs);
       const overlap = Math.min(e, hi) - Math.max(s, lo);
       if (overlap > 0) bytes += (f.sizeBytes * overlap) / (e - s);
     }
-    return { tenant, weight: weights[tenant] ?? 1, flows: fs.length, throughputBps: (bytes * 8) / ((hi - lo) / 1e6) };
+    return { tenant, weight: weights[tenant] ?? 1, flows: fs.length, throughputBps: (bytes * 8) / ((hi - lo) / 1e6),
+      measured: useReceived ? 'receiver' as const : 'spread' as const };
   });
   const total = raw.reduce((s, t) => s + t.throughputBps, 0);
   return raw.map((t) => ({ ...t, share: total > 0 ? t.throughputBps / total : 0 }));
@@ -187,7 +208,7 @@ export function tenantStats(flows: readonly FlowResult[], weights: Readonly<Reco
 
 /** The summary of one scheme's flows. */
 export function summarize(scheme: string, flows: readonly FlowResult[], edgesBytes: readonly number[],
-  weights: Readonly<Record<string, number>> = {}): SchemeSummary {
+  weights: Readonly<Record<string, number>> = {}, received?: readonly ReceivedSample[]): SchemeSummary {
   const reasons: Record<string, number> = {};
   for (const f of flows) if (!f.completed) reasons[f.reason || 'unknown'] = (reasons[f.reason || 'unknown'] ?? 0) + 1;
   const bins = sizeBins(edgesBytes).map((b): BinStats => {
@@ -198,7 +219,7 @@ export function summarize(scheme: string, flows: readonly FlowResult[], edgesByt
       meanFctMs: mean(fct), p99FctMs: percentile(fct, 99), meanSlowdown: mean(sd), p99Slowdown: percentile(sd, 99) };
   });
   const tct = [...transferTimes(flows).values()];
-  const tenants = tenantStats(flows, weights);
+  const tenants = tenantStats(flows, weights, received);
   const completed = flows.filter((f) => f.completed).length;
   return {
     scheme, flows: flows.length, completed, notCompleted: flows.length - completed, reasons,
@@ -209,15 +230,29 @@ export function summarize(scheme: string, flows: readonly FlowResult[], edgesByt
 }
 
 /**
- * Per-tenant throughput over time: bytes of each flow spread evenly over [start, start + FCT], summed in
- * bins of `binMs`. Returns rows {tMs (bin start, from the first flow), tenant, bps, share}.
+ * Per-tenant throughput over time in bins of `binMs`: from the receivers' counts when `received` has any
+ * (each count in the bin where its period ends), else each completed flow's bytes spread evenly over
+ * [start, start + FCT]. Returns rows {tS (bin start, s from the first flow's start), tenant, bps, share}.
  */
-export function tenantSharesOverTime(flows: readonly FlowResult[], binMs: number): { tS: number; tenant: string; bps: number; share: number }[] {
+export function tenantSharesOverTime(flows: readonly FlowResult[], binMs: number,
+  received?: readonly ReceivedSample[]): { tS: number; tenant: string; bps: number; share: number }[] {
   const fs = flows.filter((f) => f.tenant !== '' && f.completed);
   if (fs.length === 0) return [];
   const t0 = Math.min(...fs.map((f) => f.startUs));
   const binUs = binMs * 1000;
   const acc = new Map<string, Float64Array>();
+  if (received !== undefined && received.length > 0) {
+    const lastUs = received.reduce((m, r) => Math.max(m, r.atUs), t0);
+    const nBins = Math.ceil((lastUs - t0) / binUs) + 1;
+    for (const r of received) {
+      const b = Math.floor((r.atUs - t0) / binUs);
+      if (b < 0) continue;
+      const a = acc.get(r.tenant) ?? new Float64Array(nBins);
+      acc.set(r.tenant, a);
+      a[b]! += r.bytes;
+    }
+    return shareRows(acc, nBins, binUs);
+  }
   const nBins = Math.ceil((Math.max(...fs.map((f) => f.startUs + f.fctUs)) - t0) / binUs) + 1;
   for (const f of fs) {
     const a = acc.get(f.tenant) ?? new Float64Array(nBins);
@@ -231,6 +266,10 @@ export function tenantSharesOverTime(flows: readonly FlowResult[], binMs: number
       if (hi > lo) a[b]! += perUs * (hi - lo);
     }
   }
+  return shareRows(acc, nBins, binUs);
+}
+
+function shareRows(acc: Map<string, Float64Array>, nBins: number, binUs: number): { tS: number; tenant: string; bps: number; share: number }[] {
   const out: { tS: number; tenant: string; bps: number; share: number }[] = [];
   for (let b = 0; b < nBins; b++) {
     const total = [...acc.values()].reduce((s, a) => s + a[b]!, 0);

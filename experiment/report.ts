@@ -11,7 +11,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as vega from 'vega';
 import * as vegaLite from 'vega-lite';
-import { sizeBins, tenantSharesOverTime, transferTimes, type FlowResult, type SchemeSummary } from './metrics.js';
+import { sizeBins, tenantSharesOverTime, transferTimes, type FlowResult, type ReceivedSample, type SchemeSummary } from './metrics.js';
 
 const fmt = (x: number, digits = 2): string =>
   (Number.isFinite(x) ? (Number.isInteger(x) || Math.abs(x) >= 1000 ? x.toFixed(0) : x.toFixed(digits)) : '–');
@@ -44,6 +44,11 @@ export function tableRows(summaries: readonly SchemeSummary[]): TableRow[] {
   for (const t of tenants) {
     rows.push({ metric: `tenant ${t}: Mbit/s`, values: summaries.map((s) => (s.tenants.find((x) => x.tenant === t)?.throughputBps ?? NaN) / 1e6) });
     rows.push({ metric: `tenant ${t}: share`, values: summaries.map((s) => s.tenants.find((x) => x.tenant === t)?.share ?? NaN) });
+    rows.push({ metric: `tenant ${t}: weighted share (target)`, values: summaries.map((s) => {
+      const w = s.tenants.reduce((a, x) => a + x.weight, 0);
+      const me = s.tenants.find((x) => x.tenant === t);
+      return me && w > 0 ? me.weight / w : NaN;
+    }) });
   }
   if (tenants.length >= 2) rows.push({ metric: "Jain's index (weighted)", values: summaries.map((s) => s.jain) });
   rows.push({ metric: 'not completed (censored)', values: summaries.map((s) => s.notCompleted) });
@@ -98,7 +103,7 @@ export function cdfRows(xs: readonly number[], max = 400): { x: number; p: numbe
 
 /** The plots' vega-lite specs (name → spec); absent when there is nothing to plot. */
 export function plotSpecs(flows: readonly FlowResult[], schemes: readonly string[], edgesBytes: readonly number[], title: string,
-  shareBinMs = 1000): Record<string, vegaLite.TopLevelSpec> {
+  shareBinMs = 1000, received: readonly ReceivedSample[] = []): Record<string, vegaLite.TopLevelSpec> {
   const out: Record<string, vegaLite.TopLevelSpec> = {};
   const bins = sizeBins(edgesBytes);
   const small = bins[0]!;
@@ -138,7 +143,8 @@ export function plotSpecs(flows: readonly FlowResult[], schemes: readonly string
       encoding: { x: { field: 'x', type: 'quantitative', title: 'TCT, ms' }, y: { field: 'p', type: 'quantitative', title: 'fraction of transfers' }, color },
     };
   }
-  const shares = schemes.flatMap((scheme) => tenantSharesOverTime(flows.filter((f) => f.scheme === scheme), shareBinMs).map((r) => ({ scheme, ...r })));
+  const shares = schemes.flatMap((scheme) => tenantSharesOverTime(flows.filter((f) => f.scheme === scheme), shareBinMs,
+    received.filter((r) => r.scheme === scheme)).map((r) => ({ scheme, ...r })));
   if (shares.length > 0) {
     out['tenant-shares'] = {
       $schema: base.$schema, config: base.config, title: `${title}: tenant shares of delivered bytes over time`, data: { values: shares },

@@ -8,6 +8,7 @@
  *                   `comparable` (false with a reason when the machine was > 85% busy)
  *   plan.json       the generated flows (the same for every scheme)
  *   flows.csv       one row a flow and scheme (experiment/collect.ts)
+ *   received.csv    the receivers' per-tenant byte counts over time, one row a count (runs with tenants)
  *   summary.json    the metrics per scheme (experiment/metrics.ts) and the extra rows
  *   table.md, *.svg, *.png
  *   <scheme>/       traffic logs (JSON lines per host), flowlets.jsonl (the controller's ended flowlets,
@@ -28,9 +29,9 @@ import { rootLines } from '../agent/tc.js';
 import { startAgents, waitRegistered, type AgentSet } from '../testing/agents.js';
 import { freePort, getJson, MininetFabric, repoRoot, startControllerCli, type CliController } from '../testing/mininet.js';
 import { waitUntil } from '../testing/until.js';
-import { collectFlows, parseEvents, timeoutUs, toCsv, type TrafficEvent } from './collect.js';
+import { collectFlows, collectReceived, parseEvents, receivedToCsv, timeoutUs, toCsv, type TrafficEvent } from './collect.js';
 import { machineTicks, sampleProcs, treeCpuS } from './cpu.js';
-import { idealFctUs, percentile, summarize, type FlowResult, type SchemeSummary } from './metrics.js';
+import { idealFctUs, percentile, summarize, type FlowResult, type ReceivedSample, type SchemeSummary } from './metrics.js';
 import { formatTable, plotSpecs, writePlots, type TableRow } from './report.js';
 import { declares, usesAgents, type ExperimentSpec, type Scheme } from './spec.js';
 import { generateFlows, loadCdf, type FlowSpec, type WorkloadHost } from './workload.js';
@@ -156,7 +157,12 @@ export async function runExperiment(o: RunOptions): Promise<{ summaries: SchemeS
   }
   const baseRttUs = Math.min(...runs.map((r) => r.baseRttUs).filter((x) => x > 0), Infinity);
   const all: FlowResult[] = [];
-  for (const r of runs) all.push(...collectScheme(o, r, flows, Number.isFinite(baseRttUs) ? baseRttUs : 1000));
+  const received: ReceivedSample[] = [];
+  for (const r of runs) {
+    const c = collectScheme(o, r, flows, Number.isFinite(baseRttUs) ? baseRttUs : 1000);
+    all.push(...c.flows);
+    received.push(...c.received);
+  }
   manifest['baseRttUs'] = baseRttUs;
   manifest['endedAt'] = new Date().toISOString();
   const comparable = runs.every((r) => r.comparable);
@@ -164,14 +170,20 @@ export async function runExperiment(o: RunOptions): Promise<{ summaries: SchemeS
   if (!comparable) manifest['reason'] = runs.filter((r) => !r.comparable).map((r) => `${r.scheme}: ${r.reason}`).join('; ');
   writeManifest();
   writeFileSync(join(outDir, 'flows.csv'), toCsv(all));
-  return report(outDir, all, spec, runs);
+  if (received.length > 0) writeFileSync(join(outDir, 'received.csv'), receivedToCsv(received));
+  return report(outDir, all, spec, runs, received);
 }
 
-/** Writes summary.json, table.md and the plots from the flows and the scheme runs; returns the table. */
-export async function report(outDir: string, all: readonly FlowResult[], spec: ExperimentSpec, runs: readonly SchemeRun[]): Promise<{ summaries: SchemeSummary[]; table: string }> {
+/**
+ * Writes summary.json, table.md and the plots from the flows, the receivers' per-tenant counts (empty
+ * when the run has no tenants) and the scheme runs; returns the table.
+ */
+export async function report(outDir: string, all: readonly FlowResult[], spec: ExperimentSpec, runs: readonly SchemeRun[],
+  received: readonly ReceivedSample[] = []): Promise<{ summaries: SchemeSummary[]; table: string }> {
   const schemes = runs.map((r) => r.scheme);
   const weights = Object.fromEntries((spec.workload.tenants ?? []).map((t) => [t.name, t.weight]));
-  const summaries = schemes.map((s) => summarize(s, all.filter((f) => f.scheme === s), spec.metrics.sizeBinsBytes, weights));
+  const summaries = schemes.map((s) => summarize(s, all.filter((f) => f.scheme === s), spec.metrics.sizeBinsBytes, weights,
+    received.filter((r) => r.scheme === s)));
   const extra = extraRows(runs);
   const notComparable = runs.filter((r) => !r.comparable);
   const table = formatTable(summaries, extra) + (notComparable.length > 0
@@ -179,7 +191,7 @@ export async function report(outDir: string, all: readonly FlowResult[], spec: E
     : '');
   writeFileSync(join(outDir, 'summary.json'), JSON.stringify({ name: spec.name, claim: spec.claim, summaries, extra, comparable: notComparable.length === 0 }, null, 2));
   writeFileSync(join(outDir, 'table.md'), table);
-  await writePlots(outDir, plotSpecs(all, schemes, spec.metrics.sizeBinsBytes, spec.name, spec.metrics.shareBinMs));
+  await writePlots(outDir, plotSpecs(all, schemes, spec.metrics.sizeBinsBytes, spec.name, spec.metrics.shareBinMs, received));
   return { summaries, table };
 }
 
@@ -215,17 +227,20 @@ export function extraRows(runs: readonly SchemeRun[]): TableRow[] {
   ];
 }
 
-function collectScheme(o: RunOptions, r: SchemeRun, flows: readonly FlowSpec[], baseRttUs: number): FlowResult[] {
+function collectScheme(o: RunOptions, r: SchemeRun, flows: readonly FlowSpec[], baseRttUs: number): { flows: FlowResult[]; received: ReceivedSample[] } {
   const dir = join(o.outDir, r.scheme, 'traffic');
   const events: TrafficEvent[] = [];
   for (const h of fabricHosts(o.spec.fabric.leaves, o.spec.fabric.hostsPerLeaf)) {
     const f = join(dir, `${h.name}.jsonl`);
     if (existsSync(f)) events.push(...parseEvents(readFileSync(f, 'utf8')));
   }
-  return collectFlows(flows, events, {
-    scheme: r.scheme, bottleneckBps: o.spec.fabric.linkMbps * 1e6, baseRttUs, fresh: o.spec.workload.connections === 'fresh',
-    timeoutFactor: o.spec.metrics.timeoutFactor, minTimeoutMs: o.spec.metrics.minTimeoutMs, startAtUs: r.startAtMs * 1000,
-  });
+  return {
+    flows: collectFlows(flows, events, {
+      scheme: r.scheme, bottleneckBps: o.spec.fabric.linkMbps * 1e6, baseRttUs, fresh: o.spec.workload.connections === 'fresh',
+      timeoutFactor: o.spec.metrics.timeoutFactor, minTimeoutMs: o.spec.metrics.minTimeoutMs, startAtUs: r.startAtMs * 1000,
+    }),
+    received: collectReceived(r.scheme, events),
+  };
 }
 
 function letters(n: number): string {

@@ -7,7 +7,8 @@
  *   offset 4  u32  flow id
  *   offset 8  u64  S, the flow's total bytes including this header (≥ 16)
  *
- * {@link FlowReceiver} counts bytes of a connection's stream and reports each flow once its S bytes are in.
+ * {@link FlowReceiver} counts bytes of a connection's stream and reports each flow once its S bytes are in,
+ * and (optionally) every piece of a flow's bytes as it arrives, for receiver-side throughput over time.
  */
 export const TRAFFIC_MAGIC = 0x52564c54;
 export const HEADER_BYTES = 16;
@@ -30,10 +31,12 @@ export class FlowReceiver {
   private sizeBytes = 0;
 
   /**
-   * Feeds received bytes; calls `done(flowId, sizeBytes)` for every flow whose last byte is in `chunk`.
+   * Feeds received bytes; calls `done(flowId, sizeBytes)` for every flow whose last byte is in `chunk`, and
+   * `arrived(flowId, bytes)` for every piece of a flow in `chunk` (its 16 header bytes once the header is
+   * whole, then each run of payload), so the pieces of a flow sum to its S bytes.
    * @throws Error on a bad magic (not our protocol): the caller closes the connection
    */
-  push(chunk: Buffer, done: (flowId: number, sizeBytes: number) => void): void {
+  push(chunk: Buffer, done: (flowId: number, sizeBytes: number) => void, arrived?: (flowId: number, bytes: number) => void): void {
     let off = 0;
     while (off < chunk.length) {
       if (this.remaining === 0) {
@@ -48,6 +51,7 @@ export class FlowReceiver {
         this.sizeBytes = Number(this.header.readBigUInt64BE(8));
         if (this.sizeBytes < HEADER_BYTES) throw new Error(`bad flow size ${this.sizeBytes}`);
         this.remaining = this.sizeBytes - HEADER_BYTES;
+        arrived?.(this.flowId, HEADER_BYTES);
         if (this.remaining === 0) {
           done(this.flowId, this.sizeBytes);
           continue;
@@ -56,6 +60,7 @@ export class FlowReceiver {
       const n = Math.min(this.remaining, chunk.length - off);
       this.remaining -= n;
       off += n;
+      arrived?.(this.flowId, n);
       if (this.remaining === 0) done(this.flowId, this.sizeBytes);
     }
   }

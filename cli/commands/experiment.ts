@@ -8,9 +8,9 @@
  */
 import type { Command } from 'commander';
 import { SingleBar, Presets } from 'cli-progress';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { fromCsv } from '../../experiment/collect.js';
+import { fromCsv, receivedFromCsv } from '../../experiment/collect.js';
 import { formatCompare } from '../../experiment/compare.js';
 import type { SchemeSummary } from '../../experiment/metrics.js';
 import { report, runExperiment, type SchemeRun } from '../../experiment/run.js';
@@ -105,7 +105,7 @@ export function register(program: Command): void {
     });
   exp.command('report')
     .argument('<dir>', 'a results directory of `experiment run`')
-    .description('prints the table and renders the plots again from manifest.json and flows.csv')
+    .description('prints the table and renders the plots again from manifest.json, flows.csv and received.csv')
     .action(async (dir: string) => {
       const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as { spec: ExperimentSpec; runs: SchemeRun[]; seed: number };
       const flows = fromCsv(readFileSync(join(dir, 'flows.csv'), 'utf8'));
@@ -118,7 +118,9 @@ export function register(program: Command): void {
         process.stdout.write(r.table);
         return;
       }
-      const r = await report(dir, flows, manifest.spec, manifest.runs);
+      const receivedFile = join(dir, 'received.csv');
+      const received = existsSync(receivedFile) ? receivedFromCsv(readFileSync(receivedFile, 'utf8')) : [];
+      const r = await report(dir, flows, manifest.spec, manifest.runs, received);
       process.stdout.write(`${manifest.spec.name} (seed ${manifest.seed}): ${manifest.spec.claim}\n\n${r.table}`);
     });
   exp.command('compare')

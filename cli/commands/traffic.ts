@@ -8,6 +8,9 @@
  *   {"ev":"start", "id", "atUs", "sport", "lagUs", "conn": "fresh"|"kept"}     sender: the flow starts
  *   {"ev":"declared", "id", "atUs"} / {"ev":"declareError", "id", "message"}    sender: agent local API
  *   {"ev":"end", "id", "atUs", "bytes"}                                         receiver: all S bytes in
+ *   {"ev":"rx", "atUs", "byTenant": {tenant: bytes}}                            receiver: bytes of each tenant's
+ *                                                                              flows received in the last
+ *                                                                              `receivedBinMs` (plans with tenants)
  *   {"ev":"error", "id", "message"}                                             sender: connect/write failed
  *
  * Times are µs since the epoch from performance.timeOrigin + performance.now() (Mininet hosts share the
@@ -40,7 +43,12 @@ export interface TrafficPlan {
   /** host name → IPv4 */
   readonly hosts: Readonly<Record<string, string>>;
   readonly flows: readonly { id: number; src: string; dst: string; startUs: number; sizeBytes: number; transfer?: string; tenant?: string }[];
+  /** period of the receiver's per-tenant byte counts (`rx` lines), ms (default 100; only when flows have tenants) */
+  readonly receivedBinMs?: number;
 }
+
+/** Default period of the receiver's per-tenant byte counts, ms. */
+export const DEFAULT_RECEIVED_BIN_MS = 100;
 
 export const FIRST_SOURCE_PORT = 20000;
 
@@ -55,6 +63,21 @@ export async function runTraffic(opts: { plan: TrafficPlan; host: string; out: s
   const log = createWriteStream(opts.out, { flags: 'a' });
   const emit = (o: Record<string, unknown>): void => void log.write(JSON.stringify(o) + '\n');
   const sockets = new Set<net.Socket>();
+  // receiver-side bytes per tenant (what the link delivered when, not spread over a flow's lifetime)
+  const tenantOf = new Map<number, string>();
+  for (const f of plan.flows) if (f.dst === host && f.tenant !== undefined) tenantOf.set(f.id, f.tenant);
+  const received = new Map<string, number>();
+  const arrived = tenantOf.size === 0 ? undefined : (id: number, bytes: number): void => {
+    const t = tenantOf.get(id);
+    if (t !== undefined) received.set(t, (received.get(t) ?? 0) + bytes);
+  };
+  const flushReceived = (): void => {
+    if (received.size === 0) return;
+    emit({ ev: 'rx', atUs: nowUs(), byTenant: Object.fromEntries(received) });
+    received.clear();
+  };
+  const rxTimer = arrived ? setInterval(flushReceived, plan.receivedBinMs ?? DEFAULT_RECEIVED_BIN_MS) : undefined;
+  rxTimer?.unref();
   const server = net.createServer((sock) => {
     sockets.add(sock);
     sock.setNoDelay(true);
@@ -64,7 +87,7 @@ export async function runTraffic(opts: { plan: TrafficPlan; host: string; out: s
         rx.push(chunk, (id, bytes) => {
           emit({ ev: 'end', id, atUs: nowUs(), bytes });
           if (!sock.destroyed) sock.write(ACK); // the sender may reuse the connection only now (no head-of-line blocking)
-        });
+        }, arrived);
       } catch (e) {
         emit({ ev: 'error', message: `receiver: ${(e as Error).message}` });
         sock.destroy();
@@ -200,6 +223,8 @@ export async function runTraffic(opts: { plan: TrafficPlan; host: string; out: s
   }));
   stopped = true;
   await sending;
+  if (rxTimer) clearInterval(rxTimer);
+  flushReceived();
   server.close();
   for (const s of sockets) s.destroy();
   await new Promise<void>((res) => log.end(() => res()));

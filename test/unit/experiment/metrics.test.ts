@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { idealFctUs, jainIndex, percentile, PAYLOAD_EFFICIENCY, sizeBins, summarize, tenantSharesOverTime, transferTimes, type FlowResult } from '../../../experiment/metrics.js';
+import { idealFctUs, jainIndex, percentile, PAYLOAD_EFFICIENCY, sizeBins, summarize, tenantSharesOverTime, transferTimes, type FlowResult, type ReceivedSample } from '../../../experiment/metrics.js';
 
 function flow(p: Partial<FlowResult> & { id: number }): FlowResult {
   return { scheme: 'x', src: 'h1', dst: 'h3', sizeBytes: 1000, nominalBytes: 1000, startUs: 0, fctUs: 1000, idealUs: 500,
@@ -98,5 +98,32 @@ describe('experiment metrics: tenant shares in the contended window', () => {
     const s = summarize('maxmin', flows, [100e3], { a: 1, b: 3 });
     expect(s.tenants.map((t) => t.throughputBps)).to.deep.equal([4e6, 24e6]);
     expect(s.tenants[0]!.share).to.be.closeTo(0.5 / 3.5, 1e-12);
+  });
+
+  it("with the receivers' counts: the bytes that arrived inside the window, not each flow's bytes spread over its FCT", () => {
+    // a: one 2 MB flow over [0, 4 s] that waited: 0.25 MB/s while b was sending, 1.5 MB/s after b's last byte.
+    // b: one 3 MB flow over [0, 2 s]. Window = [0, 2 s]. Spread, a gets 1 MB of it (share 0.25);
+    // by what arrived, a got 0.5 MB (share 0.5 / 3.5).
+    const flows = [
+      flow({ id: 0, tenant: 'a', sizeBytes: 2e6, startUs: 0, fctUs: 4e6 }),
+      flow({ id: 1, tenant: 'b', sizeBytes: 3e6, startUs: 0, fctUs: 2e6 }),
+    ];
+    const rx = (atS: number, tenant: string, bytes: number): ReceivedSample => ({ scheme: 'flowtune', atUs: atS * 1e6, tenant, bytes });
+    const received = [
+      rx(1, 'a', 0.25e6), rx(2, 'a', 0.25e6), rx(3, 'a', 0.75e6), rx(4, 'a', 0.75e6),
+      rx(1, 'b', 1.5e6), rx(2, 'b', 1.5e6),
+    ];
+    const spread = summarize('flowtune', flows, [100e3], { a: 1, b: 3 });
+    expect(spread.tenants.map((t) => [t.share, t.measured])).to.deep.equal([[0.25, 'spread'], [0.75, 'spread']]);
+    const counted = summarize('flowtune', flows, [100e3], { a: 1, b: 3 }, received);
+    expect(counted.tenants.map((t) => t.measured)).to.deep.equal(['receiver', 'receiver']);
+    expect(counted.tenants.map((t) => t.throughputBps)).to.deep.equal([2e6, 12e6]); // 0.5 MB and 3 MB in 2 s
+    expect(counted.tenants[0]!.share).to.be.closeTo(0.5 / 3.5, 1e-12);
+    // over time, from the counts: each count falls in the bin where its period ends (1 s bins from the first start)
+    const rows = tenantSharesOverTime(flows, 1000, received);
+    const at = (t: number, n: string) => rows.find((r) => r.tS === t && r.tenant === n)!;
+    expect(at(1, 'a').share).to.be.closeTo(0.25 / 1.75, 1e-12);
+    expect(at(3, 'a').bps).to.equal(6e6);
+    expect(at(3, 'b').bps).to.equal(0);
   });
 });
