@@ -34,6 +34,8 @@ export interface Flowlet {
   readonly tenant: string | null;
   readonly weight: number;
   readonly tenantIndex: number;
+  /** the agent declared the tenant (local API), so it can steer the flow into the tenant's host class */
+  readonly tenantDeclared: boolean;
   readonly sizeBytes?: number;
   readonly deadlineMs?: number;
   readonly transferId?: string;
@@ -105,7 +107,7 @@ export class FlowletRegistry {
     }
     const f: Flowlet = {
       key: flowletKey(a.id, s.id), agentId: a.id, id: s.id, flow: s.flow, flowKey: flowKeyOfTuple(s.flow),
-      tenant: choice.tenant, weight: choice.weight, tenantIndex: choice.index,
+      tenant: choice.tenant, weight: choice.weight, tenantIndex: choice.index, tenantDeclared: s.tenant !== undefined,
       ...(s.sizeBytes !== undefined ? { sizeBytes: s.sizeBytes } : {}),
       ...(s.deadlineMs !== undefined ? { deadlineMs: s.deadlineMs } : {}),
       ...(s.transferId !== undefined ? { transferId: s.transferId } : {}),
