@@ -285,7 +285,7 @@ export class HostAgent {
       ipv4: [...this.config.ipv4],
       ...(this.config.mac ? { mac: this.config.mac } : {}),
       linkRateBps: this.config.linkRateBps,
-      active: this.detector.flowlets().map(flowletStart),
+      active: this.detector.flowlets().map((f) => this.withTenant(flowletStart(f))),
     };
   }
 
@@ -526,8 +526,9 @@ export class HostAgent {
     for (const e of events) {
       if (e.type === 'start') {
         this.flowOf.set(e.start.id, e.start.flow);
-        if (e.start.tenant !== undefined) this.write(this.steer(e.start.tenant, steerKeyOf(e.start.flow), e.start.id));
-        this.deps.events.addStart(e.start);
+        const start = this.withTenant(e.start);
+        if (start.tenant !== undefined) this.write(this.steer(start.tenant, steerKeyOf(start.flow), start.id));
+        this.deps.events.addStart(start);
         const f = this.detector.byId(e.start.id);
         if (f) nft.push(...this.markLines(f));
       } else if (e.type === 'progress') this.deps.events.addProgress(e.progress);
@@ -563,6 +564,7 @@ export class HostAgent {
       const r = this.tenantPlan.setLimit(t.tenant, t.rateBps);
       lines.push(...r.lines);
       if (r.exhausted) this.deps.log.warn({ event: 'limits_exhausted', tenant: t.tenant }, `no free HTB class for tenant ${t.tenant}: left unlimited`);
+      this.deps.log.info({ event: 'tenant_limit', tenant: t.tenant, rateBps: t.rateBps, created: r.created }, `tenant ${t.tenant} limited to ${t.rateBps ?? 'none'} bit/s`);
       if (!r.created) continue;
       for (const f of this.detector.flowlets()) if (f.declared?.tenant === t.tenant) lines.push(...this.steer(t.tenant, steerKeyOf(f.flow), f.id, now));
       for (const d of this.detector.pendingDeclarations()) {
@@ -578,6 +580,17 @@ export class HostAgent {
     if (!r.steered) return r.lines;
     const own = this.tcPlan.all().filter((l) => l.flow.dst === key.dst && l.flow.proto === key.proto && l.flow.sport === key.sport && l.flow.dport === key.dport);
     return [...r.lines, ...own.flatMap((l) => this.tcPlan.clear(l.id))];
+  }
+
+  /**
+   * A flow keeps its tenant: a flowlet with no declaration of its own on a 5-tuple steered into a tenant's
+   * class (the next request on a kept-alive connection) is reported as that tenant's, so the controller
+   * counts it in the tenant's aggregate at this host.
+   */
+  private withTenant(s: FlowletStart): FlowletStart {
+    if (s.tenant !== undefined) return s;
+    const tenant = this.tenantPlan.tenantOf(steerKeyOf(s.flow));
+    return tenant === undefined ? s : { ...s, tenant };
   }
 
   private write(lines: readonly string[]): void {

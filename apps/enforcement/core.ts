@@ -206,6 +206,10 @@ export class EnforcementCore {
       this.counters.updates.agents += agentRateEffects(this.settings, this.flowlets.values(), this.agents, now.ms, out);
       if (this.settings.tenantLimits !== false) this.tenantEffects(now.ms, out);
     }
+    for (const f of this.flowlets.values()) {
+      f.tenantHostBps = this.settings.tenantLimits !== false && this.settings.mode !== 'meters' && f.tenantDeclared && f.tenant !== null
+        ? this.tenantLimits.rateOf(f.agentId, f.tenant) : undefined;
+    }
     if (this.settings.mode !== 'agents') this.counters.updates.meters += this.meters.effects(this.flowlets, now.ms, out);
     this.counters.ran(now.ms);
     return out;

@@ -55,6 +55,8 @@ export interface Flowlet {
   path?: ResolvedPath;
   allocatedBps?: number;
   agentBps?: number;
+  /** its tenant's limit at its host when the agent shapes the tenant as one class (tenant-limits.ts), bit/s */
+  tenantHostBps?: number;
   allocatedEpochUs?: number;
   /** when the agent's rate was last changed (ms), and updates counted for this flowlet */
   agentPushedMs?: number;

@@ -9,10 +9,17 @@
  * flows it knows the tenant of. Pure: flowlets and agents in, `rates.tenants` entries out.
  *
  * Damping, as for flowlet rates (rate-effects.ts {@link rateMoved}): a pushed aggregate changes only when it
- * moved by more than `rateChangeThreshold`·pushed AND `rateChangeMinBps`, at most once per
- * `minUpdateIntervalMs`. A tenant with no allocated flowlet at the host keeps its last aggregate (held, not
+ * moved by more than `rateChangeThreshold`·pushed AND `rateChangeMinBps` — but not held back by
+ * `minUpdateIntervalMs`: a tenant's aggregate is one entry per host, not one per flowlet, and holding a
+ * one-run transient (a tenant's last flowlet ending for a moment gives the other tenant the whole link) for
+ * that interval let the other tenant overshoot its share for half a second at a time. A tenant with no allocated flowlet at the host keeps its last aggregate (held, not
  * 0: its next request is bounded at once); the limit is cleared (`rateBps: null`) only after the tenant had
  * no live flowlet at the host for `tenantIdleMs` (0: never).
+ *
+ * In mode `both` the meter of a flowlet its agent shapes in its tenant's class polices at the tenant's host
+ * limit (·(1 + margin)), not at the flowlet's own rate (meter-book.ts): within the class the tenant's flows
+ * share its aggregate, and a per-flowlet meter would police a busy flow down to the share of flowlets that
+ * are live but idle (a kept-alive connection between two requests).
  */
 import type { TenantRate } from '../../protocol/agent.js';
 import type { Agent, Flowlet } from './flowlets.js';
@@ -86,7 +93,7 @@ export class TenantLimitBook {
         if (old) old.liveMs = nowMs;
         const r = agg.sumBps;
         if (r === undefined) continue; // live but nothing allocated yet: hold
-        if (!rateMoved(this.settings, old?.rateBps, r, old?.atMs, nowMs)) continue;
+        if (!rateMoved(this.settings, old?.rateBps, r, undefined, nowMs)) continue;
         const rateBps = Math.max(1, Math.round(r));
         book.set(tenant, { rateBps, atMs: nowMs, liveMs: nowMs });
         push(agentId, { tenant, rateBps });
@@ -108,6 +115,11 @@ export class TenantLimitBook {
   /** An agent said hello (its limits are pushed afresh) or expired. */
   forget(agentId: string): void {
     this.byAgent.delete(agentId);
+  }
+
+  /** The limit last pushed for `tenant` at `agentId`, bit/s (undefined: none). */
+  rateOf(agentId: string, tenant: string): number | undefined {
+    return this.byAgent.get(agentId)?.get(tenant)?.rateBps;
   }
 
   /** The limits last pushed to `agentId`: tenant → bit/s. */

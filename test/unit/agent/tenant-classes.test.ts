@@ -170,9 +170,8 @@ describe('agent: a declared tenant flow is bounded by its tenant class from its 
     s.clock.advance(200); // idle: the flowlet ends
     expect(s.events.ends.map((e) => e.id)).to.deep.equal(['f1']);
     expect(s.classOf(F), 'the connection keeps its tenant').to.equal('1:2');
-    s.agent.declare({ dst: F.dst, dport: F.dport, proto: 6, sport: F.sport, tenant: 'a' });
-    s.send(2);
-    expect(s.events.starts.map((x) => x.id)).to.deep.equal(['f1', 'f2']);
+    s.send(2); // the next request, not declared: the connection's tenant
+    expect(s.events.starts.map((x) => [x.id, x.tenant])).to.deep.equal([['f1', 'a'], ['f2', 'a']]);
     expect(s.classOf(F)).to.equal('1:2');
     s.clock.advance(200 + DEFAULT_STEER_IDLE_MS);
     expect(s.classOf(F), 'idle filter removed').to.equal('1:ffff');

@@ -26,8 +26,8 @@ describe('tenant limits: per-host aggregates (pure)', () => {
     expect(Object.fromEntries(m.get('h2')!)).to.deep.equal({ a: { live: true, sumBps: 8e6 }, d: { live: true, sumBps: undefined } });
   });
 
-  it('pushes the first aggregate, then only moves beyond both hysteresis bounds; holds when idle; clears after tenantIdleMs', () => {
-    const book = new TenantLimitBook(settings({ rateChangeThreshold: 0.05, rateChangeMinBps: 500_000, tenantIdleMs: 3000 }));
+  it('pushes the first aggregate, then only moves beyond both hysteresis bounds (at once); holds when idle; clears after tenantIdleMs', () => {
+    const book = new TenantLimitBook(settings({ rateChangeThreshold: 0.05, rateChangeMinBps: 500_000, minUpdateIntervalMs: 500, tenantIdleMs: 3000 }));
     expect(Object.fromEntries(book.decide([fl('h1', 'a', 5e6), fl('h2', 'b', 15e6)], connected, 0))).to.deep.equal({
       h1: [{ tenant: 'a', rateBps: 5e6 }], h2: [{ tenant: 'b', rateBps: 15e6 }],
     });
@@ -36,12 +36,16 @@ describe('tenant limits: per-host aggregates (pure)', () => {
     // +10% but only 500 kbit/s: not beyond the absolute bound → nothing; +12% (600 kbit/s) → pushed
     expect(book.decide([fl('h1', 'a', 5.5e6)], connected, 200).size).to.equal(0);
     expect(book.decide([fl('h1', 'a', 5.6e6)], connected, 300).get('h1')).to.deep.equal([{ tenant: 'a', rateBps: 5.6e6 }]);
+    // a one-run transient and its return both go out at once (no minUpdateIntervalMs for aggregates)
+    expect(book.decide([fl('h1', 'a', 20e6)], connected, 310).get('h1')).to.deep.equal([{ tenant: 'a', rateBps: 20e6 }]);
+    expect(book.decide([fl('h1', 'a', 5.6e6)], connected, 320).get('h1')).to.deep.equal([{ tenant: 'a', rateBps: 5.6e6 }]);
     // no live flowlet of a at h1: held (nothing pushed, the limit stays)
     expect(book.decide([], connected, 2000).size).to.equal(0);
     expect(book.limitsOf('h1')).to.deep.equal({ a: 5.6e6 });
-    // b was last live at 100 → cleared at 3100; a (live at 300) at 3300
+    // b was last live at 100 → cleared at 3100; a (live at 320) at 3320
     expect(Object.fromEntries(book.decide([], connected, 3150))).to.deep.equal({ h2: [{ tenant: 'b', rateBps: null }] });
-    expect(Object.fromEntries(book.decide([], connected, 3300))).to.deep.equal({ h1: [{ tenant: 'a', rateBps: null }] });
+    expect(book.decide([], connected, 3300).size).to.equal(0);
+    expect(Object.fromEntries(book.decide([], connected, 3320))).to.deep.equal({ h1: [{ tenant: 'a', rateBps: null }] });
     expect(book.decide([], connected, 10_000).size).to.equal(0);
   });
 
@@ -85,6 +89,28 @@ describe('tenant limits: in the core run', () => {
     expect(tenantsOf(h.run(), 'h11')).to.equal(undefined);
     h.ms += 1500;
     expect(tenantsOf(h.run(), 'h11')).to.deep.equal([{ tenant: 'a', rateBps: null }]);
+  });
+
+  it('mode both: the meter of a flowlet shaped in its tenant class polices at the tenant limit (× 1.1), not at its own rate', () => {
+    const h = new Harness({ policy: 'maxmin', tenants });
+    const recv = ip(3, 1);
+    const flowsA = [40000, 40001, 40002, 40003].map((p) => tuple(ip(1, 1), recv, p));
+    const flowB = tuple(ip(2, 1), recv, 41000);
+    const flowC = tuple(ip(2, 2), recv, 42000); // no tenant declared: metered at its own rate
+    for (const t of [...flowsA, flowB, flowC]) h.pin(t);
+    h.hello('h11', flowsA.map((t, i) => start(`f${i}`, t, { tenant: 'a' })));
+    h.hello('h21', [start('g', flowB, { tenant: 'b' })]);
+    h.hello('h22', [start('x', flowC)]);
+    const out = h.run();
+    const meter = (key: string): number => {
+      const m = out.find((e) => e.kind === 'meterSet' && e.target.key === key);
+      return m?.kind === 'meterSet' ? m.target.rateBps : NaN;
+    };
+    const aLimit = h.core.tenantLimitsOf('h11')['a']!;
+    expect(h.core.flowlet('h11', 'f0')!.allocatedBps!).to.be.closeTo(aLimit / 4, 1);
+    expect(meter('flowlet:h11/f0')).to.be.closeTo(aLimit * 1.1, 2);
+    expect(meter('flowlet:h21/g')).to.be.closeTo(h.core.tenantLimitsOf('h21')['b']! * 1.1, 2);
+    expect(meter('flowlet:h22/x')).to.be.closeTo(h.core.flowlet('h22', 'x')!.allocatedBps! * 1.1, 2);
   });
 
   it('tenants by membership only (not declared) and tenantLimits: false push no tenant limits', () => {
