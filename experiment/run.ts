@@ -278,7 +278,7 @@ async function runScheme(o: RunOptions, scheme: Scheme, flows: readonly FlowSpec
     const ping = await fabric.ping(a.name, b.name, { count: 10, intervalS: 0.1 });
     const baseRttUs = (ping.rttAvgMs ?? 1) * 1000;
     if (usesAgents(scheme)) {
-      agents = await startAgents(fabric, hosts, { socketPath, logDir: join(dir, 'agents'), logLevel: (process.env['RIVULET_EXP_AGENT_LOG'] ?? 'warn') as 'warn' });
+      agents = await startAgents(fabric, hosts, { socketPath, logDir: join(dir, 'agents'), logLevel: 'warn' });
       await waitRegistered(api, hosts.map((h) => h.name), 60_000);
     }
     const startAtMs = Date.now() + 3000 + 700 * hosts.length;
