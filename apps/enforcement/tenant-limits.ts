@@ -28,6 +28,11 @@ import type { EnforcementSettings } from './types.js';
 
 /** Default idle time after which a tenant's limit at a host is cleared, ms. */
 export const DEFAULT_TENANT_IDLE_MS = 5000;
+/**
+ * Tenant limits kept per agent at most (declared names are agent input): a further tenant gets no host
+ * limit (its flowlets keep their own limits) until one is cleared.
+ */
+export const MAX_TENANT_LIMITS_PER_AGENT = 1024;
 
 /** What a flowlet contributes (structurally a {@link Flowlet}). */
 export type TenantFlowlet = Pick<Flowlet, 'agentId' | 'tenant' | 'state' | 'allocatedBps'> & { readonly tenantDeclared?: boolean };
@@ -93,6 +98,7 @@ export class TenantLimitBook {
         if (old) old.liveMs = nowMs;
         const r = agg.sumBps;
         if (r === undefined) continue; // live but nothing allocated yet: hold
+        if (!old && book.size >= MAX_TENANT_LIMITS_PER_AGENT) continue;
         if (!rateMoved(this.settings, old?.rateBps, r, undefined, nowMs)) continue;
         const rateBps = Math.max(1, Math.round(r));
         book.set(tenant, { rateBps, atMs: nowMs, liveMs: nowMs });

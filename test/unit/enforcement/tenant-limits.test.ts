@@ -6,7 +6,7 @@
  * push nothing.
  */
 import { expect } from 'chai';
-import { TenantLimitBook, tenantAggregates, type TenantFlowlet } from '../../../apps/enforcement/tenant-limits.js';
+import { MAX_TENANT_LIMITS_PER_AGENT, TenantLimitBook, tenantAggregates, type TenantFlowlet } from '../../../apps/enforcement/tenant-limits.js';
 import type { EnforcementEffect } from '../../../apps/enforcement/types.js';
 import type { TenantRate } from '../../../protocol/agent.js';
 import { Harness, ip, settings, start, tuple } from '../../../testing/enforcement-harness.js';
@@ -56,6 +56,13 @@ describe('tenant limits: per-host aggregates (pure)', () => {
     expect(book.decide([fl('h1', 'a', 5e6)], new Map([['h1', { connected: false }]]), 1).size).to.equal(0);
     book.forget('h1');
     expect(book.decide([fl('h1', 'a', 5e6)], connected, 2).get('h1')).to.deep.equal([{ tenant: 'a', rateBps: 5e6 }]);
+  });
+
+  it('bounded per agent: declared names beyond MAX_TENANT_LIMITS_PER_AGENT get no host limit', () => {
+    const book = new TenantLimitBook(settings());
+    const many = Array.from({ length: MAX_TENANT_LIMITS_PER_AGENT + 5 }, (_, i) => fl('h1', `t${i}`, 1e6));
+    expect(book.decide(many, connected, 0).get('h1')).to.have.length(MAX_TENANT_LIMITS_PER_AGENT);
+    expect(Object.keys(book.limitsOf('h1'))).to.have.length(MAX_TENANT_LIMITS_PER_AGENT);
   });
 });
 
