@@ -61,8 +61,9 @@ import {
   type Thresholds,
   type WelcomeMsg,
 } from '../protocol/agent.js';
-import { rootLines, teardownLines, TcPlanner } from './tc.js';
+import { LimitNumbers, rootLines, teardownLines, TcPlanner } from './tc.js';
 import { TcBatch } from './tc-batch.js';
+import { steerKeyOf, TenantClasses, type SteerKey, type TenantLimit } from './tenant-classes.js';
 
 export interface AgentConfig {
   readonly agentId: string;
@@ -173,6 +174,8 @@ export interface AgentHealth {
   readonly polls: number;
   readonly startsLogged: number;
   readonly crossingsLogged: number;
+  /** per-tenant host limits (BwE §4, agent/tenant-classes.ts): rate, class minor and flows steered into it */
+  readonly tenantLimits: readonly TenantLimit[];
 }
 
 export const DEFAULT_GRACE_MS = 10_000;
@@ -188,6 +191,7 @@ export class HostAgent {
   private readonly packets: FlowletDetector | undefined;
   private readonly kernel: KernelFlowletTracker | undefined;
   private readonly tcPlan: TcPlanner;
+  private readonly tenantPlan: TenantClasses;
   private readonly overrides = new OverridePlanner();
   /** DSCPs the controller asked for, by flowlet id */
   private readonly dscpOverrides = new Map<string, number>();
@@ -224,7 +228,9 @@ export class HostAgent {
     this.gapMs = opts.idleGapMs;
     if (config.detector === 'kernel') this.detector = this.kernel = new KernelFlowletTracker(opts);
     else this.detector = this.packets = new FlowletDetector(opts);
-    this.tcPlan = new TcPlanner(config.interface, config.linkRateBps);
+    const numbers = new LimitNumbers(); // shared: flowlet limits and tenant classes/filters never collide
+    this.tcPlan = new TcPlanner(config.interface, config.linkRateBps, numbers);
+    this.tenantPlan = new TenantClasses(config.interface, config.linkRateBps, numbers);
     this.sinceUs = deps.nowEpochUs();
     this.crossingBytes = this.detector.options.smallFlowletBytes;
   }
@@ -264,6 +270,8 @@ export class HostAgent {
   /** A declaration from the local API: attaches to the next flowlet of its 5-tuple. */
   declare(d: FlowDeclaration): void {
     this.detector.declare(d, this.deps.nowEpochUs());
+    // a declared tenant with a host limit: the flow is steered before its first packet (BwE §4)
+    if (d.tenant !== undefined && d.sport) this.write(this.steer(d.tenant, { dst: d.dst, proto: d.proto, sport: d.sport, dport: d.dport }));
   }
 
   /** The hello of a (re)connect: every live flowlet, with its bytes so far. */
@@ -277,7 +285,7 @@ export class HostAgent {
       ipv4: [...this.config.ipv4],
       ...(this.config.mac ? { mac: this.config.mac } : {}),
       linkRateBps: this.config.linkRateBps,
-      active: this.detector.flowlets().map(flowletStart),
+      active: this.detector.flowlets().map((f) => this.withTenant(flowletStart(f))),
     };
   }
 
@@ -291,6 +299,8 @@ export class HostAgent {
     // limits kept in grace for flowlets that have since ended: the controller does not know their ids
     const live = new Set(this.detector.flowlets().map((f) => f.id));
     const stale = this.tcPlan.all().filter((l) => !live.has(l.id)).flatMap((l) => this.tcPlan.clear(l.id));
+    // tenant limits with no live flow: the controller re-pushes those of live tenants after the hello
+    for (const t of this.tenantPlan.idleTenants()) stale.push(...this.tenantPlan.setLimit(t, null).lines);
     if (stale.length > 0) this.deps.tc.write(stale);
     if (was === 'fallback' || was === 'grace') {
       this.deps.log.info({ event: 'fallback_left', from: was }, `controller back: left ${was}, resynced ${this.detector.flowlets().length} flowlet(s)`);
@@ -350,6 +360,7 @@ export class HostAgent {
     if (this.stopped) return;
     const now = this.deps.nowEpochUs();
     this.handle(this.detector.tick(now));
+    this.write(this.tenantPlan.sweep(this.deps.clock.now()));
     if (this.kernel) this.maybePoll(now);
   }
 
@@ -380,6 +391,7 @@ export class HostAgent {
       polls: this.polls,
       startsLogged: this.startsLogged,
       crossingsLogged: this.crossingsLogged,
+      tenantLimits: this.tenantPlan.limits(),
     };
   }
 
@@ -390,6 +402,7 @@ export class HostAgent {
     for (const t of [this.tickTimer, this.graceTimer]) if (t) this.deps.clock.clearTimeout(t);
     this.tickTimer = this.graceTimer = undefined;
     this.tcPlan.clearAll();
+    this.tenantPlan.clearAll();
     this.deps.tc.write(teardownLines(this.config.interface));
     if (this.deps.nft) await this.deps.nft.run(nftTeardownLines());
     this.overrides.reset();
@@ -451,8 +464,8 @@ export class HostAgent {
   private enterFallback(): void {
     this.graceTimer = undefined;
     this.graceEndsUs = null;
-    const n = this.tcPlan.all().length;
-    this.deps.tc.write(this.tcPlan.clearAll());
+    const n = this.tcPlan.all().length + this.tenantPlan.limits().length;
+    this.deps.tc.write([...this.tcPlan.clearAll(), ...this.tenantPlan.clearAll()]);
     this.dscpOverrides.clear();
     this.enter('fallback');
     this.remarkAll();
@@ -460,7 +473,7 @@ export class HostAgent {
   }
 
   private applyRates(msg: RatesMsg): void {
-    const lines: string[] = [];
+    const lines: string[] = this.applyTenantLimits(msg.tenants ?? []);
     const acks: { id: string; rateBps: number | null }[] = [];
     const nft: string[] = [];
     let unknown = 0;
@@ -468,6 +481,15 @@ export class HostAgent {
       const f = this.detector.byId(s.id);
       if (!f) {
         unknown++;
+        continue;
+      }
+      if (this.tenantPlan.tenantOf(steerKeyOf(f.flow)) !== undefined) {
+        // steered into its tenant's class: the tenant's aggregate bounds it (no class of its own under 1:1,
+        // which would escape the aggregate); within the tenant its flows share the class
+        acks.push({ id: s.id, rateBps: s.rateBps });
+        if (s.dscp !== undefined) this.dscpOverrides.set(s.id, s.dscp);
+        else this.dscpOverrides.delete(s.id);
+        nft.push(...this.markLines(f));
         continue;
       }
       const r = this.tcPlan.set(s.id, f.flow, s.rateBps);
@@ -504,7 +526,9 @@ export class HostAgent {
     for (const e of events) {
       if (e.type === 'start') {
         this.flowOf.set(e.start.id, e.start.flow);
-        this.deps.events.addStart(e.start);
+        const start = this.withTenant(e.start);
+        if (start.tenant !== undefined) this.write(this.steer(start.tenant, steerKeyOf(start.flow), start.id));
+        this.deps.events.addStart(start);
         const f = this.detector.byId(e.start.id);
         if (f) nft.push(...this.markLines(f));
       } else if (e.type === 'progress') this.deps.events.addProgress(e.progress);
@@ -523,9 +547,54 @@ export class HostAgent {
     // the 5-tuple's override goes unless a new flowlet of the same 5-tuple already lives (it re-marks itself)
     const flow = this.flowOf.get(e.id);
     this.flowOf.delete(e.id);
+    if (flow) this.tenantPlan.release(steerKeyOf(flow), e.id, this.deps.clock.now());
     this.deps.events.addEnd(e);
     if (flow && !this.detector.flowlets().some((f) => sameFlow(f.flow, flow))) return this.overrides.unmark(flow);
     return [];
+  }
+
+  /**
+   * The `tenants` of a `rates` message (BwE §4): each tenant's class set, changed or removed; a new class
+   * takes the tenant's live flowlets and its pending declarations that name their source port.
+   */
+  private applyTenantLimits(tenants: NonNullable<RatesMsg['tenants']>): string[] {
+    const lines: string[] = [];
+    const now = this.deps.clock.now();
+    for (const t of tenants) {
+      const r = this.tenantPlan.setLimit(t.tenant, t.rateBps);
+      lines.push(...r.lines);
+      if (r.exhausted) this.deps.log.warn({ event: 'limits_exhausted', tenant: t.tenant }, `no free HTB class for tenant ${t.tenant}: left unlimited`);
+      this.deps.log.info({ event: 'tenant_limit', tenant: t.tenant, rateBps: t.rateBps, created: r.created }, `tenant ${t.tenant} limited to ${t.rateBps ?? 'none'} bit/s`);
+      if (!r.created) continue;
+      for (const f of this.detector.flowlets()) if (f.declared?.tenant === t.tenant) lines.push(...this.steer(t.tenant, steerKeyOf(f.flow), f.id, now));
+      for (const d of this.detector.pendingDeclarations()) {
+        if (d.tenant === t.tenant && d.sport) lines.push(...this.steer(t.tenant, { dst: d.dst, proto: d.proto, sport: d.sport, dport: d.dport }, undefined, now));
+      }
+    }
+    return lines;
+  }
+
+  /** Steers flow `key` into `tenant`'s class (when it has one), dropping the per-flowlet limits of its live flowlets. */
+  private steer(tenant: string, key: SteerKey, flowletId?: string, nowMs = this.deps.clock.now()): string[] {
+    const r = this.tenantPlan.steer(tenant, key, nowMs, flowletId);
+    if (!r.steered) return r.lines;
+    const own = this.tcPlan.all().filter((l) => l.flow.dst === key.dst && l.flow.proto === key.proto && l.flow.sport === key.sport && l.flow.dport === key.dport);
+    return [...r.lines, ...own.flatMap((l) => this.tcPlan.clear(l.id))];
+  }
+
+  /**
+   * A flow keeps its tenant: a flowlet with no declaration of its own on a 5-tuple steered into a tenant's
+   * class (the next request on a kept-alive connection) is reported as that tenant's, so the controller
+   * counts it in the tenant's aggregate at this host.
+   */
+  private withTenant(s: FlowletStart): FlowletStart {
+    if (s.tenant !== undefined) return s;
+    const tenant = this.tenantPlan.tenantOf(steerKeyOf(s.flow));
+    return tenant === undefined ? s : { ...s, tenant };
+  }
+
+  private write(lines: readonly string[]): void {
+    if (lines.length > 0) this.deps.tc.write(lines);
   }
 
   /** The override a live flowlet wants (controller DSCP, else a declared deadline/size class), as nft commands. */

@@ -10,7 +10,8 @@
  *   agent → `hello` (registers; carries the agent's active flowlets, so a reconnect resyncs)
  *   controller → `welcome` (thresholds, heartbeat period, small-flowlet threshold)
  *   agent → `events` batches (flowlet starts, progress, ends; rate-enforcement acknowledgements)
- *   controller → `rates` (per flowlet: set a rate in bit/s, or clear the limit), `thresholds` pushes
+ *   controller → `rates` (per flowlet: set a rate in bit/s, or clear the limit; per tenant: its aggregate
+ *   at this host), `thresholds` pushes
  *   either → `ping` every heartbeat period; a side that hears nothing for 3 periods drops the channel.
  *
  * Authentication (challenge-response, HMAC-SHA256 with a secret shared by the agent and the
@@ -134,6 +135,13 @@ export const WelcomeMsg = Type.Object({
 }, { additionalProperties: false });
 export type WelcomeMsg = Static<typeof WelcomeMsg>;
 
+/** One tenant's aggregate limit at a host, bit/s; null: no limit (see {@link RatesMsg} `tenants`). */
+export const TenantRate = Type.Object({
+  tenant: Type.String({ minLength: 1, maxLength: 128 }),
+  rateBps: Type.Union([Type.Number({ exclusiveMinimum: 0 }), Type.Null()]),
+}, { additionalProperties: false });
+export type TenantRate = Static<typeof TenantRate>;
+
 /** Rate updates: `set` limits a flowlet to rateBps (HTB class), `clear` removes its limit. */
 export const RatesMsg = Type.Object({
   type: Type.Literal('rates'),
@@ -145,6 +153,13 @@ export const RatesMsg = Type.Object({
     dscp: Type.Optional(Type.Integer({ minimum: 0, maximum: 63 })),
   }, { additionalProperties: false }), { maxItems: 100_000 }),
   clear: Type.Array(FlowletId, { maxItems: 100_000 }),
+  /**
+   * Per-tenant aggregates at this host (BwE §4: a group's allocation is enforced at the sending host as
+   * one limit, not per flow): `rateBps` bounds the sum of the tenant's declared flows from this host (one
+   * HTB class), `null` removes the limit. Absent: no change. Optional, so version 1 stays (an agent that
+   * predates the field rejects a message carrying it: controller and agents are upgraded together).
+   */
+  tenants: Type.Optional(Type.Array(TenantRate, { maxItems: 10_000 })),
 }, { additionalProperties: false });
 export type RatesMsg = Static<typeof RatesMsg>;
 

@@ -102,6 +102,8 @@ export function enforcementSettings(config: EnforcementConfig, adoptAfterMs?: nu
     mode: config.enforcement.mode,
     meterMarginFraction: config.enforcement.meterMarginFraction,
     meterPer: config.enforcement.meterPer,
+    tenantLimits: config.enforcement.tenantLimits,
+    tenantIdleMs: config.enforcement.tenantIdleMs,
     expiryMs: config.agents.expiryMs,
     tenants: config.tenants,
     capacity: { links: config.topology.links, ...(config.topology.defaultCapacityBps !== undefined ? { defaultBps: config.topology.defaultCapacityBps } : {}) },

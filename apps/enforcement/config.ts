@@ -32,6 +32,10 @@ export interface EnforcementConfig {
     readonly statsIntervalMs: number;
     /** metered entries expire this long after the controller last refreshed them, s (0: never) */
     readonly meterExpiryS: number;
+    /** push per-tenant aggregates to agents (one HTB class per tenant at the host) */
+    readonly tenantLimits: boolean;
+    /** a tenant's host limit is cleared after this long without a live flowlet there, ms (0: never) */
+    readonly tenantIdleMs: number;
   };
   readonly agents: {
     readonly socketPath: string;
@@ -71,6 +75,11 @@ export const EnforcementSection = Type.Object(
     meterPer: oneOf(['flowlet', 'hostPair'] as const, 'flowlet', 'one meter per allocated flowlet, or per (source, destination) host pair on the ingress leaf'),
     meterBurstMs: int(1, 10_000, 20, "meter burst, ms of traffic at the meter's rate (too small a burst starves TCP below the rate)"),
     statsIntervalMs: int(100, 3_600_000, 1000, 'period of meter statistics polls (measured rate per meter), ms'),
+    tenantLimits: Type.Boolean({
+      default: true,
+      description: "per-tenant enforcement at the sending host (BwE): each agent gets the sum of the allocated rates of each declared tenant's flowlets from its host and shapes that tenant's flows as one HTB class, from their first packet; false = per-flowlet limits only",
+    }),
+    tenantIdleMs: int(0, 86_400_000, 5000, "a tenant's limit at a host is held while the tenant is idle there (its next request is bounded at once) and cleared after this long without a live flowlet of it (0 = never), ms"),
     meterExpiryS: int(0, 65_535, 10, "metered entries expire this long after the controller's last refresh (every third of it), so the switches stop policing within this time once the controller is gone, like the agents after their grace (default 10 s); 0 = meters stay while the controller is down, s"),
   },
   { ...SECTION, description: 'how allocated rates are enforced' },

@@ -40,6 +40,7 @@ import type { LinkRegistry } from './links.js';
 import { MeterBook } from './meter-book.js';
 import type { Hop } from './paths.js';
 import { agentRateEffects } from './rate-effects.js';
+import { TenantLimitBook } from './tenant-limits.js';
 import { Tenants } from './tenants.js';
 import type { AgentView, AllocatorView, EnforcementEffect, EnforcementSettings, FlowletView, Now } from './types.js';
 import { agentView, allocatorView, flowletView } from './views.js';
@@ -55,6 +56,7 @@ export class EnforcementCore {
   private readonly meters: MeterBook;
   private readonly adoption: Adoption;
   private readonly counters: EnforcementCounters;
+  private readonly tenantLimits: TenantLimitBook;
   private readonly notify: CoreNotify;
 
   constructor(
@@ -70,6 +72,7 @@ export class EnforcementCore {
     this.meters = new MeterBook(settings);
     this.adoption = new Adoption(settings, topology, route, this.registry.flowlets, this.allocation, notify);
     this.counters = new EnforcementCounters(keep);
+    this.tenantLimits = new TenantLimitBook(settings);
     this.notify = notify;
   }
 
@@ -107,6 +110,7 @@ export class EnforcementCore {
     }
     Object.assign(a, { hostname: msg.hostname, iface: msg.interface, ipv4: [...msg.ipv4], connected: true, sinceMs: now.ms, lastSeenMs: now.ms });
     a.goneAtMs = undefined;
+    this.tenantLimits.forget(a.id);
     const active = new Set(msg.active.map((s) => s.id));
     for (const key of [...a.flowlets]) {
       const f = this.flowlets.get(key)!;
@@ -198,10 +202,33 @@ export class EnforcementCore {
       return out;
     }
     this.allocation.allocate(this.flowlets, now);
-    if (this.settings.mode !== 'meters') this.counters.updates.agents += agentRateEffects(this.settings, this.flowlets.values(), this.agents, now.ms, out);
+    if (this.settings.mode !== 'meters') {
+      this.counters.updates.agents += agentRateEffects(this.settings, this.flowlets.values(), this.agents, now.ms, out);
+      if (this.settings.tenantLimits !== false) this.tenantEffects(now.ms, out);
+    }
+    for (const f of this.flowlets.values()) {
+      f.tenantHostBps = this.settings.tenantLimits !== false && this.settings.mode !== 'meters' && f.tenantDeclared && f.tenant !== null
+        ? this.tenantLimits.rateOf(f.agentId, f.tenant) : undefined;
+    }
     if (this.settings.mode !== 'agents') this.counters.updates.meters += this.meters.effects(this.flowlets, now.ms, out);
     this.counters.ran(now.ms);
     return out;
+  }
+
+  /** Per-tenant host limits (tenant-limits.ts) joined to each agent's `rates` of this run, or a message of their own. */
+  private tenantEffects(nowMs: number, out: EnforcementEffect[]): void {
+    for (const [agentId, tenants] of this.tenantLimits.decide(this.flowlets.values(), this.agents, nowMs)) {
+      const i = out.findIndex((x) => x.kind === 'rates' && x.agentId === agentId);
+      const e = out[i];
+      if (e?.kind === 'rates') out[i] = { ...e, msg: { ...e.msg, tenants } };
+      else out.push({ kind: 'rates', agentId, msg: { type: 'rates', seq: this.agents.get(agentId)!.seq++, set: [], clear: [], tenants } });
+      for (const t of tenants) this.notify('debug', 'tenant_limit', { agentId, tenant: t.tenant, rateBps: t.rateBps });
+    }
+  }
+
+  /** The tenant limits last pushed to an agent: tenant → bit/s. */
+  tenantLimitsOf(agentId: string): Record<string, number> {
+    return this.tenantLimits.limitsOf(agentId);
   }
 
   /** The shell timed the last run. */
@@ -330,6 +357,7 @@ export class EnforcementCore {
       const n = a.flowlets.size;
       for (const key of [...a.flowlets]) this.remove(this.flowlets.get(key)!, 'expired', now.epochUs);
       this.agents.delete(a.id);
+      this.tenantLimits.forget(a.id);
       this.notify('info', 'agent_expired', { agentId: a.id, flowlets: n });
     }
   }

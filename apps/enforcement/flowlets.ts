@@ -34,6 +34,8 @@ export interface Flowlet {
   readonly tenant: string | null;
   readonly weight: number;
   readonly tenantIndex: number;
+  /** the agent declared the tenant (local API), so it can steer the flow into the tenant's host class */
+  readonly tenantDeclared: boolean;
   readonly sizeBytes?: number;
   readonly deadlineMs?: number;
   readonly transferId?: string;
@@ -53,6 +55,8 @@ export interface Flowlet {
   path?: ResolvedPath;
   allocatedBps?: number;
   agentBps?: number;
+  /** its tenant's limit at its host when the agent shapes the tenant as one class (tenant-limits.ts), bit/s */
+  tenantHostBps?: number;
   allocatedEpochUs?: number;
   /** when the agent's rate was last changed (ms), and updates counted for this flowlet */
   agentPushedMs?: number;
@@ -105,7 +109,7 @@ export class FlowletRegistry {
     }
     const f: Flowlet = {
       key: flowletKey(a.id, s.id), agentId: a.id, id: s.id, flow: s.flow, flowKey: flowKeyOfTuple(s.flow),
-      tenant: choice.tenant, weight: choice.weight, tenantIndex: choice.index,
+      tenant: choice.tenant, weight: choice.weight, tenantIndex: choice.index, tenantDeclared: s.tenant !== undefined,
       ...(s.sizeBytes !== undefined ? { sizeBytes: s.sizeBytes } : {}),
       ...(s.deadlineMs !== undefined ? { deadlineMs: s.deadlineMs } : {}),
       ...(s.transferId !== undefined ? { transferId: s.transferId } : {}),

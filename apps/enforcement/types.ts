@@ -38,6 +38,13 @@ export interface EnforcementSettings {
    * weight (a tenant with more flowlets gets more). Default `tenant`.
    */
   readonly tenantWeightPer?: 'tenant' | 'flowlet';
+  /**
+   * Push each host's per-tenant aggregate to its agent (`rates.tenants`), which shapes the tenant's declared
+   * flows as one HTB class (BwE §4: per-group enforcement at the host; tenant-limits.ts). Default true.
+   */
+  readonly tenantLimits?: boolean;
+  /** a tenant's limit at a host is cleared after it had no live flowlet there this long, ms (0: never; default 5000) */
+  readonly tenantIdleMs?: number;
   readonly capacity: CapacityConfig;
   /** a flowlet pending this long without a route, once discovery settled, is read from the switches, ms (default 500) */
   readonly adoptAfterMs?: number;
