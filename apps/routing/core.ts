@@ -79,6 +79,8 @@ interface Route {
   dpids: bigint[];
   choice: { index: number; of: number };
   cookie: bigint;
+  /** the cookie's pin serial (its low 24 bits): the key of the cookie-indexed maps (a small integer hashes fast, a BigInt does not) */
+  serial: number;
   installed: boolean;
   readonly createdMs: number;
   repinned: number;
@@ -140,11 +142,27 @@ class LruMap<K, V> {
     const n = this.m.get(k);
     if (!n) return false;
     this.m.delete(k);
+    this.unlink(n);
+    return true;
+  }
+  /** Makes `k` the most recently set entry (no Map operation: only the list changes); false if absent. */
+  touch(k: K): boolean {
+    const n = this.m.get(k);
+    if (!n) return false;
+    if (n === this.tail) return true;
+    this.unlink(n);
+    n.prev = this.tail;
+    n.next = undefined;
+    if (this.tail) this.tail.next = n;
+    else this.head = n;
+    this.tail = n;
+    return true;
+  }
+  private unlink(n: LruNode<K, V>): void {
     if (n.prev) n.prev.next = n.next;
     else this.head = n.next;
     if (n.next) n.next.prev = n.prev;
     else this.tail = n.prev;
-    return true;
   }
   /** The least recently set entry. */
   oldest(): V | undefined {
@@ -162,9 +180,10 @@ export class RoutingCore {
   readonly config: ResolvedRoutingConfig;
   private readonly prng: Prng;
   private readonly byKey = new LruMap<string, Route>();
-  private readonly byCookie = new Map<bigint, string>();
-  /** installs not yet reported: cookie → the switches they touch */
-  private readonly inflight = new Map<bigint, bigint[]>();
+  /** routes by the pin serial of their current cookie */
+  private readonly byCookie = new Map<number, Route>();
+  /** installs not yet reported: pin serial of their cookie → the switches they touch */
+  private readonly inflight = new Map<number, bigint[]>();
   private readonly unknown: UnknownDestinations;
   private readonly dedup = new FloodDedup();
   /**
@@ -175,6 +194,8 @@ export class RoutingCore {
    */
   private readonly runId = randomInt(0, 0x10000);
   private serial = 0;
+  /** the cookie of serial 0 of this run: a pin's cookie is this + its serial (serial < 2^24, no carry) */
+  private readonly cookieBase = routingCookie(this.runId * 2 ** 24);
 
   /**
    * @param queueOf the QoS app's DSCP → queue rule: when given, every pinned entry carries `set_queue`
@@ -222,12 +243,8 @@ export class RoutingCore {
 
   /** A packet of the route was seen: it becomes the most recently used. */
   private touch(route: Route): void {
-    this.byKey.delete(route.key);
-    this.byKey.set(route.key, route);
-    for (const dpid of route.dpids) {
-      const m = this.bySwitch.get(dpid);
-      if (m?.delete(route)) m.set(route, route);
-    }
+    this.byKey.touch(route.key);
+    for (const dpid of route.dpids) this.bySwitch.get(dpid)?.touch(route);
   }
 
   /** Makes room for one more route through `dpids`: evicts least recently used routes past the bounds. */
@@ -269,9 +286,8 @@ export class RoutingCore {
   /** An OFPT_FLOW_REMOVED: the route whose current entry it was is removed with its other entries. */
   flowRemoved(dpid: bigint, cookie: bigint): RoutingEffect[] {
     if (!isRoutingCookie(cookie)) return [];
-    const key = this.byCookie.get(cookie);
-    const route = key === undefined ? undefined : this.byKey.get(key);
-    if (!route || route.cookie !== cookie) return [];
+    const route = this.byCookie.get(serialOf(cookie));
+    if (!route || route.cookie !== cookie || this.byKey.get(route.key) !== route) return [];
     return this.remove(route, dpid);
   }
 
@@ -310,7 +326,7 @@ export class RoutingCore {
   installed(key: string, cookie: bigint): RoutingEffect[] {
     const route = this.byKey.get(key);
     if (!route || route.cookie !== cookie) return this.superseded(route, cookie);
-    this.inflight.delete(cookie);
+    this.inflight.delete(route.serial);
     route.busy = undefined;
     route.installed = true;
     const out: RoutingEffect[] = [];
@@ -328,8 +344,8 @@ export class RoutingCore {
   installFailed(key: string, cookie: bigint): RoutingEffect[] {
     const route = this.byKey.get(key);
     if (!route || route.cookie !== cookie) return this.superseded(route, cookie);
-    const dpids = this.inflight.get(cookie) ?? [];
-    this.inflight.delete(cookie);
+    const dpids = this.inflight.get(route.serial) ?? [];
+    this.inflight.delete(route.serial);
     return [...this.remove(route), ...deletes(cookie, dpids)];
   }
 
@@ -338,8 +354,9 @@ export class RoutingCore {
    * delete what it may have installed, then start the route's deferred install, if any.
    */
   private superseded(route: Route | undefined, cookie: bigint): RoutingEffect[] {
-    const out = deletes(cookie, this.inflight.get(cookie) ?? []);
-    this.inflight.delete(cookie);
+    const serial = serialOf(cookie);
+    const out = deletes(cookie, this.inflight.get(serial) ?? []);
+    this.inflight.delete(serial);
     if (!route || route.busy !== cookie) return out;
     route.busy = undefined;
     if (route.deferred) {
@@ -397,7 +414,8 @@ export class RoutingCore {
       hops,
       dpids: uniqueDpids(hops),
       choice: { index: all.indexOf(chosen), of: all.length },
-      cookie: this.nextCookie(),
+      cookie: 0n,
+      serial: 0,
       installed: false,
       createdMs: now,
       repinned: 0,
@@ -407,8 +425,9 @@ export class RoutingCore {
       stale: [],
     };
     const out: RoutingEffect[] = this.makeRoom(route.dpids);
+    this.newCookie(route);
     this.byKey.set(route.key, route);
-    this.byCookie.set(route.cookie, route.key);
+    this.byCookie.set(route.serial, route);
     this.track(route);
     out.push(this.installEffect(route));
     // The first packet does not wait for the entries: it leaves on its hop's output port at once (after
@@ -462,7 +481,7 @@ export class RoutingCore {
     const hops = chosen && hopsOf(chosen, src, dst);
     if (!chosen || !hops) return this.remove(route);
     route.stale.push({ cookie: route.cookie, dpids: route.dpids });
-    this.byCookie.delete(route.cookie);
+    if (this.byCookie.get(route.serial) === route) this.byCookie.delete(route.serial);
     this.untrack(route);
     route.src = src;
     route.dst = dst;
@@ -471,12 +490,12 @@ export class RoutingCore {
     route.dpids = uniqueDpids(hops);
     this.track(route);
     route.choice = { index: all.indexOf(chosen), of: all.length };
-    route.cookie = this.nextCookie();
+    this.newCookie(route);
     route.installed = false;
     route.repinned++;
     route.repinnedMs = now;
     route.writtenMs = now;
-    this.byCookie.set(route.cookie, route.key);
+    this.byCookie.set(route.serial, route);
     if (route.busy !== undefined) {
       route.deferred = true; // one install in flight per route: this one starts when it reports
       return [];
@@ -488,7 +507,7 @@ export class RoutingCore {
   private remove(route: Route, except?: bigint): RoutingEffect[] {
     if (this.byKey.get(route.key) === route) this.untrack(route);
     this.byKey.delete(route.key);
-    this.byCookie.delete(route.cookie);
+    if (this.byCookie.get(route.serial) === route) this.byCookie.delete(route.serial);
     const out = deletes(route.cookie, except === undefined ? route.dpids : route.dpids.filter((d) => d !== except));
     for (const s of route.stale) out.push(...deletes(s.cookie, s.dpids));
     return out;
@@ -499,7 +518,7 @@ export class RoutingCore {
     const entries: SwitchMessages[] = route.hops.map((hop, i) => ({ dpid: hop.dpid, msgs: [this.entryAt(route, i)] }));
     const downstream = entries.slice(1).reverse();
     const stages = downstream.length > 0 ? [downstream, [entries[0]!]] : [[entries[0]!]];
-    this.inflight.set(route.cookie, route.dpids);
+    this.inflight.set(route.serial, route.dpids);
     route.busy = route.cookie;
     return { kind: 'install', key: route.key, cookie: route.cookie, stages };
   }
@@ -585,9 +604,16 @@ export class RoutingCore {
     return out;
   }
 
-  private nextCookie(): bigint {
-    this.serial = (this.serial + 1) % 2 ** 24;
-    return routingCookie(this.runId * 2 ** 24 + this.serial);
+  /**
+   * Gives `route` the next free pin serial and its cookie. A serial still held by a route or an install
+   * in flight is skipped (after 2^24 pins the counter wraps while long-lived routes keep theirs; at most
+   * maxRoutes + the installs in flight are held, far fewer than 2^24).
+   */
+  private newCookie(route: Route): void {
+    do this.serial = (this.serial + 1) & 0xffffff;
+    while (this.byCookie.has(this.serial) || this.inflight.has(this.serial));
+    route.serial = this.serial;
+    route.cookie = this.cookieBase + BigInt(this.serial);
   }
 
   private info(r: Route): RouteInfo {
@@ -610,6 +636,11 @@ export class RoutingCore {
   }
 }
 
+
+/** The pin serial of a cookie (its low 24 bits; see RoutingCore.newCookie). */
+function serialOf(cookie: bigint): number {
+  return Number(BigInt.asUintN(24, cookie));
+}
 
 function held(p: PacketInput): HeldPacket {
   return { dpid: p.dpid, inPort: p.inPort, data: p.data, bufferId: p.bufferId };
