@@ -77,23 +77,26 @@ interface Route {
   hops: Hop[];
   /** the distinct switches of `hops`, in hop order */
   dpids: bigint[];
-  choice: { index: number; of: number };
+  /** which of the equal-cost paths was chosen (index in canonical order) and how many there were */
+  choiceIndex: number;
+  choiceOf: number;
   cookie: bigint;
   /** the cookie's pin serial (its low 24 bits): the key of the cookie-indexed maps (a small integer hashes fast, a BigInt does not) */
   serial: number;
   installed: boolean;
   readonly createdMs: number;
   repinned: number;
-  repinnedMs?: number;
+  repinnedMs: number | undefined;
   /** when the entries were last (re)written: a packet-in on a hop long after that means the entry is gone */
   writtenMs: number;
-  held: HeldPacket[];
+  /** packets held until the install is confirmed (absent when none: most routes never hold one) */
+  held: HeldPacket[] | undefined;
   /** cookie of the install in flight (at most one per route: a re-pin waits for it) */
-  busy?: bigint;
+  busy: bigint | undefined;
   /** a re-pin arrived while `busy`: install the current path when the busy install reports */
   deferred: boolean;
   /** entries of earlier paths to delete once the current install is confirmed */
-  stale: { cookie: bigint; dpids: bigint[] }[];
+  stale: { cookie: bigint; dpids: bigint[] }[] | undefined;
 }
 
 /** What failed in one batch of fabric events. */
@@ -330,13 +333,15 @@ export class RoutingCore {
     route.busy = undefined;
     route.installed = true;
     const out: RoutingEffect[] = [];
-    for (const s of route.stale) out.push(...deletes(s.cookie, s.dpids));
-    route.stale = [];
-    for (const h of route.held) {
-      const r = this.release(route, h);
-      if (r) out.push(r);
+    if (route.stale) for (const s of route.stale) out.push(...deletes(s.cookie, s.dpids));
+    route.stale = undefined;
+    if (route.held) {
+      for (const h of route.held) {
+        const r = this.release(route, h);
+        if (r) out.push(r);
+      }
     }
-    route.held = [];
+    route.held = undefined;
     return out;
   }
 
@@ -413,16 +418,19 @@ export class RoutingCore {
       path: chosen,
       hops,
       dpids: uniqueDpids(hops),
-      choice: { index: all.indexOf(chosen), of: all.length },
+      choiceIndex: all.length > 1 ? all.indexOf(chosen) : 0,
+      choiceOf: all.length,
       cookie: 0n,
       serial: 0,
       installed: false,
       createdMs: now,
       repinned: 0,
+      repinnedMs: undefined,
       writtenMs: now,
-      held: [],
+      held: undefined,
+      busy: undefined,
       deferred: false,
-      stale: [],
+      stale: undefined,
     };
     const out: RoutingEffect[] = this.makeRoom(route.dpids);
     this.newCookie(route);
@@ -444,8 +452,8 @@ export class RoutingCore {
     const i = route.hops.findIndex((h) => h.dpid === p.dpid && h.inPort === p.inPort);
     if (i >= 0) {
       this.touch(route);
-      if (!route.installed && route.held.length < this.config.maxPendingPackets) {
-        route.held.push(held(p));
+      if (!route.installed && (route.held?.length ?? 0) < this.config.maxPendingPackets) {
+        (route.held ??= []).push(held(p));
         return [];
       }
       const out: RoutingEffect[] = [];
@@ -463,7 +471,7 @@ export class RoutingCore {
       // The source host now sends from another port (moved before the topology app said so).
       const effects = this.repin(route, { dpid: p.dpid, portNo: p.inPort }, route.dst, now);
       const current = this.byKey.get(route.key);
-      if (current && onHop(current.hops, p)) current.held.push(held(p));
+      if (current && onHop(current.hops, p)) (current.held ??= []).push(held(p));
       return effects;
     }
     return []; // a straggler on a path the flow no longer uses
@@ -480,7 +488,7 @@ export class RoutingCore {
     const chosen = all.length > 0 ? all[this.prng.below(all.length)]! : undefined;
     const hops = chosen && hopsOf(chosen, src, dst);
     if (!chosen || !hops) return this.remove(route);
-    route.stale.push({ cookie: route.cookie, dpids: route.dpids });
+    (route.stale ??= []).push({ cookie: route.cookie, dpids: route.dpids });
     if (this.byCookie.get(route.serial) === route) this.byCookie.delete(route.serial);
     this.untrack(route);
     route.src = src;
@@ -489,7 +497,8 @@ export class RoutingCore {
     route.hops = hops;
     route.dpids = uniqueDpids(hops);
     this.track(route);
-    route.choice = { index: all.indexOf(chosen), of: all.length };
+    route.choiceIndex = all.indexOf(chosen);
+    route.choiceOf = all.length;
     this.newCookie(route);
     route.installed = false;
     route.repinned++;
@@ -509,7 +518,7 @@ export class RoutingCore {
     this.byKey.delete(route.key);
     if (this.byCookie.get(route.serial) === route) this.byCookie.delete(route.serial);
     const out = deletes(route.cookie, except === undefined ? route.dpids : route.dpids.filter((d) => d !== except));
-    for (const s of route.stale) out.push(...deletes(s.cookie, s.dpids));
+    if (route.stale) for (const s of route.stale) out.push(...deletes(s.cookie, s.dpids));
     return out;
   }
 
@@ -624,7 +633,7 @@ export class RoutingCore {
       dstHost: r.dstMac,
       path: r.hops.map((h) => ({ dpid: dpidHex(h.dpid), inPort: h.inPort, outPort: h.outPort })),
       ...(spine !== undefined ? { spine: dpidHex(spine) } : {}),
-      choice: { ...r.choice },
+      choice: { index: r.choiceIndex, of: r.choiceOf },
       cookie: cookieHex(r.cookie),
       installed: r.installed,
       createdMs: r.createdMs,
