@@ -97,6 +97,71 @@ interface Route {
   deferred: boolean;
   /** entries of earlier paths to delete once the current install is confirmed */
   stale: { cookie: bigint; dpids: bigint[] }[] | undefined;
+  /** neighbours in the recency order of all routes ({@link RouteTable}) */
+  older: Route | undefined;
+  newer: Route | undefined;
+}
+
+/**
+ * The routes by flow key in recency order: a Map beside a linked list threaded through the routes
+ * themselves (no list node per route), so the least recently used route is found in O(1) and a touch
+ * moves the route without Map operations.
+ */
+class RouteTable {
+  private readonly m = new Map<string, Route>();
+  private oldestRoute: Route | undefined;
+  private newestRoute: Route | undefined;
+  get size(): number {
+    return this.m.size;
+  }
+  get(key: string): Route | undefined {
+    return this.m.get(key);
+  }
+  /** Adds `route` as the most recent (a route of the same key is replaced). */
+  set(key: string, route: Route): void {
+    const old = this.m.get(key);
+    if (old === route) return;
+    if (old) this.unlink(old);
+    this.m.set(key, route);
+    this.append(route);
+  }
+  delete(key: string): boolean {
+    const r = this.m.get(key);
+    if (!r) return false;
+    this.m.delete(key);
+    this.unlink(r);
+    return true;
+  }
+  /** `route` (in the table) becomes the most recently used. */
+  touch(route: Route): void {
+    if (route === this.newestRoute) return;
+    this.unlink(route);
+    this.append(route);
+  }
+  oldest(): Route | undefined {
+    return this.oldestRoute;
+  }
+  /** Routes, oldest first (a copy: callers may delete while they walk it). */
+  values(): Route[] {
+    const out: Route[] = [];
+    for (let r = this.oldestRoute; r; r = r.newer) out.push(r);
+    return out;
+  }
+  private append(r: Route): void {
+    r.older = this.newestRoute;
+    r.newer = undefined;
+    if (this.newestRoute) this.newestRoute.newer = r;
+    else this.oldestRoute = r;
+    this.newestRoute = r;
+  }
+  private unlink(r: Route): void {
+    if (r.older) r.older.newer = r.newer;
+    else this.oldestRoute = r.newer;
+    if (r.newer) r.newer.older = r.older;
+    else this.newestRoute = r.older;
+    r.older = undefined;
+    r.newer = undefined;
+  }
 }
 
 /** What failed in one batch of fabric events. */
@@ -182,7 +247,7 @@ class LruMap<K, V> {
 export class RoutingCore {
   readonly config: ResolvedRoutingConfig;
   private readonly prng: Prng;
-  private readonly byKey = new LruMap<string, Route>();
+  private readonly byKey = new RouteTable();
   /** routes by the pin serial of their current cookie */
   private readonly byCookie = new Map<number, Route>();
   /** installs not yet reported: pin serial of their cookie → the switches they touch */
@@ -246,7 +311,7 @@ export class RoutingCore {
 
   /** A packet of the route was seen: it becomes the most recently used. */
   private touch(route: Route): void {
-    this.byKey.touch(route.key);
+    this.byKey.touch(route);
     for (const dpid of route.dpids) this.bySwitch.get(dpid)?.touch(route);
   }
 
@@ -256,14 +321,14 @@ export class RoutingCore {
     while (this.byKey.size >= this.config.maxRoutes) {
       const oldest = this.byKey.oldest()!;
       this.evictions++;
-      out.push(...this.remove(oldest));
+      this.removeInto(oldest, out);
     }
     for (const dpid of dpids) {
       const m = this.bySwitch.get(dpid);
       while (m && m.size >= this.config.maxRoutesPerSwitch) {
         const oldest = m.oldest()!;
         this.evictions++;
-        out.push(...this.remove(oldest));
+        this.removeInto(oldest, out);
       }
     }
     return out;
@@ -431,6 +496,8 @@ export class RoutingCore {
       busy: undefined,
       deferred: false,
       stale: undefined,
+      older: undefined,
+      newer: undefined,
     };
     const out: RoutingEffect[] = this.makeRoom(route.dpids);
     this.newCookie(route);
@@ -514,19 +581,32 @@ export class RoutingCore {
 
   /** Forgets a route and deletes its entries (current and stale) everywhere but `except`. */
   private remove(route: Route, except?: bigint): RoutingEffect[] {
-    if (this.byKey.get(route.key) === route) this.untrack(route);
-    this.byKey.delete(route.key);
+    return this.removeInto(route, [], except);
+  }
+
+  /** {@link remove}, the effects appended to `out` (returned). */
+  private removeInto(route: Route, out: RoutingEffect[], except?: bigint): RoutingEffect[] {
+    if (this.byKey.get(route.key) === route) {
+      this.untrack(route);
+      this.byKey.delete(route.key);
+    }
     if (this.byCookie.get(route.serial) === route) this.byCookie.delete(route.serial);
-    const out = deletes(route.cookie, except === undefined ? route.dpids : route.dpids.filter((d) => d !== except));
-    if (route.stale) for (const s of route.stale) out.push(...deletes(s.cookie, s.dpids));
+    for (const dpid of route.dpids) if (dpid !== except) out.push(deleteOne(route.cookie, dpid));
+    if (route.stale) for (const s of route.stale) for (const dpid of s.dpids) out.push(deleteOne(s.cookie, dpid));
     return out;
   }
 
   /** The install of a route's current path: all hops but the ingress (egress first), then the ingress. */
   private installEffect(route: Route): RoutingEffect {
-    const entries: SwitchMessages[] = route.hops.map((hop, i) => ({ dpid: hop.dpid, msgs: [this.entryAt(route, i)] }));
-    const downstream = entries.slice(1).reverse();
-    const stages = downstream.length > 0 ? [downstream, [entries[0]!]] : [[entries[0]!]];
+    const hops = route.hops;
+    const ingress: SwitchMessages = { dpid: hops[0]!.dpid, msgs: [this.entryAt(route, 0)] };
+    let stages: SwitchMessages[][];
+    if (hops.length === 1) stages = [[ingress]];
+    else {
+      const downstream: SwitchMessages[] = [];
+      for (let i = hops.length - 1; i >= 1; i--) downstream.push({ dpid: hops[i]!.dpid, msgs: [this.entryAt(route, i)] });
+      stages = [downstream, [ingress]];
+    }
     this.inflight.set(route.serial, route.dpids);
     route.busy = route.cookie;
     return { kind: 'install', key: route.key, cookie: route.cookie, stages };
@@ -548,8 +628,10 @@ export class RoutingCore {
   private actionsAt(route: Route, i: number): Action[] {
     const hop = route.hops[i]!;
     const out = outputTo(hop.outPort, hop.inPort);
+    const rewrite = i === route.hops.length - 1 && route.rewriteDst;
+    if (route.queue === undefined && !rewrite) return [out];
     const queue: Action[] = route.queue === undefined ? [] : [{ type: 'OFPAT_SET_QUEUE', queueId: route.queue }];
-    if (i === route.hops.length - 1 && route.rewriteDst) {
+    if (rewrite) {
       return [{ type: 'OFPAT_SET_FIELD', field: { field: 'eth_dst', value: route.rewriteDst } }, ...queue, out];
     }
     return [...queue, out];
@@ -663,6 +745,10 @@ function onHop(hops: readonly Hop[] | undefined, p: { dpid: bigint; inPort: numb
 function uniqueDpids(hops: readonly Hop[]): bigint[] {
   if (hops.length === 1) return [hops[0]!.dpid];
   return [...new Set(hops.map((h) => h.dpid))];
+}
+
+function deleteOne(cookie: bigint, dpid: bigint): RoutingEffect {
+  return { kind: 'send', dpid, msgs: [deleteByCookie(cookie)] };
 }
 
 function deletes(cookie: bigint, dpids: readonly bigint[]): RoutingEffect[] {
