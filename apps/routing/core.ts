@@ -262,6 +262,8 @@ export class RoutingCore {
    */
   private readonly runId = randomInt(0, 0x10000);
   private serial = 0;
+  /** the serial counter went past 2^24 − 1 at least once: serials may be held by older routes */
+  private wrapped = false;
   /** the cookie of serial 0 of this run: a pin's cookie is this + its serial (serial < 2^24, no carry) */
   private readonly cookieBase = routingCookie(this.runId * 2 ** 24);
 
@@ -701,8 +703,12 @@ export class RoutingCore {
    * maxRoutes + the installs in flight are held, far fewer than 2^24).
    */
   private newCookie(route: Route): void {
-    do this.serial = (this.serial + 1) & 0xffffff;
-    while (this.byCookie.has(this.serial) || this.inflight.has(this.serial));
+    this.serial = (this.serial + 1) & 0xffffff;
+    if (this.serial === 0) this.wrapped = true;
+    // before the first wrap every serial is fresh: no look-ups on the flow-setup path
+    while (this.wrapped && (this.serial === 0 || this.byCookie.has(this.serial) || this.inflight.has(this.serial))) {
+      this.serial = (this.serial + 1) & 0xffffff;
+    }
     route.serial = this.serial;
     route.cookie = this.cookieBase + BigInt(this.serial);
   }
