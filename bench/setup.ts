@@ -11,7 +11,9 @@
  *
  * For 1 and 16 switches × 1, 8 and 64 packet-ins outstanding per switch: setups/s, latency p50/p99, flow-mods
  * per setup, the generator thread's event-loop utilization (near 100%: the generator, not the controller,
- * is the limit), and the ratios Rivulet ÷ os-ken and Rivulet ÷ trivial. The machine is shared: read the
+ * is the limit), Rivulet's thread's event-loop utilization over the level and its warm-up with the busy µs
+ * per setup it implies (utilization × 1 s ÷ setups/s: the controller's cost of one setup, less noisy than
+ * the rate on a shared machine), and the ratios Rivulet ÷ os-ken and Rivulet ÷ trivial. The machine is shared: read the
  * ratios. Options: `--duration-ms N` per level (default 2000), `--only rivulet,trivial,osken`,
  * `--levels 16x64,1x1` (only these switches × window levels; default all six).
  */
@@ -34,6 +36,8 @@ type Name = 'rivulet' | 'osken' | 'trivial';
 interface Running {
   readonly port: number;
   stop(): Promise<void>;
+  /** Rivulet only: the controller thread's event-loop utilization (0..1) since the previous call */
+  busy?(): Promise<number>;
 }
 
 /**
@@ -62,6 +66,18 @@ async function startRivulet(): Promise<Running> {
   });
   return {
     port,
+    busy: () => {
+      const reply = new Promise<number>((resolve) => {
+        const on = (m: WorkerReply): void => {
+          if (m.type !== 'status') return;
+          worker.off('message', on);
+          resolve(m.elu);
+        };
+        worker.on('message', on);
+      });
+      worker.postMessage({ cmd: 'status' });
+      return reply;
+    },
     stop: async () => {
       const done = new Promise((r) => worker.once('message', r));
       worker.postMessage({ cmd: 'stop' });
@@ -158,14 +174,22 @@ function parseLevels(text: string): Level[] {
   });
 }
 
-async function benchController(name: Name, durationMs: number, levels: readonly Level[]): Promise<LevelResult[]> {
-  const rows: LevelResult[] = [];
+/** A level's result; `controllerBusy`: Rivulet's thread event-loop utilization over warm-up and level (0..1). */
+type Row = LevelResult & { readonly controllerBusy?: number };
+
+async function benchController(name: Name, durationMs: number, levels: readonly Level[]): Promise<Row[]> {
+  const rows: Row[] = [];
   for (const n of [...new Set(levels.map((l) => l.switches))]) {
     const ctl = await STARTERS[name]();
     try {
       const sws = await connectSwitches(ctl.port, n);
       try {
-        for (const { window: w } of levels.filter((l) => l.switches === n)) rows.push(await runLevel(sws, w, WARMUP_MS, durationMs));
+        for (const { window: w } of levels.filter((l) => l.switches === n)) {
+          await ctl.busy?.();
+          const r = await runLevel(sws, w, WARMUP_MS, durationMs);
+          const busy = await ctl.busy?.();
+          rows.push(busy === undefined ? r : { ...r, controllerBusy: busy });
+        }
       } finally {
         for (const s of sws) s.close();
       }
@@ -178,7 +202,7 @@ async function benchController(name: Name, durationMs: number, levels: readonly 
 
 const int = (x: number): string => Math.round(x).toLocaleString('en-US');
 const ms = (x: number): string => (Number.isFinite(x) ? x.toFixed(3) : '–');
-const rate = (r: LevelResult | undefined): number => (r ? (r.setups * 1000) / r.durationMs : NaN);
+const rate = (r: Row | undefined): number => (r ? (r.setups * 1000) / r.durationMs : NaN);
 
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
@@ -191,7 +215,7 @@ async function main(): Promise<void> {
   const load = (): string => os.loadavg().map((x) => x.toFixed(2)).join(' ');
   console.log(`node ${process.version}, ${os.cpus().length} × ${os.cpus()[0]?.model ?? '?'}, ${new Date().toISOString()}, load average ${load()}`);
   console.log(`cbench-style OpenFlow 1.3 generator (bench/cbench.ts), ${durationMs} ms per level after ${WARMUP_MS} ms warm-up\n`);
-  const results = new Map<Name, LevelResult[]>();
+  const results = new Map<Name, Row[]>();
   const failures: string[] = [];
   for (const name of names) {
     try {
@@ -200,13 +224,14 @@ async function main(): Promise<void> {
       failures.push(`${name}: ${err instanceof Error ? err.message : String(err)}`);
     }
   }
-  const header = ['controller', 'switches × window', 'setups/s', 'p50 / p99 ms', 'flow-mods per setup', 'generator busy'];
+  const header = ['controller', 'switches × window', 'setups/s', 'p50 / p99 ms', 'flow-mods per setup', 'generator busy', 'controller busy (µs per setup)'];
   console.log(`| ${header.join(' | ')} |`);
   console.log(`|${header.map(() => '---').join('|')}|`);
   for (const [name, rows] of results) {
     for (const r of rows) {
       console.log(`| ${[name, `${r.switches} × ${r.window}`, int(rate(r)), `${ms(percentile(r.latMs, 50))} / ${ms(percentile(r.latMs, 99))}`,
-        r.setups ? (r.flowMods / r.setups).toFixed(2) : '–', `${Math.round(r.generatorElu * 100)}%`].join(' | ')} |`);
+        r.setups ? (r.flowMods / r.setups).toFixed(2) : '–', `${Math.round(r.generatorElu * 100)}%`,
+        r.controllerBusy === undefined ? '–' : `${Math.round(r.controllerBusy * 100)}% (${((r.controllerBusy * 1e6) / rate(r)).toFixed(1)})`].join(' | ')} |`);
     }
   }
   console.log('\nratios (same run):');

@@ -15,9 +15,11 @@ import { dpidHex, type Logger } from '../../lib/log.js';
 import { parseFrameOnce } from '../../lib/packet/frame.js';
 import type { FabricEvent, TopologyView } from '../../topology/types.js';
 import { RoutingCore } from './core.js';
-import type { RouteInfo, RoutingConfig, RoutingEffect, SwitchMessages } from './types.js';
+import type { RouteInfo, RoutingConfig, RoutingEffect } from './types.js';
 
 const ETH_TYPE_LLDP = 0x88cc;
+
+type InstallEffect = Extract<RoutingEffect, { kind: 'install' }>;
 
 export interface RoutingAppOptions {
   readonly topology: TopologyView;
@@ -66,22 +68,50 @@ export function createRoutingApp(opts: RoutingAppOptions): RoutingApp {
     }
   };
 
-  const tagged = (err: unknown, dpid: bigint): Error => Object.assign(err instanceof Error ? err : new Error(String(err)), { dpid });
-
-  /** One switch's messages + the barrier; a failure carries the dpid. */
-  const transact = (s: SwitchMessages): Promise<void> => {
-    const sw = lookup(s.dpid);
-    if (!sw || !sw.alive) return Promise.reject(tagged(new Error('switch not connected'), s.dpid));
-    return sw.transact(s.msgs).then(undefined, (err: unknown) => {
-      throw tagged(err, s.dpid);
-    });
+  /** The install's outcome, reported to the core (the core's effects performed); settled() waiters woken. */
+  const succeeded = (e: InstallEffect): void => {
+    try {
+      perform(core.installed(e.key, e.cookie));
+    } finally {
+      finished(); // after: installs the report starts keep settled() waiting
+    }
+  };
+  const failed = (e: InstallEffect, err: unknown, dpid: bigint | undefined): void => {
+    log.warn(
+      { event: 'routing_install_failed', dpid: dpid !== undefined ? dpidHex(dpid) : undefined, flow: e.key, err },
+      'pin install failed; route removed',
+    );
+    try {
+      perform(core.installFailed(e.key, e.cookie));
+    } finally {
+      finished();
+    }
   };
 
-  /** Stage `i` and the ones after it, each started once the previous one is confirmed (egress first). */
-  const stagesFrom = (stages: readonly (readonly SwitchMessages[])[], i: number): Promise<unknown> => {
-    const stage = stages[i]!;
-    const done = stage.length === 1 ? transact(stage[0]!) : Promise.all(stage.map(transact));
-    return i + 1 < stages.length ? done.then(() => stagesFrom(stages, i + 1)) : done;
+  /**
+   * Stage `i` of an install and, once it is confirmed, the next (egress first): each switch of the stage
+   * gets `transact` (messages + barrier). A stage on one switch costs one promise reaction here (the
+   * flow-setup path: no async frames, no wrapper promises).
+   */
+  const runStage = (e: InstallEffect, i: number): void => {
+    const stage = e.stages[i]!;
+    const next = (): void => (i + 1 < e.stages.length ? runStage(e, i + 1) : succeeded(e));
+    if (stage.length === 1) {
+      const s = stage[0]!;
+      const sw = lookup(s.dpid);
+      const done = sw && sw.alive ? sw.transact(s.msgs) : Promise.reject(new Error('switch not connected'));
+      done.then(next, (err: unknown) => failed(e, err, s.dpid));
+      return;
+    }
+    let dpid: bigint | undefined;
+    Promise.all(stage.map((s) => {
+      const sw = lookup(s.dpid);
+      const done = sw && sw.alive ? sw.transact(s.msgs) : Promise.reject(new Error('switch not connected'));
+      return done.then(undefined, (err: unknown) => {
+        dpid ??= s.dpid;
+        throw err;
+      });
+    })).then(next, (err: unknown) => failed(e, err, dpid));
   };
 
   const finished = (): void => {
@@ -91,30 +121,10 @@ export function createRoutingApp(opts: RoutingAppOptions): RoutingApp {
     for (const w of waiters) w();
   };
 
-  /** Runs an install and reports its outcome to the core (plain promise chain: the flow-setup path). */
-  const install = (e: Extract<RoutingEffect, { kind: 'install' }>): void => {
+  /** Runs an install; its outcome goes back to the core. */
+  const install = (e: InstallEffect): void => {
     running++;
-    stagesFrom(e.stages, 0).then(
-      () => {
-        try {
-          perform(core.installed(e.key, e.cookie));
-        } finally {
-          finished(); // after: installs the report starts keep settled() waiting
-        }
-      },
-      (err: unknown) => {
-        const dpid = (err as { dpid?: bigint }).dpid;
-        log.warn(
-          { event: 'routing_install_failed', dpid: dpid !== undefined ? dpidHex(dpid) : undefined, flow: e.key, err },
-          'pin install failed; route removed',
-        );
-        try {
-          perform(core.installFailed(e.key, e.cookie));
-        } finally {
-          finished();
-        }
-      },
-    );
+    runStage(e, 0);
   };
 
   let lastLimitLogMs = -Infinity;

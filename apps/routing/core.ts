@@ -77,21 +77,91 @@ interface Route {
   hops: Hop[];
   /** the distinct switches of `hops`, in hop order */
   dpids: bigint[];
-  choice: { index: number; of: number };
+  /** which of the equal-cost paths was chosen (index in canonical order) and how many there were */
+  choiceIndex: number;
+  choiceOf: number;
   cookie: bigint;
+  /** the cookie's pin serial (its low 24 bits): the key of the cookie-indexed maps (a small integer hashes fast, a BigInt does not) */
+  serial: number;
   installed: boolean;
   readonly createdMs: number;
   repinned: number;
-  repinnedMs?: number;
+  repinnedMs: number | undefined;
   /** when the entries were last (re)written: a packet-in on a hop long after that means the entry is gone */
   writtenMs: number;
-  held: HeldPacket[];
+  /** packets held until the install is confirmed (absent when none: most routes never hold one) */
+  held: HeldPacket[] | undefined;
   /** cookie of the install in flight (at most one per route: a re-pin waits for it) */
-  busy?: bigint;
+  busy: bigint | undefined;
   /** a re-pin arrived while `busy`: install the current path when the busy install reports */
   deferred: boolean;
   /** entries of earlier paths to delete once the current install is confirmed */
-  stale: { cookie: bigint; dpids: bigint[] }[];
+  stale: { cookie: bigint; dpids: bigint[] }[] | undefined;
+  /** neighbours in the recency order of all routes ({@link RouteTable}) */
+  older: Route | undefined;
+  newer: Route | undefined;
+}
+
+/**
+ * The routes by flow key in recency order: a Map beside a linked list threaded through the routes
+ * themselves (no list node per route), so the least recently used route is found in O(1) and a touch
+ * moves the route without Map operations.
+ */
+class RouteTable {
+  private readonly m = new Map<string, Route>();
+  private oldestRoute: Route | undefined;
+  private newestRoute: Route | undefined;
+  get size(): number {
+    return this.m.size;
+  }
+  get(key: string): Route | undefined {
+    return this.m.get(key);
+  }
+  /** Adds `route` as the most recent (a route of the same key is replaced). */
+  set(key: string, route: Route): void {
+    const old = this.m.get(key);
+    if (old === route) return;
+    if (old) this.unlink(old);
+    this.m.set(key, route);
+    this.append(route);
+  }
+  delete(key: string): boolean {
+    const r = this.m.get(key);
+    if (!r) return false;
+    this.m.delete(key);
+    this.unlink(r);
+    return true;
+  }
+  /** `route` (in the table) becomes the most recently used. */
+  touch(route: Route): void {
+    if (route === this.newestRoute) return;
+    this.unlink(route);
+    this.append(route);
+  }
+  oldest(): Route | undefined {
+    return this.oldestRoute;
+  }
+  /** Routes, oldest first (a copy: callers may delete while they walk it). */
+  values(): Route[] {
+    const out: Route[] = [];
+    for (let r = this.oldestRoute; r; r = r.newer) out.push(r);
+    return out;
+  }
+  private append(r: Route): void {
+    r.older = this.newestRoute;
+    r.newer = undefined;
+    if (this.newestRoute) this.newestRoute.newer = r;
+    else this.oldestRoute = r;
+    this.newestRoute = r;
+  }
+  private unlink(r: Route): void {
+    if (r.older) r.older.newer = r.newer;
+    else this.oldestRoute = r.newer;
+    if (r.newer) r.newer.older = r.older;
+    else this.newestRoute = r.older;
+    r.older = undefined;
+    r.newer = undefined;
+  }
 }
 
 /** What failed in one batch of fabric events. */
@@ -108,8 +178,8 @@ interface LruNode<K, V> {
 }
 
 /**
- * A map in insertion order (a Map's semantics: set on a present key keeps its place; touch = delete +
- * set) whose oldest entry is found in O(1), through a linked list beside the Map. Not a plain Map:
+ * A map in recency order (set on a present key keeps its place; {@link LruMap.touch} makes a key the
+ * newest) whose oldest entry is found in O(1), through a linked list beside the Map. Not a plain Map:
  * V8 leaves a deleted entry's slot in the table until the table is rebuilt and iteration walks those
  * slots, so with routes evicted from the front at every pin, finding the oldest scanned thousands of
  * dead slots (measured: 8% of the controller's time at 16 switches × 64 outstanding).
@@ -140,11 +210,27 @@ class LruMap<K, V> {
     const n = this.m.get(k);
     if (!n) return false;
     this.m.delete(k);
+    this.unlink(n);
+    return true;
+  }
+  /** Makes `k` the most recently set entry (no Map operation: only the list changes); false if absent. */
+  touch(k: K): boolean {
+    const n = this.m.get(k);
+    if (!n) return false;
+    if (n === this.tail) return true;
+    this.unlink(n);
+    n.prev = this.tail;
+    n.next = undefined;
+    if (this.tail) this.tail.next = n;
+    else this.head = n;
+    this.tail = n;
+    return true;
+  }
+  private unlink(n: LruNode<K, V>): void {
     if (n.prev) n.prev.next = n.next;
     else this.head = n.next;
     if (n.next) n.next.prev = n.prev;
     else this.tail = n.prev;
-    return true;
   }
   /** The least recently set entry. */
   oldest(): V | undefined {
@@ -161,10 +247,11 @@ class LruMap<K, V> {
 export class RoutingCore {
   readonly config: ResolvedRoutingConfig;
   private readonly prng: Prng;
-  private readonly byKey = new LruMap<string, Route>();
-  private readonly byCookie = new Map<bigint, string>();
-  /** installs not yet reported: cookie → the switches they touch */
-  private readonly inflight = new Map<bigint, bigint[]>();
+  private readonly byKey = new RouteTable();
+  /** routes by the pin serial of their current cookie */
+  private readonly byCookie = new Map<number, Route>();
+  /** installs not yet reported: pin serial of their cookie → the switches they touch */
+  private readonly inflight = new Map<number, bigint[]>();
   private readonly unknown: UnknownDestinations;
   private readonly dedup = new FloodDedup();
   /**
@@ -175,6 +262,10 @@ export class RoutingCore {
    */
   private readonly runId = randomInt(0, 0x10000);
   private serial = 0;
+  /** the serial counter went past 2^24 − 1 at least once: serials may be held by older routes */
+  private wrapped = false;
+  /** the cookie of serial 0 of this run: a pin's cookie is this + its serial (serial < 2^24, no carry) */
+  private readonly cookieBase = routingCookie(this.runId * 2 ** 24);
 
   /**
    * @param queueOf the QoS app's DSCP → queue rule: when given, every pinned entry carries `set_queue`
@@ -222,12 +313,8 @@ export class RoutingCore {
 
   /** A packet of the route was seen: it becomes the most recently used. */
   private touch(route: Route): void {
-    this.byKey.delete(route.key);
-    this.byKey.set(route.key, route);
-    for (const dpid of route.dpids) {
-      const m = this.bySwitch.get(dpid);
-      if (m?.delete(route)) m.set(route, route);
-    }
+    this.byKey.touch(route);
+    for (const dpid of route.dpids) this.bySwitch.get(dpid)?.touch(route);
   }
 
   /** Makes room for one more route through `dpids`: evicts least recently used routes past the bounds. */
@@ -236,14 +323,14 @@ export class RoutingCore {
     while (this.byKey.size >= this.config.maxRoutes) {
       const oldest = this.byKey.oldest()!;
       this.evictions++;
-      out.push(...this.remove(oldest));
+      this.removeInto(oldest, out);
     }
     for (const dpid of dpids) {
       const m = this.bySwitch.get(dpid);
       while (m && m.size >= this.config.maxRoutesPerSwitch) {
         const oldest = m.oldest()!;
         this.evictions++;
-        out.push(...this.remove(oldest));
+        this.removeInto(oldest, out);
       }
     }
     return out;
@@ -269,9 +356,8 @@ export class RoutingCore {
   /** An OFPT_FLOW_REMOVED: the route whose current entry it was is removed with its other entries. */
   flowRemoved(dpid: bigint, cookie: bigint): RoutingEffect[] {
     if (!isRoutingCookie(cookie)) return [];
-    const key = this.byCookie.get(cookie);
-    const route = key === undefined ? undefined : this.byKey.get(key);
-    if (!route || route.cookie !== cookie) return [];
+    const route = this.byCookie.get(serialOf(cookie));
+    if (!route || route.cookie !== cookie || this.byKey.get(route.key) !== route) return [];
     return this.remove(route, dpid);
   }
 
@@ -310,17 +396,19 @@ export class RoutingCore {
   installed(key: string, cookie: bigint): RoutingEffect[] {
     const route = this.byKey.get(key);
     if (!route || route.cookie !== cookie) return this.superseded(route, cookie);
-    this.inflight.delete(cookie);
+    this.inflight.delete(route.serial);
     route.busy = undefined;
     route.installed = true;
     const out: RoutingEffect[] = [];
-    for (const s of route.stale) out.push(...deletes(s.cookie, s.dpids));
-    route.stale = [];
-    for (const h of route.held) {
-      const r = this.release(route, h);
-      if (r) out.push(r);
+    if (route.stale) for (const s of route.stale) out.push(...deletes(s.cookie, s.dpids));
+    route.stale = undefined;
+    if (route.held) {
+      for (const h of route.held) {
+        const r = this.release(route, h);
+        if (r) out.push(r);
+      }
     }
-    route.held = [];
+    route.held = undefined;
     return out;
   }
 
@@ -328,8 +416,8 @@ export class RoutingCore {
   installFailed(key: string, cookie: bigint): RoutingEffect[] {
     const route = this.byKey.get(key);
     if (!route || route.cookie !== cookie) return this.superseded(route, cookie);
-    const dpids = this.inflight.get(cookie) ?? [];
-    this.inflight.delete(cookie);
+    const dpids = this.inflight.get(route.serial) ?? [];
+    this.inflight.delete(route.serial);
     return [...this.remove(route), ...deletes(cookie, dpids)];
   }
 
@@ -338,8 +426,9 @@ export class RoutingCore {
    * delete what it may have installed, then start the route's deferred install, if any.
    */
   private superseded(route: Route | undefined, cookie: bigint): RoutingEffect[] {
-    const out = deletes(cookie, this.inflight.get(cookie) ?? []);
-    this.inflight.delete(cookie);
+    const serial = serialOf(cookie);
+    const out = deletes(cookie, this.inflight.get(serial) ?? []);
+    this.inflight.delete(serial);
     if (!route || route.busy !== cookie) return out;
     route.busy = undefined;
     if (route.deferred) {
@@ -396,19 +485,26 @@ export class RoutingCore {
       path: chosen,
       hops,
       dpids: uniqueDpids(hops),
-      choice: { index: all.indexOf(chosen), of: all.length },
-      cookie: this.nextCookie(),
+      choiceIndex: all.length > 1 ? all.indexOf(chosen) : 0,
+      choiceOf: all.length,
+      cookie: 0n,
+      serial: 0,
       installed: false,
       createdMs: now,
       repinned: 0,
+      repinnedMs: undefined,
       writtenMs: now,
-      held: [],
+      held: undefined,
+      busy: undefined,
       deferred: false,
-      stale: [],
+      stale: undefined,
+      older: undefined,
+      newer: undefined,
     };
     const out: RoutingEffect[] = this.makeRoom(route.dpids);
+    this.newCookie(route);
     this.byKey.set(route.key, route);
-    this.byCookie.set(route.cookie, route.key);
+    this.byCookie.set(route.serial, route);
     this.track(route);
     out.push(this.installEffect(route));
     // The first packet does not wait for the entries: it leaves on its hop's output port at once (after
@@ -425,8 +521,8 @@ export class RoutingCore {
     const i = route.hops.findIndex((h) => h.dpid === p.dpid && h.inPort === p.inPort);
     if (i >= 0) {
       this.touch(route);
-      if (!route.installed && route.held.length < this.config.maxPendingPackets) {
-        route.held.push(held(p));
+      if (!route.installed && (route.held?.length ?? 0) < this.config.maxPendingPackets) {
+        (route.held ??= []).push(held(p));
         return [];
       }
       const out: RoutingEffect[] = [];
@@ -444,7 +540,7 @@ export class RoutingCore {
       // The source host now sends from another port (moved before the topology app said so).
       const effects = this.repin(route, { dpid: p.dpid, portNo: p.inPort }, route.dst, now);
       const current = this.byKey.get(route.key);
-      if (current && onHop(current.hops, p)) current.held.push(held(p));
+      if (current && onHop(current.hops, p)) (current.held ??= []).push(held(p));
       return effects;
     }
     return []; // a straggler on a path the flow no longer uses
@@ -461,8 +557,8 @@ export class RoutingCore {
     const chosen = all.length > 0 ? all[this.prng.below(all.length)]! : undefined;
     const hops = chosen && hopsOf(chosen, src, dst);
     if (!chosen || !hops) return this.remove(route);
-    route.stale.push({ cookie: route.cookie, dpids: route.dpids });
-    this.byCookie.delete(route.cookie);
+    (route.stale ??= []).push({ cookie: route.cookie, dpids: route.dpids });
+    if (this.byCookie.get(route.serial) === route) this.byCookie.delete(route.serial);
     this.untrack(route);
     route.src = src;
     route.dst = dst;
@@ -470,13 +566,14 @@ export class RoutingCore {
     route.hops = hops;
     route.dpids = uniqueDpids(hops);
     this.track(route);
-    route.choice = { index: all.indexOf(chosen), of: all.length };
-    route.cookie = this.nextCookie();
+    route.choiceIndex = all.indexOf(chosen);
+    route.choiceOf = all.length;
+    this.newCookie(route);
     route.installed = false;
     route.repinned++;
     route.repinnedMs = now;
     route.writtenMs = now;
-    this.byCookie.set(route.cookie, route.key);
+    this.byCookie.set(route.serial, route);
     if (route.busy !== undefined) {
       route.deferred = true; // one install in flight per route: this one starts when it reports
       return [];
@@ -486,20 +583,33 @@ export class RoutingCore {
 
   /** Forgets a route and deletes its entries (current and stale) everywhere but `except`. */
   private remove(route: Route, except?: bigint): RoutingEffect[] {
-    if (this.byKey.get(route.key) === route) this.untrack(route);
-    this.byKey.delete(route.key);
-    this.byCookie.delete(route.cookie);
-    const out = deletes(route.cookie, except === undefined ? route.dpids : route.dpids.filter((d) => d !== except));
-    for (const s of route.stale) out.push(...deletes(s.cookie, s.dpids));
+    return this.removeInto(route, [], except);
+  }
+
+  /** {@link remove}, the effects appended to `out` (returned). */
+  private removeInto(route: Route, out: RoutingEffect[], except?: bigint): RoutingEffect[] {
+    if (this.byKey.get(route.key) === route) {
+      this.untrack(route);
+      this.byKey.delete(route.key);
+    }
+    if (this.byCookie.get(route.serial) === route) this.byCookie.delete(route.serial);
+    for (const dpid of route.dpids) if (dpid !== except) out.push(deleteOne(route.cookie, dpid));
+    if (route.stale) for (const s of route.stale) for (const dpid of s.dpids) out.push(deleteOne(s.cookie, dpid));
     return out;
   }
 
   /** The install of a route's current path: all hops but the ingress (egress first), then the ingress. */
   private installEffect(route: Route): RoutingEffect {
-    const entries: SwitchMessages[] = route.hops.map((hop, i) => ({ dpid: hop.dpid, msgs: [this.entryAt(route, i)] }));
-    const downstream = entries.slice(1).reverse();
-    const stages = downstream.length > 0 ? [downstream, [entries[0]!]] : [[entries[0]!]];
-    this.inflight.set(route.cookie, route.dpids);
+    const hops = route.hops;
+    const ingress: SwitchMessages = { dpid: hops[0]!.dpid, msgs: [this.entryAt(route, 0)] };
+    let stages: SwitchMessages[][];
+    if (hops.length === 1) stages = [[ingress]];
+    else {
+      const downstream: SwitchMessages[] = [];
+      for (let i = hops.length - 1; i >= 1; i--) downstream.push({ dpid: hops[i]!.dpid, msgs: [this.entryAt(route, i)] });
+      stages = [downstream, [ingress]];
+    }
+    this.inflight.set(route.serial, route.dpids);
     route.busy = route.cookie;
     return { kind: 'install', key: route.key, cookie: route.cookie, stages };
   }
@@ -520,8 +630,10 @@ export class RoutingCore {
   private actionsAt(route: Route, i: number): Action[] {
     const hop = route.hops[i]!;
     const out = outputTo(hop.outPort, hop.inPort);
+    const rewrite = i === route.hops.length - 1 && route.rewriteDst;
+    if (route.queue === undefined && !rewrite) return [out];
     const queue: Action[] = route.queue === undefined ? [] : [{ type: 'OFPAT_SET_QUEUE', queueId: route.queue }];
-    if (i === route.hops.length - 1 && route.rewriteDst) {
+    if (rewrite) {
       return [{ type: 'OFPAT_SET_FIELD', field: { field: 'eth_dst', value: route.rewriteDst } }, ...queue, out];
     }
     return [...queue, out];
@@ -585,9 +697,20 @@ export class RoutingCore {
     return out;
   }
 
-  private nextCookie(): bigint {
-    this.serial = (this.serial + 1) % 2 ** 24;
-    return routingCookie(this.runId * 2 ** 24 + this.serial);
+  /**
+   * Gives `route` the next free pin serial and its cookie. A serial still held by a route or an install
+   * in flight is skipped (after 2^24 pins the counter wraps while long-lived routes keep theirs; at most
+   * maxRoutes + the installs in flight are held, far fewer than 2^24).
+   */
+  private newCookie(route: Route): void {
+    this.serial = (this.serial + 1) & 0xffffff;
+    if (this.serial === 0) this.wrapped = true;
+    // before the first wrap every serial is fresh: no look-ups on the flow-setup path
+    while (this.wrapped && (this.serial === 0 || this.byCookie.has(this.serial) || this.inflight.has(this.serial))) {
+      this.serial = (this.serial + 1) & 0xffffff;
+    }
+    route.serial = this.serial;
+    route.cookie = this.cookieBase + BigInt(this.serial);
   }
 
   private info(r: Route): RouteInfo {
@@ -598,7 +721,7 @@ export class RoutingCore {
       dstHost: r.dstMac,
       path: r.hops.map((h) => ({ dpid: dpidHex(h.dpid), inPort: h.inPort, outPort: h.outPort })),
       ...(spine !== undefined ? { spine: dpidHex(spine) } : {}),
-      choice: { ...r.choice },
+      choice: { index: r.choiceIndex, of: r.choiceOf },
       cookie: cookieHex(r.cookie),
       installed: r.installed,
       createdMs: r.createdMs,
@@ -610,6 +733,11 @@ export class RoutingCore {
   }
 }
 
+
+/** The pin serial of a cookie (its low 24 bits; see RoutingCore.newCookie). */
+function serialOf(cookie: bigint): number {
+  return Number(BigInt.asUintN(24, cookie));
+}
 
 function held(p: PacketInput): HeldPacket {
   return { dpid: p.dpid, inPort: p.inPort, data: p.data, bufferId: p.bufferId };
@@ -623,6 +751,10 @@ function onHop(hops: readonly Hop[] | undefined, p: { dpid: bigint; inPort: numb
 function uniqueDpids(hops: readonly Hop[]): bigint[] {
   if (hops.length === 1) return [hops[0]!.dpid];
   return [...new Set(hops.map((h) => h.dpid))];
+}
+
+function deleteOne(cookie: bigint, dpid: bigint): RoutingEffect {
+  return { kind: 'send', dpid, msgs: [deleteByCookie(cookie)] };
 }
 
 function deletes(cookie: bigint, dpids: readonly bigint[]): RoutingEffect[] {

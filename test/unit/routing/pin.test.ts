@@ -307,4 +307,21 @@ describe('routing core: pinning', () => {
     if (ins.type !== 'OFPIT_APPLY_ACTIONS') throw new Error('unreachable');
     expect(ins.actions).to.deep.equal([{ type: 'OFPAT_OUTPUT', port: OFPP.IN_PORT, maxLen: 0 }]);
   });
+
+  it('after the pin serial wraps, a new pin never takes the cookie of a route still pinned', () => {
+    const { core, run } = setup();
+    run.run(core.packetIn(packetIn(leafDpid(1), hostPort(1), tcp(1, 1, 3, 2, 40000)), 100));
+    const kept = core.routes()[0]!.cookie;
+    // the counter two pins before the end of its 24 bits; the kept route holds serial 1
+    (core as unknown as { serial: number }).serial = 2 ** 24 - 2;
+    const cookies = new Set([kept]);
+    for (let i = 1; i <= 3; i++) {
+      run.run(core.packetIn(packetIn(leafDpid(1), hostPort(1), tcp(1, 1, 3, 2, 40000 + i)), 100 + i));
+      const r = core.route(key(1, 1, 3, 2, 40000 + i))!;
+      expect(cookies.has(r.cookie), `pin ${i} reused cookie ${r.cookie}`).to.equal(false);
+      cookies.add(r.cookie);
+    }
+    expect(core.routes()).to.have.length(4);
+    expect(core.route(key(1, 1, 3, 2, 40000))!.cookie).to.equal(kept);
+  });
 });
