@@ -10,8 +10,11 @@
  *   drop the channel (before the welcome, {@link DEFAULT_HEARTBEAT_MS} is the period).
  * - Events are batched into `events` messages: flushed at most every `flushMs` (20 ms), or at once when
  *   `maxBatch` items are queued; an event queued when the last flush is `flushMs` old goes out as soon as
- *   the current callback ends (a microtask, not a timer). Events queued while the channel is down are dropped at the next
- *   connect: the hello carries the state they described.
+ *   the current callback ends (a microtask, not a timer). `enforced` acknowledgements are not urgent (each
+ *   carries the time it was enforced, which is what the controller records): they ride with the next
+ *   flush of starts, progress or ends, or go on their own `ackFlushMs` (100 ms) after the first of them
+ *   was queued — one write and one wake-up fewer per `rates` message. Events queued while the channel is
+ *   down are dropped at the next connect: the hello carries the state they described.
  * - A controller message that does not validate is answered with `error`, logged, and the channel is
  *   reconnected; nothing here throws to the caller.
  *
@@ -66,10 +69,13 @@ export class LineSplitter {
     const out: string[] = [];
     let from = 0;
     for (let i = chunk.indexOf(10); i >= 0; i = chunk.indexOf(10, from)) {
-      this.parts.push(chunk.subarray(from, i));
-      out.push(Buffer.concat(this.parts).toString('utf8'));
-      this.parts = [];
-      this.size = 0;
+      if (this.parts.length === 0) out.push(chunk.toString('utf8', from, i));
+      else {
+        this.parts.push(chunk.subarray(from, i));
+        out.push(Buffer.concat(this.parts).toString('utf8'));
+        this.parts = [];
+        this.size = 0;
+      }
       from = i + 1;
     }
     if (from < chunk.length) {
@@ -158,6 +164,8 @@ export interface ChannelOptions {
   readonly flushMs?: number;
   /** queued items that flush at once (default 1000) */
   readonly maxBatch?: number;
+  /** an `enforced` acknowledgement waits at most this long for other events to ride with, ms (default 100) */
+  readonly ackFlushMs?: number;
   /**
    * The agent's secret (from the controller's config, per agent or shared): answers the controller's
    * `challenge` with an `auth` (protocol/agent.ts agentAuthMac). Absent: a challenge cannot be answered
@@ -186,6 +194,8 @@ export class AgentChannel {
   private reconnectTimer: TimerHandle | undefined;
   private heartbeatTimer: TimerHandle | undefined;
   private flushTimer: TimerHandle | undefined;
+  /** the flush of acknowledgements queued with nothing else (see ackFlushMs) */
+  private ackTimer: TimerHandle | undefined;
   /** a flush is queued as a microtask (the flush period had already passed) */
   private flushSoon = false;
   private lastFlushMs = -Infinity;
@@ -222,8 +232,8 @@ export class AgentChannel {
   close(): void {
     if (this.up) this.flush();
     this.closing = true;
-    for (const t of [this.reconnectTimer, this.heartbeatTimer, this.flushTimer]) if (t) this.clock.clearTimeout(t);
-    this.reconnectTimer = this.heartbeatTimer = this.flushTimer = undefined;
+    for (const t of [this.reconnectTimer, this.heartbeatTimer, this.flushTimer, this.ackTimer]) if (t) this.clock.clearTimeout(t);
+    this.reconnectTimer = this.heartbeatTimer = this.flushTimer = this.ackTimer = undefined;
     this.transport?.close();
     this.transport = undefined;
   }
@@ -243,15 +253,22 @@ export class AgentChannel {
     this.queued();
   }
 
+  /** Queues an acknowledgement: it goes with the next flush, or `ackFlushMs` after the first one queued. */
   addEnforced(e: Enforced): void {
     this.enforced.push(e);
-    this.queued();
+    if (!this.up) return;
+    if (this.pendingCount() >= (this.opts.maxBatch ?? 1000)) return this.flush();
+    if (this.ackTimer || this.flushTimer || this.flushSoon) return;
+    this.ackTimer = this.clock.setTimeout(() => {
+      this.ackTimer = undefined;
+      this.flush();
+    }, this.opts.ackFlushMs ?? 100);
   }
 
   /** Sends the queued events now (when up). */
   flush(): void {
-    if (this.flushTimer) this.clock.clearTimeout(this.flushTimer);
-    this.flushTimer = undefined;
+    for (const t of [this.flushTimer, this.ackTimer]) if (t) this.clock.clearTimeout(t);
+    this.flushTimer = this.ackTimer = undefined;
     if (!this.up || this.pendingCount() === 0) return;
     const msg: EventsMsg = { type: 'events', seq: this.seq++, starts: this.starts, progress: this.progress, ends: this.ends, enforced: this.enforced };
     this.clearQueue();
@@ -391,8 +408,8 @@ export class AgentChannel {
     this.gen++;
     this.transport = undefined;
     this.welcome = undefined;
-    for (const t of [this.heartbeatTimer, this.flushTimer]) if (t) this.clock.clearTimeout(t);
-    this.heartbeatTimer = this.flushTimer = undefined;
+    for (const t of [this.heartbeatTimer, this.flushTimer, this.ackTimer]) if (t) this.clock.clearTimeout(t);
+    this.heartbeatTimer = this.flushTimer = this.ackTimer = undefined;
     this.clearQueue();
     if (this.closing) return;
     const delay = backoffDelayMs(this.attempt++, this.opts.backoffInitialMs ?? 100, this.opts.backoffMaxMs ?? 5000, (this.opts.random ?? Math.random)());

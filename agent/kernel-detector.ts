@@ -61,6 +61,8 @@ const DUPLICATE_US = 2000;
 /** The tracker (see the file comment). */
 export class KernelFlowletTracker extends DeclaringSource implements FlowletSource {
   private readonly live = new Map<string, Tracked>();
+  /** the same flowlets by id (byId is called per start and per rate) */
+  private readonly ids = new Map<string, Tracked>();
   /** elements seen in a poll with no flowlet: key → the poll's time */
   private unknown = new Map<string, number>();
   /** starts dropped because `maxFlowlets` were live */
@@ -160,8 +162,8 @@ export class KernelFlowletTracker extends DeclaringSource implements FlowletSour
   }
 
   byId(id: string): LiveFlowlet | undefined {
-    for (const f of this.live.values()) if (f.id === id) return view(f);
-    return undefined;
+    const f = this.ids.get(id);
+    return f ? view(f) : undefined;
   }
 
   private begin(key: string, flow: FiveTuple, atUs: number, bytes: number, packets: number, out: DetectorEvent[]): void {
@@ -174,6 +176,7 @@ export class KernelFlowletTracker extends DeclaringSource implements FlowletSour
       lastProgressUs: undefined, declared: takeDeclaration(this.pending, flow),
     };
     this.live.set(key, f);
+    this.ids.set(f.id, f);
     out.push({ type: 'start', start: flowletStart(view(f)) });
     this.progress(f, atUs, out);
   }
@@ -188,6 +191,7 @@ export class KernelFlowletTracker extends DeclaringSource implements FlowletSour
 
   private end(key: string, f: Tracked): DetectorEvent {
     this.live.delete(key);
+    this.ids.delete(f.id);
     const end: FlowletEnd = { id: f.id, lastPacketEpochUs: f.lastUs, bytes: f.bytes };
     return { type: 'end', end };
   }

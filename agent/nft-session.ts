@@ -15,7 +15,6 @@
  * started again on the next request. A missing `nft` disables the session with one warning.
  */
 import { spawn, type ChildProcessByStdio } from 'node:child_process';
-import { createInterface } from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
 import type { Logger } from '../lib/log.js';
 
@@ -167,8 +166,18 @@ export class NftSession {
     const argv = this.opts.command ?? ['nft'];
     const child = spawn('sh', ['-c', 'exec "$@" -j -i 2>&1', 'sh', ...argv], { stdio: ['pipe', 'pipe', 'ignore'] });
     this.child = child;
-    createInterface({ input: child.stdout }).on('line', (l) => {
-      if (this.child === child) this.line(l);
+    // lines split here (not by readline): one listing a poll, read in as few chunks as nft writes it
+    let partial = '';
+    child.stdout.setEncoding('utf8');
+    child.stdout.on('data', (text: string) => {
+      let from = 0;
+      for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', from)) {
+        const l = partial === '' ? text.slice(from, i) : partial + text.slice(from, i);
+        partial = '';
+        from = i + 1;
+        if (this.child === child) this.line(l);
+      }
+      if (from < text.length) partial += text.slice(from);
     });
     child.stdin.on('error', () => undefined);
     child.on('error', (err) => this.opts.log.error({ event: 'nft_spawn_error', err }, `cannot run sh: ${err.message}`));

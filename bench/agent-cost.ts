@@ -13,8 +13,9 @@
  * Poisson arrivals, `--offered` bit/s on average) from the first namespace to a sink in the second.
  *
  * Printed: CPU of the agent and every process it started (tcpdump, tc, nft: utime + stime of the live
- * tree plus the children it reaped), in % of one core over the traffic window, in all and by process name; flows sent, flowlet starts
- * reported; first packet → reported at the controller, p50/p99, where "first packet" is the sender's
+ * tree plus the children it reaped), in % of one core over the traffic window, in all and by process name, and
+ * the agent's own process split into user and system time, and by thread, with its main thread's context
+ * switches per second (/proc/PID/status: how often it woke); flows sent, flowlet starts reported; first packet → reported at the controller, p50/p99, where "first packet" is the sender's
  * first write() of the flow (the connection is already open, so this write's first segment is the
  * flowlet's first packet) — independent of the agent's own timestamps; and the agent's own
  * firstPacketEpochUs → reported. Namespaces, veths and processes are removed by name / pid at the end.
@@ -80,10 +81,50 @@ function teardownNetns(): void {
 
 /** utime+stime+cutime+cstime of a pid, ticks (0 when gone). */
 function ticksOf(pid: number): number {
+  const t = userSysOf(pid);
+  return t.user + t.sys;
+}
+
+/** User (utime+cutime) and system (stime+cstime) ticks of a pid, /proc/PID/stat fields 14–17 (0 when gone). */
+function userSysOf(pid: number): { user: number; sys: number } {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]);
+    return { user: Number(f[11]) + Number(f[13]), sys: Number(f[12]) + Number(f[14]) };
+  } catch {
+    return { user: 0, sys: 0 };
+  }
+}
+
+/** User + system ticks of each thread of a pid by thread name (/proc/PID/task/TID/stat): `main` (the event loop, JavaScript), `node` (Node's other threads: V8's compiler and GC helpers, libuv's pool), … */
+function threadTicksOf(pid: number): Map<string, number> {
+  const out = new Map<string, number>();
+  let tids: string[] = [];
+  try {
+    tids = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return out;
+  }
+  for (const tid of tids) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const name = tid === String(pid) ? 'main' : stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      out.set(name, (out.get(name) ?? 0) + Number(f[11]) + Number(f[12]));
+    } catch {
+      // exited
+    }
+  }
+  return out;
+}
+
+/** Voluntary + involuntary context switches of a pid so far, /proc/PID/status (0 when gone): its wake-ups, roughly. */
+function switchesOf(pid: number): number {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    let n = 0;
+    for (const m of status.matchAll(/^(?:non)?voluntary_ctxt_switches:\s+(\d+)$/gm)) n += Number(m[1]);
+    return n;
   } catch {
     return 0;
   }
@@ -187,6 +228,9 @@ async function main(): Promise<void> {
     const idle1 = treeTicks(agent.pid!);
     const t0 = performance.now();
     const c0 = treeTicks(agent.pid!);
+    const us0 = userSysOf(agent.pid!);
+    const sw0 = switchesOf(agent.pid!);
+    const th0 = threadTicksOf(agent.pid!);
     const flows = new Map<number, { sizeBytes: number; firstWriteUs: number }>();
     const gen = spawn('ip', ['netns', 'exec', NSA, node, `${ROOT}dist/bench/agent-traffic.js`, 'send', '--dst', '10.98.0.2', '--port', '5001',
       '--offered', OFFERED, '--seconds', String(SECONDS), '--seed', SEED, '--size-scale', SIZE_SCALE], { stdio: ['ignore', 'pipe', 'inherit'] });
@@ -200,6 +244,9 @@ async function main(): Promise<void> {
     await new Promise((r) => gen.once('exit', r));
     clearInterval(sampler);
     const c1 = treeTicks(agent.pid!);
+    const us1 = userSysOf(agent.pid!);
+    const sw1 = switchesOf(agent.pid!);
+    const th1 = threadTicksOf(agent.pid!);
     const wallS = (performance.now() - t0) / 1000;
     await new Promise((r) => setTimeout(r, 500));
     const bytes = [...flows.values()].reduce((s, f) => s + f.sizeBytes, 0);
@@ -219,6 +266,9 @@ async function main(): Promise<void> {
       agentArgs: AGENT_ARGS.join(' '), rivulet: RIVULET, loadAvg1: loadavg()[0], seconds: SECONDS, offered: OFFERED, linkRate: LINK, seed: Number(SEED), sizeScale: Number(SIZE_SCALE),
       cpuPctOfCore: (((c1.ticks - c0.ticks) / CLK_TCK) / wallS) * 100,
       cpuPctOfCoreByProcess: Object.fromEntries([...c1.byComm].map(([k, v]) => [k, Math.round(((((v - (c0.byComm.get(k) ?? 0)) / CLK_TCK) / wallS) * 100) * 100) / 100])),
+      agentUserSysPctOfCore: { user: (((us1.user - us0.user) / CLK_TCK) / wallS) * 100, sys: (((us1.sys - us0.sys) / CLK_TCK) / wallS) * 100 },
+      agentThreadsPctOfCore: Object.fromEntries([...th1].map(([k, v]) => [k, Math.round(((((v - (th0.get(k) ?? 0)) / CLK_TCK) / wallS) * 100) * 100) / 100])),
+      agentSwitchesPerS: (sw1 - sw0) / wallS,
       idleCpuPctOfCore: (((idle1.ticks - idle0.ticks) / CLK_TCK) / 3) * 100,
       peakProcesses: peakProcs,
       flows: flows.size, sentMbit: (bytes * 8) / 1e6, sentMbps: (bytes * 8) / 1e6 / wallS,
@@ -232,7 +282,8 @@ async function main(): Promise<void> {
       process.stdout.write(
         `agent ${r.agentArgs || '(default)'} [load ${r.loadAvg1.toFixed(1)}]: ${r.cpuPctOfCore.toFixed(2)}% of a core over ${wallS.toFixed(1)} s (idle ${r.idleCpuPctOfCore.toFixed(2)}%), ` +
         `peak ${r.peakProcesses} processes; ${r.flows} flows (sizes × ${r.sizeScale}), ${r.sentMbps.toFixed(1)} Mbit/s offered on average; ` +
-        `by process ${JSON.stringify(r.cpuPctOfCoreByProcess)}; ${r.flowletStarts} flowlet starts (${r.eventsMessages} events messages), ${r.flowsReported} flows reported; first write → reported p50 ${f(r.firstWriteToReportedMs.p50)} ms, ` +
+        `by process ${JSON.stringify(r.cpuPctOfCoreByProcess)} (agent's node: user ${f(r.agentUserSysPctOfCore.user)}, system ${f(r.agentUserSysPctOfCore.sys)}, ` +
+        `by thread ${JSON.stringify(r.agentThreadsPctOfCore)}, main thread ${r.agentSwitchesPerS.toFixed(0)} context switches/s); ${r.flowletStarts} flowlet starts (${r.eventsMessages} events messages), ${r.flowsReported} flows reported; first write → reported p50 ${f(r.firstWriteToReportedMs.p50)} ms, ` +
         `p99 ${f(r.firstWriteToReportedMs.p99)} ms (agent's own stamp → reported p50 ${f(r.agentFirstPacketToReportedMs.p50)}, p99 ${f(r.agentFirstPacketToReportedMs.p99)})\n`,
       );
     }

@@ -1,6 +1,6 @@
 /**
  * agent/capture.ts (tcpdump argv; parsed frames → the detector's packets, snap-truncated frames sized
- * from the IP header; a pcap stream read through pcap-parser from a stand-in for tcpdump) and
+ * from the IP header; a pcap stream read from a stand-in for tcpdump) and
  * agent/local-api.ts (declarations validated with 400s naming the field; flowlets and health).
  */
 import { expect } from 'chai';

@@ -1,7 +1,8 @@
 /**
  * agent/channel.ts against an in-process unix-socket controller (NDJSON): hello on every connect,
- * batched events, reconnect after the controller drops the connection, heartbeat loss, an invalid
- * message answered with `error` and a reconnect; and the back-off schedule on a fake clock.
+ * batched events, acknowledgements that wait for other events, reconnect after the controller drops
+ * the connection, heartbeat loss, an invalid message answered with `error` and a reconnect; and the
+ * back-off schedule on a fake clock.
  */
 import { expect } from 'chai';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -111,6 +112,21 @@ describe('agent: channel client (unix socket, NDJSON)', function () {
     expect(ev[0]).to.deep.include({ seq: 0 });
     expect(ev[0]).to.have.nested.property('starts[0].id', 'f9');
     expect(ev[0]).to.have.nested.property('enforced[0].rateBps', 1e6);
+  });
+
+  it('an enforced acknowledgement alone waits for ackFlushMs; a start takes it along at once', async () => {
+    open({ ackFlushMs: 150, flushMs: 0 });
+    await until('welcome', () => ch!.up);
+    const t0 = Date.now();
+    ch!.addEnforced({ id: 'f1', rateBps: 1e6, atEpochUs: 7 });
+    await until('the lone ack', () => ctl.all('events').length === 1, 2000);
+    expect(Date.now() - t0, 'held for ackFlushMs').to.be.at.least(140);
+    ch!.addEnforced({ id: 'f2', rateBps: 2e6, atEpochUs: 8 });
+    ch!.addStart({ id: 'f3', flow: { src: '10.0.0.1', dst: '10.0.0.2', proto: 6, sport: 1, dport: 2 }, firstPacketEpochUs: 9, bytes: 100 });
+    await until('start with the ack', () => ctl.all('events').length === 2, 100);
+    const ev = ctl.all('events')[1]!;
+    expect(ev).to.have.nested.property('enforced[0].id', 'f2');
+    expect(ev).to.have.nested.property('starts[0].id', 'f3');
   });
 
   it('a large batch is flushed at once', async () => {
