@@ -1,16 +1,28 @@
 /**
  * The `rivulet` command line (README.md "CLI"). Each sub-command lives in cli/commands/<name>.ts and exports
  * `register(program)`; this file only wires them together.
+ *
+ * A sub-command named on the command line loads only its own module: the long-lived processes (a host
+ * agent in every host, a traffic process per host, the controller) then carry only their own code, e.g. an
+ * agent's V8 heap is about half of what every command's modules make it, and so is its start-up
+ * garbage collection. Anything else (`--help`, no or an unknown command) loads them all, so help and
+ * commander's errors list every command.
  */
 import { Command } from 'commander';
-import { register as registerController } from './commands/controller.js';
-import { register as registerDecode } from './commands/decode.js';
-import { register as registerAllocate } from './commands/allocate.js';
-import { register as registerSimulate } from './commands/simulate.js';
-import { register as registerTrace } from './commands/trace.js';
-import { register as registerAgent } from './commands/agent.js';
-import { register as registerTraffic } from './commands/traffic.js';
-import { register as registerExperiment } from './commands/experiment.js';
+
+type Register = (program: Command) => void;
+
+/** Sub-command name → its module (in the order `--help` lists them). */
+const COMMANDS: Readonly<Record<string, () => Promise<{ register: Register }>>> = {
+  controller: () => import('./commands/controller.js'),
+  decode: () => import('./commands/decode.js'),
+  allocate: () => import('./commands/allocate.js'),
+  simulate: () => import('./commands/simulate.js'),
+  trace: () => import('./commands/trace.js'),
+  agent: () => import('./commands/agent.js'),
+  traffic: () => import('./commands/traffic.js'),
+  experiment: () => import('./commands/experiment.js'),
+};
 
 const program = new Command();
 program
@@ -18,13 +30,8 @@ program
   .description('OpenFlow 1.3 controller for leaf-spine fabrics, with a central flowlet allocator')
   .showHelpAfterError();
 
-registerController(program);
-registerDecode(program);
-registerAllocate(program);
-registerSimulate(program);
-registerTrace(program);
-registerAgent(program);
-registerTraffic(program);
-registerExperiment(program);
+const named = process.argv[2];
+const load = named !== undefined && Object.hasOwn(COMMANDS, named) ? [COMMANDS[named]!] : Object.values(COMMANDS);
+for (const m of await Promise.all(load.map((l) => l()))) m.register(program);
 
 await program.parseAsync(process.argv);
