@@ -30,7 +30,7 @@
  */
 import type { FiveTuple, FlowletEnd } from '../protocol/agent.js';
 import {
-  DeclaringSource, flowKey, flowletStart, takeDeclaration,
+  DeclaringSource, flowKey, flowletStart,
   type DetectorEvent, type FlowDeclaration, type FlowletSource, type LiveFlowlet,
 } from './detector.js';
 import type { LiveElement } from './nft-rules.js';
@@ -171,7 +171,7 @@ export class KernelFlowletTracker extends DeclaringSource implements FlowletSour
     }
     const f: Tracked = {
       id: `f${this.nextId++}`, flow, firstUs: atUs, lastUs: atUs, bytes, packets,
-      lastProgressUs: undefined, declared: takeDeclaration(this.pending, flow),
+      lastProgressUs: undefined, declared: this.attachDeclaration(flow),
     };
     this.live.set(key, f);
     out.push({ type: 'start', start: flowletStart(view(f)) });
@@ -188,6 +188,7 @@ export class KernelFlowletTracker extends DeclaringSource implements FlowletSour
 
   private end(key: string, f: Tracked): DetectorEvent {
     this.live.delete(key);
+    this.carryDeclaration(f.flow, f.declared, f.bytes, f.packets, f.lastUs);
     const end: FlowletEnd = { id: f.id, lastPacketEpochUs: f.lastUs, bytes: f.bytes };
     return { type: 'end', end };
   }

@@ -20,6 +20,9 @@ import type { EnforcementSettings, Now } from './types.js';
 /** Longest path the table accepts (host uplink + 8 switch hops, with room). */
 export const MAX_LINKS = 12;
 
+/** Payload bytes per IP byte of a full-sized TCP segment on a 1500-byte MTU (1448 of 1500: IPv4 + TCP + timestamps). */
+export const PAYLOAD_PER_IP_BYTE = 1448 / 1500;
+
 export class Allocation {
   readonly links: LinkRegistry;
   readonly table: FlowletTable;
@@ -35,7 +38,10 @@ export class Allocation {
   ) {
     this.links = new LinkRegistry(topology, settings.capacity);
     this.table = new FlowletTable(this.links.fabric, { maxHops: MAX_LINKS });
-    this.policy = createPolicy(settings.policy, this.table, { iterations: settings.iterationsPerRun });
+    this.policy = createPolicy(settings.policy, this.table, {
+      iterations: settings.iterationsPerRun,
+      ...(settings.fcaReserve !== undefined ? { fca: { reserve: settings.fcaReserve } } : {}),
+    });
   }
 
   /** Re-reads every link capacity (ports change speed, links are discovered). */
@@ -82,9 +88,16 @@ export class Allocation {
     f.handle = -1;
   }
 
-  /** What is left of `f`'s declared size after its latest progress (FCA's remaining size). */
+  /**
+   * What is left of `f`'s declared size after its latest progress (FCA §4.1 ranks transfers by remaining
+   * volume). The declared size counts payload while the agents count IP bytes, so the bytes sent are taken
+   * as full-sized TCP segments' payload ({@link PAYLOAD_PER_IP_BYTE}): counting headers as payload would
+   * call a flow done 3.5% before its end and leave its tail to work conservation alone (FCA §4.3).
+   */
   noteProgress(f: Flowlet): void {
-    if (f.handle >= 0 && f.sizeBytes !== undefined) this.table.setRemaining(f.handle, Math.max(0, f.sizeBytes - f.bytes) * 8);
+    if (f.handle >= 0 && f.sizeBytes !== undefined) {
+      this.table.setRemaining(f.handle, Math.max(0, f.sizeBytes - f.bytes * PAYLOAD_PER_IP_BYTE) * 8);
+    }
   }
 
   /** Runs the policy and records each allocated flowlet's rate and the link loads. */

@@ -98,6 +98,7 @@ export function enforcementSettings(config: EnforcementConfig, adoptAfterMs?: nu
     rateChangeMinBps: config.allocator.rateChangeMinBps,
     minUpdateIntervalMs: config.allocator.minUpdateIntervalMs,
     smallFlowletBytes: config.allocator.smallFlowletBytes,
+    ...(config.allocator.fcaReserve !== undefined ? { fcaReserve: config.allocator.fcaReserve } : {}),
     tenantWeightPer: config.allocator.tenantWeightPer,
     mode: config.enforcement.mode,
     meterMarginFraction: config.enforcement.meterMarginFraction,

@@ -22,6 +22,7 @@ export interface EnforcementConfig {
     readonly minUpdateIntervalMs: number;
     readonly runOnProgress: boolean;
     readonly smallFlowletBytes: number;
+    readonly fcaReserve?: number;
     readonly tenantWeightPer: 'tenant' | 'flowlet';
   };
   readonly enforcement: {

@@ -25,6 +25,8 @@ export interface EnforcementSettings {
   /** a flowlet's rate (a meter's) is changed at most once per this period, ms; first rates and clears are exempt (default 0) */
   readonly minUpdateIntervalMs?: number;
   readonly smallFlowletBytes: number;
+  /** fca: fraction of each link water-filled among all flowlets (FCA §4.3; default the policy's, 1e-6) */
+  readonly fcaReserve?: number;
   readonly mode: EnforcementMode;
   readonly meterMarginFraction: number;
   readonly meterPer: MeterPer;
