@@ -36,6 +36,11 @@ export const AllocatorSection = Type.Object(
       description: 'fca: fraction of every link held back from the transfer-by-transfer rates and water-filled among all flowlets (FCA §4.3), so a transfer waiting behind smaller ones keeps its TCP ACK clock; 0 = the paper\'s strict order',
       errorMessage: 'must be a fraction in [0, 0.5]',
     }),
+    fcaMinRateBps: Type.Number({
+      minimum: 0, maximum: 1e15, default: 250_000,
+      description: "fca: floor of every allocated flowlet's rate, bit/s, before the transfers are served in order: a few packets per agent idle gap, so a waiting flow's TCP keeps its ACK clock and its flowlet (FCA §4.3 work conservation; 0 = off)",
+      errorMessage: 'must be a number of bit/s ≥ 0',
+    }),
     smallFlowletBytes: int(0, 1e15, 50_000, 'flowlets below this many bytes (declared size, or bytes sent so far) are not allocated: they ride the top priority (FCA §4.4)'),
   },
   { ...SECTION, description: 'the online flowlet allocator (apps/allocator) fed by the host agents' },

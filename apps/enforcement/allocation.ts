@@ -40,7 +40,10 @@ export class Allocation {
     this.table = new FlowletTable(this.links.fabric, { maxHops: MAX_LINKS });
     this.policy = createPolicy(settings.policy, this.table, {
       iterations: settings.iterationsPerRun,
-      ...(settings.fcaReserve !== undefined ? { fca: { reserve: settings.fcaReserve } } : {}),
+      fca: {
+        ...(settings.fcaReserve !== undefined ? { reserve: settings.fcaReserve } : {}),
+        ...(settings.fcaMinRateBps !== undefined ? { minRateBps: settings.fcaMinRateBps } : {}),
+      },
     });
   }
 

@@ -99,6 +99,7 @@ export function enforcementSettings(config: EnforcementConfig, adoptAfterMs?: nu
     minUpdateIntervalMs: config.allocator.minUpdateIntervalMs,
     smallFlowletBytes: config.allocator.smallFlowletBytes,
     ...(config.allocator.fcaReserve !== undefined ? { fcaReserve: config.allocator.fcaReserve } : {}),
+    ...(config.allocator.fcaMinRateBps !== undefined ? { fcaMinRateBps: config.allocator.fcaMinRateBps } : {}),
     tenantWeightPer: config.allocator.tenantWeightPer,
     mode: config.enforcement.mode,
     meterMarginFraction: config.enforcement.meterMarginFraction,

@@ -23,6 +23,7 @@ export interface EnforcementConfig {
     readonly runOnProgress: boolean;
     readonly smallFlowletBytes: number;
     readonly fcaReserve?: number;
+    readonly fcaMinRateBps?: number;
     readonly tenantWeightPer: 'tenant' | 'flowlet';
   };
   readonly enforcement: {

@@ -27,6 +27,8 @@ export interface EnforcementSettings {
   readonly smallFlowletBytes: number;
   /** fca: fraction of each link water-filled among all flowlets (FCA §4.3; default the policy's, 1e-6) */
   readonly fcaReserve?: number;
+  /** fca: floor of every flowlet's rate before transfers are served, bit/s (default the policy's, 0) */
+  readonly fcaMinRateBps?: number;
   readonly mode: EnforcementMode;
   readonly meterMarginFraction: number;
   readonly meterPer: MeterPer;

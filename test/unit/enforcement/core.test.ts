@@ -132,6 +132,24 @@ describe('enforcement core: allocation', () => {
     h.run();
     expect(h.core.flowlet('h21', 'f')!.allocatedBps!).to.be.above(h.core.flowlet('h11', 'f')!.allocatedBps!);
   });
+
+  it('fca: a flowlet whose IP bytes reached its declared (payload) size still has its last segments to send and stays first', () => {
+    const h = new Harness({ policy: 'fca', fcaReserve: 0.01 });
+    const a = tuple(ip(1, 1), ip(3, 1));
+    const b = tuple(ip(2, 1), ip(3, 1));
+    h.pin(a);
+    h.pin(b);
+    h.hello('h11', [start('f', a, { sizeBytes: 1e6 })]);
+    h.hello('h21', [start('f', b, { sizeBytes: 2e6 })]);
+    h.run();
+    // 1,000,000 IP bytes = 666 full segments = 965 kB of payload: 35 kB of the 1 MB are still to go
+    h.events('h11', { progress: [{ id: 'f', bytes: 1_000_000, atEpochUs: h.now().epochUs }] });
+    h.run();
+    const aBps = h.core.flowlet('h11', 'f')!.allocatedBps!;
+    const bBps = h.core.flowlet('h21', 'f')!.allocatedBps!;
+    expect(aBps, 'the nearly done flow keeps the shared link (100 Mbit/s less the 1% reserve, plus its half of it)').to.be.closeTo(99.5e6, 1e3);
+    expect(bBps).to.be.closeTo(0.5e6, 1e3);
+  });
 });
 
 describe('enforcement core: updates only when a rate changes', () => {
