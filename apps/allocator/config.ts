@@ -32,8 +32,8 @@ export const AllocatorSection = Type.Object(
     }),
     tenantWeightPer: oneOf(['tenant', 'flowlet'] as const, 'tenant', "tenant: a tenant's weight is divided equally among its allocated flowlets, so each tenant gets its weighted share however many flowlets it runs (BwE); flowlet: every flowlet carries its tenant's full weight"),
     fcaReserve: Type.Number({
-      minimum: 0, maximum: 0.5, default: 0.05,
-      description: 'fca: fraction of every link held back from the transfer-by-transfer rates and water-filled among all flowlets (FCA §4.3), so a transfer waiting behind smaller ones keeps its TCP ACK clock; 0 = the paper\'s strict order',
+      minimum: 0, maximum: 0.5, default: 0.000001,
+      description: 'fca: fraction of every link held back from the transfer-by-transfer rates and water-filled among all flowlets (FCA §4.3), so a starved flow still has a positive rate; 0 = the paper\'s strict order',
       errorMessage: 'must be a fraction in [0, 0.5]',
     }),
     fcaMinRateBps: Type.Number({

@@ -108,6 +108,7 @@ export class Allocation {
     this.loads = new Float64Array(this.links.fabric.size);
     if (this.table.size === 0) return;
     if ((this.settings.tenantWeightPer ?? 'tenant') === 'tenant') this.divideTenantWeights(flowlets);
+    if (this.settings.policy === 'fca') this.predictRemaining(flowlets, now);
     const rates = this.policy.compute();
     for (const f of flowlets.values()) {
       if (f.state !== 'allocated' || f.handle < 0) continue;
@@ -127,6 +128,23 @@ export class Allocation {
     const ids = this.links.fabric.ids;
     for (let l = 0; l < ids.length; l++) m.set(ids[l]!, this.loads[l] ?? 0);
     return m;
+  }
+
+  /**
+   * FCA ranks and paces transfers by their remaining volume (FCA §4.1–4.2), but agents report bytes only
+   * every progress interval (and at the small-flowlet crossing), while at 20 Mbit/s a whole transfer takes
+   * ~0.1 s. Between reports each sized flowlet's remaining volume is taken down by what its enforced rate
+   * (the rate pushed to its agent) lets through since its last report, so a transfer that should be done
+   * hands its links to the next one at once instead of at its next report or its end (idle gap + poll).
+   * A flow slower than its rate is corrected by its next report. Never below 0.
+   */
+  private predictRemaining(flowlets: ReadonlyMap<string, Flowlet>, now: Now): void {
+    for (const f of flowlets.values()) {
+      if (f.state !== 'allocated' || f.handle < 0 || f.sizeBytes === undefined) continue;
+      const sinceS = Math.max(0, now.epochUs - f.last.atEpochUs) / 1e6;
+      const sentBytes = f.bytes * PAYLOAD_PER_IP_BYTE + ((f.agentBps ?? 0) * sinceS) / 8;
+      this.table.setRemaining(f.handle, Math.max(0, f.sizeBytes - sentBytes) * 8);
+    }
   }
 
   private srcAt(f: Flowlet) {

@@ -5,7 +5,7 @@
  * Damping (first rates always go out):
  * - hysteresis, relative AND absolute: a pushed rate changes only when |new − pushed| exceeds both
  *   `rateChangeThreshold`·pushed and `rateChangeMinBps`;
- * - at most one change per flowlet (per meter) every `minUpdateIntervalMs`.
+ * - at most one change per flowlet (per meter) every `minUpdateIntervalMs` (under `fca`, increases are exempt).
  * A flowlet's end sends no clear: the agent removed its limit itself when it ended the flowlet.
  */
 import type { RatesMsg } from '../../protocol/agent.js';
@@ -23,6 +23,9 @@ export function rateMoved(
   if (pushed === undefined) return true;
   const d = Math.abs(r - pushed);
   if (d <= relative * pushed || d <= (settings.rateChangeMinBps ?? 0)) return false;
+  // fca serves transfers one after another (FCA §4.2): a rate going UP is the next transfer's turn, held
+  // back it would leave the link idle; only decreases wait for the interval
+  if (settings.policy === 'fca' && r > pushed) return true;
   return pushedMs === undefined || nowMs - pushedMs >= (settings.minUpdateIntervalMs ?? 0);
 }
 
