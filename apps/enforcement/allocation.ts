@@ -146,7 +146,8 @@ export class Allocation {
       if (f.state !== 'allocated' || f.handle < 0 || f.sizeBytes === undefined) continue;
       let p = this.sentSinceReport.get(f.key);
       if (!p || p.reportUs !== f.last.atEpochUs) {
-        p = { reportUs: f.last.atEpochUs, atUs: Math.max(f.last.atEpochUs, now.epochUs), bytes: 0 };
+        // from the report on, at the rate enforced now (it changes only in runs, and runs integrate it)
+        p = { reportUs: f.last.atEpochUs, atUs: Math.min(f.last.atEpochUs, now.epochUs), bytes: 0 };
         this.sentSinceReport.set(f.key, p);
       }
       p.bytes += ((f.agentBps ?? 0) * Math.max(0, now.epochUs - p.atUs)) / 8e6;

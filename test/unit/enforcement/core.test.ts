@@ -164,7 +164,7 @@ describe('enforcement core: allocation', () => {
     expect(h.core.flowlet('h21', 'f')!.allocatedBps!).to.be.below(1e3);
     h.runs(1); // 100 ms at 100 Mbit/s: 1.25 MB could have gone, more than a's 1 MB; no report came
     expect(h.core.flowlet('h21', 'f')!.allocatedBps!, 'b has the link without waiting for a\'s end').to.be.above(99e6);
-    expect(h.core.flowlet('h21', 'f')!.agentBps!, 'pushed at once although b\'s rate changed < 500 ms ago').to.be.above(99e6);
+    expect(h.core.flowlet('h21', 'f')!.agentRateBps!, 'pushed at once although b\'s rate changed < 500 ms ago').to.be.above(99e6);
     // a report that a is not done after all (500 kB sent) gives it back its place
     h.events('h11', { progress: [{ id: 'f', bytes: 500_000, atEpochUs: h.now().epochUs }] });
     h.run();
