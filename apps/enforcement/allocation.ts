@@ -28,8 +28,6 @@ export class Allocation {
   readonly table: FlowletTable;
   readonly policy: Policy;
   private readonly transfers = new Map<string, number>();
-  /** fca: per flowlet key, bytes its enforced rate let through since its last report (see predictRemaining) */
-  private readonly sentSinceReport = new Map<string, { reportUs: number; atUs: number; bytes: number }>();
   private loads = new Float64Array(0);
 
   constructor(
@@ -89,7 +87,6 @@ export class Allocation {
 
   /** Takes `f` out of the table (it ended). */
   release(f: Flowlet): void {
-    this.sentSinceReport.delete(f.key);
     if (f.handle >= 0) this.table.remove(f.handle);
     f.handle = -1;
   }
@@ -136,23 +133,18 @@ export class Allocation {
   /**
    * FCA ranks and paces transfers by their remaining volume (FCA §4.1–4.2), but agents report bytes only
    * every progress interval (and at the small-flowlet crossing), while at 20 Mbit/s a whole transfer takes
-   * ~0.1 s. Between reports each sized flowlet's remaining volume is taken down by what its enforced rate
-   * (the rate pushed to its agent, integrated over the runs since) lets through since its last report, so a transfer that should be done
-   * hands its links to the next one at once instead of at its next report or its end (idle gap + poll).
-   * A flow slower than its rate is corrected by its next report. Never below 0.
+   * ~0.1 s. Between reports each sized flowlet's remaining volume is taken down by what the rate enforced
+   * now (the rate pushed to its agent) lets through since its last report, so a transfer that should be
+   * done hands its links to the next one at once instead of at its next report or its end (idle gap +
+   * poll). Right after a promotion this over-counts (the new rate did not hold since the report); a flow
+   * slower than predicted is corrected by its next report. Never below 0.
    */
   private predictRemaining(flowlets: ReadonlyMap<string, Flowlet>, now: Now): void {
     for (const f of flowlets.values()) {
       if (f.state !== 'allocated' || f.handle < 0 || f.sizeBytes === undefined) continue;
-      let p = this.sentSinceReport.get(f.key);
-      if (!p || p.reportUs !== f.last.atEpochUs) {
-        // from the report on, at the rate enforced now (it changes only in runs, and runs integrate it)
-        p = { reportUs: f.last.atEpochUs, atUs: Math.min(f.last.atEpochUs, now.epochUs), bytes: 0 };
-        this.sentSinceReport.set(f.key, p);
-      }
-      p.bytes += ((f.agentBps ?? 0) * Math.max(0, now.epochUs - p.atUs)) / 8e6;
-      p.atUs = now.epochUs;
-      this.table.setRemaining(f.handle, Math.max(0, f.sizeBytes - f.bytes * PAYLOAD_PER_IP_BYTE - p.bytes) * 8);
+      const sinceS = Math.max(0, now.epochUs - f.last.atEpochUs) / 1e6;
+      const sentBytes = f.bytes * PAYLOAD_PER_IP_BYTE + ((f.agentBps ?? 0) * sinceS) / 8;
+      this.table.setRemaining(f.handle, Math.max(0, f.sizeBytes - sentBytes) * 8);
     }
   }
 
