@@ -59,6 +59,28 @@ export function rootLines(dev: string, linkRateBps: number, opts: { readonly del
   ];
 }
 
+/**
+ * Strict priority inside the default class (unlimited traffic) by DSCP: a `prio` qdisc 2: under 1:ffff
+ * with one band per entry of `bands` (band 0 dequeued first) and a last band for every other DSCP, and a
+ * u32 filter per DSCP (`ip dsfield`, the DSCP's 6 bits). Re-installing first deletes the previous one
+ * (its filters go with it; the delete fails harmlessly under `tc -force` when there is none).
+ * @param bands DSCPs per band, highest priority first (at most 15 bands)
+ */
+export function bandLines(dev: string, bands: readonly (readonly number[])[]): string[] {
+  const n = Math.min(bands.length, 15);
+  const last = n; // priomap: everything unfiltered to the last band
+  const lines = [
+    `qdisc del dev ${dev} parent ${DEFAULT_CLASS}`,
+    `qdisc add dev ${dev} parent ${DEFAULT_CLASS} handle 2: prio bands ${n + 1} priomap ${Array(16).fill(last).join(' ')}`,
+  ];
+  for (let b = 0; b < n; b++) {
+    for (const d of bands[b]!) {
+      lines.push(`filter add dev ${dev} parent 2: protocol ip prio 1 u32 match ip dsfield 0x${((d & 63) << 2).toString(16)} 0xfc flowid 2:${(b + 1).toString(16)}`);
+    }
+  }
+  return lines;
+}
+
 /** Removes everything the agent put on `dev` (the root qdisc and with it every class and filter). */
 export function teardownLines(dev: string): string[] {
   return [`qdisc del dev ${dev} root`];

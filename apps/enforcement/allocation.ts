@@ -108,7 +108,7 @@ export class Allocation {
     this.loads = new Float64Array(this.links.fabric.size);
     if (this.table.size === 0) return;
     if ((this.settings.tenantWeightPer ?? 'tenant') === 'tenant') this.divideTenantWeights(flowlets);
-    if (this.settings.policy === 'fca') this.predictRemaining(flowlets, now);
+    if (this.settings.policy === 'fca' && !this.settings.fcaClassDscps) this.predictRemaining(flowlets, now);
     const rates = this.policy.compute();
     for (const f of flowlets.values()) {
       if (f.state !== 'allocated' || f.handle < 0) continue;

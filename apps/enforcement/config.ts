@@ -34,6 +34,8 @@ export interface EnforcementConfig {
     readonly statsIntervalMs: number;
     /** metered entries expire this long after the controller last refreshed them, s (0: never) */
     readonly meterExpiryS: number;
+    /** fca: `rates` (per-flowlet limits) or `priority` (transfer classes by DSCP, fca-classes.ts) */
+    readonly fcaEnforce?: 'rates' | 'priority';
   };
   readonly agents: {
     readonly socketPath: string;
@@ -74,6 +76,7 @@ export const EnforcementSection = Type.Object(
     meterBurstMs: int(1, 10_000, 20, "meter burst, ms of traffic at the meter's rate (too small a burst starves TCP below the rate)"),
     statsIntervalMs: int(100, 3_600_000, 1000, 'period of meter statistics polls (measured rate per meter), ms'),
     meterExpiryS: int(0, 65_535, 10, "metered entries expire this long after the controller's last refresh (every third of it), so the switches stop policing within this time once the controller is gone, like the agents after their grace (default 10 s); 0 = meters stay while the controller is down, s"),
+    fcaEnforce: oneOf(['rates', 'priority'] as const, 'rates', "policy fca: enforce its transfer order by per-flowlet rates (HTB/meters), or by strict-priority classes: transfers ranked smallest remaining first ride the QoS queues below the top one (first served highest, the rest best effort), with no rate limit and no meters (FCA §4.2 order, Aalo-style; needs qos.enabled and ≥ 3 queues)"),
   },
   { ...SECTION, description: 'how allocated rates are enforced' },
 );

@@ -199,7 +199,9 @@ export class EnforcementCore {
     }
     this.allocation.allocate(this.flowlets, now);
     if (this.settings.mode !== 'meters') this.counters.updates.agents += agentRateEffects(this.settings, this.flowlets.values(), this.agents, now.ms, out);
-    if (this.settings.mode !== 'agents') this.counters.updates.meters += this.meters.effects(this.flowlets, now.ms, out);
+    // fca by priority classes: nothing to police (the order is enforced by the queues)
+    const classesOnly = this.settings.policy === 'fca' && this.settings.fcaClassDscps !== undefined;
+    if (this.settings.mode !== 'agents' && !classesOnly) this.counters.updates.meters += this.meters.effects(this.flowlets, now.ms, out);
     this.counters.ran(now.ms);
     return out;
   }

@@ -53,6 +53,8 @@ export interface Flowlet {
   path?: ResolvedPath;
   allocatedBps?: number;
   agentBps?: number;
+  /** the priority class (DSCP) last pushed to its agent (fca priority enforcement) */
+  agentDscp?: number;
   allocatedEpochUs?: number;
   /** when the agent's rate was last changed (ms), and updates counted for this flowlet */
   agentPushedMs?: number;

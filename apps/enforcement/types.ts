@@ -29,6 +29,11 @@ export interface EnforcementSettings {
   readonly fcaReserve?: number;
   /** fca: floor of every flowlet's rate before transfers are served, bit/s (default the policy's, 0) */
   readonly fcaMinRateBps?: number;
+  /**
+   * fca: enforce the transfer order by strict-priority classes instead of rates (`enforcement.fcaEnforce:
+   * priority`): the DSCP of each data class, highest first (fca-classes.ts); absent: rates
+   */
+  readonly fcaClassDscps?: readonly number[];
   readonly mode: EnforcementMode;
   readonly meterMarginFraction: number;
   readonly meterPer: MeterPer;
