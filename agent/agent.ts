@@ -322,7 +322,7 @@ export class HostAgent {
         if (msg.thresholds) this.thresholds = msg.thresholds;
         if (msg.hostBands && JSON.stringify(msg.hostBands) !== JSON.stringify(this.hostBands)) {
           this.hostBands = msg.hostBands;
-          this.deps.tc.write(bandLines(this.config.interface, msg.hostBands));
+          this.deps.tc.write(bandLines(this.config.interface, this.config.linkRateBps, msg.hostBands));
         }
         // the live set's timeout is the gap: a new gap re-creates the table (overrides re-added)
         const crossingChanged = this.kernel !== undefined && msg.smallFlowletBytes !== this.crossingBytes;
