@@ -27,7 +27,7 @@ import type { AgentRejectReason } from './agent-guard.js';
 import { AgentServer } from './agent-server.js';
 import { AgentSessions } from './agent-sessions.js';
 import { EnforcementCore } from './core.js';
-import { fcaClassDscps, hostBands } from './fca-classes.js';
+import { fcaClassDscps, fcaUnrankedThresholds, hostBands } from './fca-classes.js';
 import { MeterEnforcer, type MeterInfo, type MeterSupport } from './meter-enforcer.js';
 import type { AgentView, AllocatorView, EnforcementEffect, EnforcementSettings, FlowletView, Now } from './types.js';
 
@@ -189,7 +189,7 @@ class EnforcementShell {
     });
     this.sessions = new AgentSessions({
       core: this.core, config: c, clock: opts.clock, log: this.log, topology: opts.topology,
-      thresholds: agentThresholds(opts.priorityThresholds, c.qos.dscpMap,
+      thresholds: fcaByPriority(c) ? fcaUnrankedThresholds(c.qos.queues, c.qos.dscpMap) : agentThresholds(opts.priorityThresholds, c.qos.dscpMap,
         c.qos.enabled ? { queues: c.qos.queues, smallFlowletBytes: c.allocator.smallFlowletBytes } : undefined),
       ...(fcaByPriority(c) ? { hostBands: hostBands(c.qos.queues, c.qos.dscpMap) } : {}),
       now: () => this.now(),

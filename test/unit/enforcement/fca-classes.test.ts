@@ -3,7 +3,7 @@
  * the classes from the QoS queues, and that the agents hear only of class changes.
  */
 import { expect } from 'chai';
-import { fcaClassDscpOf, fcaClassDscps, hostBands } from '../../../apps/enforcement/fca-classes.js';
+import { fcaClassDscpOf, fcaClassDscps, fcaUnrankedThresholds, hostBands } from '../../../apps/enforcement/fca-classes.js';
 import { agentRateEffects, UNLIMITED_BPS } from '../../../apps/enforcement/rate-effects.js';
 import type { Agent, Flowlet } from '../../../apps/enforcement/flowlets.js';
 import type { EnforcementEffect, EnforcementSettings } from '../../../apps/enforcement/types.js';
@@ -44,6 +44,8 @@ describe('enforcement: fca priority classes', () => {
     expect(fcaClassDscps(4, DEFAULT_DSCP_MAP)).to.deep.equal([26, 10, 0]);
     expect(fcaClassDscps(2, DEFAULT_DSCP_MAP)).to.deep.equal([0]);
     expect(hostBands(4, DEFAULT_DSCP_MAP)).to.deep.equal([[46, 48], [26, 34], [10, 18]]);
+    // what the agents class themselves (not ranked yet) rides the top queue, never below a ranked transfer
+    expect(fcaUnrankedThresholds(4, DEFAULT_DSCP_MAP)).to.deep.equal({ thresholdsBytes: [], dscpByPriority: [46] });
   });
 
   it('host bands: an HTB class per band with its prio, one dsfield filter per DSCP, the default class last', () => {
