@@ -544,7 +544,8 @@ export class HostAgent {
   private markLines(f: LiveFlowlet): string[] {
     if (!this.deps.nft) return [];
     const d = f.declared;
-    const declared = this.thresholds && d && (d.deadlineMs !== undefined || d.sizeBytes !== undefined)
+    // one class only (no demotion): the classify chain already gives every flow that DSCP, no override needed
+    const declared = this.thresholds && this.thresholds.dscpByPriority.length > 1 && d && (d.deadlineMs !== undefined || d.sizeBytes !== undefined)
       ? dscpOfPriority(flowletPriority({ ...d, bytes: f.bytes }, this.thresholds), this.thresholds) : undefined;
     const dscp = this.dscpOverrides.get(f.id) ?? declared;
     return dscp === undefined ? this.overrides.unmark(f.flow) : this.overrides.mark(f.flow, dscp);
