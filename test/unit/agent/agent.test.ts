@@ -122,6 +122,17 @@ describe('agent: orchestrator on a fake clock', () => {
     expect(s.nftBatches.flat().join('\n')).to.contain('goto dscp26');
   });
 
+  it('one class only (fca by priority): a declared size needs no per-flow override, the classify chain marks it', async () => {
+    const s = setup();
+    await s.agent.start();
+    s.agent.channelUp(WELCOME);
+    s.agent.message({ ...WELCOME, thresholds: { thresholdsBytes: [], dscpByPriority: [46] } });
+    const before = s.nftBatches.length;
+    s.agent.declare({ dst: '10.0.0.2', dport: 5002, proto: 6, sizeBytes: 5000 });
+    s.send(1, { ...F, dport: 5002 });
+    expect(s.nftBatches.slice(before).flat().join('\n')).to.not.contain('add element ip rivulet classes');
+  });
+
   it('classes: no per-packet re-marking; a declared size or the controller\'s DSCP is a per-flow override', async () => {
     const s = setup();
     await s.agent.start();
