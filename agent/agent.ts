@@ -61,7 +61,7 @@ import {
   type Thresholds,
   type WelcomeMsg,
 } from '../protocol/agent.js';
-import { LimitNumbers, rootLines, teardownLines, TcPlanner } from './tc.js';
+import { bandLines, LimitNumbers, rootLines, teardownLines, TcPlanner } from './tc.js';
 import { TcBatch } from './tc-batch.js';
 import { steerKeyOf, TenantClasses, type SteerKey, type TenantLimit } from './tenant-classes.js';
 
@@ -195,6 +195,8 @@ export class HostAgent {
   private readonly overrides = new OverridePlanner();
   /** DSCPs the controller asked for, by flowlet id */
   private readonly dscpOverrides = new Map<string, number>();
+  /** the strict-priority bands of the default class last installed (welcome.hostBands) */
+  private hostBands: readonly (readonly number[])[] | undefined;
   /** 5-tuple of every live flowlet id (an ended flowlet is already gone from the detector) */
   private readonly flowOf = new Map<string, FiveTuple>();
   private thresholds: Thresholds | undefined;
@@ -328,6 +330,10 @@ export class HostAgent {
         if (msg.idleGapMs !== undefined) this.gapMs = msg.idleGapMs;
         const thresholdsChanged = msg.thresholds !== undefined && JSON.stringify(msg.thresholds) !== JSON.stringify(this.thresholds);
         if (msg.thresholds) this.thresholds = msg.thresholds;
+        if (msg.hostBands && JSON.stringify(msg.hostBands) !== JSON.stringify(this.hostBands)) {
+          this.hostBands = msg.hostBands;
+          this.deps.tc.write(bandLines(this.config.interface, this.config.linkRateBps, msg.hostBands));
+        }
         // the live set's timeout is the gap: a new gap re-creates the table (overrides re-added)
         const crossingChanged = this.kernel !== undefined && msg.smallFlowletBytes !== this.crossingBytes;
         if (gapChanged) void this.installTable().then(() => this.applyNft(this.overrides.resyncLines()));
@@ -492,13 +498,19 @@ export class HostAgent {
         nft.push(...this.markLines(f));
         continue;
       }
-      const r = this.tcPlan.set(s.id, f.flow, s.rateBps);
-      if (!r.ok) {
-        this.deps.log.warn({ event: 'limits_exhausted', id: s.id }, `no free HTB class for ${s.id}: left unlimited`);
-        continue;
+      if (s.rateBps > this.tcPlan.linkRateBps) {
+        // above the link rate: no limit (a class-only set, FCA's order by priority), the flowlet in the default class
+        lines.push(...this.tcPlan.clear(s.id));
+        acks.push({ id: s.id, rateBps: null });
+      } else {
+        const r = this.tcPlan.set(s.id, f.flow, s.rateBps);
+        if (!r.ok) {
+          this.deps.log.warn({ event: 'limits_exhausted', id: s.id }, `no free HTB class for ${s.id}: left unlimited`);
+          continue;
+        }
+        lines.push(...r.lines);
+        acks.push({ id: s.id, rateBps: r.limit.rateBps });
       }
-      lines.push(...r.lines);
-      acks.push({ id: s.id, rateBps: r.limit.rateBps });
       if (s.dscp !== undefined) this.dscpOverrides.set(s.id, s.dscp);
       else this.dscpOverrides.delete(s.id);
       nft.push(...this.markLines(f));
@@ -601,7 +613,8 @@ export class HostAgent {
   private markLines(f: LiveFlowlet): string[] {
     if (!this.deps.nft) return [];
     const d = f.declared;
-    const declared = this.thresholds && d && (d.deadlineMs !== undefined || d.sizeBytes !== undefined)
+    // one class only (no demotion): the classify chain already gives every flow that DSCP, no override needed
+    const declared = this.thresholds && this.thresholds.dscpByPriority.length > 1 && d && (d.deadlineMs !== undefined || d.sizeBytes !== undefined)
       ? dscpOfPriority(flowletPriority({ ...d, bytes: f.bytes }, this.thresholds), this.thresholds) : undefined;
     const dscp = this.dscpOverrides.get(f.id) ?? declared;
     return dscp === undefined ? this.overrides.unmark(f.flow) : this.overrides.mark(f.flow, dscp);

@@ -17,6 +17,12 @@
  *   the matching 5-tuple: same proto, dst, dport, and the same sport unless the declaration's sport is
  *   0/absent (a wildcard); exact-sport declarations win over wildcards, older over newer. Declarations
  *   expire after `declarationTtlMs`.
+ * - A declared SIZE covers the whole message, not only its first flowlet (FCA §4.1 ranks transfers by their
+ *   remaining volume): when a flowlet with a declared size ends before it sent that many payload bytes
+ *   (a TCP stall, a rate limit, a pause longer than the idle gap), the rest of the declaration — the
+ *   same transfer, tenant and deadline, `sizeBytes` = what is left — attaches to the next flowlet of the
+ *   same 5-tuple, unless a new declaration for it is waiting (a new message on a kept-alive connection).
+ *   Carried rests expire like declarations and are bounded by `maxFlowlets`.
  *
  * Bytes are IP total lengths of payload-carrying packets.
  */
@@ -153,6 +159,8 @@ export function flowletStart(f: LiveFlowlet): FlowletStart {
 export abstract class DeclaringSource {
   protected opts: DetectorOptions;
   protected pending: PendingDeclaration[] = [];
+  /** 5-tuple key → the rest of a declared message whose flowlet ended before the message did */
+  protected carried = new Map<string, PendingDeclaration>();
   protected nextId = 1;
 
   constructor(opts: Partial<DetectorOptions> = {}) {
@@ -178,11 +186,52 @@ export abstract class DeclaringSource {
     return this.pending.map((p) => p.d);
   }
 
-  /** Drops the declarations older than `declarationTtlMs` at `nowUs`. */
+  /** Rests of declared messages waiting for their 5-tuple's next flowlet (see the file comment). */
+  carriedDeclarations(): readonly FlowDeclaration[] {
+    return [...this.carried.values()].map((p) => p.d);
+  }
+
+  /** Drops the declarations (and carried rests) older than `declarationTtlMs` at `nowUs`. */
   protected expireDeclarations(nowUs: number): void {
     const ttlUs = this.opts.declarationTtlMs * 1000;
     if (this.pending.length > 0) this.pending = this.pending.filter((p) => nowUs - p.atUs <= ttlUs);
+    for (const [k, p] of this.carried) if (nowUs - p.atUs > ttlUs) this.carried.delete(k);
   }
+
+  /**
+   * The declaration of a new flowlet of `flow`: a waiting declaration (see {@link takeDeclaration}) first,
+   * else the carried rest of the 5-tuple's unfinished declared message. Either way the carried rest is used up.
+   */
+  protected attachDeclaration(flow: FiveTuple): FlowDeclaration | undefined {
+    const key = flowKey(flow);
+    const rest = this.carried.get(key);
+    if (rest) this.carried.delete(key);
+    return takeDeclaration(this.pending, flow) ?? rest?.d;
+  }
+
+  /**
+   * A flowlet of `flow` ended at `nowUs` after `ipBytes` in `packets` payload packets: when it carried a
+   * declared size not yet sent, the rest waits for the 5-tuple's next flowlet.
+   */
+  protected carryDeclaration(flow: FiveTuple, declared: FlowDeclaration | undefined, ipBytes: number, packets: number, nowUs: number): void {
+    if (declared?.sizeBytes === undefined) return;
+    const left = declaredBytesLeft(declared.sizeBytes, flow.proto, ipBytes, packets);
+    if (left <= 0) return;
+    const key = flowKey(flow);
+    this.carried.delete(key);
+    if (this.carried.size >= this.opts.maxFlowlets) this.carried.delete(this.carried.keys().next().value!);
+    this.carried.set(key, { d: { ...declared, sport: flow.sport, sizeBytes: left }, atUs: nowUs });
+  }
+}
+
+/**
+ * Payload bytes of a declared message of `sizeBytes` not yet sent after `ipBytes` in `packets` payload
+ * packets: the IP and transport headers (IPv4 20 + TCP 20 + timestamps 12 = 52 bytes; UDP 28) are taken off
+ * the IP bytes. May be ≤ 0 (all sent).
+ */
+export function declaredBytesLeft(sizeBytes: number, proto: number, ipBytes: number, packets: number): number {
+  const header = proto === 17 ? 28 : 52;
+  return sizeBytes - Math.max(0, ipBytes - header * packets);
 }
 
 export class FlowletDetector extends DeclaringSource implements FlowletSource {
@@ -260,7 +309,7 @@ export class FlowletDetector extends DeclaringSource implements FlowletSource {
       bytes: p.ipBytes,
       packets: 1,
       lastProgressUs: undefined,
-      declared: this.takeDeclaration(p.flow),
+      declared: this.attachDeclaration(p.flow),
     };
     this.live.set(key, f);
     return f;
@@ -268,11 +317,8 @@ export class FlowletDetector extends DeclaringSource implements FlowletSource {
 
   private end(key: string, f: Flowlet): DetectorEvent {
     this.live.delete(key);
+    this.carryDeclaration(f.flow, f.declared, f.bytes, f.packets, f.lastUs);
     return { type: 'end', end: { id: f.id, lastPacketEpochUs: f.lastUs, bytes: f.bytes } };
-  }
-
-  private takeDeclaration(flow: FiveTuple): FlowDeclaration | undefined {
-    return takeDeclaration(this.pending, flow);
   }
 }
 

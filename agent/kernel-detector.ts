@@ -30,7 +30,7 @@
  */
 import type { FiveTuple, FlowletEnd } from '../protocol/agent.js';
 import {
-  DeclaringSource, flowKey, flowletStart, takeDeclaration,
+  DeclaringSource, flowKey, flowletStart,
   type DetectorEvent, type FlowDeclaration, type FlowletSource, type LiveFlowlet,
 } from './detector.js';
 import type { LiveElement } from './nft-rules.js';
@@ -173,7 +173,7 @@ export class KernelFlowletTracker extends DeclaringSource implements FlowletSour
     }
     const f: Tracked = {
       id: `f${this.nextId++}`, flow, firstUs: atUs, lastUs: atUs, bytes, packets,
-      lastProgressUs: undefined, declared: takeDeclaration(this.pending, flow),
+      lastProgressUs: undefined, declared: this.attachDeclaration(flow),
     };
     this.live.set(key, f);
     this.ids.set(f.id, f);
@@ -192,6 +192,7 @@ export class KernelFlowletTracker extends DeclaringSource implements FlowletSour
   private end(key: string, f: Tracked): DetectorEvent {
     this.live.delete(key);
     this.ids.delete(f.id);
+    this.carryDeclaration(f.flow, f.declared, f.bytes, f.packets, f.lastUs);
     const end: FlowletEnd = { id: f.id, lastPacketEpochUs: f.lastUs, bytes: f.bytes };
     return { type: 'end', end };
   }

@@ -59,6 +59,40 @@ export function rootLines(dev: string, linkRateBps: number, opts: { readonly del
   ];
 }
 
+/** tc filter priority ("pref") of the DSCP band filters (after the flowlet filters). */
+export const BAND_FILTER_PRIO = 20;
+
+/** Class of host band b (b = 0…6): 1:ff0b. */
+export function bandClass(b: number): string {
+  return `1:ff0${b}`;
+}
+
+/**
+ * Strict priority by DSCP for unlimited traffic (this kernel has no `sch_prio`; HTB's own `prio` does it,
+ * as the switches' linux-htb queues do): one class per entry of `bands` under the link class, each with a
+ * 1% guaranteed rate, the link as ceil and HTB `prio` b (lower borrows first), a u32 `ip dsfield` filter
+ * per DSCP (pref {@link BAND_FILTER_PRIO}, after the flowlet filters), and the default class 1:ffff
+ * (every other DSCP) changed to the same 1% rate and the lowest prio. Re-installing first deletes the
+ * band filters (harmless under `tc -force` when there are none).
+ * @param bands DSCPs per band, highest priority first (at most 7 bands)
+ */
+export function bandLines(dev: string, linkRateBps: number, bands: readonly (readonly number[])[]): string[] {
+  const n = Math.min(bands.length, 7);
+  const min = Math.max(8000, Math.round(linkRateBps / 100));
+  const b = burstBytes(linkRateBps);
+  const params = (prio: number): string =>
+    `htb rate ${rateArg(min)} ceil ${rateArg(linkRateBps)} burst ${b} cburst ${b} quantum ${CLASS_QUANTUM_BYTES} prio ${prio}`;
+  const lines = [`filter del dev ${dev} parent 1: protocol ip prio ${BAND_FILTER_PRIO}`];
+  for (let i = 0; i < n; i++) {
+    lines.push(`class replace dev ${dev} parent 1:1 classid ${bandClass(i)} ${params(i)}`);
+    for (const d of bands[i]!) {
+      lines.push(`filter add dev ${dev} parent 1: protocol ip prio ${BAND_FILTER_PRIO} u32 match ip dsfield 0x${((d & 63) << 2).toString(16)} 0xfc flowid ${bandClass(i)}`);
+    }
+  }
+  lines.push(`class change dev ${dev} classid ${DEFAULT_CLASS} ${params(n)}`);
+  return lines;
+}
+
 /** Removes everything the agent put on `dev` (the root qdisc and with it every class and filter). */
 export function teardownLines(dev: string): string[] {
   return [`qdisc del dev ${dev} root`];

@@ -132,6 +132,12 @@ export const WelcomeMsg = Type.Object({
   /** idle gap ending a flowlet, ms, when the controller's config sets one (else the agent's own) */
   idleGapMs: Type.Optional(Type.Number({ exclusiveMinimum: 0 })),
   thresholds: Type.Optional(Thresholds),
+  /**
+   * strict-priority bands of the host's egress for unlimited traffic, by DSCP: band 0 (served first) = the
+   * DSCPs of hostBands[0], …; other DSCPs go to a last band (the switches' queues mirrored at the host, so a
+   * priority class holds on the host link too: Aalo, SIGCOMM 2015, §4); absent: one FIFO
+   */
+  hostBands: Type.Optional(Type.Array(Type.Array(Type.Integer({ minimum: 0, maximum: 63 }), { maxItems: 64 }), { maxItems: 7 })),
 }, { additionalProperties: false });
 export type WelcomeMsg = Static<typeof WelcomeMsg>;
 

@@ -31,6 +31,16 @@ export const AllocatorSection = Type.Object(
       description: 'run the allocator after every batch of agent events; false: only after batches that start, enlarge or end an allocated flowlet (and every intervalMs)',
     }),
     tenantWeightPer: oneOf(['tenant', 'flowlet'] as const, 'tenant', "tenant: a tenant's weight is divided equally among its allocated flowlets, so each tenant gets its weighted share however many flowlets it runs (BwE); flowlet: every flowlet carries its tenant's full weight"),
+    fcaReserve: Type.Number({
+      minimum: 0, maximum: 0.5, default: 0.000001,
+      description: 'fca: fraction of every link held back from the transfer-by-transfer rates and water-filled among all flowlets (FCA §4.3), so a starved flow still has a positive rate; 0 = the paper\'s strict order',
+      errorMessage: 'must be a fraction in [0, 0.5]',
+    }),
+    fcaMinRateBps: Type.Number({
+      minimum: 0, maximum: 1e15, default: 250_000,
+      description: "fca: floor of every allocated flowlet's rate, bit/s, before the transfers are served in order: a few packets per agent idle gap, so a waiting flow's TCP keeps its ACK clock and its flowlet (FCA §4.3 work conservation; 0 = off)",
+      errorMessage: 'must be a number of bit/s ≥ 0',
+    }),
     smallFlowletBytes: int(0, 1e15, 50_000, 'flowlets below this many bytes (declared size, or bytes sent so far) are not allocated: they ride the top priority (FCA §4.4)'),
   },
   { ...SECTION, description: 'the online flowlet allocator (apps/allocator) fed by the host agents' },

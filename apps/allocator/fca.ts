@@ -11,6 +11,14 @@
  * A fraction `reserve` (default 1e-6) of every link is held back from steps 1–2 and handed out in step 3, so a
  * starved transfer still gets a positive rate (every flow with positive weight keeps moving); `reserve: 0`
  * is the paper's rule exactly. Flows of unknown size are served after every sized transfer, by weight.
+ *
+ * `minRateBps` (default 0: off) gives every flow a floor before step 1, taken off the capacity the
+ * transfers share (never more than an equal split of any of its links, nor its demand). The paper's fluid
+ * model lets a waiting flow sit at rate 0 and resume at once; a TCP flow shaped to ~0 does not: its
+ * packets wait in its shaper longer than the agent's flowlet idle gap, the flowlet ends, its queue is
+ * dropped with its shaper class, and TCP backs off (exponential retransmission timeouts) — measured in
+ * the `shuffle` experiment as thousands of one- or two-packet flowlets. A floor of a few packets per idle
+ * gap keeps a waiting flow's ACK clock and its flowlet alive; its transfer still waits its turn (§4.2).
  */
 import { buildLinkFlows } from './csr.js';
 import { progressiveFill } from './maxmin.js';
@@ -23,6 +31,8 @@ export interface FcaOptions {
   readonly reserve?: number;
   /** Step 3 on (default). Off: only the transfer-aware rates (for showing what §4.3 adds). */
   readonly workConserving?: boolean;
+  /** Rate every flow gets before the transfers are served, bit/s (default 0); see the file comment. */
+  readonly minRateBps?: number;
 }
 
 /** Writes FCA rates (bits/s) into `out[slot]`. */
@@ -34,6 +44,7 @@ export function fcaAllocate(t: FlowletTable, out: Float64Array, opts: FcaOptions
   for (let l = 0; l < L; l++) residual[l] = cap[l]! * (1 - reserve);
   const base = new Float64Array(t.span);
   const scratch = new Float64Array(L);
+  if ((opts.minRateBps ?? 0) > 0) giveFloors(t, opts.minRateBps!, residual, scratch, base);
   for (const members of transfersBySize(t)) serveTransfer(t, members, residual, scratch, base);
   if (opts.workConserving === false) t.forEachSlot((s) => { out[s] = base[s]!; });
   else workConserve(t, base, out);
@@ -78,8 +89,28 @@ function serveTransfer(
   for (const s of members) {
     if (!(t.weight[s]! > 0)) continue;
     const x = volume(s) / tStar;
-    rate[s] = x;
+    rate[s]! += x;
     forLinks(t, s, (l) => { residual[l] = Math.max(0, residual[l]! - x); });
+  }
+}
+
+/**
+ * Every flow of positive weight gets min(`floorBps`, its demand, an equal split of each of its links'
+ * `residual` among the flows crossing it) into `rate`, subtracted from `residual`. `count` is scratch (zeroed on return).
+ */
+function giveFloors(t: FlowletTable, floorBps: number, residual: Float64Array, count: Float64Array, rate: Float64Array): void {
+  t.forEachSlot((s) => { if (t.weight[s]! > 0) forLinks(t, s, (l) => { count[l]! += 1; }); });
+  const floors: [number, number][] = [];
+  t.forEachSlot((s) => {
+    if (!(t.weight[s]! > 0)) return;
+    let f = Math.min(floorBps, t.demand[s]!);
+    forLinks(t, s, (l) => { f = Math.min(f, residual[l]! / count[l]!); });
+    if (f > 0) floors.push([s, f]);
+  });
+  count.fill(0);
+  for (const [s, f] of floors) {
+    rate[s] = f;
+    forLinks(t, s, (l) => { residual[l] = Math.max(0, residual[l]! - f); });
   }
 }
 

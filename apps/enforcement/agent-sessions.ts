@@ -25,6 +25,8 @@ export interface AgentSessionsOptions {
   readonly topology: TopologyView;
   /** the Karuna classes pushed in `welcome` (app.ts agentThresholds) */
   readonly thresholds: Thresholds | undefined;
+  /** strict-priority bands by DSCP for the agents' host egress (fca priority enforcement), band 0 first */
+  readonly hostBands?: readonly (readonly number[])[];
   /** the time of an event (injected clock ms, wall clock µs) */
   readonly now: () => Now;
   /** an allocation run after the current batch of messages */
@@ -78,6 +80,7 @@ export class AgentSessions {
       type: 'welcome', agentId, heartbeatMs: c.agents.heartbeatMs, smallFlowletBytes: c.allocator.smallFlowletBytes,
       ...(c.agents.idleGapMs !== undefined ? { idleGapMs: c.agents.idleGapMs } : {}),
       ...(this.opts.thresholds ? { thresholds: this.opts.thresholds } : {}),
+      ...(this.opts.hostBands ? { hostBands: this.opts.hostBands.map((b) => [...b]) } : {}),
     };
   }
 

@@ -20,6 +20,9 @@ import type { EnforcementSettings, Now } from './types.js';
 /** Longest path the table accepts (host uplink + 8 switch hops, with room). */
 export const MAX_LINKS = 12;
 
+/** Payload bytes per IP byte of a full-sized TCP segment on a 1500-byte MTU (1448 of 1500: IPv4 + TCP + timestamps). */
+export const PAYLOAD_PER_IP_BYTE = 1448 / 1500;
+
 export class Allocation {
   readonly links: LinkRegistry;
   readonly table: FlowletTable;
@@ -35,7 +38,13 @@ export class Allocation {
   ) {
     this.links = new LinkRegistry(topology, settings.capacity);
     this.table = new FlowletTable(this.links.fabric, { maxHops: MAX_LINKS });
-    this.policy = createPolicy(settings.policy, this.table, { iterations: settings.iterationsPerRun });
+    this.policy = createPolicy(settings.policy, this.table, {
+      iterations: settings.iterationsPerRun,
+      fca: {
+        ...(settings.fcaReserve !== undefined ? { reserve: settings.fcaReserve } : {}),
+        ...(settings.fcaMinRateBps !== undefined ? { minRateBps: settings.fcaMinRateBps } : {}),
+      },
+    });
   }
 
   /** Re-reads every link capacity (ports change speed, links are discovered). */
@@ -82,9 +91,16 @@ export class Allocation {
     f.handle = -1;
   }
 
-  /** What is left of `f`'s declared size after its latest progress (FCA's remaining size). */
+  /**
+   * What is left of `f`'s declared size after its latest progress (FCA §4.1 ranks transfers by remaining
+   * volume). The declared size counts payload while the agents count IP bytes, so the bytes sent are taken
+   * as full-sized TCP segments' payload ({@link PAYLOAD_PER_IP_BYTE}): counting headers as payload would
+   * call a flow done 3.5% before its end and leave its tail to work conservation alone (FCA §4.3).
+   */
   noteProgress(f: Flowlet): void {
-    if (f.handle >= 0 && f.sizeBytes !== undefined) this.table.setRemaining(f.handle, Math.max(0, f.sizeBytes - f.bytes) * 8);
+    if (f.handle >= 0 && f.sizeBytes !== undefined) {
+      this.table.setRemaining(f.handle, Math.max(0, f.sizeBytes - f.bytes * PAYLOAD_PER_IP_BYTE) * 8);
+    }
   }
 
   /** Runs the policy and records each allocated flowlet's rate and the link loads. */
@@ -92,6 +108,7 @@ export class Allocation {
     this.loads = new Float64Array(this.links.fabric.size);
     if (this.table.size === 0) return;
     if ((this.settings.tenantWeightPer ?? 'tenant') === 'tenant') this.divideTenantWeights(flowlets);
+    if (this.settings.policy === 'fca' && !this.settings.fcaClassDscps) this.predictRemaining(flowlets, now);
     const rates = this.policy.compute();
     for (const f of flowlets.values()) {
       if (f.state !== 'allocated' || f.handle < 0) continue;
@@ -111,6 +128,24 @@ export class Allocation {
     const ids = this.links.fabric.ids;
     for (let l = 0; l < ids.length; l++) m.set(ids[l]!, this.loads[l] ?? 0);
     return m;
+  }
+
+  /**
+   * FCA ranks and paces transfers by their remaining volume (FCA §4.1–4.2), but agents report bytes only
+   * every progress interval (and at the small-flowlet crossing), while at 20 Mbit/s a whole transfer takes
+   * ~0.1 s. Between reports each sized flowlet's remaining volume is taken down by what the rate enforced
+   * now (the rate pushed to its agent) lets through since its last report, so a transfer that should be
+   * done hands its links to the next one at once instead of at its next report or its end (idle gap +
+   * poll). Right after a promotion this over-counts (the new rate did not hold since the report); a flow
+   * slower than predicted is corrected by its next report. Never below 0.
+   */
+  private predictRemaining(flowlets: ReadonlyMap<string, Flowlet>, now: Now): void {
+    for (const f of flowlets.values()) {
+      if (f.state !== 'allocated' || f.handle < 0 || f.sizeBytes === undefined) continue;
+      const sinceS = Math.max(0, now.epochUs - f.last.atEpochUs) / 1e6;
+      const sentBytes = f.bytes * PAYLOAD_PER_IP_BYTE + ((f.agentBps ?? 0) * sinceS) / 8;
+      this.table.setRemaining(f.handle, Math.max(0, f.sizeBytes - sentBytes) * 8);
+    }
   }
 
   private srcAt(f: Flowlet) {

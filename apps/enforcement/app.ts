@@ -27,6 +27,7 @@ import type { AgentRejectReason } from './agent-guard.js';
 import { AgentServer } from './agent-server.js';
 import { AgentSessions } from './agent-sessions.js';
 import { EnforcementCore } from './core.js';
+import { fcaClassDscps, fcaUnrankedThresholds, hostBands } from './fca-classes.js';
 import { MeterEnforcer, type MeterInfo, type MeterSupport } from './meter-enforcer.js';
 import type { AgentView, AllocatorView, EnforcementEffect, EnforcementSettings, FlowletView, Now } from './types.js';
 
@@ -89,6 +90,11 @@ export interface EnforcementApp {
   stop(): Promise<void>;
 }
 
+/** Whether fca's order is enforced by priority classes (policy fca, `enforcement.fcaEnforce: priority`, QoS on). */
+export function fcaByPriority(config: EnforcementConfig): boolean {
+  return config.allocator.policy === 'fca' && config.enforcement.fcaEnforce === 'priority' && config.qos.enabled;
+}
+
 /** The core's settings from the config. */
 export function enforcementSettings(config: EnforcementConfig, adoptAfterMs?: number): EnforcementSettings {
   return {
@@ -98,6 +104,9 @@ export function enforcementSettings(config: EnforcementConfig, adoptAfterMs?: nu
     rateChangeMinBps: config.allocator.rateChangeMinBps,
     minUpdateIntervalMs: config.allocator.minUpdateIntervalMs,
     smallFlowletBytes: config.allocator.smallFlowletBytes,
+    ...(fcaByPriority(config) ? { fcaClassDscps: fcaClassDscps(config.qos.queues, config.qos.dscpMap) } : {}),
+    ...(config.allocator.fcaReserve !== undefined ? { fcaReserve: config.allocator.fcaReserve } : {}),
+    ...(config.allocator.fcaMinRateBps !== undefined ? { fcaMinRateBps: config.allocator.fcaMinRateBps } : {}),
     tenantWeightPer: config.allocator.tenantWeightPer,
     mode: config.enforcement.mode,
     meterMarginFraction: config.enforcement.meterMarginFraction,
@@ -182,8 +191,9 @@ class EnforcementShell {
     });
     this.sessions = new AgentSessions({
       core: this.core, config: c, clock: opts.clock, log: this.log, topology: opts.topology,
-      thresholds: agentThresholds(opts.priorityThresholds, c.qos.dscpMap,
+      thresholds: fcaByPriority(c) ? fcaUnrankedThresholds(c.qos.queues, c.qos.dscpMap) : agentThresholds(opts.priorityThresholds, c.qos.dscpMap,
         c.qos.enabled ? { queues: c.qos.queues, smallFlowletBytes: c.allocator.smallFlowletBytes } : undefined),
+      ...(fcaByPriority(c) ? { hostBands: hostBands(c.qos.queues, c.qos.dscpMap) } : {}),
       now: () => this.now(),
       schedule: () => this.schedule(),
       stopped: () => this.stopped,

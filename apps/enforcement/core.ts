@@ -210,7 +210,9 @@ export class EnforcementCore {
       f.tenantHostBps = this.settings.tenantLimits !== false && this.settings.mode !== 'meters' && f.tenantDeclared && f.tenant !== null
         ? this.tenantLimits.rateOf(f.agentId, f.tenant) : undefined;
     }
-    if (this.settings.mode !== 'agents') this.counters.updates.meters += this.meters.effects(this.flowlets, now.ms, out);
+    // fca by priority classes: nothing to police (the order is enforced by the queues)
+    const classesOnly = this.settings.policy === 'fca' && this.settings.fcaClassDscps !== undefined;
+    if (this.settings.mode !== 'agents' && !classesOnly) this.counters.updates.meters += this.meters.effects(this.flowlets, now.ms, out);
     this.counters.ran(now.ms);
     return out;
   }

@@ -57,6 +57,8 @@ export interface Flowlet {
   agentBps?: number;
   /** its tenant's limit at its host when the agent shapes the tenant as one class (tenant-limits.ts), bit/s */
   tenantHostBps?: number;
+  /** the priority class (DSCP) last pushed to its agent (fca priority enforcement) */
+  agentDscp?: number;
   allocatedEpochUs?: number;
   /** when the agent's rate was last changed (ms), and updates counted for this flowlet */
   agentPushedMs?: number;

@@ -5,12 +5,22 @@
  * Damping (first rates always go out):
  * - hysteresis, relative AND absolute: a pushed rate changes only when |new − pushed| exceeds both
  *   `rateChangeThreshold`·pushed and `rateChangeMinBps`;
- * - at most one change per flowlet (per meter) every `minUpdateIntervalMs`.
+ * - at most one change per flowlet (per meter) every `minUpdateIntervalMs` (under `fca`, increases are exempt).
  * A flowlet's end sends no clear: the agent removed its limit itself when it ended the flowlet.
+ *
+ * Under `fca` with `fcaClassDscps` set (`enforcement.fcaEnforce: priority`), no rates are enforced: each
+ * allocated flowlet gets its transfer's priority class (fca-classes.ts; FCA §4.2, Aalo SIGCOMM 2015) as a
+ * DSCP with an unlimited rate ({@link UNLIMITED_BPS}: the agent keeps no HTB class for it), pushed only when
+ * the flowlet's class changes.
  */
 import type { RatesMsg } from '../../protocol/agent.js';
 import type { Agent, Flowlet } from './flowlets.js';
 import type { EnforcementEffect, EnforcementSettings } from './types.js';
+import { PAYLOAD_PER_IP_BYTE } from './allocation.js';
+import { fcaClassDscpOf } from './fca-classes.js';
+
+/** The rate sent with a class-only `set` (fca priority enforcement): any rate ≥ the host link's; the agent clamps it and keeps no limit. */
+export const UNLIMITED_BPS = 1e12;
 
 /**
  * Whether `r` should replace `pushed` (set at `pushedMs`): hysteresis, relative (`relative`, default
@@ -23,6 +33,9 @@ export function rateMoved(
   if (pushed === undefined) return true;
   const d = Math.abs(r - pushed);
   if (d <= relative * pushed || d <= (settings.rateChangeMinBps ?? 0)) return false;
+  // fca serves transfers one after another (FCA §4.2): a rate going UP is the next transfer's turn, held
+  // back it would leave the link idle; only decreases wait for the interval
+  if (settings.policy === 'fca' && r > pushed) return true;
   return pushedMs === undefined || nowMs - pushedMs >= (settings.minUpdateIntervalMs ?? 0);
 }
 
@@ -35,6 +48,7 @@ export function agentRateEffects(
   settings: EnforcementSettings, flowlets: Iterable<Flowlet>, agents: ReadonlyMap<string, Agent>, nowMs: number, out: EnforcementEffect[],
 ): number {
   const sets = new Map<string, RatesMsg['set'][number][]>();
+  if (settings.policy === 'fca' && settings.fcaClassDscps) return classEffects(settings.fcaClassDscps, flowlets, agents, nowMs, out);
   for (const f of flowlets) {
     const r = f.allocatedBps;
     if (f.state !== 'allocated' || r === undefined || !(r > 0) || !Number.isFinite(r)) continue;
@@ -46,6 +60,34 @@ export function agentRateEffects(
     if (!list) sets.set(f.agentId, (list = []));
     list.push({ id: f.id, rateBps: Math.max(1, Math.round(r)) });
   }
+  return send(sets, agents, out);
+}
+
+/** fca priority enforcement: one `set` (class DSCP, unlimited rate) per allocated flowlet whose class changed. */
+function classEffects(
+  classDscps: readonly number[], flowlets: Iterable<Flowlet>, agents: ReadonlyMap<string, Agent>, nowMs: number, out: EnforcementEffect[],
+): number {
+  const live = [...flowlets].filter((f) => f.state === 'allocated');
+  const dscpOf = fcaClassDscpOf(live.map((f) => ({
+    id: f.key, transferId: f.transferId,
+    remainingBytes: f.sizeBytes !== undefined ? f.sizeBytes - f.bytes * PAYLOAD_PER_IP_BYTE : Infinity,
+  })), classDscps);
+  const sets = new Map<string, RatesMsg['set'][number][]>();
+  for (const f of live) {
+    const dscp = dscpOf.get(f.key)!;
+    if (f.agentDscp === dscp || !agents.get(f.agentId)?.connected) continue;
+    f.agentDscp = dscp;
+    f.agentBps = UNLIMITED_BPS;
+    f.agentPushedMs = nowMs;
+    f.agentUpdates++;
+    let list = sets.get(f.agentId);
+    if (!list) sets.set(f.agentId, (list = []));
+    list.push({ id: f.id, rateBps: UNLIMITED_BPS, dscp });
+  }
+  return send(sets, agents, out);
+}
+
+function send(sets: Map<string, RatesMsg['set'][number][]>, agents: ReadonlyMap<string, Agent>, out: EnforcementEffect[]): number {
   let sent = 0;
   for (const [id, set] of sets) {
     const a = agents.get(id)!;

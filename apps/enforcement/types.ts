@@ -25,6 +25,15 @@ export interface EnforcementSettings {
   /** a flowlet's rate (a meter's) is changed at most once per this period, ms; first rates and clears are exempt (default 0) */
   readonly minUpdateIntervalMs?: number;
   readonly smallFlowletBytes: number;
+  /** fca: fraction of each link water-filled among all flowlets (FCA §4.3; default the policy's, 1e-6) */
+  readonly fcaReserve?: number;
+  /** fca: floor of every flowlet's rate before transfers are served, bit/s (default the policy's, 0) */
+  readonly fcaMinRateBps?: number;
+  /**
+   * fca: enforce the transfer order by strict-priority classes instead of rates (`enforcement.fcaEnforce:
+   * priority`): the DSCP of each data class, highest first (fca-classes.ts); absent: rates
+   */
+  readonly fcaClassDscps?: readonly number[];
   readonly mode: EnforcementMode;
   readonly meterMarginFraction: number;
   readonly meterPer: MeterPer;

@@ -62,8 +62,8 @@ describe('config: defaults', () => {
         ovsdb: 'unix:/var/run/openvswitch/db.sock',
         priorityThresholds: { load: 0.6 },
       },
-      allocator: { policy: 'flowtune', intervalMs: 100, iterationsPerRun: 1, rateChangeThreshold: 0.05, rateChangeMinBps: 500000, minUpdateIntervalMs: 500, runOnProgress: false, tenantWeightPer: 'tenant', smallFlowletBytes: 50000 },
-      enforcement: { mode: 'both', meterMarginFraction: 0.1, meterPer: 'flowlet', meterBurstMs: 20, statsIntervalMs: 1000, meterExpiryS: 10, tenantLimits: true, tenantIdleMs: 5000 },
+      allocator: { policy: 'flowtune', intervalMs: 100, iterationsPerRun: 1, rateChangeThreshold: 0.05, rateChangeMinBps: 500000, minUpdateIntervalMs: 500, runOnProgress: false, tenantWeightPer: 'tenant', fcaReserve: 0.000001, fcaMinRateBps: 250000, smallFlowletBytes: 50000 },
+      enforcement: { mode: 'both', meterMarginFraction: 0.1, meterPer: 'flowlet', meterBurstMs: 20, statsIntervalMs: 1000, meterExpiryS: 10, tenantLimits: true, tenantIdleMs: 5000, fcaEnforce: 'rates' },
       agents: {
         socketPath: '/run/rivulet/agents.sock', heartbeatMs: 1000, expiryMs: 5000, socketMode: '0600',
         auth: { secrets: {}, unix: false, timeoutMs: 5000 }, maxAgents: 1024, maxActiveFlowletsPerAgent: 1024, maxEventsPerSecond: 20000,
@@ -185,7 +185,7 @@ describe('config: allocator, enforcement, agents, tenants (live allocation)', ()
       agents: { socketPath: '', idleGapMs: 2.5 },
       tenants: [{ name: 'blue', weight: 3, members: ['10.0.1.1', '10.0.2.0/24'] }, { name: 'red' }],
     });
-    expect(c.allocator).to.deep.equal({ policy: 'maxmin', intervalMs: 100, iterationsPerRun: 1, rateChangeThreshold: 0.1, rateChangeMinBps: 500000, minUpdateIntervalMs: 500, runOnProgress: false, tenantWeightPer: 'tenant', smallFlowletBytes: 50000 });
+    expect(c.allocator).to.deep.equal({ policy: 'maxmin', intervalMs: 100, iterationsPerRun: 1, rateChangeThreshold: 0.1, rateChangeMinBps: 500000, minUpdateIntervalMs: 500, runOnProgress: false, tenantWeightPer: 'tenant', fcaReserve: 0.000001, fcaMinRateBps: 250000, smallFlowletBytes: 50000 });
     expect(c.enforcement).to.deep.include({ mode: 'meters', meterPer: 'hostPair', meterMarginFraction: 0.1 });
     expect(c.agents).to.deep.include({ socketPath: '', heartbeatMs: 1000, expiryMs: 5000, idleGapMs: 2.5 });
     expect(c.tenants).to.deep.equal([

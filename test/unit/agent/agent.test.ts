@@ -106,6 +106,33 @@ describe('agent: orchestrator on a fake clock', () => {
     expect(s.agent.health().limits).to.equal(0);
   });
 
+  it('a set above the link rate (FCA order by priority) keeps no HTB class, only the DSCP; welcome.hostBands installs the DSCP bands', async () => {
+    const s = setup();
+    await s.agent.start();
+    s.agent.channelUp(WELCOME);
+    s.agent.message({ ...WELCOME, hostBands: [[46], [26]] });
+    expect(s.tcLines.at(-1)).to.include('filter add dev h1-eth0 parent 1: protocol ip prio 20 u32 match ip dsfield 0x68 0xfc flowid 1:ff01');
+    s.send(3);
+    s.agent.message({ type: 'rates', seq: 1, set: [{ id: 'f1', rateBps: 5e6 }], clear: [] });
+    expect(s.agent.health().limits).to.equal(1);
+    s.agent.message({ type: 'rates', seq: 2, set: [{ id: 'f1', rateBps: 1e12, dscp: 26 }], clear: [] });
+    expect(s.agent.health().limits, 'the limit removed').to.equal(0);
+    expect(s.tcLines.at(-1)).to.include('class del dev h1-eth0 classid 1:2');
+    expect(s.events.enforced.at(-1)).to.deep.include({ id: 'f1', rateBps: null });
+    expect(s.nftBatches.flat().join('\n')).to.contain('goto dscp26');
+  });
+
+  it('one class only (fca by priority): a declared size needs no per-flow override, the classify chain marks it', async () => {
+    const s = setup();
+    await s.agent.start();
+    s.agent.channelUp(WELCOME);
+    s.agent.message({ ...WELCOME, thresholds: { thresholdsBytes: [], dscpByPriority: [46] } });
+    const before = s.nftBatches.length;
+    s.agent.declare({ dst: '10.0.0.2', dport: 5002, proto: 6, sizeBytes: 5000 });
+    s.send(1, { ...F, dport: 5002 });
+    expect(s.nftBatches.slice(before).flat().join('\n')).to.not.contain('add element ip rivulet classes');
+  });
+
   it('classes: no per-packet re-marking; a declared size or the controller\'s DSCP is a per-flow override', async () => {
     const s = setup();
     await s.agent.start();

@@ -86,6 +86,42 @@ describe('agent: flowlet detector', () => {
     expect(d.pendingDeclarations()).to.have.length(0);
   });
 
+  it('a declared size covers every flowlet of its message: the rest carries over an idle gap, a new declaration wins', () => {
+    const d = new FlowletDetector({ idleGapMs: 100, smallFlowletBytes: 1e9 });
+    d.declare({ dst: '10.0.0.2', dport: 5001, proto: 6, sport: 40000, sizeBytes: 100 * 1448, transferId: 't7', tenant: 'a' }, T0);
+    const s1 = (d.packet(data(A, T0))[0] as Extract<DetectorEvent, { type: 'start' }>).start;
+    expect(s1).to.include({ sizeBytes: 144_800, transferId: 't7', tenant: 'a' });
+    for (let i = 1; i < 40; i++) d.packet(data(A, T0 + i * 1000)); // 40 segments, then a stall
+    // 300 ms later the same connection sends again: the second flowlet still belongs to t7, 60 segments left
+    const ev = d.packet(data(A, T0 + 340_000));
+    expect(types(ev)).to.deep.equal(['end', 'start']);
+    const s2 = (ev[1] as Extract<DetectorEvent, { type: 'start' }>).start;
+    expect(s2).to.include({ id: 'f2', sizeBytes: 60 * 1448, transferId: 't7', tenant: 'a' });
+    for (let i = 1; i < 60; i++) d.packet(data(A, T0 + 340_000 + i * 1000)); // the message's last 60 segments
+    d.tick(T0 + 1_000_000);
+    expect(d.carriedDeclarations(), 'all sent: nothing carried').to.have.length(0);
+    // the next message on the kept-alive connection: a stalled first flowlet, then its own declaration wins
+    d.declare({ dst: '10.0.0.2', dport: 5001, proto: 6, sport: 40000, sizeBytes: 10 * 1448, transferId: 't8' }, T0 + 1_100_000);
+    d.packet(data(A, T0 + 1_100_000));
+    d.tick(T0 + 1_300_000);
+    expect(d.carriedDeclarations().map((c) => [c.transferId, c.sizeBytes])).to.deep.equal([['t8', 9 * 1448]]);
+    d.declare({ dst: '10.0.0.2', dport: 5001, proto: 6, sport: 40000, sizeBytes: 5000, transferId: 't9' }, T0 + 1_400_000);
+    const s3 = (d.packet(data(A, T0 + 1_400_000))[0] as Extract<DetectorEvent, { type: 'start' }>).start;
+    expect(s3).to.include({ sizeBytes: 5000, transferId: 't9' });
+    expect(d.carriedDeclarations()).to.have.length(0);
+  });
+
+  it('a carried rest expires after declarationTtlMs', () => {
+    const d = new FlowletDetector({ idleGapMs: 100, smallFlowletBytes: 1e9, declarationTtlMs: 1000 });
+    d.declare({ dst: '10.0.0.2', dport: 5001, proto: 6, sizeBytes: 1e6 }, T0);
+    d.packet(data(A, T0));
+    d.tick(T0 + 200_000);
+    expect(d.carriedDeclarations()).to.have.length(1);
+    d.tick(T0 + 1_200_001);
+    expect(d.carriedDeclarations()).to.have.length(0);
+    expect((d.packet(data(A, T0 + 1_300_000))[0] as Extract<DetectorEvent, { type: 'start' }>).start).to.not.have.property('sizeBytes');
+  });
+
   it('property: bytes are conserved and every start has exactly one end', () => {
     fc.assert(
       fc.property(

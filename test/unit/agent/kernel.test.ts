@@ -173,6 +173,16 @@ describe('agent: kernel flowlet tracker', () => {
     expect(k.overflow).to.equal(1);
   });
 
+  it('a declared size not yet sent when its flowlet ends carries over to the 5-tuple\'s next flowlet', () => {
+    const k = make();
+    k.declare({ dst: F.dst, dport: F.dport, proto: 6, sport: F.sport, sizeBytes: 200 * 1448, transferId: 't3' }, ms(0));
+    k.started({ tsUs: ms(1), flow: F, ipBytes: 1500 });
+    k.snapshot(ms(100), ms(101), [el(150_000, 100)]); // 100 segments of 1448 bytes
+    expect(k.snapshot(ms(400), ms(401), []).map((e) => e.type)).to.deep.equal(['end']);
+    const [s] = k.started({ tsUs: ms(500), flow: F, ipBytes: 1500 });
+    expect(s).to.deep.include({ start: { id: 'f2', flow: F, firstPacketEpochUs: ms(500), bytes: 1500, sizeBytes: 100 * 1448, transferId: 't3' } });
+  });
+
   it('property: every start has exactly one end once the set is empty, and end bytes are the last polled', () => {
     fc.assert(fc.property(fc.array(fc.tuple(fc.integer({ min: 0, max: 3 }), fc.boolean(), fc.integer({ min: 1, max: 5000 })), { maxLength: 60 }), (steps) => {
       const k = make();

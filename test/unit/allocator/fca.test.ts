@@ -9,6 +9,9 @@ import type { SimResult } from '../../../apps/allocator/simulator/fluid.js';
 import { parseProblem } from '../../../apps/allocator/problem.js';
 import { simulate } from '../../../apps/allocator/simulator/fluid.js';
 import { readFileSync } from 'node:fs';
+import { Fabric } from '../../../apps/allocator/fabric.js';
+import { fcaAllocate } from '../../../apps/allocator/fca.js';
+import { FlowletTable } from '../../../apps/allocator/table.js';
 
 const FIG5 = 'test/unit/allocator/fixtures/fca-fig5.json';
 const FIG5_LATE = 'test/unit/allocator/fixtures/fca-fig5-late.json';
@@ -63,5 +66,32 @@ describe('allocator/fca: FCA Fig. 5 via rivulet simulate', () => {
     expect(code).to.equal(2);
     expect(err.trim().split('\n')).to.have.length(1);
     expect(err).to.contain('"x1"');
+  });
+
+  it('minRateBps: a transfer waiting behind a smaller one keeps a floor instead of ~0 (a TCP flow keeps its ACK clock)', () => {
+    const f = new Fabric(1);
+    const host = f.addLink('h1-up', 20e6);
+    const t = new FlowletTable(f, { maxHops: 2 });
+    const small = t.add({ path: [host], weight: 1, sizeBits: 1e6, transfer: 0 });
+    const big = t.add({ path: [host], weight: 1, sizeBits: 10e6, transfer: 1 });
+    const rates = (o: Parameters<typeof fcaAllocate>[2]): [number, number] => {
+      const out = new Float64Array(t.span);
+      fcaAllocate(t, out, o);
+      return [out[t.slotOf(small)]!, out[t.slotOf(big)]!];
+    };
+    const [s0, b0] = rates({ reserve: 0 });
+    expect(s0).to.be.closeTo(20e6, 1e-6);
+    expect(b0, 'the paper rule: the larger transfer waits at 0').to.equal(0);
+    const [s1, b1] = rates({ reserve: 0, minRateBps: 250e3 });
+    expect(b1).to.be.closeTo(250e3, 1e-6);
+    expect(s1, 'the smaller transfer takes the rest: 20 Mbit/s less the floor').to.be.closeTo(19.75e6, 1e-6);
+    // floors never overbook a link: 100 flows at 250 kbit/s on 20 Mbit/s get 200 kbit/s each
+    const many = Array.from({ length: 98 }, (_, i) => t.add({ path: [host], weight: 1, sizeBits: 1e7 + i, transfer: 2 + i }));
+    const out = new Float64Array(t.span);
+    fcaAllocate(t, out, { reserve: 0, minRateBps: 250e3, workConserving: false });
+    expect(out[t.slotOf(many[97]!)]).to.be.closeTo(200e3, 1e-6);
+    let sum = 0;
+    t.forEachSlot((sl) => { sum += out[sl]!; });
+    expect(sum).to.be.closeTo(20e6, 1e-3);
   });
 });

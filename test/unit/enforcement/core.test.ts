@@ -132,6 +132,44 @@ describe('enforcement core: allocation', () => {
     h.run();
     expect(h.core.flowlet('h21', 'f')!.allocatedBps!).to.be.above(h.core.flowlet('h11', 'f')!.allocatedBps!);
   });
+
+  it('fca: a flowlet whose IP bytes reached its declared (payload) size still has its last segments to send and stays first', () => {
+    const h = new Harness({ policy: 'fca', fcaReserve: 0.01 });
+    const a = tuple(ip(1, 1), ip(3, 1));
+    const b = tuple(ip(2, 1), ip(3, 1));
+    h.pin(a);
+    h.pin(b);
+    h.hello('h11', [start('f', a, { sizeBytes: 1e6 })]);
+    h.hello('h21', [start('f', b, { sizeBytes: 2e6 })]);
+    h.run();
+    // 1,000,000 IP bytes = 666 full segments = 965 kB of payload: 35 kB of the 1 MB are still to go
+    h.events('h11', { progress: [{ id: 'f', bytes: 1_000_000, atEpochUs: h.now().epochUs }] });
+    h.run();
+    const aBps = h.core.flowlet('h11', 'f')!.allocatedBps!;
+    const bBps = h.core.flowlet('h21', 'f')!.allocatedBps!;
+    expect(aBps, 'the nearly done flow keeps the shared link (100 Mbit/s less the 1% reserve, plus its half of it)').to.be.closeTo(99.5e6, 1e3);
+    expect(bBps).to.be.closeTo(0.5e6, 1e3);
+  });
+
+  it('fca: between agent reports a transfer that its enforced rate has finished hands the link to the next one', () => {
+    const h = new Harness({ policy: 'fca', minUpdateIntervalMs: 500, rateChangeMinBps: 500_000 });
+    const a = tuple(ip(1, 1), ip(3, 1));
+    const b = tuple(ip(2, 1), ip(3, 1));
+    h.pin(a);
+    h.pin(b);
+    h.hello('h11', [start('f', a, { sizeBytes: 1e6, bytes: 0 })]);
+    h.hello('h21', [start('f', b, { sizeBytes: 2e6, bytes: 0 })]);
+    h.run();
+    expect(h.core.flowlet('h11', 'f')!.allocatedBps!, 'the smaller transfer first, at the link rate').to.be.above(99e6);
+    expect(h.core.flowlet('h21', 'f')!.allocatedBps!).to.be.below(1e3);
+    h.runs(1); // 100 ms at 100 Mbit/s: 1.25 MB could have gone, more than a's 1 MB; no report came
+    expect(h.core.flowlet('h21', 'f')!.allocatedBps!, 'b has the link without waiting for a\'s end').to.be.above(99e6);
+    expect(h.core.flowlet('h21', 'f')!.agentRateBps!, 'pushed at once although b\'s rate changed < 500 ms ago').to.be.above(99e6);
+    // a report that a is not done after all (500 kB sent) gives it back its place
+    h.events('h11', { progress: [{ id: 'f', bytes: 500_000, atEpochUs: h.now().epochUs }] });
+    h.run();
+    expect(h.core.flowlet('h11', 'f')!.allocatedBps!).to.be.above(99e6);
+  });
 });
 
 describe('enforcement core: updates only when a rate changes', () => {

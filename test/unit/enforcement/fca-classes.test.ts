@@ -1,0 +1,93 @@
+/**
+ * FCA's transfer order by priority classes (apps/enforcement/fca-classes.ts, rate-effects.ts): the ranking,
+ * the classes from the QoS queues, and that the agents hear only of class changes.
+ */
+import { expect } from 'chai';
+import { fcaClassDscpOf, fcaClassDscps, fcaUnrankedThresholds, hostBands } from '../../../apps/enforcement/fca-classes.js';
+import { agentRateEffects, UNLIMITED_BPS } from '../../../apps/enforcement/rate-effects.js';
+import type { Agent, Flowlet } from '../../../apps/enforcement/flowlets.js';
+import type { EnforcementEffect, EnforcementSettings } from '../../../apps/enforcement/types.js';
+import { DEFAULT_DSCP_MAP } from '../../../apps/qos/config.js';
+import { bandLines } from '../../../agent/tc.js';
+
+const CLASSES = [26, 10, 0];
+
+describe('enforcement: fca priority classes', () => {
+  it('ranks transfers by remaining bytes: the smallest in the top data class, the rest below, the tail best effort', () => {
+    const m = fcaClassDscpOf([
+      { id: 'a1', transferId: 'A', remainingBytes: 300_000 },
+      { id: 'a2', transferId: 'A', remainingBytes: 300_000 },
+      { id: 'b1', transferId: 'B', remainingBytes: 100_000 },
+      { id: 'c1', transferId: 'C', remainingBytes: 50_000 },
+      { id: 'c2', transferId: 'C', remainingBytes: 40_000 },
+      { id: 'x', remainingBytes: Infinity },
+    ], CLASSES);
+    expect(m.get('c1')).to.equal(26); // C: 90 kB, smallest
+    expect(m.get('c2')).to.equal(26); // every flowlet of a transfer in its class
+    expect(m.get('b1')).to.equal(10);
+    expect(m.get('a1')).to.equal(0);
+    expect(m.get('a2')).to.equal(0);
+    expect(m.get('x')).to.equal(0); // unknown size last
+  });
+
+  it('a transfer finishing promotes the next one', () => {
+    const before = fcaClassDscpOf([
+      { id: 'a', transferId: 'A', remainingBytes: 10_000 },
+      { id: 'b', transferId: 'B', remainingBytes: 20_000 },
+    ], CLASSES);
+    expect([before.get('a'), before.get('b')]).to.deep.equal([26, 10]);
+    const after = fcaClassDscpOf([{ id: 'b', transferId: 'B', remainingBytes: 20_000 }], CLASSES);
+    expect(after.get('b')).to.equal(26);
+  });
+
+  it('the classes are the queues below the top one, then best effort; host bands mirror every queue', () => {
+    expect(fcaClassDscps(4, DEFAULT_DSCP_MAP)).to.deep.equal([26, 10, 0]);
+    expect(fcaClassDscps(2, DEFAULT_DSCP_MAP)).to.deep.equal([0]);
+    expect(hostBands(4, DEFAULT_DSCP_MAP)).to.deep.equal([[46, 48], [26, 34], [10, 18]]);
+    // what the agents class themselves (not ranked yet) rides the top queue, never below a ranked transfer
+    expect(fcaUnrankedThresholds(4, DEFAULT_DSCP_MAP)).to.deep.equal({ thresholdsBytes: [], dscpByPriority: [46] });
+  });
+
+  it('host bands: an HTB class per band with its prio, one dsfield filter per DSCP, the default class last', () => {
+    const lines = bandLines('h1-eth0', 20e6, [[46], [26]]);
+    expect(lines).to.include('class replace dev h1-eth0 parent 1:1 classid 1:ff01 htb rate 200000bit ceil 20000000bit burst 2500 cburst 2500 quantum 1514 prio 1');
+    expect(lines).to.include('filter add dev h1-eth0 parent 1: protocol ip prio 20 u32 match ip dsfield 0xb8 0xfc flowid 1:ff00');
+    expect(lines).to.include('filter add dev h1-eth0 parent 1: protocol ip prio 20 u32 match ip dsfield 0x68 0xfc flowid 1:ff01');
+    expect(lines.at(-1)).to.equal('class change dev h1-eth0 classid 1:ffff htb rate 200000bit ceil 20000000bit burst 2500 cburst 2500 quantum 1514 prio 2');
+  });
+});
+
+describe('enforcement: fca priority classes pushed to agents', () => {
+  const settings = { policy: 'fca', fcaClassDscps: CLASSES, rateChangeThreshold: 0.05 } as unknown as EnforcementSettings;
+  const agents = new Map<string, Agent>([['ag', { id: 'ag', connected: true, seq: 0 } as unknown as Agent]]);
+  const flowlet = (id: string, transferId: string, sizeBytes: number, allocatedBps: number): Flowlet => ({
+    key: `ag/${id}`, agentId: 'ag', id, transferId, sizeBytes, bytes: 0, state: 'allocated', allocatedBps, agentUpdates: 0,
+  }) as unknown as Flowlet;
+
+  it('sends each flowlet its class with an unlimited rate, then nothing until a class changes', () => {
+    const a = flowlet('a', 'A', 10_000, 5e6);
+    const b = flowlet('b', 'B', 50_000, 1e6);
+    let out: EnforcementEffect[] = [];
+    expect(agentRateEffects(settings, [a, b], agents, 0, out)).to.equal(2);
+    const set = (out[0] as Extract<EnforcementEffect, { kind: 'rates' }>).msg.set;
+    expect(set).to.deep.equal([{ id: 'a', rateBps: UNLIMITED_BPS, dscp: 26 }, { id: 'b', rateBps: UNLIMITED_BPS, dscp: 10 }]);
+
+    // the FCA rates move, the order does not: no message
+    a.allocatedBps = 2e6;
+    b.allocatedBps = 9e6;
+    out = [];
+    expect(agentRateEffects(settings, [a, b], agents, 10, out)).to.equal(0);
+    expect(out).to.have.length(0);
+
+    // A ends (its flowlet leaves the table): B is promoted, and only B is pushed
+    out = [];
+    expect(agentRateEffects(settings, [b], agents, 20, out)).to.equal(1);
+    expect((out[0] as Extract<EnforcementEffect, { kind: 'rates' }>).msg.set).to.deep.equal([{ id: 'b', rateBps: UNLIMITED_BPS, dscp: 26 }]);
+  });
+
+  it('without fcaClassDscps the rates go out as before (no DSCP)', () => {
+    const out: EnforcementEffect[] = [];
+    agentRateEffects({ ...settings, fcaClassDscps: undefined } as unknown as EnforcementSettings, [flowlet('c', 'C', 10_000, 3e6)], agents, 0, out);
+    expect((out[0] as Extract<EnforcementEffect, { kind: 'rates' }>).msg.set).to.deep.equal([{ id: 'c', rateBps: 3e6 }]);
+  });
+});
