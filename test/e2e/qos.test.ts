@@ -146,8 +146,13 @@ describe('QoS end to end: strict priority by DSCP on controller-shaped links (Mi
 
     expect(beBefore, 'BE alone fills the bottleneck').to.be.at.least(0.9 * CAP);
     expect(duringRows.length, 'intervals with the top flow').to.be.at.least(4);
+    // the top class takes ≥ 90% of the link on average and ≥ 90% of what the port delivers in every 0.5 s
+    // interval (one interval's 44.8 Mbit/s against an absolute 45 failed a fresh-clone run: iperf3's interval
+    // edges move a few ms; without strict priority the split would be near 50/50)
+    const meanTop = duringRows.reduce((a, r) => a + r.top, 0) / duringRows.length;
+    expect(meanTop, 'top class, mean').to.be.at.least(0.9 * CAP);
     for (const r of duringRows) {
-      expect(r.top, 'top class share').to.be.at.least(0.9 * CAP);
+      expect(r.top / (r.top + r.be), 'top class share of the delivered bytes').to.be.at.least(0.9);
       expect(r.be, 'best-effort share').to.be.at.most(0.1 * CAP);
     }
     expect(recovered.length).to.be.at.least(4);
