@@ -125,8 +125,9 @@ function writeConfig(dir: string, name: string, cfg: Record<string, unknown>): s
 
 describe('Live allocation end to end: host agents, allocator, meters (Mininet) @slow', function () {
   this.timeout(900_000);
-  const dir = mkdtempSync(join(tmpdir(), 'rivulet-alloc-e2e-'));
-  const socketPath = join(dir, 'agents.sock');
+  // made in before(): a describe body runs even when --grep filters every test out, and after() would not
+  let dir = '';
+  let socketPath = '';
   let ofPort = 0;
   let apiPort = 0;
   let ctl: CliController | undefined;
@@ -135,6 +136,8 @@ describe('Live allocation end to end: host agents, allocator, meters (Mininet) @
 
   before(async function () {
     if (UNAVAILABLE) this.skip();
+    dir = mkdtempSync(join(tmpdir(), 'rivulet-alloc-e2e-'));
+    socketPath = join(dir, 'agents.sock');
     ofPort = await freePort();
     apiPort = await freePort();
   });
@@ -143,7 +146,7 @@ describe('Live allocation end to end: host agents, allocator, meters (Mininet) @
     await agents?.stop();
     await fabric?.stop();
     await ctl?.stop();
-    rmSync(dir, { recursive: true, force: true });
+    if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
   /** (Re)starts the controller CLI on the fixed ports with `cfg` and waits until discovery settled. */

@@ -3,14 +3,15 @@
  * offending flow or link for each kind of invalid input.
  */
 import { expect } from 'chai';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runAllocate } from '../../../cli/commands/allocate.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'rivulet-alloc-'));
+let dir = '';
 let n = 0;
 function file(content: unknown): string {
+  dir ||= mkdtempSync(join(tmpdir(), 'rivulet-alloc-'));
   const p = join(dir, `p${n++}.json`);
   writeFileSync(p, typeof content === 'string' ? content : JSON.stringify(content));
   return p;
@@ -27,6 +28,8 @@ const good = {
   links: [{ id: 'a', capacityBps: 1e9 }, { id: 'b', capacityBps: 5e8 }],
   flows: [{ id: 'f1', path: ['a'] }, { id: 'f2', path: ['a', 'b'] }, { id: 'f3', path: ['b'], weight: 2 }],
 };
+
+after(() => { if (dir) rmSync(dir, { recursive: true, force: true }); });
 
 describe('rivulet allocate', () => {
   for (const policy of ['flowtune', 'maxmin', 'fca', 'divisions']) {
