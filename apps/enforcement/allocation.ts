@@ -23,6 +23,15 @@ export const MAX_LINKS = 12;
 /** Payload bytes per IP byte of a full-sized TCP segment on a 1500-byte MTU (1448 of 1500: IPv4 + TCP + timestamps). */
 export const PAYLOAD_PER_IP_BYTE = 1448 / 1500;
 
+/**
+ * What is left of `f`'s declared size (FCA's remaining volume), bytes, given `extraPayloadBytes` sent since its
+ * last report; the agents count IP bytes, taken as full-sized segments' payload ({@link PAYLOAD_PER_IP_BYTE}).
+ * Infinity when no size was declared; never below 0.
+ */
+export function remainingPayloadBytes(f: Pick<Flowlet, 'sizeBytes' | 'bytes'>, extraPayloadBytes = 0): number {
+  return f.sizeBytes === undefined ? Infinity : Math.max(0, f.sizeBytes - f.bytes * PAYLOAD_PER_IP_BYTE - extraPayloadBytes);
+}
+
 export class Allocation {
   readonly links: LinkRegistry;
   readonly table: FlowletTable;
@@ -98,9 +107,7 @@ export class Allocation {
    * call a flow done 3.5% before its end and leave its tail to work conservation alone (FCA §4.3).
    */
   noteProgress(f: Flowlet): void {
-    if (f.handle >= 0 && f.sizeBytes !== undefined) {
-      this.table.setRemaining(f.handle, Math.max(0, f.sizeBytes - f.bytes * PAYLOAD_PER_IP_BYTE) * 8);
-    }
+    if (f.handle >= 0 && f.sizeBytes !== undefined) this.table.setRemaining(f.handle, remainingPayloadBytes(f) * 8);
   }
 
   /** Runs the policy and records each allocated flowlet's rate and the link loads. */
@@ -143,8 +150,7 @@ export class Allocation {
     for (const f of flowlets.values()) {
       if (f.state !== 'allocated' || f.handle < 0 || f.sizeBytes === undefined) continue;
       const sinceS = Math.max(0, now.epochUs - f.last.atEpochUs) / 1e6;
-      const sentBytes = f.bytes * PAYLOAD_PER_IP_BYTE + ((f.agentBps ?? 0) * sinceS) / 8;
-      this.table.setRemaining(f.handle, Math.max(0, f.sizeBytes - sentBytes) * 8);
+      this.table.setRemaining(f.handle, remainingPayloadBytes(f, ((f.agentBps ?? 0) * sinceS) / 8) * 8);
     }
   }
 

@@ -47,8 +47,8 @@ export function rateMoved(
 export function agentRateEffects(
   settings: EnforcementSettings, flowlets: Iterable<Flowlet>, agents: ReadonlyMap<string, Agent>, nowMs: number, out: EnforcementEffect[],
 ): number {
-  const sets = new Map<string, RatesMsg['set'][number][]>();
   if (settings.policy === 'fca' && settings.fcaClassDscps) return classEffects(settings.fcaClassDscps, flowlets, agents, nowMs, out);
+  const sets = new Map<string, RatesMsg['set'][number][]>();
   for (const f of flowlets) {
     const r = f.allocatedBps;
     if (f.state !== 'allocated' || r === undefined || !(r > 0) || !Number.isFinite(r)) continue;
