@@ -269,11 +269,15 @@ export class HostAgent {
     this.rearmTick();
   }
 
-  /** A declaration from the local API: attaches to the next flowlet of its 5-tuple. */
+  /**
+   * A declaration from the local API: attaches to the next flowlet of its 5-tuple, or at once to the live
+   * flowlet of its 5-tuple that it covers (detector.ts, DeclaringSource.declare).
+   */
   declare(d: FlowDeclaration): void {
-    this.detector.declare(d, this.deps.nowEpochUs());
+    const events = this.detector.declare(d, this.deps.nowEpochUs());
     // a declared tenant with a host limit: the flow is steered before its first packet (BwE §4)
-    if (d.tenant !== undefined && d.sport) this.write(this.steer(d.tenant, { dst: d.dst, proto: d.proto, sport: d.sport, dport: d.dport }));
+    if (d.tenant !== undefined && d.sport && events.length === 0) this.write(this.steer(d.tenant, { dst: d.dst, proto: d.proto, sport: d.sport, dport: d.dport }));
+    if (events.length > 0) this.handle(events);
   }
 
   /** The hello of a (re)connect: every live flowlet, with its bytes so far. */

@@ -16,7 +16,9 @@
  * - A declaration (local API, FCA §5.2: size, deadline, transfer, tenant) attaches to the NEXT flowlet of
  *   the matching 5-tuple: same proto, dst, dport, and the same sport unless the declaration's sport is
  *   0/absent (a wildcard); exact-sport declarations win over wildcards, older over newer. Declarations
- *   expire after `declarationTtlMs`.
+ *   expire after `declarationTtlMs`. An exact-sport declaration that arrives while its 5-tuple's flowlet is
+ *   live and not covered by an earlier declaration attaches to that flowlet at once (it is re-started with
+ *   the declaration): an application need not wait for the agent's answer before it sends.
  * - A declared SIZE covers the whole message, not only its first flowlet (FCA §4.1 ranks transfers by their
  *   remaining volume): when a flowlet with a declared size ends before it sent that many payload bytes
  *   (a TCP stall, a rate limit, a pause longer than the idle gap), the rest of the declaration — the
@@ -81,7 +83,8 @@ export interface FlowDeclaration {
 export interface FlowletSource {
   readonly options: DetectorOptions;
   configure(opts: Partial<DetectorOptions>): void;
-  declare(d: FlowDeclaration, nowUs: number): void;
+  /** a declaration; the events of a live flowlet it attached to at once (see DeclaringSource.declare) */
+  declare(d: FlowDeclaration, nowUs: number): DetectorEvent[];
   /** declarations not yet attached */
   pendingDeclarations(): readonly FlowDeclaration[];
   /** periodic work at `nowUs` (µs epoch) */
@@ -150,7 +153,6 @@ export function flowletStart(f: LiveFlowlet): FlowletStart {
   };
 }
 
-/** Flowlet detection over one agent's outgoing packets (see the file comment). */
 /**
  * What both flowlet sources (this packet detector and the kernel tracker, kernel-detector.ts) share: the
  * options, the declarations waiting for their 5-tuple's next flowlet (dropped after
@@ -176,10 +178,58 @@ export abstract class DeclaringSource {
     this.opts = { ...this.opts, ...opts };
   }
 
-  /** Queues a declaration for the next flowlet of the matching 5-tuple, at `nowUs` (µs epoch). */
-  declare(d: FlowDeclaration, nowUs: number): void {
+  /**
+   * A declaration at `nowUs` (µs epoch); returns the events of a live flowlet it attached to at once.
+   *
+   * A declaration that names its source port also attaches to a LIVE flowlet of its 5-tuple that no
+   * declaration covers (none, or a declared size all sent): that flowlet carries the declared message — an
+   * application that declares without waiting for the answer sends first, and a kept-alive connection's
+   * next message may continue its flowlet within the idle gap. The flowlet ends and a flowlet with the
+   * declaration starts in its place with the same counters (see {@link lateDeclaredSize}). The oldest waiting
+   * declaration of the 5-tuple attaches first (it is for the earlier message). This is checked here and at
+   * every `tick`/poll, so a declaration made while the previous message is still being sent attaches when
+   * that message is all sent.
+   */
+  declare(d: FlowDeclaration, nowUs: number): DetectorEvent[] {
     this.pending.push({ d, atUs: nowUs });
+    return d.sport ? this.attachLate(nowUs, tupleKeyOf(d)) : [];
   }
+
+  /**
+   * Attaches waiting exact-sport declarations to the live flowlets they now cover (see {@link declare}),
+   * only for the 5-tuple `onlyTuple` (a {@link tupleKeyOf}) when given; returns the events.
+   */
+  protected attachLate(nowUs: number, onlyTuple?: string): DetectorEvent[] {
+    let out: DetectorEvent[] | undefined;
+    let byTuple: Map<string, [string, LiveRecord]> | undefined;
+    const done = new Set<string>();
+    for (let i = 0; i < this.pending.length; i++) {
+      const d = this.pending[i]!.d;
+      if (!d.sport) continue;
+      const tuple = tupleKeyOf(d);
+      if ((onlyTuple !== undefined && tuple !== onlyTuple) || done.has(tuple)) continue;
+      done.add(tuple); // the oldest waiting declaration of a 5-tuple decides for it
+      if (!byTuple) {
+        byTuple = new Map();
+        for (const e of this.liveRecords()) byTuple.set(tupleKeyOf(e[1].flow), e);
+      }
+      const hit = byTuple.get(tuple);
+      if (!hit || lateDeclaredSize(undefined, hit[1]) === null) continue;
+      this.pending.splice(i--, 1);
+      const sizeBytes = lateDeclaredSize(d.sizeBytes, hit[1]);
+      (out ??= []).push(...this.redeclare(hit[0], { ...d, ...(sizeBytes != null ? { sizeBytes } : {}) }, nowUs));
+    }
+    return out ?? [];
+  }
+
+  /** The live flowlets by 5-tuple key. */
+  protected abstract liveRecords(): Iterable<[string, LiveRecord]>;
+
+  /**
+   * Ends the live flowlet at `key` and starts one in its place at `nowUs` with the same counters and
+   * `declared`: returns the end, the start and, when the counters are past `smallFlowletBytes`, a progress.
+   */
+  protected abstract redeclare(key: string, declared: FlowDeclaration, nowUs: number): DetectorEvent[];
 
   /** Declarations not yet attached. */
   pendingDeclarations(): readonly FlowDeclaration[] {
@@ -224,6 +274,40 @@ export abstract class DeclaringSource {
   }
 }
 
+/** `sport>dst:dport/proto`: a declaration's 5-tuple (it has no source address), or a flow's without it. */
+export function tupleKeyOf(t: { readonly sport?: number; readonly dst: string; readonly dport: number; readonly proto: number }): string {
+  return `${t.sport ?? 0}>${t.dst}:${t.dport}/${t.proto}`;
+}
+
+/** What {@link DeclaringSource.declare} reads of a live flowlet. */
+export interface LiveRecord {
+  readonly flow: FiveTuple;
+  readonly bytes: number;
+  readonly packets: number;
+  readonly declared: FlowDeclaration | undefined;
+}
+
+/** How far the header estimate of {@link declaredBytesLeft} (52 bytes a TCP packet) may err, bytes a packet (no timestamps: 40). */
+const HEADER_SLACK_BYTES = 12;
+
+/**
+ * The size a late declaration of `sizeBytes` takes on the live flowlet `f` whose counters it inherits, or
+ * null when `f` is still covered by an earlier declaration (its declared size not all sent, or no size
+ * declared): the declared size in the flowlet's cumulative count, i.e. the payload of the earlier message
+ * (when `f` carried one that is all sent) plus `sizeBytes` — so that size − payload sent is the new message's
+ * remaining volume, as FCA §4.1 ranks it. Undefined when no size is declared.
+ */
+export function lateDeclaredSize(sizeBytes: number | undefined, f: LiveRecord): number | undefined | null {
+  const before = f.declared;
+  if (before !== undefined) {
+    if (before.sizeBytes === undefined) return null;
+    const left = declaredBytesLeft(before.sizeBytes, f.flow.proto, f.bytes, f.packets);
+    if (left > HEADER_SLACK_BYTES * f.packets) return null;
+  }
+  if (sizeBytes === undefined) return undefined;
+  return sizeBytes + (before?.sizeBytes ?? 0);
+}
+
 /**
  * Payload bytes of a declared message of `sizeBytes` not yet sent after `ipBytes` in `packets` payload
  * packets: the IP and transport headers (IPv4 20 + TCP 20 + timestamps 12 = 52 bytes; UDP 28) are taken off
@@ -234,6 +318,7 @@ export function declaredBytesLeft(sizeBytes: number, proto: number, ipBytes: num
   return sizeBytes - Math.max(0, ipBytes - header * packets);
 }
 
+/** Flowlet detection over one agent's outgoing packets (see the file comment). */
 export class FlowletDetector extends DeclaringSource implements FlowletSource {
   private readonly live = new Map<string, Flowlet>();
   /** packets of new 5-tuples ignored because `maxFlowlets` were live */
@@ -282,6 +367,7 @@ export class FlowletDetector extends DeclaringSource implements FlowletSource {
       }
     }
     this.expireDeclarations(nowUs);
+    if (this.pending.length > 0) out.push(...this.attachLate(nowUs));
     return out;
   }
 
@@ -294,6 +380,24 @@ export class FlowletDetector extends DeclaringSource implements FlowletSource {
   byId(id: string): LiveFlowlet | undefined {
     for (const f of this.live.values()) if (f.id === id) return view(f);
     return undefined;
+  }
+
+  protected liveRecords(): Iterable<[string, LiveRecord]> {
+    return this.live;
+  }
+
+  protected redeclare(key: string, declared: FlowDeclaration, nowUs: number): DetectorEvent[] {
+    const old = this.live.get(key)!;
+    this.live.delete(key);
+    const out: DetectorEvent[] = [{ type: 'end', end: { id: old.id, lastPacketEpochUs: old.lastUs, bytes: old.bytes } }];
+    const f: Flowlet = { ...old, id: `f${this.nextId++}`, firstUs: old.declared ? nowUs : old.firstUs, lastProgressUs: undefined, declared };
+    this.live.set(key, f);
+    out.push({ type: 'start', start: flowletStart(view(f)) });
+    if (f.bytes >= this.opts.smallFlowletBytes) {
+      f.lastProgressUs = nowUs;
+      out.push({ type: 'progress', progress: { id: f.id, bytes: f.bytes, atEpochUs: nowUs } });
+    }
+    return out;
   }
 
   private gapUs(): number {

@@ -31,7 +31,7 @@
 import type { FiveTuple, FlowletEnd } from '../protocol/agent.js';
 import {
   DeclaringSource, flowKey, flowletStart,
-  type DetectorEvent, type FlowDeclaration, type FlowletSource, type LiveFlowlet,
+  type DetectorEvent, type FlowDeclaration, type FlowletSource, type LiveFlowlet, type LiveRecord,
 } from './detector.js';
 import type { LiveElement } from './nft-rules.js';
 
@@ -148,6 +148,7 @@ export class KernelFlowletTracker extends DeclaringSource implements FlowletSour
     }
     this.unknown = unknown;
     this.expireDeclarations(nowUs);
+    if (this.pending.length > 0) out.push(...this.attachLate(nowUs));
     return out;
   }
 
@@ -164,6 +165,23 @@ export class KernelFlowletTracker extends DeclaringSource implements FlowletSour
   byId(id: string): LiveFlowlet | undefined {
     const f = this.ids.get(id);
     return f ? view(f) : undefined;
+  }
+
+  protected liveRecords(): Iterable<[string, LiveRecord]> {
+    return this.live;
+  }
+
+  protected redeclare(key: string, declared: FlowDeclaration, nowUs: number): DetectorEvent[] {
+    const old = this.live.get(key)!;
+    this.live.delete(key);
+    this.ids.delete(old.id);
+    const out: DetectorEvent[] = [{ type: 'end', end: { id: old.id, lastPacketEpochUs: old.lastUs, bytes: old.bytes } }];
+    const f: Tracked = { ...old, id: `f${this.nextId++}`, firstUs: old.declared ? nowUs : old.firstUs, lastProgressUs: undefined, declared };
+    this.live.set(key, f);
+    this.ids.set(f.id, f);
+    out.push({ type: 'start', start: flowletStart(view(f)) });
+    this.progress(f, nowUs, out);
+    return out;
   }
 
   private begin(key: string, flow: FiveTuple, atUs: number, bytes: number, packets: number, out: DetectorEvent[]): void {

@@ -4,7 +4,8 @@
  *
  *   POST /api/v1/flows      {dst, dport, proto? (6), sport?, sizeBytes?, deadlineMs?, transferId?, tenant?}
  *                           → 201 {declared}; 400 BAD_REQUEST naming the bad field. The declaration
- *                           attaches to the next flowlet of the 5-tuple, and a declared size to its
+ *                           attaches to the next flowlet of the 5-tuple (or to its live flowlet, when
+ *                           that carries no declared message yet), and a declared size to its
  *                           later flowlets too until that many bytes are sent (detector.ts).
  *   GET  /api/v1/flowlets   → {flowlets: [{id, flow, bytes, packets, firstPacketEpochUs, lastPacketEpochUs,
  *                           declared?, rateLimitBps|null, priority|null, dscp|null}], pendingDeclarations}

@@ -17,12 +17,13 @@
  * machine's clock). A flow is a TCP transfer of exactly S bytes (experiment/traffic-protocol.ts). With
  * `connections: fresh` every flow opens its own connection (its handshake counts in the FCT) from a
  * source port fixed by the plan (20000 + the flow's rank among this host's flows), so the flow can be
- * declared before its first packet and joined with the controller's flowlets; with `kept` each
+ * declared by its 5-tuple and joined with the controller's flowlets; with `kept` each
  * (source, destination) pair keeps a pool of open connections and a flow takes an idle one (PIAS's
  * testbed generator), opening another only when all are busy; a connection is busy until the receiver's
  * one-byte answer says the flow is all in (so a flow never waits behind the unacknowledged tail of the
- * previous one). With `declare`, each flow is declared to the
- * host agent's local API (POST /api/v1/flows: size, transfer id, tenant) before it is sent.
+ * previous one). With `declare`, each flow is declared to the host agent's local API (POST
+ * /api/v1/flows: size, transfer id, tenant, source port) as it starts, without waiting for the answer (a
+ * declaration that arrives after the flow's first packet attaches to its live flowlet, agent/detector.ts).
  * SIGTERM/SIGINT: closes every socket, flushes the log and exits 0.
  */
 import type { Command } from 'commander';
@@ -179,7 +180,7 @@ export async function runTraffic(opts: { plan: TrafficPlan; host: string; out: s
       if (plan.connections === 'fresh') {
         const sport = nextPort++;
         emit({ ev: 'start', id: f.id, atUs, sport, lagUs: atUs - scheduledUs, conn: 'fresh' });
-        await declare(f, sport);
+        void declare(f, sport); // not awaited: the agent attaches a late declaration to the live flowlet
         const s = await connect(f.dst, sport);
         if (s.localPort !== sport) emit({ ev: 'sport', id: f.id, sport: s.localPort });
         await write(s, f.id, f.sizeBytes);
@@ -194,7 +195,7 @@ export async function runTraffic(opts: { plan: TrafficPlan; host: string; out: s
         while (s && s.destroyed) s = pool.shift();
         const sport = s?.localPort ?? nextPort++;
         emit({ ev: 'start', id: f.id, atUs, sport, lagUs: atUs - scheduledUs, conn: s ? 'kept' : 'fresh' });
-        await declare(f, sport);
+        void declare(f, sport); // not awaited: the agent attaches a late declaration to the live flowlet
         s ??= await connect(f.dst, sport);
         const acked = ackOf(s);
         await write(s, f.id, f.sizeBytes);

@@ -111,6 +111,64 @@ describe('agent: flowlet detector', () => {
     expect(d.carriedDeclarations()).to.have.length(0);
   });
 
+  it('a late declaration (sent after the first packet) re-starts the live flowlet with it; its size is what is left', () => {
+    const d = new FlowletDetector({ idleGapMs: 100, smallFlowletBytes: 4000 });
+    for (let i = 0; i < 3; i++) d.packet(data(A, T0 + i * 1000)); // 3 segments out, crossed 4000 bytes
+    const ev = d.declare({ dst: '10.0.0.2', dport: 5001, proto: 6, sport: 40000, sizeBytes: 10 * 1448, transferId: 't1' }, T0 + 5000);
+    expect(types(ev)).to.deep.equal(['end', 'start', 'progress']);
+    expect(ev[0]).to.deep.equal({ type: 'end', end: { id: 'f1', lastPacketEpochUs: T0 + 2000, bytes: 4500 } });
+    const s = (ev[1] as Extract<DetectorEvent, { type: 'start' }>).start;
+    expect(s).to.deep.equal({ id: 'f2', flow: A, firstPacketEpochUs: T0, bytes: 4500, sizeBytes: 10 * 1448, transferId: 't1' });
+    expect(d.pendingDeclarations(), 'attached, not queued').to.have.length(0);
+    // the message goes on under the new id; its rest carries over a stall like any declared message
+    for (let i = 3; i < 6; i++) d.packet(data(A, T0 + i * 1000));
+    d.tick(T0 + 200_000);
+    expect(d.carriedDeclarations().map((c) => c.sizeBytes)).to.deep.equal([4 * 1448]);
+  });
+
+  it('a late declaration on a kept-alive connection: after a finished declared message it attaches at once, during one it waits', () => {
+    const d = new FlowletDetector({ idleGapMs: 100, smallFlowletBytes: 1e9 });
+    d.declare({ dst: '10.0.0.2', dport: 5001, proto: 6, sport: 40000, sizeBytes: 2 * 1448, transferId: 't1' }, T0);
+    d.packet(data(A, T0));
+    // t2 declared while t1 is still being sent: it waits
+    expect(d.declare({ dst: '10.0.0.2', dport: 5001, proto: 6, sport: 40000, sizeBytes: 3 * 1448, transferId: 't2' }, T0 + 500)).to.deep.equal([]);
+    expect(d.pendingDeclarations()).to.have.length(1);
+    d.packet(data(A, T0 + 1000)); // t1 all sent
+    d.packet(data(A, T0 + 2000)); // t2's first segment, within the idle gap: still the same flowlet f1
+    // t3 declared now: f1's declared message is all sent, so f1 now carries the next message — the one
+    // declared first, t2, which attaches; t3 waits for the message after it
+    const ev = d.declare({ dst: '10.0.0.2', dport: 5001, proto: 6, sport: 40000, sizeBytes: 3 * 1448, transferId: 't3' }, T0 + 2500);
+    expect(types(ev)).to.deep.equal(['end', 'start']);
+    const s = (ev[1] as Extract<DetectorEvent, { type: 'start' }>).start;
+    // cumulative: t1's 2 segments + t2's 3; 3 segments counted so far, 2 left
+    expect(s).to.include({ id: 'f2', bytes: 4500, sizeBytes: 5 * 1448, transferId: 't2', firstPacketEpochUs: T0 + 2500 });
+    expect(d.pendingDeclarations().map((p) => p.transferId)).to.deep.equal(['t3']);
+  });
+
+  it('a declaration made while the previous message is still being sent attaches at the tick after it is all sent', () => {
+    const d = new FlowletDetector({ idleGapMs: 100, smallFlowletBytes: 1e9 });
+    d.declare({ dst: '10.0.0.2', dport: 5001, proto: 6, sport: 40000, sizeBytes: 2 * 1448, transferId: 't1' }, T0);
+    d.packet(data(A, T0));
+    d.declare({ dst: '10.0.0.2', dport: 5001, proto: 6, sport: 40000, sizeBytes: 4 * 1448, transferId: 't2' }, T0 + 100);
+    expect(d.tick(T0 + 500), 't1 not all sent').to.deep.equal([]);
+    d.packet(data(A, T0 + 1000));
+    d.packet(data(A, T0 + 2000));
+    const ev = d.tick(T0 + 2500);
+    expect(types(ev)).to.deep.equal(['end', 'start']);
+    expect((ev[1] as Extract<DetectorEvent, { type: 'start' }>).start).to.include({ id: 'f2', bytes: 4500, sizeBytes: 6 * 1448, transferId: 't2' });
+    expect(d.pendingDeclarations()).to.have.length(0);
+  });
+
+  it('a late declaration never attaches without an exact source port, nor to another 5-tuple', () => {
+    const d = new FlowletDetector({ idleGapMs: 100, smallFlowletBytes: 1e9 });
+    d.packet(data(A, T0));
+    expect(d.declare({ dst: '10.0.0.2', dport: 5001, proto: 6, sizeBytes: 1e6 }, T0 + 1)).to.deep.equal([]);
+    expect(d.declare({ dst: '10.0.0.2', dport: 5001, proto: 6, sport: 40001, sizeBytes: 1e6 }, T0 + 1)).to.deep.equal([]);
+    expect(d.declare({ dst: '10.0.0.2', dport: 5001, proto: 17, sport: 40000, sizeBytes: 1e6 }, T0 + 1)).to.deep.equal([]);
+    expect(d.pendingDeclarations()).to.have.length(3);
+    expect(d.flowlets().map((f) => f.id)).to.deep.equal(['f1']);
+  });
+
   it('a carried rest expires after declarationTtlMs', () => {
     const d = new FlowletDetector({ idleGapMs: 100, smallFlowletBytes: 1e9, declarationTtlMs: 1000 });
     d.declare({ dst: '10.0.0.2', dport: 5001, proto: 6, sizeBytes: 1e6 }, T0);

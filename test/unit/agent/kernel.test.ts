@@ -183,6 +183,19 @@ describe('agent: kernel flowlet tracker', () => {
     expect(s).to.deep.include({ start: { id: 'f2', flow: F, firstPacketEpochUs: ms(500), bytes: 1500, sizeBytes: 100 * 1448, transferId: 't3' } });
   });
 
+  it('a late declaration re-starts the live flowlet under a new id; polls go on under it', () => {
+    const k = make();
+    k.started({ tsUs: ms(1), flow: F, ipBytes: 1500 });
+    k.snapshot(ms(20), ms(21), [el(3000, 2)]);
+    const ev = k.declare({ dst: F.dst, dport: F.dport, proto: 6, sport: F.sport, sizeBytes: 100 * 1448, transferId: 't4' }, ms(25));
+    expect(ev.map((e) => e.type)).to.deep.equal(['end', 'start']);
+    expect(ev[1]).to.deep.include({ start: { id: 'f2', flow: F, firstPacketEpochUs: ms(1), bytes: 3000, sizeBytes: 100 * 1448, transferId: 't4' } });
+    expect(k.byId('f1')).to.equal(undefined);
+    expect(k.byId('f2')).to.deep.include({ bytes: 3000 });
+    const next = k.snapshot(ms(40), ms(41), [el(80_000, 55)]);
+    expect(next).to.deep.equal([{ type: 'progress', progress: { id: 'f2', bytes: 80_000, atEpochUs: ms(41) } }]);
+  });
+
   it('property: every start has exactly one end once the set is empty, and end bytes are the last polled', () => {
     fc.assert(fc.property(fc.array(fc.tuple(fc.integer({ min: 0, max: 3 }), fc.boolean(), fc.integer({ min: 1, max: 5000 })), { maxLength: 60 }), (steps) => {
       const k = make();
