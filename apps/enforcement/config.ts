@@ -25,6 +25,8 @@ export interface EnforcementConfig {
     readonly fcaReserve?: number;
     readonly fcaMinRateBps?: number;
     readonly tenantWeightPer: 'tenant' | 'flowlet';
+    /** fraction of each link's capacity the allocator hands out (absent: 1) */
+    readonly linkUtilization?: number;
   };
   readonly enforcement: {
     readonly mode: EnforcementSettings['mode'];
