@@ -41,11 +41,6 @@ export const AllocatorSection = Type.Object(
       description: "fca: floor of every allocated flowlet's rate, bit/s, before the transfers are served in order: a few packets per agent idle gap, so a waiting flow's TCP keeps its ACK clock and its flowlet (FCA §4.3 work conservation; 0 = off)",
       errorMessage: 'must be a number of bit/s ≥ 0',
     }),
-    linkUtilization: Type.Number({
-      minimum: 0.5, maximum: 1, default: 1,
-      description: 'fraction of each link\'s capacity the allocator hands out (1 = all): below 1, allocated senders leave the bottleneck queues room to drain, so the flows of a class they shape lose fewer packets (as HULL\'s phantom queues trade a little bandwidth for short queues)',
-      errorMessage: 'must be a fraction in [0.5, 1]',
-    }),
     smallFlowletBytes: int(0, 1e15, 50_000, 'flowlets below this many bytes (declared size, or bytes sent so far) are not allocated: they ride the top priority (FCA §4.4)'),
   },
   { ...SECTION, description: 'the online flowlet allocator (apps/allocator) fed by the host agents' },

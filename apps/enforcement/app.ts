@@ -115,10 +115,7 @@ export function enforcementSettings(config: EnforcementConfig, adoptAfterMs?: nu
     tenantIdleMs: config.enforcement.tenantIdleMs,
     expiryMs: config.agents.expiryMs,
     tenants: config.tenants,
-    capacity: {
-      links: config.topology.links, ...(config.allocator.linkUtilization !== undefined ? { utilization: config.allocator.linkUtilization } : {}),
-      ...(config.topology.defaultCapacityBps !== undefined ? { defaultBps: config.topology.defaultCapacityBps } : {}),
-    },
+    capacity: { links: config.topology.links, ...(config.topology.defaultCapacityBps !== undefined ? { defaultBps: config.topology.defaultCapacityBps } : {}) },
     ...(adoptAfterMs !== undefined ? { adoptAfterMs } : {}),
   };
 }

@@ -25,8 +25,6 @@ export interface EnforcementConfig {
     readonly fcaReserve?: number;
     readonly fcaMinRateBps?: number;
     readonly tenantWeightPer: 'tenant' | 'flowlet';
-    /** fraction of each link's capacity the allocator hands out (absent: 1) */
-    readonly linkUtilization?: number;
   };
   readonly enforcement: {
     readonly mode: EnforcementSettings['mode'];

@@ -10,8 +10,7 @@
  * Capacities (the topology's rule, topology/graph.ts): a switch-to-switch link takes the topology's
  * FabricLink.capacityBps; a host link takes config `topology.links["<dpid>:<port>"]` of its leaf port, else
  * `topology.defaultCapacityBps`, else the port's current speed, else 1 Gbit/s. {@link refresh} re-reads
- * them all (ports change speed, links are discovered). The allocator uses the fraction `utilization` of each
- * (config `allocator.linkUtilization`, default 1). Pure: reads the TopologyView only.
+ * them all (ports change speed, links are discovered). Pure: reads the TopologyView only.
  */
 import { Fabric } from '../allocator/fabric.js';
 import { dpidPortKey } from '../../lib/dpid.js';
@@ -25,8 +24,6 @@ export interface CapacityConfig {
   readonly links: Readonly<Record<string, number>>;
   /** config `topology.defaultCapacityBps` */
   readonly defaultBps?: number;
-  /** config `allocator.linkUtilization`: the fraction of every capacity the allocator uses (default 1) */
-  readonly utilization?: number;
 }
 
 /** What a link id stands for: a host uplink measured at its leaf port, or a switch egress port. */
@@ -97,14 +94,12 @@ export class LinkRegistry {
     return idx;
   }
 
-  /** The link's capacity by the rule of the file comment, times `utilization`. */
   private capacityOf(src: LinkSource, bySrc: ReadonlyMap<string, number>): number {
-    const u = this.capacity.utilization ?? 1;
     if (src.kind === 'port') {
       const c = bySrc.get(portLinkId(src.at.dpid, src.at.portNo));
-      if (c !== undefined && c > 0) return c * u;
+      if (c !== undefined && c > 0) return c;
     }
-    return this.portCapacity(src.at) * u;
+    return this.portCapacity(src.at);
   }
 
   private linkCapacities(): Map<string, number> {

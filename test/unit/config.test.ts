@@ -62,7 +62,7 @@ describe('config: defaults', () => {
         ovsdb: 'unix:/var/run/openvswitch/db.sock',
         priorityThresholds: { load: 0.6 },
       },
-      allocator: { policy: 'flowtune', intervalMs: 100, iterationsPerRun: 1, rateChangeThreshold: 0.05, rateChangeMinBps: 500000, minUpdateIntervalMs: 500, runOnProgress: false, tenantWeightPer: 'tenant', fcaReserve: 0.000001, fcaMinRateBps: 250000, linkUtilization: 1, smallFlowletBytes: 50000 },
+      allocator: { policy: 'flowtune', intervalMs: 100, iterationsPerRun: 1, rateChangeThreshold: 0.05, rateChangeMinBps: 500000, minUpdateIntervalMs: 500, runOnProgress: false, tenantWeightPer: 'tenant', fcaReserve: 0.000001, fcaMinRateBps: 250000, smallFlowletBytes: 50000 },
       enforcement: { mode: 'both', meterMarginFraction: 0.1, meterPer: 'flowlet', meterBurstMs: 20, statsIntervalMs: 1000, meterExpiryS: 10, tenantLimits: true, tenantIdleMs: 5000, fcaEnforce: 'rates' },
       agents: {
         socketPath: '/run/rivulet/agents.sock', heartbeatMs: 1000, expiryMs: 5000, socketMode: '0600',
@@ -185,7 +185,7 @@ describe('config: allocator, enforcement, agents, tenants (live allocation)', ()
       agents: { socketPath: '', idleGapMs: 2.5 },
       tenants: [{ name: 'blue', weight: 3, members: ['10.0.1.1', '10.0.2.0/24'] }, { name: 'red' }],
     });
-    expect(c.allocator).to.deep.equal({ policy: 'maxmin', intervalMs: 100, iterationsPerRun: 1, rateChangeThreshold: 0.1, rateChangeMinBps: 500000, minUpdateIntervalMs: 500, runOnProgress: false, tenantWeightPer: 'tenant', fcaReserve: 0.000001, fcaMinRateBps: 250000, linkUtilization: 1, smallFlowletBytes: 50000 });
+    expect(c.allocator).to.deep.equal({ policy: 'maxmin', intervalMs: 100, iterationsPerRun: 1, rateChangeThreshold: 0.1, rateChangeMinBps: 500000, minUpdateIntervalMs: 500, runOnProgress: false, tenantWeightPer: 'tenant', fcaReserve: 0.000001, fcaMinRateBps: 250000, smallFlowletBytes: 50000 });
     expect(c.enforcement).to.deep.include({ mode: 'meters', meterPer: 'hostPair', meterMarginFraction: 0.1 });
     expect(c.agents).to.deep.include({ socketPath: '', heartbeatMs: 1000, expiryMs: 5000, idleGapMs: 2.5 });
     expect(c.tenants).to.deep.equal([
@@ -199,7 +199,6 @@ describe('config: allocator, enforcement, agents, tenants (live allocation)', ()
     rejects({ allocator: { intervalMs: 0 } }, 'CONFIG_INVALID', 'allocator.intervalMs', /must be an integer 10–3600000, got 0$/);
     rejects({ allocator: { iterationsPerRun: 0 } }, 'CONFIG_INVALID', 'allocator.iterationsPerRun', /must be an integer 1–10000, got 0$/);
     rejects({ allocator: { rateChangeThreshold: -0.1 } }, 'CONFIG_INVALID', 'allocator.rateChangeThreshold', /must be a fraction ≥ 0 \(0\.05 = 5%\), got -0\.1$/);
-    rejects({ allocator: { linkUtilization: 1.2 } }, 'CONFIG_INVALID', 'allocator.linkUtilization', /must be a fraction in \[0\.5, 1\], got 1\.2$/);
     rejects({ allocator: { rateChangeMinBps: -1 } }, 'CONFIG_INVALID', 'allocator.rateChangeMinBps', /must be a number of bit\/s ≥ 0/);
     rejects({ allocator: { minUpdateIntervalMs: 1.5 } }, 'CONFIG_INVALID', 'allocator.minUpdateIntervalMs', /./);
     rejects({ enforcement: { mode: 'tc' } }, 'CONFIG_INVALID', 'enforcement.mode', /must be one of meters\|agents\|both\|mark, got "tc"$/);

@@ -77,15 +77,6 @@ describe('enforcement: link registry', () => {
     expect(withDefault.capacityBps(withDefault.portLink(1n, 4))).to.equal(100e6);
     expect(withDefault.capacityBps(withDefault.portLink(1n, 1))).to.equal(1e9); // fabric link: the topology's
   });
-
-  it('linkUtilization scales every capacity the allocator sees: configured, default, topology and port speed', () => {
-    const topo = FakeLeafSpine.leafSpine({ spines: 2, leaves: 2, hostsPerLeaf: 2 });
-    const reg = new LinkRegistry(topo, { links: { '0000000000000001:3': 20e6 }, utilization: 0.95 });
-    expect(reg.capacityBps(reg.hostLink('10.0.1.1', { dpid: 1n, portNo: 3 }))).to.equal(19e6);
-    expect(reg.capacityBps(reg.portLink(1n, 1))).to.equal(0.95e9);
-    expect(reg.capacityBps(reg.portLink(1n, 4))).to.equal(0.95e9);
-    expect(reg.refresh(), 'stable: refresh applies the same factor').to.equal(false);
-  });
 });
 
 describe('enforcement: welcome thresholds and ingress actions', () => {
