@@ -50,6 +50,14 @@ const OFPBRC_EPERM = 5;
 /** Bad bodies logged at warn per session before logging only every 1000th (the counter keeps all). */
 const BAD_BODY_WARNINGS = 10;
 
+/** This turn's shared barrier and the transact calls waiting on it (parallel arrays: no object per call). */
+interface TurnBarrier {
+  readonly xid: number;
+  readonly calls: ((err: Error | undefined) => void)[];
+  readonly counts: number[];
+  readonly watches: Watch[];
+}
+
 export class Session implements SwitchHandle {
   private st: SessionState = 'HELLO_WAIT';
   private reason = '';
@@ -75,8 +83,15 @@ export class Session implements SwitchHandle {
   private outFrames: Buffer[] = [];
   private outBytes = 0;
   private flushQueued = false;
-  /** the barrier shared by this turn's transact calls: its xid and the promise of its reply */
-  private turnBarrier: { readonly xid: number; readonly reply: Promise<unknown> } | undefined;
+  /**
+   * The barrier shared by this turn's transact calls: its xid, and per call its callback and how many of
+   * `watches` (flat, in call order) are its messages'.
+   */
+  private turnBarrier: TurnBarrier | undefined;
+  /** highest xid a caller chose itself for a request or a watched message: the counter checks xids up to it */
+  private xidHigh = 0;
+  /** the xid counter wrapped at least once: xids it hands out may be in use */
+  private xidWrapped = false;
   private readonly listeners: [string, (...args: any[]) => void][];
   readonly peer: string;
 
@@ -152,7 +167,7 @@ export class Session implements SwitchHandle {
 
   send(msg: OutMessage): number {
     if (this.st === 'DEAD') throw new SessionClosedError(this.reason);
-    const xid = msg.xid ?? this.nextXid();
+    const xid = msg.xid ?? this.nextXid(); // not registered as pending: no noteXid
     this.enqueue(encodeMessageAs(msg as OfpMessage, xid));
     return xid;
   }
@@ -200,25 +215,49 @@ export class Session implements SwitchHandle {
     this.queue.push(frames.length === 1 ? frames[0]! : Buffer.concat(frames, n));
   }
 
-  /** This turn's shared barrier (created on first use; written when the turn ends). */
-  private sharedBarrier(opts?: RequestOptions): Promise<unknown> {
-    if (!this.opt.batchWrites || opts?.timeoutMs !== undefined) return this.barrier(opts);
-    if (!this.turnBarrier) {
-      const xid = this.nextXid();
-      const reply = this.pending.expect(xid, 'OFPT_BARRIER_REQUEST', this.opt.requestTimeoutMs);
-      reply.catch(() => undefined); // every transact of the turn awaits it; never unhandled
-      this.turnBarrier = { xid, reply };
-      if (!this.flushQueued) {
-        this.flushQueued = true;
-        setImmediate(this.flushTurn);
+  /**
+   * This turn's shared barrier (created on first use; written when the turn ends). Its reply settles
+   * every transact call of the turn in one promise reaction: each call's callback gets its first
+   * SwitchError (an OFPT_ERROR for one of its messages), the barrier's own failure, or nothing.
+   */
+  private sharedBarrier(): TurnBarrier {
+    if (this.turnBarrier) return this.turnBarrier;
+    const xid = this.nextXid();
+    const b: TurnBarrier = { xid, calls: [], counts: [], watches: [] };
+    this.pending.expect(xid, 'OFPT_BARRIER_REQUEST', this.opt.requestTimeoutMs).then(
+      () => this.settleTurn(b, undefined),
+      (err: unknown) => this.settleTurn(b, err instanceof Error ? err : new Error(String(err))),
+    );
+    this.turnBarrier = b;
+    if (!this.flushQueued) {
+      this.flushQueued = true;
+      setImmediate(this.flushTurn);
+    }
+    return b;
+  }
+
+  /** The turn's barrier answered (`err` undefined) or failed: every call of the turn is told. */
+  private settleTurn(b: TurnBarrier, err: Error | undefined): void {
+    let w = 0;
+    for (let i = 0; i < b.calls.length; i++) {
+      let failed = err;
+      for (const end = w + b.counts[i]!; w < end; w++) {
+        const watch = b.watches[w]!;
+        this.pending.unwatch(watch.xid);
+        failed ??= watch.error;
+      }
+      try {
+        b.calls[i]!(failed);
+      } catch (hookErr) {
+        this.log.error({ event: 'transact_callback_failed', err: hookErr }, 'a transact callback threw');
       }
     }
-    return this.turnBarrier.reply;
   }
 
   request<M extends OutMessage>(msg: M, opts: RequestOptions = {}): Promise<ReplyOf<M['type']>> {
     if (this.st === 'DEAD') return Promise.reject(new SessionClosedError(this.reason));
     const xid = msg.xid ?? this.nextXid();
+    if (msg.xid !== undefined) this.noteXid(msg.xid);
     const what = msg.type === 'OFPT_MULTIPART_REQUEST' ? `${msg.type}/${msg.body.mpType}` : msg.type;
     let reply: Promise<OfpMessage>;
     try {
@@ -242,14 +281,44 @@ export class Session implements SwitchHandle {
 
   transact(msgs: readonly OutMessage[], opts?: RequestOptions): Promise<void> {
     if (this.st === 'DEAD') return Promise.reject(new SessionClosedError(this.reason));
+    if (!this.opt.batchWrites || opts?.timeoutMs !== undefined) return this.transactAlone(msgs, opts);
+    return new Promise<void>((resolve, reject) => this.transactThen(msgs, (err) => (err ? reject(err) : resolve())));
+  }
+
+  /**
+   * {@link transact} without a promise (the flow-setup path): `done` is called once, with nothing when
+   * the turn's shared barrier came back and no message of `msgs` drew an OFPT_ERROR, else with the
+   * first SwitchError, the barrier's failure, an encoding error or SessionClosedError. Never
+   * synchronously: at the earliest in a microtask.
+   */
+  transactThen(msgs: readonly OutMessage[], done: (err: Error | undefined) => void): void {
+    if (this.st === 'DEAD' || !this.opt.batchWrites) {
+      this.transact(msgs).then(() => done(undefined), (err: Error) => done(err));
+      return;
+    }
+    const b = this.sharedBarrier();
+    const first = b.watches.length;
+    try {
+      for (let i = 0; i < msgs.length; i++) b.watches.push(this.sendWatched(msgs[i]!));
+    } catch (err) {
+      for (let w = first; w < b.watches.length; w++) this.pending.unwatch(b.watches[w]!.xid);
+      b.watches.length = first;
+      queueMicrotask(() => done(err as Error));
+      return;
+    }
+    b.calls.push(done);
+    b.counts.push(msgs.length);
+  }
+
+  /** transact with a barrier of its own (a timeout of its own, or batching off). */
+  private transactAlone(msgs: readonly OutMessage[], opts?: RequestOptions): Promise<void> {
     let watches: Watch[];
     try {
       watches = msgs.map((m) => this.sendWatched(m));
     } catch (err) {
       return Promise.reject(err as Error);
     }
-    // one reaction per call on the shared barrier (no async frame: this is the flow-setup path)
-    return this.sharedBarrier(opts).then(
+    return this.barrier(opts).then(
       () => {
         let failed: Error | undefined;
         for (const w of watches) {
@@ -479,6 +548,7 @@ export class Session implements SwitchHandle {
 
   private sendWatched(msg: OutMessage): Watch {
     const xid = msg.xid ?? this.nextXid();
+    if (msg.xid !== undefined) this.noteXid(msg.xid);
     const w = this.pending.watch(xid);
     if (this.st === 'DEAD') throw new SessionClosedError(this.reason);
     this.enqueue(encodeMessageAs(msg as OfpMessage, xid));
@@ -513,11 +583,21 @@ export class Session implements SwitchHandle {
     this.armEcho();
   }
 
-  /** Next u32 xid, skipping 0 and xids still in use (wraps at 2^32). */
+  /**
+   * Next u32 xid, skipping 0 and xids still in use (wraps at 2^32). Until the counter wraps, an xid above
+   * every caller-chosen one cannot be in use: no look-up then (one per message on the flow-setup path).
+   */
   private nextXid(): number {
-    do this.xid = (this.xid + 1) >>> 0;
-    while (this.xid === 0 || this.pending.busy(this.xid));
+    do {
+      this.xid = (this.xid + 1) >>> 0;
+      if (this.xid === 0) this.xidWrapped = true;
+    } while (this.xid === 0 || ((this.xidWrapped || this.xid <= this.xidHigh) && this.pending.busy(this.xid)));
     return this.xid;
+  }
+
+  /** A caller chose `xid` itself: the counter checks xids up to it for use. */
+  private noteXid(xid: number): void {
+    if (xid > this.xidHigh) this.xidHigh = xid;
   }
 
   private clearTimer(which: 'handshakeTimer' | 'echoTimer'): void {

@@ -90,28 +90,31 @@ export function createRoutingApp(opts: RoutingAppOptions): RoutingApp {
 
   /**
    * Stage `i` of an install and, once it is confirmed, the next (egress first): each switch of the stage
-   * gets `transact` (messages + barrier). A stage on one switch costs one promise reaction here (the
-   * flow-setup path: no async frames, no wrapper promises).
+   * gets `transact` (messages + barrier). A stage on one switch costs one callback here (`transactThen`:
+   * the flow-setup path, no promise per stage).
    */
   const runStage = (e: InstallEffect, i: number): void => {
     const stage = e.stages[i]!;
-    const next = (): void => (i + 1 < e.stages.length ? runStage(e, i + 1) : succeeded(e));
-    if (stage.length === 1) {
-      const s = stage[0]!;
+    // every switch of the stage answers (or fails) before the next stage starts or the failure is reported
+    let left = stage.length;
+    let firstErr: Error | undefined;
+    let failedAt: bigint | undefined;
+    for (const s of stage) {
+      const done = (err: Error | undefined): void => {
+        if (err && !firstErr) {
+          firstErr = err;
+          failedAt = s.dpid;
+        }
+        if (--left > 0) return;
+        if (firstErr) failed(e, firstErr, failedAt);
+        else if (i + 1 < e.stages.length) runStage(e, i + 1);
+        else succeeded(e);
+      };
       const sw = lookup(s.dpid);
-      const done = sw && sw.alive ? sw.transact(s.msgs) : Promise.reject(new Error('switch not connected'));
-      done.then(next, (err: unknown) => failed(e, err, s.dpid));
-      return;
+      if (!sw || !sw.alive) queueMicrotask(() => done(new Error('switch not connected')));
+      else if (sw.transactThen) sw.transactThen(s.msgs, done);
+      else sw.transact(s.msgs).then(() => done(undefined), done);
     }
-    let dpid: bigint | undefined;
-    Promise.all(stage.map((s) => {
-      const sw = lookup(s.dpid);
-      const done = sw && sw.alive ? sw.transact(s.msgs) : Promise.reject(new Error('switch not connected'));
-      return done.then(undefined, (err: unknown) => {
-        dpid ??= s.dpid;
-        throw err;
-      });
-    })).then(next, (err: unknown) => failed(e, err, dpid));
   };
 
   const finished = (): void => {

@@ -11,7 +11,7 @@ import {
   OFP_NO_BUFFER,
   OFPFC,
   OFPFF,
-  flowMod,
+  OFPG,
   OFPP,
   OFPTT_ALL,
   type Action,
@@ -51,16 +51,20 @@ export interface PinEntryOptions {
 
 /** FLOW_MOD ADD of one pinned hop: idle timeout, no hard timeout, OFPFF_SEND_FLOW_REM. */
 export function pinEntry(o: PinEntryOptions): OutMessage {
-  return flowMod({
-    cookie: o.cookie, tableId: o.tableId, idleTimeout: o.idleTimeoutS, priority: o.priority,
-    flags: OFPFF.SEND_FLOW_REM, match: o.match,
-    instructions: [{ type: 'OFPIT_APPLY_ACTIONS', actions: o.actions }],
-  });
+  // written out in full (not flowMod's defaults spread over): one object literal, one shape — the flow-setup path
+  return {
+    type: 'OFPT_FLOW_MOD', cookie: o.cookie, cookieMask: 0n, tableId: o.tableId, command: OFPFC.ADD, idleTimeout: o.idleTimeoutS,
+    hardTimeout: 0, priority: o.priority, bufferId: OFP_NO_BUFFER, outPort: OFPP.ANY, outGroup: OFPG.ANY, flags: OFPFF.SEND_FLOW_REM,
+    match: o.match, instructions: [{ type: 'OFPIT_APPLY_ACTIONS', actions: o.actions }],
+  };
 }
 
 /** FLOW_MOD DELETE of every entry carrying exactly `cookie`, in all tables. */
 export function deleteByCookie(cookie: bigint): OutMessage {
-  return flowMod({ cookie, cookieMask: ALL_ONES_64, tableId: OFPTT_ALL, command: OFPFC.DELETE });
+  return {
+    type: 'OFPT_FLOW_MOD', cookie, cookieMask: ALL_ONES_64, tableId: OFPTT_ALL, command: OFPFC.DELETE, idleTimeout: 0,
+    hardTimeout: 0, priority: 0, bufferId: OFP_NO_BUFFER, outPort: OFPP.ANY, outGroup: OFPG.ANY, flags: 0, match: [], instructions: [],
+  };
 }
 
 /**
