@@ -97,9 +97,54 @@ interface Route {
   deferred: boolean;
   /** entries of earlier paths to delete once the current install is confirmed */
   stale: { cookie: bigint; dpids: bigint[] }[] | undefined;
-  /** neighbours in the recency order of all routes ({@link RouteTable}) */
+  /** neighbours in the recency order of all routes ({@link RouteTable}); `listed` while in that table */
   older: Route | undefined;
   newer: Route | undefined;
+  listed: boolean;
+  /**
+   * neighbours in the recency order of the routes of each switch of `dpids` (same index; {@link SwitchRoutes}):
+   * `swOlder[j]` is the next older route crossing `dpids[j]`
+   */
+  swOlder: (Route | undefined)[];
+  swNewer: (Route | undefined)[];
+}
+
+/** The routes crossing one switch in recency order, a list threaded through the routes (`swOlder` / `swNewer`). */
+interface SwitchRoutes {
+  size: number;
+  oldest: Route | undefined;
+  newest: Route | undefined;
+}
+
+/** Index of `dpid` in `route.dpids` (a handful of switches per path). */
+function slotOf(route: Route, dpid: bigint): number {
+  const d = route.dpids;
+  for (let j = 0; j < d.length; j++) if (d[j] === dpid) return j;
+  return -1;
+}
+
+/** `route` becomes the newest of switch list `sw`, through slot `j` of its dpids. */
+function swAppend(sw: SwitchRoutes, route: Route, j: number, dpid: bigint): void {
+  const newest = sw.newest;
+  route.swOlder[j] = newest;
+  route.swNewer[j] = undefined;
+  if (newest) newest.swNewer[slotOf(newest, dpid)] = route;
+  else sw.oldest = route;
+  sw.newest = route;
+  sw.size++;
+}
+
+/** Takes `route` (slot `j`) out of switch list `sw`. */
+function swUnlink(sw: SwitchRoutes, route: Route, j: number, dpid: bigint): void {
+  const older = route.swOlder[j];
+  const newer = route.swNewer[j];
+  if (older) older.swNewer[slotOf(older, dpid)] = newer;
+  else sw.oldest = newer;
+  if (newer) newer.swOlder[slotOf(newer, dpid)] = older;
+  else sw.newest = older;
+  route.swOlder[j] = undefined;
+  route.swNewer[j] = undefined;
+  sw.size--;
 }
 
 /**
@@ -148,6 +193,7 @@ class RouteTable {
     return out;
   }
   private append(r: Route): void {
+    r.listed = true;
     r.older = this.newestRoute;
     r.newer = undefined;
     if (this.newestRoute) this.newestRoute.newer = r;
@@ -161,87 +207,17 @@ class RouteTable {
     else this.newestRoute = r.older;
     r.older = undefined;
     r.newer = undefined;
+    r.listed = false;
   }
 }
+
+/** Placeholder of a route's per-switch neighbours until it is tracked (never written). */
+const NO_NEIGHBOURS: (Route | undefined)[] = [];
 
 /** What failed in one batch of fabric events. */
 interface Failures {
   readonly links: FabricLink[];
   readonly switches: Set<bigint>;
-}
-
-interface LruNode<K, V> {
-  readonly k: K;
-  v: V;
-  prev: LruNode<K, V> | undefined;
-  next: LruNode<K, V> | undefined;
-}
-
-/**
- * A map in recency order (set on a present key keeps its place; {@link LruMap.touch} makes a key the
- * newest) whose oldest entry is found in O(1), through a linked list beside the Map. Not a plain Map:
- * V8 leaves a deleted entry's slot in the table until the table is rebuilt and iteration walks those
- * slots, so with routes evicted from the front at every pin, finding the oldest scanned thousands of
- * dead slots (measured: 8% of the controller's time at 16 switches × 64 outstanding).
- */
-class LruMap<K, V> {
-  private readonly m = new Map<K, LruNode<K, V>>();
-  private head: LruNode<K, V> | undefined;
-  private tail: LruNode<K, V> | undefined;
-  get size(): number {
-    return this.m.size;
-  }
-  get(k: K): V | undefined {
-    return this.m.get(k)?.v;
-  }
-  set(k: K, v: V): void {
-    const old = this.m.get(k);
-    if (old) {
-      old.v = v;
-      return;
-    }
-    const n: LruNode<K, V> = { k, v, prev: this.tail, next: undefined };
-    if (this.tail) this.tail.next = n;
-    else this.head = n;
-    this.tail = n;
-    this.m.set(k, n);
-  }
-  delete(k: K): boolean {
-    const n = this.m.get(k);
-    if (!n) return false;
-    this.m.delete(k);
-    this.unlink(n);
-    return true;
-  }
-  /** Makes `k` the most recently set entry (no Map operation: only the list changes); false if absent. */
-  touch(k: K): boolean {
-    const n = this.m.get(k);
-    if (!n) return false;
-    if (n === this.tail) return true;
-    this.unlink(n);
-    n.prev = this.tail;
-    n.next = undefined;
-    if (this.tail) this.tail.next = n;
-    else this.head = n;
-    this.tail = n;
-    return true;
-  }
-  private unlink(n: LruNode<K, V>): void {
-    if (n.prev) n.prev.next = n.next;
-    else this.head = n.next;
-    if (n.next) n.next.prev = n.prev;
-    else this.tail = n.prev;
-  }
-  /** The least recently set entry. */
-  oldest(): V | undefined {
-    return this.head?.v;
-  }
-  /** Values, oldest first (a copy: callers may delete while they walk it). */
-  values(): V[] {
-    const out: V[] = [];
-    for (let n = this.head; n; n = n.next) out.push(n.v);
-    return out;
-  }
 }
 
 export class RoutingCore {
@@ -291,30 +267,43 @@ export class RoutingCore {
 
   /* ------------------------------------------------------------ bounds (LRU: Map insertion order) */
 
-  /** Pinned routes crossing each switch, least recently used first. */
-  private readonly bySwitch = new Map<bigint, LruMap<Route, Route>>();
+  /** Pinned routes crossing each switch, least recently used first (lists threaded through the routes). */
+  private readonly bySwitch = new Map<bigint, SwitchRoutes>();
 
   private track(route: Route): void {
-    for (const dpid of route.dpids) {
-      let m = this.bySwitch.get(dpid);
-      if (!m) this.bySwitch.set(dpid, (m = new LruMap()));
-      m.set(route, route);
+    const dpids = route.dpids;
+    route.swOlder = new Array<Route | undefined>(dpids.length);
+    route.swNewer = new Array<Route | undefined>(dpids.length);
+    for (let j = 0; j < dpids.length; j++) {
+      const dpid = dpids[j]!;
+      let sw = this.bySwitch.get(dpid);
+      if (!sw) this.bySwitch.set(dpid, (sw = { size: 0, oldest: undefined, newest: undefined }));
+      swAppend(sw, route, j, dpid);
     }
   }
 
   private untrack(route: Route): void {
-    for (const dpid of route.dpids) {
-      const m = this.bySwitch.get(dpid);
-      if (!m) continue;
-      m.delete(route);
-      if (m.size === 0) this.bySwitch.delete(dpid);
+    const dpids = route.dpids;
+    for (let j = 0; j < dpids.length; j++) {
+      const dpid = dpids[j]!;
+      const sw = this.bySwitch.get(dpid);
+      if (!sw) continue;
+      swUnlink(sw, route, j, dpid);
+      if (sw.size === 0) this.bySwitch.delete(dpid);
     }
   }
 
   /** A packet of the route was seen: it becomes the most recently used. */
   private touch(route: Route): void {
     this.byKey.touch(route);
-    for (const dpid of route.dpids) this.bySwitch.get(dpid)?.touch(route);
+    const dpids = route.dpids;
+    for (let j = 0; j < dpids.length; j++) {
+      const dpid = dpids[j]!;
+      const sw = this.bySwitch.get(dpid);
+      if (!sw || sw.newest === route) continue;
+      swUnlink(sw, route, j, dpid);
+      swAppend(sw, route, j, dpid);
+    }
   }
 
   /** Makes room for one more route through `dpids`: evicts least recently used routes past the bounds. */
@@ -328,7 +317,7 @@ export class RoutingCore {
     for (const dpid of dpids) {
       const m = this.bySwitch.get(dpid);
       while (m && m.size >= this.config.maxRoutesPerSwitch) {
-        const oldest = m.oldest()!;
+        const oldest = m.oldest!;
         this.evictions++;
         this.removeInto(oldest, out);
       }
@@ -357,7 +346,7 @@ export class RoutingCore {
   flowRemoved(dpid: bigint, cookie: bigint): RoutingEffect[] {
     if (!isRoutingCookie(cookie)) return [];
     const route = this.byCookie.get(serialOf(cookie));
-    if (!route || route.cookie !== cookie || this.byKey.get(route.key) !== route) return [];
+    if (!route || route.cookie !== cookie || !route.listed) return [];
     return this.remove(route, dpid);
   }
 
@@ -500,6 +489,9 @@ export class RoutingCore {
       stale: undefined,
       older: undefined,
       newer: undefined,
+      listed: false,
+      swOlder: NO_NEIGHBOURS,
+      swNewer: NO_NEIGHBOURS,
     };
     const out: RoutingEffect[] = this.makeRoom(route.dpids);
     this.newCookie(route);
@@ -588,7 +580,7 @@ export class RoutingCore {
 
   /** {@link remove}, the effects appended to `out` (returned). */
   private removeInto(route: Route, out: RoutingEffect[], except?: bigint): RoutingEffect[] {
-    if (this.byKey.get(route.key) === route) {
+    if (route.listed) {
       this.untrack(route);
       this.byKey.delete(route.key);
     }
