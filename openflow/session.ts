@@ -25,7 +25,7 @@ import {
 } from './codec/index.js';
 import type { MultipartReplyOf, OutMessage, ReplyOf, RequestOptions, SwitchFeatures, SwitchHandle } from './app-api.js';
 import type { Clock, TimerHandle } from '../lib/clock.js';
-import { SessionClosedError } from './errors.js';
+import { SessionClosedError, SwitchError } from './errors.js';
 import { errorFor, helloFailed, helloMessage, negotiate, setConfigMessage, tableMissFlowMod } from './handshake.js';
 import { dpidHex, type Logger } from '../lib/log.js';
 import { PendingRequests, type Watch } from './pending.js';
@@ -55,7 +55,10 @@ interface TurnBarrier {
   readonly xid: number;
   readonly calls: ((err: Error | undefined) => void)[];
   readonly counts: number[];
-  readonly watches: Watch[];
+  /** the xids of the calls' messages, flat in call order (watched here, not in the pending table) */
+  readonly xids: number[];
+  /** OFPT_ERRORs answering one of `xids`, by xid (created on the first) */
+  errors: Map<number, SwitchError> | undefined;
 }
 
 export class Session implements SwitchHandle {
@@ -88,6 +91,8 @@ export class Session implements SwitchHandle {
    * `watches` (flat, in call order) are its messages'.
    */
   private turnBarrier: TurnBarrier | undefined;
+  /** turn barriers sent (or about to be) and not yet answered: their xids may draw an OFPT_ERROR */
+  private openTurns: TurnBarrier[] = [];
   /** highest xid a caller chose itself for a request or a watched message: the counter checks xids up to it */
   private xidHigh = 0;
   /** the xid counter wrapped at least once: xids it hands out may be in use */
@@ -223,7 +228,8 @@ export class Session implements SwitchHandle {
   private sharedBarrier(): TurnBarrier {
     if (this.turnBarrier) return this.turnBarrier;
     const xid = this.nextXid();
-    const b: TurnBarrier = { xid, calls: [], counts: [], watches: [] };
+    const b: TurnBarrier = { xid, calls: [], counts: [], xids: [], errors: undefined };
+    this.openTurns.push(b);
     this.pending.expect(xid, 'OFPT_BARRIER_REQUEST', this.opt.requestTimeoutMs).then(
       () => this.settleTurn(b, undefined),
       (err: unknown) => this.settleTurn(b, err instanceof Error ? err : new Error(String(err))),
@@ -238,14 +244,15 @@ export class Session implements SwitchHandle {
 
   /** The turn's barrier answered (`err` undefined) or failed: every call of the turn is told. */
   private settleTurn(b: TurnBarrier, err: Error | undefined): void {
+    const at = this.openTurns.indexOf(b);
+    if (at >= 0) this.openTurns.splice(at, 1);
+    const errors = b.errors;
     let w = 0;
     for (let i = 0; i < b.calls.length; i++) {
       let failed = err;
-      for (const end = w + b.counts[i]!; w < end; w++) {
-        const watch = b.watches[w]!;
-        this.pending.unwatch(watch.xid);
-        failed ??= watch.error;
-      }
+      const end = w + b.counts[i]!;
+      if (errors) for (let x = w; x < end; x++) failed ??= errors.get(b.xids[x]!);
+      w = end;
       try {
         b.calls[i]!(failed);
       } catch (hookErr) {
@@ -297,12 +304,17 @@ export class Session implements SwitchHandle {
       return;
     }
     const b = this.sharedBarrier();
-    const first = b.watches.length;
+    const first = b.xids.length;
     try {
-      for (let i = 0; i < msgs.length; i++) b.watches.push(this.sendWatched(msgs[i]!));
+      for (let i = 0; i < msgs.length; i++) {
+        const msg = msgs[i]!;
+        const xid = msg.xid ?? this.nextXid();
+        if (msg.xid !== undefined) this.noteXid(msg.xid);
+        this.enqueue(encodeMessageAs(msg as OfpMessage, xid));
+        b.xids.push(xid);
+      }
     } catch (err) {
-      for (let w = first; w < b.watches.length; w++) this.pending.unwatch(b.watches[w]!.xid);
-      b.watches.length = first;
+      b.xids.length = first;
       queueMicrotask(() => done(err as Error));
       return;
     }
@@ -368,6 +380,7 @@ export class Session implements SwitchHandle {
     this.outFrames = [];
     this.outBytes = 0;
     this.turnBarrier = undefined;
+    this.openTurns = [];
     for (const [ev, fn] of this.listeners) this.socket.removeListener(ev, fn);
     this.pending.rejectAll(reason);
     this.early = [];
@@ -465,7 +478,7 @@ export class Session implements SwitchHandle {
         this.log.debug({ event: 'duplicate_hello' }, 'ignoring a second HELLO');
         return;
       case 'OFPT_ERROR':
-        if (!this.pending.error(msg)) this.deliver(msg);
+        if (!this.pending.error(msg) && !this.turnError(msg)) this.deliver(msg);
         return;
       case 'OFPT_PORT_STATUS':
         this.updatePort(msg);
@@ -591,8 +604,26 @@ export class Session implements SwitchHandle {
     do {
       this.xid = (this.xid + 1) >>> 0;
       if (this.xid === 0) this.xidWrapped = true;
-    } while (this.xid === 0 || ((this.xidWrapped || this.xid <= this.xidHigh) && this.pending.busy(this.xid)));
+    } while (this.xid === 0 || ((this.xidWrapped || this.xid <= this.xidHigh) && this.xidBusy(this.xid)));
     return this.xid;
+  }
+
+  /** An OFPT_ERROR answering a message of an open turn's transact call: recorded there (true), else false. */
+  private turnError(msg: MessageOf<'OFPT_ERROR'>): boolean {
+    for (const b of this.openTurns) {
+      if (!b.xids.includes(msg.xid)) continue;
+      b.errors ??= new Map();
+      if (!b.errors.has(msg.xid)) b.errors.set(msg.xid, new SwitchError(this.datapathId, msg));
+      return true;
+    }
+    return false;
+  }
+
+  /** True if `xid` is in use: a pending request, a watch, or a message of an open turn. */
+  private xidBusy(xid: number): boolean {
+    if (this.pending.busy(xid)) return true;
+    for (const b of this.openTurns) if (b.xid === xid || b.xids.includes(xid)) return true;
+    return false;
   }
 
   /** A caller chose `xid` itself: the counter checks xids up to it for use. */

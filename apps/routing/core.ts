@@ -226,7 +226,11 @@ export class RoutingCore {
   private readonly byKey = new RouteTable();
   /** routes by the pin serial of their current cookie */
   private readonly byCookie = new Map<number, Route>();
-  /** installs not yet reported: pin serial of their cookie → the switches they touch */
+  /**
+   * Installs not yet reported whose cookie is no longer their route's (the route was re-pinned or removed
+   * meanwhile): pin serial of their cookie → the switches they touch, to delete what they installed when
+   * they report. An install still current is known from its route (`busy` equal to `cookie`): no entry.
+   */
   private readonly inflight = new Map<number, bigint[]>();
   private readonly unknown: UnknownDestinations;
   private readonly dedup = new FloodDedup();
@@ -385,7 +389,6 @@ export class RoutingCore {
   installed(key: string, cookie: bigint): RoutingEffect[] {
     const route = this.byKey.get(key);
     if (!route || route.cookie !== cookie) return this.superseded(route, cookie);
-    this.inflight.delete(route.serial);
     route.busy = undefined;
     route.installed = true;
     const out: RoutingEffect[] = [];
@@ -405,8 +408,8 @@ export class RoutingCore {
   installFailed(key: string, cookie: bigint): RoutingEffect[] {
     const route = this.byKey.get(key);
     if (!route || route.cookie !== cookie) return this.superseded(route, cookie);
-    const dpids = this.inflight.get(route.serial) ?? [];
-    this.inflight.delete(route.serial);
+    const dpids = route.dpids;
+    route.busy = undefined; // reported: not an orphan when the route goes
     return [...this.remove(route), ...deletes(cookie, dpids)];
   }
 
@@ -549,6 +552,7 @@ export class RoutingCore {
     const chosen = all.length > 0 ? all[this.prng.below(all.length)]! : undefined;
     const hops = chosen && hopsOf(chosen, src, dst);
     if (!chosen || !hops) return this.remove(route);
+    this.orphan(route);
     (route.stale ??= []).push({ cookie: route.cookie, dpids: route.dpids });
     if (this.byCookie.get(route.serial) === route) this.byCookie.delete(route.serial);
     this.untrack(route);
@@ -573,6 +577,11 @@ export class RoutingCore {
     return [this.installEffect(route)];
   }
 
+  /** The route's cookie changes or the route goes: an install of its current cookie in flight is orphaned (`inflight`). */
+  private orphan(route: Route): void {
+    if (route.busy !== undefined && route.busy === route.cookie) this.inflight.set(route.serial, route.dpids);
+  }
+
   /** Forgets a route and deletes its entries (current and stale) everywhere but `except`. */
   private remove(route: Route, except?: bigint): RoutingEffect[] {
     return this.removeInto(route, [], except);
@@ -580,6 +589,7 @@ export class RoutingCore {
 
   /** {@link remove}, the effects appended to `out` (returned). */
   private removeInto(route: Route, out: RoutingEffect[], except?: bigint): RoutingEffect[] {
+    this.orphan(route);
     if (route.listed) {
       this.untrack(route);
       this.byKey.delete(route.key);
@@ -601,7 +611,6 @@ export class RoutingCore {
       for (let i = hops.length - 1; i >= 1; i--) downstream.push({ dpid: hops[i]!.dpid, msgs: [this.entryAt(route, i)] });
       stages = [downstream, [ingress]];
     }
-    this.inflight.set(route.serial, route.dpids);
     route.busy = route.cookie;
     return { kind: 'install', key: route.key, cookie: route.cookie, stages };
   }
