@@ -67,16 +67,12 @@ interface Route {
   readonly flow: FlowKey;
   readonly srcMac: string;
   readonly dstMac: string;
-  src: PortRef;
-  dst: PortRef;
   /** eth_dst to set on the last hop when the frames do not carry the destination host's MAC */
   readonly rewriteDst: string | undefined;
   /** OpenFlow queue of the flow's DSCP class (set_queue on every hop), when the QoS rule is given */
   readonly queue: number | undefined;
-  path: FabricPath;
-  hops: Hop[];
-  /** the distinct switches of `hops`, in hop order */
-  dpids: bigint[];
+  /** the current path, its hops and switches, its end ports (shared by the routes between the same two ports on that path) */
+  walk: Walk;
   /** which of the equal-cost paths was chosen (index in canonical order) and how many there were */
   choiceIndex: number;
   choiceOf: number;
@@ -96,7 +92,7 @@ interface Route {
   /** a re-pin arrived while `busy`: install the current path when the busy install reports */
   deferred: boolean;
   /** entries of earlier paths to delete once the current install is confirmed */
-  stale: { cookie: bigint; dpids: bigint[] }[] | undefined;
+  stale: { cookie: bigint; dpids: readonly bigint[] }[] | undefined;
   /** neighbours in the recency order of all routes ({@link RouteTable}); `listed` while in that table */
   older: Route | undefined;
   newer: Route | undefined;
@@ -116,9 +112,9 @@ interface SwitchRoutes {
   newest: Route | undefined;
 }
 
-/** Index of `dpid` in `route.dpids` (a handful of switches per path). */
+/** Index of `dpid` in `route.walk.dpids` (a handful of switches per path). */
 function slotOf(route: Route, dpid: bigint): number {
-  const d = route.dpids;
+  const d = route.walk.dpids;
   for (let j = 0; j < d.length; j++) if (d[j] === dpid) return j;
   return -1;
 }
@@ -211,8 +207,62 @@ class RouteTable {
   }
 }
 
+/**
+ * Routes by pin serial: an array indexed by the serial's low bits (no hashing, one slot per route). At
+ * most one route per slot — {@link RoutingCore.newCookie} skips serials whose slot is taken — and at most
+ * half the slots used: the array doubles (up to 2^24 slots, one per serial) before it gets fuller.
+ */
+class SerialTable {
+  private slots: (Route | undefined)[] = new Array<Route | undefined>(1024).fill(undefined);
+  private mask = 1023;
+  private used = 0;
+  get(serial: number): Route | undefined {
+    const r = this.slots[serial & this.mask];
+    return r !== undefined && r.serial === serial ? r : undefined;
+  }
+  /** True when the slot of `serial` holds a route (of this serial or another). */
+  taken(serial: number): boolean {
+    return this.slots[serial & this.mask] !== undefined;
+  }
+  /** Files `route` under its serial (whose slot newCookie found free). */
+  set(route: Route): void {
+    const i = route.serial & this.mask;
+    if (this.slots[i] === route) return;
+    this.slots[i] = route;
+    if (++this.used * 2 > this.slots.length && this.slots.length < 0x1000000) this.grow();
+  }
+  /** Removes `route` if it is filed under its current serial. */
+  delete(route: Route): void {
+    const i = route.serial & this.mask;
+    if (this.slots[i] !== route) return;
+    this.slots[i] = undefined;
+    this.used--;
+  }
+  private grow(): void {
+    const old = this.slots;
+    this.slots = new Array<Route | undefined>(old.length * 2).fill(undefined);
+    this.mask = this.slots.length - 1;
+    for (const r of old) if (r !== undefined) this.slots[r.serial & this.mask] = r;
+  }
+}
+
 /** Placeholder of a route's per-switch neighbours until it is tracked (never written). */
 const NO_NEIGHBOURS: (Route | undefined)[] = [];
+
+/** The hops of a path between two ports and their distinct switches (shared, never mutated). */
+interface Walk {
+  readonly path: FabricPath;
+  /** where the flow enters the first hop and leaves the last */
+  readonly src: PortRef;
+  readonly dst: PortRef;
+  /** never mutated */
+  readonly hops: readonly Hop[];
+  /** the distinct switches of `hops`, in hop order */
+  readonly dpids: readonly bigint[];
+}
+
+/** Walks cached at most (RoutingCore.hopsFor): host-port pairs × paths actually used. */
+const HOP_CACHE_MAX = 65_536;
 
 /** What failed in one batch of fabric events. */
 interface Failures {
@@ -224,15 +274,18 @@ export class RoutingCore {
   readonly config: ResolvedRoutingConfig;
   private readonly prng: Prng;
   private readonly byKey = new RouteTable();
-  /** routes by the pin serial of their current cookie */
-  private readonly byCookie = new Map<number, Route>();
+  /** routes by the pin serial of their current cookie (a table indexed by the serial's low bits, see newCookie) */
+  private readonly byCookie = new SerialTable();
   /**
    * Installs not yet reported whose cookie is no longer their route's (the route was re-pinned or removed
    * meanwhile): pin serial of their cookie → the switches they touch, to delete what they installed when
    * they report. An install still current is known from its route (`busy` equal to `cookie`): no entry.
    */
-  private readonly inflight = new Map<number, bigint[]>();
+  private readonly inflight = new Map<number, readonly bigint[]>();
   private readonly unknown: UnknownDestinations;
+  /** walks by path (identity), then source and destination port (hopsFor) */
+  private readonly hopCache = new Map<FabricPath, Map<number, Walk>>();
+  private hopCacheSize = 0;
   private readonly dedup = new FloodDedup();
   /**
    * Pin serial: a random 16-bit run id in bits 39–24, a counter below. A restarted controller meets the
@@ -242,8 +295,6 @@ export class RoutingCore {
    */
   private readonly runId = randomInt(0, 0x10000);
   private serial = 0;
-  /** the serial counter went past 2^24 − 1 at least once: serials may be held by older routes */
-  private wrapped = false;
   /** the cookie of serial 0 of this run: a pin's cookie is this + its serial (serial < 2^24, no carry) */
   private readonly cookieBase = routingCookie(this.runId * 2 ** 24);
 
@@ -275,7 +326,7 @@ export class RoutingCore {
   private readonly bySwitch = new Map<bigint, SwitchRoutes>();
 
   private track(route: Route): void {
-    const dpids = route.dpids;
+    const dpids = route.walk.dpids;
     route.swOlder = new Array<Route | undefined>(dpids.length);
     route.swNewer = new Array<Route | undefined>(dpids.length);
     for (let j = 0; j < dpids.length; j++) {
@@ -287,7 +338,7 @@ export class RoutingCore {
   }
 
   private untrack(route: Route): void {
-    const dpids = route.dpids;
+    const dpids = route.walk.dpids;
     for (let j = 0; j < dpids.length; j++) {
       const dpid = dpids[j]!;
       const sw = this.bySwitch.get(dpid);
@@ -300,7 +351,7 @@ export class RoutingCore {
   /** A packet of the route was seen: it becomes the most recently used. */
   private touch(route: Route): void {
     this.byKey.touch(route);
-    const dpids = route.dpids;
+    const dpids = route.walk.dpids;
     for (let j = 0; j < dpids.length; j++) {
       const dpid = dpids[j]!;
       const sw = this.bySwitch.get(dpid);
@@ -356,6 +407,7 @@ export class RoutingCore {
 
   /** A batch of fabric events (TopologyView.subscribe): re-pin or remove the routes they break. */
   fabricEvents(events: readonly FabricEvent[], now: number): RoutingEffect[] {
+    this.clearHops(); // the view hands out new path arrays after a change: the old walks are never hit again
     const failed: Failures = { links: [], switches: new Set() };
     const moved = new Map<string, PortRef>();
     const gone = new Set<string>();
@@ -374,9 +426,9 @@ export class RoutingCore {
           out.push(...this.remove(route));
           continue;
         }
-        const src = moved.get(route.srcMac) ?? route.src;
-        const dst = moved.get(route.dstMac) ?? route.dst;
-        const hostMoved = src !== route.src || dst !== route.dst;
+        const src = moved.get(route.srcMac) ?? route.walk.src;
+        const dst = moved.get(route.dstMac) ?? route.walk.dst;
+        const hostMoved = src !== route.walk.src || dst !== route.walk.dst;
         if (!hostMoved && !this.broken(route, failed)) continue;
         out.push(...this.repin(route, src, dst, now, failed));
       }
@@ -408,7 +460,7 @@ export class RoutingCore {
   installFailed(key: string, cookie: bigint): RoutingEffect[] {
     const route = this.byKey.get(key);
     if (!route || route.cookie !== cookie) return this.superseded(route, cookie);
-    const dpids = route.dpids;
+    const dpids = route.walk.dpids;
     route.busy = undefined; // reported: not an orphan when the route goes
     return [...this.remove(route), ...deletes(cookie, dpids)];
   }
@@ -453,30 +505,28 @@ export class RoutingCore {
   /** First packet of a flow with no route (`key` = flowKeyString(flow)): choose a path, hold the packet, install. */
   private pin(flow: FlowKey, key: string, p: PacketInput, edge: boolean, now: number): RoutingEffect[] {
     const srcHost = edge ? undefined : (this.view.hostByIpv4(flow.ipv4Src) ?? this.view.hostByMac(p.frame.ethSrc));
-    const src: PortRef | undefined = edge ? { dpid: p.dpid, portNo: p.inPort } : srcHost?.attachment;
-    if (!src) return [];
+    // the edge case's source port is p's (no PortRef built unless the walk is new: hopsFor)
+    const srcAt = edge ? undefined : srcHost?.attachment;
+    if (!edge && !srcAt) return [];
+    const srcDpid = srcAt ? srcAt.dpid : p.dpid;
     const dstHost = this.view.hostByIpv4(flow.ipv4Dst);
     if (!dstHost) return edge ? this.probe(p, flow, now) : [];
-    const all = canonicalPaths(this.view.paths(src.dpid, dstHost.attachment.dpid));
+    const all = canonicalPaths(this.view.paths(srcDpid, dstHost.attachment.dpid));
     // A first sighting on a transit switch: prefer a path through where the packet already is.
-    const through = edge ? [] : all.filter((path) => onHop(hopsOf(path, src, dstHost.attachment), p));
+    const through = srcAt ? all.filter((path) => onHop(hopsOf(path, srcAt, dstHost.attachment), p)) : [];
     const pool = through.length > 0 ? through : all;
     if (pool.length === 0) return [];
     const chosen = pool[this.prng.below(pool.length)]!;
-    const hops = hopsOf(chosen, src, dstHost.attachment);
-    if (!hops) return [];
+    const walk = this.hopsFor(chosen, srcDpid, srcAt ? srcAt.portNo : p.inPort, dstHost.attachment);
+    if (!walk) return [];
     const route: Route = {
       key,
       flow,
       srcMac: edge ? p.frame.ethSrc : (srcHost?.mac ?? p.frame.ethSrc),
       dstMac: dstHost.mac,
-      src,
-      dst: dstHost.attachment,
       rewriteDst: edge && p.frame.ethDst !== dstHost.mac ? dstHost.mac : undefined,
       queue: this.queueOf ? this.queueOf(p.frame.ipv4?.dscp ?? 0) : undefined,
-      path: chosen,
-      hops,
-      dpids: uniqueDpids(hops),
+      walk,
       choiceIndex: all.length > 1 ? all.indexOf(chosen) : 0,
       choiceOf: all.length,
       cookie: 0n,
@@ -496,10 +546,10 @@ export class RoutingCore {
       swOlder: NO_NEIGHBOURS,
       swNewer: NO_NEIGHBOURS,
     };
-    const out: RoutingEffect[] = this.makeRoom(route.dpids);
+    const out: RoutingEffect[] = this.makeRoom(route.walk.dpids);
     this.newCookie(route);
     this.byKey.set(route.key, route);
-    this.byCookie.set(route.serial, route);
+    this.byCookie.set(route);
     this.track(route);
     out.push(this.installEffect(route));
     // The first packet does not wait for the entries: it leaves on its hop's output port at once (after
@@ -513,7 +563,7 @@ export class RoutingCore {
 
   /** A packet of a flow that already has a route (pinned, or pin in progress). */
   private onRoute(route: Route, p: PacketInput, edge: boolean, now: number): RoutingEffect[] {
-    const i = route.hops.findIndex((h) => h.dpid === p.dpid && h.inPort === p.inPort);
+    const i = route.walk.hops.findIndex((h) => h.dpid === p.dpid && h.inPort === p.inPort);
     if (i >= 0) {
       this.touch(route);
       if (!route.installed && (route.held?.length ?? 0) < this.config.maxPendingPackets) {
@@ -531,11 +581,11 @@ export class RoutingCore {
       if (r) out.push(r);
       return out;
     }
-    if (edge && (p.dpid !== route.src.dpid || p.inPort !== route.src.portNo) && route.srcMac === p.frame.ethSrc) {
+    if (edge && (p.dpid !== route.walk.src.dpid || p.inPort !== route.walk.src.portNo) && route.srcMac === p.frame.ethSrc) {
       // The source host now sends from another port (moved before the topology app said so).
-      const effects = this.repin(route, { dpid: p.dpid, portNo: p.inPort }, route.dst, now);
+      const effects = this.repin(route, { dpid: p.dpid, portNo: p.inPort }, route.walk.dst, now);
       const current = this.byKey.get(route.key);
-      if (current && onHop(current.hops, p)) (current.held ??= []).push(held(p));
+      if (current && onHop(current.walk.hops, p)) (current.held ??= []).push(held(p));
       return effects;
     }
     return []; // a straggler on a path the flow no longer uses
@@ -550,17 +600,13 @@ export class RoutingCore {
       return !path.some((l) => failed.switches.has(l.src.dpid) || failed.switches.has(l.dst.dpid));
     });
     const chosen = all.length > 0 ? all[this.prng.below(all.length)]! : undefined;
-    const hops = chosen && hopsOf(chosen, src, dst);
-    if (!chosen || !hops) return this.remove(route);
+    const walk = chosen && this.hopsFor(chosen, src.dpid, src.portNo, dst);
+    if (!chosen || !walk) return this.remove(route);
     this.orphan(route);
-    (route.stale ??= []).push({ cookie: route.cookie, dpids: route.dpids });
-    if (this.byCookie.get(route.serial) === route) this.byCookie.delete(route.serial);
+    (route.stale ??= []).push({ cookie: route.cookie, dpids: route.walk.dpids });
+    this.byCookie.delete(route);
     this.untrack(route);
-    route.src = src;
-    route.dst = dst;
-    route.path = chosen;
-    route.hops = hops;
-    route.dpids = uniqueDpids(hops);
+    route.walk = walk;
     this.track(route);
     route.choiceIndex = all.indexOf(chosen);
     route.choiceOf = all.length;
@@ -569,7 +615,7 @@ export class RoutingCore {
     route.repinned++;
     route.repinnedMs = now;
     route.writtenMs = now;
-    this.byCookie.set(route.serial, route);
+    this.byCookie.set(route);
     if (route.busy !== undefined) {
       route.deferred = true; // one install in flight per route: this one starts when it reports
       return [];
@@ -579,7 +625,7 @@ export class RoutingCore {
 
   /** The route's cookie changes or the route goes: an install of its current cookie in flight is orphaned (`inflight`). */
   private orphan(route: Route): void {
-    if (route.busy !== undefined && route.busy === route.cookie) this.inflight.set(route.serial, route.dpids);
+    if (route.busy !== undefined && route.busy === route.cookie) this.inflight.set(route.serial, route.walk.dpids);
   }
 
   /** Forgets a route and deletes its entries (current and stale) everywhere but `except`. */
@@ -594,15 +640,15 @@ export class RoutingCore {
       this.untrack(route);
       this.byKey.delete(route.key);
     }
-    if (this.byCookie.get(route.serial) === route) this.byCookie.delete(route.serial);
-    for (const dpid of route.dpids) if (dpid !== except) out.push(deleteOne(route.cookie, dpid));
+    this.byCookie.delete(route);
+    for (const dpid of route.walk.dpids) if (dpid !== except) out.push(deleteOne(route.cookie, dpid));
     if (route.stale) for (const s of route.stale) for (const dpid of s.dpids) out.push(deleteOne(s.cookie, dpid));
     return out;
   }
 
   /** The install of a route's current path: all hops but the ingress (egress first), then the ingress. */
   private installEffect(route: Route): RoutingEffect {
-    const hops = route.hops;
+    const hops = route.walk.hops;
     const ingress: SwitchMessages = { dpid: hops[0]!.dpid, msgs: [this.entryAt(route, 0)] };
     let stages: SwitchMessages[][];
     if (hops.length === 1) stages = [[ingress]];
@@ -622,16 +668,16 @@ export class RoutingCore {
       tableId: this.config.tableId,
       priority: this.config.priority,
       idleTimeoutS: this.config.idleTimeoutS,
-      match: flowMatch(route.flow, route.hops[i]!.inPort),
+      match: flowMatch(route.flow, route.walk.hops[i]!.inPort),
       actions: this.actionsAt(route, i),
     });
   }
 
   /** The actions of hop `i`: output on the hop's port, after setting eth_dst on the last hop if needed. */
   private actionsAt(route: Route, i: number): Action[] {
-    const hop = route.hops[i]!;
+    const hop = route.walk.hops[i]!;
     const out = outputTo(hop.outPort, hop.inPort);
-    const rewrite = i === route.hops.length - 1 && route.rewriteDst;
+    const rewrite = i === route.walk.hops.length - 1 && route.rewriteDst;
     if (route.queue === undefined && !rewrite) return [out];
     const queue: Action[] = route.queue === undefined ? [] : [{ type: 'OFPAT_SET_QUEUE', queueId: route.queue }];
     if (rewrite) {
@@ -642,7 +688,7 @@ export class RoutingCore {
 
   /** Packet-out of a held packet on its hop of the route's current path (undefined if it is off the path). */
   private release(route: Route, h: HeldPacket): RoutingEffect | undefined {
-    const i = route.hops.findIndex((x) => x.dpid === h.dpid && x.inPort === h.inPort);
+    const i = route.walk.hops.findIndex((x) => x.dpid === h.dpid && x.inPort === h.inPort);
     if (i < 0) return undefined;
     return { kind: 'send', dpid: h.dpid, msgs: [packetOut(h.inPort, this.actionsAt(route, i), h.data, h.bufferId)] };
   }
@@ -673,9 +719,35 @@ export class RoutingCore {
 
   /* ------------------------------------------------------------ helpers */
 
+  /**
+   * The hops of `path` from `src` to `dst` (hopsOf) and their distinct switches, built once per
+   * (path, source port, destination port) and shared by the routes that take them: a setup between two
+   * ports already walked allocates neither. Bounded (cleared past HOP_CACHE_MAX walks, and on fabric events).
+   */
+  private hopsFor(path: FabricPath, srcDpid: bigint, srcPort: number, dst: PortRef): Walk | undefined {
+    let byPort = this.hopCache.get(path);
+    const k = srcPort * 0x100000000 + dst.portNo; // two u32 ports: exact in a double
+    const hit = byPort?.get(k);
+    if (hit && hit.src.dpid === srcDpid && hit.dst.dpid === dst.dpid) return hit;
+    const src: PortRef = { dpid: srcDpid, portNo: srcPort };
+    const hops = hopsOf(path, src, dst);
+    if (!hops) return undefined;
+    const walk: Walk = { path, src, dst, hops, dpids: uniqueDpids(hops) };
+    if (this.hopCacheSize >= HOP_CACHE_MAX) this.clearHops();
+    if (!byPort) this.hopCache.set(path, (byPort = new Map()));
+    if (!byPort.has(k)) this.hopCacheSize++;
+    byPort.set(k, walk);
+    return walk;
+  }
+
+  private clearHops(): void {
+    this.hopCache.clear();
+    this.hopCacheSize = 0;
+  }
+
   private broken(route: Route, failed: Failures): boolean {
-    if (route.hops.some((h) => failed.switches.has(h.dpid))) return true;
-    return failed.links.some((l) => pathUsesLink(route.path, l));
+    if (route.walk.hops.some((h) => failed.switches.has(h.dpid))) return true;
+    return failed.links.some((l) => pathUsesLink(route.walk.path, l));
   }
 
   /**
@@ -699,28 +771,27 @@ export class RoutingCore {
   }
 
   /**
-   * Gives `route` the next free pin serial and its cookie. A serial still held by a route or an install
-   * in flight is skipped (after 2^24 pins the counter wraps while long-lived routes keep theirs; at most
-   * maxRoutes + the installs in flight are held, far fewer than 2^24).
+   * Gives `route` the next free pin serial and its cookie. A serial still held by a route or an orphaned
+   * install in flight is skipped (after 2^24 pins the counter wraps while long-lived routes keep theirs; at
+   * most maxRoutes + the installs in flight are held, fewer than 2^24), and so is one whose slot in
+   * byCookie holds another route (the table is at most half full: few are skipped).
    */
   private newCookie(route: Route): void {
-    this.serial = (this.serial + 1) & 0xffffff;
-    if (this.serial === 0) this.wrapped = true;
-    // before the first wrap every serial is fresh: no look-ups on the flow-setup path
-    while (this.wrapped && (this.serial === 0 || this.byCookie.has(this.serial) || this.inflight.has(this.serial))) {
-      this.serial = (this.serial + 1) & 0xffffff;
-    }
+    // a serial whose slot in byCookie is taken is skipped: so no two routes share a slot, and a serial a
+    // route still holds (after the counter wrapped) is never handed out again
+    do this.serial = (this.serial + 1) & 0xffffff;
+    while (this.serial === 0 || this.byCookie.taken(this.serial) || (this.inflight.size > 0 && this.inflight.has(this.serial)));
     route.serial = this.serial;
     route.cookie = this.cookieBase + BigInt(this.serial);
   }
 
   private info(r: Route): RouteInfo {
-    const spine = spineOf(r.hops, this.view);
+    const spine = spineOf(r.walk.hops, this.view);
     return {
       flowKey: r.flow,
       srcHost: r.srcMac,
       dstHost: r.dstMac,
-      path: r.hops.map((h) => ({ dpid: dpidHex(h.dpid), inPort: h.inPort, outPort: h.outPort })),
+      path: r.walk.hops.map((h) => ({ dpid: dpidHex(h.dpid), inPort: h.inPort, outPort: h.outPort })),
       ...(spine !== undefined ? { spine: dpidHex(spine) } : {}),
       choice: { index: r.choiceIndex, of: r.choiceOf },
       cookie: cookieHex(r.cookie),
