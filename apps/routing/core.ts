@@ -28,11 +28,11 @@ import type { OutMessage } from '../../openflow/app-api.js';
 import { dpidHex } from '../../lib/dpid.js';
 import { cookieHex } from '../../lib/cookies.js';
 import { isGroupMac } from '../../lib/packet/frame.js';
-import type { Action } from '../../openflow/codec/index.js';
+import type { Action, Instruction } from '../../openflow/codec/index.js';
 import type { FabricEvent, FabricHost, FabricLink, FabricPath, Hop, PortRef, TopologyView } from '../../topology/types.js';
 import { arpEffects, ETH_TYPE_ARP, probeEffects, sendOnPort } from './arp.js';
 import { arpUnicastDeletes, arpUnicastEffects } from './arp-unicast.js';
-import { deleteByCookie, isRoutingCookie, outputTo, packetOut, pinEntry, routingCookie } from './builders.js';
+import { applyActions, deleteByCookie, isRoutingCookie, outputTo, packetOut, pinEntry, routingCookie } from './builders.js';
 import { FloodDedup, floodEffects } from './flood.js';
 import { UnknownDestinations } from './unknown-dst.js';
 import { flowKeyOf, flowKeyString, flowMatch } from './flow-key.js';
@@ -97,6 +97,8 @@ interface Route {
   older: Route | undefined;
   newer: Route | undefined;
   listed: boolean;
+  /** where the route sits in the flow index ({@link RouteTable}) */
+  slot: number;
   /**
    * neighbours in the recency order of the routes of each switch of `dpids` (same index; {@link SwitchRoutes}):
    * `swOlder[j]` is the next older route crossing `dpids[j]`
@@ -144,34 +146,114 @@ function swUnlink(sw: SwitchRoutes, route: Route, j: number, dpid: bigint): void
 }
 
 /**
- * The routes by flow key in recency order: a Map beside a linked list threaded through the routes
- * themselves (no list node per route), so the least recently used route is found in O(1) and a touch
- * moves the route without Map operations.
+ * A flow key as four int32 numbers (the table's key): IPv4 source and destination, the ports (source in
+ * the high 16 bits; 0 without ports) and the protocol with bit 8 set when the key has ports.
  */
-class RouteTable {
-  private readonly m = new Map<string, Route>();
+export interface FlowNumbers {
+  k0: number;
+  k1: number;
+  k2: number;
+  k3: number;
+}
+
+/** Dotted quad → int32 (the bytes of the address, big-endian); NaN-free: a malformed part reads as 0. */
+function ipv4Int(s: string): number {
+  let v = 0;
+  let part = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 46) {
+      v = (v << 8) | (part & 0xff);
+      part = 0;
+    } else part = part * 10 + (c - 48);
+  }
+  return (v << 8) | (part & 0xff);
+}
+
+/** The numbers of `flow` (from its text fields: the slow way, off the packet-in path). */
+function flowNumbersOf(flow: FlowKey, out: FlowNumbers): FlowNumbers {
+  const ports = flow.srcPort !== undefined && flow.dstPort !== undefined;
+  out.k0 = ipv4Int(flow.ipv4Src);
+  out.k1 = ipv4Int(flow.ipv4Dst);
+  out.k2 = ports ? ((flow.srcPort! << 16) | flow.dstPort!) : 0;
+  out.k3 = flow.ipProto | (ports ? 0x100 : 0);
+  return out;
+}
+
+/** The numbers of a flow key string (flowKeyString's form), for the rare look-ups that have only the string. */
+function flowNumbersOfKey(key: string, out: FlowNumbers): FlowNumbers | undefined {
+  const m = /^([\d.]+)>([\d.]+)\/(\d+)(?::(\d+)>(\d+))?$/.exec(key);
+  if (!m) return undefined;
+  const ports = m[4] !== undefined;
+  return flowNumbersOf({ ipv4Src: m[1]!, ipv4Dst: m[2]!, ipProto: Number(m[3]), ...(ports ? { srcPort: Number(m[4]), dstPort: Number(m[5]) } : {}) }, out);
+}
+
+function hashFlow(k0: number, k1: number, k2: number, k3: number): number {
+  let h = Math.imul(k0 ^ 0x2545f491, 0x9e3779b1) ^ k1;
+  h = Math.imul(h ^ (h >>> 15), 0x85ebca6b) ^ k2;
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35) ^ k3;
+  h = Math.imul(h ^ (h >>> 16), 0x7feb352d);
+  return h ^ (h >>> 15);
+}
+
+/**
+ * The routes by flow key in recency order. The index is an open-addressing hash table over the key's
+ * numbers (keys in one Int32Array, four per slot; linear probing, deletion by backward shift, at most half
+ * full): a look-up reads the numbers from the packet, builds no string and hashes none. The recency order
+ * is a linked list threaded through the routes themselves (no list node per route), so the least recently
+ * used route is found in O(1) and a touch moves the route without table operations.
+ */
+export class RouteTable {
+  private keys = new Int32Array(4 * 1024);
+  private slots: (Route | undefined)[] = new Array<Route | undefined>(1024).fill(undefined);
+  private mask = 1023;
+  private count = 0;
   private oldestRoute: Route | undefined;
   private newestRoute: Route | undefined;
   get size(): number {
-    return this.m.size;
+    return this.count;
   }
-  get(key: string): Route | undefined {
-    return this.m.get(key);
+  get(k0: number, k1: number, k2: number, k3: number): Route | undefined {
+    const keys = this.keys;
+    for (let i = hashFlow(k0, k1, k2, k3) & this.mask; ; i = (i + 1) & this.mask) {
+      const r = this.slots[i];
+      if (r === undefined) return undefined;
+      const o = i << 2;
+      if (keys[o] === k0 && keys[o + 1] === k1 && keys[o + 2] === k2 && keys[o + 3] === k3) return r;
+    }
   }
-  /** Adds `route` as the most recent (a route of the same key is replaced). */
-  set(key: string, route: Route): void {
-    const old = this.m.get(key);
-    if (old === route) return;
-    if (old) this.unlink(old);
-    this.m.set(key, route);
+  /** Adds `route` under `n` (absent from the table) as the most recent. */
+  set(n: FlowNumbers, route: Route): void {
+    this.place(route, n.k0, n.k1, n.k2, n.k3);
+    if (++this.count * 2 > this.slots.length) this.grow();
     this.append(route);
   }
-  delete(key: string): boolean {
-    const r = this.m.get(key);
-    if (!r) return false;
-    this.m.delete(key);
-    this.unlink(r);
-    return true;
+  /** Removes `route` (listed) from the index and the recency order. */
+  delete(route: Route): void {
+    let i = route.slot;
+    if (this.slots[i] !== route) return;
+    this.slots[i] = undefined;
+    this.count--;
+    this.unlink(route);
+    // backward shift: pull later entries of the probe run into the hole when their home allows it
+    const keys = this.keys;
+    for (let j = (i + 1) & this.mask; ; j = (j + 1) & this.mask) {
+      const r = this.slots[j];
+      if (r === undefined) return;
+      const o = j << 2;
+      const home = hashFlow(keys[o]!, keys[o + 1]!, keys[o + 2]!, keys[o + 3]!) & this.mask;
+      // r stays when its home lies cyclically in (i, j]
+      if (i <= j ? home > i && home <= j : home > i || home <= j) continue;
+      const d = i << 2;
+      keys[d] = keys[o]!;
+      keys[d + 1] = keys[o + 1]!;
+      keys[d + 2] = keys[o + 2]!;
+      keys[d + 3] = keys[o + 3]!;
+      this.slots[i] = r;
+      r.slot = i;
+      this.slots[j] = undefined;
+      i = j;
+    }
   }
   /** `route` (in the table) becomes the most recently used. */
   touch(route: Route): void {
@@ -187,6 +269,28 @@ class RouteTable {
     const out: Route[] = [];
     for (let r = this.oldestRoute; r; r = r.newer) out.push(r);
     return out;
+  }
+  private place(route: Route, k0: number, k1: number, k2: number, k3: number): void {
+    let i = hashFlow(k0, k1, k2, k3) & this.mask;
+    while (this.slots[i] !== undefined) i = (i + 1) & this.mask;
+    const o = i << 2;
+    this.keys[o] = k0;
+    this.keys[o + 1] = k1;
+    this.keys[o + 2] = k2;
+    this.keys[o + 3] = k3;
+    this.slots[i] = route;
+    route.slot = i;
+  }
+  private grow(): void {
+    const keys = this.keys;
+    const slots = this.slots;
+    this.keys = new Int32Array(keys.length * 2);
+    this.slots = new Array<Route | undefined>(slots.length * 2).fill(undefined);
+    this.mask = this.slots.length - 1;
+    for (let i = 0; i < slots.length; i++) {
+      const r = slots[i];
+      if (r !== undefined) this.place(r, keys[i << 2]!, keys[(i << 2) + 1]!, keys[(i << 2) + 2]!, keys[(i << 2) + 3]!);
+    }
   }
   private append(r: Route): void {
     r.listed = true;
@@ -259,6 +363,9 @@ interface Walk {
   readonly hops: readonly Hop[];
   /** the distinct switches of `hops`, in hop order */
   readonly dpids: readonly bigint[];
+  /** per hop, the plain output action (no set_queue, no eth_dst rewrite) and its apply-actions instruction */
+  readonly outputs: readonly (readonly Action[])[];
+  readonly applies: readonly (readonly Instruction[])[];
 }
 
 /** Walks cached at most (RoutingCore.hopsFor): host-port pairs × paths actually used. */
@@ -274,6 +381,8 @@ export class RoutingCore {
   readonly config: ResolvedRoutingConfig;
   private readonly prng: Prng;
   private readonly byKey = new RouteTable();
+  /** scratch: the numbers of the flow key being looked up (packetNumbers, flowNumbersOf) */
+  private readonly nums: FlowNumbers = { k0: 0, k1: 0, k2: 0, k3: 0 };
   /** routes by the pin serial of their current cookie (a table indexed by the serial's low bits, see newCookie) */
   private readonly byCookie = new SerialTable();
   /**
@@ -391,10 +500,33 @@ export class RoutingCore {
     if (isGroupMac(f.ethDst)) return edge && this.dedup.firstCopy(p, now) ? floodEffects(this.view, p.dpid, p.inPort, p.data) : [];
     if (f.ethertype !== ETH_TYPE_IPV4 || !f.ipv4) return this.deliverUnicast(p, edge);
     const flow = flowKeyOf(f)!;
-    // one key string per packet-in: the look-up and the new route share it (hashed once)
-    const key = flowKeyString(flow);
-    const route = this.byKey.get(key);
-    return route ? this.onRoute(route, p, edge, now) : this.pin(flow, key, p, edge, now);
+    const n = this.packetNumbers(p.data, flow);
+    const route = this.byKey.get(n.k0, n.k1, n.k2, n.k3);
+    // the key string is built (not hashed) only for a new route: its install effect names the flow by it
+    return route ? this.onRoute(route, p, edge, now) : this.pin(flow, flowKeyString(flow), p, edge, now);
+  }
+
+  /**
+   * The numbers of the packet's flow key into `this.nums`: the IPv4 addresses straight from the frame's
+   * bytes (routing sees only untagged frames: the header starts at 14), ports and protocol from `flow`.
+   */
+  private packetNumbers(data: Buffer, flow: FlowKey): FlowNumbers {
+    if (data.length < 34 || data[12] !== 0x08 || data[13] !== 0x00) return flowNumbersOf(flow, this.nums);
+    const n = this.nums;
+    const ports = flow.srcPort !== undefined && flow.dstPort !== undefined;
+    n.k0 = data.readInt32BE(26);
+    n.k1 = data.readInt32BE(30);
+    n.k2 = ports ? ((flow.srcPort! << 16) | flow.dstPort!) : 0;
+    n.k3 = flow.ipProto | (ports ? 0x100 : 0);
+    return n;
+  }
+
+  /** The route named `key` (an install's report): by its cookie's serial when that is current, else by key. */
+  private routeOf(key: string, cookie: bigint): Route | undefined {
+    const r = this.byCookie.get(serialOf(cookie));
+    if (r !== undefined && r.listed && r.key === key) return r;
+    const n = flowNumbersOfKey(key, this.nums);
+    return n && this.byKey.get(n.k0, n.k1, n.k2, n.k3);
   }
 
   /** An OFPT_FLOW_REMOVED: the route whose current entry it was is removed with its other entries. */
@@ -439,7 +571,7 @@ export class RoutingCore {
 
   /** The shell's report: every stage of the install of `cookie` succeeded. */
   installed(key: string, cookie: bigint): RoutingEffect[] {
-    const route = this.byKey.get(key);
+    const route = this.routeOf(key, cookie);
     if (!route || route.cookie !== cookie) return this.superseded(route, cookie);
     route.busy = undefined;
     route.installed = true;
@@ -458,7 +590,7 @@ export class RoutingCore {
 
   /** The shell's report: a stage of the install of `cookie` failed (switch error, switch gone, timeout). */
   installFailed(key: string, cookie: bigint): RoutingEffect[] {
-    const route = this.byKey.get(key);
+    const route = this.routeOf(key, cookie);
     if (!route || route.cookie !== cookie) return this.superseded(route, cookie);
     const dpids = route.walk.dpids;
     route.busy = undefined; // reported: not an orphan when the route goes
@@ -491,7 +623,8 @@ export class RoutingCore {
 
   /** One route by flow key, if pinned. */
   route(flow: FlowKey): RouteInfo | undefined {
-    const r = this.byKey.get(flowKeyString(flow));
+    const n = flowNumbersOf(flow, this.nums);
+    const r = this.byKey.get(n.k0, n.k1, n.k2, n.k3);
     return r && this.info(r);
   }
 
@@ -543,12 +676,13 @@ export class RoutingCore {
       older: undefined,
       newer: undefined,
       listed: false,
+      slot: -1,
       swOlder: NO_NEIGHBOURS,
       swNewer: NO_NEIGHBOURS,
     };
     const out: RoutingEffect[] = this.makeRoom(route.walk.dpids);
     this.newCookie(route);
-    this.byKey.set(route.key, route);
+    this.byKey.set(this.nums, route); // the numbers packetIn read for this packet
     this.byCookie.set(route);
     this.track(route);
     out.push(this.installEffect(route));
@@ -556,14 +690,14 @@ export class RoutingCore {
     // the install's first messages, on the same connection). Should it reach a downstream hop before that
     // hop's entry, it comes back as a packet-in of a route in progress and is held there until the
     // install is confirmed — delivered, never looped.
-    const first = this.release(route, held(p));
+    const first = this.release(route, p);
     if (first) out.push(first);
     return out;
   }
 
   /** A packet of a flow that already has a route (pinned, or pin in progress). */
   private onRoute(route: Route, p: PacketInput, edge: boolean, now: number): RoutingEffect[] {
-    const i = route.walk.hops.findIndex((h) => h.dpid === p.dpid && h.inPort === p.inPort);
+    const i = hopIndex(route.walk.hops, p.dpid, p.inPort);
     if (i >= 0) {
       this.touch(route);
       if (!route.installed && (route.held?.length ?? 0) < this.config.maxPendingPackets) {
@@ -577,14 +711,14 @@ export class RoutingCore {
         route.writtenMs = now;
         out.push({ kind: 'send', dpid: p.dpid, msgs: [this.entryAt(route, i)] });
       }
-      const r = this.release(route, held(p));
+      const r = this.release(route, p);
       if (r) out.push(r);
       return out;
     }
     if (edge && (p.dpid !== route.walk.src.dpid || p.inPort !== route.walk.src.portNo) && route.srcMac === p.frame.ethSrc) {
       // The source host now sends from another port (moved before the topology app said so).
       const effects = this.repin(route, { dpid: p.dpid, portNo: p.inPort }, route.walk.dst, now);
-      const current = this.byKey.get(route.key);
+      const current = route.listed ? route : undefined;
       if (current && onHop(current.walk.hops, p)) (current.held ??= []).push(held(p));
       return effects;
     }
@@ -638,7 +772,7 @@ export class RoutingCore {
     this.orphan(route);
     if (route.listed) {
       this.untrack(route);
-      this.byKey.delete(route.key);
+      this.byKey.delete(route);
     }
     this.byCookie.delete(route);
     for (const dpid of route.walk.dpids) if (dpid !== except) out.push(deleteOne(route.cookie, dpid));
@@ -663,22 +797,24 @@ export class RoutingCore {
 
   /** The FLOW_MOD ADD of hop `i` of the route's current path. */
   private entryAt(route: Route, i: number): OutMessage {
+    const actions = this.actionsAt(route, i);
     return pinEntry({
       cookie: route.cookie,
       tableId: this.config.tableId,
       priority: this.config.priority,
       idleTimeoutS: this.config.idleTimeoutS,
       match: flowMatch(route.flow, route.walk.hops[i]!.inPort),
-      actions: this.actionsAt(route, i),
+      actions,
+      instructions: actions === route.walk.outputs[i] ? route.walk.applies[i] : undefined,
     });
   }
 
   /** The actions of hop `i`: output on the hop's port, after setting eth_dst on the last hop if needed. */
-  private actionsAt(route: Route, i: number): Action[] {
+  private actionsAt(route: Route, i: number): readonly Action[] {
     const hop = route.walk.hops[i]!;
-    const out = outputTo(hop.outPort, hop.inPort);
     const rewrite = i === route.walk.hops.length - 1 && route.rewriteDst;
-    if (route.queue === undefined && !rewrite) return [out];
+    if (route.queue === undefined && !rewrite) return route.walk.outputs[i]!; // shared by the walk's routes
+    const out = outputTo(hop.outPort, hop.inPort);
     const queue: Action[] = route.queue === undefined ? [] : [{ type: 'OFPAT_SET_QUEUE', queueId: route.queue }];
     if (rewrite) {
       return [{ type: 'OFPAT_SET_FIELD', field: { field: 'eth_dst', value: route.rewriteDst } }, ...queue, out];
@@ -688,7 +824,7 @@ export class RoutingCore {
 
   /** Packet-out of a held packet on its hop of the route's current path (undefined if it is off the path). */
   private release(route: Route, h: HeldPacket): RoutingEffect | undefined {
-    const i = route.walk.hops.findIndex((x) => x.dpid === h.dpid && x.inPort === h.inPort);
+    const i = hopIndex(route.walk.hops, h.dpid, h.inPort);
     if (i < 0) return undefined;
     return { kind: 'send', dpid: h.dpid, msgs: [packetOut(h.inPort, this.actionsAt(route, i), h.data, h.bufferId)] };
   }
@@ -732,7 +868,8 @@ export class RoutingCore {
     const src: PortRef = { dpid: srcDpid, portNo: srcPort };
     const hops = hopsOf(path, src, dst);
     if (!hops) return undefined;
-    const walk: Walk = { path, src, dst, hops, dpids: uniqueDpids(hops) };
+    const outputs = hops.map((h) => [outputTo(h.outPort, h.inPort)]);
+    const walk: Walk = { path, src, dst, hops, dpids: uniqueDpids(hops), outputs, applies: outputs.map(applyActions) };
     if (this.hopCacheSize >= HOP_CACHE_MAX) this.clearHops();
     if (!byPort) this.hopCache.set(path, (byPort = new Map()));
     if (!byPort.has(k)) this.hopCacheSize++;
@@ -813,6 +950,12 @@ function serialOf(cookie: bigint): number {
 
 function held(p: PacketInput): HeldPacket {
   return { dpid: p.dpid, inPort: p.inPort, data: p.data, bufferId: p.bufferId };
+}
+
+/** Index of the hop at (dpid, inPort), -1 if none. */
+function hopIndex(hops: readonly Hop[], dpid: bigint, inPort: number): number {
+  for (let i = 0; i < hops.length; i++) if (hops[i]!.dpid === dpid && hops[i]!.inPort === inPort) return i;
+  return -1;
 }
 
 function onHop(hops: readonly Hop[] | undefined, p: { dpid: bigint; inPort: number }): boolean {
