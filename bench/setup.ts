@@ -22,7 +22,7 @@ import net from 'node:net';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import type { ConfigInput } from '../controller/config/index.js';
+import { BENCH_RIVULET_CONFIG } from './setup-config.js';
 import { connectSwitches, runLevel, sleep, type LevelResult } from './cbench.js';
 import { percentile } from './setup-load.js';
 import type { WorkerReply } from './setup-controller.js';
@@ -39,21 +39,6 @@ interface Running {
   /** Rivulet only: the controller thread's event-loop utilization (0..1) since the previous call */
   busy?(): Promise<number>;
 }
-
-/**
- * Rivulet's configuration for the bench: defaults, quiet logs, no agent socket; the new-flow packet-in
- * budgets off (0 = not limited: the bench measures setup speed, not the flood protection). The route
- * bounds stay at their defaults: the generator's flows never end (no FLOW_REMOVED), so once a switch holds
- * maxRoutesPerSwitch routes every setup also evicts one (a DELETE flow-mod) — as a real table would churn.
- */
-export const BENCH_RIVULET_CONFIG: ConfigInput = {
-  openflow: { port: 0, host: '127.0.0.1' },
-  api: { port: 0, host: '127.0.0.1' },
-  routing: { seed: 7 },
-  packetIn: { perPortPps: { ipv4: 0 }, perSwitchPps: { ipv4: 0 }, maxQueued: 100_000, batch: 4096 },
-  agents: { socketPath: '' },
-  log: { level: 'error' },
-};
 
 async function startRivulet(): Promise<Running> {
   const worker = new Worker(new URL('./setup-controller.js', import.meta.url), { workerData: BENCH_RIVULET_CONFIG });

@@ -72,6 +72,12 @@ export interface SwitchHandle {
    * them, else rejects with the first SwitchError (the others are in `.errors` of the rejection's cause).
    */
   transact(msgs: readonly OutMessage[], opts?: RequestOptions): Promise<void>;
+  /**
+   * {@link transact} without a promise, for the flow-setup path: `done` is called once, never
+   * synchronously, with nothing on success or the error transact would reject with. Optional: callers
+   * fall back to `transact` where a handle does not have it (test fakes).
+   */
+  transactThen?(msgs: readonly OutMessage[], done: (err: Error | undefined) => void): void;
   /** Closes the connection (the switch will reconnect by itself). */
   close(reason: string): void;
 }

@@ -25,7 +25,7 @@ import {
 } from './codec/index.js';
 import type { MultipartReplyOf, OutMessage, ReplyOf, RequestOptions, SwitchFeatures, SwitchHandle } from './app-api.js';
 import type { Clock, TimerHandle } from '../lib/clock.js';
-import { SessionClosedError } from './errors.js';
+import { SessionClosedError, SwitchError } from './errors.js';
 import { errorFor, helloFailed, helloMessage, negotiate, setConfigMessage, tableMissFlowMod } from './handshake.js';
 import { dpidHex, type Logger } from '../lib/log.js';
 import { PendingRequests, type Watch } from './pending.js';
@@ -49,6 +49,17 @@ const OFPT_ECHO_REPLY_CODE = 3;
 const OFPBRC_EPERM = 5;
 /** Bad bodies logged at warn per session before logging only every 1000th (the counter keeps all). */
 const BAD_BODY_WARNINGS = 10;
+
+/** This turn's shared barrier and the transact calls waiting on it (parallel arrays: no object per call). */
+interface TurnBarrier {
+  readonly xid: number;
+  readonly calls: ((err: Error | undefined) => void)[];
+  readonly counts: number[];
+  /** the xids of the calls' messages, flat in call order (watched here, not in the pending table) */
+  readonly xids: number[];
+  /** OFPT_ERRORs answering one of `xids`, by xid (created on the first) */
+  errors: Map<number, SwitchError> | undefined;
+}
 
 export class Session implements SwitchHandle {
   private st: SessionState = 'HELLO_WAIT';
@@ -75,8 +86,17 @@ export class Session implements SwitchHandle {
   private outFrames: Buffer[] = [];
   private outBytes = 0;
   private flushQueued = false;
-  /** the barrier shared by this turn's transact calls: its xid and the promise of its reply */
-  private turnBarrier: { readonly xid: number; readonly reply: Promise<unknown> } | undefined;
+  /**
+   * The barrier shared by this turn's transact calls: its xid, and per call its callback and how many of
+   * `watches` (flat, in call order) are its messages'.
+   */
+  private turnBarrier: TurnBarrier | undefined;
+  /** turn barriers sent (or about to be) and not yet answered: their xids may draw an OFPT_ERROR */
+  private openTurns: TurnBarrier[] = [];
+  /** highest xid a caller chose itself for a request or a watched message: the counter checks xids up to it */
+  private xidHigh = 0;
+  /** the xid counter wrapped at least once: xids it hands out may be in use */
+  private xidWrapped = false;
   private readonly listeners: [string, (...args: any[]) => void][];
   readonly peer: string;
 
@@ -152,7 +172,7 @@ export class Session implements SwitchHandle {
 
   send(msg: OutMessage): number {
     if (this.st === 'DEAD') throw new SessionClosedError(this.reason);
-    const xid = msg.xid ?? this.nextXid();
+    const xid = msg.xid ?? this.nextXid(); // not registered as pending: no noteXid
     this.enqueue(encodeMessageAs(msg as OfpMessage, xid));
     return xid;
   }
@@ -200,25 +220,51 @@ export class Session implements SwitchHandle {
     this.queue.push(frames.length === 1 ? frames[0]! : Buffer.concat(frames, n));
   }
 
-  /** This turn's shared barrier (created on first use; written when the turn ends). */
-  private sharedBarrier(opts?: RequestOptions): Promise<unknown> {
-    if (!this.opt.batchWrites || opts?.timeoutMs !== undefined) return this.barrier(opts);
-    if (!this.turnBarrier) {
-      const xid = this.nextXid();
-      const reply = this.pending.expect(xid, 'OFPT_BARRIER_REQUEST', this.opt.requestTimeoutMs);
-      reply.catch(() => undefined); // every transact of the turn awaits it; never unhandled
-      this.turnBarrier = { xid, reply };
-      if (!this.flushQueued) {
-        this.flushQueued = true;
-        setImmediate(this.flushTurn);
+  /**
+   * This turn's shared barrier (created on first use; written when the turn ends). Its reply settles
+   * every transact call of the turn in one promise reaction: each call's callback gets its first
+   * SwitchError (an OFPT_ERROR for one of its messages), the barrier's own failure, or nothing.
+   */
+  private sharedBarrier(): TurnBarrier {
+    if (this.turnBarrier) return this.turnBarrier;
+    const xid = this.nextXid();
+    const b: TurnBarrier = { xid, calls: [], counts: [], xids: [], errors: undefined };
+    this.openTurns.push(b);
+    this.pending.expect(xid, 'OFPT_BARRIER_REQUEST', this.opt.requestTimeoutMs).then(
+      () => this.settleTurn(b, undefined),
+      (err: unknown) => this.settleTurn(b, err instanceof Error ? err : new Error(String(err))),
+    );
+    this.turnBarrier = b;
+    if (!this.flushQueued) {
+      this.flushQueued = true;
+      setImmediate(this.flushTurn);
+    }
+    return b;
+  }
+
+  /** The turn's barrier answered (`err` undefined) or failed: every call of the turn is told. */
+  private settleTurn(b: TurnBarrier, err: Error | undefined): void {
+    const at = this.openTurns.indexOf(b);
+    if (at >= 0) this.openTurns.splice(at, 1);
+    const errors = b.errors;
+    let w = 0;
+    for (let i = 0; i < b.calls.length; i++) {
+      let failed = err;
+      const end = w + b.counts[i]!;
+      if (errors) for (let x = w; x < end; x++) failed ??= errors.get(b.xids[x]!);
+      w = end;
+      try {
+        b.calls[i]!(failed);
+      } catch (hookErr) {
+        this.log.error({ event: 'transact_callback_failed', err: hookErr }, 'a transact callback threw');
       }
     }
-    return this.turnBarrier.reply;
   }
 
   request<M extends OutMessage>(msg: M, opts: RequestOptions = {}): Promise<ReplyOf<M['type']>> {
     if (this.st === 'DEAD') return Promise.reject(new SessionClosedError(this.reason));
     const xid = msg.xid ?? this.nextXid();
+    if (msg.xid !== undefined) this.noteXid(msg.xid);
     const what = msg.type === 'OFPT_MULTIPART_REQUEST' ? `${msg.type}/${msg.body.mpType}` : msg.type;
     let reply: Promise<OfpMessage>;
     try {
@@ -242,14 +288,49 @@ export class Session implements SwitchHandle {
 
   transact(msgs: readonly OutMessage[], opts?: RequestOptions): Promise<void> {
     if (this.st === 'DEAD') return Promise.reject(new SessionClosedError(this.reason));
+    if (!this.opt.batchWrites || opts?.timeoutMs !== undefined) return this.transactAlone(msgs, opts);
+    return new Promise<void>((resolve, reject) => this.transactThen(msgs, (err) => (err ? reject(err) : resolve())));
+  }
+
+  /**
+   * {@link transact} without a promise (the flow-setup path): `done` is called once, with nothing when
+   * the turn's shared barrier came back and no message of `msgs` drew an OFPT_ERROR, else with the
+   * first SwitchError, the barrier's failure, an encoding error or SessionClosedError. Never
+   * synchronously: at the earliest in a microtask.
+   */
+  transactThen(msgs: readonly OutMessage[], done: (err: Error | undefined) => void): void {
+    if (this.st === 'DEAD' || !this.opt.batchWrites) {
+      this.transact(msgs).then(() => done(undefined), (err: Error) => done(err));
+      return;
+    }
+    const b = this.sharedBarrier();
+    const first = b.xids.length;
+    try {
+      for (let i = 0; i < msgs.length; i++) {
+        const msg = msgs[i]!;
+        const xid = msg.xid ?? this.nextXid();
+        if (msg.xid !== undefined) this.noteXid(msg.xid);
+        this.enqueue(encodeMessageAs(msg as OfpMessage, xid));
+        b.xids.push(xid);
+      }
+    } catch (err) {
+      b.xids.length = first;
+      queueMicrotask(() => done(err as Error));
+      return;
+    }
+    b.calls.push(done);
+    b.counts.push(msgs.length);
+  }
+
+  /** transact with a barrier of its own (a timeout of its own, or batching off). */
+  private transactAlone(msgs: readonly OutMessage[], opts?: RequestOptions): Promise<void> {
     let watches: Watch[];
     try {
       watches = msgs.map((m) => this.sendWatched(m));
     } catch (err) {
       return Promise.reject(err as Error);
     }
-    // one reaction per call on the shared barrier (no async frame: this is the flow-setup path)
-    return this.sharedBarrier(opts).then(
+    return this.barrier(opts).then(
       () => {
         let failed: Error | undefined;
         for (const w of watches) {
@@ -299,6 +380,7 @@ export class Session implements SwitchHandle {
     this.outFrames = [];
     this.outBytes = 0;
     this.turnBarrier = undefined;
+    this.openTurns = [];
     for (const [ev, fn] of this.listeners) this.socket.removeListener(ev, fn);
     this.pending.rejectAll(reason);
     this.early = [];
@@ -396,7 +478,7 @@ export class Session implements SwitchHandle {
         this.log.debug({ event: 'duplicate_hello' }, 'ignoring a second HELLO');
         return;
       case 'OFPT_ERROR':
-        if (!this.pending.error(msg)) this.deliver(msg);
+        if (!this.pending.error(msg) && !this.turnError(msg)) this.deliver(msg);
         return;
       case 'OFPT_PORT_STATUS':
         this.updatePort(msg);
@@ -479,6 +561,7 @@ export class Session implements SwitchHandle {
 
   private sendWatched(msg: OutMessage): Watch {
     const xid = msg.xid ?? this.nextXid();
+    if (msg.xid !== undefined) this.noteXid(msg.xid);
     const w = this.pending.watch(xid);
     if (this.st === 'DEAD') throw new SessionClosedError(this.reason);
     this.enqueue(encodeMessageAs(msg as OfpMessage, xid));
@@ -513,11 +596,39 @@ export class Session implements SwitchHandle {
     this.armEcho();
   }
 
-  /** Next u32 xid, skipping 0 and xids still in use (wraps at 2^32). */
+  /**
+   * Next u32 xid, skipping 0 and xids still in use (wraps at 2^32). Until the counter wraps, an xid above
+   * every caller-chosen one cannot be in use: no look-up then (one per message on the flow-setup path).
+   */
   private nextXid(): number {
-    do this.xid = (this.xid + 1) >>> 0;
-    while (this.xid === 0 || this.pending.busy(this.xid));
+    do {
+      this.xid = (this.xid + 1) >>> 0;
+      if (this.xid === 0) this.xidWrapped = true;
+    } while (this.xid === 0 || ((this.xidWrapped || this.xid <= this.xidHigh) && this.xidBusy(this.xid)));
     return this.xid;
+  }
+
+  /** An OFPT_ERROR answering a message of an open turn's transact call: recorded there (true), else false. */
+  private turnError(msg: MessageOf<'OFPT_ERROR'>): boolean {
+    for (const b of this.openTurns) {
+      if (!b.xids.includes(msg.xid)) continue;
+      b.errors ??= new Map();
+      if (!b.errors.has(msg.xid)) b.errors.set(msg.xid, new SwitchError(this.datapathId, msg));
+      return true;
+    }
+    return false;
+  }
+
+  /** True if `xid` is in use: a pending request, a watch, or a message of an open turn. */
+  private xidBusy(xid: number): boolean {
+    if (this.pending.busy(xid)) return true;
+    for (const b of this.openTurns) if (b.xid === xid || b.xids.includes(xid)) return true;
+    return false;
+  }
+
+  /** A caller chose `xid` itself: the counter checks xids up to it for use. */
+  private noteXid(xid: number): void {
+    if (xid > this.xidHigh) this.xidHigh = xid;
   }
 
   private clearTimer(which: 'handshakeTimer' | 'echoTimer'): void {

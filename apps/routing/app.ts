@@ -15,7 +15,7 @@ import { dpidHex, type Logger } from '../../lib/log.js';
 import { parseFrameOnce } from '../../lib/packet/frame.js';
 import type { FabricEvent, TopologyView } from '../../topology/types.js';
 import { RoutingCore } from './core.js';
-import type { RouteInfo, RoutingConfig, RoutingEffect } from './types.js';
+import type { RouteInfo, RoutingConfig, RoutingEffect, SwitchMessages } from './types.js';
 
 const ETH_TYPE_LLDP = 0x88cc;
 
@@ -69,20 +69,20 @@ export function createRoutingApp(opts: RoutingAppOptions): RoutingApp {
   };
 
   /** The install's outcome, reported to the core (the core's effects performed); settled() waiters woken. */
-  const succeeded = (e: InstallEffect): void => {
+  const succeeded = (key: string, cookie: bigint): void => {
     try {
-      perform(core.installed(e.key, e.cookie));
+      perform(core.installed(key, cookie));
     } finally {
       finished(); // after: installs the report starts keep settled() waiting
     }
   };
-  const failed = (e: InstallEffect, err: unknown, dpid: bigint | undefined): void => {
+  const failed = (key: string, cookie: bigint, err: unknown, dpid: bigint | undefined): void => {
     log.warn(
-      { event: 'routing_install_failed', dpid: dpid !== undefined ? dpidHex(dpid) : undefined, flow: e.key, err },
+      { event: 'routing_install_failed', dpid: dpid !== undefined ? dpidHex(dpid) : undefined, flow: key, err },
       'pin install failed; route removed',
     );
     try {
-      perform(core.installFailed(e.key, e.cookie));
+      perform(core.installFailed(key, cookie));
     } finally {
       finished();
     }
@@ -90,28 +90,32 @@ export function createRoutingApp(opts: RoutingAppOptions): RoutingApp {
 
   /**
    * Stage `i` of an install and, once it is confirmed, the next (egress first): each switch of the stage
-   * gets `transact` (messages + barrier). A stage on one switch costs one promise reaction here (the
-   * flow-setup path: no async frames, no wrapper promises).
+   * gets `transact` (messages + barrier). A stage on one switch costs one callback here (`transactThen`:
+   * the flow-setup path, no promise per stage). The callbacks hold the key, the cookie and the stages
+   * still to run, not the messages already sent: a setup in flight keeps little alive.
    */
-  const runStage = (e: InstallEffect, i: number): void => {
-    const stage = e.stages[i]!;
-    const next = (): void => (i + 1 < e.stages.length ? runStage(e, i + 1) : succeeded(e));
-    if (stage.length === 1) {
-      const s = stage[0]!;
-      const sw = lookup(s.dpid);
-      const done = sw && sw.alive ? sw.transact(s.msgs) : Promise.reject(new Error('switch not connected'));
-      done.then(next, (err: unknown) => failed(e, err, s.dpid));
-      return;
+  const runStage = (key: string, cookie: bigint, stages: readonly (readonly SwitchMessages[])[], i: number): void => {
+    const rest = i + 1 < stages.length ? stages : undefined;
+    // every switch of the stage answers (or fails) before the next stage starts or the failure is reported
+    let left = stages[i]!.length;
+    let firstErr: Error | undefined;
+    let failedAt: bigint | undefined;
+    for (const { dpid, msgs } of stages[i]!) {
+      const done = (err: Error | undefined): void => {
+        if (err && !firstErr) {
+          firstErr = err;
+          failedAt = dpid;
+        }
+        if (--left > 0) return;
+        if (firstErr) failed(key, cookie, firstErr, failedAt);
+        else if (rest) runStage(key, cookie, rest, i + 1);
+        else succeeded(key, cookie);
+      };
+      const sw = lookup(dpid);
+      if (!sw || !sw.alive) queueMicrotask(() => done(new Error('switch not connected')));
+      else if (sw.transactThen) sw.transactThen(msgs, done);
+      else sw.transact(msgs).then(() => done(undefined), done);
     }
-    let dpid: bigint | undefined;
-    Promise.all(stage.map((s) => {
-      const sw = lookup(s.dpid);
-      const done = sw && sw.alive ? sw.transact(s.msgs) : Promise.reject(new Error('switch not connected'));
-      return done.then(undefined, (err: unknown) => {
-        dpid ??= s.dpid;
-        throw err;
-      });
-    })).then(next, (err: unknown) => failed(e, err, dpid));
   };
 
   const finished = (): void => {
@@ -124,7 +128,7 @@ export function createRoutingApp(opts: RoutingAppOptions): RoutingApp {
   /** Runs an install; its outcome goes back to the core. */
   const install = (e: InstallEffect): void => {
     running++;
-    runStage(e, 0);
+    runStage(e.key, e.cookie, e.stages, 0);
   };
 
   let lastLimitLogMs = -Infinity;

@@ -11,10 +11,11 @@ import {
   OFP_NO_BUFFER,
   OFPFC,
   OFPFF,
-  flowMod,
+  OFPG,
   OFPP,
   OFPTT_ALL,
   type Action,
+  type Instruction,
   type Match,
 } from '../../openflow/codec/index.js';
 import type { OutMessage } from '../../openflow/app-api.js';
@@ -47,20 +48,35 @@ export interface PinEntryOptions {
   readonly idleTimeoutS: number;
   readonly match: Match;
   readonly actions: readonly Action[];
+  /** apply-actions of `actions`, when the caller holds one already (shared: never mutated) */
+  readonly instructions?: readonly Instruction[] | undefined;
 }
+
+/** The instructions of an entry that applies `actions` (OFPIT_APPLY_ACTIONS, §7.2.4). */
+export function applyActions(actions: readonly Action[]): readonly Instruction[] {
+  return [{ type: 'OFPIT_APPLY_ACTIONS', actions }];
+}
+
+/** A match and instructions of none (a delete by cookie): shared, never mutated. */
+const NO_MATCH: Match = Object.freeze([]);
+const NO_INSTRUCTIONS: readonly Instruction[] = Object.freeze([]);
 
 /** FLOW_MOD ADD of one pinned hop: idle timeout, no hard timeout, OFPFF_SEND_FLOW_REM. */
 export function pinEntry(o: PinEntryOptions): OutMessage {
-  return flowMod({
-    cookie: o.cookie, tableId: o.tableId, idleTimeout: o.idleTimeoutS, priority: o.priority,
-    flags: OFPFF.SEND_FLOW_REM, match: o.match,
-    instructions: [{ type: 'OFPIT_APPLY_ACTIONS', actions: o.actions }],
-  });
+  // written out in full (not flowMod's defaults spread over): one object literal, one shape — the flow-setup path
+  return {
+    type: 'OFPT_FLOW_MOD', cookie: o.cookie, cookieMask: 0n, tableId: o.tableId, command: OFPFC.ADD, idleTimeout: o.idleTimeoutS,
+    hardTimeout: 0, priority: o.priority, bufferId: OFP_NO_BUFFER, outPort: OFPP.ANY, outGroup: OFPG.ANY, flags: OFPFF.SEND_FLOW_REM,
+    match: o.match, instructions: o.instructions ?? applyActions(o.actions),
+  };
 }
 
 /** FLOW_MOD DELETE of every entry carrying exactly `cookie`, in all tables. */
 export function deleteByCookie(cookie: bigint): OutMessage {
-  return flowMod({ cookie, cookieMask: ALL_ONES_64, tableId: OFPTT_ALL, command: OFPFC.DELETE });
+  return {
+    type: 'OFPT_FLOW_MOD', cookie, cookieMask: ALL_ONES_64, tableId: OFPTT_ALL, command: OFPFC.DELETE, idleTimeout: 0,
+    hardTimeout: 0, priority: 0, bufferId: OFP_NO_BUFFER, outPort: OFPP.ANY, outGroup: OFPG.ANY, flags: 0, match: NO_MATCH, instructions: NO_INSTRUCTIONS,
+  };
 }
 
 /**

@@ -28,11 +28,11 @@ import type { OutMessage } from '../../openflow/app-api.js';
 import { dpidHex } from '../../lib/dpid.js';
 import { cookieHex } from '../../lib/cookies.js';
 import { isGroupMac } from '../../lib/packet/frame.js';
-import type { Action } from '../../openflow/codec/index.js';
+import type { Action, Instruction } from '../../openflow/codec/index.js';
 import type { FabricEvent, FabricHost, FabricLink, FabricPath, Hop, PortRef, TopologyView } from '../../topology/types.js';
 import { arpEffects, ETH_TYPE_ARP, probeEffects, sendOnPort } from './arp.js';
 import { arpUnicastDeletes, arpUnicastEffects } from './arp-unicast.js';
-import { deleteByCookie, isRoutingCookie, outputTo, packetOut, pinEntry, routingCookie } from './builders.js';
+import { applyActions, deleteByCookie, isRoutingCookie, outputTo, packetOut, pinEntry, routingCookie } from './builders.js';
 import { FloodDedup, floodEffects } from './flood.js';
 import { UnknownDestinations } from './unknown-dst.js';
 import { flowKeyOf, flowKeyString, flowMatch } from './flow-key.js';
@@ -67,16 +67,12 @@ interface Route {
   readonly flow: FlowKey;
   readonly srcMac: string;
   readonly dstMac: string;
-  src: PortRef;
-  dst: PortRef;
   /** eth_dst to set on the last hop when the frames do not carry the destination host's MAC */
   readonly rewriteDst: string | undefined;
   /** OpenFlow queue of the flow's DSCP class (set_queue on every hop), when the QoS rule is given */
   readonly queue: number | undefined;
-  path: FabricPath;
-  hops: Hop[];
-  /** the distinct switches of `hops`, in hop order */
-  dpids: bigint[];
+  /** the current path, its hops and switches, its end ports (shared by the routes between the same two ports on that path) */
+  walk: Walk;
   /** which of the equal-cost paths was chosen (index in canonical order) and how many there were */
   choiceIndex: number;
   choiceOf: number;
@@ -96,41 +92,168 @@ interface Route {
   /** a re-pin arrived while `busy`: install the current path when the busy install reports */
   deferred: boolean;
   /** entries of earlier paths to delete once the current install is confirmed */
-  stale: { cookie: bigint; dpids: bigint[] }[] | undefined;
-  /** neighbours in the recency order of all routes ({@link RouteTable}) */
+  stale: { cookie: bigint; dpids: readonly bigint[] }[] | undefined;
+  /** neighbours in the recency order of all routes ({@link RouteTable}); `listed` while in that table */
   older: Route | undefined;
   newer: Route | undefined;
+  listed: boolean;
+  /** where the route sits in the flow index ({@link RouteTable}) */
+  slot: number;
+  /**
+   * neighbours in the recency order of the routes of each switch of `dpids` (same index; {@link SwitchRoutes}):
+   * `swOlder[j]` is the next older route crossing `dpids[j]`
+   */
+  swOlder: (Route | undefined)[];
+  swNewer: (Route | undefined)[];
+}
+
+/** The routes crossing one switch in recency order, a list threaded through the routes (`swOlder` / `swNewer`). */
+interface SwitchRoutes {
+  size: number;
+  oldest: Route | undefined;
+  newest: Route | undefined;
+}
+
+/** Index of `dpid` in `route.walk.dpids` (a handful of switches per path). */
+function slotOf(route: Route, dpid: bigint): number {
+  const d = route.walk.dpids;
+  for (let j = 0; j < d.length; j++) if (d[j] === dpid) return j;
+  return -1;
+}
+
+/** `route` becomes the newest of switch list `sw`, through slot `j` of its dpids. */
+function swAppend(sw: SwitchRoutes, route: Route, j: number, dpid: bigint): void {
+  const newest = sw.newest;
+  route.swOlder[j] = newest;
+  route.swNewer[j] = undefined;
+  if (newest) newest.swNewer[slotOf(newest, dpid)] = route;
+  else sw.oldest = route;
+  sw.newest = route;
+  sw.size++;
+}
+
+/** Takes `route` (slot `j`) out of switch list `sw`. */
+function swUnlink(sw: SwitchRoutes, route: Route, j: number, dpid: bigint): void {
+  const older = route.swOlder[j];
+  const newer = route.swNewer[j];
+  if (older) older.swNewer[slotOf(older, dpid)] = newer;
+  else sw.oldest = newer;
+  if (newer) newer.swOlder[slotOf(newer, dpid)] = older;
+  else sw.newest = older;
+  route.swOlder[j] = undefined;
+  route.swNewer[j] = undefined;
+  sw.size--;
 }
 
 /**
- * The routes by flow key in recency order: a Map beside a linked list threaded through the routes
- * themselves (no list node per route), so the least recently used route is found in O(1) and a touch
- * moves the route without Map operations.
+ * A flow key as four int32 numbers (the table's key): IPv4 source and destination, the ports (source in
+ * the high 16 bits; 0 without ports) and the protocol with bit 8 set when the key has ports.
  */
-class RouteTable {
-  private readonly m = new Map<string, Route>();
+export interface FlowNumbers {
+  k0: number;
+  k1: number;
+  k2: number;
+  k3: number;
+}
+
+/** Dotted quad → int32 (the bytes of the address, big-endian); NaN-free: a malformed part reads as 0. */
+function ipv4Int(s: string): number {
+  let v = 0;
+  let part = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 46) {
+      v = (v << 8) | (part & 0xff);
+      part = 0;
+    } else part = part * 10 + (c - 48);
+  }
+  return (v << 8) | (part & 0xff);
+}
+
+/** The numbers of `flow` (from its text fields: the slow way, off the packet-in path). */
+function flowNumbersOf(flow: FlowKey, out: FlowNumbers): FlowNumbers {
+  const ports = flow.srcPort !== undefined && flow.dstPort !== undefined;
+  out.k0 = ipv4Int(flow.ipv4Src);
+  out.k1 = ipv4Int(flow.ipv4Dst);
+  out.k2 = ports ? ((flow.srcPort! << 16) | flow.dstPort!) : 0;
+  out.k3 = flow.ipProto | (ports ? 0x100 : 0);
+  return out;
+}
+
+/** The numbers of a flow key string (flowKeyString's form), for the rare look-ups that have only the string. */
+function flowNumbersOfKey(key: string, out: FlowNumbers): FlowNumbers | undefined {
+  const m = /^([\d.]+)>([\d.]+)\/(\d+)(?::(\d+)>(\d+))?$/.exec(key);
+  if (!m) return undefined;
+  const ports = m[4] !== undefined;
+  return flowNumbersOf({ ipv4Src: m[1]!, ipv4Dst: m[2]!, ipProto: Number(m[3]), ...(ports ? { srcPort: Number(m[4]), dstPort: Number(m[5]) } : {}) }, out);
+}
+
+function hashFlow(k0: number, k1: number, k2: number, k3: number): number {
+  let h = Math.imul(k0 ^ 0x2545f491, 0x9e3779b1) ^ k1;
+  h = Math.imul(h ^ (h >>> 15), 0x85ebca6b) ^ k2;
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35) ^ k3;
+  h = Math.imul(h ^ (h >>> 16), 0x7feb352d);
+  return h ^ (h >>> 15);
+}
+
+/**
+ * The routes by flow key in recency order. The index is an open-addressing hash table over the key's
+ * numbers (keys in one Int32Array, four per slot; linear probing, deletion by backward shift, at most half
+ * full): a look-up reads the numbers from the packet, builds no string and hashes none. The recency order
+ * is a linked list threaded through the routes themselves (no list node per route), so the least recently
+ * used route is found in O(1) and a touch moves the route without table operations.
+ */
+export class RouteTable {
+  private keys = new Int32Array(4 * 1024);
+  private slots: (Route | undefined)[] = new Array<Route | undefined>(1024).fill(undefined);
+  private mask = 1023;
+  private count = 0;
   private oldestRoute: Route | undefined;
   private newestRoute: Route | undefined;
   get size(): number {
-    return this.m.size;
+    return this.count;
   }
-  get(key: string): Route | undefined {
-    return this.m.get(key);
+  get(k0: number, k1: number, k2: number, k3: number): Route | undefined {
+    const keys = this.keys;
+    for (let i = hashFlow(k0, k1, k2, k3) & this.mask; ; i = (i + 1) & this.mask) {
+      const r = this.slots[i];
+      if (r === undefined) return undefined;
+      const o = i << 2;
+      if (keys[o] === k0 && keys[o + 1] === k1 && keys[o + 2] === k2 && keys[o + 3] === k3) return r;
+    }
   }
-  /** Adds `route` as the most recent (a route of the same key is replaced). */
-  set(key: string, route: Route): void {
-    const old = this.m.get(key);
-    if (old === route) return;
-    if (old) this.unlink(old);
-    this.m.set(key, route);
+  /** Adds `route` under `n` (absent from the table) as the most recent. */
+  set(n: FlowNumbers, route: Route): void {
+    this.place(route, n.k0, n.k1, n.k2, n.k3);
+    if (++this.count * 2 > this.slots.length) this.grow();
     this.append(route);
   }
-  delete(key: string): boolean {
-    const r = this.m.get(key);
-    if (!r) return false;
-    this.m.delete(key);
-    this.unlink(r);
-    return true;
+  /** Removes `route` (listed) from the index and the recency order. */
+  delete(route: Route): void {
+    let i = route.slot;
+    if (this.slots[i] !== route) return;
+    this.slots[i] = undefined;
+    this.count--;
+    this.unlink(route);
+    // backward shift: pull later entries of the probe run into the hole when their home allows it
+    const keys = this.keys;
+    for (let j = (i + 1) & this.mask; ; j = (j + 1) & this.mask) {
+      const r = this.slots[j];
+      if (r === undefined) return;
+      const o = j << 2;
+      const home = hashFlow(keys[o]!, keys[o + 1]!, keys[o + 2]!, keys[o + 3]!) & this.mask;
+      // r stays when its home lies cyclically in (i, j]
+      if (i <= j ? home > i && home <= j : home > i || home <= j) continue;
+      const d = i << 2;
+      keys[d] = keys[o]!;
+      keys[d + 1] = keys[o + 1]!;
+      keys[d + 2] = keys[o + 2]!;
+      keys[d + 3] = keys[o + 3]!;
+      this.slots[i] = r;
+      r.slot = i;
+      this.slots[j] = undefined;
+      i = j;
+    }
   }
   /** `route` (in the table) becomes the most recently used. */
   touch(route: Route): void {
@@ -147,7 +270,30 @@ class RouteTable {
     for (let r = this.oldestRoute; r; r = r.newer) out.push(r);
     return out;
   }
+  private place(route: Route, k0: number, k1: number, k2: number, k3: number): void {
+    let i = hashFlow(k0, k1, k2, k3) & this.mask;
+    while (this.slots[i] !== undefined) i = (i + 1) & this.mask;
+    const o = i << 2;
+    this.keys[o] = k0;
+    this.keys[o + 1] = k1;
+    this.keys[o + 2] = k2;
+    this.keys[o + 3] = k3;
+    this.slots[i] = route;
+    route.slot = i;
+  }
+  private grow(): void {
+    const keys = this.keys;
+    const slots = this.slots;
+    this.keys = new Int32Array(keys.length * 2);
+    this.slots = new Array<Route | undefined>(slots.length * 2).fill(undefined);
+    this.mask = this.slots.length - 1;
+    for (let i = 0; i < slots.length; i++) {
+      const r = slots[i];
+      if (r !== undefined) this.place(r, keys[i << 2]!, keys[(i << 2) + 1]!, keys[(i << 2) + 2]!, keys[(i << 2) + 3]!);
+    }
+  }
   private append(r: Route): void {
+    r.listed = true;
     r.older = this.newestRoute;
     r.newer = undefined;
     if (this.newestRoute) this.newestRoute.newer = r;
@@ -161,8 +307,69 @@ class RouteTable {
     else this.newestRoute = r.older;
     r.older = undefined;
     r.newer = undefined;
+    r.listed = false;
   }
 }
+
+/**
+ * Routes by pin serial: an array indexed by the serial's low bits (no hashing, one slot per route). At
+ * most one route per slot — {@link RoutingCore.newCookie} skips serials whose slot is taken — and at most
+ * half the slots used: the array doubles (up to 2^24 slots, one per serial) before it gets fuller.
+ */
+class SerialTable {
+  private slots: (Route | undefined)[] = new Array<Route | undefined>(1024).fill(undefined);
+  private mask = 1023;
+  private used = 0;
+  get(serial: number): Route | undefined {
+    const r = this.slots[serial & this.mask];
+    return r !== undefined && r.serial === serial ? r : undefined;
+  }
+  /** True when the slot of `serial` holds a route (of this serial or another). */
+  taken(serial: number): boolean {
+    return this.slots[serial & this.mask] !== undefined;
+  }
+  /** Files `route` under its serial (whose slot newCookie found free). */
+  set(route: Route): void {
+    const i = route.serial & this.mask;
+    if (this.slots[i] === route) return;
+    this.slots[i] = route;
+    if (++this.used * 2 > this.slots.length && this.slots.length < 0x1000000) this.grow();
+  }
+  /** Removes `route` if it is filed under its current serial. */
+  delete(route: Route): void {
+    const i = route.serial & this.mask;
+    if (this.slots[i] !== route) return;
+    this.slots[i] = undefined;
+    this.used--;
+  }
+  private grow(): void {
+    const old = this.slots;
+    this.slots = new Array<Route | undefined>(old.length * 2).fill(undefined);
+    this.mask = this.slots.length - 1;
+    for (const r of old) if (r !== undefined) this.slots[r.serial & this.mask] = r;
+  }
+}
+
+/** Placeholder of a route's per-switch neighbours until it is tracked (never written). */
+const NO_NEIGHBOURS: (Route | undefined)[] = [];
+
+/** The hops of a path between two ports and their distinct switches (shared, never mutated). */
+interface Walk {
+  readonly path: FabricPath;
+  /** where the flow enters the first hop and leaves the last */
+  readonly src: PortRef;
+  readonly dst: PortRef;
+  /** never mutated */
+  readonly hops: readonly Hop[];
+  /** the distinct switches of `hops`, in hop order */
+  readonly dpids: readonly bigint[];
+  /** per hop, the plain output action (no set_queue, no eth_dst rewrite) and its apply-actions instruction */
+  readonly outputs: readonly (readonly Action[])[];
+  readonly applies: readonly (readonly Instruction[])[];
+}
+
+/** Walks cached at most (RoutingCore.hopsFor): host-port pairs × paths actually used. */
+const HOP_CACHE_MAX = 65_536;
 
 /** What failed in one batch of fabric events. */
 interface Failures {
@@ -170,89 +377,24 @@ interface Failures {
   readonly switches: Set<bigint>;
 }
 
-interface LruNode<K, V> {
-  readonly k: K;
-  v: V;
-  prev: LruNode<K, V> | undefined;
-  next: LruNode<K, V> | undefined;
-}
-
-/**
- * A map in recency order (set on a present key keeps its place; {@link LruMap.touch} makes a key the
- * newest) whose oldest entry is found in O(1), through a linked list beside the Map. Not a plain Map:
- * V8 leaves a deleted entry's slot in the table until the table is rebuilt and iteration walks those
- * slots, so with routes evicted from the front at every pin, finding the oldest scanned thousands of
- * dead slots (measured: 8% of the controller's time at 16 switches × 64 outstanding).
- */
-class LruMap<K, V> {
-  private readonly m = new Map<K, LruNode<K, V>>();
-  private head: LruNode<K, V> | undefined;
-  private tail: LruNode<K, V> | undefined;
-  get size(): number {
-    return this.m.size;
-  }
-  get(k: K): V | undefined {
-    return this.m.get(k)?.v;
-  }
-  set(k: K, v: V): void {
-    const old = this.m.get(k);
-    if (old) {
-      old.v = v;
-      return;
-    }
-    const n: LruNode<K, V> = { k, v, prev: this.tail, next: undefined };
-    if (this.tail) this.tail.next = n;
-    else this.head = n;
-    this.tail = n;
-    this.m.set(k, n);
-  }
-  delete(k: K): boolean {
-    const n = this.m.get(k);
-    if (!n) return false;
-    this.m.delete(k);
-    this.unlink(n);
-    return true;
-  }
-  /** Makes `k` the most recently set entry (no Map operation: only the list changes); false if absent. */
-  touch(k: K): boolean {
-    const n = this.m.get(k);
-    if (!n) return false;
-    if (n === this.tail) return true;
-    this.unlink(n);
-    n.prev = this.tail;
-    n.next = undefined;
-    if (this.tail) this.tail.next = n;
-    else this.head = n;
-    this.tail = n;
-    return true;
-  }
-  private unlink(n: LruNode<K, V>): void {
-    if (n.prev) n.prev.next = n.next;
-    else this.head = n.next;
-    if (n.next) n.next.prev = n.prev;
-    else this.tail = n.prev;
-  }
-  /** The least recently set entry. */
-  oldest(): V | undefined {
-    return this.head?.v;
-  }
-  /** Values, oldest first (a copy: callers may delete while they walk it). */
-  values(): V[] {
-    const out: V[] = [];
-    for (let n = this.head; n; n = n.next) out.push(n.v);
-    return out;
-  }
-}
-
 export class RoutingCore {
   readonly config: ResolvedRoutingConfig;
   private readonly prng: Prng;
   private readonly byKey = new RouteTable();
-  /** routes by the pin serial of their current cookie */
-  private readonly byCookie = new Map<number, Route>();
-  /** installs not yet reported: pin serial of their cookie → the switches they touch */
-  private readonly inflight = new Map<number, bigint[]>();
+  /** scratch: the numbers of the flow key being looked up (packetNumbers, flowNumbersOf) */
+  private readonly nums: FlowNumbers = { k0: 0, k1: 0, k2: 0, k3: 0 };
+  /** routes by the pin serial of their current cookie (a table indexed by the serial's low bits, see newCookie) */
+  private readonly byCookie = new SerialTable();
+  /**
+   * Installs not yet reported whose cookie is no longer their route's (the route was re-pinned or removed
+   * meanwhile): pin serial of their cookie → the switches they touch, to delete what they installed when
+   * they report. An install still current is known from its route (`busy` equal to `cookie`): no entry.
+   */
+  private readonly inflight = new Map<number, readonly bigint[]>();
   private readonly unknown: UnknownDestinations;
+  /** walks by path (identity), then source and destination port (hopsFor) */
+  private readonly hopCache = new Map<FabricPath, Map<number, Walk>>();
+  private hopCacheSize = 0;
   private readonly dedup = new FloodDedup();
   /**
    * Pin serial: a random 16-bit run id in bits 39–24, a counter below. A restarted controller meets the
@@ -262,8 +404,6 @@ export class RoutingCore {
    */
   private readonly runId = randomInt(0, 0x10000);
   private serial = 0;
-  /** the serial counter went past 2^24 − 1 at least once: serials may be held by older routes */
-  private wrapped = false;
   /** the cookie of serial 0 of this run: a pin's cookie is this + its serial (serial < 2^24, no carry) */
   private readonly cookieBase = routingCookie(this.runId * 2 ** 24);
 
@@ -291,30 +431,43 @@ export class RoutingCore {
 
   /* ------------------------------------------------------------ bounds (LRU: Map insertion order) */
 
-  /** Pinned routes crossing each switch, least recently used first. */
-  private readonly bySwitch = new Map<bigint, LruMap<Route, Route>>();
+  /** Pinned routes crossing each switch, least recently used first (lists threaded through the routes). */
+  private readonly bySwitch = new Map<bigint, SwitchRoutes>();
 
   private track(route: Route): void {
-    for (const dpid of route.dpids) {
-      let m = this.bySwitch.get(dpid);
-      if (!m) this.bySwitch.set(dpid, (m = new LruMap()));
-      m.set(route, route);
+    const dpids = route.walk.dpids;
+    route.swOlder = new Array<Route | undefined>(dpids.length);
+    route.swNewer = new Array<Route | undefined>(dpids.length);
+    for (let j = 0; j < dpids.length; j++) {
+      const dpid = dpids[j]!;
+      let sw = this.bySwitch.get(dpid);
+      if (!sw) this.bySwitch.set(dpid, (sw = { size: 0, oldest: undefined, newest: undefined }));
+      swAppend(sw, route, j, dpid);
     }
   }
 
   private untrack(route: Route): void {
-    for (const dpid of route.dpids) {
-      const m = this.bySwitch.get(dpid);
-      if (!m) continue;
-      m.delete(route);
-      if (m.size === 0) this.bySwitch.delete(dpid);
+    const dpids = route.walk.dpids;
+    for (let j = 0; j < dpids.length; j++) {
+      const dpid = dpids[j]!;
+      const sw = this.bySwitch.get(dpid);
+      if (!sw) continue;
+      swUnlink(sw, route, j, dpid);
+      if (sw.size === 0) this.bySwitch.delete(dpid);
     }
   }
 
   /** A packet of the route was seen: it becomes the most recently used. */
   private touch(route: Route): void {
     this.byKey.touch(route);
-    for (const dpid of route.dpids) this.bySwitch.get(dpid)?.touch(route);
+    const dpids = route.walk.dpids;
+    for (let j = 0; j < dpids.length; j++) {
+      const dpid = dpids[j]!;
+      const sw = this.bySwitch.get(dpid);
+      if (!sw || sw.newest === route) continue;
+      swUnlink(sw, route, j, dpid);
+      swAppend(sw, route, j, dpid);
+    }
   }
 
   /** Makes room for one more route through `dpids`: evicts least recently used routes past the bounds. */
@@ -328,7 +481,7 @@ export class RoutingCore {
     for (const dpid of dpids) {
       const m = this.bySwitch.get(dpid);
       while (m && m.size >= this.config.maxRoutesPerSwitch) {
-        const oldest = m.oldest()!;
+        const oldest = m.oldest!;
         this.evictions++;
         this.removeInto(oldest, out);
       }
@@ -347,22 +500,46 @@ export class RoutingCore {
     if (isGroupMac(f.ethDst)) return edge && this.dedup.firstCopy(p, now) ? floodEffects(this.view, p.dpid, p.inPort, p.data) : [];
     if (f.ethertype !== ETH_TYPE_IPV4 || !f.ipv4) return this.deliverUnicast(p, edge);
     const flow = flowKeyOf(f)!;
-    // one key string per packet-in: the look-up and the new route share it (hashed once)
-    const key = flowKeyString(flow);
-    const route = this.byKey.get(key);
-    return route ? this.onRoute(route, p, edge, now) : this.pin(flow, key, p, edge, now);
+    const n = this.packetNumbers(p.data, flow);
+    const route = this.byKey.get(n.k0, n.k1, n.k2, n.k3);
+    // the key string is built (not hashed) only for a new route: its install effect names the flow by it
+    return route ? this.onRoute(route, p, edge, now) : this.pin(flow, flowKeyString(flow), p, edge, now);
+  }
+
+  /**
+   * The numbers of the packet's flow key into `this.nums`: the IPv4 addresses straight from the frame's
+   * bytes (routing sees only untagged frames: the header starts at 14), ports and protocol from `flow`.
+   */
+  private packetNumbers(data: Buffer, flow: FlowKey): FlowNumbers {
+    if (data.length < 34 || data[12] !== 0x08 || data[13] !== 0x00) return flowNumbersOf(flow, this.nums);
+    const n = this.nums;
+    const ports = flow.srcPort !== undefined && flow.dstPort !== undefined;
+    n.k0 = data.readInt32BE(26);
+    n.k1 = data.readInt32BE(30);
+    n.k2 = ports ? ((flow.srcPort! << 16) | flow.dstPort!) : 0;
+    n.k3 = flow.ipProto | (ports ? 0x100 : 0);
+    return n;
+  }
+
+  /** The route named `key` (an install's report): by its cookie's serial when that is current, else by key. */
+  private routeOf(key: string, cookie: bigint): Route | undefined {
+    const r = this.byCookie.get(serialOf(cookie));
+    if (r !== undefined && r.listed && r.key === key) return r;
+    const n = flowNumbersOfKey(key, this.nums);
+    return n && this.byKey.get(n.k0, n.k1, n.k2, n.k3);
   }
 
   /** An OFPT_FLOW_REMOVED: the route whose current entry it was is removed with its other entries. */
   flowRemoved(dpid: bigint, cookie: bigint): RoutingEffect[] {
     if (!isRoutingCookie(cookie)) return [];
     const route = this.byCookie.get(serialOf(cookie));
-    if (!route || route.cookie !== cookie || this.byKey.get(route.key) !== route) return [];
+    if (!route || route.cookie !== cookie || !route.listed) return [];
     return this.remove(route, dpid);
   }
 
   /** A batch of fabric events (TopologyView.subscribe): re-pin or remove the routes they break. */
   fabricEvents(events: readonly FabricEvent[], now: number): RoutingEffect[] {
+    this.clearHops(); // the view hands out new path arrays after a change: the old walks are never hit again
     const failed: Failures = { links: [], switches: new Set() };
     const moved = new Map<string, PortRef>();
     const gone = new Set<string>();
@@ -381,9 +558,9 @@ export class RoutingCore {
           out.push(...this.remove(route));
           continue;
         }
-        const src = moved.get(route.srcMac) ?? route.src;
-        const dst = moved.get(route.dstMac) ?? route.dst;
-        const hostMoved = src !== route.src || dst !== route.dst;
+        const src = moved.get(route.srcMac) ?? route.walk.src;
+        const dst = moved.get(route.dstMac) ?? route.walk.dst;
+        const hostMoved = src !== route.walk.src || dst !== route.walk.dst;
         if (!hostMoved && !this.broken(route, failed)) continue;
         out.push(...this.repin(route, src, dst, now, failed));
       }
@@ -394,9 +571,8 @@ export class RoutingCore {
 
   /** The shell's report: every stage of the install of `cookie` succeeded. */
   installed(key: string, cookie: bigint): RoutingEffect[] {
-    const route = this.byKey.get(key);
+    const route = this.routeOf(key, cookie);
     if (!route || route.cookie !== cookie) return this.superseded(route, cookie);
-    this.inflight.delete(route.serial);
     route.busy = undefined;
     route.installed = true;
     const out: RoutingEffect[] = [];
@@ -414,10 +590,10 @@ export class RoutingCore {
 
   /** The shell's report: a stage of the install of `cookie` failed (switch error, switch gone, timeout). */
   installFailed(key: string, cookie: bigint): RoutingEffect[] {
-    const route = this.byKey.get(key);
+    const route = this.routeOf(key, cookie);
     if (!route || route.cookie !== cookie) return this.superseded(route, cookie);
-    const dpids = this.inflight.get(route.serial) ?? [];
-    this.inflight.delete(route.serial);
+    const dpids = route.walk.dpids;
+    route.busy = undefined; // reported: not an orphan when the route goes
     return [...this.remove(route), ...deletes(cookie, dpids)];
   }
 
@@ -447,7 +623,8 @@ export class RoutingCore {
 
   /** One route by flow key, if pinned. */
   route(flow: FlowKey): RouteInfo | undefined {
-    const r = this.byKey.get(flowKeyString(flow));
+    const n = flowNumbersOf(flow, this.nums);
+    const r = this.byKey.get(n.k0, n.k1, n.k2, n.k3);
     return r && this.info(r);
   }
 
@@ -461,30 +638,28 @@ export class RoutingCore {
   /** First packet of a flow with no route (`key` = flowKeyString(flow)): choose a path, hold the packet, install. */
   private pin(flow: FlowKey, key: string, p: PacketInput, edge: boolean, now: number): RoutingEffect[] {
     const srcHost = edge ? undefined : (this.view.hostByIpv4(flow.ipv4Src) ?? this.view.hostByMac(p.frame.ethSrc));
-    const src: PortRef | undefined = edge ? { dpid: p.dpid, portNo: p.inPort } : srcHost?.attachment;
-    if (!src) return [];
+    // the edge case's source port is p's (no PortRef built unless the walk is new: hopsFor)
+    const srcAt = edge ? undefined : srcHost?.attachment;
+    if (!edge && !srcAt) return [];
+    const srcDpid = srcAt ? srcAt.dpid : p.dpid;
     const dstHost = this.view.hostByIpv4(flow.ipv4Dst);
     if (!dstHost) return edge ? this.probe(p, flow, now) : [];
-    const all = canonicalPaths(this.view.paths(src.dpid, dstHost.attachment.dpid));
+    const all = canonicalPaths(this.view.paths(srcDpid, dstHost.attachment.dpid));
     // A first sighting on a transit switch: prefer a path through where the packet already is.
-    const through = edge ? [] : all.filter((path) => onHop(hopsOf(path, src, dstHost.attachment), p));
+    const through = srcAt ? all.filter((path) => onHop(hopsOf(path, srcAt, dstHost.attachment), p)) : [];
     const pool = through.length > 0 ? through : all;
     if (pool.length === 0) return [];
     const chosen = pool[this.prng.below(pool.length)]!;
-    const hops = hopsOf(chosen, src, dstHost.attachment);
-    if (!hops) return [];
+    const walk = this.hopsFor(chosen, srcDpid, srcAt ? srcAt.portNo : p.inPort, dstHost.attachment);
+    if (!walk) return [];
     const route: Route = {
       key,
       flow,
       srcMac: edge ? p.frame.ethSrc : (srcHost?.mac ?? p.frame.ethSrc),
       dstMac: dstHost.mac,
-      src,
-      dst: dstHost.attachment,
       rewriteDst: edge && p.frame.ethDst !== dstHost.mac ? dstHost.mac : undefined,
       queue: this.queueOf ? this.queueOf(p.frame.ipv4?.dscp ?? 0) : undefined,
-      path: chosen,
-      hops,
-      dpids: uniqueDpids(hops),
+      walk,
       choiceIndex: all.length > 1 ? all.indexOf(chosen) : 0,
       choiceOf: all.length,
       cookie: 0n,
@@ -500,25 +675,29 @@ export class RoutingCore {
       stale: undefined,
       older: undefined,
       newer: undefined,
+      listed: false,
+      slot: -1,
+      swOlder: NO_NEIGHBOURS,
+      swNewer: NO_NEIGHBOURS,
     };
-    const out: RoutingEffect[] = this.makeRoom(route.dpids);
+    const out: RoutingEffect[] = this.makeRoom(route.walk.dpids);
     this.newCookie(route);
-    this.byKey.set(route.key, route);
-    this.byCookie.set(route.serial, route);
+    this.byKey.set(this.nums, route); // the numbers packetIn read for this packet
+    this.byCookie.set(route);
     this.track(route);
     out.push(this.installEffect(route));
     // The first packet does not wait for the entries: it leaves on its hop's output port at once (after
     // the install's first messages, on the same connection). Should it reach a downstream hop before that
     // hop's entry, it comes back as a packet-in of a route in progress and is held there until the
     // install is confirmed — delivered, never looped.
-    const first = this.release(route, held(p));
+    const first = this.release(route, p);
     if (first) out.push(first);
     return out;
   }
 
   /** A packet of a flow that already has a route (pinned, or pin in progress). */
   private onRoute(route: Route, p: PacketInput, edge: boolean, now: number): RoutingEffect[] {
-    const i = route.hops.findIndex((h) => h.dpid === p.dpid && h.inPort === p.inPort);
+    const i = hopIndex(route.walk.hops, p.dpid, p.inPort);
     if (i >= 0) {
       this.touch(route);
       if (!route.installed && (route.held?.length ?? 0) < this.config.maxPendingPackets) {
@@ -532,15 +711,15 @@ export class RoutingCore {
         route.writtenMs = now;
         out.push({ kind: 'send', dpid: p.dpid, msgs: [this.entryAt(route, i)] });
       }
-      const r = this.release(route, held(p));
+      const r = this.release(route, p);
       if (r) out.push(r);
       return out;
     }
-    if (edge && (p.dpid !== route.src.dpid || p.inPort !== route.src.portNo) && route.srcMac === p.frame.ethSrc) {
+    if (edge && (p.dpid !== route.walk.src.dpid || p.inPort !== route.walk.src.portNo) && route.srcMac === p.frame.ethSrc) {
       // The source host now sends from another port (moved before the topology app said so).
-      const effects = this.repin(route, { dpid: p.dpid, portNo: p.inPort }, route.dst, now);
-      const current = this.byKey.get(route.key);
-      if (current && onHop(current.hops, p)) (current.held ??= []).push(held(p));
+      const effects = this.repin(route, { dpid: p.dpid, portNo: p.inPort }, route.walk.dst, now);
+      const current = route.listed ? route : undefined;
+      if (current && onHop(current.walk.hops, p)) (current.held ??= []).push(held(p));
       return effects;
     }
     return []; // a straggler on a path the flow no longer uses
@@ -555,16 +734,13 @@ export class RoutingCore {
       return !path.some((l) => failed.switches.has(l.src.dpid) || failed.switches.has(l.dst.dpid));
     });
     const chosen = all.length > 0 ? all[this.prng.below(all.length)]! : undefined;
-    const hops = chosen && hopsOf(chosen, src, dst);
-    if (!chosen || !hops) return this.remove(route);
-    (route.stale ??= []).push({ cookie: route.cookie, dpids: route.dpids });
-    if (this.byCookie.get(route.serial) === route) this.byCookie.delete(route.serial);
+    const walk = chosen && this.hopsFor(chosen, src.dpid, src.portNo, dst);
+    if (!chosen || !walk) return this.remove(route);
+    this.orphan(route);
+    (route.stale ??= []).push({ cookie: route.cookie, dpids: route.walk.dpids });
+    this.byCookie.delete(route);
     this.untrack(route);
-    route.src = src;
-    route.dst = dst;
-    route.path = chosen;
-    route.hops = hops;
-    route.dpids = uniqueDpids(hops);
+    route.walk = walk;
     this.track(route);
     route.choiceIndex = all.indexOf(chosen);
     route.choiceOf = all.length;
@@ -573,12 +749,17 @@ export class RoutingCore {
     route.repinned++;
     route.repinnedMs = now;
     route.writtenMs = now;
-    this.byCookie.set(route.serial, route);
+    this.byCookie.set(route);
     if (route.busy !== undefined) {
       route.deferred = true; // one install in flight per route: this one starts when it reports
       return [];
     }
     return [this.installEffect(route)];
+  }
+
+  /** The route's cookie changes or the route goes: an install of its current cookie in flight is orphaned (`inflight`). */
+  private orphan(route: Route): void {
+    if (route.busy !== undefined && route.busy === route.cookie) this.inflight.set(route.serial, route.walk.dpids);
   }
 
   /** Forgets a route and deletes its entries (current and stale) everywhere but `except`. */
@@ -588,19 +769,20 @@ export class RoutingCore {
 
   /** {@link remove}, the effects appended to `out` (returned). */
   private removeInto(route: Route, out: RoutingEffect[], except?: bigint): RoutingEffect[] {
-    if (this.byKey.get(route.key) === route) {
+    this.orphan(route);
+    if (route.listed) {
       this.untrack(route);
-      this.byKey.delete(route.key);
+      this.byKey.delete(route);
     }
-    if (this.byCookie.get(route.serial) === route) this.byCookie.delete(route.serial);
-    for (const dpid of route.dpids) if (dpid !== except) out.push(deleteOne(route.cookie, dpid));
+    this.byCookie.delete(route);
+    for (const dpid of route.walk.dpids) if (dpid !== except) out.push(deleteOne(route.cookie, dpid));
     if (route.stale) for (const s of route.stale) for (const dpid of s.dpids) out.push(deleteOne(s.cookie, dpid));
     return out;
   }
 
   /** The install of a route's current path: all hops but the ingress (egress first), then the ingress. */
   private installEffect(route: Route): RoutingEffect {
-    const hops = route.hops;
+    const hops = route.walk.hops;
     const ingress: SwitchMessages = { dpid: hops[0]!.dpid, msgs: [this.entryAt(route, 0)] };
     let stages: SwitchMessages[][];
     if (hops.length === 1) stages = [[ingress]];
@@ -609,29 +791,30 @@ export class RoutingCore {
       for (let i = hops.length - 1; i >= 1; i--) downstream.push({ dpid: hops[i]!.dpid, msgs: [this.entryAt(route, i)] });
       stages = [downstream, [ingress]];
     }
-    this.inflight.set(route.serial, route.dpids);
     route.busy = route.cookie;
     return { kind: 'install', key: route.key, cookie: route.cookie, stages };
   }
 
   /** The FLOW_MOD ADD of hop `i` of the route's current path. */
   private entryAt(route: Route, i: number): OutMessage {
+    const actions = this.actionsAt(route, i);
     return pinEntry({
       cookie: route.cookie,
       tableId: this.config.tableId,
       priority: this.config.priority,
       idleTimeoutS: this.config.idleTimeoutS,
-      match: flowMatch(route.flow, route.hops[i]!.inPort),
-      actions: this.actionsAt(route, i),
+      match: flowMatch(route.flow, route.walk.hops[i]!.inPort),
+      actions,
+      instructions: actions === route.walk.outputs[i] ? route.walk.applies[i] : undefined,
     });
   }
 
   /** The actions of hop `i`: output on the hop's port, after setting eth_dst on the last hop if needed. */
-  private actionsAt(route: Route, i: number): Action[] {
-    const hop = route.hops[i]!;
+  private actionsAt(route: Route, i: number): readonly Action[] {
+    const hop = route.walk.hops[i]!;
+    const rewrite = i === route.walk.hops.length - 1 && route.rewriteDst;
+    if (route.queue === undefined && !rewrite) return route.walk.outputs[i]!; // shared by the walk's routes
     const out = outputTo(hop.outPort, hop.inPort);
-    const rewrite = i === route.hops.length - 1 && route.rewriteDst;
-    if (route.queue === undefined && !rewrite) return [out];
     const queue: Action[] = route.queue === undefined ? [] : [{ type: 'OFPAT_SET_QUEUE', queueId: route.queue }];
     if (rewrite) {
       return [{ type: 'OFPAT_SET_FIELD', field: { field: 'eth_dst', value: route.rewriteDst } }, ...queue, out];
@@ -641,7 +824,7 @@ export class RoutingCore {
 
   /** Packet-out of a held packet on its hop of the route's current path (undefined if it is off the path). */
   private release(route: Route, h: HeldPacket): RoutingEffect | undefined {
-    const i = route.hops.findIndex((x) => x.dpid === h.dpid && x.inPort === h.inPort);
+    const i = hopIndex(route.walk.hops, h.dpid, h.inPort);
     if (i < 0) return undefined;
     return { kind: 'send', dpid: h.dpid, msgs: [packetOut(h.inPort, this.actionsAt(route, i), h.data, h.bufferId)] };
   }
@@ -672,9 +855,36 @@ export class RoutingCore {
 
   /* ------------------------------------------------------------ helpers */
 
+  /**
+   * The hops of `path` from `src` to `dst` (hopsOf) and their distinct switches, built once per
+   * (path, source port, destination port) and shared by the routes that take them: a setup between two
+   * ports already walked allocates neither. Bounded (cleared past HOP_CACHE_MAX walks, and on fabric events).
+   */
+  private hopsFor(path: FabricPath, srcDpid: bigint, srcPort: number, dst: PortRef): Walk | undefined {
+    let byPort = this.hopCache.get(path);
+    const k = srcPort * 0x100000000 + dst.portNo; // two u32 ports: exact in a double
+    const hit = byPort?.get(k);
+    if (hit && hit.src.dpid === srcDpid && hit.dst.dpid === dst.dpid) return hit;
+    const src: PortRef = { dpid: srcDpid, portNo: srcPort };
+    const hops = hopsOf(path, src, dst);
+    if (!hops) return undefined;
+    const outputs = hops.map((h) => [outputTo(h.outPort, h.inPort)]);
+    const walk: Walk = { path, src, dst, hops, dpids: uniqueDpids(hops), outputs, applies: outputs.map(applyActions) };
+    if (this.hopCacheSize >= HOP_CACHE_MAX) this.clearHops();
+    if (!byPort) this.hopCache.set(path, (byPort = new Map()));
+    if (!byPort.has(k)) this.hopCacheSize++;
+    byPort.set(k, walk);
+    return walk;
+  }
+
+  private clearHops(): void {
+    this.hopCache.clear();
+    this.hopCacheSize = 0;
+  }
+
   private broken(route: Route, failed: Failures): boolean {
-    if (route.hops.some((h) => failed.switches.has(h.dpid))) return true;
-    return failed.links.some((l) => pathUsesLink(route.path, l));
+    if (route.walk.hops.some((h) => failed.switches.has(h.dpid))) return true;
+    return failed.links.some((l) => pathUsesLink(route.walk.path, l));
   }
 
   /**
@@ -698,28 +908,27 @@ export class RoutingCore {
   }
 
   /**
-   * Gives `route` the next free pin serial and its cookie. A serial still held by a route or an install
-   * in flight is skipped (after 2^24 pins the counter wraps while long-lived routes keep theirs; at most
-   * maxRoutes + the installs in flight are held, far fewer than 2^24).
+   * Gives `route` the next free pin serial and its cookie. A serial still held by a route or an orphaned
+   * install in flight is skipped (after 2^24 pins the counter wraps while long-lived routes keep theirs; at
+   * most maxRoutes + the installs in flight are held, fewer than 2^24), and so is one whose slot in
+   * byCookie holds another route (the table is at most half full: few are skipped).
    */
   private newCookie(route: Route): void {
-    this.serial = (this.serial + 1) & 0xffffff;
-    if (this.serial === 0) this.wrapped = true;
-    // before the first wrap every serial is fresh: no look-ups on the flow-setup path
-    while (this.wrapped && (this.serial === 0 || this.byCookie.has(this.serial) || this.inflight.has(this.serial))) {
-      this.serial = (this.serial + 1) & 0xffffff;
-    }
+    // a serial whose slot in byCookie is taken is skipped: so no two routes share a slot, and a serial a
+    // route still holds (after the counter wrapped) is never handed out again
+    do this.serial = (this.serial + 1) & 0xffffff;
+    while (this.serial === 0 || this.byCookie.taken(this.serial) || (this.inflight.size > 0 && this.inflight.has(this.serial)));
     route.serial = this.serial;
     route.cookie = this.cookieBase + BigInt(this.serial);
   }
 
   private info(r: Route): RouteInfo {
-    const spine = spineOf(r.hops, this.view);
+    const spine = spineOf(r.walk.hops, this.view);
     return {
       flowKey: r.flow,
       srcHost: r.srcMac,
       dstHost: r.dstMac,
-      path: r.hops.map((h) => ({ dpid: dpidHex(h.dpid), inPort: h.inPort, outPort: h.outPort })),
+      path: r.walk.hops.map((h) => ({ dpid: dpidHex(h.dpid), inPort: h.inPort, outPort: h.outPort })),
       ...(spine !== undefined ? { spine: dpidHex(spine) } : {}),
       choice: { index: r.choiceIndex, of: r.choiceOf },
       cookie: cookieHex(r.cookie),
@@ -741,6 +950,12 @@ function serialOf(cookie: bigint): number {
 
 function held(p: PacketInput): HeldPacket {
   return { dpid: p.dpid, inPort: p.inPort, data: p.data, bufferId: p.bufferId };
+}
+
+/** Index of the hop at (dpid, inPort), -1 if none. */
+function hopIndex(hops: readonly Hop[], dpid: bigint, inPort: number): number {
+  for (let i = 0; i < hops.length; i++) if (hops[i]!.dpid === dpid && hops[i]!.inPort === inPort) return i;
+  return -1;
 }
 
 function onHop(hops: readonly Hop[] | undefined, p: { dpid: bigint; inPort: number }): boolean {

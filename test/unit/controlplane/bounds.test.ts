@@ -37,6 +37,22 @@ describe('bounded state', () => {
     expect(run.sim.count(), 'entries on the switches: 3 routes × 3 hops').to.equal(9);
   });
 
+  it('routing.maxRoutes: a route evicted while its install is in flight leaves no entries once the install reports', () => {
+    const topo = FakeLeafSpine.leafSpine(SHAPE);
+    const core = new RoutingCore(topo, { seed: 1, maxRoutes: 2 });
+    const run = new EffectRunner(core, undefined, true);
+    for (let p = 1; p <= 3; p++) run.run(core.packetIn(packetIn(leafDpid(1), hostPort(1), udp(p)), p));
+    // flow 1 was evicted by flow 3 before any install reported: its deletes went out before its entries
+    expect(core.size).to.equal(2);
+    expect(core.evictions).to.equal(1);
+    run.flush();
+    expect(core.routes().map((r) => r.flowKey.srcPort)).to.have.members([2, 3]);
+    expect(run.sim.count(), 'entries: 2 routes × 3 hops, none of the evicted one').to.equal(6);
+    // its serial is free again only now: new pins never share a live cookie
+    const cookies = core.routes().map((r) => r.cookie);
+    expect(new Set(cookies).size).to.equal(cookies.length);
+  });
+
   it('routing.maxRoutesPerSwitch bounds the entries on each switch', () => {
     const topo = FakeLeafSpine.leafSpine(SHAPE);
     const core = new RoutingCore(topo, { seed: 1, maxRoutesPerSwitch: 5 });
