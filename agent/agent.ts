@@ -443,7 +443,9 @@ export class HostAgent {
 
   private maybePoll(nowUs: number): void {
     if (this.polling || !this.deps.nft?.available) return;
-    const every = this.pollEveryMs() * 1000;
+    // due within half a tick counts as due: a Node timer runs from the loop's cached time, so the tick
+    // armed for a poll may fire a little before it by the wall clock (missing it cost a wake-up and a tick)
+    const every = (this.pollEveryMs() - (this.config.tickMs ?? DEFAULT_TICK_MS) / 2) * 1000;
     if (nowUs - this.lastPollUs < every) return;
     this.polling = true;
     this.lastPollUs = nowUs;
@@ -714,8 +716,9 @@ export async function startHostAgent(opts: HostAgentOptions): Promise<RunningHos
     onDown: (why) => agent.channelDown(why),
     onMessage: (m) => agent.message(m),
     ...(opts.secret !== undefined ? { secret: opts.secret } : {}),
-    // events are few (per flowlet, not per packet): a start goes out within a few ms
-    flushMs: 2,
+    // events are few (per flowlet, not per packet): the events of one wake-up go out together at its end
+    // (a microtask), never held by a timer that would wake the agent again
+    flushMs: 0,
   });
   const exclude = opts.controller.kind === 'ws' ? wsExclude(opts.controller.url) : undefined;
   const capture = detector === 'kernel'

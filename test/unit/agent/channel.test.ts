@@ -129,6 +129,18 @@ describe('agent: channel client (unix socket, NDJSON)', function () {
     expect(ev).to.have.nested.property('starts[0].id', 'f3');
   });
 
+  it('by default a lone acknowledgement rides with the next heartbeat: no timer of its own', async () => {
+    ctl.onHello = (c) => c.sock.write(encodeLine({ ...WELCOME, heartbeatMs: 300 }));
+    open({ flushMs: 0 });
+    await until('welcome', () => ch!.up);
+    const pings0 = ctl.all('ping').length;
+    ch!.addEnforced({ id: 'f1', rateBps: 1e6, atEpochUs: 7 });
+    await new Promise((r) => setTimeout(r, 150));
+    expect(ctl.all('events'), 'held: nothing to ride with yet').to.have.length(0);
+    await until('the ack, then the ping', () => ctl.all('events').length === 1 && ctl.all('ping').length > pings0, 1000);
+    expect(ctl.all('events')[0]).to.have.nested.property('enforced[0].id', 'f1');
+  });
+
   it('a large batch is flushed at once', async () => {
     open({ maxBatch: 3, flushMs: 60_000 });
     await until('welcome', () => ch!.up);
