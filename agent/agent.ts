@@ -535,28 +535,32 @@ export class HostAgent {
     );
   }
 
+  /** Detector events: reported, and their tc and nft changes written once for the lot (one write each). */
   private handle(events: readonly DetectorEvent[]): void {
     const nft: string[] = [];
+    const tc: string[] = [];
     for (const e of events) {
       if (e.type === 'start') {
         this.flowOf.set(e.start.id, e.start.flow);
         const start = this.withTenant(e.start);
-        if (start.tenant !== undefined) this.write(this.steer(start.tenant, steerKeyOf(start.flow), start.id));
+        if (start.tenant !== undefined) tc.push(...this.steer(start.tenant, steerKeyOf(start.flow), start.id));
         this.deps.events.addStart(start);
         const f = this.detector.byId(e.start.id);
         if (f) nft.push(...this.markLines(f));
       } else if (e.type === 'progress') this.deps.events.addProgress(e.progress);
-      else nft.push(...this.ended(e.end));
+      else nft.push(...this.ended(e.end, tc));
     }
+    this.write(tc);
     this.applyNft(nft);
   }
 
-  private ended(e: FlowletEnd): string[] {
+  /** A flowlet's end: reported; its limit's tc lines go to `tc`; returns the nft lines of its override. */
+  private ended(e: FlowletEnd, tc: string[]): string[] {
     const limit = this.tcPlan.limitOf(e.id);
     // In grace the last rates stand for the flows (BwE §6.5: keep the last known allocation): a flowlet
     // that ends there — a TCP timeout is an idle gap — keeps its limit on its 5-tuple, so the flow's next
     // flowlet runs at it too. The limit goes at fallback, or when the controller is back (channelUp).
-    if (limit && this.state !== 'grace') this.deps.tc.write(this.tcPlan.clear(e.id));
+    if (limit && this.state !== 'grace') tc.push(...this.tcPlan.clear(e.id));
     this.dscpOverrides.delete(e.id);
     // the 5-tuple's override goes unless a new flowlet of the same 5-tuple already lives (it re-marks itself)
     const flow = this.flowOf.get(e.id);
@@ -642,7 +646,8 @@ export class HostAgent {
    */
   private tickDelayMs(): number {
     const tickMs = this.config.tickMs ?? DEFAULT_TICK_MS;
-    if (!this.kernel || this.polling || !this.deps.nft?.available) return tickMs;
+    // while a poll is under way the next is due a period after it was asked (lastPollUs), not a tick later
+    if (!this.kernel || !this.deps.nft?.available) return tickMs;
     const dueInMs = (this.lastPollUs + this.pollEveryMs() * 1000 - this.deps.nowEpochUs()) / 1000;
     return Math.max(1, Math.ceil(dueInMs / tickMs)) * tickMs;
   }

@@ -6,9 +6,10 @@
  *   controller resyncs); the channel is "up" once `welcome` arrives.
  * - Reconnect with exponential back-off: 100 ms doubling to 5 s, each delay drawn uniformly from
  *   [d/2, d] (jitter); reset by a welcome.
- * - Heartbeat: `ping` every `welcome.heartbeatMs` (queued acknowledgements go out just before it); 3
- *   periods without any message from the controller drop the channel (before the welcome,
- *   {@link DEFAULT_HEARTBEAT_MS} is the period).
+ * - Heartbeat: every `welcome.heartbeatMs` queued acknowledgements go out, and a `ping` when nothing was
+ *   sent for a whole period (the controller drops a channel silent for 3 periods); 3 periods without any
+ *   message from the controller drop the channel (before the welcome, {@link DEFAULT_HEARTBEAT_MS} is
+ *   the period).
  * - Events are batched into `events` messages: flushed at most every `flushMs` (20 ms), or at once when
  *   `maxBatch` items are queued; an event queued when the last flush is `flushMs` old goes out as soon as
  *   the current callback ends (a microtask, not a timer). `enforced` acknowledgements are not urgent (each
@@ -196,6 +197,8 @@ export class AgentChannel {
   private attempt = 0;
   private closing = false;
   private lastRxMs = 0;
+  /** when a message was last sent, clock ms (a ping is sent only after a period without one) */
+  private lastTxMs = -Infinity;
   private reconnectTimer: TimerHandle | undefined;
   private heartbeatTimer: TimerHandle | undefined;
   private flushTimer: TimerHandle | undefined;
@@ -314,6 +317,7 @@ export class AgentChannel {
   }
 
   private send(msg: AgentMessage): void {
+    this.lastTxMs = this.clock.now();
     this.transport?.send(encodeLine(msg));
   }
 
@@ -404,9 +408,10 @@ export class AgentChannel {
       this.transport.close();
       return;
     }
-    // acknowledgements that found nothing to ride with go now, with the ping (one wake-up for both)
+    // acknowledgements that found nothing to ride with go now (this wake-up serves both)
     if (this.up) this.flush();
-    this.send({ type: 'ping', atEpochUs: this.opts.nowEpochUs() });
+    // anything sent within the period already told the controller that the agent lives
+    if (this.clock.now() - this.lastTxMs >= this.heartbeatMs()) this.send({ type: 'ping', atEpochUs: this.opts.nowEpochUs() });
     this.armHeartbeat();
   }
 
