@@ -15,7 +15,7 @@
  * Printed: CPU of the agent and every process it started (tcpdump, tc, nft: utime + stime of the live
  * tree plus the children it reaped), in % of one core over the traffic window, in all and by process name, and
  * the agent's own process split into user and system time, and by thread, with its main thread's context
- * switches per second (/proc/PID/status: how often it woke); flows sent, flowlet starts reported; first packet → reported at the controller, p50/p99, where "first packet" is the sender's
+ * switches per second (/proc/PID/status), all and voluntary only (how often it woke); flows sent, flowlet starts reported; first packet → reported at the controller, p50/p99, where "first packet" is the sender's
  * first write() of the flow (the connection is already open, so this write's first segment is the
  * flowlet's first packet) — independent of the agent's own timestamps; and the agent's own
  * firstPacketEpochUs → reported. Namespaces, veths and processes are removed by name / pid at the end.
@@ -118,15 +118,17 @@ function threadTicksOf(pid: number): Map<string, number> {
   return out;
 }
 
-/** Voluntary + involuntary context switches of a pid so far, /proc/PID/status (0 when gone): its wake-ups, roughly. */
-function switchesOf(pid: number): number {
+/**
+ * Context switches of a pid's main thread so far, /proc/PID/status (0 when gone): voluntary (it slept:
+ * its wake-ups) and involuntary (it was preempted, e.g. by a process its write woke on the same core).
+ */
+function switchesOf(pid: number): { voluntary: number; involuntary: number } {
   try {
     const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-    let n = 0;
-    for (const m of status.matchAll(/^(?:non)?voluntary_ctxt_switches:\s+(\d+)$/gm)) n += Number(m[1]);
-    return n;
+    const get = (re: RegExp): number => Number(re.exec(status)?.[1] ?? 0);
+    return { voluntary: get(/^voluntary_ctxt_switches:\s+(\d+)$/m), involuntary: get(/^nonvoluntary_ctxt_switches:\s+(\d+)$/m) };
   } catch {
-    return 0;
+    return { voluntary: 0, involuntary: 0 };
   }
 }
 
@@ -268,7 +270,8 @@ async function main(): Promise<void> {
       cpuPctOfCoreByProcess: Object.fromEntries([...c1.byComm].map(([k, v]) => [k, Math.round(((((v - (c0.byComm.get(k) ?? 0)) / CLK_TCK) / wallS) * 100) * 100) / 100])),
       agentUserSysPctOfCore: { user: (((us1.user - us0.user) / CLK_TCK) / wallS) * 100, sys: (((us1.sys - us0.sys) / CLK_TCK) / wallS) * 100 },
       agentThreadsPctOfCore: Object.fromEntries([...th1].map(([k, v]) => [k, Math.round(((((v - (th0.get(k) ?? 0)) / CLK_TCK) / wallS) * 100) * 100) / 100])),
-      agentSwitchesPerS: (sw1 - sw0) / wallS,
+      agentSwitchesPerS: (sw1.voluntary + sw1.involuntary - sw0.voluntary - sw0.involuntary) / wallS,
+      agentWakeupsPerS: (sw1.voluntary - sw0.voluntary) / wallS,
       idleCpuPctOfCore: (((idle1.ticks - idle0.ticks) / CLK_TCK) / 3) * 100,
       peakProcesses: peakProcs,
       flows: flows.size, sentMbit: (bytes * 8) / 1e6, sentMbps: (bytes * 8) / 1e6 / wallS,
@@ -283,7 +286,7 @@ async function main(): Promise<void> {
         `agent ${r.agentArgs || '(default)'} [load ${r.loadAvg1.toFixed(1)}]: ${r.cpuPctOfCore.toFixed(2)}% of a core over ${wallS.toFixed(1)} s (idle ${r.idleCpuPctOfCore.toFixed(2)}%), ` +
         `peak ${r.peakProcesses} processes; ${r.flows} flows (sizes × ${r.sizeScale}), ${r.sentMbps.toFixed(1)} Mbit/s offered on average; ` +
         `by process ${JSON.stringify(r.cpuPctOfCoreByProcess)} (agent's node: user ${f(r.agentUserSysPctOfCore.user)}, system ${f(r.agentUserSysPctOfCore.sys)}, ` +
-        `by thread ${JSON.stringify(r.agentThreadsPctOfCore)}, main thread ${r.agentSwitchesPerS.toFixed(0)} context switches/s); ${r.flowletStarts} flowlet starts (${r.eventsMessages} events messages), ${r.flowsReported} flows reported; first write → reported p50 ${f(r.firstWriteToReportedMs.p50)} ms, ` +
+        `by thread ${JSON.stringify(r.agentThreadsPctOfCore)}, main thread ${r.agentSwitchesPerS.toFixed(0)} context switches/s, ${r.agentWakeupsPerS.toFixed(0)} of them voluntary: wake-ups); ${r.flowletStarts} flowlet starts (${r.eventsMessages} events messages), ${r.flowsReported} flows reported; first write → reported p50 ${f(r.firstWriteToReportedMs.p50)} ms, ` +
         `p99 ${f(r.firstWriteToReportedMs.p99)} ms (agent's own stamp → reported p50 ${f(r.agentFirstPacketToReportedMs.p50)}, p99 ${f(r.agentFirstPacketToReportedMs.p99)})\n`,
       );
     }
