@@ -9,9 +9,10 @@
  *   live flowlets in a dynamic set and logs each flowlet's first packet, and the packet that takes it past
  *   the small-flowlet threshold, to NFLOG; tcpdump hands over only those packets (a start and a first
  *   `progress` are reported when they happen), and the agent polls the set for later progress and ends
- *   (agent/kernel-detector.ts): every `pollMs` while a live flowlet is still under the threshold, every
- *   `slowPollMs` once all are past it, every `idlePollMs` when none lives; its timer wakes for the polls
- *   only. Cost grows with flowlets and polls, not packets.
+ *   (agent/kernel-detector.ts): every `pollMs` while a live flowlet is past the threshold (its end frees
+ *   an allocation), every `smallPollMs` while every live flowlet is under it (their ends change no
+ *   allocation), every `idlePollMs` when none lives; its timer wakes for the polls only. Cost grows with
+ *   flowlets and polls, not packets.
  * - `packets`: every outgoing packet header through tcpdump into JavaScript (agent/detector.ts); for
  *   hosts whose kernel lacks nftables dynamic sets. Its cost grows with the packet rate.
  * Marking is in the kernel either way: PIAS classes by the bytes of the flow's current message (quota
@@ -85,14 +86,17 @@ export interface AgentConfig {
   /** how flowlets are detected (see the file comment; default `packets` here, `kernel` in startHostAgent) */
   readonly detector?: DetectorKind;
   /**
-   * kernel detection: poll period of the live set while a live flowlet has not yet reached the small-flowlet
-   * threshold, ms (default 250, as `slowPollMs`: the crossing itself is logged by the kernel and reported at
-   * once; a small flowlet's END is seen within this after its idle gap). A poll costs ≈ 1–1.5 ms of CPU
-   * (nft and Node) here.
+   * kernel detection: poll period of the live set while a live flowlet has reached the small-flowlet
+   * threshold, ms (default 250): its end (seen within this after its idle gap) lets the controller give its
+   * rate to others. A poll costs ≈ 0.5–1 ms of CPU (nft and Node) here.
    */
   readonly pollMs?: number;
-  /** kernel detection: poll period while every live flowlet is past the threshold (ends, progress), ms (default 250) */
-  readonly slowPollMs?: number;
+  /**
+   * kernel detection: poll period while every live flowlet is under the small-flowlet threshold, ms (default
+   * 500): the controller allocates none of them, so their ends change no rate; a crossing is logged by the
+   * kernel and reported at once, and brings the next poll forward to `pollMs`.
+   */
+  readonly smallPollMs?: number;
   /** kernel detection: poll period when no flowlet is known to live (finds starts whose log was dropped), ms (default 1000) */
   readonly idlePollMs?: number;
   /** kernel detection: NFLOG group of flowlet starts (default 7; groups are per network namespace) */
@@ -181,7 +185,7 @@ export interface AgentHealth {
 export const DEFAULT_GRACE_MS = 10_000;
 export const DEFAULT_TICK_MS = 20;
 export const DEFAULT_POLL_MS = 250;
-export const DEFAULT_SLOW_POLL_MS = 250;
+export const DEFAULT_SMALL_POLL_MS = 500;
 export const DEFAULT_IDLE_POLL_MS = 1000;
 export const DEFAULT_NFLOG_GROUP = 7;
 
@@ -438,7 +442,7 @@ export class HostAgent {
   private pollEveryMs(): number {
     const k = this.kernel!;
     return k.size === 0 ? (this.config.idlePollMs ?? DEFAULT_IDLE_POLL_MS)
-      : k.anyYoung ? (this.config.pollMs ?? DEFAULT_POLL_MS) : (this.config.slowPollMs ?? DEFAULT_SLOW_POLL_MS);
+      : k.anyLarge ? (this.config.pollMs ?? DEFAULT_POLL_MS) : (this.config.smallPollMs ?? DEFAULT_SMALL_POLL_MS);
   }
 
   private maybePoll(nowUs: number): void {

@@ -146,8 +146,9 @@ describe('agent: kernel flowlet tracker', () => {
     const k = make();
     k.started({ tsUs: ms(0), flow: F, ipBytes: 1500 });
     k.snapshot(ms(5), ms(6), [el(10_000, 7)]);
+    expect(k.anyLarge, 'under the threshold').to.equal(false);
     expect(k.crossed({ tsUs: ms(30), flow: F, ipBytes: 1500 })).to.deep.equal([{ type: 'progress', progress: { id: 'f1', bytes: 50_000, atEpochUs: ms(30) } }]);
-    expect(k.anyYoung).to.equal(false);
+    expect(k.anyLarge).to.equal(true);
     expect(k.crossed({ tsUs: ms(31), flow: F, ipBytes: 1500 }), 'once').to.deep.equal([]);
     expect(k.snapshot(ms(100), ms(101), [el(70_000, 50)]), 'progress every 500 ms after it').to.deep.equal([]);
     expect(k.snapshot(ms(540), ms(541), [el(90_000, 60)])).to.deep.equal([{ type: 'progress', progress: { id: 'f1', bytes: 90_000, atEpochUs: ms(541) } }]);
