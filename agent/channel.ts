@@ -7,7 +7,7 @@
  * - Reconnect with exponential back-off: 100 ms doubling to 5 s, each delay drawn uniformly from
  *   [d/2, d] (jitter); reset by a welcome.
  * - Heartbeat: every `welcome.heartbeatMs` queued acknowledgements go out, and a `ping` when nothing was
- *   sent for a whole period (the controller drops a channel silent for 3 periods); 3 periods without any
+ *   sent for half a period (the controller drops a channel silent for 3 periods); 3 periods without any
  *   message from the controller drop the channel (before the welcome, {@link DEFAULT_HEARTBEAT_MS} is
  *   the period).
  * - Events are batched into `events` messages: flushed at most every `flushMs` (20 ms), or at once when
@@ -410,8 +410,9 @@ export class AgentChannel {
     }
     // acknowledgements that found nothing to ride with go now (this wake-up serves both)
     if (this.up) this.flush();
-    // anything sent within the period already told the controller that the agent lives
-    if (this.clock.now() - this.lastTxMs >= this.heartbeatMs()) this.send({ type: 'ping', atEpochUs: this.opts.nowEpochUs() });
+    // anything sent within the last half period already told the controller that the agent lives (half:
+    // a timer may fire a little early, and the message before the last ping must not count)
+    if (this.clock.now() - this.lastTxMs >= this.heartbeatMs() / 2) this.send({ type: 'ping', atEpochUs: this.opts.nowEpochUs() });
     this.armHeartbeat();
   }
 
