@@ -9,9 +9,10 @@
  *   live flowlets in a dynamic set and logs each flowlet's first packet, and the packet that takes it past
  *   the small-flowlet threshold, to NFLOG; tcpdump hands over only those packets (a start and a first
  *   `progress` are reported when they happen), and the agent polls the set for later progress and ends
- *   (agent/kernel-detector.ts): every `pollMs` while a live flowlet is still under the threshold, every
- *   `slowPollMs` once all are past it, every `idlePollMs` when none lives; its timer wakes for the polls
- *   only. Cost grows with flowlets and polls, not packets.
+ *   (agent/kernel-detector.ts): every `pollMs` while a live flowlet is past the threshold (its end frees
+ *   an allocation), every `smallPollMs` while every live flowlet is under it (their ends change no
+ *   allocation), every `idlePollMs` when none lives; its timer wakes for the polls only. Cost grows with
+ *   flowlets and polls, not packets.
  * - `packets`: every outgoing packet header through tcpdump into JavaScript (agent/detector.ts); for
  *   hosts whose kernel lacks nftables dynamic sets. Its cost grows with the packet rate.
  * Marking is in the kernel either way: PIAS classes by the bytes of the flow's current message (quota
@@ -85,14 +86,17 @@ export interface AgentConfig {
   /** how flowlets are detected (see the file comment; default `packets` here, `kernel` in startHostAgent) */
   readonly detector?: DetectorKind;
   /**
-   * kernel detection: poll period of the live set while a live flowlet has not yet reached the small-flowlet
-   * threshold, ms (default 250, as `slowPollMs`: the crossing itself is logged by the kernel and reported at
-   * once; a small flowlet's END is seen within this after its idle gap). A poll costs ≈ 1–1.5 ms of CPU
-   * (nft and Node) here.
+   * kernel detection: poll period of the live set while a live flowlet has reached the small-flowlet
+   * threshold, ms (default 250): its end (seen within this after its idle gap) lets the controller give its
+   * rate to others. A poll costs ≈ 0.5–1 ms of CPU (nft and Node) here.
    */
   readonly pollMs?: number;
-  /** kernel detection: poll period while every live flowlet is past the threshold (ends, progress), ms (default 250) */
-  readonly slowPollMs?: number;
+  /**
+   * kernel detection: poll period while every live flowlet is under the small-flowlet threshold, ms (default
+   * 500): the controller allocates none of them, so their ends change no rate; a crossing is logged by the
+   * kernel and reported at once, and brings the next poll forward to `pollMs`.
+   */
+  readonly smallPollMs?: number;
   /** kernel detection: poll period when no flowlet is known to live (finds starts whose log was dropped), ms (default 1000) */
   readonly idlePollMs?: number;
   /** kernel detection: NFLOG group of flowlet starts (default 7; groups are per network namespace) */
@@ -181,7 +185,7 @@ export interface AgentHealth {
 export const DEFAULT_GRACE_MS = 10_000;
 export const DEFAULT_TICK_MS = 20;
 export const DEFAULT_POLL_MS = 250;
-export const DEFAULT_SLOW_POLL_MS = 250;
+export const DEFAULT_SMALL_POLL_MS = 500;
 export const DEFAULT_IDLE_POLL_MS = 1000;
 export const DEFAULT_NFLOG_GROUP = 7;
 
@@ -442,12 +446,14 @@ export class HostAgent {
   private pollEveryMs(): number {
     const k = this.kernel!;
     return k.size === 0 ? (this.config.idlePollMs ?? DEFAULT_IDLE_POLL_MS)
-      : k.anyYoung ? (this.config.pollMs ?? DEFAULT_POLL_MS) : (this.config.slowPollMs ?? DEFAULT_SLOW_POLL_MS);
+      : k.anyLarge ? (this.config.pollMs ?? DEFAULT_POLL_MS) : (this.config.smallPollMs ?? DEFAULT_SMALL_POLL_MS);
   }
 
   private maybePoll(nowUs: number): void {
     if (this.polling || !this.deps.nft?.available) return;
-    const every = this.pollEveryMs() * 1000;
+    // due within half a tick counts as due: a Node timer runs from the loop's cached time, so the tick
+    // armed for a poll may fire a little before it by the wall clock (missing it cost a wake-up and a tick)
+    const every = (this.pollEveryMs() - (this.config.tickMs ?? DEFAULT_TICK_MS) / 2) * 1000;
     if (nowUs - this.lastPollUs < every) return;
     this.polling = true;
     this.lastPollUs = nowUs;
@@ -537,28 +543,32 @@ export class HostAgent {
     );
   }
 
+  /** Detector events: reported, and their tc and nft changes written once for the lot (one write each). */
   private handle(events: readonly DetectorEvent[]): void {
     const nft: string[] = [];
+    const tc: string[] = [];
     for (const e of events) {
       if (e.type === 'start') {
         this.flowOf.set(e.start.id, e.start.flow);
         const start = this.withTenant(e.start);
-        if (start.tenant !== undefined) this.write(this.steer(start.tenant, steerKeyOf(start.flow), start.id));
+        if (start.tenant !== undefined) tc.push(...this.steer(start.tenant, steerKeyOf(start.flow), start.id));
         this.deps.events.addStart(start);
         const f = this.detector.byId(e.start.id);
         if (f) nft.push(...this.markLines(f));
       } else if (e.type === 'progress') this.deps.events.addProgress(e.progress);
-      else nft.push(...this.ended(e.end));
+      else nft.push(...this.ended(e.end, tc));
     }
+    this.write(tc);
     this.applyNft(nft);
   }
 
-  private ended(e: FlowletEnd): string[] {
+  /** A flowlet's end: reported; its limit's tc lines go to `tc`; returns the nft lines of its override. */
+  private ended(e: FlowletEnd, tc: string[]): string[] {
     const limit = this.tcPlan.limitOf(e.id);
     // In grace the last rates stand for the flows (BwE §6.5: keep the last known allocation): a flowlet
     // that ends there — a TCP timeout is an idle gap — keeps its limit on its 5-tuple, so the flow's next
     // flowlet runs at it too. The limit goes at fallback, or when the controller is back (channelUp).
-    if (limit && this.state !== 'grace') this.deps.tc.write(this.tcPlan.clear(e.id));
+    if (limit && this.state !== 'grace') tc.push(...this.tcPlan.clear(e.id));
     this.dscpOverrides.delete(e.id);
     // the 5-tuple's override goes unless a new flowlet of the same 5-tuple already lives (it re-marks itself)
     const flow = this.flowOf.get(e.id);
@@ -644,7 +654,8 @@ export class HostAgent {
    */
   private tickDelayMs(): number {
     const tickMs = this.config.tickMs ?? DEFAULT_TICK_MS;
-    if (!this.kernel || this.polling || !this.deps.nft?.available) return tickMs;
+    // while a poll is under way the next is due a period after it was asked (lastPollUs), not a tick later
+    if (!this.kernel || !this.deps.nft?.available) return tickMs;
     const dueInMs = (this.lastPollUs + this.pollEveryMs() * 1000 - this.deps.nowEpochUs()) / 1000;
     return Math.max(1, Math.ceil(dueInMs / tickMs)) * tickMs;
   }
@@ -718,8 +729,9 @@ export async function startHostAgent(opts: HostAgentOptions): Promise<RunningHos
     onDown: (why) => agent.channelDown(why),
     onMessage: (m) => agent.message(m),
     ...(opts.secret !== undefined ? { secret: opts.secret } : {}),
-    // events are few (per flowlet, not per packet): a start goes out within a few ms
-    flushMs: 2,
+    // events are few (per flowlet, not per packet): the events of one wake-up go out together at its end
+    // (a microtask), never held by a timer that would wake the agent again
+    flushMs: 0,
   });
   const exclude = opts.controller.kind === 'ws' ? wsExclude(opts.controller.url) : undefined;
   const capture = detector === 'kernel'

@@ -6,15 +6,18 @@
  *   controller resyncs); the channel is "up" once `welcome` arrives.
  * - Reconnect with exponential back-off: 100 ms doubling to 5 s, each delay drawn uniformly from
  *   [d/2, d] (jitter); reset by a welcome.
- * - Heartbeat: `ping` every `welcome.heartbeatMs`; 3 periods without any message from the controller
- *   drop the channel (before the welcome, {@link DEFAULT_HEARTBEAT_MS} is the period).
+ * - Heartbeat: every `welcome.heartbeatMs` queued acknowledgements go out, and a `ping` when nothing was
+ *   sent for half a period (the controller drops a channel silent for 3 periods); 3 periods without any
+ *   message from the controller drop the channel (before the welcome, {@link DEFAULT_HEARTBEAT_MS} is
+ *   the period).
  * - Events are batched into `events` messages: flushed at most every `flushMs` (20 ms), or at once when
  *   `maxBatch` items are queued; an event queued when the last flush is `flushMs` old goes out as soon as
  *   the current callback ends (a microtask, not a timer). `enforced` acknowledgements are not urgent (each
  *   carries the time it was enforced, which is what the controller records): they ride with the next
- *   flush of starts, progress or ends, or go on their own `ackFlushMs` (100 ms) after the first of them
- *   was queued — one write and one wake-up fewer per `rates` message. Events queued while the channel is
- *   down are dropped at the next connect: the hello carries the state they described.
+ *   flush of starts, progress or ends, or with the next heartbeat (at most one period later), so a
+ *   `rates` message costs no write and no wake-up of its own; `ackFlushMs` bounds their wait by a timer
+ *   of their own instead. Events queued while the channel is down are dropped at the next connect: the
+ *   hello carries the state they described.
  * - A controller message that does not validate is answered with `error`, logged, and the channel is
  *   reconnected; nothing here throws to the caller.
  *
@@ -164,7 +167,10 @@ export interface ChannelOptions {
   readonly flushMs?: number;
   /** queued items that flush at once (default 1000) */
   readonly maxBatch?: number;
-  /** an `enforced` acknowledgement waits at most this long for other events to ride with, ms (default 100) */
+  /**
+   * an `enforced` acknowledgement waits at most this long for other events to ride with, ms (default: no
+   * timer of its own, it goes with the next flush or the next heartbeat, at most one heartbeat period)
+   */
   readonly ackFlushMs?: number;
   /**
    * The agent's secret (from the controller's config, per agent or shared): answers the controller's
@@ -191,6 +197,8 @@ export class AgentChannel {
   private attempt = 0;
   private closing = false;
   private lastRxMs = 0;
+  /** when a message was last sent, clock ms (a ping is sent only after a period without one) */
+  private lastTxMs = -Infinity;
   private reconnectTimer: TimerHandle | undefined;
   private heartbeatTimer: TimerHandle | undefined;
   private flushTimer: TimerHandle | undefined;
@@ -253,16 +261,16 @@ export class AgentChannel {
     this.queued();
   }
 
-  /** Queues an acknowledgement: it goes with the next flush, or `ackFlushMs` after the first one queued. */
+  /** Queues an acknowledgement: it goes with the next flush or heartbeat, or `ackFlushMs` after the first one queued when set. */
   addEnforced(e: Enforced): void {
     this.enforced.push(e);
     if (!this.up) return;
     if (this.pendingCount() >= (this.opts.maxBatch ?? 1000)) return this.flush();
-    if (this.ackTimer || this.flushTimer || this.flushSoon) return;
+    if (this.opts.ackFlushMs === undefined || this.ackTimer || this.flushTimer || this.flushSoon) return;
     this.ackTimer = this.clock.setTimeout(() => {
       this.ackTimer = undefined;
       this.flush();
-    }, this.opts.ackFlushMs ?? 100);
+    }, this.opts.ackFlushMs);
   }
 
   /** Sends the queued events now (when up). */
@@ -309,6 +317,7 @@ export class AgentChannel {
   }
 
   private send(msg: AgentMessage): void {
+    this.lastTxMs = this.clock.now();
     this.transport?.send(encodeLine(msg));
   }
 
@@ -399,7 +408,11 @@ export class AgentChannel {
       this.transport.close();
       return;
     }
-    this.send({ type: 'ping', atEpochUs: this.opts.nowEpochUs() });
+    // acknowledgements that found nothing to ride with go now (this wake-up serves both)
+    if (this.up) this.flush();
+    // anything sent within the last half period already told the controller that the agent lives (half:
+    // a timer may fire a little early, and the message before the last ping must not count)
+    if (this.clock.now() - this.lastTxMs >= this.heartbeatMs() / 2) this.send({ type: 'ping', atEpochUs: this.opts.nowEpochUs() });
     this.armHeartbeat();
   }
 

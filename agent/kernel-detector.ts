@@ -72,9 +72,9 @@ export class KernelFlowletTracker extends DeclaringSource implements FlowletSour
     return this.live.size;
   }
 
-  /** True while a live flowlet has not reached `smallFlowletBytes` (its crossing is worth a fast poll). */
-  get anyYoung(): boolean {
-    for (const f of this.live.values()) if (f.lastProgressUs === undefined) return true;
+  /** True while a live flowlet has reached `smallFlowletBytes` (its end is worth a fast poll: it frees an allocation). */
+  get anyLarge(): boolean {
+    for (const f of this.live.values()) if (f.lastProgressUs !== undefined) return true;
     return false;
   }
 

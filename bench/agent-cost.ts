@@ -1,7 +1,7 @@
 /**
  * What one host agent costs, measured with real traffic in network namespaces (root):
  *
- *   npm run bench:agent -- [--seconds 30] [--offered 20M] [--link-rate 100M] [--seed 1] [--size-scale 1] [--json]
+ *   npm run bench:agent -- [--seconds 30] [--warmup-seconds 0] [--offered 20M] [--link-rate 100M] [--seed 1] [--size-scale 1] [--json]
  *                          [--agent-args "--detector packets"] [--rivulet path/to/bin/rivulet.js]
  *                          [--node-args "--cpu-prof --cpu-prof-dir=/tmp/prof"]
  *
@@ -15,10 +15,13 @@
  * Printed: CPU of the agent and every process it started (tcpdump, tc, nft: utime + stime of the live
  * tree plus the children it reaped), in % of one core over the traffic window, in all and by process name, and
  * the agent's own process split into user and system time, and by thread, with its main thread's context
- * switches per second (/proc/PID/status: how often it woke); flows sent, flowlet starts reported; first packet → reported at the controller, p50/p99, where "first packet" is the sender's
+ * switches per second (/proc/PID/status), all and voluntary only (how often it woke); flows sent, flowlet starts reported; first packet → reported at the controller, p50/p99, where "first packet" is the sender's
  * first write() of the flow (the connection is already open, so this write's first segment is the
  * flowlet's first packet) — independent of the agent's own timestamps; and the agent's own
- * firstPacketEpochUs → reported. Namespaces, veths and processes are removed by name / pid at the end.
+ * firstPacketEpochUs → reported. With `--warmup-seconds W` the traffic runs W seconds before the measured
+ * `--seconds` (the agent's start-up work — V8 compiling its hot code, its memory reducer's collections a
+ * few seconds after start — then falls outside the window; flows and starts of the warm-up are not
+ * counted). Namespaces, veths and processes are removed by name / pid at the end.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, readdirSync, rmSync } from 'node:fs';
@@ -32,6 +35,8 @@ function arg(name: string, dflt: string): string {
   return i >= 0 ? process.argv[i + 1]! : dflt;
 }
 const SECONDS = Number(arg('seconds', '30'));
+/** traffic before the measured window, s */
+const WARMUP_SECONDS = Number(arg('warmup-seconds', '0'));
 const OFFERED = arg('offered', '20M');
 const LINK = arg('link-rate', '100M');
 const SEED = arg('seed', '1');
@@ -118,15 +123,17 @@ function threadTicksOf(pid: number): Map<string, number> {
   return out;
 }
 
-/** Voluntary + involuntary context switches of a pid so far, /proc/PID/status (0 when gone): its wake-ups, roughly. */
-function switchesOf(pid: number): number {
+/**
+ * Context switches of a pid's main thread so far, /proc/PID/status (0 when gone): voluntary (it slept:
+ * its wake-ups) and involuntary (it was preempted, e.g. by a process its write woke on the same core).
+ */
+function switchesOf(pid: number): { voluntary: number; involuntary: number } {
   try {
     const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-    let n = 0;
-    for (const m of status.matchAll(/^(?:non)?voluntary_ctxt_switches:\s+(\d+)$/gm)) n += Number(m[1]);
-    return n;
+    const get = (re: RegExp): number => Number(re.exec(status)?.[1] ?? 0);
+    return { voluntary: get(/^voluntary_ctxt_switches:\s+(\d+)$/m), involuntary: get(/^nonvoluntary_ctxt_switches:\s+(\d+)$/m) };
   } catch {
-    return 0;
+    return { voluntary: 0, involuntary: 0 };
   }
 }
 
@@ -226,19 +233,25 @@ async function main(): Promise<void> {
     const idle0 = treeTicks(agent.pid!);
     await new Promise((r) => setTimeout(r, 3000));
     const idle1 = treeTicks(agent.pid!);
+    const flows = new Map<number, { sizeBytes: number; firstWriteUs: number }>();
+    const gen = spawn('ip', ['netns', 'exec', NSA, node, `${ROOT}dist/bench/agent-traffic.js`, 'send', '--dst', '10.98.0.2', '--port', '5001',
+      '--offered', OFFERED, '--seconds', String(WARMUP_SECONDS + SECONDS), '--seed', SEED, '--size-scale', SIZE_SCALE], { stdio: ['ignore', 'pipe', 'inherit'] });
+    children.push(gen);
+    /** the measured window's start, µs since the epoch (flows from then on are counted) */
+    let windowUs = Infinity;
+    createInterface({ input: gen.stdout! }).on('line', (l) => {
+      const f = JSON.parse(l) as { sport: number; sizeBytes: number; firstWriteUs: number };
+      if (f.firstWriteUs >= windowUs) flows.set(f.sport, f);
+    });
+    if (WARMUP_SECONDS > 0) await new Promise((r) => setTimeout(r, WARMUP_SECONDS * 1000));
+    windowUs = nowEpochUs();
+    const startsBefore = starts.length;
+    const eventsBefore = events;
     const t0 = performance.now();
     const c0 = treeTicks(agent.pid!);
     const us0 = userSysOf(agent.pid!);
     const sw0 = switchesOf(agent.pid!);
     const th0 = threadTicksOf(agent.pid!);
-    const flows = new Map<number, { sizeBytes: number; firstWriteUs: number }>();
-    const gen = spawn('ip', ['netns', 'exec', NSA, node, `${ROOT}dist/bench/agent-traffic.js`, 'send', '--dst', '10.98.0.2', '--port', '5001',
-      '--offered', OFFERED, '--seconds', String(SECONDS), '--seed', SEED, '--size-scale', SIZE_SCALE], { stdio: ['ignore', 'pipe', 'inherit'] });
-    children.push(gen);
-    createInterface({ input: gen.stdout! }).on('line', (l) => {
-      const f = JSON.parse(l) as { sport: number; sizeBytes: number; firstWriteUs: number };
-      flows.set(f.sport, f);
-    });
     let peakProcs = 0;
     const sampler = setInterval(() => (peakProcs = Math.max(peakProcs, tree(agent.pid!).length)), 500);
     await new Promise((r) => gen.once('exit', r));
@@ -253,7 +266,8 @@ async function main(): Promise<void> {
     const lat: number[] = [];
     const own: number[] = [];
     const seen = new Set<number>();
-    for (const st of starts) {
+    const windowStarts = starts.slice(startsBefore);
+    for (const st of windowStarts) {
       const f = flows.get(st.sport);
       if (!f || seen.has(st.sport)) continue;
       seen.add(st.sport);
@@ -268,11 +282,12 @@ async function main(): Promise<void> {
       cpuPctOfCoreByProcess: Object.fromEntries([...c1.byComm].map(([k, v]) => [k, Math.round(((((v - (c0.byComm.get(k) ?? 0)) / CLK_TCK) / wallS) * 100) * 100) / 100])),
       agentUserSysPctOfCore: { user: (((us1.user - us0.user) / CLK_TCK) / wallS) * 100, sys: (((us1.sys - us0.sys) / CLK_TCK) / wallS) * 100 },
       agentThreadsPctOfCore: Object.fromEntries([...th1].map(([k, v]) => [k, Math.round(((((v - (th0.get(k) ?? 0)) / CLK_TCK) / wallS) * 100) * 100) / 100])),
-      agentSwitchesPerS: (sw1 - sw0) / wallS,
+      agentSwitchesPerS: (sw1.voluntary + sw1.involuntary - sw0.voluntary - sw0.involuntary) / wallS,
+      agentWakeupsPerS: (sw1.voluntary - sw0.voluntary) / wallS,
       idleCpuPctOfCore: (((idle1.ticks - idle0.ticks) / CLK_TCK) / 3) * 100,
       peakProcesses: peakProcs,
       flows: flows.size, sentMbit: (bytes * 8) / 1e6, sentMbps: (bytes * 8) / 1e6 / wallS,
-      flowletStarts: starts.length, eventsMessages: events, flowsReported: seen.size,
+      warmupSeconds: WARMUP_SECONDS, flowletStarts: windowStarts.length, eventsMessages: events - eventsBefore, flowsReported: seen.size,
       firstWriteToReportedMs: { p50: pct(lat, 0.5), p99: pct(lat, 0.99) },
       agentFirstPacketToReportedMs: { p50: pct(own, 0.5), p99: pct(own, 0.99) },
     };
@@ -283,7 +298,7 @@ async function main(): Promise<void> {
         `agent ${r.agentArgs || '(default)'} [load ${r.loadAvg1.toFixed(1)}]: ${r.cpuPctOfCore.toFixed(2)}% of a core over ${wallS.toFixed(1)} s (idle ${r.idleCpuPctOfCore.toFixed(2)}%), ` +
         `peak ${r.peakProcesses} processes; ${r.flows} flows (sizes × ${r.sizeScale}), ${r.sentMbps.toFixed(1)} Mbit/s offered on average; ` +
         `by process ${JSON.stringify(r.cpuPctOfCoreByProcess)} (agent's node: user ${f(r.agentUserSysPctOfCore.user)}, system ${f(r.agentUserSysPctOfCore.sys)}, ` +
-        `by thread ${JSON.stringify(r.agentThreadsPctOfCore)}, main thread ${r.agentSwitchesPerS.toFixed(0)} context switches/s); ${r.flowletStarts} flowlet starts (${r.eventsMessages} events messages), ${r.flowsReported} flows reported; first write → reported p50 ${f(r.firstWriteToReportedMs.p50)} ms, ` +
+        `by thread ${JSON.stringify(r.agentThreadsPctOfCore)}, main thread ${r.agentSwitchesPerS.toFixed(0)} context switches/s, ${r.agentWakeupsPerS.toFixed(0)} of them voluntary: wake-ups); ${r.flowletStarts} flowlet starts (${r.eventsMessages} events messages), ${r.flowsReported} flows reported; first write → reported p50 ${f(r.firstWriteToReportedMs.p50)} ms, ` +
         `p99 ${f(r.firstWriteToReportedMs.p99)} ms (agent's own stamp → reported p50 ${f(r.agentFirstPacketToReportedMs.p50)}, p99 ${f(r.agentFirstPacketToReportedMs.p99)})\n`,
       );
     }

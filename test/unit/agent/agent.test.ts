@@ -36,7 +36,7 @@ function setup(graceMs = 10_000, detector: 'packets' | 'kernel' = 'packets', lis
   const nftBatches: string[][] = [];
   const events = new Recorder();
   const agent = new HostAgent(
-    { agentId: 'h1', hostname: 'h1', interface: 'h1-eth0', ipv4: ['10.0.0.1'], linkRateBps: 100e6, graceMs, idleGapMs: 100, tickMs: 20, detector, pollMs: 20, slowPollMs: 20 },
+    { agentId: 'h1', hostname: 'h1', interface: 'h1-eth0', ipv4: ['10.0.0.1'], linkRateBps: 100e6, graceMs, idleGapMs: 100, tickMs: 20, detector, pollMs: 20, smallPollMs: 20 },
     {
       clock, nowEpochUs: now, log: quietLogger(), events,
       tc: { write: (l) => (tcLines.push([...l]), now()) },
@@ -197,7 +197,7 @@ describe('agent: orchestrator on a fake clock', () => {
     expect(s.agent.health()).to.include({ startsLogged: 1, crossingsLogged: 1 });
   });
 
-  it('kernel detection: the timer wakes for polls only (idle: once a second), and a start brings the next poll forward', async () => {
+  it('kernel detection: the timer wakes for polls only (idle: once a second; small flowlets only: every 500 ms; a large one: every 250 ms); a start or a crossing brings the next poll forward', async () => {
     const clock = new ManualClock();
     const now = (): number => T0 + Math.round(clock.now() * 1000);
     const polls: number[] = [];
@@ -215,12 +215,22 @@ describe('agent: orchestrator on a fake clock', () => {
     }
     expect(polls, 'idle: one poll a second, at 20 ms ticks').to.deep.equal([20, 1020]);
     expect(clock.pending, 'one timer, due at the next poll').to.equal(1);
+    const advance = async (n: number): Promise<void> => {
+      for (let i = 0; i < n; i++) {
+        clock.advance(20);
+        await Promise.resolve();
+      }
+    };
+    agent.message(WELCOME);
     agent.flowletLogged({ tsUs: now(), flow: F, ipBytes: 1500 }); // at 1080 ms: the idle tick was due at 2020
-    for (let i = 0; i < 15; i++) {
-      clock.advance(20);
-      await Promise.resolve();
-    }
-    expect(polls, 'a live flowlet: polled 250 ms after the last poll (the first 20 ms tick after it)').to.deep.equal([20, 1020, 1280]);
+    await advance(24);
+    expect(polls, 'a small flowlet: polled 500 ms after the last poll').to.deep.equal([20, 1020, 1520]);
+    // the empty listing ended it; a new one at 1560 ms crosses the threshold at 1580 ms
+    agent.flowletLogged({ tsUs: now(), flow: F, ipBytes: 1500 });
+    await advance(1);
+    agent.flowletCrossed({ tsUs: now(), flow: F, ipBytes: 1500 });
+    await advance(12);
+    expect(polls, 'a large flowlet: polled 250 ms after the last poll (the first 20 ms tick after it)').to.deep.equal([20, 1020, 1520, 1780]);
     await agent.stop();
   });
 

@@ -129,6 +129,35 @@ describe('agent: channel client (unix socket, NDJSON)', function () {
     expect(ev).to.have.nested.property('starts[0].id', 'f3');
   });
 
+  it('by default a lone acknowledgement rides with the next heartbeat: no timer of its own', async () => {
+    ctl.onHello = (c) => c.sock.write(encodeLine({ ...WELCOME, heartbeatMs: 300 }));
+    open({ flushMs: 0 });
+    await until('welcome', () => ch!.up);
+    const pings0 = ctl.all('ping').length;
+    ch!.addEnforced({ id: 'f1', rateBps: 1e6, atEpochUs: 7 });
+    await new Promise((r) => setTimeout(r, 150));
+    expect(ctl.all('events'), 'held: nothing to ride with yet').to.have.length(0);
+    await until('the ack at the heartbeat', () => ctl.all('events').length === 1, 1000);
+    expect(ctl.all('ping').length, 'the acknowledgement stood for the ping').to.equal(pings0);
+    expect(ctl.all('events')[0]).to.have.nested.property('enforced[0].id', 'f1');
+  });
+
+  it('a ping goes out only after a heartbeat period in which nothing was sent', async () => {
+    ctl.onHello = (c) => c.sock.write(encodeLine({ ...WELCOME, heartbeatMs: 100 }));
+    open({ flushMs: 0 });
+    await until('welcome', () => ch!.up);
+    const flow = { src: '10.0.0.1', dst: '10.0.0.2', proto: 6, sport: 1, dport: 2 };
+    const t0 = Date.now();
+    // events every 40 ms for 0.6 s: no ping needed
+    for (let i = 0; Date.now() - t0 < 600; i++) {
+      ch!.addStart({ id: `f${i}`, flow, firstPacketEpochUs: i, bytes: 100 });
+      await new Promise((r) => setTimeout(r, 40));
+    }
+    const busyPings = ctl.all('ping').length;
+    expect(busyPings, 'at most the one before the first event').to.be.at.most(1);
+    await until('pings when idle', () => ctl.all('ping').length >= busyPings + 2, 1000);
+  });
+
   it('a large batch is flushed at once', async () => {
     open({ maxBatch: 3, flushMs: 60_000 });
     await until('welcome', () => ch!.up);

@@ -146,8 +146,9 @@ describe('agent: kernel flowlet tracker', () => {
     const k = make();
     k.started({ tsUs: ms(0), flow: F, ipBytes: 1500 });
     k.snapshot(ms(5), ms(6), [el(10_000, 7)]);
+    expect(k.anyLarge, 'under the threshold').to.equal(false);
     expect(k.crossed({ tsUs: ms(30), flow: F, ipBytes: 1500 })).to.deep.equal([{ type: 'progress', progress: { id: 'f1', bytes: 50_000, atEpochUs: ms(30) } }]);
-    expect(k.anyYoung).to.equal(false);
+    expect(k.anyLarge).to.equal(true);
     expect(k.crossed({ tsUs: ms(31), flow: F, ipBytes: 1500 }), 'once').to.deep.equal([]);
     expect(k.snapshot(ms(100), ms(101), [el(70_000, 50)]), 'progress every 500 ms after it').to.deep.equal([]);
     expect(k.snapshot(ms(540), ms(541), [el(90_000, 60)])).to.deep.equal([{ type: 'progress', progress: { id: 'f1', bytes: 90_000, atEpochUs: ms(541) } }]);
@@ -279,7 +280,8 @@ const rl = require('readline').createInterface({ input: process.stdin });
 rl.on('line', (l) => {
   if (l.includes('hang')) return;
   if (l.includes('bad')) { process.stdout.write('Error: syntax error, unexpected bad\\n' + l + '\\n^^^\\n'); return; }
-  if (l.startsWith('list')) process.stdout.write(JSON.stringify({ nftables: [{ metainfo: { version: '1.0.6' } }, { echo: l }] }) + '\\n');
+  if (l.startsWith('list home')) process.stdout.write(JSON.stringify({ nftables: [{ home: process.env.HOME, pid: process.pid }] }) + '\\n');
+  else if (l.startsWith('list')) process.stdout.write(JSON.stringify({ nftables: [{ metainfo: { version: '1.0.6' } }, { echo: l }] }) + '\\n');
 });`;
   let dir = '';
   before(() => {
@@ -307,7 +309,7 @@ rl.on('line', (l) => {
     expect(c.ok).to.equal(false);
     expect(c.error).to.contain('syntax error').and.contain('add bad thing');
     expect(d.ok).to.equal(true);
-    expect(s.stats).to.deep.equal({ requests: 6, failures: 2, restarts: 0 });
+    expect(s.stats).to.deep.equal({ requests: 6, failures: 2, restarts: 0, recycled: 0 });
     const pid = s.pid;
     await s.run(['list tables']);
     expect(s.pid, 'still the same process').to.equal(pid);
@@ -325,6 +327,20 @@ rl.on('line', (l) => {
     expect((await s.run(['list tables'])).ok).to.equal(true);
     expect(s.pid).to.not.equal(pid0);
     expect(s.stats.restarts).to.equal(1);
+    await s.stop();
+  });
+
+  it('nft runs without a history file (HOME=/dev/null) and is replaced after maxRequests requests', async function () {
+    this.timeout(15_000);
+    const s = new NftSession({ log: quietLogger(), command: ['node', join(dir, 'nft.cjs')], maxRequests: 3 });
+    const answers: { home: string; pid: number }[] = [];
+    for (let i = 0; i < 7; i++) answers.push(JSON.parse((await s.run(['list home'])).output[0]!).nftables[0] as { home: string; pid: number });
+    expect(answers.map((a) => a.home)).to.deep.equal(Array(7).fill('/dev/null'));
+    const pids = answers.map((a) => a.pid);
+    expect(new Set(pids.slice(0, 3)).size, 'the first three on one process').to.equal(1);
+    expect(new Set(pids.slice(3, 6)).size).to.equal(1);
+    expect(new Set(pids).size, 'a fresh process every three requests').to.equal(3);
+    expect(s.stats).to.deep.include({ requests: 7, failures: 0, restarts: 0, recycled: 2 });
     await s.stop();
   });
 
