@@ -12,6 +12,7 @@ import { createPolicy, type Policy } from '../allocator/policy.js';
 import { FlowletTable } from '../allocator/table.js';
 import type { FlowKey, RouteInfo } from '../routing/types.js';
 import type { TopologyView } from '../../topology/types.js';
+import { fcaClassesOf } from './fca-classes.js';
 import { setPending, type CoreNotify, type Flowlet } from './flowlets.js';
 import { LinkRegistry } from './links.js';
 import { ingressActions, resolvePath, routeHops, routeSig, type Hop, type ResolvedPath } from './paths.js';
@@ -115,7 +116,7 @@ export class Allocation {
     this.loads = new Float64Array(this.links.fabric.size);
     if (this.table.size === 0) return;
     if ((this.settings.tenantWeightPer ?? 'tenant') === 'tenant') this.divideTenantWeights(flowlets);
-    if (this.settings.policy === 'fca' && !this.settings.fcaClassDscps) this.predictRemaining(flowlets, now);
+    if (this.settings.policy === 'fca' && !fcaClassesOf(this.settings)) this.predictRemaining(flowlets, now);
     const rates = this.policy.compute();
     for (const f of flowlets.values()) {
       if (f.state !== 'allocated' || f.handle < 0) continue;

@@ -35,6 +35,7 @@ import type { TopologyView } from '../../topology/types.js';
 import { Adoption, type AdoptionRequest, type ReadOutcome, type RepinOutcome } from './adoption.js';
 import { Allocation } from './allocation.js';
 import { EnforcementCounters } from './counters.js';
+import { fcaClassesOf } from './fca-classes.js';
 import { DEFAULT_KEEP, FlowletRegistry, flowletKey, sameTuple, type Agent, type CoreNotify, type EndReason, type Flowlet } from './flowlets.js';
 import type { LinkRegistry } from './links.js';
 import { MeterBook } from './meter-book.js';
@@ -211,8 +212,7 @@ export class EnforcementCore {
         ? this.tenantLimits.rateOf(f.agentId, f.tenant) : undefined;
     }
     // fca by priority classes: nothing to police (the order is enforced by the queues)
-    const classesOnly = this.settings.policy === 'fca' && this.settings.fcaClassDscps !== undefined;
-    if (this.settings.mode !== 'agents' && !classesOnly) this.counters.updates.meters += this.meters.effects(this.flowlets, now.ms, out);
+    if (this.settings.mode !== 'agents' && !fcaClassesOf(this.settings)) this.counters.updates.meters += this.meters.effects(this.flowlets, now.ms, out);
     this.counters.ran(now.ms);
     return out;
   }

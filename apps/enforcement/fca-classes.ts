@@ -17,6 +17,15 @@
  * transfer (measured: small flows' mean FCT 14× `ecmp`'s, 41 flows timed out).
  */
 import type { Thresholds } from '../../protocol/agent.js';
+import type { EnforcementSettings } from './types.js';
+
+/**
+ * The data classes' DSCPs when fca's order is enforced by priority classes (policy `fca` with
+ * `fcaClassDscps` set), else undefined: rates are enforced.
+ */
+export function fcaClassesOf(settings: Pick<EnforcementSettings, 'policy' | 'fcaClassDscps'>): readonly number[] | undefined {
+  return settings.policy === 'fca' ? settings.fcaClassDscps : undefined;
+}
 
 /** One allocated flowlet as the ranking sees it. */
 export interface FcaClassInput {

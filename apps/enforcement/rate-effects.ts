@@ -16,8 +16,8 @@
 import type { RatesMsg } from '../../protocol/agent.js';
 import type { Agent, Flowlet } from './flowlets.js';
 import type { EnforcementEffect, EnforcementSettings } from './types.js';
-import { PAYLOAD_PER_IP_BYTE } from './allocation.js';
-import { fcaClassDscpOf } from './fca-classes.js';
+import { remainingPayloadBytes } from './allocation.js';
+import { fcaClassDscpOf, fcaClassesOf } from './fca-classes.js';
 
 /** The rate sent with a class-only `set` (fca priority enforcement): any rate ≥ the host link's; the agent clamps it and keeps no limit. */
 export const UNLIMITED_BPS = 1e12;
@@ -47,7 +47,8 @@ export function rateMoved(
 export function agentRateEffects(
   settings: EnforcementSettings, flowlets: Iterable<Flowlet>, agents: ReadonlyMap<string, Agent>, nowMs: number, out: EnforcementEffect[],
 ): number {
-  if (settings.policy === 'fca' && settings.fcaClassDscps) return classEffects(settings.fcaClassDscps, flowlets, agents, nowMs, out);
+  const classDscps = fcaClassesOf(settings);
+  if (classDscps) return classEffects(classDscps, flowlets, agents, nowMs, out);
   const sets = new Map<string, RatesMsg['set'][number][]>();
   for (const f of flowlets) {
     const r = f.allocatedBps;
@@ -68,10 +69,7 @@ function classEffects(
   classDscps: readonly number[], flowlets: Iterable<Flowlet>, agents: ReadonlyMap<string, Agent>, nowMs: number, out: EnforcementEffect[],
 ): number {
   const live = [...flowlets].filter((f) => f.state === 'allocated');
-  const dscpOf = fcaClassDscpOf(live.map((f) => ({
-    id: f.key, transferId: f.transferId,
-    remainingBytes: f.sizeBytes !== undefined ? f.sizeBytes - f.bytes * PAYLOAD_PER_IP_BYTE : Infinity,
-  })), classDscps);
+  const dscpOf = fcaClassDscpOf(live.map((f) => ({ id: f.key, transferId: f.transferId, remainingBytes: remainingPayloadBytes(f) })), classDscps);
   const sets = new Map<string, RatesMsg['set'][number][]>();
   for (const f of live) {
     const dscp = dscpOf.get(f.key)!;
