@@ -15,8 +15,7 @@
  *   the current callback ends (a microtask, not a timer). `enforced` acknowledgements are not urgent (each
  *   carries the time it was enforced, which is what the controller records): they ride with the next
  *   flush of starts, progress or ends, or with the next heartbeat (at most one period later), so a
- *   `rates` message costs no write and no wake-up of its own; `ackFlushMs` bounds their wait by a timer
- *   of their own instead. Events queued while the channel is down are dropped at the next connect: the
+ *   `rates` message costs no write and no wake-up of its own. Events queued while the channel is down are dropped at the next connect: the
  *   hello carries the state they described.
  * - A controller message that does not validate is answered with `error`, logged, and the channel is
  *   reconnected; nothing here throws to the caller.
@@ -168,11 +167,6 @@ export interface ChannelOptions {
   /** queued items that flush at once (default 1000) */
   readonly maxBatch?: number;
   /**
-   * an `enforced` acknowledgement waits at most this long for other events to ride with, ms (default: no
-   * timer of its own, it goes with the next flush or the next heartbeat, at most one heartbeat period)
-   */
-  readonly ackFlushMs?: number;
-  /**
    * The agent's secret (from the controller's config, per agent or shared): answers the controller's
    * `challenge` with an `auth` (protocol/agent.ts agentAuthMac). Absent: a challenge cannot be answered
    * and the controller will refuse the channel.
@@ -202,8 +196,6 @@ export class AgentChannel {
   private reconnectTimer: TimerHandle | undefined;
   private heartbeatTimer: TimerHandle | undefined;
   private flushTimer: TimerHandle | undefined;
-  /** the flush of acknowledgements queued with nothing else (see ackFlushMs) */
-  private ackTimer: TimerHandle | undefined;
   /** a flush is queued as a microtask (the flush period had already passed) */
   private flushSoon = false;
   private lastFlushMs = -Infinity;
@@ -240,8 +232,8 @@ export class AgentChannel {
   close(): void {
     if (this.up) this.flush();
     this.closing = true;
-    for (const t of [this.reconnectTimer, this.heartbeatTimer, this.flushTimer, this.ackTimer]) if (t) this.clock.clearTimeout(t);
-    this.reconnectTimer = this.heartbeatTimer = this.flushTimer = this.ackTimer = undefined;
+    for (const t of [this.reconnectTimer, this.heartbeatTimer, this.flushTimer]) if (t) this.clock.clearTimeout(t);
+    this.reconnectTimer = this.heartbeatTimer = this.flushTimer = undefined;
     this.transport?.close();
     this.transport = undefined;
   }
@@ -261,22 +253,16 @@ export class AgentChannel {
     this.queued();
   }
 
-  /** Queues an acknowledgement: it goes with the next flush or heartbeat, or `ackFlushMs` after the first one queued when set. */
+  /** Queues an acknowledgement: it goes with the next flush or heartbeat (no timer of its own). */
   addEnforced(e: Enforced): void {
     this.enforced.push(e);
-    if (!this.up) return;
-    if (this.pendingCount() >= (this.opts.maxBatch ?? 1000)) return this.flush();
-    if (this.opts.ackFlushMs === undefined || this.ackTimer || this.flushTimer || this.flushSoon) return;
-    this.ackTimer = this.clock.setTimeout(() => {
-      this.ackTimer = undefined;
-      this.flush();
-    }, this.opts.ackFlushMs);
+    if (this.up && this.pendingCount() >= (this.opts.maxBatch ?? 1000)) this.flush();
   }
 
   /** Sends the queued events now (when up). */
   flush(): void {
-    for (const t of [this.flushTimer, this.ackTimer]) if (t) this.clock.clearTimeout(t);
-    this.flushTimer = this.ackTimer = undefined;
+    if (this.flushTimer) this.clock.clearTimeout(this.flushTimer);
+    this.flushTimer = undefined;
     if (!this.up || this.pendingCount() === 0) return;
     const msg: EventsMsg = { type: 'events', seq: this.seq++, starts: this.starts, progress: this.progress, ends: this.ends, enforced: this.enforced };
     this.clearQueue();
@@ -421,8 +407,8 @@ export class AgentChannel {
     this.gen++;
     this.transport = undefined;
     this.welcome = undefined;
-    for (const t of [this.heartbeatTimer, this.flushTimer, this.ackTimer]) if (t) this.clock.clearTimeout(t);
-    this.heartbeatTimer = this.flushTimer = this.ackTimer = undefined;
+    for (const t of [this.heartbeatTimer, this.flushTimer]) if (t) this.clock.clearTimeout(t);
+    this.heartbeatTimer = this.flushTimer = undefined;
     this.clearQueue();
     if (this.closing) return;
     const delay = backoffDelayMs(this.attempt++, this.opts.backoffInitialMs ?? 100, this.opts.backoffMaxMs ?? 5000, (this.opts.random ?? Math.random)());
