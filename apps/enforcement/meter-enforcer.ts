@@ -214,6 +214,12 @@ export class MeterEnforcer {
         await sw.transact(msgs);
         return msgs.length;
       } catch (err) {
+        if (!sw.alive || this.closed) {
+          // the switch left (or the controller is stopping) while the refresh was in flight: the session's end
+          // is logged where it happens, and switchDown forgets the switch's meters
+          this.log.debug({ event: 'meter_refresh_abandoned', dpid: dpidHex(st.dpid), entries: msgs.length }, 'meter refresh abandoned: the switch disconnected');
+          return 0;
+        }
         this.log.warn({ event: 'meter_refresh_failed', dpid: dpidHex(st.dpid), entries: msgs.length, err }, 'meter refresh failed: those meters expire unless the next refresh succeeds');
         return 0;
       }

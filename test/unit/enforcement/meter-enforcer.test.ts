@@ -537,6 +537,31 @@ describe('MeterEnforcer: meters that expire with the controller (model switch)',
     expect(sw.verdict(match(40001))).to.deep.equal({ meters: [], actions: OUT1 }); // never dropped, never to the controller
   });
 
+  it('a refresh that fails on a live switch warns; one whose switch disconnects meanwhile is logged at debug as abandoned', async () => {
+    const lines: Record<string, unknown>[] = [];
+    const log = createLogger({ level: 'debug', destination: { write: (s: string) => void lines.push(JSON.parse(s) as Record<string, unknown>) } });
+    const logged = new MeterEnforcer({
+      switches: (d) => (d === DPID ? sw.handle() : undefined), log, clock, priority: PINNED + 1,
+      idleTimeoutS: 10, attachPriority: PINNED, expiryS: EXPIRY_S,
+    });
+    await logged.switchUp(DPID);
+    await logged.set(target('f1', 20_000_000));
+    sw.failIf = (m) => (m.type === 'OFPT_FLOW_MOD' ? flowError(1) : undefined);
+    expect(await logged.refresh()).to.equal(0);
+    expect(lines.filter((l) => l['event'] === 'meter_refresh_failed').map((l) => l['level'])).to.deep.equal([40]);
+    sw.failIf = undefined;
+    sw.holdTransactions();
+    const pending = logged.refresh();
+    await new Promise((r) => setImmediate(r));
+    sw.alive = false; // the connection drops while the refresh waits for its barrier
+    sw.release();
+    expect(await pending).to.equal(0);
+    expect(lines.filter((l) => l['event'] === 'meter_refresh_failed')).to.have.length(1); // only the live switch's failure
+    expect(lines.filter((l) => l['event'] === 'meter_refresh_abandoned').map((l) => l['level'])).to.deep.equal([20]);
+    sw.alive = true;
+    await logged.close();
+  });
+
   it('remove: the pinned entry gets its apply-actions back, its table-1 entry and the meter go', async () => {
     await enf.set(target('f1', 20_000_000));
     await enf.remove('f1');
