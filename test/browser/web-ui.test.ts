@@ -27,8 +27,8 @@ const pctl = (xs: readonly number[], p: number): number => {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
 };
-/** where the test leaves its screenshots and figures (RIVULET_UI_ARTIFACTS, else a temp dir) */
-const ARTIFACTS = process.env['RIVULET_UI_ARTIFACTS'] ?? join(tmpdir(), 'rivulet-ui-test');
+/** where the test keeps its screenshots: RIVULET_UI_ARTIFACTS (kept), else the run's temp dir (removed at the end) */
+const KEPT_ARTIFACTS = process.env['RIVULET_UI_ARTIFACTS'];
 
 type Hooks = {
   seq: number;
@@ -41,6 +41,7 @@ declare const window: { __rivulet: Hooks };
 describe('web view in Chromium (fake fabric, fake agents) @slow', function () {
   this.timeout(120_000);
   let dir: string;
+  let artifacts: string;
   let rivulet: Rivulet;
   let fabric: FakeFabric;
   let browser: Browser;
@@ -55,8 +56,9 @@ describe('web view in Chromium (fake fabric, fake agents) @slow', function () {
       console.log(`      skipped: ${missing}`);
       this.skip();
     }
-    mkdirSync(ARTIFACTS, { recursive: true });
     dir = mkdtempSync(join(tmpdir(), 'rivulet-ui-'));
+    artifacts = KEPT_ARTIFACTS ?? join(dir, 'artifacts');
+    mkdirSync(artifacts, { recursive: true });
     const config = defaultConfig({
       openflow: { port: 0, host: '127.0.0.1' }, api: { port: 0, host: '127.0.0.1' },
       topology: { lldpIntervalMs: 200 },
@@ -142,7 +144,7 @@ describe('web view in Chromium (fake fabric, fake agents) @slow', function () {
       expect(g.edges.some((e) => e.s === `h:${h.mac}` && e.t === `sw:${hex(h.leaf.dpid)}`), `${h.name} uplink`).to.equal(true);
       expect(g.edges.some((e) => e.t === `h:${h.mac}` && e.s === `sw:${hex(h.leaf.dpid)}`), `${h.name} downlink`).to.equal(true);
     }
-    await page.screenshot({ path: join(ARTIFACTS, 'fabric.png') });
+    await page.screenshot({ path: join(artifacts, 'fabric.png') });
   });
 
   const latencies: { what: string; ms: number }[] = [];
@@ -306,7 +308,7 @@ describe('web view in Chromium (fake fabric, fake agents) @slow', function () {
       latencyMs: { p50: pctl(latencies.map((l) => l.ms), 50), max: Math.max(...latencies.map((l) => l.ms)) },
     };
     console.log(`      web view figures: ${JSON.stringify(figures)}`);
-    await page.screenshot({ path: join(ARTIFACTS, 'flowlets-1000.png'), fullPage: true });
+    await page.screenshot({ path: join(artifacts, 'flowlets-1000.png'), fullPage: true });
     expect(applied.length, 'pushes carrying flowlets while reports arrive').to.be.at.least(8);
     expect(shownMs).to.be.at.most(3000);
     expect(figures.applyMs.max, 'ms to apply one push of 1,000 flowlets').to.be.at.most(250);
