@@ -513,7 +513,7 @@ export class HostAgent {
         lines.push(...this.tcPlan.clear(s.id));
         acks.push({ id: s.id, rateBps: null });
       } else {
-        const r = this.tcPlan.set(s.id, f.flow, s.rateBps);
+        const r = this.tcPlan.set(s.id, f.flow, s.rateBps, s.ceilBps);
         if (!r.ok) {
           this.deps.log.warn({ event: 'limits_exhausted', id: s.id }, `no free HTB class for ${s.id}: left unlimited`);
           continue;

@@ -6,6 +6,9 @@
  * - hysteresis, relative AND absolute: a pushed rate changes only when |new − pushed| exceeds both
  *   `rateChangeThreshold`·pushed and `rateChangeMinBps`;
  * - at most one change per flowlet (per meter) every `minUpdateIntervalMs` (under `fca`, increases are exempt).
+ * With work-conserving enforcement (`enforcement.workConserving`) each entry also carries the flowlet's
+ * ceiling (allocation.ts `ceilings`) when it is above the rate; an entry goes out when its rate OR its
+ * ceiling moved by the same rule.
  * A flowlet's end sends no clear: the agent removed its limit itself when it ended the flowlet.
  *
  * Under `fca` with `fcaClassDscps` set (`enforcement.fcaEnforce: priority`), no rates are enforced: each
@@ -53,13 +56,18 @@ export function agentRateEffects(
   for (const f of flowlets) {
     const r = f.allocatedBps;
     if (f.state !== 'allocated' || r === undefined || !(r > 0) || !Number.isFinite(r)) continue;
-    if (!agents.get(f.agentId)?.connected || !rateMoved(settings, f.agentBps, r, f.agentPushedMs, nowMs)) continue;
+    if (!agents.get(f.agentId)?.connected) continue;
+    const ceil = f.ceilBps !== undefined && Math.round(f.ceilBps) > Math.round(r) ? f.ceilBps : undefined;
+    const ceilMoved = ceil !== f.agentCeilBps
+      && (ceil === undefined || f.agentCeilBps === undefined || rateMoved(settings, f.agentCeilBps, ceil, f.agentPushedMs, nowMs));
+    if (!rateMoved(settings, f.agentBps, r, f.agentPushedMs, nowMs) && !ceilMoved) continue;
     f.agentBps = r;
+    f.agentCeilBps = ceil;
     f.agentPushedMs = nowMs;
     f.agentUpdates++;
     let list = sets.get(f.agentId);
     if (!list) sets.set(f.agentId, (list = []));
-    list.push({ id: f.id, rateBps: Math.max(1, Math.round(r)) });
+    list.push({ id: f.id, rateBps: Math.max(1, Math.round(r)), ...(ceil !== undefined ? { ceilBps: Math.round(ceil) } : {}) });
   }
   return send(sets, agents, out);
 }
