@@ -134,7 +134,8 @@ export class Allocation {
   /**
    * Work-conserving enforcement: each allocated flowlet's ceiling, what its agent lets it borrow above its
    * rate from the host link's unused capacity (HTB rate + ceil, agent/tc.ts). The rate stays the NUM
-   * allocation (Flowtune §3: the rates maximise Σ wᵢ·log xᵢ subject to the link capacities); the ceiling
+   * allocation (Flowtune §4: the rates maximise Σ wᵢ·log xᵢ subject to the link capacities; maxmin: BwE's
+   * weighted max-min), what HTB guarantees the flowlet; the ceiling
    * adds the flowlet's weighted share of the capacity the allocation leaves free on each of the OTHER links
    * of its path — min over those links l of (c_l − Σ rates on l) · w / Σ w on l — so the ceilings of
    * the flowlets crossing a link never add up to more than its capacity, and where the optimum fills a
