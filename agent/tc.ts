@@ -1,12 +1,16 @@
 /**
  * Pure text of the agent's rate limits (Flowtune and BwE enforce allocations at the sender): one
  * HTB on the host interface, one class per limited flowlet and a u32 filter steering its 5-tuple there.
+ * A flowlet's class guarantees its allocated rate and may borrow the host link's unused capacity up to a
+ * ceiling the controller computes (rate = ceil: a hard limit); classes that may borrow do so last (HTB
+ * `prio` {@link FLOWLET_CLASS_PRIO}), after the unlimited traffic's classes.
  * The lines are for one persistent `tc -force -batch -` (tc-batch.ts).
  *
  *   qdisc replace dev IF root handle 1: htb default ffff
  *   class replace dev IF parent 1: classid 1:1 htb rate <link>bit ceil <link>bit       (the link)
  *   class replace dev IF parent 1:1 classid 1:ffff htb rate <link>bit ceil <link>bit   (unlimited traffic)
  *   class add dev IF parent 1:1 classid 1:<n> htb rate <r>bit ceil <r>bit              (one limited flowlet)
+ *   class add dev IF parent 1:1 classid 1:<n> htb rate <r>bit ceil <c>bit prio 7       (one that may borrow, c > r)
  *   filter add dev IF parent 1: protocol ip prio 10 handle 800::<n> u32 match ip src S/32 match ip dst D/32
  *     match ip protocol P 0xff match ip sport SP 0xffff match ip dport DP 0xffff flowid 1:<n>
  *
@@ -14,7 +18,8 @@
  * the root class; u32 node ids are 12 bits), recycled lowest-first after a flowlet's limit is removed.
  * Every class has an explicit `quantum` of one MTU frame, so classes under their rate share the link
  * packet by packet (HTB's rate/r2q quantum would favour the fast default class and warns above 200 kB),
- * and a `burst` of 1 ms at its rate (at least 1600 bytes). A limit is clamped to the link rate.
+ * a `burst` of 1 ms at its rate and a `cburst` of 1 ms at its ceiling (at least 1600 bytes each). A limit
+ * and its ceiling are clamped to the link rate, the ceiling to at least the rate.
  *
  * Measured here (iproute2 6.1): `qdisc replace` over an existing `htb 1:` fails ("Change operation not
  * supported"), so a stale root of a previous run is deleted first ({@link rootLines} `deleteStale`); the
@@ -27,6 +32,11 @@ export const FLOWLET_FILTER_PRIO = 10;
 /** Lowest / highest limit number (class minor and u32 node id). */
 export const MIN_LIMIT_NUMBER = 2;
 export const MAX_LIMIT_NUMBER = 0xfff;
+/**
+ * HTB `prio` of the flowlet classes: the largest (7), so when a flowlet borrows above its rate (ceil >
+ * rate) the classes of unlimited traffic — the top band's small flows — borrow first.
+ */
+export const FLOWLET_CLASS_PRIO = 7;
 /** Class of unlimited traffic (HTB `default`). */
 export const DEFAULT_CLASS = '1:ffff';
 /** Quantum of every class, bytes (one Ethernet frame). */
@@ -47,6 +57,17 @@ export function burstBytes(bps: number): number {
 function htbParams(bps: number): string {
   const b = burstBytes(bps);
   return `htb rate ${rateArg(bps)} ceil ${rateArg(bps)} burst ${b} cburst ${b} quantum ${CLASS_QUANTUM_BYTES}`;
+}
+
+/**
+ * A limit's class: guaranteed `bps`; with `ceilBps` above it, borrowing up to `ceilBps` at prio
+ * {@link FLOWLET_CLASS_PRIO} (HTB serves the lowest prio first at each level, so a borrowing flowlet also
+ * yields to unlimited traffic within its rate); else a hard limit with HTB's default prio.
+ */
+function flowletParams(bps: number, ceilBps: number): string {
+  if (!(rateArg(ceilBps) !== rateArg(bps) && ceilBps > bps)) return htbParams(bps);
+  return `htb rate ${rateArg(bps)} ceil ${rateArg(ceilBps)} burst ${burstBytes(bps)} cburst ${burstBytes(ceilBps)} ` +
+    `quantum ${CLASS_QUANTUM_BYTES} prio ${FLOWLET_CLASS_PRIO}`;
 }
 
 /** The root HTB, the link class 1:1 and the default class 1:ffff; `deleteStale` first deletes an existing root. */
@@ -98,9 +119,9 @@ export function teardownLines(dev: string): string[] {
   return [`qdisc del dev ${dev} root`];
 }
 
-/** `class add|change` of limit n at `bps`. */
-export function classLine(verb: 'add' | 'change', dev: string, n: number, bps: number): string {
-  return `class ${verb} dev ${dev} parent 1:1 classid 1:${hex(n)} ${htbParams(bps)}`;
+/** `class add|change` of limit n at `bps`, borrowing up to `ceilBps` (default `bps`: no borrowing). */
+export function classLine(verb: 'add' | 'change', dev: string, n: number, bps: number, ceilBps = bps): string {
+  return `class ${verb} dev ${dev} parent 1:1 classid 1:${hex(n)} ${flowletParams(bps, Math.max(bps, ceilBps))}`;
 }
 
 /** The u32 filter steering `flow` to class 1:n, with the explicit handle 800::n. */
@@ -161,6 +182,8 @@ export interface TcLimit {
   readonly flow: FiveTuple;
   /** after clamping to the link rate, bit/s */
   readonly rateBps: number;
+  /** what it may borrow up to: in [rateBps, link rate], bit/s (= rateBps: a hard limit) */
+  readonly ceilBps: number;
 }
 
 /** What a set did. `exhausted`: no limit number free (nothing written, the flowlet stays unlimited). */
@@ -184,21 +207,25 @@ export class TcPlanner {
     this.numbers = numbers;
   }
 
-  /** Limits `id` (5-tuple `flow`) to `rateBps` bit/s: a new class + filter, or a `class change`; nothing when unchanged. */
-  set(id: string, flow: FiveTuple, rateBps: number): TcSetResult {
+  /**
+   * Limits `id` (5-tuple `flow`) to `rateBps` bit/s, borrowing the link's unused capacity up to `ceilBps`
+   * (default: none): a new class + filter, or a `class change`; nothing when unchanged.
+   */
+  set(id: string, flow: FiveTuple, rateBps: number, ceilBps = rateBps): TcSetResult {
     const rate = Math.max(8, Math.round(Math.min(rateBps, this.linkRateBps)));
+    const ceil = Math.max(rate, Math.round(Math.min(ceilBps, this.linkRateBps)));
     const old = this.limits.get(id);
     if (old) {
-      if (old.rateBps === rate) return { ok: true, lines: [], limit: old, changed: false };
-      const limit = { ...old, rateBps: rate };
+      if (old.rateBps === rate && old.ceilBps === ceil) return { ok: true, lines: [], limit: old, changed: false };
+      const limit = { ...old, rateBps: rate, ceilBps: ceil };
       this.limits.set(id, limit);
-      return { ok: true, lines: [classLine('change', this.dev, old.n, rate)], limit, changed: true };
+      return { ok: true, lines: [classLine('change', this.dev, old.n, rate, ceil)], limit, changed: true };
     }
     const n = this.numbers.take();
     if (n === undefined) return { ok: false, reason: 'exhausted' };
-    const limit: TcLimit = { id, n, flow, rateBps: rate };
+    const limit: TcLimit = { id, n, flow, rateBps: rate, ceilBps: ceil };
     this.limits.set(id, limit);
-    return { ok: true, lines: [classLine('add', this.dev, n, rate), filterAddLine(this.dev, n, flow)], limit, changed: true };
+    return { ok: true, lines: [classLine('add', this.dev, n, rate, ceil), filterAddLine(this.dev, n, flow)], limit, changed: true };
   }
 
   /** Removes the limit of `id` (filter first, then its class); [] when it has none. */

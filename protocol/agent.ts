@@ -155,6 +155,12 @@ export const RatesMsg = Type.Object({
   set: Type.Array(Type.Object({
     id: FlowletId,
     rateBps: Type.Number({ exclusiveMinimum: 0 }),
+    /**
+     * The flowlet may borrow its host link's unused capacity up to this rate, bit/s (HTB ceil above the
+     * rate; absent: ceil = rate, a hard limit). Optional, so version 1 stays (controller and agents are
+     * upgraded together).
+     */
+    ceilBps: Type.Optional(Type.Number({ exclusiveMinimum: 0 })),
     /** DSCP to mark the flowlet with (absent: the agent's own Karuna class) */
     dscp: Type.Optional(Type.Integer({ minimum: 0, maximum: 63 })),
   }, { additionalProperties: false }), { maxItems: 100_000 }),

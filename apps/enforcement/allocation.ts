@@ -128,6 +128,44 @@ export class Allocation {
       }
       for (const l of f.path!.links) this.loads[l]! += r;
     }
+    if (this.settings.workConserving === true && this.settings.mode !== 'meters' && this.settings.policy !== 'fca') this.ceilings(flowlets);
+  }
+
+  /**
+   * Work-conserving enforcement: each allocated flowlet's ceiling, what its agent lets it borrow above its
+   * rate from the host link's unused capacity (HTB rate + ceil, agent/tc.ts). The rate stays the NUM
+   * allocation (Flowtune §4: the rates maximise Σ wᵢ·log xᵢ subject to the link capacities; maxmin: BwE's
+   * weighted max-min), what HTB guarantees the flowlet; the ceiling
+   * adds the flowlet's weighted share of the capacity the allocation leaves free on each of the OTHER links
+   * of its path — min over those links l of (c_l − Σ rates on l) · w / Σ w on l — so the ceilings of
+   * the flowlets crossing a link never add up to more than its capacity, and where the optimum fills a
+   * link downstream (a weighted split at a receiver, a spine bottleneck) the ceiling is the rate. What the
+   * host link lends is capacity its allocation gave to flowlets that do not use it right now: ones that
+   * ended but whose end the controller has not learned yet (the agent's idle gap plus its poll), ones TCP
+   * keeps below their rate. HTB lends it within the host at once, before the allocator could. Capped at
+   * the host link; without a host uplink in the path, the ceiling is the rate.
+   */
+  private ceilings(flowlets: ReadonlyMap<string, Flowlet>): void {
+    const cap = this.links.fabric.capacity;
+    const linkWeight = this.table.linkWeight;
+    const weight = this.table.weight;
+    for (const f of flowlets.values()) {
+      if (f.state !== 'allocated' || f.handle < 0 || f.allocatedBps === undefined) continue;
+      const r = f.allocatedBps;
+      const links = f.path!.links;
+      if (!(r > 0) || links.length === 0 || !f.path!.linkIds[0]!.startsWith('host:')) {
+        f.ceilBps = undefined;
+        continue;
+      }
+      const w = weight[this.table.slotOf(f.handle)]!;
+      let head = Infinity;
+      for (let i = 1; i < links.length; i++) {
+        const l = links[i]!;
+        const free = Math.max(0, cap[l]! - this.loads[l]!);
+        head = Math.min(head, linkWeight[l]! > 0 ? (free * w) / linkWeight[l]! : free);
+      }
+      f.ceilBps = Math.max(r, Math.min(cap[links[0]!]!, r + head));
+    }
   }
 
   /** Allocated load per link id after the last run, bit/s (links crossed by no allocated flowlet: 0). */

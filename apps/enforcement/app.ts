@@ -109,6 +109,7 @@ export function enforcementSettings(config: EnforcementConfig, adoptAfterMs?: nu
     ...(config.allocator.fcaMinRateBps !== undefined ? { fcaMinRateBps: config.allocator.fcaMinRateBps } : {}),
     tenantWeightPer: config.allocator.tenantWeightPer,
     mode: config.enforcement.mode,
+    workConserving: config.enforcement.workConserving,
     meterMarginFraction: config.enforcement.meterMarginFraction,
     meterPer: config.enforcement.meterPer,
     tenantLimits: config.enforcement.tenantLimits,

@@ -28,6 +28,8 @@ export interface EnforcementConfig {
   };
   readonly enforcement: {
     readonly mode: EnforcementSettings['mode'];
+    /** agents let allocated flowlets borrow their host link's unused capacity up to a ceiling (allocation.ts) */
+    readonly workConserving: boolean;
     readonly meterMarginFraction: number;
     readonly meterPer: EnforcementSettings['meterPer'];
     readonly meterBurstMs: number;
@@ -71,6 +73,10 @@ export const ENFORCEMENT_MODES = ['meters', 'agents', 'both', 'mark'] as const;
 export const EnforcementSection = Type.Object(
   {
     mode: oneOf(ENFORCEMENT_MODES, 'both', 'who enforces the rates: OpenFlow meters on the ingress leaf, the host agents (HTB), or both (agents shape, meters police above); mark = no rate allocation at all: agents only mark DSCP by the PIAS/Karuna thresholds (the priority-only baseline of experiments)'),
+    workConserving: Type.Boolean({
+      default: true,
+      description: "modes 'agents' and 'both', policies flowtune and maxmin: the agent's class of an allocated flowlet guarantees its rate and may borrow the host link's unused capacity up to a ceiling = the rate + the flowlet's weighted share of the capacity the allocation leaves free on the rest of its path (so no downstream link is offered more than its capacity); meters police above the ceiling. false: every rate is a hard limit",
+    }),
     meterMarginFraction: Type.Number({
       minimum: 0, maximum: 10, default: 0.1,
       description: "mode 'both': meters police at rate·(1 + margin), above the agents' shaping",

@@ -122,6 +122,7 @@ export class EnforcementCore {
       if (f && sameTuple(f.flow, s.flow)) {
         f.bytes = Math.max(f.bytes, s.bytes);
         f.agentBps = undefined;
+        f.agentCeilBps = undefined;
       } else {
         if (f) this.remove(f, 'resync', now.epochUs);
         this.start(a, s, now);

@@ -54,7 +54,11 @@ export interface Flowlet {
   handle: number;
   path?: ResolvedPath;
   allocatedBps?: number;
+  /** what it may borrow up to at its host (work-conserving enforcement), bit/s; undefined: its rate */
+  ceilBps?: number;
   agentBps?: number;
+  /** the ceiling last pushed to its agent with agentBps, bit/s (undefined: none, a hard limit) */
+  agentCeilBps?: number;
   /** its tenant's limit at its host when the agent shapes the tenant as one class (tenant-limits.ts), bit/s */
   tenantHostBps?: number;
   /** the priority class (DSCP) last pushed to its agent (fca priority enforcement) */

@@ -131,8 +131,9 @@ export class MeterBook {
     // mode both: the meter polices above what the agent was told (its pushed rate), not the allocator's latest;
     // a flow its agent shapes in its tenant's host class (tenant-limits.ts) above that class's rate: the class
     // shares the tenant's aggregate among its flows, a per-flowlet meter would police them within it
+    // with work-conserving agents, above the ceiling the agent may borrow up to
     const rateOf = (f: Flowlet): number => (this.settings.mode !== 'both' ? f.allocatedBps!
-      : (this.settings.meterPer === 'flowlet' ? f.tenantHostBps : undefined) ?? f.agentBps ?? f.allocatedBps!);
+      : (this.settings.meterPer === 'flowlet' ? f.tenantHostBps : undefined) ?? f.agentCeilBps ?? f.agentBps ?? f.allocatedBps!);
     return planMeters(live.map((f) => ({ key: f.key, flow: f.flow, flowKey: f.flowKey, path: f.path!, allocatedBps: rateOf(f) })), this.settings);
   }
 }

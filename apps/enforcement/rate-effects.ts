@@ -6,6 +6,9 @@
  * - hysteresis, relative AND absolute: a pushed rate changes only when |new − pushed| exceeds both
  *   `rateChangeThreshold`·pushed and `rateChangeMinBps`;
  * - at most one change per flowlet (per meter) every `minUpdateIntervalMs` (under `fca`, increases are exempt).
+ * With work-conserving enforcement (`enforcement.workConserving`) each entry also carries the flowlet's
+ * ceiling (allocation.ts `ceilings`) when it is above the rate; an entry goes out when its rate OR its
+ * ceiling moved (the ceiling by {@link CEIL_CHANGE_THRESHOLD}).
  * A flowlet's end sends no clear: the agent removed its limit itself when it ended the flowlet.
  *
  * Under `fca` with `fcaClassDscps` set (`enforcement.fcaEnforce: priority`), no rates are enforced: each
@@ -18,6 +21,14 @@ import type { Agent, Flowlet } from './flowlets.js';
 import type { EnforcementEffect, EnforcementSettings } from './types.js';
 import { remainingPayloadBytes } from './allocation.js';
 import { fcaClassDscpOf, fcaClassesOf } from './fca-classes.js';
+
+/**
+ * Relative hysteresis of a pushed ceiling (work-conserving enforcement): the ceiling bounds what a flowlet
+ * may borrow of its host link, it is not a share, and it follows every arrival and departure downstream;
+ * pushed with each rate change, and on its own only when it moved by more than this fraction (and by
+ * `rateChangeMinBps`, within `minUpdateIntervalMs`).
+ */
+export const CEIL_CHANGE_THRESHOLD = 0.2;
 
 /** The rate sent with a class-only `set` (fca priority enforcement): any rate ≥ the host link's; the agent clamps it and keeps no limit. */
 export const UNLIMITED_BPS = 1e12;
@@ -53,13 +64,19 @@ export function agentRateEffects(
   for (const f of flowlets) {
     const r = f.allocatedBps;
     if (f.state !== 'allocated' || r === undefined || !(r > 0) || !Number.isFinite(r)) continue;
-    if (!agents.get(f.agentId)?.connected || !rateMoved(settings, f.agentBps, r, f.agentPushedMs, nowMs)) continue;
+    if (!agents.get(f.agentId)?.connected) continue;
+    const ceil = f.ceilBps !== undefined && Math.round(f.ceilBps) > Math.round(r) ? f.ceilBps : undefined;
+    // a ceiling only bounds borrowing: it moves by the coarser CEIL_CHANGE_THRESHOLD (no ceiling = the rate)
+    const ceilMoved = f.agentBps !== undefined && rateMoved(settings, f.agentCeilBps ?? f.agentBps, ceil ?? r, f.agentPushedMs, nowMs,
+      Math.max(settings.rateChangeThreshold, CEIL_CHANGE_THRESHOLD));
+    if (!rateMoved(settings, f.agentBps, r, f.agentPushedMs, nowMs) && !ceilMoved) continue;
     f.agentBps = r;
+    f.agentCeilBps = ceil;
     f.agentPushedMs = nowMs;
     f.agentUpdates++;
     let list = sets.get(f.agentId);
     if (!list) sets.set(f.agentId, (list = []));
-    list.push({ id: f.id, rateBps: Math.max(1, Math.round(r)) });
+    list.push({ id: f.id, rateBps: Math.max(1, Math.round(r)), ...(ceil !== undefined ? { ceilBps: Math.round(ceil) } : {}) });
   }
   return send(sets, agents, out);
 }

@@ -35,6 +35,13 @@ export interface EnforcementSettings {
    */
   readonly fcaClassDscps?: readonly number[];
   readonly mode: EnforcementMode;
+  /**
+   * Agents (modes `agents`, `both`) let each allocated flowlet borrow its host link's unused capacity above
+   * its rate, up to a ceiling: its rate plus its weighted share of what the allocation leaves free on every
+   * other link of its path (allocation.ts `ceilings`); in mode `both` meters police above the ceiling.
+   * Not under `fca` (its order would be undone). Default false here (the config's default is true).
+   */
+  readonly workConserving?: boolean;
   readonly meterMarginFraction: number;
   readonly meterPer: MeterPer;
   /** a vanished agent's flowlets expire after this, ms */

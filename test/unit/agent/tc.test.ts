@@ -38,6 +38,23 @@ describe('agent: tc lines', () => {
     expect(p.clear('f1')).to.deep.equal([]);
   });
 
+  it('a limit that may borrow: ceil above the rate, cburst at the ceiling, prio 7; a ceiling alone changes the class; back to a hard limit', () => {
+    const p = new TcPlanner('eth0', 20e6);
+    const r = p.set('f1', F, 4e6, 12e6);
+    expect(r.ok && r.lines[0]).to.equal(
+      'class add dev eth0 parent 1:1 classid 1:2 htb rate 4000000bit ceil 12000000bit burst 1600 cburst 1600 quantum 1514 prio 7');
+    expect(r.ok && r.limit).to.include({ rateBps: 4e6, ceilBps: 12e6 });
+    const ceilOnly = p.set('f1', F, 4e6, 20e6);
+    expect(ceilOnly.ok && ceilOnly.lines).to.deep.equal([
+      'class change dev eth0 parent 1:1 classid 1:2 htb rate 4000000bit ceil 20000000bit burst 1600 cburst 2500 quantum 1514 prio 7']);
+    // clamped to the link; a ceiling below the rate is the rate (a hard limit, HTB's default prio)
+    expect(p.set('f1', F, 4e6, 90e6)).to.include({ changed: false });
+    const hard = p.set('f1', F, 5e6, 1e6);
+    expect(hard.ok && hard.limit).to.include({ rateBps: 5e6, ceilBps: 5e6 });
+    expect(hard.ok && hard.lines).to.deep.equal([classLine('change', 'eth0', 2, 5e6)]);
+    expect(classLine('change', 'eth0', 2, 5e6)).to.not.contain('prio');
+  });
+
   it('limits are clamped to the link rate; ids are hex', () => {
     const p = new TcPlanner('eth0', 10e6, new LimitNumbers(10, 12));
     const r = p.set('f9', F, 50e6);

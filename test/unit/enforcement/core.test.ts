@@ -13,6 +13,74 @@ function near(actual: number | null | undefined, want: number, rel = CLOSE): voi
   expect(Math.abs(actual! - want) / want, `${actual} ≈ ${want}`).to.be.below(rel);
 }
 
+describe('enforcement core: work-conserving ceilings', () => {
+  /** The last rates entry pushed per agent/flowlet. */
+  const entries = (effects: ReturnType<Harness['run']>): Map<string, { rateBps: number; ceilBps?: number }> => {
+    const m = new Map<string, { rateBps: number; ceilBps?: number }>();
+    for (const e of effects) if (e.kind === 'rates') for (const s of e.msg.set) m.set(`${e.agentId}/${s.id}`, s);
+    return m;
+  };
+
+  it('a weighted split at a shared receiver link: the ceiling is the rate (no borrowing past the bottleneck)', () => {
+    const h = new Harness({ policy: 'maxmin', workConserving: true, tenants: [{ name: 'one', weight: 1, members: ['10.0.1.1'] }, { name: 'three', weight: 3, members: ['10.0.2.1'] }] });
+    const a = tuple(ip(1, 1), ip(3, 1));
+    const b = tuple(ip(2, 1), ip(3, 1));
+    h.pin(a, 1);
+    h.pin(b, 2);
+    h.hello('h11', [start('f', a)]);
+    h.hello('h21', [start('f', b)]);
+    const e = entries(h.run());
+    near(e.get('h11/f')!.rateBps, 25e6);
+    near(e.get('h21/f')!.rateBps, 75e6);
+    expect(e.get('h11/f')!.ceilBps, 'no ceiling above the rate').to.equal(undefined);
+    expect(e.get('h21/f')!.ceilBps).to.equal(undefined);
+    near(h.core.flowlet('h11', 'f')!.meterRateBps!, 25e6 * 1.1);
+  });
+
+  it('a flowlet held by its host link borrows up to its share of what is free downstream; meters police above the ceiling', () => {
+    // h11 sends a → h31 and b → h41; h21 sends c → h41. Max-min: a = b = 50 (h11's uplink), c = 50 (h41's downlink
+    // with b). a's downstream (h31's downlink) has 50 free: a may borrow up to 100; b's downstream is full.
+    const h = new Harness({ policy: 'maxmin', workConserving: true });
+    const A = tuple(ip(1, 1), ip(3, 1));
+    const B = tuple(ip(1, 1), ip(4, 1), 40001);
+    const C = tuple(ip(2, 1), ip(4, 1));
+    h.pin(A, 1);
+    h.pin(B, 2);
+    h.pin(C, 1);
+    h.hello('h11', [start('a', A), start('b', B)]);
+    h.hello('h21', [start('c', C)]);
+    const e = entries(h.run());
+    near(e.get('h11/a')!.rateBps, 50e6);
+    near(e.get('h11/a')!.ceilBps!, 100e6);
+    expect(e.get('h11/b')!.ceilBps).to.equal(undefined);
+    expect(e.get('h21/c')!.ceilBps).to.equal(undefined);
+    near(h.core.flowlet('h11', 'a')!.meterRateBps!, 110e6);
+    near(h.core.flowlet('h11', 'b')!.meterRateBps!, 55e6);
+    // off: hard limits only
+    const off = new Harness({ policy: 'maxmin', workConserving: false });
+    off.pin(A, 1);
+    off.hello('h11', [start('a', A)]);
+    expect(entries(off.run()).get('h11/a')).to.deep.equal({ id: 'a', rateBps: 100e6 });
+  });
+
+  it('the free capacity of a downstream link is divided by weight: the ceilings crossing it add up to at most its capacity', () => {
+    // h11 → h31 and h12 → h31, each sender also sends to h41 and h42 (held by its uplink at 100/3 each); h31's
+    // downlink carries 2 × 33.3 and has 33.3 free: each of its two flowlets may borrow half of it.
+    const h = new Harness({ policy: 'maxmin', workConserving: true });
+    const flows = [
+      ['h11', 'x', tuple(ip(1, 1), ip(3, 1))], ['h11', 'y', tuple(ip(1, 1), ip(4, 1), 40001)], ['h11', 'z', tuple(ip(1, 1), ip(4, 2), 40002)],
+      ['h12', 'x', tuple(ip(1, 2), ip(3, 1), 40003)], ['h12', 'y', tuple(ip(1, 2), ip(4, 1), 40004)], ['h12', 'z', tuple(ip(1, 2), ip(4, 2), 40005)],
+    ] as const;
+    for (const [, , t] of flows) h.pin(t, 1);
+    h.hello('h11', flows.filter((f) => f[0] === 'h11').map(([, id, t]) => start(id, t)));
+    h.hello('h12', flows.filter((f) => f[0] === 'h12').map(([, id, t]) => start(id, t)));
+    const e = entries(h.run());
+    near(e.get('h11/x')!.rateBps, 100e6 / 3);
+    near(e.get('h11/x')!.ceilBps!, 100e6 / 3 + 100e6 / 6);
+    near(e.get('h12/x')!.ceilBps!, 100e6 / 3 + 100e6 / 6);
+  });
+});
+
 describe('enforcement core: allocation', () => {
   it('two senders in different racks → one receiver: 50/50 of the receiver link, agent rate r and meter r·1.1', () => {
     const h = new Harness();
