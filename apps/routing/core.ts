@@ -61,16 +61,19 @@ interface HeldPacket {
   readonly bufferId: number;
 }
 
-/** A pinned flow (mutable core state; never handed out — {@link RouteInfo} is the read view). */
+/**
+ * A pinned flow (mutable core state; never handed out — {@link RouteInfo} is the read view). A removed
+ * route object may be reused for the next pin (RoutingCore.spare): nothing outside the core's tables keeps one.
+ */
 interface Route {
-  readonly key: string;
-  readonly flow: FlowKey;
-  readonly srcMac: string;
-  readonly dstMac: string;
+  key: string;
+  flow: FlowKey;
+  srcMac: string;
+  dstMac: string;
   /** eth_dst to set on the last hop when the frames do not carry the destination host's MAC */
-  readonly rewriteDst: string | undefined;
+  rewriteDst: string | undefined;
   /** OpenFlow queue of the flow's DSCP class (set_queue on every hop), when the QoS rule is given */
-  readonly queue: number | undefined;
+  queue: number | undefined;
   /** the current path, its hops and switches, its end ports (shared by the routes between the same two ports on that path) */
   walk: Walk;
   /** which of the equal-cost paths was chosen (index in canonical order) and how many there were */
@@ -80,7 +83,7 @@ interface Route {
   /** the cookie's pin serial (its low 24 bits): the key of the cookie-indexed maps (a small integer hashes fast, a BigInt does not) */
   serial: number;
   installed: boolean;
-  readonly createdMs: number;
+  createdMs: number;
   repinned: number;
   repinnedMs: number | undefined;
   /** when the entries were last (re)written: a packet-in on a hop long after that means the entry is gone */
@@ -353,6 +356,46 @@ class SerialTable {
 /** Placeholder of a route's per-switch neighbours until it is tracked (never written). */
 const NO_NEIGHBOURS: (Route | undefined)[] = [];
 
+const NO_FLOW: FlowKey = Object.freeze({ ipv4Src: '', ipv4Dst: '', ipProto: 0 });
+const NO_PORT: PortRef = Object.freeze({ dpid: 0n, portNo: 0 });
+/** The walk of a route not pinned yet (never used for a message). */
+const NO_WALK: Walk = Object.freeze({ path: [], src: NO_PORT, dst: NO_PORT, hops: [], dpids: [], outputs: [], applies: [] });
+
+/** A route in its initial state (its flow fields are set by the pin that takes it). */
+function blankRoute(): Route {
+  return {
+    key: '', flow: NO_FLOW, srcMac: '', dstMac: '', rewriteDst: undefined, queue: undefined, walk: NO_WALK,
+    choiceIndex: 0, choiceOf: 0, cookie: 0n, serial: 0, installed: false, createdMs: 0, repinned: 0,
+    repinnedMs: undefined, writtenMs: 0, held: undefined, busy: undefined, deferred: false, stale: undefined,
+    older: undefined, newer: undefined, listed: false, slot: -1, swOlder: NO_NEIGHBOURS, swNewer: NO_NEIGHBOURS,
+  };
+}
+
+/**
+ * A removed route back in its initial state, for the next pin to take ({@link RoutingCore.spare}): its
+ * neighbour arrays are kept (all undefined after untrack) so a path of as many switches reuses them.
+ */
+function resetRoute(r: Route): void {
+  r.key = '';
+  r.flow = NO_FLOW;
+  r.walk = NO_WALK;
+  r.rewriteDst = undefined;
+  r.queue = undefined;
+  r.cookie = 0n;
+  r.serial = 0;
+  r.installed = false;
+  r.repinned = 0;
+  r.repinnedMs = undefined;
+  r.held = undefined;
+  r.busy = undefined;
+  r.deferred = false;
+  r.stale = undefined;
+  r.older = undefined;
+  r.newer = undefined;
+  r.listed = false;
+  r.slot = -1;
+}
+
 /** The hops of a path between two ports and their distinct switches (shared, never mutated). */
 interface Walk {
   readonly path: FabricPath;
@@ -431,13 +474,19 @@ export class RoutingCore {
 
   /* ------------------------------------------------------------ bounds (LRU: Map insertion order) */
 
+  /** A route evicted by makeRoom, reset, for the pin that made room to reuse (at most one kept). */
+  private spare: Route | undefined;
+
   /** Pinned routes crossing each switch, least recently used first (lists threaded through the routes). */
   private readonly bySwitch = new Map<bigint, SwitchRoutes>();
 
   private track(route: Route): void {
     const dpids = route.walk.dpids;
-    route.swOlder = new Array<Route | undefined>(dpids.length);
-    route.swNewer = new Array<Route | undefined>(dpids.length);
+    // a reused route keeps its neighbour arrays (all undefined since untrack) when the path has as many switches
+    if (route.swOlder.length !== dpids.length || route.swOlder === NO_NEIGHBOURS) {
+      route.swOlder = new Array<Route | undefined>(dpids.length);
+      route.swNewer = new Array<Route | undefined>(dpids.length);
+    }
     for (let j = 0; j < dpids.length; j++) {
       const dpid = dpids[j]!;
       let sw = this.bySwitch.get(dpid);
@@ -473,20 +522,20 @@ export class RoutingCore {
   /** Makes room for one more route through `dpids`: evicts least recently used routes past the bounds. */
   private makeRoom(dpids: readonly bigint[]): RoutingEffect[] {
     const out: RoutingEffect[] = [];
-    while (this.byKey.size >= this.config.maxRoutes) {
-      const oldest = this.byKey.oldest()!;
-      this.evictions++;
-      this.removeInto(oldest, out);
-    }
+    while (this.byKey.size >= this.config.maxRoutes) this.evict(this.byKey.oldest()!, out);
     for (const dpid of dpids) {
       const m = this.bySwitch.get(dpid);
-      while (m && m.size >= this.config.maxRoutesPerSwitch) {
-        const oldest = m.oldest!;
-        this.evictions++;
-        this.removeInto(oldest, out);
-      }
+      while (m && m.size >= this.config.maxRoutesPerSwitch) this.evict(m.oldest!, out);
     }
     return out;
+  }
+
+  /** Removes `route` to make room; it becomes the spare route the pin being made takes. */
+  private evict(route: Route, out: RoutingEffect[]): void {
+    this.evictions++;
+    this.removeInto(route, out);
+    resetRoute(route);
+    this.spare = route;
   }
 
   /* ------------------------------------------------------------ events */
@@ -652,35 +701,21 @@ export class RoutingCore {
     const chosen = pool[this.prng.below(pool.length)]!;
     const walk = this.hopsFor(chosen, srcDpid, srcAt ? srcAt.portNo : p.inPort, dstHost.attachment);
     if (!walk) return [];
-    const route: Route = {
-      key,
-      flow,
-      srcMac: edge ? p.frame.ethSrc : (srcHost?.mac ?? p.frame.ethSrc),
-      dstMac: dstHost.mac,
-      rewriteDst: edge && p.frame.ethDst !== dstHost.mac ? dstHost.mac : undefined,
-      queue: this.queueOf ? this.queueOf(p.frame.ipv4?.dscp ?? 0) : undefined,
-      walk,
-      choiceIndex: all.length > 1 ? all.indexOf(chosen) : 0,
-      choiceOf: all.length,
-      cookie: 0n,
-      serial: 0,
-      installed: false,
-      createdMs: now,
-      repinned: 0,
-      repinnedMs: undefined,
-      writtenMs: now,
-      held: undefined,
-      busy: undefined,
-      deferred: false,
-      stale: undefined,
-      older: undefined,
-      newer: undefined,
-      listed: false,
-      slot: -1,
-      swOlder: NO_NEIGHBOURS,
-      swNewer: NO_NEIGHBOURS,
-    };
-    const out: RoutingEffect[] = this.makeRoom(route.walk.dpids);
+    const out: RoutingEffect[] = this.makeRoom(walk.dpids);
+    // the route evicted to make room (if any) is reused: no route object allocated per setup
+    const route = this.spare ?? blankRoute();
+    this.spare = undefined;
+    route.key = key;
+    route.flow = flow;
+    route.srcMac = edge ? p.frame.ethSrc : (srcHost?.mac ?? p.frame.ethSrc);
+    route.dstMac = dstHost.mac;
+    route.rewriteDst = edge && p.frame.ethDst !== dstHost.mac ? dstHost.mac : undefined;
+    route.queue = this.queueOf ? this.queueOf(p.frame.ipv4?.dscp ?? 0) : undefined;
+    route.walk = walk;
+    route.choiceIndex = all.length > 1 ? all.indexOf(chosen) : 0;
+    route.choiceOf = all.length;
+    route.createdMs = now;
+    route.writtenMs = now;
     this.newCookie(route);
     this.byKey.set(this.nums, route); // the numbers packetIn read for this packet
     this.byCookie.set(route);
@@ -817,7 +852,7 @@ export class RoutingCore {
     const out = outputTo(hop.outPort, hop.inPort);
     const queue: Action[] = route.queue === undefined ? [] : [{ type: 'OFPAT_SET_QUEUE', queueId: route.queue }];
     if (rewrite) {
-      return [{ type: 'OFPAT_SET_FIELD', field: { field: 'eth_dst', value: route.rewriteDst } }, ...queue, out];
+      return [{ type: 'OFPAT_SET_FIELD', field: { field: 'eth_dst', value: rewrite } }, ...queue, out];
     }
     return [...queue, out];
   }
