@@ -359,7 +359,7 @@ const NO_NEIGHBOURS: (Route | undefined)[] = [];
 const NO_FLOW: FlowKey = Object.freeze({ ipv4Src: '', ipv4Dst: '', ipProto: 0 });
 const NO_PORT: PortRef = Object.freeze({ dpid: 0n, portNo: 0 });
 /** The walk of a route not pinned yet (never used for a message). */
-const NO_WALK: Walk = Object.freeze({ path: [], src: NO_PORT, dst: NO_PORT, hops: [], dpids: [], outputs: [], applies: [] });
+const NO_WALK: Walk = Object.freeze({ path: [], src: NO_PORT, dst: NO_PORT, hops: [], dpids: [], outputs: [], applies: [], queued: new Map() });
 
 /** A route in its initial state (its flow fields are set by the pin that takes it). */
 function blankRoute(): Route {
@@ -408,6 +408,17 @@ interface Walk {
   readonly dpids: readonly bigint[];
   /** per hop, the plain output action (no set_queue, no eth_dst rewrite) and its apply-actions instruction */
   readonly outputs: readonly (readonly Action[])[];
+  readonly applies: readonly (readonly Instruction[])[];
+  /**
+   * per queue id, the hops' set_queue + output actions and their instructions, built the first time a
+   * route of that queue takes the walk (a cache filled in place; what it holds is never mutated)
+   */
+  readonly queued: Map<number, QueuedActions>;
+}
+
+/** A walk's per-hop actions for one queue: set_queue then output, and their apply-actions instructions. */
+interface QueuedActions {
+  readonly actions: readonly (readonly Action[])[];
   readonly applies: readonly (readonly Instruction[])[];
 }
 
@@ -523,8 +534,8 @@ export class RoutingCore {
   private makeRoom(dpids: readonly bigint[]): RoutingEffect[] {
     const out: RoutingEffect[] = [];
     while (this.byKey.size >= this.config.maxRoutes) this.evict(this.byKey.oldest()!, out);
-    for (const dpid of dpids) {
-      const m = this.bySwitch.get(dpid);
+    for (let j = 0; j < dpids.length; j++) {
+      const m = this.bySwitch.get(dpids[j]!);
       while (m && m.size >= this.config.maxRoutesPerSwitch) this.evict(m.oldest!, out);
     }
     return out;
@@ -810,7 +821,8 @@ export class RoutingCore {
       this.byKey.delete(route);
     }
     this.byCookie.delete(route);
-    for (const dpid of route.walk.dpids) if (dpid !== except) out.push(deleteOne(route.cookie, dpid));
+    const dpids = route.walk.dpids;
+    for (let j = 0; j < dpids.length; j++) if (dpids[j] !== except) out.push(deleteOne(route.cookie, dpids[j]!));
     if (route.stale) for (const s of route.stale) for (const dpid of s.dpids) out.push(deleteOne(s.cookie, dpid));
     return out;
   }
@@ -840,21 +852,40 @@ export class RoutingCore {
       idleTimeoutS: this.config.idleTimeoutS,
       match: flowMatch(route.flow, route.walk.hops[i]!.inPort),
       actions,
-      instructions: actions === route.walk.outputs[i] ? route.walk.applies[i] : undefined,
+      instructions: this.sharedInstructions(route, i, actions),
     });
+  }
+
+  /** The apply-actions instruction of `actions` when they are the walk's shared ones for hop `i`, else undefined. */
+  private sharedInstructions(route: Route, i: number, actions: readonly Action[]): readonly Instruction[] | undefined {
+    const walk = route.walk;
+    if (actions === walk.outputs[i]) return walk.applies[i];
+    const q = route.queue === undefined ? undefined : walk.queued.get(route.queue);
+    return q && actions === q.actions[i] ? q.applies[i] : undefined;
+  }
+
+  /** The walk's actions for queue `queue` (built on first use, then shared by the routes of that queue). */
+  private queuedOf(walk: Walk, queue: number): QueuedActions {
+    let q = walk.queued.get(queue);
+    if (!q) {
+      const actions = walk.hops.map((h): readonly Action[] => [{ type: 'OFPAT_SET_QUEUE', queueId: queue }, outputTo(h.outPort, h.inPort)]);
+      q = { actions, applies: actions.map(applyActions) };
+      walk.queued.set(queue, q);
+    }
+    return q;
   }
 
   /** The actions of hop `i`: output on the hop's port, after setting eth_dst on the last hop if needed. */
   private actionsAt(route: Route, i: number): readonly Action[] {
     const hop = route.walk.hops[i]!;
     const rewrite = i === route.walk.hops.length - 1 && route.rewriteDst;
-    if (route.queue === undefined && !rewrite) return route.walk.outputs[i]!; // shared by the walk's routes
+    if (!rewrite) {
+      // shared by the walk's routes (of the same queue): no actions built per setup
+      return route.queue === undefined ? route.walk.outputs[i]! : this.queuedOf(route.walk, route.queue).actions[i]!;
+    }
     const out = outputTo(hop.outPort, hop.inPort);
     const queue: Action[] = route.queue === undefined ? [] : [{ type: 'OFPAT_SET_QUEUE', queueId: route.queue }];
-    if (rewrite) {
-      return [{ type: 'OFPAT_SET_FIELD', field: { field: 'eth_dst', value: rewrite } }, ...queue, out];
-    }
-    return [...queue, out];
+    return [{ type: 'OFPAT_SET_FIELD', field: { field: 'eth_dst', value: rewrite } }, ...queue, out];
   }
 
   /** Packet-out of a held packet on its hop of the route's current path (undefined if it is off the path). */
@@ -904,7 +935,7 @@ export class RoutingCore {
     const hops = hopsOf(path, src, dst);
     if (!hops) return undefined;
     const outputs = hops.map((h) => [outputTo(h.outPort, h.inPort)]);
-    const walk: Walk = { path, src, dst, hops, dpids: uniqueDpids(hops), outputs, applies: outputs.map(applyActions) };
+    const walk: Walk = { path, src, dst, hops, dpids: uniqueDpids(hops), outputs, applies: outputs.map(applyActions), queued: new Map() };
     if (this.hopCacheSize >= HOP_CACHE_MAX) this.clearHops();
     if (!byPort) this.hopCache.set(path, (byPort = new Map()));
     if (!byPort.has(k)) this.hopCacheSize++;
