@@ -11,14 +11,43 @@ const HEX2: readonly string[] = Array.from({ length: 256 }, (_, i) => i.toString
 /** "0".."255" by byte value (IPv4 formatting without number → string conversions). */
 const DEC: readonly string[] = Array.from({ length: 256 }, (_, i) => String(i));
 
+/**
+ * Text of recently formatted addresses, direct-mapped by a hash of their bytes (1024 slots per kind):
+ * every packet-in formats two MACs and two IPv4 addresses, mostly of the same few hosts, so the text is
+ * built once per address instead of per packet, and the routes and hosts that keep it share one string
+ * (fewer objects for the garbage collector to carry). A slot taken by another address is overwritten.
+ */
+const TEXT_SLOTS = 1024;
+const macHi = new Int32Array(TEXT_SLOTS);
+const macLo = new Int32Array(TEXT_SLOTS);
+const macText: (string | undefined)[] = new Array<string | undefined>(TEXT_SLOTS).fill(undefined);
+const ipv4Key = new Int32Array(TEXT_SLOTS);
+const ipv4Text: (string | undefined)[] = new Array<string | undefined>(TEXT_SLOTS).fill(undefined);
+
 /** Bytes buf[p..p+6) as lowercase "aa:bb:cc:dd:ee:ff" (the caller checks the bounds). */
 export function formatMacAt(b: Uint8Array, p: number): string {
-  return `${HEX2[b[p]!]}:${HEX2[b[p + 1]!]}:${HEX2[b[p + 2]!]}:${HEX2[b[p + 3]!]}:${HEX2[b[p + 4]!]}:${HEX2[b[p + 5]!]}`;
+  const hi = (b[p]! << 8) | b[p + 1]!;
+  const lo = (b[p + 2]! << 24) | (b[p + 3]! << 16) | (b[p + 4]! << 8) | b[p + 5]!;
+  const i = Math.imul(lo ^ Math.imul(hi, 0x85ebca6b), 0x9e3779b1) >>> 22;
+  const cached = macText[i];
+  if (cached !== undefined && macLo[i] === lo && macHi[i] === hi) return cached;
+  const text = `${HEX2[b[p]!]}:${HEX2[b[p + 1]!]}:${HEX2[b[p + 2]!]}:${HEX2[b[p + 3]!]}:${HEX2[b[p + 4]!]}:${HEX2[b[p + 5]!]}`;
+  macText[i] = text;
+  macHi[i] = hi;
+  macLo[i] = lo;
+  return text;
 }
 
 /** Bytes buf[p..p+4) as a dotted quad (the caller checks the bounds). */
 export function formatIpv4At(b: Uint8Array, p: number): string {
-  return `${DEC[b[p]!]}.${DEC[b[p + 1]!]}.${DEC[b[p + 2]!]}.${DEC[b[p + 3]!]}`;
+  const v = (b[p]! << 24) | (b[p + 1]! << 16) | (b[p + 2]! << 8) | b[p + 3]!;
+  const i = Math.imul(v, 0x9e3779b1) >>> 22;
+  const cached = ipv4Text[i];
+  if (cached !== undefined && ipv4Key[i] === v) return cached;
+  const text = `${DEC[b[p]!]}.${DEC[b[p + 1]!]}.${DEC[b[p + 2]!]}.${DEC[b[p + 3]!]}`;
+  ipv4Text[i] = text;
+  ipv4Key[i] = v;
+  return text;
 }
 
 /** 16 bytes → RFC 5952 text: lowercase, no leading zeros, the longest run (≥2) of zero groups as '::'. */

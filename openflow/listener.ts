@@ -283,7 +283,11 @@ class RivuletController implements Controller {
   private onPacketIn(s: Session, msg: MessageOf<'OFPT_PACKET_IN'>): void {
     const cls = classifyFrame(msg.data);
     let inPort = 0;
-    for (const f of msg.match) if (f.field === 'in_port' && typeof f.value === 'number') inPort = f.value;
+    const match = msg.match;
+    for (let i = 0; i < match.length; i++) {
+      const f = match[i]!;
+      if (f.field === 'in_port' && typeof f.value === 'number') inPort = f.value;
+    }
     const now = this.clock.now();
     const charge = cls !== 'ipv4' || !this.packetIn.transitPort?.(s.dpid, inPort);
     if (!this.gate.admit(s.dpid, inPort, cls, now, charge)) {

@@ -20,7 +20,7 @@
  * Time comes from the injected Clock; on close every timer, listener and pending promise is released.
  */
 import {
-  FrameDecoder, OfpDecodeError, decodeMessage, encodeMessage, encodeMessageAs,
+  FrameDecoder, OfWriter, OfpDecodeError, appendMessage, decodeMessage, encodeMessage, encodeMessageAs,
   type MessageOf, type MultipartRequestBody, type OfpMessage, type Port,
 } from './codec/index.js';
 import type { MultipartReplyOf, OutMessage, ReplyOf, RequestOptions, SwitchFeatures, SwitchHandle } from './app-api.js';
@@ -82,9 +82,13 @@ export class Session implements SwitchHandle {
   private livenessCheck: Promise<boolean> | undefined;
   private early: AsyncMessage[] = [];
   private lastChunk: Buffer = Buffer.alloc(0);
-  /** frames sent this turn, written as one buffer when the turn ends (batchWrites) */
-  private outFrames: Buffer[] = [];
-  private outBytes = 0;
+  /**
+   * This turn's frames (batchWrites), encoded straight into this writer's current output one after the
+   * other and written as one view of it when the turn ends: no buffer per message, no copy to join them.
+   */
+  private readonly turnOut = new OfWriter(0);
+  /** the turn's output has been started (startOutput) and holds frames */
+  private turnOpen = false;
   private flushQueued = false;
   /**
    * The barrier shared by this turn's transact calls: its xid, and per call its callback and how many of
@@ -173,15 +177,21 @@ export class Session implements SwitchHandle {
   send(msg: OutMessage): number {
     if (this.st === 'DEAD') throw new SessionClosedError(this.reason);
     const xid = msg.xid ?? this.nextXid(); // not registered as pending: no noteXid
-    this.enqueue(encodeMessageAs(msg as OfpMessage, xid));
+    this.write(msg, xid);
     return xid;
   }
 
-  /** Bytes onto the wire: now (batchWrites off), else at the end of this event-loop turn. */
-  private enqueue(bytes: Buffer): void {
-    if (!this.opt.batchWrites) return this.queue.push(bytes);
-    this.outFrames.push(bytes);
-    this.outBytes += bytes.length;
+  /**
+   * `msg`, numbered `xid`, onto the wire: encoded into the turn's output and written at the end of this
+   * event-loop turn (batchWrites), else encoded and written now. @throws OfpEncodeError (nothing written)
+   */
+  private write(msg: OutMessage, xid: number): void {
+    if (!this.opt.batchWrites) return this.queue.push(encodeMessageAs(msg as OfpMessage, xid));
+    if (!this.turnOpen) {
+      this.turnOut.startOutput();
+      appendMessage(this.turnOut, msg as OfpMessage, xid); // throws before the turn opens: nothing to write
+      this.turnOpen = true;
+    } else appendMessage(this.turnOut, msg as OfpMessage, xid);
     if (!this.flushQueued) {
       this.flushQueued = true;
       setImmediate(this.flushTurn);
@@ -194,30 +204,25 @@ export class Session implements SwitchHandle {
     const b = this.turnBarrier;
     this.turnBarrier = undefined;
     if (this.st === 'DEAD') {
-      this.outFrames = [];
-      this.outBytes = 0;
+      this.turnOpen = false;
       return;
     }
     if (b) {
-      const bytes = encodeMessage({ type: 'OFPT_BARRIER_REQUEST', xid: b.xid } as OfpMessage);
-      this.outFrames.push(bytes);
-      this.outBytes += bytes.length;
+      const barrier = { type: 'OFPT_BARRIER_REQUEST', xid: b.xid } as OfpMessage;
+      if (!this.turnOpen) {
+        this.turnOut.startOutput();
+        this.turnOpen = true;
+      }
+      appendMessage(this.turnOut, barrier, b.xid);
     }
-    const frames = this.outFrames;
-    const n = this.outBytes;
-    this.outFrames = [];
-    this.outBytes = 0;
-    if (frames.length > 0) this.queue.push(frames.length === 1 ? frames[0]! : Buffer.concat(frames, n));
+    this.flushNow();
   };
 
   /** Writes what this turn has sent so far at once (before a direct write or a close keeps the order). */
   private flushNow(): void {
-    if (this.outFrames.length === 0) return;
-    const frames = this.outFrames;
-    const n = this.outBytes;
-    this.outFrames = [];
-    this.outBytes = 0;
-    this.queue.push(frames.length === 1 ? frames[0]! : Buffer.concat(frames, n));
+    if (!this.turnOpen) return;
+    this.turnOpen = false;
+    this.queue.push(this.turnOut.takeOutput());
   }
 
   /**
@@ -310,7 +315,7 @@ export class Session implements SwitchHandle {
         const msg = msgs[i]!;
         const xid = msg.xid ?? this.nextXid();
         if (msg.xid !== undefined) this.noteXid(msg.xid);
-        this.enqueue(encodeMessageAs(msg as OfpMessage, xid));
+        this.write(msg, xid);
         b.xids.push(xid);
       }
     } catch (err) {
@@ -377,8 +382,7 @@ export class Session implements SwitchHandle {
     this.clearTimer('handshakeTimer');
     this.clearTimer('echoTimer');
     this.queue.stop();
-    this.outFrames = [];
-    this.outBytes = 0;
+    this.turnOpen = false;
     this.turnBarrier = undefined;
     this.openTurns = [];
     for (const [ev, fn] of this.listeners) this.socket.removeListener(ev, fn);
@@ -564,7 +568,7 @@ export class Session implements SwitchHandle {
     if (msg.xid !== undefined) this.noteXid(msg.xid);
     const w = this.pending.watch(xid);
     if (this.st === 'DEAD') throw new SessionClosedError(this.reason);
-    this.enqueue(encodeMessageAs(msg as OfpMessage, xid));
+    this.write(msg, xid);
     return w;
   }
 

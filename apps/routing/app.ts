@@ -62,7 +62,7 @@ export function createRoutingApp(opts: RoutingAppOptions): RoutingApp {
       return;
     }
     try {
-      for (const m of msgs) sw.send(m);
+      for (let i = 0; i < msgs.length; i++) sw.send(msgs[i]!);
     } catch (err) {
       log.warn({ event: 'routing_send_failed', dpid: dpidHex(dpid), err }, 'send failed');
     }
@@ -100,7 +100,9 @@ export function createRoutingApp(opts: RoutingAppOptions): RoutingApp {
     let left = stages[i]!.length;
     let firstErr: Error | undefined;
     let failedAt: bigint | undefined;
-    for (const { dpid, msgs } of stages[i]!) {
+    const stage = stages[i]!;
+    for (let s = 0; s < stage.length; s++) {
+      const { dpid, msgs } = stage[s]!;
       const done = (err: Error | undefined): void => {
         if (err && !firstErr) {
           firstErr = err;
@@ -145,7 +147,8 @@ export function createRoutingApp(opts: RoutingAppOptions): RoutingApp {
 
   function perform(effects: readonly RoutingEffect[]): void {
     logLimits();
-    for (const e of effects) {
+    for (let i = 0; i < effects.length; i++) {
+      const e = effects[i]!;
       if (e.kind === 'send') {
         send(e.dpid, e.msgs);
         continue;
@@ -210,6 +213,9 @@ export function createRoutingApp(opts: RoutingAppOptions): RoutingApp {
 
 /** The OXM in_port of a packet-in's match (OpenFlow 1.3.5 §7.4.1: always present). */
 function inPortOf(match: Match): number | undefined {
-  for (const f of match) if (f.field === 'in_port' && typeof f.value === 'number') return f.value;
+  for (let i = 0; i < match.length; i++) {
+    const f = match[i]!;
+    if (f.field === 'in_port' && typeof f.value === 'number') return f.value;
+  }
   return undefined;
 }

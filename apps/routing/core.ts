@@ -61,16 +61,19 @@ interface HeldPacket {
   readonly bufferId: number;
 }
 
-/** A pinned flow (mutable core state; never handed out — {@link RouteInfo} is the read view). */
+/**
+ * A pinned flow (mutable core state; never handed out — {@link RouteInfo} is the read view). A removed
+ * route object may be reused for the next pin (RoutingCore.spare): nothing outside the core's tables keeps one.
+ */
 interface Route {
-  readonly key: string;
-  readonly flow: FlowKey;
-  readonly srcMac: string;
-  readonly dstMac: string;
+  key: string;
+  flow: FlowKey;
+  srcMac: string;
+  dstMac: string;
   /** eth_dst to set on the last hop when the frames do not carry the destination host's MAC */
-  readonly rewriteDst: string | undefined;
+  rewriteDst: string | undefined;
   /** OpenFlow queue of the flow's DSCP class (set_queue on every hop), when the QoS rule is given */
-  readonly queue: number | undefined;
+  queue: number | undefined;
   /** the current path, its hops and switches, its end ports (shared by the routes between the same two ports on that path) */
   walk: Walk;
   /** which of the equal-cost paths was chosen (index in canonical order) and how many there were */
@@ -80,7 +83,7 @@ interface Route {
   /** the cookie's pin serial (its low 24 bits): the key of the cookie-indexed maps (a small integer hashes fast, a BigInt does not) */
   serial: number;
   installed: boolean;
-  readonly createdMs: number;
+  createdMs: number;
   repinned: number;
   repinnedMs: number | undefined;
   /** when the entries were last (re)written: a packet-in on a hop long after that means the entry is gone */
@@ -353,6 +356,46 @@ class SerialTable {
 /** Placeholder of a route's per-switch neighbours until it is tracked (never written). */
 const NO_NEIGHBOURS: (Route | undefined)[] = [];
 
+const NO_FLOW: FlowKey = Object.freeze({ ipv4Src: '', ipv4Dst: '', ipProto: 0 });
+const NO_PORT: PortRef = Object.freeze({ dpid: 0n, portNo: 0 });
+/** The walk of a route not pinned yet (never used for a message). */
+const NO_WALK: Walk = Object.freeze({ path: [], src: NO_PORT, dst: NO_PORT, hops: [], dpids: [], outputs: [], applies: [], queued: new Map() });
+
+/** A route in its initial state (its flow fields are set by the pin that takes it). */
+function blankRoute(): Route {
+  return {
+    key: '', flow: NO_FLOW, srcMac: '', dstMac: '', rewriteDst: undefined, queue: undefined, walk: NO_WALK,
+    choiceIndex: 0, choiceOf: 0, cookie: 0n, serial: 0, installed: false, createdMs: 0, repinned: 0,
+    repinnedMs: undefined, writtenMs: 0, held: undefined, busy: undefined, deferred: false, stale: undefined,
+    older: undefined, newer: undefined, listed: false, slot: -1, swOlder: NO_NEIGHBOURS, swNewer: NO_NEIGHBOURS,
+  };
+}
+
+/**
+ * A removed route back in its initial state, for the next pin to take ({@link RoutingCore.spare}): its
+ * neighbour arrays are kept (all undefined after untrack) so a path of as many switches reuses them.
+ */
+function resetRoute(r: Route): void {
+  r.key = '';
+  r.flow = NO_FLOW;
+  r.walk = NO_WALK;
+  r.rewriteDst = undefined;
+  r.queue = undefined;
+  r.cookie = 0n;
+  r.serial = 0;
+  r.installed = false;
+  r.repinned = 0;
+  r.repinnedMs = undefined;
+  r.held = undefined;
+  r.busy = undefined;
+  r.deferred = false;
+  r.stale = undefined;
+  r.older = undefined;
+  r.newer = undefined;
+  r.listed = false;
+  r.slot = -1;
+}
+
 /** The hops of a path between two ports and their distinct switches (shared, never mutated). */
 interface Walk {
   readonly path: FabricPath;
@@ -365,6 +408,17 @@ interface Walk {
   readonly dpids: readonly bigint[];
   /** per hop, the plain output action (no set_queue, no eth_dst rewrite) and its apply-actions instruction */
   readonly outputs: readonly (readonly Action[])[];
+  readonly applies: readonly (readonly Instruction[])[];
+  /**
+   * per queue id, the hops' set_queue + output actions and their instructions, built the first time a
+   * route of that queue takes the walk (a cache filled in place; what it holds is never mutated)
+   */
+  readonly queued: Map<number, QueuedActions>;
+}
+
+/** A walk's per-hop actions for one queue: set_queue then output, and their apply-actions instructions. */
+interface QueuedActions {
+  readonly actions: readonly (readonly Action[])[];
   readonly applies: readonly (readonly Instruction[])[];
 }
 
@@ -431,13 +485,19 @@ export class RoutingCore {
 
   /* ------------------------------------------------------------ bounds (LRU: Map insertion order) */
 
+  /** A route evicted by makeRoom, reset, for the pin that made room to reuse (at most one kept). */
+  private spare: Route | undefined;
+
   /** Pinned routes crossing each switch, least recently used first (lists threaded through the routes). */
   private readonly bySwitch = new Map<bigint, SwitchRoutes>();
 
   private track(route: Route): void {
     const dpids = route.walk.dpids;
-    route.swOlder = new Array<Route | undefined>(dpids.length);
-    route.swNewer = new Array<Route | undefined>(dpids.length);
+    // a reused route keeps its neighbour arrays (all undefined since untrack) when the path has as many switches
+    if (route.swOlder.length !== dpids.length || route.swOlder === NO_NEIGHBOURS) {
+      route.swOlder = new Array<Route | undefined>(dpids.length);
+      route.swNewer = new Array<Route | undefined>(dpids.length);
+    }
     for (let j = 0; j < dpids.length; j++) {
       const dpid = dpids[j]!;
       let sw = this.bySwitch.get(dpid);
@@ -473,20 +533,20 @@ export class RoutingCore {
   /** Makes room for one more route through `dpids`: evicts least recently used routes past the bounds. */
   private makeRoom(dpids: readonly bigint[]): RoutingEffect[] {
     const out: RoutingEffect[] = [];
-    while (this.byKey.size >= this.config.maxRoutes) {
-      const oldest = this.byKey.oldest()!;
-      this.evictions++;
-      this.removeInto(oldest, out);
-    }
-    for (const dpid of dpids) {
-      const m = this.bySwitch.get(dpid);
-      while (m && m.size >= this.config.maxRoutesPerSwitch) {
-        const oldest = m.oldest!;
-        this.evictions++;
-        this.removeInto(oldest, out);
-      }
+    while (this.byKey.size >= this.config.maxRoutes) this.evict(this.byKey.oldest()!, out);
+    for (let j = 0; j < dpids.length; j++) {
+      const m = this.bySwitch.get(dpids[j]!);
+      while (m && m.size >= this.config.maxRoutesPerSwitch) this.evict(m.oldest!, out);
     }
     return out;
+  }
+
+  /** Removes `route` to make room; it becomes the spare route the pin being made takes. */
+  private evict(route: Route, out: RoutingEffect[]): void {
+    this.evictions++;
+    this.removeInto(route, out);
+    resetRoute(route);
+    this.spare = route;
   }
 
   /* ------------------------------------------------------------ events */
@@ -652,35 +712,21 @@ export class RoutingCore {
     const chosen = pool[this.prng.below(pool.length)]!;
     const walk = this.hopsFor(chosen, srcDpid, srcAt ? srcAt.portNo : p.inPort, dstHost.attachment);
     if (!walk) return [];
-    const route: Route = {
-      key,
-      flow,
-      srcMac: edge ? p.frame.ethSrc : (srcHost?.mac ?? p.frame.ethSrc),
-      dstMac: dstHost.mac,
-      rewriteDst: edge && p.frame.ethDst !== dstHost.mac ? dstHost.mac : undefined,
-      queue: this.queueOf ? this.queueOf(p.frame.ipv4?.dscp ?? 0) : undefined,
-      walk,
-      choiceIndex: all.length > 1 ? all.indexOf(chosen) : 0,
-      choiceOf: all.length,
-      cookie: 0n,
-      serial: 0,
-      installed: false,
-      createdMs: now,
-      repinned: 0,
-      repinnedMs: undefined,
-      writtenMs: now,
-      held: undefined,
-      busy: undefined,
-      deferred: false,
-      stale: undefined,
-      older: undefined,
-      newer: undefined,
-      listed: false,
-      slot: -1,
-      swOlder: NO_NEIGHBOURS,
-      swNewer: NO_NEIGHBOURS,
-    };
-    const out: RoutingEffect[] = this.makeRoom(route.walk.dpids);
+    const out: RoutingEffect[] = this.makeRoom(walk.dpids);
+    // the route evicted to make room (if any) is reused: no route object allocated per setup
+    const route = this.spare ?? blankRoute();
+    this.spare = undefined;
+    route.key = key;
+    route.flow = flow;
+    route.srcMac = edge ? p.frame.ethSrc : (srcHost?.mac ?? p.frame.ethSrc);
+    route.dstMac = dstHost.mac;
+    route.rewriteDst = edge && p.frame.ethDst !== dstHost.mac ? dstHost.mac : undefined;
+    route.queue = this.queueOf ? this.queueOf(p.frame.ipv4?.dscp ?? 0) : undefined;
+    route.walk = walk;
+    route.choiceIndex = all.length > 1 ? all.indexOf(chosen) : 0;
+    route.choiceOf = all.length;
+    route.createdMs = now;
+    route.writtenMs = now;
     this.newCookie(route);
     this.byKey.set(this.nums, route); // the numbers packetIn read for this packet
     this.byCookie.set(route);
@@ -775,7 +821,8 @@ export class RoutingCore {
       this.byKey.delete(route);
     }
     this.byCookie.delete(route);
-    for (const dpid of route.walk.dpids) if (dpid !== except) out.push(deleteOne(route.cookie, dpid));
+    const dpids = route.walk.dpids;
+    for (let j = 0; j < dpids.length; j++) if (dpids[j] !== except) out.push(deleteOne(route.cookie, dpids[j]!));
     if (route.stale) for (const s of route.stale) for (const dpid of s.dpids) out.push(deleteOne(s.cookie, dpid));
     return out;
   }
@@ -805,21 +852,40 @@ export class RoutingCore {
       idleTimeoutS: this.config.idleTimeoutS,
       match: flowMatch(route.flow, route.walk.hops[i]!.inPort),
       actions,
-      instructions: actions === route.walk.outputs[i] ? route.walk.applies[i] : undefined,
+      instructions: this.sharedInstructions(route, i, actions),
     });
+  }
+
+  /** The apply-actions instruction of `actions` when they are the walk's shared ones for hop `i`, else undefined. */
+  private sharedInstructions(route: Route, i: number, actions: readonly Action[]): readonly Instruction[] | undefined {
+    const walk = route.walk;
+    if (actions === walk.outputs[i]) return walk.applies[i];
+    const q = route.queue === undefined ? undefined : walk.queued.get(route.queue);
+    return q && actions === q.actions[i] ? q.applies[i] : undefined;
+  }
+
+  /** The walk's actions for queue `queue` (built on first use, then shared by the routes of that queue). */
+  private queuedOf(walk: Walk, queue: number): QueuedActions {
+    let q = walk.queued.get(queue);
+    if (!q) {
+      const actions = walk.hops.map((h): readonly Action[] => [{ type: 'OFPAT_SET_QUEUE', queueId: queue }, outputTo(h.outPort, h.inPort)]);
+      q = { actions, applies: actions.map(applyActions) };
+      walk.queued.set(queue, q);
+    }
+    return q;
   }
 
   /** The actions of hop `i`: output on the hop's port, after setting eth_dst on the last hop if needed. */
   private actionsAt(route: Route, i: number): readonly Action[] {
     const hop = route.walk.hops[i]!;
     const rewrite = i === route.walk.hops.length - 1 && route.rewriteDst;
-    if (route.queue === undefined && !rewrite) return route.walk.outputs[i]!; // shared by the walk's routes
+    if (!rewrite) {
+      // shared by the walk's routes (of the same queue): no actions built per setup
+      return route.queue === undefined ? route.walk.outputs[i]! : this.queuedOf(route.walk, route.queue).actions[i]!;
+    }
     const out = outputTo(hop.outPort, hop.inPort);
     const queue: Action[] = route.queue === undefined ? [] : [{ type: 'OFPAT_SET_QUEUE', queueId: route.queue }];
-    if (rewrite) {
-      return [{ type: 'OFPAT_SET_FIELD', field: { field: 'eth_dst', value: route.rewriteDst } }, ...queue, out];
-    }
-    return [...queue, out];
+    return [{ type: 'OFPAT_SET_FIELD', field: { field: 'eth_dst', value: rewrite } }, ...queue, out];
   }
 
   /** Packet-out of a held packet on its hop of the route's current path (undefined if it is off the path). */
@@ -869,7 +935,7 @@ export class RoutingCore {
     const hops = hopsOf(path, src, dst);
     if (!hops) return undefined;
     const outputs = hops.map((h) => [outputTo(h.outPort, h.inPort)]);
-    const walk: Walk = { path, src, dst, hops, dpids: uniqueDpids(hops), outputs, applies: outputs.map(applyActions) };
+    const walk: Walk = { path, src, dst, hops, dpids: uniqueDpids(hops), outputs, applies: outputs.map(applyActions), queued: new Map() };
     if (this.hopCacheSize >= HOP_CACHE_MAX) this.clearHops();
     if (!byPort) this.hopCache.set(path, (byPort = new Map()));
     if (!byPort.has(k)) this.hopCacheSize++;

@@ -3,7 +3,7 @@
  * that pins one on one switch (OpenFlow 1.3.5 §7.2.3.8 prerequisites: eth_type before ip fields,
  * ip_proto before L4 ports).
  */
-import type { Match, OxmBasicField } from '../../openflow/codec/index.js';
+import type { Match } from '../../openflow/codec/index.js';
 import type { FlowKey, RoutingFrame } from './types.js';
 
 export const ETH_TYPE_IPV4 = 0x0800;
@@ -28,16 +28,17 @@ export function flowKeyString(k: FlowKey): string {
 
 /** The exact match of a flow entering a switch on `inPort`. */
 export function flowMatch(k: FlowKey, inPort: number): Match {
-  const m: OxmBasicField[] = [
-    { field: 'in_port', value: inPort },
-    { field: 'eth_type', value: ETH_TYPE_IPV4 },
-    { field: 'ip_proto', value: k.ipProto },
-    { field: 'ipv4_src', value: k.ipv4Src },
-    { field: 'ipv4_dst', value: k.ipv4Dst },
-  ];
-  if (k.srcPort !== undefined && k.dstPort !== undefined) {
-    const [src, dst] = k.ipProto === IPPROTO_TCP ? (['tcp_src', 'tcp_dst'] as const) : (['udp_src', 'udp_dst'] as const);
-    m.push({ field: src, value: k.srcPort }, { field: dst, value: k.dstPort });
+  // one array literal per shape (no push, no destructuring): the flow-setup path builds one per hop
+  if (k.srcPort === undefined || k.dstPort === undefined) {
+    return [
+      { field: 'in_port', value: inPort }, { field: 'eth_type', value: ETH_TYPE_IPV4 }, { field: 'ip_proto', value: k.ipProto },
+      { field: 'ipv4_src', value: k.ipv4Src }, { field: 'ipv4_dst', value: k.ipv4Dst },
+    ];
   }
-  return m;
+  const tcp = k.ipProto === IPPROTO_TCP;
+  return [
+    { field: 'in_port', value: inPort }, { field: 'eth_type', value: ETH_TYPE_IPV4 }, { field: 'ip_proto', value: k.ipProto },
+    { field: 'ipv4_src', value: k.ipv4Src }, { field: 'ipv4_dst', value: k.ipv4Dst },
+    { field: tcp ? 'tcp_src' : 'udp_src', value: k.srcPort }, { field: tcp ? 'tcp_dst' : 'udp_dst', value: k.dstPort },
+  ];
 }

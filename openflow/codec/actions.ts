@@ -117,7 +117,7 @@ export function encodeAction(w: OfWriter, a: Action): void {
 
 /** Writes an action list (no count or length prefix: the enclosing structure carries the length). */
 export function encodeActions(w: OfWriter, actions: readonly Action[]): void {
-  for (const a of actions) encodeAction(w, a);
+  for (let i = 0; i < actions.length; i++) encodeAction(w, actions[i]!);
 }
 
 /** Layouts by wire type code (dense for 0..255, plus OFPAT_EXPERIMENTER), built from LAYOUTS. */

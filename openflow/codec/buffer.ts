@@ -266,6 +266,11 @@ export class OfWriter {
     return this.pos - this.base;
   }
 
+  /** Drops what the current output holds past `offset` (an offset it has reached). */
+  truncate(offset: number): void {
+    if (offset >= 0 && offset <= this.pos - this.base) this.pos = this.base + offset;
+  }
+
   /** Forgets the current output (the buffer is kept). */
   reset(): void {
     this.pos = this.base;
@@ -344,18 +349,31 @@ export class OfWriter {
 
   u64(v: bigint): this {
     if (this.pos + 8 > this.buf.length) this.ensure(8);
+    const b = this.buf;
+    const p = this.pos;
     if (typeof v === 'bigint' && v >= 0n && v <= 0xffffffffn) {
-      // Common case (cookies, counters, masks): high word zero, one Number conversion.
+      // Common case (counters, masks): high word zero, one Number conversion.
       const lo = Number(v);
-      const b = this.buf;
-      const p = this.pos;
       b[p] = 0; b[p + 1] = 0; b[p + 2] = 0; b[p + 3] = 0;
       b[p + 4] = lo >>> 24; b[p + 5] = lo >>> 16; b[p + 6] = lo >>> 8; b[p + 7] = lo;
+    } else if (v === 0xffffffffffffffffn) {
+      b.fill(0xff, p, p + 8); // the all-ones mask
     } else {
       if (typeof v !== 'bigint' || v < 0n || v > 0xffffffffffffffffn) throw new OfpEncodeError(`u64 out of range: ${String(v)}`);
-      this.buf.writeBigUInt64BE(v, this.pos);
+      // Cookies of one application share their high word: it is computed once (u64High) and the value
+      // costs one subtraction and one Number conversion, no shifts or masks on BigInts.
+      if (v < u64High.base || v >= u64High.top) {
+        const hi = Number(v >> 32n);
+        u64High.base = BigInt(hi) << 32n;
+        u64High.top = u64High.base + 0x100000000n;
+        u64High.word = hi;
+      }
+      const hi = u64High.word;
+      const lo = Number(v - u64High.base);
+      b[p] = hi >>> 24; b[p + 1] = hi >>> 16; b[p + 2] = hi >>> 8; b[p + 3] = hi;
+      b[p + 4] = lo >>> 24; b[p + 5] = lo >>> 16; b[p + 6] = lo >>> 8; b[p + 7] = lo;
     }
-    this.pos += 8;
+    this.pos = p + 8;
     return this;
   }
 
@@ -439,6 +457,9 @@ export class OfWriter {
     return out;
   }
 }
+
+/** The high word of the last u64 written above 2^32 (OfWriter.u64): [base, top) = that word × 2^32 + [0, 2^32). */
+const u64High = { base: 0n, top: 0n, word: 0 };
 
 /** Slab size of {@link OfWriter.startOutput} (Node's Buffer pool is 8 KiB; messages are usually < 1 KiB). */
 const SLAB_BYTES = 16 * 1024;

@@ -83,7 +83,7 @@ export function encodeInstruction(w: OfWriter, ins: Instruction): void {
 
 /** Writes an instruction list (the enclosing structure carries the length). */
 export function encodeInstructions(w: OfWriter, ins: readonly Instruction[]): void {
-  for (const i of ins) encodeInstruction(w, i);
+  for (let i = 0; i < ins.length; i++) encodeInstruction(w, ins[i]!);
 }
 
 /** Layouts by wire type code (dense for 0..255, plus OFPIT_EXPERIMENTER), built from LAYOUTS. */

@@ -58,8 +58,26 @@ export function encodeMessageAs(msg: OfpMessage, xid: number): Buffer {
 const shared = new OfWriter(16);
 let writerBusy = false;
 
-/** Writes header and body of `msg` as the writer's current output. @throws OfpEncodeError */
+/**
+ * Appends `msg`, numbered `xid`, as one more frame of `w`'s current output (startOutput … takeOutput):
+ * a session encodes the messages of an event-loop turn straight into its write buffer, one after the
+ * other, and writes them as one view. On failure the output is left as it was before the call.
+ * Returns the frame's length in bytes. @throws OfpEncodeError as encodeMessage
+ */
+export function appendMessage(w: OfWriter, msg: OfpMessage, xid: number): number {
+  const start = w.offset;
+  try {
+    encodeInto(w, msg, xid);
+  } catch (e) {
+    w.truncate(start);
+    throw e;
+  }
+  return w.offset - start;
+}
+
+/** Writes header and body of `msg` at the writer's current offset (a frame of its current output). @throws OfpEncodeError */
 function encodeInto(w: OfWriter, msg: OfpMessage, xid: number): void {
+  const at = w.offset;
   w.zeros(OFP_HEADER_LEN);
   let version: number = OFP_VERSION;
   let typeCode: number;
@@ -77,9 +95,9 @@ function encodeInto(w: OfWriter, msg: OfpMessage, xid: number): void {
     }
     if (!Number.isInteger(version) || version < 0 || version > 0xff) throw new OfpEncodeError(`bad version ${version}`);
     if (!Number.isInteger(typeCode) || typeCode < 0 || typeCode > 0xff) throw new OfpEncodeError(`bad type code ${typeCode}`);
-    w.patchU16(0, (version << 8) | typeCode);
-    w.patchU16(2, w.offset);
-    w.patchU32(4, xid);
+    w.patchU16(at, (version << 8) | typeCode);
+    w.patchU16(at + 2, w.offset - at);
+    w.patchU32(at + 4, xid);
   } catch (e) {
     if (e instanceof OfpEncodeError) throw e;
     throw new OfpEncodeError(`${String(msg.type)}: ${e instanceof Error ? e.message : String(e)}`);

@@ -199,7 +199,9 @@ export function encodeMatch(w: OfWriter, match: Match): void {
   // Basic fields seen so far, one bit per field code (0..39: two words).
   let seenLo = 0;
   let seenHi = 0;
-  for (const f of match) {
+  // indexed loops on the encode paths: no iterator object per element when the loop is not optimized
+  for (let i = 0; i < match.length; i++) {
+    const f = match[i]!;
     if (f.field === 'other') {
       encodeOtherOxm(w, f);
       continue;

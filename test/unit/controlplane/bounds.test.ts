@@ -53,6 +53,20 @@ describe('bounded state', () => {
     expect(new Set(cookies).size).to.equal(cookies.length);
   });
 
+  it('routing.maxRoutes: the evicted route\'s late install report does not touch the route pinned in its place', () => {
+    const topo = FakeLeafSpine.leafSpine(SHAPE);
+    const core = new RoutingCore(topo, { seed: 1, maxRoutes: 1 });
+    const run = new EffectRunner(core, undefined, true);
+    run.run(core.packetIn(packetIn(leafDpid(1), hostPort(1), udp(1)), 1));
+    run.run(core.packetIn(packetIn(leafDpid(1), hostPort(1), udp(2)), 2)); // evicts flow 1, its install still in flight
+    run.flush();
+    const [route] = core.routes();
+    expect(route?.flowKey.srcPort).to.equal(2);
+    expect(route?.installed, 'flow 2 installed by its own report').to.equal(true);
+    expect(route?.createdMs).to.equal(2);
+    expect(run.sim.count(), 'entries: flow 2 on its 3 hops, none of flow 1').to.equal(3);
+  });
+
   it('routing.maxRoutesPerSwitch bounds the entries on each switch', () => {
     const topo = FakeLeafSpine.leafSpine(SHAPE);
     const core = new RoutingCore(topo, { seed: 1, maxRoutesPerSwitch: 5 });
