@@ -8,9 +8,10 @@
  *   {"ev":"start", "id", "atUs", "sport", "lagUs", "conn": "fresh"|"kept"}     sender: the flow starts
  *   {"ev":"declareError", "id", "message"}                                      sender: the declaration datagram failed
  *   {"ev":"connected", "id", "atUs"}                                            sender: a fresh connection is up
- *   {"ev":"tcp", "atUs", "final", "counters": {...}}                            this host's TCP counters (its network
+ *   {"ev":"tcp", "atUs", "final", "counters": {...}, "qdiscs"?: [...]}         this host's TCP counters (its network
  *                                                                              namespace's /proc/net/snmp and netstat:
- *                                                                              retransmissions, timeouts), at ready and at exit
+ *                                                                              retransmissions, timeouts), at ready and at
+ *                                                                              exit, then with every qdisc's packets and drops
  *   {"ev":"end", "id", "atUs", "bytes"}                                         receiver: all S bytes in
  *   {"ev":"rx", "atUs", "byTenant": {tenant: bytes}}                            receiver: bytes of each tenant's
  *                                                                              flows received in the last
@@ -33,6 +34,7 @@
  */
 import type { Command } from 'commander';
 import { createWriteStream, readFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
 import dgram from 'node:dgram';
 import net from 'node:net';
 import { performance } from 'node:perf_hooks';
@@ -90,6 +92,21 @@ export function tcpCounters(...texts: string[]): Record<string, number> {
     if (v !== undefined && Number.isFinite(v)) out[k] = v;
   }
   return out;
+}
+
+/** Every qdisc of this host with its counters (`tc -s -j qdisc show`: drops per band at the host's egress); [] without tc. */
+function qdiscStats(): Promise<unknown[]> {
+  return new Promise((res) => {
+    execFile('tc', ['-s', '-j', 'qdisc', 'show'], { timeout: 2000 }, (err, stdout) => {
+      if (err) return res([]);
+      try {
+        const all = JSON.parse(stdout) as { dev?: string; kind?: string; handle?: string; parent?: string; packets?: number; drops?: number; overlimits?: number; requeues?: number }[];
+        res(all.filter((q) => q.dev !== 'lo').map((q) => ({ dev: q.dev, kind: q.kind, handle: q.handle, parent: q.parent, packets: q.packets, drops: q.drops })));
+      } catch {
+        res([]);
+      }
+    });
+  });
 }
 
 function readTcpCounters(): Record<string, number> {
@@ -278,7 +295,7 @@ export async function runTraffic(opts: { plan: TrafficPlan; host: string; out: s
   await sending;
   if (rxTimer) clearInterval(rxTimer);
   flushReceived();
-  emit({ ev: 'tcp', atUs: nowUs(), final: true, counters: readTcpCounters() });
+  emit({ ev: 'tcp', atUs: nowUs(), final: true, counters: readTcpCounters(), qdiscs: await qdiscStats() });
   server.close();
   declareSock?.close();
   for (const s of sockets) s.destroy();
