@@ -7,8 +7,8 @@
  * class simply flows, with no controller round trip in between.
  *
  * Here: live transfers (a flowlet without a transfer is its own) are ranked by remaining volume, smallest
- * first (as apps/allocator/fca.ts `transfersBySize`); rank i rides data class min(i, classes − 1), and
- * each class is one DSCP (the first DSCP of a QoS queue, highest queue below the top one first; the top
+ * first (as apps/allocator/fca.ts `transfersBySize`); each takes the highest data class below the smaller
+ * transfers it shares a link with ({@link fcaClassDscpOf}), and each class is one DSCP (the first DSCP of a QoS queue, highest queue below the top one first; the top
  * queue stays with small flowlets, ACKs and LLDP/ARP; the last class is DSCP 0, best effort). Pure.
  *
  * Traffic the controller has not ranked yet (a new flowlet, one under the small-flowlet threshold, a
@@ -34,30 +34,54 @@ export interface FcaClassInput {
   readonly transferId?: string | undefined;
   /** bytes still to send (Infinity: unknown size, ranked after every sized transfer) */
   readonly remainingBytes: number;
+  /** the (directed) links its path crosses; undefined: unknown, the flowlet is taken to share every link */
+  readonly links?: readonly number[] | undefined;
 }
 
 /**
- * The DSCP of each flowlet: transfers ranked by total remaining bytes (ties: the order of first
- * appearance in `flowlets`), rank i → `classDscps[min(i, classDscps.length − 1)]`.
+ * The DSCP of each flowlet. Transfers are ranked by total remaining bytes, smallest first (ties: the order
+ * of first appearance in `flowlets`), and given classes in that order, each the highest class below every
+ * smaller transfer it SHARES A LINK with: class(T) = max over T's links l of next(l), then next(l) =
+ * class(T) + 1 on each of T's links (clamped at the last class). On every link the classes keep the
+ * smallest-remaining-first order, while transfers that meet nowhere (a shuffle one way and one the other
+ * way, over the directed links) do not use up each other's classes: with all transfers on one link this
+ * is the plain rank, rank i → class min(i, classes − 1) (FCA §4.2 serves transfers in that order per
+ * bottleneck; with as few classes as a switch has, the ones spent on transfers that never meet are lost).
  * @param classDscps DSCP per data class, highest priority first (at least one)
  * @returns flowlet id → DSCP
  */
 export function fcaClassDscpOf(flowlets: Iterable<FcaClassInput>, classDscps: readonly number[]): Map<string, number> {
   if (classDscps.length === 0) throw new RangeError('fcaClassDscpOf: no classes');
-  const groups = new Map<string, { ids: string[]; remaining: number; order: number }>();
+  const ANY = -1; // the link of a flowlet whose path is unknown: shared with every transfer
+  const groups = new Map<string, { ids: string[]; remaining: number; order: number; links: Set<number> }>();
   for (const f of flowlets) {
     const key = f.transferId !== undefined ? `t:${f.transferId}` : `f:${f.id}`;
     let g = groups.get(key);
-    if (!g) groups.set(key, (g = { ids: [], remaining: 0, order: groups.size }));
+    if (!g) groups.set(key, (g = { ids: [], remaining: 0, order: groups.size, links: new Set() }));
     g.ids.push(f.id);
     g.remaining += Math.max(0, f.remainingBytes);
+    if (f.links && f.links.length > 0) for (const l of f.links) g.links.add(l);
+    else g.links.add(ANY);
   }
   const ranked = [...groups.values()].sort((a, b) => (a.remaining === b.remaining ? a.order - b.order : a.remaining < b.remaining ? -1 : 1));
+  const last = classDscps.length - 1;
+  /** per link: the class the next (larger) transfer on it gets at the earliest */
+  const next = new Map<number, number>();
+  let nextAny = 0; // the earliest class of a transfer sharing the unknown link (every transfer shares it)
+  let nextMax = 0; // max of next over every link (what a transfer on ANY must stay below)
   const out = new Map<string, number>();
-  ranked.forEach((g, rank) => {
-    const dscp = classDscps[Math.min(rank, classDscps.length - 1)]!;
+  for (const g of ranked) {
+    let cls = nextAny;
+    if (g.links.has(ANY)) cls = Math.max(cls, nextMax);
+    else for (const l of g.links) cls = Math.max(cls, next.get(l) ?? 0);
+    cls = Math.min(cls, last);
+    const after = Math.min(cls + 1, last);
+    if (g.links.has(ANY)) nextAny = Math.max(nextAny, after);
+    for (const l of g.links) if (l !== ANY) next.set(l, Math.max(next.get(l) ?? 0, after));
+    nextMax = Math.max(nextMax, after);
+    const dscp = classDscps[cls]!;
     for (const id of g.ids) out.set(id, dscp);
-  });
+  }
   return out;
 }
 

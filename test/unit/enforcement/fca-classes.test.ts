@@ -30,6 +30,29 @@ describe('enforcement: fca priority classes', () => {
     expect(m.get('x')).to.equal(0); // unknown size last
   });
 
+  it('transfers that share no link do not use up each other\'s classes; on every shared link the order holds', () => {
+    // A→B shuffles on links 1,2; B→A shuffles on links 11,12 (the other direction); X crosses link 2 and 11
+    const m = fcaClassDscpOf([
+      { id: 'ab1', transferId: 'AB1', remainingBytes: 10_000, links: [1, 2] },
+      { id: 'ba1', transferId: 'BA1', remainingBytes: 20_000, links: [11, 12] },
+      { id: 'ab2', transferId: 'AB2', remainingBytes: 30_000, links: [1, 2] },
+      { id: 'ba2', transferId: 'BA2', remainingBytes: 40_000, links: [11] },
+      { id: 'x', transferId: 'X', remainingBytes: 50_000, links: [2, 11] },
+      { id: 'ba3', transferId: 'BA3', remainingBytes: 60_000, links: [12] },
+    ], [46, 26, 10, 0]);
+    expect(m.get('ab1')).to.equal(46); // smallest one way
+    expect(m.get('ba1')).to.equal(46); // smallest the other way: meets no smaller transfer
+    expect(m.get('ab2')).to.equal(26);
+    expect(m.get('ba2')).to.equal(26);
+    expect(m.get('x'), 'below AB2 on link 2 and BA2 on link 11').to.equal(10);
+    expect(m.get('ba3'), 'below BA1 on link 12 only').to.equal(26);
+    // without paths every transfer is taken to share a link: the plain rank
+    const plain = fcaClassDscpOf([
+      { id: 'a', transferId: 'A', remainingBytes: 1 }, { id: 'b', transferId: 'B', remainingBytes: 2, links: [5] }, { id: 'c', remainingBytes: 3 },
+    ], CLASSES);
+    expect([plain.get('a'), plain.get('b'), plain.get('c')]).to.deep.equal([26, 10, 0]);
+  });
+
   it('a transfer finishing promotes the next one', () => {
     const before = fcaClassDscpOf([
       { id: 'a', transferId: 'A', remainingBytes: 10_000 },
