@@ -68,7 +68,9 @@ const ACK = Buffer.from([1]);
 
 /** TCP counters of this process's network namespace worth a look after a run (names as in /proc/net/{snmp,netstat}). */
 export const TCP_COUNTERS = ['Tcp.RetransSegs', 'Tcp.OutSegs', 'TcpExt.TCPTimeouts', 'TcpExt.TCPSynRetrans', 'TcpExt.TCPLossProbes',
-  'TcpExt.TCPFastRetrans', 'TcpExt.TCPSpuriousRTOs', 'TcpExt.TCPLostRetransmit'] as const;
+  'TcpExt.TCPFastRetrans', 'TcpExt.TCPSpuriousRTOs', 'TcpExt.TCPLostRetransmit', 'TcpExt.TCPDSACKRecv', 'TcpExt.TCPDSACKOldSent',
+  'TcpExt.TCPSACKReorder', 'TcpExt.TCPTSReorder', 'TcpExt.TCPDSACKUndo', 'TcpExt.TCPLossUndo', 'TcpExt.TCPOFOQueue', 'TcpExt.TCPRcvQDrop',
+  'TcpExt.TCPBacklogDrop', 'TcpExt.ListenDrops', 'TcpExt.TCPRenoReorder', 'TcpExt.TCPSlowStartRetrans'] as const;
 
 /**
  * The {@link TCP_COUNTERS} from /proc/net/snmp and /proc/net/netstat text (pairs of lines: `Proto: names…` then
