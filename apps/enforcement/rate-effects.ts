@@ -69,7 +69,7 @@ function classEffects(
   classDscps: readonly number[], flowlets: Iterable<Flowlet>, agents: ReadonlyMap<string, Agent>, nowMs: number, out: EnforcementEffect[],
 ): number {
   const live = [...flowlets].filter((f) => f.state === 'allocated');
-  const dscpOf = fcaClassDscpOf(live.map((f) => ({ id: f.key, transferId: f.transferId, remainingBytes: remainingPayloadBytes(f), links: f.path?.links })), classDscps);
+  const dscpOf = fcaClassDscpOf(live.map((f) => ({ id: f.key, transferId: f.transferId, remainingBytes: remainingPayloadBytes(f), links: f.path?.links, currentDscp: f.agentDscp })), classDscps);
   const sets = new Map<string, RatesMsg['set'][number][]>();
   for (const f of live) {
     const dscp = dscpOf.get(f.key)!;

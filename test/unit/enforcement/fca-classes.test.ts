@@ -53,7 +53,36 @@ describe('enforcement: fca priority classes', () => {
     expect([plain.get('a'), plain.get('b'), plain.get('c')]).to.deep.equal([26, 10, 0]);
   });
 
-  it('a transfer finishing promotes the next one', () => {
+  it('classes are sticky upwards: a transfer moves up only out of the shared last class, when a larger one shares its link', () => {
+    // B (10) and C (0) stay when A, ahead of them, is gone: nothing above them gains from a move
+    const kept = fcaClassDscpOf([
+      { id: 'b', transferId: 'B', remainingBytes: 20_000, currentDscp: 10 },
+      { id: 'c', transferId: 'C', remainingBytes: 30_000, currentDscp: 0 },
+    ], CLASSES);
+    expect([kept.get('b'), kept.get('c')]).to.deep.equal([10, 0]);
+    // C alone in the last class, no larger transfer: it stays
+    expect(fcaClassDscpOf([{ id: 'c', transferId: 'C', remainingBytes: 30_000, currentDscp: 0 }], CLASSES).get('c')).to.equal(0);
+    // C in the last class and a larger D on its link: C moves up (out of the shared class), D goes below it
+    const moved = fcaClassDscpOf([
+      { id: 'c', transferId: 'C', remainingBytes: 30_000, currentDscp: 0, links: [1] },
+      { id: 'd', transferId: 'D', remainingBytes: 90_000, links: [1] },
+    ], CLASSES);
+    expect([moved.get('c'), moved.get('d')]).to.deep.equal([26, 10]);
+    // …but not for a larger transfer elsewhere
+    const apart = fcaClassDscpOf([
+      { id: 'c', transferId: 'C', remainingBytes: 30_000, currentDscp: 0, links: [1] },
+      { id: 'd', transferId: 'D', remainingBytes: 90_000, links: [2] },
+    ], CLASSES);
+    expect([apart.get('c'), apart.get('d')]).to.deep.equal([0, 26]);
+    // a move down is always made when the order needs it (a smaller transfer arrived above)
+    const down = fcaClassDscpOf([
+      { id: 'e', transferId: 'E', remainingBytes: 1_000 },
+      { id: 'b', transferId: 'B', remainingBytes: 20_000, currentDscp: 26 },
+    ], CLASSES);
+    expect([down.get('e'), down.get('b')]).to.deep.equal([26, 10]);
+  });
+
+  it('a transfer finishing promotes the next one when it has no class yet', () => {
     const before = fcaClassDscpOf([
       { id: 'a', transferId: 'A', remainingBytes: 10_000 },
       { id: 'b', transferId: 'B', remainingBytes: 20_000 },
@@ -102,10 +131,20 @@ describe('enforcement: fca priority classes pushed to agents', () => {
     expect(agentRateEffects(settings, [a, b], agents, 10, out)).to.equal(0);
     expect(out).to.have.length(0);
 
-    // A ends (its flowlet leaves the table): B is promoted, and only B is pushed
+    // A ends (its flowlet leaves the table): B keeps its class (nothing above it now: moving it up would
+    // only reorder its packets), no message
     out = [];
-    expect(agentRateEffects(settings, [b], agents, 20, out)).to.equal(1);
-    expect((out[0] as Extract<EnforcementEffect, { kind: 'rates' }>).msg.set).to.deep.equal([{ id: 'b', rateBps: UNLIMITED_BPS, dscp: 26 }]);
+    expect(agentRateEffects(settings, [b], agents, 20, out)).to.equal(0);
+    // a larger transfer C arrives: it goes below B
+    const c = flowlet('c', 'C', 900_000, 1e6);
+    out = [];
+    expect(agentRateEffects(settings, [b, c], agents, 30, out)).to.equal(1);
+    expect((out[0] as Extract<EnforcementEffect, { kind: 'rates' }>).msg.set).to.deep.equal([{ id: 'c', rateBps: UNLIMITED_BPS, dscp: 0 }]);
+    // a smaller transfer D arrives: it goes above B, B stays
+    const d = flowlet('d', 'D', 1_000, 1e6);
+    out = [];
+    expect(agentRateEffects(settings, [b, c, d], agents, 40, out)).to.equal(1);
+    expect((out[0] as Extract<EnforcementEffect, { kind: 'rates' }>).msg.set).to.deep.equal([{ id: 'd', rateBps: UNLIMITED_BPS, dscp: 26 }]);
   });
 
   it('without fcaClassDscps the rates go out as before (no DSCP)', () => {
