@@ -102,10 +102,10 @@ describe('enforcement: fca priority classes', () => {
 
   it('host bands: an HTB class per band with its prio, one dsfield filter per DSCP, the default class last', () => {
     const lines = bandLines('h1-eth0', 20e6, [[46], [26]]);
-    expect(lines).to.include('class replace dev h1-eth0 parent 1:1 classid 1:ff01 htb rate 200000bit ceil 20000000bit burst 2500 cburst 2500 quantum 1514 prio 1');
+    expect(lines).to.include('class replace dev h1-eth0 parent 1:1 classid 1:ff01 htb rate 1000000bit ceil 20000000bit burst 2500 cburst 2500 quantum 1514 prio 1');
     expect(lines).to.include('filter add dev h1-eth0 parent 1: protocol ip prio 20 u32 match ip dsfield 0xb8 0xfc flowid 1:ff00');
     expect(lines).to.include('filter add dev h1-eth0 parent 1: protocol ip prio 20 u32 match ip dsfield 0x68 0xfc flowid 1:ff01');
-    expect(lines.at(-1)).to.equal('class change dev h1-eth0 classid 1:ffff htb rate 200000bit ceil 20000000bit burst 2500 cburst 2500 quantum 1514 prio 2');
+    expect(lines.at(-1)).to.equal('class change dev h1-eth0 classid 1:ffff htb rate 1000000bit ceil 20000000bit burst 2500 cburst 2500 quantum 1514 prio 2');
   });
 });
 
