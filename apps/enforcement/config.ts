@@ -40,8 +40,6 @@ export interface EnforcementConfig {
     readonly tenantIdleMs: number;
     /** fca: `rates` (per-flowlet limits) or `priority` (transfer classes by DSCP, fca-classes.ts) */
     readonly fcaEnforce?: 'rates' | 'priority';
-    /** fca priority classes: at every hop's queues and the hosts' bands, or at the senders' bands only (fca-classes.ts) */
-    readonly fcaClassesAt?: 'switches' | 'hosts';
   };
   readonly agents: {
     readonly socketPath: string;
@@ -88,7 +86,6 @@ export const EnforcementSection = Type.Object(
     tenantIdleMs: int(0, 86_400_000, 5000, "a tenant's limit at a host is held while the tenant is idle there (its next request is bounded at once) and cleared after this long without a live flowlet of it (0 = never), ms"),
     meterExpiryS: int(0, 65_535, 10, "metered entries expire this long after the controller's last refresh (every third of it), so the switches stop policing within this time once the controller is gone, like the agents after their grace (default 10 s); 0 = meters stay while the controller is down, s"),
     fcaEnforce: oneOf(['rates', 'priority'] as const, 'rates', "policy fca: enforce its transfer order by per-flowlet rates (HTB/meters), or by strict-priority classes: transfers ranked smallest remaining first ride the QoS queues below the top one (first served highest, the rest best effort), with no rate limit and no meters (FCA §4.2 order, Aalo-style; needs qos.enabled and ≥ 3 queues)"),
-    fcaClassesAt: oneOf(['switches', 'hosts'] as const, 'switches', "fcaEnforce priority: the transfer classes take effect in every switch's strict-priority queues and the senders' host bands (switches), or in the senders' host bands only (hosts: the classes are DSCPs of no QoS queue, so the switches keep ranked transfers in one best-effort FIFO under the top queue; a lower class starved in a switch queue times out TCP)"),
   },
   { ...SECTION, description: 'how allocated rates are enforced' },
 );

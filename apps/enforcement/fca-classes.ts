@@ -108,32 +108,11 @@ export function fcaClassDscpOf(flowlets: Iterable<FcaClassInput>, classDscps: re
 }
 
 /**
- * Where fca's classes take effect (`enforcement.fcaClassesAt`): `switches` — every hop's strict-priority
- * queues and the hosts' bands; `hosts` — the senders' bands only: the data classes are DSCPs of no QoS
- * queue, so the switches keep every ranked transfer in their one best-effort queue (FIFO) and only the top
- * queue above it (unranked traffic, acknowledgements). In a shuffle every transfer of one direction leaves
- * through the same senders, so the senders alone set the order; a lower class starved in a SWITCH queue
- * (the queues below the top get 1% of the port) holds its packets past TCP's retransmission timeout, and
- * each timeout retransmits the whole window (measured, seed 2: 318 timeouts and 17,486 retransmitted
- * segments against ECMP's 57 and 8,037, with 1,458 drops in the switches).
- */
-export type FcaClassesAt = 'switches' | 'hosts';
-
-/** The lowest `n` DSCPs above 0 in no queue's list of `dscpMap` (switches put them in queue 0). */
-function unmappedDscps(n: number, dscpMap: Readonly<Record<string, readonly number[]>>): number[] {
-  const mapped = new Set(Object.values(dscpMap).flat());
-  const out: number[] = [];
-  for (let d = 1; d < 64 && out.length < n; d++) if (!mapped.has(d)) out.push(d);
-  return out;
-}
-
-/**
  * The data classes' DSCPs from the QoS queues: the first DSCP of queue `queues − 2`, `queues − 3`, …, 1,
  * then 0 (best effort). With the default 4 queues and DSCP map: [26, 10, 0]. Fewer than 3 queues: [0]
- * (no order can be enforced). `at: hosts`: as many classes, each a DSCP of no queue (default map: [1, 2, 0]).
+ * (no order can be enforced).
  */
-export function fcaClassDscps(queues: number, dscpMap: Readonly<Record<string, readonly number[]>>, at: FcaClassesAt = 'switches'): number[] {
-  if (at === 'hosts') return [...unmappedDscps(Math.max(0, queues - 2), dscpMap), 0];
+export function fcaClassDscps(queues: number, dscpMap: Readonly<Record<string, readonly number[]>>): number[] {
   const out: number[] = [];
   for (let q = queues - 2; q >= 1; q--) {
     const d = dscpMap[String(q)]?.[0];
@@ -145,14 +124,9 @@ export function fcaClassDscps(queues: number, dscpMap: Readonly<Record<string, r
 
 /**
  * Host egress bands (agent `welcome.hostBands`) mirroring the switch queues: band 0 = the DSCPs of the
- * highest queue, …; DSCPs of no queue go to the last band (queue 0). `at: hosts`: the top queue's DSCPs,
- * then one band per data class of {@link fcaClassDscps} (the rest in the last band).
+ * highest queue, …; DSCPs of no queue go to the last band (queue 0).
  */
-export function hostBands(queues: number, dscpMap: Readonly<Record<string, readonly number[]>>, at: FcaClassesAt = 'switches'): number[][] {
-  if (at === 'hosts') {
-    const top = dscpMap[String(queues - 1)] ?? [];
-    return [[...top], ...fcaClassDscps(queues, dscpMap, 'hosts').filter((d) => d !== 0).map((d) => [d])];
-  }
+export function hostBands(queues: number, dscpMap: Readonly<Record<string, readonly number[]>>): number[][] {
   const out: number[][] = [];
   for (let q = queues - 1; q >= 1; q--) out.push([...(dscpMap[String(q)] ?? [])]);
   return out;

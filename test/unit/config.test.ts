@@ -63,7 +63,7 @@ describe('config: defaults', () => {
         priorityThresholds: { load: 0.6 },
       },
       allocator: { policy: 'flowtune', intervalMs: 100, iterationsPerRun: 1, rateChangeThreshold: 0.05, rateChangeMinBps: 500000, minUpdateIntervalMs: 500, runOnProgress: false, tenantWeightPer: 'tenant', fcaReserve: 0.000001, fcaMinRateBps: 250000, smallFlowletBytes: 50000 },
-      enforcement: { mode: 'both', meterMarginFraction: 0.1, meterPer: 'flowlet', meterBurstMs: 20, statsIntervalMs: 1000, meterExpiryS: 10, tenantLimits: true, tenantIdleMs: 5000, fcaEnforce: 'rates', fcaClassesAt: 'switches' },
+      enforcement: { mode: 'both', meterMarginFraction: 0.1, meterPer: 'flowlet', meterBurstMs: 20, statsIntervalMs: 1000, meterExpiryS: 10, tenantLimits: true, tenantIdleMs: 5000, fcaEnforce: 'rates' },
       agents: {
         socketPath: '/run/rivulet/agents.sock', heartbeatMs: 1000, expiryMs: 5000, socketMode: '0600',
         auth: { secrets: {}, unix: false, timeoutMs: 5000 }, maxAgents: 1024, maxActiveFlowletsPerAgent: 1024, maxEventsPerSecond: 20000,

@@ -100,14 +100,6 @@ describe('enforcement: fca priority classes', () => {
     expect(fcaUnrankedThresholds(4, DEFAULT_DSCP_MAP)).to.deep.equal({ thresholdsBytes: [], dscpByPriority: [46] });
   });
 
-  it('classes at the hosts only: DSCPs of no queue (the switches keep them in best effort), one host band each under the top queue\'s', () => {
-    expect(fcaClassDscps(4, DEFAULT_DSCP_MAP, 'hosts')).to.deep.equal([1, 2, 0]);
-    expect(hostBands(4, DEFAULT_DSCP_MAP, 'hosts')).to.deep.equal([[46, 48], [1], [2]]);
-    const mapped = new Set(Object.values(DEFAULT_DSCP_MAP).flat());
-    expect(fcaClassDscps(4, DEFAULT_DSCP_MAP, 'hosts').every((d) => !mapped.has(d)), 'no data class in a switch queue').to.equal(true);
-    expect(fcaClassDscps(2, DEFAULT_DSCP_MAP, 'hosts')).to.deep.equal([0]);
-  });
-
   it('host bands: an HTB class per band with its prio, one dsfield filter per DSCP, the default class last', () => {
     const lines = bandLines('h1-eth0', 20e6, [[46], [26]]);
     expect(lines).to.include('class replace dev h1-eth0 parent 1:1 classid 1:ff01 htb rate 1000000bit ceil 20000000bit burst 2500 cburst 2500 quantum 1514 prio 1');
