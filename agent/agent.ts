@@ -41,7 +41,7 @@ import { systemClock, type Clock, type TimerHandle } from '../lib/clock.js';
 import type { Logger } from '../lib/log.js';
 import { AgentChannel } from './channel.js';
 import { PacketCapture } from './capture.js';
-import { FlowletDetector, flowletStart, type DetectorEvent, type FlowDeclaration, type FlowletSource, type LiveFlowlet, type OutgoingPacket } from './detector.js';
+import { FlowletDetector, flowKey, flowletStart, type DetectorEvent, type FlowDeclaration, type FlowletSource, type LiveFlowlet, type OutgoingPacket } from './detector.js';
 import { dscpOfPriority, flowletPriority, OverridePlanner } from './dscp.js';
 import { KernelFlowletTracker, type StartPacket } from './kernel-detector.js';
 import { classifyLines, crossingLines, CROSSED_PREFIX, LIST_LIVE, parseLiveSet, tableLines, teardownLines as nftTeardownLines } from './nft-rules.js';
@@ -201,6 +201,12 @@ export class HostAgent {
   private readonly overrides = new OverridePlanner();
   /** DSCPs the controller asked for, by flowlet id */
   private readonly dscpOverrides = new Map<string, number>();
+  /**
+   * Overrides kept across an idle gap, by flow key: the flowlet ended before its declared message was all
+   * sent, so the next flowlet of the 5-tuple continues it (its `declared` is the carried rest) and keeps the
+   * class the controller gave the message until the controller classes the new flowlet (see {@link ended}).
+   */
+  private readonly held = new Map<string, FiveTuple>();
   /** the strict-priority bands of the default class last installed (welcome.hostBands) */
   private hostBands: readonly (readonly number[])[] | undefined;
   /** 5-tuple of every live flowlet id (an ended flowlet is already gone from the detector) */
@@ -376,6 +382,7 @@ export class HostAgent {
     if (this.stopped) return;
     const now = this.deps.nowEpochUs();
     this.handle(this.detector.tick(now));
+    if (this.held.size > 0) this.applyNft(this.sweepHeld());
     this.write(this.tenantPlan.sweep(this.deps.clock.now()));
     if (this.kernel) this.maybePoll(now);
   }
@@ -429,6 +436,7 @@ export class HostAgent {
     const nft = this.deps.nft;
     if (!nft) return;
     this.overrides.reset();
+    this.held.clear();
     if (this.kernel) this.crossingBytes = this.detector.options.smallFlowletBytes;
     const r = await nft.run(tableLines({
       idleGapMs: this.gapMs,
@@ -485,7 +493,10 @@ export class HostAgent {
     const n = this.tcPlan.all().length + this.tenantPlan.limits().length;
     this.deps.tc.write([...this.tcPlan.clearAll(), ...this.tenantPlan.clearAll()]);
     this.dscpOverrides.clear();
+    const heldLines = [...this.held.values()].flatMap((h) => this.overrides.unmark(h));
+    this.held.clear();
     this.enter('fallback');
+    this.applyNft(heldLines);
     this.remarkAll();
     this.deps.log.warn({ event: 'fallback_entered', limitsRemoved: n }, `controller still unreachable: removed all ${n} rate limit(s) (plain TCP)`);
   }
@@ -577,8 +588,29 @@ export class HostAgent {
     this.flowOf.delete(e.id);
     if (flow) this.tenantPlan.release(steerKeyOf(flow), e.id, this.deps.clock.now());
     this.deps.events.addEnd(e);
-    if (flow && !this.detector.flowlets().some((f) => sameFlow(f.flow, flow))) return this.overrides.unmark(flow);
-    return [];
+    if (!flow || this.detector.flowlets().some((f) => sameFlow(f.flow, flow))) return [];
+    // A flowlet that ends before its declared message is all sent (a TCP stall: a timeout, a lower
+    // priority class starved by strict priority, a paused sender) keeps its class for the message's next
+    // flowlet. Unmarked, the next packets would ride the top class ahead of the flow's own packets still
+    // queued in its class (reordering: spurious fast retransmits) and ahead of every ranked transfer,
+    // until the controller classes the new flowlet again.
+    if (this.detector.carriedFor(flow) && this.overrides.dscpOf(flow) !== undefined) {
+      this.held.set(flowKey(flow), flow);
+      return [];
+    }
+    return this.overrides.unmark(flow);
+  }
+
+  /** Held overrides whose message's rest expired unused: removed (a flowlet of the 5-tuple now live decides its own). */
+  private sweepHeld(): string[] {
+    const out: string[] = [];
+    for (const [key, flow] of this.held) {
+      const live = this.detector.flowlets().some((f) => sameFlow(f.flow, flow));
+      if (!live && this.detector.carriedFor(flow)) continue;
+      this.held.delete(key);
+      if (!live) out.push(...this.overrides.unmark(flow));
+    }
+    return out;
   }
 
   /**
@@ -633,6 +665,9 @@ export class HostAgent {
     const declared = this.thresholds && this.thresholds.dscpByPriority.length > 1 && d && (d.deadlineMs !== undefined || d.sizeBytes !== undefined)
       ? dscpOfPriority(flowletPriority({ ...d, bytes: f.bytes }, this.thresholds), this.thresholds) : undefined;
     const dscp = this.dscpOverrides.get(f.id) ?? declared;
+    this.held.delete(flowKey(f.flow));
+    // a flowlet that continues a declared message keeps the message's class until the controller sends one
+    if (dscp === undefined && this.detector.isRest(f.declared) && this.overrides.dscpOf(f.flow) !== undefined) return [];
     return dscp === undefined ? this.overrides.unmark(f.flow) : this.overrides.mark(f.flow, dscp);
   }
 

@@ -87,6 +87,10 @@ export interface FlowletSource {
   declare(d: FlowDeclaration, nowUs: number): DetectorEvent[];
   /** declarations not yet attached */
   pendingDeclarations(): readonly FlowDeclaration[];
+  /** the rest of `flow`'s declared message waiting for its next flowlet, if any */
+  carriedFor(flow: FiveTuple): FlowDeclaration | undefined;
+  /** whether `d` (a flowlet's `declared`) is the carried rest of a message an earlier flowlet began */
+  isRest(d: FlowDeclaration | undefined): boolean;
   /** periodic work at `nowUs` (µs epoch) */
   tick(nowUs: number): DetectorEvent[];
   flowlets(): LiveFlowlet[];
@@ -163,6 +167,8 @@ export abstract class DeclaringSource {
   protected pending: PendingDeclaration[] = [];
   /** 5-tuple key → the rest of a declared message whose flowlet ended before the message did */
   protected carried = new Map<string, PendingDeclaration>();
+  /** every carried rest made (a flowlet whose `declared` is one continues a message) */
+  private readonly rests = new WeakSet<FlowDeclaration>();
   protected nextId = 1;
 
   constructor(opts: Partial<DetectorOptions> = {}) {
@@ -241,6 +247,14 @@ export abstract class DeclaringSource {
     return [...this.carried.values()].map((p) => p.d);
   }
 
+  carriedFor(flow: FiveTuple): FlowDeclaration | undefined {
+    return this.carried.get(flowKey(flow))?.d;
+  }
+
+  isRest(d: FlowDeclaration | undefined): boolean {
+    return d !== undefined && this.rests.has(d);
+  }
+
   /** Drops the declarations (and carried rests) older than `declarationTtlMs` at `nowUs`. */
   protected expireDeclarations(nowUs: number): void {
     const ttlUs = this.opts.declarationTtlMs * 1000;
@@ -270,7 +284,9 @@ export abstract class DeclaringSource {
     const key = flowKey(flow);
     this.carried.delete(key);
     if (this.carried.size >= this.opts.maxFlowlets) this.carried.delete(this.carried.keys().next().value!);
-    this.carried.set(key, { d: { ...declared, sport: flow.sport, sizeBytes: left }, atUs: nowUs });
+    const rest: FlowDeclaration = { ...declared, sport: flow.sport, sizeBytes: left };
+    this.rests.add(rest);
+    this.carried.set(key, { d: rest, atUs: nowUs });
   }
 }
 

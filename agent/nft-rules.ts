@@ -24,7 +24,8 @@
  *     chain classify  PIAS demotion by the bytes the message has sent, threshold by threshold from the
  *                     largest: `update @sentI { 5-tuple quota over T_I bytes } goto dscp…`
  *     chain ack       segments without payload: the top class (see {@link ACK_POLICY})
- *     chain output    hook output, priority mangle: the order above
+ *     chain output    hook output, priority mangle: the order above; loopback packets are skipped (the
+ *                     local API's own connections are not flowlets of the host's link)
  *
  * PIAS (Bai et al., NSDI 2015, §3–§4) tags packets at the end host in the kernel by the bytes the flow has
  * sent, and counts a persistent connection's bytes afresh once it has been idle (a message on a kept-alive
@@ -189,6 +190,9 @@ export function tableLines(o: NftTableOptions): string[] {
     `add chain ${T} classify`,
     `add chain ${T} ack`,
     `add chain ${T} output { type filter hook output priority mangle ; policy accept ; }`,
+    // loopback (an application declaring its flows to the local API, the agent's own sockets) is neither
+    // shaped nor reported: each such connection would be a flowlet start woken up for and rejected upstream
+    `add rule ${T} output oifname "lo" accept`,
     `add rule ${T} output meta l4proto != { tcp, udp } accept`,
     `add rule ${T} output meta l4proto tcp tcp doff . ip length @nopayload jump ack`,
   ];

@@ -89,17 +89,28 @@ export function bandClass(b: number): string {
 }
 
 /**
+ * Guaranteed share of the link of every host band, and of the default class under bands: what a band
+ * starved by the ones above still sends. 5%, not the switches' 1%: in a shuffle every transfer of one
+ * direction leaves through the same senders, so the host band is where a lower class waits; a TCP flow that
+ * gets no packet out for a retransmission timeout (≥ 200 ms) collapses to one segment even though its
+ * packets wait in the host queue (Linux enters loss recovery and only defers the retransmission), and
+ * restarts from slow start when its turn comes. 5% of 20 Mbit/s is ≈ 85 full segments a second shared by
+ * a band's flows: enough to keep a few flows' acknowledgements coming within their timeout.
+ */
+export const BAND_MIN_SHARE = 0.05;
+
+/**
  * Strict priority by DSCP for unlimited traffic (this kernel has no `sch_prio`; HTB's own `prio` does it,
- * as the switches' linux-htb queues do): one class per entry of `bands` under the link class, each with a
- * 1% guaranteed rate, the link as ceil and HTB `prio` b (lower borrows first), a u32 `ip dsfield` filter
+ * as the switches' linux-htb queues do): one class per entry of `bands` under the link class, each with
+ * {@link BAND_MIN_SHARE} of the link guaranteed, the link as ceil and HTB `prio` b (lower borrows first), a u32 `ip dsfield` filter
  * per DSCP (pref {@link BAND_FILTER_PRIO}, after the flowlet filters), and the default class 1:ffff
- * (every other DSCP) changed to the same 1% rate and the lowest prio. Re-installing first deletes the
+ * (every other DSCP) changed to the same guaranteed rate and the lowest prio. Re-installing first deletes the
  * band filters (harmless under `tc -force` when there are none).
  * @param bands DSCPs per band, highest priority first (at most 7 bands)
  */
 export function bandLines(dev: string, linkRateBps: number, bands: readonly (readonly number[])[]): string[] {
   const n = Math.min(bands.length, 7);
-  const min = Math.max(8000, Math.round(linkRateBps / 100));
+  const min = Math.max(8000, Math.round(linkRateBps * BAND_MIN_SHARE));
   const b = burstBytes(linkRateBps);
   const params = (prio: number): string =>
     `htb rate ${rateArg(min)} ceil ${rateArg(linkRateBps)} burst ${b} cburst ${b} quantum ${CLASS_QUANTUM_BYTES} prio ${prio}`;

@@ -12,7 +12,7 @@
  * A flowlet's end sends no clear: the agent removed its limit itself when it ended the flowlet.
  *
  * Under `fca` with `fcaClassDscps` set (`enforcement.fcaEnforce: priority`), no rates are enforced: each
- * allocated flowlet gets its transfer's priority class (fca-classes.ts; FCA §4.2, Aalo SIGCOMM 2015) as a
+ * allocated flowlet gets its transfer's priority class among the transfers sharing its links (fca-classes.ts; FCA §4.2, Aalo SIGCOMM 2015) as a
  * DSCP with an unlimited rate ({@link UNLIMITED_BPS}: the agent keeps no HTB class for it), pushed only when
  * the flowlet's class changes.
  */
@@ -86,7 +86,7 @@ function classEffects(
   classDscps: readonly number[], flowlets: Iterable<Flowlet>, agents: ReadonlyMap<string, Agent>, nowMs: number, out: EnforcementEffect[],
 ): number {
   const live = [...flowlets].filter((f) => f.state === 'allocated');
-  const dscpOf = fcaClassDscpOf(live.map((f) => ({ id: f.key, transferId: f.transferId, remainingBytes: remainingPayloadBytes(f) })), classDscps);
+  const dscpOf = fcaClassDscpOf(live.map((f) => ({ id: f.key, transferId: f.transferId, remainingBytes: remainingPayloadBytes(f), links: f.path?.links, currentDscp: f.agentDscp })), classDscps);
   const sets = new Map<string, RatesMsg['set'][number][]>();
   for (const f of live) {
     const dscp = dscpOf.get(f.key)!;

@@ -6,7 +6,12 @@
  *
  *   {"ev":"ready", "host", "port", "atUs"}
  *   {"ev":"start", "id", "atUs", "sport", "lagUs", "conn": "fresh"|"kept"}     sender: the flow starts
- *   {"ev":"declared", "id", "atUs"} / {"ev":"declareError", "id", "message"}    sender: agent local API
+ *   {"ev":"declareError", "id", "message"}                                      sender: the declaration datagram failed
+ *   {"ev":"connected", "id", "atUs"}                                            sender: a fresh connection is up
+ *   {"ev":"tcp", "atUs", "final", "counters": {...}, "qdiscs"?: [...]}         this host's TCP counters (its network
+ *                                                                              namespace's /proc/net/snmp and netstat:
+ *                                                                              retransmissions, timeouts), at ready and at
+ *                                                                              exit, then with every qdisc's packets and drops
  *   {"ev":"end", "id", "atUs", "bytes"}                                         receiver: all S bytes in
  *   {"ev":"rx", "atUs", "byTenant": {tenant: bytes}}                            receiver: bytes of each tenant's
  *                                                                              flows received in the last
@@ -21,15 +26,16 @@
  * (source, destination) pair keeps a pool of open connections and a flow takes an idle one (PIAS's
  * testbed generator), opening another only when all are busy; a connection is busy until the receiver's
  * one-byte answer says the flow is all in (so a flow never waits behind the unacknowledged tail of the
- * previous one). With `declare`, each flow is declared to the host agent's local API (POST
- * /api/v1/flows: size, transfer id, tenant, source port) as it starts: the request is written out before
- * the first byte, but its answer is not awaited (a declaration the agent reads after the flow's first packet
- * attaches to its live flowlet, agent/detector.ts).
+ * previous one). With `agentApi`, each flow is declared to the host agent's local API as it starts (a
+ * UDP datagram to its port carrying the POST /api/v1/flows body: size, transfer id, tenant, source port),
+ * sent before the first byte; there is no answer (a declaration the agent reads after the flow's first
+ * packet attaches to its live flowlet, agent/detector.ts).
  * SIGTERM/SIGINT: closes every socket, flushes the log and exits 0.
  */
 import type { Command } from 'commander';
 import { createWriteStream, readFileSync } from 'node:fs';
-import http from 'node:http';
+import { execFile } from 'node:child_process';
+import dgram from 'node:dgram';
 import net from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { encodeHeader, FlowReceiver, HEADER_BYTES } from '../../experiment/traffic-protocol.js';
@@ -59,6 +65,59 @@ const nowUs = (): number => Math.round((performance.timeOrigin + performance.now
 const ZEROS = Buffer.alloc(64 * 1024);
 /** The receiver's one-byte answer when a flow's last byte is in. */
 const ACK = Buffer.from([1]);
+
+/** TCP counters of this process's network namespace worth a look after a run (names as in /proc/net/{snmp,netstat}). */
+export const TCP_COUNTERS = ['Tcp.RetransSegs', 'Tcp.OutSegs', 'TcpExt.TCPTimeouts', 'TcpExt.TCPSynRetrans', 'TcpExt.TCPLossProbes',
+  'TcpExt.TCPFastRetrans', 'TcpExt.TCPSpuriousRTOs', 'TcpExt.TCPLostRetransmit', 'TcpExt.TCPDSACKRecv', 'TcpExt.TCPDSACKOldSent',
+  'TcpExt.TCPSACKReorder', 'TcpExt.TCPTSReorder', 'TcpExt.TCPDSACKUndo', 'TcpExt.TCPLossUndo', 'TcpExt.TCPOFOQueue', 'TcpExt.TCPRcvQDrop',
+  'TcpExt.TCPBacklogDrop', 'TcpExt.ListenDrops', 'TcpExt.TCPRenoReorder', 'TcpExt.TCPSlowStartRetrans'] as const;
+
+/**
+ * The {@link TCP_COUNTERS} from /proc/net/snmp and /proc/net/netstat text (pairs of lines: `Proto: names…` then
+ * `Proto: values…`); absent counters are left out.
+ */
+export function tcpCounters(...texts: string[]): Record<string, number> {
+  const all = new Map<string, number>();
+  for (const text of texts) {
+    const lines = text.split('\n');
+    for (let i = 0; i + 1 < lines.length; i += 2) {
+      const names = lines[i]!.trim().split(/\s+/);
+      const values = lines[i + 1]!.trim().split(/\s+/);
+      const proto = names[0]?.replace(/:$/, '');
+      if (!proto || values[0] !== names[0]) continue;
+      for (let j = 1; j < names.length; j++) all.set(`${proto}.${names[j]}`, Number(values[j]));
+    }
+  }
+  const out: Record<string, number> = {};
+  for (const k of TCP_COUNTERS) {
+    const v = all.get(k);
+    if (v !== undefined && Number.isFinite(v)) out[k] = v;
+  }
+  return out;
+}
+
+/** Every qdisc of this host with its counters (`tc -s -j qdisc show`: drops per band at the host's egress); [] without tc. */
+function qdiscStats(): Promise<unknown[]> {
+  return new Promise((res) => {
+    execFile('tc', ['-s', '-j', 'qdisc', 'show'], { timeout: 2000 }, (err, stdout) => {
+      if (err) return res([]);
+      try {
+        const all = JSON.parse(stdout) as { dev?: string; kind?: string; handle?: string; parent?: string; packets?: number; drops?: number; overlimits?: number; requeues?: number }[];
+        res(all.filter((q) => q.dev !== 'lo').map((q) => ({ dev: q.dev, kind: q.kind, handle: q.handle, parent: q.parent, packets: q.packets, drops: q.drops })));
+      } catch {
+        res([]);
+      }
+    });
+  });
+}
+
+function readTcpCounters(): Record<string, number> {
+  try {
+    return tcpCounters(readFileSync('/proc/net/snmp', 'utf8'), readFileSync('/proc/net/netstat', 'utf8'));
+  } catch {
+    return {};
+  }
+}
 
 /** Runs the traffic process until `until` resolves (default: SIGTERM/SIGINT). */
 export async function runTraffic(opts: { plan: TrafficPlan; host: string; out: string }, until?: Promise<unknown>): Promise<number> {
@@ -104,6 +163,7 @@ export async function runTraffic(opts: { plan: TrafficPlan; host: string; out: s
     server.listen(plan.port, '0.0.0.0', () => res());
   });
   emit({ ev: 'ready', host, port: plan.port, atUs: nowUs() });
+  emit({ ev: 'tcp', atUs: nowUs(), final: false, counters: readTcpCounters() });
 
   // kept-alive pools: dst → idle connections
   const idle = new Map<string, net.Socket[]>();
@@ -161,31 +221,24 @@ export async function runTraffic(opts: { plan: TrafficPlan; host: string; out: s
     s.on('close', done);
   });
 
-  // node:http with kept-alive sockets, not fetch: a declaration costs the sender a fraction of undici's CPU
-  const declareAgent = new http.Agent({ keepAlive: true, maxSockets: 4 });
   /**
-   * Declares `f` (source port `sport`) to the agent; resolves once the request is written out (not
-   * answered), so the agent usually reads it before the flow's first packet, at the cost of no round trip.
+   * Declares `f` (source port `sport`) to the agent: one UDP datagram to the local API's port (agent/local-api.ts),
+   * no answer; resolves once the datagram is handed to the kernel, so the agent usually reads it before the
+   * flow's first packet (one read late attaches to the live flowlet). An HTTP request per flow cost the
+   * agent a fastify request and response each (its answer p50 7.8 ms on the shuffle's busy hosts).
    */
+  const declareTo = plan.agentApi ? new URL(plan.agentApi) : undefined;
+  const declareSock = declareTo ? dgram.createSocket('udp4') : undefined;
+  declareSock?.on('error', () => undefined);
+  declareSock?.unref();
   const declare = (f: TrafficPlan['flows'][number], sport: number): Promise<void> => new Promise((sent) => {
-    if (!plan.agentApi) return sent();
+    if (!declareSock || !declareTo) return sent();
     const body = JSON.stringify({ dst: plan.hosts[f.dst], dport: plan.port, sport, sizeBytes: f.sizeBytes,
       ...(f.transfer ? { transferId: f.transfer } : {}), ...(f.tenant ? { tenant: f.tenant } : {}) });
-    const req = http.request(`${plan.agentApi}/api/v1/flows`, {
-      method: 'POST', agent: declareAgent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
-    }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => {
-        if (res.statusCode === 201) emit({ ev: 'declared', id: f.id, atUs: nowUs() });
-        else emit({ ev: 'declareError', id: f.id, message: `${res.statusCode} ${Buffer.concat(chunks).toString('utf8').slice(0, 200)}` });
-      });
-    });
-    req.on('error', (e) => {
-      emit({ ev: 'declareError', id: f.id, message: e.message });
+    declareSock.send(body, Number(declareTo.port), declareTo.hostname, (err) => {
+      if (err) emit({ ev: 'declareError', id: f.id, message: err.message });
       sent();
     });
-    req.end(body, () => sent());
   });
 
   const startFlow = async (f: TrafficPlan['flows'][number], scheduledUs: number): Promise<void> => {
@@ -196,6 +249,7 @@ export async function runTraffic(opts: { plan: TrafficPlan; host: string; out: s
         emit({ ev: 'start', id: f.id, atUs, sport, lagUs: atUs - scheduledUs, conn: 'fresh' });
         await declare(f, sport); // written, not answered: a declaration read late attaches to the live flowlet
         const s = await connect(f.dst, sport);
+        emit({ ev: 'connected', id: f.id, atUs: nowUs() });
         if (s.localPort !== sport) emit({ ev: 'sport', id: f.id, sport: s.localPort });
         await write(s, f.id, f.sizeBytes);
         s.end();
@@ -210,7 +264,10 @@ export async function runTraffic(opts: { plan: TrafficPlan; host: string; out: s
         const sport = s?.localPort ?? nextPort++;
         emit({ ev: 'start', id: f.id, atUs, sport, lagUs: atUs - scheduledUs, conn: s ? 'kept' : 'fresh' });
         await declare(f, sport); // written, not answered: a declaration read late attaches to the live flowlet
-        s ??= await connect(f.dst, sport);
+        if (!s) {
+          s = await connect(f.dst, sport);
+          emit({ ev: 'connected', id: f.id, atUs: nowUs() });
+        }
         const acked = ackOf(s);
         await write(s, f.id, f.sizeBytes);
         await acked;
@@ -240,8 +297,9 @@ export async function runTraffic(opts: { plan: TrafficPlan; host: string; out: s
   await sending;
   if (rxTimer) clearInterval(rxTimer);
   flushReceived();
+  emit({ ev: 'tcp', atUs: nowUs(), final: true, counters: readTcpCounters(), qdiscs: await qdiscStats() });
   server.close();
-  declareAgent.destroy();
+  declareSock?.close();
   for (const s of sockets) s.destroy();
   await new Promise<void>((res) => log.end(() => res()));
   return 0;

@@ -122,6 +122,40 @@ describe('agent: orchestrator on a fake clock', () => {
     expect(s.nftBatches.flat().join('\n')).to.contain('goto dscp26');
   });
 
+  it('a flowlet that ends before its declared message is sent keeps its controller class for the message\'s next flowlet; a new message starts unclassed', async () => {
+    const s = setup();
+    await s.agent.start();
+    s.agent.channelUp(WELCOME);
+    s.agent.message({ ...WELCOME, thresholds: { thresholdsBytes: [], dscpByPriority: [46] } });
+    s.agent.declare({ ...F, sizeBytes: 100_000, transferId: 't1' });
+    s.send(10); // 14,480 of 100,000 bytes
+    s.agent.message({ type: 'rates', seq: 1, set: [{ id: 'f1', rateBps: 1e12, dscp: 10 }], clear: [] });
+    const mark = 'add element ip rivulet classes { 10.0.0.1 . 10.0.0.2 . 6 . 40000 . 5001 : goto dscp10 }';
+    const unmark = 'delete element ip rivulet classes { 10.0.0.1 . 10.0.0.2 . 6 . 40000 . 5001 }';
+    expect(s.nftBatches.flat()).to.include(mark);
+    // a stall longer than the idle gap (a starved class, a timeout): the flowlet ends, its class stays
+    s.clock.advance(300);
+    s.agent.tick();
+    expect(s.events.ends.map((e) => e.id)).to.deep.equal(['f1']);
+    expect(s.nftBatches.flat(), 'class kept across the gap').to.not.include(unmark);
+    // the message goes on: the next flowlet carries the rest and rides the same class until the controller says otherwise
+    s.send(5);
+    expect(s.events.starts.at(-1)).to.deep.include({ id: 'f2', transferId: 't1' });
+    expect(s.nftBatches.flat(), 'no move to the top class').to.not.include(unmark);
+    expect(s.agent.flowlets()[0]).to.include({ dscp: 10 });
+    s.agent.message({ type: 'rates', seq: 2, set: [{ id: 'f2', rateBps: 1e12, dscp: 26 }], clear: [] });
+    expect(s.agent.flowlets()[0]).to.include({ dscp: 26 });
+    // the rest is sent (100,000 bytes in all); after the gap the override goes
+    s.send(60);
+    s.clock.advance(300);
+    s.agent.tick();
+    expect(s.nftBatches.flat()).to.include(unmark);
+    // a new message on the kept-alive connection starts without a class (top, unranked)
+    s.agent.declare({ ...F, sizeBytes: 5_000, transferId: 't2' });
+    s.send(2);
+    expect(s.agent.flowlets()[0]).to.include({ dscp: null });
+  });
+
   it('one class only (fca by priority): a declared size needs no per-flow override, the classify chain marks it', async () => {
     const s = setup();
     await s.agent.start();

@@ -1,7 +1,8 @@
 /**
  * agent/capture.ts (tcpdump argv; parsed frames → the detector's packets, snap-truncated frames sized
  * from the IP header; a pcap stream read from a stand-in for tcpdump) and
- * agent/local-api.ts (declarations validated with 400s naming the field; flowlets and health).
+ * agent/local-api.ts (declarations validated with 400s naming the field; the same declarations as UDP
+ * datagrams of JSON lines; flowlets and health).
  */
 import { expect } from 'chai';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -13,7 +14,8 @@ import { quietLogger } from '../../../lib/log.js';
 import { PacketCapture, tcpdumpArgs, toOutgoing } from '../../../agent/capture.js';
 import type { OutgoingPacket } from '../../../agent/detector.js';
 import { HostAgent } from '../../../agent/agent.js';
-import { buildLocalApi } from '../../../agent/local-api.js';
+import { createSocket } from 'node:dgram';
+import { buildLocalApi, MAX_DATAGRAM_DECLARATIONS, parseDatagram, startLocalApi } from '../../../agent/local-api.js';
 import { buildPcap, ethTcpFrame } from '../../../testing/pcap-builder.js';
 import { pollUntil } from '../../../testing/until.js';
 
@@ -97,5 +99,39 @@ describe('agent: local API', () => {
     const h = (await app.inject({ url: '/api/v1/health' })).json();
     expect(h).to.include({ agentId: 'h1', connected: false, state: 'connecting', lastRatesSeq: null, marking: 'off' });
     await app.close();
+  });
+
+  it('declarations as datagrams: JSON lines to the same port over UDP, each checked like a POST body; no answer', async function () {
+    this.timeout(10000);
+    const { agent } = make();
+    const api = await startLocalApi({ agent, port: 0, log: quietLogger() });
+    const port = Number(new URL(api.url).port);
+    const sock = createSocket('udp4');
+    try {
+      const send = (text: string): Promise<void> => new Promise((res, rej) => sock.send(text, port, '127.0.0.1', (e) => (e ? rej(e) : res())));
+      await send(JSON.stringify({ dst: '10.0.0.2', dport: 5001, sport: 1234, sizeBytes: 2e6, transferId: 't1' }) + '\n'
+        + JSON.stringify({ dst: '10.0.0.3', dport: 5001, sizeBytes: 1 }));
+      await send('{"dst":"10.0.0.2","dport":"80"}\nnot json');
+      await pollUntil('3 lines read', () => api.datagrams.declared + api.datagrams.rejected >= 4, { timeoutMs: 5000, everyMs: 10 }).catch(() => undefined);
+      expect(api.datagrams).to.deep.equal({ declared: 2, rejected: 2 });
+      expect(agent.detector.pendingDeclarations()).to.deep.equal([
+        { dst: '10.0.0.2', dport: 5001, proto: 6, sport: 1234, sizeBytes: 2e6, transferId: 't1' },
+        { dst: '10.0.0.3', dport: 5001, proto: 6, sizeBytes: 1 },
+      ]);
+      // the HTTP route still answers on the same port
+      const r = await fetch(`${api.url}/api/v1/health`);
+      expect(r.status).to.equal(200);
+    } finally {
+      sock.close();
+      await api.close();
+    }
+  });
+
+  it('a datagram: bad lines named, at most MAX_DATAGRAM_DECLARATIONS declarations', () => {
+    const line = JSON.stringify({ dst: '10.0.0.2', dport: 80 });
+    const r = parseDatagram(Buffer.from(Array.from({ length: MAX_DATAGRAM_DECLARATIONS + 3 }, () => line).join('\n')));
+    expect(r.declarations).to.have.length(MAX_DATAGRAM_DECLARATIONS);
+    expect(r.rejected).to.deep.equal([`more than ${MAX_DATAGRAM_DECLARATIONS} declarations in one datagram`]);
+    expect(parseDatagram(Buffer.from('{"dst":"10.0.0.2","dport":80,"color":1}\n[1]\n\n')).rejected).to.have.length(2);
   });
 });

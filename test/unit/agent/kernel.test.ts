@@ -58,6 +58,7 @@ describe('agent: nftables table (in-kernel detection and PIAS classes)', () => {
     expect(text).to.contain('add set ip rivulet live { typeof ip saddr . ip daddr . meta l4proto . th sport . th dport ; size 1000 ; flags dynamic,timeout ; timeout 100ms ; counter ; }');
     const rules = lines.filter((l) => l.startsWith('add rule ip rivulet output '));
     expect(rules.map((r) => r.replace('add rule ip rivulet output ', ''))).to.deep.equal([
+      'oifname "lo" accept',
       'meta l4proto != { tcp, udp } accept',
       'meta l4proto tcp tcp doff . ip length @nopayload jump ack',
       'ip saddr . ip daddr . meta l4proto . th sport . th dport != @live limit rate 2000/second burst 200 packets log group 7 snaplen 80 queue-threshold 1',
