@@ -147,6 +147,12 @@ for i in range(${n}): s.sendto(b"x"*972,("10.99.0.2",5001))`);
     await new Promise((res) => setTimeout(res, 2500));
     send(4);
     expect([classBytes(46), classBytes(0)], 'after the gap: a new message, on top again').to.deep.equal([6000, 5000]);
+    // traffic inside the host (the agent's local API on 127.0.0.1) is left alone: not marked, not a flowlet
+    inNs('ip', 'link', 'set', 'lo', 'up');
+    inNs('python3', '-c', `import socket
+s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)
+for i in range(4): s.sendto(b"x"*972,("127.0.0.1",5001))`);
+    expect([classBytes(46), classBytes(0)], 'loopback: no class counted it').to.deep.equal([6000, 5000]);
     await nft.run(teardownLines());
   });
 });
