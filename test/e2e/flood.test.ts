@@ -1,37 +1,42 @@
 /**
  * Control plane under a packet-in flood, on Mininet 2 spines × 2 leaves × 2 hosts (OVS userspace datapath)
- * driven by Rivulet in-process. One host (on leaf 1) sends 20,000 new UDP flows per second for 10 s
+ * driven by `rivulet controller` in its own process, as an operator runs it (so its event loop, heap and
+ * RSS are the controller's alone, and the REST API is sampled from outside). One host (on leaf 1) sends 20,000 new UDP flows per second for 10 s
  * (mininet/flood.py, raw frames, seeded), once to a known host and once to random addresses. Meanwhile:
  *
  * - every fabric link stays in /api/v1/links (sampled every 200 ms);
- * - GET /api/v1/health answers with p99 ≤ 200 ms (sampled every 50 ms; the target is 100 ms, not met reliably);
+ * - GET /api/v1/health answers with p99 ≤ 200 ms (sampled every 50 ms; the target is 100 ms, measured 45–68
+ *   ms, on this two-core machine where OVS's datapath takes a core handling the flood);
  * - pings between two other hosts on different leaves (every 100 ms): ≥ 99% answered during the flood,
  *   100% in the 2 s after it;
- * - the process grows by at most 150 MB during the flood (the controller runs in this test process beside
- *   mocha, the Mininet driver and the suite's earlier tests, so its own RSS cannot be isolated), the flow
- *   entries per switch ≤
- *   routing.maxRoutesPerSwitch + the controller's fixed entries;
+ * - the controller's RSS stays ≤ 200 MB (read from /proc while the flood runs), the flow entries per
+ *   switch ≤ routing.maxRoutesPerSwitch + the controller's fixed entries;
  * - within 3 s of the flood's end the dropped counters stop growing (back to normal; the target is 2 s,
  *   measured 1.4–2.2 s);
  * - a new flow is charged once, at its ingress: IPv4 packet-ins are dropped at the flooding port only, and
- *   that port admits burst + rate × duration of its budget (the count that repeats from run to run).
+ *   that port admits burst + rate × duration of its budget (the count that repeats from run to run), as
+ *   GET /api/v1/packet-ins reports them.
  *
  * Every figure is printed on a `[measure]` line. Root, Open vSwitch and Mininet needed (skipped otherwise,
  * a failure under CI=true).
  */
 import { expect } from 'chai';
-import { readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { getJson, mininetUnavailable, MininetFabric, repoRoot, type MnHost } from '../../testing/mininet.js';
+import { getJson, mininetUnavailable, MininetFabric, repoRoot, startControllerCli, type CliController, type MnHost } from '../../testing/mininet.js';
 import { waitUntil } from '../../testing/until.js';
-import { startTestController, type TestController } from '../../testing/rivulet.js';
 
 const UNAVAILABLE = mininetUnavailable();
 const FLOOD_PPS = 20_000;
 const FLOOD_S = 10;
 const MAX_ROUTES_PER_SWITCH = 2000;
+/** the packet-in budget of new flows per ingress port, packets/s, and its burst, s (the defaults, written out) */
+const IPV4_PER_PORT_PPS = 500;
+const BURST_S = 1;
+/** the acceptance bound of the controller's resident memory during the flood, MB */
+const MAX_RSS_MB = 200;
 /** entries Rivulet installs besides pinned routes: table-miss, LLDP, unicast ARP per host (4 hosts) and slack */
 const FIXED_ENTRIES = 32;
 
@@ -42,6 +47,24 @@ const p = (xs: readonly number[], q: number): number => {
   return s.length ? s[Math.min(s.length - 1, Math.ceil((q / 100) * s.length) - 1)]! : NaN;
 };
 
+/** GET /api/v1/packet-ins, the parts read here */
+interface PacketIns {
+  readonly dropped: Record<'lldp' | 'arp' | 'ipv4' | 'other', number>;
+  readonly switches: readonly { readonly dpid: string; readonly ports: readonly { readonly port: number; readonly counts: { readonly ipv4: { admitted: number; dropped: number } } }[] }[];
+}
+
+/** Resident set size of process `pid`, bytes (VmRSS of /proc/PID/status). */
+function rssOf(pid: number): number {
+  const m = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) * 1024 : NaN;
+}
+
+/** Pinned routes now: the `rivulet_routes` gauge of GET /metrics (no API prefix). */
+async function routesPinned(api: string): Promise<number> {
+  const text = await (await fetch(new URL('/metrics', api))).text();
+  return Number(/^rivulet_routes (\d+)/m.exec(text)?.[1] ?? NaN);
+}
+
 /** `ping -D` output → answered sequence numbers with their time (s since epoch). */
 function pingReplies(text: string): { seq: number; at: number; rttMs: number }[] {
   const out: { seq: number; at: number; rttMs: number }[] = [];
@@ -51,17 +74,22 @@ function pingReplies(text: string): { seq: number; at: number; rttMs: number }[]
 
 describe('control plane under a packet-in flood (Mininet 2×2×2) @slow', function () {
   this.timeout(600_000);
-  let ctl: TestController | undefined;
+  let ctl: CliController | undefined;
   let fabric: MininetFabric | undefined;
+  let dir: string | undefined;
 
   before(async function () {
     if (UNAVAILABLE) {
       if (process.env['CI'] === 'true') throw new Error(`flood test prerequisites missing: ${UNAVAILABLE}`);
       this.skip();
     }
-    ctl = await startTestController({
-      config: { qos: { enabled: false }, routing: { seed: 14, maxRoutesPerSwitch: MAX_ROUTES_PER_SWITCH }, agents: { socketPath: '' } },
-    });
+    dir = mkdtempSync(join(tmpdir(), 'rivulet-flood-'));
+    const config = join(dir, 'controller.json');
+    writeFileSync(config, JSON.stringify({
+      qos: { enabled: false }, routing: { seed: 14, maxRoutesPerSwitch: MAX_ROUTES_PER_SWITCH }, agents: { socketPath: '' },
+      packetIn: { perPortPps: { ipv4: IPV4_PER_PORT_PPS }, burstS: BURST_S },
+    }));
+    ctl = await startControllerCli({ config, logLevel: process.env['RIVULET_E2E_LOG'] ?? 'warn' });
     fabric = await MininetFabric.start({ spines: 2, leaves: 2, hostsPerLeaf: 2, ofPort: ctl.ofPort });
     await getJson(ctl.api, '/health?waitReadyMs=20000');
     const ping = await fabric.pingall({ timeoutS: 2 });
@@ -73,7 +101,8 @@ describe('control plane under a packet-in flood (Mininet 2×2×2) @slow', functi
   after(async function () {
     this.timeout(180_000);
     await fabric?.stop();
-    await ctl?.close();
+    await ctl?.stop();
+    if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
   for (const mode of ['known', 'random'] as const) {
@@ -87,15 +116,17 @@ describe('control plane under a packet-in flood (Mininet 2×2×2) @slow', functi
       const [victim, pingDst] = leaf2 as [MnHost, MnHost];
       const linksBefore = (await getJson<{ links: unknown[] }>(c.api, '/links')).links.length;
       expect(linksBefore).to.equal(8);
-      const dropped0 = c.controller.packetIns().dropped;
-      const ipv4Ports = (): Map<string, { admitted: number; dropped: number }> => new Map(c.controller.packetIns().switches.flatMap((s) =>
-        [...s.ports].map(([port, counts]) => [`${s.dpid.toString(16)}:${port}`, { ...counts.ipv4 }] as const)));
-      const ports0 = ipv4Ports();
+      const packetIns = (): Promise<PacketIns> => getJson<PacketIns>(c.api, '/packet-ins');
+      const dropped0 = (await packetIns()).dropped;
+      const ipv4Ports = async (): Promise<Map<string, { admitted: number; dropped: number }>> => new Map((await packetIns()).switches.flatMap((s) =>
+        s.ports.map((p) => [`${BigInt(`0x${s.dpid}`).toString(16)}:${p.port}`, { ...p.counts.ipv4 }] as const)));
+      const ports0 = await ipv4Ports();
+      const pid = c.child.pid!;
 
       const pingLog = join(tmpdir(), `rivulet-flood-ping-${process.pid}-${mode}.log`);
       const floodLog = join(tmpdir(), `rivulet-flood-${process.pid}-${mode}.log`);
       const pingCount = (FLOOD_S + 6) * 10; // 1 s before, the flood, 5 s after
-      const rssBefore = process.memoryUsage().rss;
+      const rssBefore = rssOf(pid);
       const pinger = await f.spawn(pingSrc.name, ['ping', '-D', '-i', '0.1', '-W', '1', '-c', String(pingCount), pingDst.ip], pingLog);
       await sleep(1000);
       const target = mode === 'known' ? ['--to', `${victim.mac},${victim.ip}`] : ['--random'];
@@ -106,7 +137,6 @@ describe('control plane under a packet-in flood (Mininet 2×2×2) @slow', functi
       const healthMs: number[] = [];
       const linkCounts: number[] = [];
       let rssMax = 0;
-      let heapMax = 0;
       let maxEntries = 0;
       const t0 = performance.now();
       const sampleHealth = (async () => {
@@ -120,9 +150,7 @@ describe('control plane under a packet-in flood (Mininet 2×2×2) @slow', functi
       const sampleLinks = (async () => {
         while (performance.now() - t0 < FLOOD_S * 1000) {
           linkCounts.push((await getJson<{ links: unknown[] }>(c.api, '/links')).links.length);
-          const mem = process.memoryUsage();
-          rssMax = Math.max(rssMax, mem.rss);
-          heapMax = Math.max(heapMax, mem.heapUsed);
+          rssMax = Math.max(rssMax, rssOf(pid));
           await sleep(200);
         }
       })();
@@ -137,12 +165,12 @@ describe('control plane under a packet-in flood (Mininet 2×2×2) @slow', functi
       const floodEnd = floodStart + FLOOD_S;
 
       // back to normal: the dropped counters stop growing within 2 s of the end
-      const droppedAt = (): number => Object.values(c.controller.packetIns().dropped).reduce((a, b) => a + b, 0);
+      const droppedAt = async (): Promise<number> => Object.values((await packetIns()).dropped).reduce((a, b) => a + b, 0);
       let quietAfterS = NaN;
       await waitUntil(async () => {
-        const a = droppedAt();
+        const a = await droppedAt();
         await sleep(250);
-        const quiet = droppedAt() === a;
+        const quiet = (await droppedAt()) === a;
         if (quiet) quietAfterS = Date.now() / 1000 - floodEnd;
         return quiet;
       }, 15_000, 'dropped counters still growing');
@@ -159,11 +187,11 @@ describe('control plane under a packet-in flood (Mininet 2×2×2) @slow', functi
       const during = replies.filter((r) => r.seq >= seqAt(floodStart) && r.seq < seqAt(floodEnd));
       const afterSeqs = [seqAt(floodEnd + 2), seqAt(floodEnd + 4)];
       const after = replies.filter((r) => r.seq >= afterSeqs[0]! && r.seq < afterSeqs[1]!);
-      const dropped = c.controller.packetIns().dropped;
+      const dropped = (await packetIns()).dropped;
       const droppedDelta = Object.fromEntries(Object.entries(dropped).map(([k, v]) => [k, v - dropped0[k as keyof typeof dropped0]]));
-      measure(mode, `flood ${floodText.trim()}; dropped packet-ins by class ${JSON.stringify(droppedDelta)}; routes now ${c.routes().length}`);
+      measure(mode, `flood ${floodText.trim()}; dropped packet-ins by class ${JSON.stringify(droppedDelta)}; routes now ${await routesPinned(c.api)}`);
       // per port: the flooder's port spends its budget (burst + rate × duration); fabric ports spend none
-      const portDeltas = [...ipv4Ports()].map(([k, v]) => {
+      const portDeltas = [...await ipv4Ports()].map(([k, v]) => {
         const b = ports0.get(k) ?? { admitted: 0, dropped: 0 };
         return { port: k, admitted: v.admitted - b.admitted, dropped: v.dropped - b.dropped };
       }).filter((x) => x.admitted > 0 || x.dropped > 0);
@@ -172,7 +200,7 @@ describe('control plane under a packet-in flood (Mininet 2×2×2) @slow', functi
       measure(mode, `links listed during the flood: min ${Math.min(...linkCounts)} of ${linksBefore} over ${linkCounts.length} samples`);
       measure(mode, `GET /health during the flood: p50 ${p(healthMs, 50).toFixed(1)} ms, p99 ${p(healthMs, 99).toFixed(1)} ms, max ${Math.max(...healthMs).toFixed(1)} ms (${healthMs.length} samples)`);
       measure(mode, `pings ${pingSrc.name} → ${pingDst.name} during: ${during.length}/${sentDuring}, rtt p99 ${p(during.map((r) => r.rttMs), 99).toFixed(1)} ms; 2–4 s after: ${after.length}/${afterSeqs[1]! - afterSeqs[0]!}`);
-      measure(mode, `test process RSS (controller in-process, with mocha and the Mininet driver) ${(rssBefore / 1e6).toFixed(0)} MB before, max ${(rssMax / 1e6).toFixed(0)} MB (V8 heap used max ${(heapMax / 1e6).toFixed(0)} MB); most flow entries on one switch ${maxEntries} (bound ${MAX_ROUTES_PER_SWITCH} + ${FIXED_ENTRIES}); drops stopped ${quietAfterS.toFixed(2)} s after the end`);
+      measure(mode, `controller RSS ${(rssBefore / 1e6).toFixed(0)} MB before, max ${(rssMax / 1e6).toFixed(0)} MB; most flow entries on one switch ${maxEntries} (bound ${MAX_ROUTES_PER_SWITCH} + ${FIXED_ENTRIES}); drops stopped ${quietAfterS.toFixed(2)} s after the end`);
 
       expect(Math.min(...linkCounts), 'every fabric link listed throughout').to.equal(linksBefore);
       expect(portDeltas.filter((x) => x.dropped > 0).map((x) => x.port), 'new-flow packet-ins dropped only at the flooding port')
@@ -180,19 +208,15 @@ describe('control plane under a packet-in flood (Mininet 2×2×2) @slow', functi
       // the accounting that repeats from run to run: each new flow is charged once, at its ingress, so the
       // flooding port admits its bucket (burstS s of the rate) plus the rate over the flood (measured
       // 5499–5514 of 5500 in eight runs); the dropped counts vary with the switch meter and arrival timing
-      const budget = c.config.packetIn.perPortPps.ipv4;
-      const expected = budget * (c.config.packetIn.burstS + FLOOD_S);
+      const expected = IPV4_PER_PORT_PPS * (BURST_S + FLOOD_S);
       expect(ingress.admitted, 'new flows admitted at the flooding port').to.be.within(0.97 * expected, 1.03 * expected);
-      // target p99 ≤ 100 ms: not met reliably (39–95 ms in most runs; 122 and 161 ms with a known destination
-      // in two of four runs alone), the controller sharing this process's event loop with mocha and the Mininet
-      // driver, and the machine's two cores with OVS handling the flood: bounded at 200 ms
+      // target p99 ≤ 100 ms: 45–68 ms in four runs with the controller in its own process (it was 39–161 ms
+      // with the controller inside this test process); the machine's two cores are shared with OVS handling
+      // the flood, so the assertion leaves room: 200 ms (the failure it guards against is seconds)
       expect(p(healthMs, 99), '/health p99 ms').to.be.at.most(200);
       expect(during.length / sentDuring, 'pings answered during the flood').to.be.at.least(0.99);
       expect(after.length, 'pings answered after the flood').to.equal(afterSeqs[1]! - afterSeqs[0]!);
-      // the controller runs in this process beside mocha, the Mininet driver and every earlier test of the
-      // suite (241–265 MB before the flood in a full run): what the flood may add is bounded (growth
-      // measured 40–111 MB alone; the V8 heap in use stays at 61–77 MB — the rest is freed lazily)
-      expect((rssMax - rssBefore) / 1e6, 'RSS growth during the flood, MB').to.be.at.most(150);
+      expect(rssMax / 1e6, 'controller RSS during the flood, MB').to.be.at.most(MAX_RSS_MB);
       expect(maxEntries, 'flow entries per switch').to.be.at.most(MAX_ROUTES_PER_SWITCH + FIXED_ENTRIES);
       // target 2 s; measured 1.5–2.4 s (the new-flow queue and the switches' buffers drain after the flood)
       expect(quietAfterS, 'drops stop within 3 s of the end').to.be.at.most(3);
