@@ -124,7 +124,10 @@ describe('QoS end to end: strict priority by DSCP on controller-shaped links (Mi
     const t0 = top.clientStartedAt;
     const t1 = t0 + 4;
     const beBefore = rateIn(be, be.clientStartedAt + 1.5, t0 - 0.2);
-    const during = wall(top).filter((iv) => iv.from >= t0 + 1 - 1e-6 && iv.to <= t1 + 0.3 && iv.to - iv.from > 0.25);
+    // from 1 s after the top flow's start to before its last interval: the top sender stops at t1, and the
+    // interval that holds its end also holds best effort taking the link back (one fresh-clone run: top 47.1,
+    // BE 5.2 Mbit/s there, every earlier interval BE ≤ 1.3)
+    const during = wall(top).filter((iv) => iv.from >= t0 + 1 - 1e-6 && iv.to <= t1 - 0.1 && iv.to - iv.from > 0.25);
     const duringRows = during.map((iv) => ({ top: iv.bps, be: rateIn(be, iv.from, iv.to) }));
     const beEnd = be.clientStartedAt + Math.max(...be.serverIntervals.map((iv) => iv.end));
     const recovered = wall(be).filter((iv) => iv.from >= t1 + 1 && iv.to <= beEnd && iv.to - iv.from > 0.25);
