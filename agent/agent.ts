@@ -588,7 +588,7 @@ export class HostAgent {
     this.flowOf.delete(e.id);
     if (flow) this.tenantPlan.release(steerKeyOf(flow), e.id, this.deps.clock.now());
     this.deps.events.addEnd(e);
-    if (!flow || this.detector.flowlets().some((f) => sameFlow(f.flow, flow))) return [];
+    if (!flow || this.detector.hasLive(flow)) return [];
     // A flowlet that ends before its declared message is all sent (a TCP stall: a timeout, a lower
     // priority class starved by strict priority, a paused sender) keeps its class for the message's next
     // flowlet. Unmarked, the next packets would ride the top class ahead of the flow's own packets still
@@ -605,7 +605,7 @@ export class HostAgent {
   private sweepHeld(): string[] {
     const out: string[] = [];
     for (const [key, flow] of this.held) {
-      const live = this.detector.flowlets().some((f) => sameFlow(f.flow, flow));
+      const live = this.detector.hasLive(flow);
       if (!live && this.detector.carriedFor(flow)) continue;
       this.held.delete(key);
       if (!live) out.push(...this.overrides.unmark(flow));
@@ -714,10 +714,6 @@ export class HostAgent {
     this.deps.clock.clearTimeout(this.tickTimer);
     this.armTick();
   }
-}
-
-function sameFlow(a: FiveTuple, b: FiveTuple): boolean {
-  return a.src === b.src && a.dst === b.dst && a.proto === b.proto && a.sport === b.sport && a.dport === b.dport;
 }
 
 export interface HostAgentOptions extends AgentConfig {

@@ -95,6 +95,8 @@ export interface FlowletSource {
   tick(nowUs: number): DetectorEvent[];
   flowlets(): LiveFlowlet[];
   byId(id: string): LiveFlowlet | undefined;
+  /** whether a flowlet of `flow` lives now (a look-up by its 5-tuple, no view built) */
+  hasLive(flow: FiveTuple): boolean;
 }
 
 export type DetectorEvent =
@@ -390,6 +392,10 @@ export class FlowletDetector extends DeclaringSource implements FlowletSource {
   /** Live flowlets, oldest first. */
   flowlets(): LiveFlowlet[] {
     return [...this.live.values()].map(view);
+  }
+
+  hasLive(flow: FiveTuple): boolean {
+    return this.live.has(flowKey(flow));
   }
 
   /** A live flowlet by id. */

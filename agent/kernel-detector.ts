@@ -162,6 +162,10 @@ export class KernelFlowletTracker extends DeclaringSource implements FlowletSour
     return [...this.live.values()].map(view);
   }
 
+  hasLive(flow: FiveTuple): boolean {
+    return this.live.has(flowKey(flow));
+  }
+
   byId(id: string): LiveFlowlet | undefined {
     const f = this.ids.get(id);
     return f ? view(f) : undefined;

@@ -25,9 +25,11 @@ describe('agent: flowlet detector', () => {
     expect(start).to.deep.equal({ id: 'f1', flow: A, firstPacketEpochUs: T0, bytes: 1500 });
     expect(d.packet(data(A, T0 + 50_000))).to.deep.equal([]);
     expect(d.tick(T0 + 150_000)).to.deep.equal([]); // idle 100 ms exactly: not longer than the gap
+    expect([d.hasLive(A), d.hasLive({ ...A, sport: A.sport + 1 })]).to.deep.equal([true, false]);
     const end = d.tick(T0 + 150_001);
     expect(end).to.deep.equal([{ type: 'end', end: { id: 'f1', lastPacketEpochUs: T0 + 50_000, bytes: 3000 } }]);
     expect(d.flowlets()).to.have.length(0);
+    expect(d.hasLive(A)).to.equal(false);
   });
 
   it('a packet after the gap ends the old flowlet and starts a new id', () => {

@@ -120,8 +120,10 @@ describe('agent: kernel flowlet tracker', () => {
     expect(k.snapshot(ms(100), ms(101), [el(60_000, 40)])).to.deep.equal([{ type: 'progress', progress: { id: 'f1', bytes: 60_000, atEpochUs: ms(101) } }]);
     expect(k.snapshot(ms(150), ms(151), [el(90_000, 60)])).to.deep.equal([]);
     expect(k.snapshot(ms(650), ms(651), [el(90_001, 61)])).to.deep.equal([{ type: 'progress', progress: { id: 'f1', bytes: 90_001, atEpochUs: ms(651) } }]);
+    expect(k.hasLive(F)).to.equal(true);
     expect(k.snapshot(ms(800), ms(801), [])).to.deep.equal([{ type: 'end', end: { id: 'f1', lastPacketEpochUs: ms(650), bytes: 90_001 } }]);
     expect(k.flowlets()).to.deep.equal([]);
+    expect(k.hasLive(F)).to.equal(false);
   });
 
   it('a start logged while a poll was under way is not ended by that poll', () => {
