@@ -65,7 +65,7 @@ function htbParams(bps: number): string {
  * yields to unlimited traffic within its rate); else a hard limit with HTB's default prio.
  */
 function flowletParams(bps: number, ceilBps: number): string {
-  if (!(rateArg(ceilBps) !== rateArg(bps) && ceilBps > bps)) return htbParams(bps);
+  if (ceilBps <= bps || rateArg(ceilBps) === rateArg(bps)) return htbParams(bps);
   return `htb rate ${rateArg(bps)} ceil ${rateArg(ceilBps)} burst ${burstBytes(bps)} cburst ${burstBytes(ceilBps)} ` +
     `quantum ${CLASS_QUANTUM_BYTES} prio ${FLOWLET_CLASS_PRIO}`;
 }
@@ -132,7 +132,7 @@ export function teardownLines(dev: string): string[] {
 
 /** `class add|change` of limit n at `bps`, borrowing up to `ceilBps` (default `bps`: no borrowing). */
 export function classLine(verb: 'add' | 'change', dev: string, n: number, bps: number, ceilBps = bps): string {
-  return `class ${verb} dev ${dev} parent 1:1 classid 1:${hex(n)} ${flowletParams(bps, Math.max(bps, ceilBps))}`;
+  return `class ${verb} dev ${dev} parent 1:1 classid 1:${hex(n)} ${flowletParams(bps, ceilBps)}`;
 }
 
 /** The u32 filter steering `flow` to class 1:n, with the explicit handle 800::n. */
