@@ -187,15 +187,25 @@ export class Session implements SwitchHandle {
    */
   private write(msg: OutMessage, xid: number): void {
     if (!this.opt.batchWrites) return this.queue.push(encodeMessageAs(msg as OfpMessage, xid));
-    if (!this.turnOpen) {
-      this.turnOut.startOutput();
-      appendMessage(this.turnOut, msg as OfpMessage, xid); // throws before the turn opens: nothing to write
-      this.turnOpen = true;
-    } else appendMessage(this.turnOut, msg as OfpMessage, xid);
-    if (!this.flushQueued) {
-      this.flushQueued = true;
-      setImmediate(this.flushTurn);
-    }
+    this.appendToTurn(msg as OfpMessage, xid);
+    this.scheduleFlush();
+  }
+
+  /**
+   * `msg` encoded into the turn's output, opening it first if this is the turn's first message.
+   * @throws OfpEncodeError (the output keeps what it had; a turn it would have opened stays closed)
+   */
+  private appendToTurn(msg: OfpMessage, xid: number): void {
+    if (!this.turnOpen) this.turnOut.startOutput();
+    appendMessage(this.turnOut, msg, xid);
+    this.turnOpen = true;
+  }
+
+  /** The turn's output is written once the event loop has run this turn's other callbacks. */
+  private scheduleFlush(): void {
+    if (this.flushQueued) return;
+    this.flushQueued = true;
+    setImmediate(this.flushTurn);
   }
 
   /** End of the turn: the turn's shared barrier goes last, then everything is one write. */
@@ -207,14 +217,7 @@ export class Session implements SwitchHandle {
       this.turnOpen = false;
       return;
     }
-    if (b) {
-      const barrier = { type: 'OFPT_BARRIER_REQUEST', xid: b.xid } as OfpMessage;
-      if (!this.turnOpen) {
-        this.turnOut.startOutput();
-        this.turnOpen = true;
-      }
-      appendMessage(this.turnOut, barrier, b.xid);
-    }
+    if (b) this.appendToTurn({ type: 'OFPT_BARRIER_REQUEST', xid: b.xid } as OfpMessage, b.xid);
     this.flushNow();
   };
 
@@ -240,10 +243,7 @@ export class Session implements SwitchHandle {
       (err: unknown) => this.settleTurn(b, err instanceof Error ? err : new Error(String(err))),
     );
     this.turnBarrier = b;
-    if (!this.flushQueued) {
-      this.flushQueued = true;
-      setImmediate(this.flushTurn);
-    }
+    this.scheduleFlush();
     return b;
   }
 
