@@ -141,6 +141,10 @@ export interface FlowletView {
   readonly allocatedBps: number | null;
   /** the rate last pushed to the agent / set on the meter */
   readonly agentRateBps: number | null;
+  /** the ceiling pushed with it: what its class may borrow up to at its host (work-conserving enforcement); null: none, the rate is a hard limit */
+  readonly agentCeilBps: number | null;
+  /** the priority class (DSCP) pushed to its agent by fca's priority enforcement; null: none pushed */
+  readonly agentDscp: number | null;
   readonly meterRateBps: number | null;
   /** from the agent's successive byte counts */
   readonly measuredBps: number | null;

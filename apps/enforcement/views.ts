@@ -17,6 +17,8 @@ export function flowletView(f: Flowlet, meters: MeterBook, smallFlowletBytes: nu
     bytes: f.bytes, sizeBytes: f.sizeBytes ?? null, transferId: f.transferId ?? null, deadlineMs: f.deadlineMs ?? null,
     allocatedBps: f.state === 'allocated' ? (f.allocatedBps ?? null) : null,
     agentRateBps: f.agentBps ?? null,
+    agentCeilBps: f.agentCeilBps ?? null,
+    agentDscp: f.agentDscp ?? null,
     meterRateBps: (mk !== undefined ? meters.rateBps(mk) : undefined) ?? null,
     measuredBps: f.measuredBps ?? null,
     meterMeasuredBps: mk !== undefined ? (meters.measuredBps(mk) ?? null) : null,

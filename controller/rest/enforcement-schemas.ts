@@ -35,6 +35,8 @@ export const FlowletSchema = Type.Object(
     deadlineMs: NumOrNull('declared deadline'),
     allocatedBps: NumOrNull('the allocator’s latest rate'),
     agentRateBps: NumOrNull('rate last pushed to the agent'),
+    agentCeilBps: NumOrNull('ceiling pushed with it: what it may borrow up to at its host (work-conserving enforcement); null: the rate is a hard limit'),
+    agentDscp: Nullable(Type.Integer({ minimum: 0, maximum: 63, description: 'priority class (DSCP) pushed by fca priority enforcement; null: none' })),
     meterRateBps: NumOrNull('rate of its meter (the pair’s total in hostPair mode)'),
     measuredBps: NumOrNull('from the agent’s successive byte counts'),
     meterMeasuredBps: NumOrNull('from the meter statistics'),

@@ -56,6 +56,9 @@ describe('enforcement core: work-conserving ceilings', () => {
     expect(e.get('h21/c')!.ceilBps).to.equal(undefined);
     near(h.core.flowlet('h11', 'a')!.meterRateBps!, 110e6);
     near(h.core.flowlet('h11', 'b')!.meterRateBps!, 55e6);
+    // GET /api/v1/flowlets shows the ceiling pushed (null where the rate is a hard limit)
+    near(h.core.flowlet('h11', 'a')!.agentCeilBps!, 100e6);
+    expect(h.core.flowlet('h11', 'b')!.agentCeilBps).to.equal(null);
     // off: hard limits only
     const off = new Harness({ policy: 'maxmin', workConserving: false });
     off.pin(A, 1);

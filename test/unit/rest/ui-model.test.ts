@@ -30,7 +30,7 @@ function flowlet(id: string, src: string, links: string[], allocatedBps: number 
   return {
     agentId: 'h1', id, flow: { src, dst: '10.0.2.1', proto: 6, sport: 40000, dport: 5201 }, tenant, weight, state: 'allocated',
     path: { links, hops: [{ dpid: L1, inPort: 3, outPort: 1 }, { dpid: S1, inPort: 1, outPort: 2 }], adopted: false },
-    bytes: 1e6, sizeBytes: null, transferId: null, deadlineMs: null, allocatedBps, agentRateBps: allocatedBps, meterRateBps: null,
+    bytes: 1e6, sizeBytes: null, transferId: null, deadlineMs: null, allocatedBps, agentRateBps: allocatedBps, agentCeilBps: null, agentDscp: null, meterRateBps: null,
     measuredBps, meterMeasuredBps: null, meterKey: null, meterId: null, pathAdopted: false, pending: null, firstPacketEpochUs: 1, reportedEpochUs: 2,
     allocatedEpochUs: 3, agentEnforcedEpochUs: 4, meterEnforcedEpochUs: null, endedEpochUs: null, reactionUs: { agent: 4000, meter: null },
   };
