@@ -112,7 +112,7 @@ export async function startRivulet(opts: RivuletOptions): Promise<Rivulet> {
     ...(config.packetIn.portMeter.enabled ? { reservedMeterIds: config.packetIn.portMeter.maxPortsPerSwitch } : {}),
   });
   const controllerMeter = createControllerMeterApp({ ratePps: controllerMeterRatePps(config.packetIn), log });
-  const portMeter = createPortMeterApp({ ...portMeterSettings(config.packetIn), clock, log });
+  const portMeter = createPortMeterApp({ ...portMeterSettings(config.packetIn, config.routing.priority), clock, log });
   const stopApps = (): void => {
     portMeter.stop();
     void enforcement.stop();

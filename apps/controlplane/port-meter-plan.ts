@@ -1,14 +1,15 @@
 /**
  * Per-port packet-in meters, the pure part: the messages (bytes on the wire are the codec's) and the book
  * of which ingress port of which switch holds one. When a host-facing port overspends its IPv4 packet-in
- * budget in the controller's gate, the switch gets, in table 0 between the table-miss (priority 0) and the
- * pinned routes, an entry `in_port=P, eth_type=IPv4 → meter M_P, output CONTROLLER`, and meter M_P is one
+ * budget in the controller's gate, the switch gets, in table 0, an entry `in_port=P, eth_type=IPv4 →
+ * meter M_P, output CONTROLLER` (above the pinned routes or below them: {@link PortMeterMode}), and meter M_P is one
  * drop band in packets per second (OpenFlow 1.3.5 §7.3.4.5, OFPMF_PKTPS) a little above the port's
  * budget. The flooding host's excess new flows then die in the switch's datapath before they become
  * packet-ins, so neither the switch's connection to the controller nor the controller pays for them,
  * while the controller's own bucket still decides what is admitted (the meter passes more than the
  * budget). ARP and LLDP do not match the entry. The band's packet count (OFPMP_METER, §7.3.5.12) is the
- * count of packet-ins dropped at the switch.
+ * count of packet-ins dropped at the switch; once it stops growing for a while the port is released
+ * (entry and meter deleted).
  *
  * Meter ids: the top `maxPorts` ids of the switch's range (OFPMP_METER_FEATURES max_meter, §7.3.5.13),
  * max_meter, max_meter − 1, …; the data meters of rate enforcement take theirs from the bottom of what is
@@ -22,8 +23,24 @@ import { APP_COOKIE_PREFIX_MASK, appCookie, appCookiePrefix } from '../../lib/co
 export const PORT_METER_APP_ID = 0x04;
 /** The prefix every per-port meter entry's cookie carries. */
 export const PORT_METER_COOKIE_PREFIX = appCookiePrefix(PORT_METER_APP_ID);
-/** Priority of the per-port entries: above the table-miss (0), below every pinned route and ARP entry (≥ 1 + 1). */
-export const PORT_METER_PRIORITY = 1;
+/** The priority of the LLDP entry (topology/discovery.ts): a per-port entry stays below it. */
+const BELOW_LLDP = 64_999;
+
+/**
+ * What a per-port entry catches: `new-flows` (priority 1, above the table-miss and below every pinned
+ * route and ARP entry) only the port's IPv4 packets no entry forwards; `port` (above the pinned routes,
+ * routing.priority + 2) every IPv4 packet of the port while it overspends — the datapath then handles
+ * the flood with one wide cached flow (in_port, eth_type) instead of one lookup miss per new flow, at the
+ * cost of the port's established flows going through the controller (released packet by packet, within
+ * the budget) until the meter is released.
+ */
+export const PORT_METER_MODES = ['port', 'new-flows'] as const;
+export type PortMeterMode = (typeof PORT_METER_MODES)[number];
+
+/** The per-port entry's priority in `mode`, given routing's priority of pinned entries. */
+export function portMeterPriority(mode: PortMeterMode, routingPriority: number): number {
+  return mode === 'new-flows' ? 1 : Math.min(BELOW_LLDP, routingPriority + 2);
+}
 const ETH_TYPE_IPV4 = 0x0800;
 /** Flags of a per-port meter: packets per second, burst given, statistics kept. */
 export const PORT_METER_FLAGS = OFPMF.PKTPS | OFPMF.BURST | OFPMF.STATS;
@@ -75,20 +92,20 @@ function portMatch(inPort: number) {
 }
 
 /**
- * FLOW_MOD OFPFC_ADD, table 0, priority {@link PORT_METER_PRIORITY}: `in_port=inPort, eth_type=0x0800`
- * → OFPIT_METER `meterId` (§7.2.4: the meter runs first), then apply-actions output CONTROLLER whole
- * (max_len OFPCML_NO_BUFFER, as the table-miss). No timeouts, cookie {@link portMeterCookie}.
+ * FLOW_MOD OFPFC_ADD, table 0, priority `priority` ({@link portMeterPriority}): `in_port=inPort,
+ * eth_type=0x0800` → OFPIT_METER `meterId` (§7.2.4: the meter runs first), then apply-actions output
+ * CONTROLLER whole (max_len OFPCML_NO_BUFFER, as the table-miss). No timeouts, cookie {@link portMeterCookie}.
  */
-export function portMeterEntry(inPort: number, meterId: number): OutMessage {
+export function portMeterEntry(inPort: number, meterId: number, priority: number): OutMessage {
   return flowMod({
-    cookie: portMeterCookie(inPort), tableId: 0, priority: PORT_METER_PRIORITY, match: portMatch(inPort),
+    cookie: portMeterCookie(inPort), tableId: 0, priority, match: portMatch(inPort),
     instructions: [{ type: 'OFPIT_METER', meterId }, { type: 'OFPIT_APPLY_ACTIONS', actions: TO_CONTROLLER }],
   });
 }
 
-/** FLOW_MOD OFPFC_DELETE_STRICT of the entry of `inPort`. */
-export function portMeterEntryDelete(inPort: number): OutMessage {
-  return flowMod({ command: OFPFC.DELETE_STRICT, tableId: 0, priority: PORT_METER_PRIORITY, match: portMatch(inPort), outPort: OFPP.ANY, outGroup: OFPG.ANY });
+/** FLOW_MOD OFPFC_DELETE_STRICT of the entry of `inPort` at `priority`. */
+export function portMeterEntryDelete(inPort: number, priority: number): OutMessage {
+  return flowMod({ command: OFPFC.DELETE_STRICT, tableId: 0, priority, match: portMatch(inPort), outPort: OFPP.ANY, outGroup: OFPG.ANY });
 }
 
 /** FLOW_MOD OFPFC_DELETE of every per-port meter entry (cookie prefix + mask, all tables): the clean slate at switch-up. */
@@ -111,6 +128,8 @@ export interface PortMeter {
   droppedAtSwitch: number;
   /** packets the meter saw, as last read */
   packetsIn: number;
+  /** when the band's count last grew (or the meter was applied), ms */
+  lastDropMs: number;
   /** the switch's error, when failed */
   reason?: string;
 }
@@ -182,7 +201,7 @@ export class PortMeterBook {
     else if (sw.nextSlot < limit) sw.nextSlot++;
     else slot = -1;
     if (slot < 0) return { kind: 'none', why: 'full' };
-    const meter: PortMeter = { dpid, port, slot, meterId: portMeterId(sw.maxMeter, slot), state: 'installing', droppedAtSwitch: 0, packetsIn: 0 };
+    const meter: PortMeter = { dpid, port, slot, meterId: portMeterId(sw.maxMeter, slot), state: 'installing', droppedAtSwitch: 0, packetsIn: 0, lastDropMs: -Infinity };
     sw.ports.set(port, meter);
     return { kind: 'install', meter };
   }
@@ -213,7 +232,7 @@ export class PortMeterBook {
    * meters take theirs; an applied meter missing from the reply was deleted behind the book's back and is
    * returned (the caller removes it, so the next overspend installs it again).
    */
-  readStats(dpid: bigint, stats: ReadonlyMap<number, { dropped: number; packetsIn: number }>): PortMeter[] {
+  readStats(dpid: bigint, stats: ReadonlyMap<number, { dropped: number; packetsIn: number }>, nowMs: number): PortMeter[] {
     const sw = this.sws.get(dpid);
     if (!sw) return [];
     const lost: PortMeter[] = [];
@@ -222,11 +241,17 @@ export class PortMeterBook {
       const s = stats.get(m.meterId);
       if (!s) lost.push(m);
       else {
+        if (s.dropped > m.droppedAtSwitch) m.lastDropMs = nowMs;
         m.droppedAtSwitch = Math.max(m.droppedAtSwitch, s.dropped);
         m.packetsIn = Math.max(m.packetsIn, s.packetsIn);
       }
     }
     return lost;
+  }
+
+  /** Applied meters whose band dropped nothing for `releaseAfterMs` (the port stopped overspending). */
+  quiet(nowMs: number, releaseAfterMs: number): PortMeter[] {
+    return this.meters().filter((m) => m.state === 'applied' && nowMs - m.lastDropMs >= releaseAfterMs);
   }
 
   /** Every meter, by switch then port. */

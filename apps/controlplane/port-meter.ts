@@ -5,9 +5,9 @@
  * §7.3.5.13: probe before you promise, ARCHITECTURE.md "Commitments" 1), then gets the port's meter and
  * entry with a barrier (METER_MOD ADD, or MODIFY over a meter left by an earlier run). The band counts
  * are read every `statsIntervalMs` (OFPMP_METER, §7.3.5.12) for GET /api/v1/packet-ins and /metrics
- * ("dropped at the switch", apart from the controller's own drops). A port deleted or down loses its
- * meter and entry; at switch-up every entry of an earlier connection is deleted (by cookie) and the book
- * of the switch starts empty.
+ * ("dropped at the switch", apart from the controller's own drops). A port whose band dropped nothing
+ * for `releaseAfterMs`, or that is deleted or down, loses its meter and entry; at switch-up every entry
+ * of an earlier connection is deleted (by cookie) and the book of the switch starts empty.
  */
 import type { App, SwitchHandle } from '../../openflow/app-api.js';
 import { OFPM, OFPMC, OFPMF, OFPPR, OFPPS } from '../../openflow/codec/index.js';
@@ -50,6 +50,10 @@ export interface PortMeterOptions {
   readonly maxPortsPerSwitch: number;
   /** band counts read every this many ms */
   readonly statsIntervalMs: number;
+  /** priority of the per-port entries (port-meter-plan.ts portMeterPriority) */
+  readonly priority: number;
+  /** a meter whose band dropped nothing for this long is removed, ms */
+  readonly releaseAfterMs: number;
   readonly clock: Clock;
   readonly log: Logger;
 }
@@ -85,7 +89,7 @@ export function createPortMeterApp(opts: PortMeterOptions): PortMeterApp {
   };
 
   const install = async (sw: SwitchHandle, m: PortMeter): Promise<void> => {
-    const entry = portMeterEntry(m.port, m.meterId);
+    const entry = portMeterEntry(m.port, m.meterId, opts.priority);
     try {
       try {
         await sw.transact([portMeterMod(OFPMC.ADD, m.meterId, opts.ratePps, opts.burstPkts), entry]);
@@ -95,6 +99,7 @@ export function createPortMeterApp(opts: PortMeterOptions): PortMeterApp {
       }
       if (!book.current(m)) return;
       m.state = 'applied';
+      m.lastDropMs = opts.clock.now();
       log.info({ event: 'port_meter_applied', dpid: dpidHex(m.dpid), port: m.port, meterId: m.meterId, ratePps: opts.ratePps }, 'IPv4 packet-ins of the port metered at the switch');
       schedule();
     } catch (err) {
@@ -117,16 +122,16 @@ export function createPortMeterApp(opts: PortMeterOptions): PortMeterApp {
     if (v.kind === 'install') void install(sw, v.meter);
   };
 
-  const removePort = (dpid: bigint, port: number): void => {
+  const removePort = (dpid: bigint, port: number, why: string): void => {
     const m = book.remove(dpid, port);
     if (!m || m.state === 'failed') return;
     const sw = ctx?.switch(dpid);
     if (sw?.alive) {
-      sw.transact([portMeterEntryDelete(port), portMeterDelete(m.meterId)]).catch((err: unknown) => {
+      sw.transact([portMeterEntryDelete(port, opts.priority), portMeterDelete(m.meterId)]).catch((err: unknown) => {
         log.warn({ event: 'port_meter_remove_failed', dpid: dpidHex(dpid), port, err }, 'could not remove a per-port packet-in meter');
       });
     }
-    log.info({ event: 'port_meter_removed', dpid: dpidHex(dpid), port, meterId: m.meterId }, 'per-port packet-in meter removed');
+    log.info({ event: 'port_meter_removed', dpid: dpidHex(dpid), port, meterId: m.meterId, why, droppedAtSwitch: m.droppedAtSwitch }, 'per-port packet-in meter removed');
   };
 
   const poll = async (): Promise<void> => {
@@ -138,7 +143,7 @@ export function createPortMeterApp(opts: PortMeterOptions): PortMeterApp {
         const stats = new Map(r.meters.map((s) => [s.meterId, {
           dropped: Number(s.bandStats[0]?.packetBandCount ?? 0n), packetsIn: Number(s.packetInCount),
         }]));
-        for (const lost of book.readStats(dpid, stats)) {
+        for (const lost of book.readStats(dpid, stats, opts.clock.now())) {
           log.warn({ event: 'port_meter_lost', dpid: dpidHex(dpid), port: lost.port, meterId: lost.meterId }, 'a per-port packet-in meter is gone from the switch: installed again at the next overspend');
           book.remove(dpid, lost.port);
         }
@@ -146,6 +151,7 @@ export function createPortMeterApp(opts: PortMeterOptions): PortMeterApp {
         log.debug({ event: 'port_meter_stats_failed', dpid: dpidHex(dpid), err }, 'OFPMP_METER failed');
       }
     }
+    for (const m of book.quiet(opts.clock.now(), opts.releaseAfterMs)) removePort(m.dpid, m.port, 'the port stopped overspending');
   };
 
   function schedule(): void {
@@ -174,7 +180,7 @@ export function createPortMeterApp(opts: PortMeterOptions): PortMeterApp {
       },
       portStatus: (e) => {
         const gone = e.msg.reason === OFPPR.DELETE || (e.msg.desc.state & OFPPS.LINK_DOWN) !== 0;
-        if (gone && book.get(e.dpid, e.msg.desc.portNo)) removePort(e.dpid, e.msg.desc.portNo);
+        if (gone && book.get(e.dpid, e.msg.desc.portNo)) removePort(e.dpid, e.msg.desc.portNo, 'the port went down or away');
       },
     },
   };

@@ -36,6 +36,8 @@ const IPV4_PER_PORT_PPS = 500;
 const BURST_S = 1;
 /** the per-port meters' band counts (drops at the switch) read this often, ms (every 250 ms window of the quiet check sees a read) */
 const STATS_INTERVAL_MS = 200;
+/** a port's meter is removed once it dropped nothing for this long, ms (the default, written out) */
+const RELEASE_AFTER_MS = 2000;
 /** new flows the flooding port admits: its bucket (burstS s of the rate) plus the rate over the flood */
 const expected = (): number => IPV4_PER_PORT_PPS * (BURST_S + FLOOD_S);
 /** acceptance bounds: GET /health p99 and the pings' RTT p99 during the flood, ms; drops stopped after its end, s */
@@ -96,7 +98,7 @@ describe('control plane under a packet-in flood (Mininet 2×2×2) @slow', functi
     const config = join(dir, 'controller.json');
     writeFileSync(config, JSON.stringify({
       qos: { enabled: false }, routing: { seed: 14, maxRoutesPerSwitch: MAX_ROUTES_PER_SWITCH }, agents: { socketPath: '' },
-      packetIn: { perPortPps: { ipv4: IPV4_PER_PORT_PPS }, burstS: BURST_S, portMeter: { statsIntervalMs: STATS_INTERVAL_MS } },
+      packetIn: { perPortPps: { ipv4: IPV4_PER_PORT_PPS }, burstS: BURST_S, portMeter: { statsIntervalMs: STATS_INTERVAL_MS, releaseAfterMs: RELEASE_AFTER_MS, ...(process.env['RIVULET_FLOOD_PORT_METER'] === 'off' ? { enabled: false } : process.env['RIVULET_FLOOD_PORT_METER'] === 'new-flows' ? { mode: 'new-flows' } : {}) } },
     }));
     ctl = await startControllerCli({ config, logLevel: process.env['RIVULET_E2E_LOG'] ?? 'warn' });
     fabric = await MininetFabric.start({ spines: 2, leaves: 2, hostsPerLeaf: 2, ofPort: ctl.ofPort });
@@ -172,11 +174,17 @@ describe('control plane under a packet-in flood (Mininet 2×2×2) @slow', functi
         }
       })();
       // the drops (controller's and switch's) sampled every 100 ms from the flood's start to 4 s after its end
-      const dropSamples: { at: number; total: number }[] = [];
+      const dropSamples: { at: number; total: number; metered: string[] }[] = [];
+      const metersSeen = new Map<string, { meterId: number; state: string }>();
+      const portKey = (m: { dpid: string; port: number }): string => `${BigInt(`0x${m.dpid}`).toString(16)}:${m.port}`;
       const sampleDrops = (async () => {
         while (performance.now() - t0 < (FLOOD_S + 4) * 1000) {
           const x = await packetIns();
-          dropSamples.push({ at: Date.now() / 1000, total: Object.values(x.dropped).reduce((a, b) => a + b, 0) + x.droppedAtSwitch.ipv4 });
+          for (const m of x.portMeters) metersSeen.set(portKey(m), { meterId: m.meterId, state: m.state });
+          dropSamples.push({
+            at: Date.now() / 1000, total: Object.values(x.dropped).reduce((a, b) => a + b, 0) + x.droppedAtSwitch.ipv4,
+            metered: x.portMeters.map(portKey),
+          });
           await sleep(100);
         }
       })();
@@ -194,6 +202,9 @@ describe('control plane under a packet-in flood (Mininet 2×2×2) @slow', functi
       let firstFinal = dropSamples.length - 1;
       while (firstFinal > 0 && dropSamples[firstFinal - 1]!.total === finalTotal) firstFinal--;
       const quietAfterS = Math.max(0, (dropSamples[firstFinal]?.at ?? NaN) - floodEnd);
+      // the port is released (entry and meter removed) once its meter stopped dropping for releaseAfterMs
+      const releasedAt = dropSamples.find((x) => x.at > floodEnd && x.metered.length === 0 && dropSamples.filter((y) => y.at >= x.at).every((y) => y.metered.length === 0))?.at;
+      const releasedAfterS = releasedAt === undefined ? NaN : releasedAt - floodEnd;
       // the pinger ends by itself after its count (5 s after the flood)
       await sleep(Math.max(0, (floodEnd + 5.5) * 1000 - Date.now()));
       await f.signal(pinger.pid, 'TERM', 5).catch(() => undefined);
@@ -213,7 +224,7 @@ describe('control plane under a packet-in flood (Mininet 2×2×2) @slow', functi
       const droppedDelta = Object.fromEntries(Object.entries(dropped).map(([k, v]) => [k, v - dropped0[k as keyof typeof dropped0]]));
       const switchDropped = pi1.droppedAtSwitch.ipv4 - switchDropped0;
       measure(mode, `flood ${floodText.trim()}; packet-ins dropped by the controller by class ${JSON.stringify(droppedDelta)}; IPv4 dropped at the switch (per-port meters) ${switchDropped}; routes now ${await routesPinned(c.api)}`);
-      measure(mode, `per-port meters: ${JSON.stringify(pi1.portMeters)}`);
+      measure(mode, `per-port meters seen during the flood: ${JSON.stringify([...metersSeen])}; released ${releasedAfterS.toFixed(2)} s after the end`);
       // per port: the flooder's port spends its budget (burst + rate × duration); fabric ports spend none
       const portDeltas = [...await ipv4Ports()].map(([k, v]) => {
         const b = ports0.get(k) ?? { admitted: 0, dropped: 0 };
@@ -226,7 +237,6 @@ describe('control plane under a packet-in flood (Mininet 2×2×2) @slow', functi
       measure(mode, `pings ${pingSrc.name} → ${pingDst.name} during: ${during.length}/${sentDuring}, rtt p99 ${p(during.map((r) => r.rttMs), 99).toFixed(1)} ms; 2–4 s after: ${after.length}/${afterSeqs[1]! - afterSeqs[0]!}`);
       measure(mode, `controller RSS ${(rssBefore / 1e6).toFixed(0)} MB before, max ${(rssMax / 1e6).toFixed(0)} MB; most flow entries on one switch ${maxEntries} (bound ${MAX_ROUTES_PER_SWITCH} + ${FIXED_ENTRIES}); drops stopped ${quietAfterS.toFixed(2)} s after the end`);
 
-      const floodMeter = pi1.portMeters.find((m) => `${BigInt(`0x${m.dpid}`).toString(16)}:${m.port}` === ingress.port);
       const accounted = ingress.admitted + ingress.dropped + switchDropped;
       measure(mode, `accounting: the flooding port's new flows admitted ${ingress.admitted} + dropped by the controller ${ingress.dropped} + dropped at the switch ${switchDropped} = ${accounted} of ${sent} sent (${floodOut.failed ?? '?'} sends refused by the flooder's socket)`);
 
@@ -234,8 +244,9 @@ describe('control plane under a packet-in flood (Mininet 2×2×2) @slow', functi
       expect(portDeltas.filter((x) => x.dropped > 0).map((x) => x.port), 'new-flow packet-ins dropped only at the flooding port')
         .to.deep.equal(ingress.dropped > 0 ? [ingress.port] : []);
       // the flooding port (and only it) is metered at the switch, and its meter drops the excess there
-      expect(pi1.portMeters.map((m) => `${BigInt(`0x${m.dpid}`).toString(16)}:${m.port}`), 'ports metered at the switch').to.deep.equal([ingress.port]);
-      expect(floodMeter?.state, 'the flooding port\'s meter').to.equal('applied');
+      expect([...metersSeen.keys()], 'ports metered at the switch').to.deep.equal([ingress.port]);
+      expect(metersSeen.get(ingress.port)?.state, 'the flooding port\'s meter').to.equal('applied');
+      expect(releasedAfterS, 'the port released after the flood, s').to.be.at.most(RELEASE_AFTER_MS / 1000 + 1);
       expect(switchDropped, 'new flows dropped at the switch').to.be.above(0.8 * (sent - (floodOut.failed ?? 0) - expected()));
       expect(accounted, 'every flood packet is admitted or counted as dropped at most once').to.be.at.most(sent);
       // the accounting that repeats from run to run: each new flow is charged once, at its ingress, so the

@@ -11,7 +11,7 @@ import { OFPMC, OFPPR, OFPPS } from '../../../openflow/codec/index.js';
 import type { App, AppContext, OutMessage, SwitchHandle } from '../../../openflow/app-api.js';
 import type { OfpMessage } from '../../../openflow/codec/index.js';
 import {
-  PortMeterBook, portMeterCookie, portMeterDelete, portMeterEntriesDeleteAll, portMeterEntry, portMeterEntryDelete, portMeterId, portMeterMod, portMeterRatePps,
+  PortMeterBook, portMeterCookie, portMeterPriority, portMeterDelete, portMeterEntriesDeleteAll, portMeterEntry, portMeterEntryDelete, portMeterId, portMeterMod, portMeterRatePps,
 } from '../../../apps/controlplane/port-meter-plan.js';
 import { portMeterSettings } from '../../../apps/controlplane/config.js';
 import { createPortMeterApp } from '../../../apps/controlplane/port-meter.js';
@@ -30,7 +30,7 @@ describe('per-port packet-in meters: messages', () => {
   });
 
   it('the entry: table 0, priority 1, in_port + eth_type IPv4 → meter, output CONTROLLER whole, on the wire', () => {
-    expect(hex(portMeterEntry(3, 262144))).to.equal(
+    expect(hex(portMeterEntry(3, 262144, 1))).to.equal(
       '040e0068' + '00000001' // OFPT_FLOW_MOD, 104 bytes
       + '5256040000000003' + '0000000000000000' // cookie: "RV", app 0x04, serial = port 3; mask 0
       + '00' + '00' + '0000' + '0000' + '0001' // table 0, OFPFC_ADD, no timeouts, priority 1
@@ -43,8 +43,8 @@ describe('per-port packet-in meters: messages', () => {
   });
 
   it('deletes: the entry strictly, the meter, every entry of the cookie prefix', () => {
-    const del = portMeterEntryDelete(3) as Extract<OutMessage, { type: 'OFPT_FLOW_MOD' }>;
-    expect([del.command, del.priority, del.tableId]).to.deep.equal([4, 1, 0]); // OFPFC_DELETE_STRICT
+    const del = portMeterEntryDelete(3, 1002) as Extract<OutMessage, { type: 'OFPT_FLOW_MOD' }>;
+    expect([del.command, del.priority, del.tableId]).to.deep.equal([4, 1002, 0]); // OFPFC_DELETE_STRICT
     expect(del.match).to.deep.equal([{ field: 'in_port', value: 3 }, { field: 'eth_type', value: 0x0800 }]);
     expect(hex(portMeterDelete(262144))).to.equal('041d0010' + '00000001' + '0002' + '0000' + '00040000');
     const all = portMeterEntriesDeleteAll() as Extract<OutMessage, { type: 'OFPT_FLOW_MOD' }>;
@@ -57,9 +57,16 @@ describe('per-port packet-in meters: messages', () => {
     expect(portMeterRatePps(7, 10)).to.equal(8);
     expect(portMeterRatePps(0, 20)).to.equal(0);
     const base = { perPortPps: { ipv4: 500 }, burstS: 1 };
-    expect(portMeterSettings({ ...base, portMeter: { enabled: true, headroomPct: 20, maxPortsPerSwitch: 64, statsIntervalMs: 1000 } }))
-      .to.deep.equal({ ratePps: 600, burstPkts: 600, maxPortsPerSwitch: 64, statsIntervalMs: 1000 });
-    expect(portMeterSettings({ ...base, portMeter: { enabled: false, headroomPct: 20, maxPortsPerSwitch: 64, statsIntervalMs: 1000 } }).ratePps).to.equal(0);
+    const pm = { enabled: true, mode: 'port' as const, headroomPct: 20, maxPortsPerSwitch: 64, statsIntervalMs: 1000, releaseAfterMs: 2000 };
+    expect(portMeterSettings({ ...base, portMeter: pm }, 1000))
+      .to.deep.equal({ ratePps: 600, burstPkts: 600, maxPortsPerSwitch: 64, statsIntervalMs: 1000, priority: 1002, releaseAfterMs: 2000 });
+    expect(portMeterSettings({ ...base, portMeter: { ...pm, enabled: false } }, 1000).ratePps).to.equal(0);
+  });
+
+  it('priority: port mode above pinned routes (and enforcement\'s entries at +1), below LLDP; new-flows mode just above the table-miss', () => {
+    expect(portMeterPriority('port', 1000)).to.equal(1002);
+    expect(portMeterPriority('port', 65535)).to.equal(64999);
+    expect(portMeterPriority('new-flows', 1000)).to.equal(1);
   });
 
   it('ids count down from the top of the switch range, below OFPM_MAX', () => {
@@ -105,9 +112,12 @@ describe('per-port packet-in meters: the book', () => {
     a.meter.state = 'applied';
     c.meter.state = 'applied';
     expect(b.meteredSwitches()).to.deep.equal([1n]);
-    const lost = b.readStats(1n, new Map([[100, { dropped: 1000, packetsIn: 1600 }]]));
+    const lost = b.readStats(1n, new Map([[100, { dropped: 1000, packetsIn: 1600 }]]), 5000);
     expect(lost.map((m) => m.port)).to.deep.equal([4]);
     expect(b.droppedTotal()).to.equal(1000);
+    b.readStats(1n, new Map([[100, { dropped: 1000, packetsIn: 2000 }]]), 6000);
+    expect(b.quiet(6999, 2000).map((m) => m.port), 'dropping 2 s ago: not yet quiet').to.deep.equal([4]);
+    expect(b.quiet(7000, 2000).map((m) => m.port)).to.deep.equal([3, 4]);
     b.remove(1n, 3);
     expect(b.droppedTotal(), 'a removed meter keeps its count in the total').to.equal(1000);
     b.switchUp(1n); // reconnect: the book of the switch starts empty
@@ -142,7 +152,7 @@ describe('per-port packet-in meters: the app', () => {
     const clock = new ManualClock();
     let dropped = 0;
     const f = fakeSwitch(1n, { maxMeter: 1000, existing, bandDropped: () => dropped });
-    const pm = createPortMeterApp({ ratePps: 600, burstPkts: 600, maxPortsPerSwitch: 4, statsIntervalMs: 200, clock, log: createLogger({ level: 'silent' }) });
+    const pm = createPortMeterApp({ ratePps: 600, burstPkts: 600, maxPortsPerSwitch: 4, statsIntervalMs: 200, priority: 1002, releaseAfterMs: 1000, clock, log: createLogger({ level: 'silent' }) });
     const ctx = { log: createLogger({ level: 'silent' }), switch: (d: bigint) => (d === 1n ? f.sw : undefined), switches: () => [f.sw] } as AppContext;
     const app: App = pm.app;
     app.attach?.(ctx);
@@ -158,7 +168,7 @@ describe('per-port packet-in meters: the app', () => {
     await flush(); await flush(); await flush();
     pm.overBudget(1n, 3);
     await flush();
-    expect(f.sent).to.deep.equal([[portMeterMod(OFPMC.ADD, 1000, 600, 600), portMeterEntry(3, 1000)]]);
+    expect(f.sent).to.deep.equal([[portMeterMod(OFPMC.ADD, 1000, 600, 600), portMeterEntry(3, 1000, 1002)]]);
     expect(pm.statuses()).to.deep.equal([{ dpid: '0000000000000001', port: 3, meterId: 1000, state: 'applied', ratePps: 600, droppedAtSwitch: 0 }]);
   });
 
@@ -166,16 +176,33 @@ describe('per-port packet-in meters: the app', () => {
     const { f, pm, app, ctx, clock, setDropped } = setup(true);
     pm.overBudget(1n, 3);
     await flush(); await flush(); await flush(); await flush();
-    expect(f.sent[1]).to.deep.equal([portMeterMod(OFPMC.MODIFY, 1000, 600, 600), portMeterEntry(3, 1000)]);
+    expect(f.sent[1]).to.deep.equal([portMeterMod(OFPMC.MODIFY, 1000, 600, 600), portMeterEntry(3, 1000, 1002)]);
     setDropped(18_000);
     clock.advance(200);
     await flush(); await flush();
     expect(pm.droppedAtSwitch()).to.equal(18_000);
     expect(pm.statuses()[0]!.droppedAtSwitch).to.equal(18_000);
     app.handlers.portStatus!({ dpid: 1n, msg: { type: 'OFPT_PORT_STATUS', xid: 0, reason: OFPPR.MODIFY, desc: { portNo: 3, state: OFPPS.LINK_DOWN } as never } }, ctx);
-    expect(f.sent.at(-1)).to.deep.equal([portMeterEntryDelete(3), portMeterDelete(1000)]);
+    expect(f.sent.at(-1)).to.deep.equal([portMeterEntryDelete(3, 1002), portMeterDelete(1000)]);
     expect(pm.statuses()).to.deep.equal([]);
     expect(pm.droppedAtSwitch(), 'the count stays in the total').to.equal(18_000);
+    pm.stop();
+  });
+
+  it('a port whose meter stops dropping is released after releaseAfterMs', async () => {
+    const { f, pm, clock, setDropped } = setup();
+    pm.overBudget(1n, 3);
+    await flush(); await flush(); await flush();
+    setDropped(500);
+    clock.advance(200);
+    await flush(); await flush();
+    for (let i = 0; i < 4; i++) { clock.advance(200); await flush(); await flush(); }
+    expect(pm.statuses().length, '800 ms without a drop').to.equal(1);
+    clock.advance(200);
+    await flush(); await flush();
+    expect(pm.statuses()).to.deep.equal([]);
+    expect(f.sent.at(-1)).to.deep.equal([portMeterEntryDelete(3, 1002), portMeterDelete(1000)]);
+    expect(pm.droppedAtSwitch()).to.equal(500);
     pm.stop();
   });
 });
