@@ -118,8 +118,13 @@ export function createPortMeterApp(opts: PortMeterOptions): PortMeterApp {
       void probe(sw).then(() => overBudget(dpid, port));
       return;
     }
-    const v = book.overBudget(dpid, port);
-    if (v.kind === 'install') void install(sw, v.meter);
+    try {
+      const v = book.overBudget(dpid, port);
+      if (v.kind === 'install') void install(sw, v.meter);
+    } catch (err) {
+      // called from the packet-in path: a failure here is logged, never thrown into the session
+      log.warn({ event: 'port_meter_error', dpid: dpidHex(dpid), port, err }, 'per-port packet-in meter not installed');
+    }
   };
 
   const removePort = (dpid: bigint, port: number, why: string): void => {

@@ -98,6 +98,8 @@ describe('control plane under a packet-in flood (Mininet 2×2×2) @slow', functi
     }
     dir = mkdtempSync(join(tmpdir(), 'rivulet-flood-'));
     const config = join(dir, 'controller.json');
+    // RIVULET_FLOOD_PORT_METER=off | new-flows runs the same flood with the per-port meters off or in mode
+    // new-flows, for comparison (the assertions on the meter then fail: they are the point of the test)
     writeFileSync(config, JSON.stringify({
       qos: { enabled: false }, routing: { seed: 14, maxRoutesPerSwitch: MAX_ROUTES_PER_SWITCH }, agents: { socketPath: '' },
       packetIn: { perPortPps: { ipv4: IPV4_PER_PORT_PPS }, burstS: BURST_S, portMeter: { statsIntervalMs: STATS_INTERVAL_MS, releaseAfterMs: RELEASE_AFTER_MS, ...(process.env['RIVULET_FLOOD_PORT_METER'] === 'off' ? { enabled: false } : process.env['RIVULET_FLOOD_PORT_METER'] === 'new-flows' ? { mode: 'new-flows' } : {}) } },
