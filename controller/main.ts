@@ -16,7 +16,8 @@ import { readFileSync } from 'node:fs';
 import { startController, type Controller, type ControllerTls } from '../openflow/listener.js';
 import { PROBE_MAC } from '../apps/routing/arp.js';
 import { createControllerMeterApp } from '../apps/controlplane/controller-meter.js';
-import { controllerMeterRatePps } from '../apps/controlplane/config.js';
+import { controllerMeterRatePps, portMeterSettings } from '../apps/controlplane/config.js';
+import { createPortMeterApp } from '../apps/controlplane/port-meter.js';
 import { topologySettings } from '../topology/config.js';
 import { createLogger, type Logger } from '../lib/log.js';
 import { createRestServer, type RestAddress, type RestServer } from './rest/index.js';
@@ -107,9 +108,13 @@ export async function startRivulet(opts: RivuletOptions): Promise<Rivulet> {
     clock,
     log,
     ...(priorityThresholds ? { priorityThresholds } : {}),
+    // the per-port packet-in meters take the top ids of each switch's range
+    ...(config.packetIn.portMeter.enabled ? { reservedMeterIds: config.packetIn.portMeter.maxPortsPerSwitch } : {}),
   });
   const controllerMeter = createControllerMeterApp({ ratePps: controllerMeterRatePps(config.packetIn), log });
+  const portMeter = createPortMeterApp({ ...portMeterSettings(config.packetIn, config.routing.priority), clock, log });
   const stopApps = (): void => {
+    portMeter.stop();
     void enforcement.stop();
     void qos.stop();
     routing.stop();
@@ -133,8 +138,9 @@ export async function startRivulet(opts: RivuletOptions): Promise<Rivulet> {
         maxQueued: config.packetIn.maxQueued,
         batch: config.packetIn.batch,
         transitPort: (dpid, portNo) => topology.view.isFabricPort({ dpid, portNo }),
+        overBudget: (dpid, portNo) => portMeter.overBudget(dpid, portNo),
       },
-      apps: [topology.app, routing.app, qos.app, enforcement.app, controllerMeter.app],
+      apps: [topology.app, routing.app, qos.app, enforcement.app, controllerMeter.app, portMeter.app],
       ...(config.openflow.tls ? { tls: openflowTls(config.openflow.tls) } : {}),
     });
   } catch (err) {
@@ -147,6 +153,7 @@ export async function startRivulet(opts: RivuletOptions): Promise<Rivulet> {
   const rest = createRestServer({
     controller: ctl, topology: topology.view, routes: () => routing.routes(), qos, config, log, clock, startedAtMs,
     controllerMeters: () => controllerMeter.statuses(),
+    portMeters: () => ({ meters: portMeter.statuses(), droppedAtSwitch: portMeter.droppedAtSwitch() }),
     routingStats: () => ({ routes: routing.core.size, evictions: routing.core.evictions, probesSuppressed: routing.core.probesSuppressed }),
     ...(priorityThresholds ? { priorityThresholds } : {}),
     enforcement: enforcement.source,

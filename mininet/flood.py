@@ -5,7 +5,8 @@
 
 Every frame is the first packet of a new 5-tuple (a fresh source port, and with --random a fresh
 destination address in 10.128.0.0/9 with a random unicast MAC). Frames are sent in batches paced to PPS
-(AF_PACKET, no kernel ARP). Prints one JSON line at the end: {"sent": n, "seconds": t}.
+(AF_PACKET, no kernel ARP). Prints one JSON line at the end: {"sent": n, "failed": sends refused (ENOBUFS…,
+counted in sent), "seconds": t, "end": wall-clock time of the last frame, s since the epoch}.
 """
 import argparse
 import json
@@ -54,7 +55,7 @@ def main():
         dmac, dip = a.to.split(',')
         fixed = (mac(dmac), socket.inet_aton(dip))
     batch = max(1, a.rate // 1000)  # one batch per millisecond
-    sent, t0 = 0, time.monotonic()
+    sent, failed, t0 = 0, 0, time.monotonic()
     while True:
         now = time.monotonic() - t0
         if now >= a.seconds:
@@ -71,10 +72,10 @@ def main():
                 try:
                     s.send(frame(src_mac, dst[0], src_ip, dst[1], sport, dport))
                 except OSError:
-                    pass
+                    failed += 1
                 sent += 1
         time.sleep(0.0005)
-    print(json.dumps({'sent': sent, 'seconds': round(time.monotonic() - t0, 3)}), flush=True)
+    print(json.dumps({'sent': sent, 'failed': failed, 'seconds': round(time.monotonic() - t0, 3), 'end': round(time.time(), 3)}), flush=True)
 
 
 if __name__ == '__main__':

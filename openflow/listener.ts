@@ -67,6 +67,11 @@ export interface PacketInOptions {
    * the IPv4 budget. Absent: every port is charged.
    */
   readonly transitPort?: (dpid: bigint, portNo: number) => boolean;
+  /**
+   * Called when a charged IPv4 packet-in (one at its flow's ingress) is dropped for lack of budget: the
+   * port overspends (the per-port meters at the switch are installed from here).
+   */
+  readonly overBudget?: (dpid: bigint, inPort: number) => void;
 }
 
 /** Packet-in accounting (REST `/api/v1/packet-ins`, `/metrics`). */
@@ -291,6 +296,7 @@ class RivuletController implements Controller {
     const now = this.clock.now();
     const charge = cls !== 'ipv4' || !this.packetIn.transitPort?.(s.dpid, inPort);
     if (!this.gate.admit(s.dpid, inPort, cls, now, charge)) {
+      if (cls === 'ipv4' && charge) this.packetIn.overBudget?.(s.dpid, inPort);
       if (now - this.lastDropLogMs >= 10_000) {
         this.lastDropLogMs = now;
         this.log.warn({ event: 'packet_in_dropped', dpid: dpidHex(s.dpid), inPort, class: cls, droppedTotal: this.gate.droppedTotal },

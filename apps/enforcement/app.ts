@@ -45,6 +45,8 @@ export interface EnforcementAppOptions {
   readonly epochUs?: () => number;
   /** ms a flowlet waits for a route, once discovery settled, before its path is read from the switches (default 500) */
   readonly adoptAfterMs?: number;
+  /** meter ids at the top of each switch's range kept for other apps (the per-port packet-in meters); default 0 */
+  readonly reservedMeterIds?: number;
 }
 
 /** What the REST API reads (controller/rest/enforcement.ts). */
@@ -184,6 +186,7 @@ class EnforcementShell {
       attachPriority: c.routing.priority,
       // metered entries expire unless refreshed: the switches stop policing once the controller is gone
       expiryS: c.enforcement.meterExpiryS,
+      ...(opts.reservedMeterIds ? { reservedTopIds: opts.reservedMeterIds } : {}),
     });
     this.agents = new AgentServer({
       log: this.log, clock: opts.clock, heartbeatMs: c.agents.heartbeatMs,

@@ -68,6 +68,8 @@ export interface MeterEnforcerOptions {
   readonly expiryS?: number;
   /** The meter table of expiring meters (default tableId + 1; must be after tableId). */
   readonly meterTableId?: number;
+  /** Ids at the top of each switch's range (max_meter, max_meter − 1, …) left to other apps (default 0). */
+  readonly reservedTopIds?: number;
 }
 
 /** Wait for the deletes of close(), ms. */
@@ -119,7 +121,7 @@ export class MeterEnforcer {
   constructor(private readonly opts: MeterEnforcerOptions) {
     this.log = opts.log.child({ app: 'enforcement' });
     this.layout = new MeterLayout(opts);
-    this.sws = new MeterSwitches(opts.switches, this.log, this.layout);
+    this.sws = new MeterSwitches(opts.switches, this.log, this.layout, opts.reservedTopIds ?? 0);
     this.burstMs = opts.burstMs ?? DEFAULT_BURST_MS;
     meterBurstBytes(1, this.burstMs); // RangeError for a bad burstMs, at construction
   }

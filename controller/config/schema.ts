@@ -17,7 +17,7 @@
 import { Type, type StaticDecode, type TSchema } from '@sinclair/typebox';
 import { int, SECTION } from '../../lib/config-schema.js';
 import { AllocatorSection } from '../../apps/allocator/config.js';
-import { ControllerMeterKey } from '../../apps/controlplane/config.js';
+import { ControllerMeterKey, PortMeterKey } from '../../apps/controlplane/config.js';
 import { AgentsSection, EnforcementSection, TenantsSection } from '../../apps/enforcement/config.js';
 import { QosSection } from '../../apps/qos/config.js';
 import { RoutingSection } from '../../apps/routing/config.js';
@@ -79,6 +79,7 @@ export const PacketInSection = Type.Object(
     maxQueued: int(1, 1_000_000, 4096, 'new-flow packet-ins waiting for dispatch at most (beyond: dropped and counted)'),
     batch: int(1, 100_000, 64, 'new-flow packet-ins dispatched per event-loop turn (LLDP, ARP, echo and the REST API run between batches)'),
     controllerMeter: ControllerMeterKey,
+    portMeter: PortMeterKey,
   },
   { ...SECTION, description: 'packet-in protection: budgets per port and per switch by class, excess dropped early and counted' },
 );

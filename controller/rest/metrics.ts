@@ -20,6 +20,8 @@ export interface MetricsSources {
   readonly switches: () => number;
   /** packet-in protection counters (the controller's gate) */
   readonly packetIns?: () => PacketInStats;
+  /** the per-port packet-in meters at the switches */
+  readonly portMeters?: () => { readonly meters: readonly { readonly state: string }[]; readonly droppedAtSwitch: number };
   /** routing table size and bound evictions */
   readonly routing?: () => RoutingStats;
   readonly enforcement?: EnforcementSource;
@@ -63,6 +65,19 @@ export function createMetrics(src: MetricsSources): Registry {
     });
     readCounter(reg, 'rivulet_packet_in_queue_overflow_total', 'new-flow packet-ins dropped because the dispatch queue was full', [], () => [[{}, pi().queueOverflow]]);
     new Gauge({ name: 'rivulet_packet_in_queued', help: 'new-flow packet-ins waiting for dispatch', registers: [reg], collect() { this.set(pi().queued); } });
+  }
+  const pm = src.portMeters;
+  if (pm) {
+    readCounter(reg, 'rivulet_packet_ins_switch_dropped_total', 'packet-ins dropped at the switches by the per-port meters, by class (band counts read back; rivulet_packet_ins_total counts the controller\'s own)', ['class'], () =>
+      [[{ class: 'ipv4' }, pm().droppedAtSwitch]]);
+    new Gauge({
+      name: 'rivulet_port_meters', help: 'per-port packet-in meters by state', labelNames: ['state'], registers: [reg],
+      collect() {
+        const n = { installing: 0, applied: 0, failed: 0 } as Record<string, number>;
+        for (const m of pm().meters) n[m.state] = (n[m.state] ?? 0) + 1;
+        for (const [state, v] of Object.entries(n)) this.set({ state }, v);
+      },
+    });
   }
   const rt = src.routing;
   if (rt) {

@@ -199,6 +199,18 @@ export const PacketInsSchema = Type.Object({
     ratePps: Type.Integer(),
     reason: Type.Optional(Type.String()),
   }), { description: 'the OFPM_CONTROLLER meter per switch: applied, or unsupported with the switch error' }),
+  droppedAtSwitch: Type.Object({ lldp: Type.Integer(), arp: Type.Integer(), ipv4: Type.Integer(), other: Type.Integer() }, {
+    description: 'packet-ins dropped at the switches by the per-port meters (their band counts, read every packetIn.portMeter.statsIntervalMs); `dropped` counts the controller\'s own drops',
+  }),
+  portMeters: Type.Array(Type.Object({
+    dpid: Type.String(),
+    port: Type.Integer(),
+    meterId: Type.Integer(),
+    state: Type.Union([Type.Literal('installing'), Type.Literal('applied'), Type.Literal('failed')]),
+    ratePps: Type.Integer(),
+    droppedAtSwitch: Type.Integer({ description: "IPv4 packets the meter's band dropped, as last read" }),
+    reason: Type.Optional(Type.String()),
+  }), { description: 'per-port packet-in meters: host ports that overspent their IPv4 budget, metered at the switch' }),
   switches: Type.Array(Type.Object({
     dpid: Type.String(),
     total: CountsByClassSchema,

@@ -29,6 +29,7 @@ import { enforcementRoutes, ryuMeterRoutes } from './enforcement.js';
 import { createMetrics, type RoutingStats } from './metrics.js';
 import type { PacketInStats } from '../../openflow/listener.js';
 import type { ControllerMeterStatus } from '../../apps/controlplane/controller-meter.js';
+import type { PortMeterStatus } from '../../apps/controlplane/port-meter.js';
 
 const ZERO = { lldp: 0, arp: 0, ipv4: 0, other: 0 };
 const EMPTY_PACKET_INS: PacketInStats = { admitted: ZERO, dropped: ZERO, queueOverflow: 0, queued: 0, switches: [] };
@@ -47,6 +48,8 @@ export interface RestServerOptions {
   readonly controller: { readonly switches: ReadonlyMap<bigint, V.SwitchInfo>; packetIns?(): PacketInStats };
   /** the OFPM_CONTROLLER meter per switch (GET /packet-ins) */
   readonly controllerMeters?: () => readonly ControllerMeterStatus[];
+  /** the per-port packet-in meters and their drops at the switch (GET /packet-ins, /metrics) */
+  readonly portMeters?: () => { readonly meters: readonly PortMeterStatus[]; readonly droppedAtSwitch: number };
   /** routing's table size and bound counters (for /metrics) */
   readonly routingStats?: () => RoutingStats;
   readonly topology: TopologyView;
@@ -176,6 +179,7 @@ export function createRestServer(opts: RestServerOptions): RestServer {
   const metrics = createMetrics({
     switches: () => opts.controller.switches.size,
     ...(opts.controller.packetIns ? { packetIns: () => opts.controller.packetIns!() } : {}),
+    ...(opts.portMeters ? { portMeters: opts.portMeters } : {}),
     ...(opts.routingStats ? { routing: opts.routingStats } : {}),
     ...(enforcement ? { enforcement } : {}),
   });
@@ -268,9 +272,12 @@ export function createRestServer(opts: RestServerOptions): RestServer {
       });
       api.get('/packet-ins', { schema: schema(['health'], 'packet-in protection: admitted and dropped per class, per switch and ingress port', S.PacketInsSchema) }, async () => {
         const p = opts.controller.packetIns?.() ?? EMPTY_PACKET_INS;
+        const pm = opts.portMeters?.();
         return {
           admitted: p.admitted, dropped: p.dropped, queueOverflow: p.queueOverflow, queued: p.queued,
           controllerMeters: opts.controllerMeters?.() ?? [],
+          droppedAtSwitch: { lldp: 0, arp: 0, ipv4: pm?.droppedAtSwitch ?? 0, other: 0 },
+          portMeters: pm?.meters ?? [],
           switches: p.switches.map((sw) => ({
             dpid: dpidHex(sw.dpid), total: sw.total,
             ports: [...sw.ports].sort((a, b) => a[0] - b[0]).map(([port, counts]) => ({ port, counts })),

@@ -58,7 +58,7 @@ describe('startRivulet (loopback, fake switch)', () => {
     const r = (rivulet = await startRivulet({ config, logger: quietLogger() }));
     expect(r.openflow.port).to.be.above(0);
     expect(r.api.port).to.be.above(0);
-    expect(r.controller.stats().apps).to.equal(5); // topology, routing, qos, enforcement, controller-meter
+    expect(r.controller.stats().apps).to.equal(6); // topology, routing, qos, enforcement, controller-meter, port-meter
 
     sw = await FakeSwitch.connect(r.openflow.port, 0xa1n);
     await until('switch up', () => r.controller.switches.has(0xa1n));

@@ -50,6 +50,7 @@ describe('config: defaults', () => {
         maxQueued: 4096,
         batch: 64,
         controllerMeter: true,
+        portMeter: { enabled: true, mode: 'port', headroomPct: 20, maxPortsPerSwitch: 64, statsIntervalMs: 1000, releaseAfterMs: 2000 },
       },
       qos: {
         enabled: true,
