@@ -95,7 +95,9 @@ describe('enforcement: fca priority classes', () => {
   it('the classes are the queues below the top one, then best effort; host bands mirror every queue', () => {
     expect(fcaClassDscps(4, DEFAULT_DSCP_MAP)).to.deep.equal([26, 10, 0]);
     expect(fcaClassDscps(2, DEFAULT_DSCP_MAP)).to.deep.equal([0]);
-    expect(hostBands(4, DEFAULT_DSCP_MAP)).to.deep.equal([[46, 48], [26, 34], [10, 18]]);
+    // the host puts only the top queue's DSCPs ahead; ranked classes wait in the switches' queues, not at their sender
+    expect(hostBands(4, DEFAULT_DSCP_MAP)).to.deep.equal([[46, 48]]);
+    expect(hostBands(1, { '0': [46] })).to.deep.equal([]);
     // what the agents class themselves (not ranked yet) rides the top queue, never below a ranked transfer
     expect(fcaUnrankedThresholds(4, DEFAULT_DSCP_MAP)).to.deep.equal({ thresholdsBytes: [], dscpByPriority: [46] });
   });

@@ -68,6 +68,8 @@ describe('qos: plan', () => {
     ]);
     expect(queueOfDscp(p, 46)).to.equal(3);
     expect(queueOfDscp(p, 0)).to.equal(0);
+    const wide = planPort({ ...cfg, minQueueShare: 0.15 }, 1n, 3, 's1-eth3', 20e6);
+    expect(wide.queues.map((q) => q.minRateBps), 'qos.minQueueShare: 15% of 20 Mbit/s guaranteed to every queue').to.deep.equal([3e6, 3e6, 3e6, 3e6]);
     expect(p.queues[3]!.dscp).to.deep.equal([46, 48]);
     expect(ovsRows(p)).to.deep.include({ portName: 's1-eth3', type: 'linux-htb', maxRateBps: 50e6 });
     const perPort = planPort({ ...cfg, ecn: { ...cfg.ecn, ports: { '0000000000000001:3': 30 } } }, 1n, 3, 's1-eth3', 50e6);
