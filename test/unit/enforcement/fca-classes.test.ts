@@ -92,7 +92,7 @@ describe('enforcement: fca priority classes', () => {
     expect(after.get('b')).to.equal(26);
   });
 
-  it('the classes are the queues below the top one, then best effort; host bands mirror every queue', () => {
+  it('the classes are the queues below the top one, then best effort; the host band is the top queue only', () => {
     expect(fcaClassDscps(4, DEFAULT_DSCP_MAP)).to.deep.equal([26, 10, 0]);
     expect(fcaClassDscps(2, DEFAULT_DSCP_MAP)).to.deep.equal([0]);
     // the host puts only the top queue's DSCPs ahead; ranked classes wait in the switches' queues, not at their sender

@@ -61,7 +61,7 @@ describe('qos: plan', () => {
     expect(at(10e6, { ecn: { ...cfg.ecn, ports: { '0000000000000001:3': 50 } } }).packets, 'never under the port\'s ECN threshold').to.equal(50);
   });
 
-  it('strict priority: highest queue has HTB prio 0, every queue ceil = capacity and a 1% floor', () => {
+  it('strict priority: highest queue has HTB prio 0, every queue ceil = capacity and a 1% floor (qos.minQueueShare)', () => {
     const p = planPort(cfg, 1n, 3, 's1-eth3', 50e6);
     expect(p.queues.map((q) => [q.id, q.priority, q.minRateBps, q.maxRateBps])).to.deep.equal([
       [0, 3, 500_000, 50e6], [1, 2, 500_000, 50e6], [2, 1, 500_000, 50e6], [3, 0, 500_000, 50e6],
