@@ -123,20 +123,13 @@ export function fcaClassDscps(queues: number, dscpMap: Readonly<Record<string, r
 }
 
 /**
- * Host egress bands (agent `welcome.hostBands`) under fca priority enforcement: ONE band, the top queue's
- * DSCPs (acknowledgements, small flowlets, traffic not ranked yet), served before everything else, which
- * the host sends first come, first served (the last band, the agent's default class); the ranked classes
- * are enforced by the switches' queues only.
- *
- * Measured (the shuffle spec, `--schemes ecmp,fca`, seeds 1–2; README "Experiments → Measured"): with every
- * switch queue mirrored at the host, a lower class starved at its own sender waits there past its
- * retransmission timeout (the sender's link carries every flow of a transfer's direction) and a flow moved
- * up a class overtakes its own packets in the host's lower band: 94–269 timeouts and 950–1,180 DSACKs per
- * run; with the top band only, 91–112 timeouts and 550–640 DSACKs.
+ * Host egress bands (agent `welcome.hostBands`) mirroring the switch queues: band 0 = the DSCPs of the
+ * highest queue, …; DSCPs of no queue go to the last band (queue 0).
  */
 export function hostBands(queues: number, dscpMap: Readonly<Record<string, readonly number[]>>): number[][] {
-  const top = dscpMap[String(queues - 1)];
-  return queues > 1 && top && top.length > 0 ? [[...top]] : [];
+  const out: number[][] = [];
+  for (let q = queues - 1; q >= 1; q--) out.push([...(dscpMap[String(q)] ?? [])]);
+  return out;
 }
 
 /**

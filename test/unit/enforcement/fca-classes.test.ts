@@ -92,22 +92,23 @@ describe('enforcement: fca priority classes', () => {
     expect(after.get('b')).to.equal(26);
   });
 
-  it('the classes are the queues below the top one, then best effort; the host band is the top queue only', () => {
+  it('the classes are the queues below the top one, then best effort; host bands mirror every queue', () => {
     expect(fcaClassDscps(4, DEFAULT_DSCP_MAP)).to.deep.equal([26, 10, 0]);
     expect(fcaClassDscps(2, DEFAULT_DSCP_MAP)).to.deep.equal([0]);
-    // the host puts only the top queue's DSCPs ahead; ranked classes wait in the switches' queues, not at their sender
-    expect(hostBands(4, DEFAULT_DSCP_MAP)).to.deep.equal([[46, 48]]);
-    expect(hostBands(1, { '0': [46] })).to.deep.equal([]);
+    expect(hostBands(4, DEFAULT_DSCP_MAP)).to.deep.equal([[46, 48], [26, 34], [10, 18]]);
     // what the agents class themselves (not ranked yet) rides the top queue, never below a ranked transfer
     expect(fcaUnrankedThresholds(4, DEFAULT_DSCP_MAP)).to.deep.equal({ thresholdsBytes: [], dscpByPriority: [46] });
   });
 
-  it('host bands: an HTB class per band with its prio, one dsfield filter per DSCP, the default class last', () => {
+  it('host bands: an HTB class per band with its prio and 15% guaranteed, one dsfield filter per DSCP, the default class last', () => {
     const lines = bandLines('h1-eth0', 20e6, [[46], [26]]);
-    expect(lines).to.include('class replace dev h1-eth0 parent 1:1 classid 1:ff01 htb rate 1000000bit ceil 20000000bit burst 2500 cburst 2500 quantum 1514 prio 1');
+    expect(lines).to.include('class replace dev h1-eth0 parent 1:1 classid 1:ff01 htb rate 3000000bit ceil 20000000bit burst 2500 cburst 2500 quantum 1514 prio 1');
     expect(lines).to.include('filter add dev h1-eth0 parent 1: protocol ip prio 20 u32 match ip dsfield 0xb8 0xfc flowid 1:ff00');
     expect(lines).to.include('filter add dev h1-eth0 parent 1: protocol ip prio 20 u32 match ip dsfield 0x68 0xfc flowid 1:ff01');
-    expect(lines.at(-1)).to.equal('class change dev h1-eth0 classid 1:ffff htb rate 1000000bit ceil 20000000bit burst 2500 cburst 2500 quantum 1514 prio 2');
+    expect(lines.at(-1)).to.equal('class change dev h1-eth0 classid 1:ffff htb rate 3000000bit ceil 20000000bit burst 2500 cburst 2500 quantum 1514 prio 2');
+    // seven bands and the default class: the guarantees fit in the link (1/8 each, not 15%)
+    const many = bandLines('h1-eth0', 20e6, [[46], [40], [34], [26], [18], [10], [8]]);
+    expect(many.at(-1)).to.equal('class change dev h1-eth0 classid 1:ffff htb rate 2500000bit ceil 20000000bit burst 2500 cburst 2500 quantum 1514 prio 7');
   });
 });
 
