@@ -12,7 +12,8 @@
  *   summary.json    the metrics per scheme (experiment/metrics.ts) and the extra rows
  *   table.md, *.svg, *.png
  *   <scheme>/       traffic logs (JSON lines per host), flowlets.jsonl (the controller's ended flowlets,
- *                   streamed during the run), snapshots of /qos, /allocator, /agents, /metrics,
+ *                   streamed during the run), snapshots of /qos, /allocator, /agents, /metrics and of the interfaces' drop
+ *                   counters (interfaces.json: OVS, switch-side veths, each host's link),
  *                   controller.log, agents/
  *
  * Link shaping is the same in every scheme: every switch port is shaped by the controller's QoS (OVS
