@@ -12,7 +12,8 @@
  *   summary.json    the metrics per scheme (experiment/metrics.ts) and the extra rows
  *   table.md, *.svg, *.png
  *   <scheme>/       traffic logs (JSON lines per host), flowlets.jsonl (the controller's ended flowlets,
- *                   streamed during the run), snapshots of /qos, /allocator, /agents, /metrics,
+ *                   streamed during the run), snapshots of /qos, /allocator, /agents, /metrics and of the interfaces' drop
+ *                   counters (interfaces.json: OVS, switch-side veths, each host's link),
  *                   controller.log, agents/
  *
  * Link shaping is the same in every scheme: every switch port is shaped by the controller's QoS (OVS
@@ -243,6 +244,25 @@ function collectScheme(o: RunOptions, r: SchemeRun, flows: readonly FlowSpec[], 
   };
 }
 
+/**
+ * The fabric's interface counters where packets can be lost outside the tc queues (the QoS snapshot has
+ * those): OVS's per-interface statistics (rx/tx dropped and errors of the userspace datapath) and the kernel's
+ * link counters of the switch-side veths, both for this run's interfaces only (names starting with `prefix`).
+ */
+export function interfaceCounters(prefix: string): { ovs: Record<string, Record<string, number>>; kernel: Record<string, unknown> } {
+  const ovs: Record<string, Record<string, number>> = {};
+  try {
+    const t = JSON.parse(sh('ovs-vsctl', ['--format=json', '--columns=name,statistics', 'list', 'Interface'])) as { data: [string, [string, [string, number][]]][] };
+    for (const [name, [, stats]] of t.data) if (name.startsWith(prefix)) ovs[name] = Object.fromEntries(stats);
+  } catch { /* not available */ }
+  const kernel: Record<string, unknown> = {};
+  try {
+    const links = JSON.parse(sh('ip', ['-s', '-j', 'link', 'show'])) as { ifname: string; stats64?: unknown }[];
+    for (const l of links) if (l.ifname.startsWith(prefix)) kernel[l.ifname] = l.stats64;
+  } catch { /* not available */ }
+  return { ovs, kernel };
+}
+
 function letters(n: number): string {
   let s = '';
   for (let i = 0; i < n; i++) s += String.fromCharCode(97 + Math.floor(Math.random() * 26));
@@ -363,6 +383,12 @@ async function runScheme(o: RunOptions, scheme: Scheme, flows: readonly FlowSpec
       writeFileSync(join(snapDir, `${name}.json`), JSON.stringify(body, null, 2));
       if (name === 'allocator') allocator = body;
     }
+    const hostLinks: Record<string, unknown> = {};
+    for (const h of hosts) {
+      const r = await fabric.exec(h.name, ['ip', '-s', '-j', 'link', 'show', 'dev', `${h.name}-eth0`]).catch(() => undefined);
+      try { hostLinks[h.name] = (JSON.parse(r?.stdout ?? '') as { stats64?: unknown }[])[0]?.stats64; } catch { /* not available */ }
+    }
+    writeFileSync(join(snapDir, 'interfaces.json'), JSON.stringify({ ...interfaceCounters(fabric.prefix), hosts: hostLinks }, null, 2));
     const metrics = await fetch(api.replace(/\/api\/v1$/, '') + '/metrics').then((r) => r.text(), (e: Error) => `# ${e.message}`);
     writeFileSync(join(snapDir, 'metrics.txt'), metrics);
     const comparable = machineBusy <= BUSY_LIMIT;

@@ -74,6 +74,11 @@ export const QosSection = Type.Object(
       errorMessage: 'must be a number of ms > 0',
     }),
     bufferMinPackets: int(1, 1_000_000, 32, 'floor of the derived per-class buffer, packets'),
+    minQueueShare: Type.Number({
+      exclusiveMinimum: 0, maximum: 1, default: 0.01,
+      description: 'share of the port capacity guaranteed to every queue (HTB rate; the rest goes by strict priority): what a queue starved by the ones above still sends. queues × share ≤ 1',
+      errorMessage: 'must be a share of the capacity in (0, 1]',
+    }),
     ecn: EcnSection,
     dscpClassifier: Type.Union([Type.Literal('auto'), Type.Literal('on'), Type.Literal('off')], {
       default: 'auto',
@@ -91,6 +96,7 @@ export type QosSectionConfig = StaticDecode<typeof QosSection>;
 
 interface QosLike {
   readonly queues: number;
+  readonly minQueueShare?: number | undefined;
   readonly dscpMap: Readonly<Record<string, readonly number[]>>;
   readonly bufferPackets?: number | undefined;
   readonly ecn: { readonly bySpeed: Readonly<Record<string, number>>; readonly ports: Readonly<Record<string, number>> };
@@ -98,8 +104,9 @@ interface QosLike {
 
 /**
  * Rejects a plan the schema alone cannot: a queue in `dscpMap` beyond `queues`, a DSCP mapped twice
- * (overlapping map), an ECN threshold larger than the buffer.
- * @throws ConfigError CONFIG_INVALID naming the key (`qos.dscpMap.2`, `qos.ecn.ports.…`)
+ * (overlapping map), guarantees summing above the capacity (`minQueueShare` × `queues` > 1), an ECN
+ * threshold larger than the buffer.
+ * @throws ConfigError CONFIG_INVALID naming the key (`qos.dscpMap.2`, `qos.minQueueShare`, `qos.ecn.ports.…`)
  */
 export function checkQos(q: QosLike, file?: string): void {
   const owner = new Map<number, string>();
@@ -116,6 +123,10 @@ export function checkQos(q: QosLike, file?: string): void {
       }
       owner.set(dscp, queue);
     }
+  }
+  if (q.minQueueShare !== undefined && q.minQueueShare * q.queues > 1 + 1e-9) {
+    throw new ConfigError('CONFIG_INVALID', 'qos.minQueueShare',
+      `${q.minQueueShare} × ${q.queues} queues guarantees more than the capacity (at most ${(1 / q.queues).toFixed(4)} with ${q.queues} queues)`, file);
   }
   const tooBig = (key: string, packets: number): void => {
     // a derived buffer (bufferPackets absent) is never smaller than the port's threshold

@@ -5,8 +5,8 @@
  *
  * Queues: 0 … n−1, queue 0 best effort (every DSCP not in the map), the highest queue served first.
  * On linux-htb, queue q is HTB class 1:(q+1) with prio (n−1−q) (lower prio value served first) and a small
- * guaranteed min-rate (1% of capacity, ≥ 12 kbit/s), ceil = capacity: strict priority among backlogged
- * classes, work-conserving when the higher classes are idle.
+ * guaranteed min-rate (`minQueueShare` of capacity, default 1%, ≥ 12 kbit/s), ceil = capacity: strict
+ * priority among backlogged classes above their guarantees, work-conserving when the higher classes are idle.
  */
 import { ecnThresholdPackets } from './ecn-threshold.js';
 import { dpidPortKey } from '../../lib/dpid.js';
@@ -20,6 +20,8 @@ export interface QosPlanConfig {
   readonly bufferPackets?: number | undefined;
   readonly bufferDelayMs: number;
   readonly bufferMinPackets: number;
+  /** share of the capacity guaranteed to every queue (default {@link MIN_QUEUE_SHARE}) */
+  readonly minQueueShare?: number | undefined;
   readonly ecn: {
     readonly enabled: boolean;
     readonly bySpeed: Readonly<Record<string, number>>;
@@ -83,7 +85,7 @@ export function bufferOf(cfg: Pick<QosPlanConfig, 'bufferPackets' | 'bufferDelay
 
 /** Smallest min-rate a queue gets, bit/s (one 1500-byte packet per second). */
 export const MIN_QUEUE_RATE_BPS = 12_000;
-/** Share of the capacity guaranteed to every queue (the rest is served by strict priority). */
+/** Default share of the capacity guaranteed to every queue (`qos.minQueueShare`; the rest is served by strict priority). */
 export const MIN_QUEUE_SHARE = 0.01;
 
 /** `<16 hex digits>:<port>`, the key form of config maps. */
@@ -94,7 +96,7 @@ export function portKey(dpid: bigint, portNo: number): string {
 /** The plan of one port. @param capacityBps the port's shaping rate (> 0) */
 export function planPort(cfg: QosPlanConfig, dpid: bigint, portNo: number, portName: string, capacityBps: number): PortPlan {
   const n = cfg.queues;
-  const minRate = Math.max(MIN_QUEUE_RATE_BPS, Math.round(capacityBps * MIN_QUEUE_SHARE));
+  const minRate = Math.max(MIN_QUEUE_RATE_BPS, Math.round(capacityBps * (cfg.minQueueShare ?? MIN_QUEUE_SHARE)));
   const dscpToQueue = new Map<number, number>();
   for (const [q, list] of Object.entries(cfg.dscpMap)) for (const d of list) dscpToQueue.set(d, Number(q));
   const queues: QueuePlan[] = [];

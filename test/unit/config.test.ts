@@ -58,6 +58,7 @@ describe('config: defaults', () => {
         dscpMap: { '3': [46, 48], '2': [26, 34], '1': [10, 18] },
         bufferDelayMs: 20,
         bufferMinPackets: 32,
+        minQueueShare: 0.01,
         ecn: { enabled: true, bySpeed: { '1G': 20, '10G': 65 }, minPackets: 2, ports: {}, packetBytes: 1500 },
         dscpClassifier: 'auto',
         ovsdb: 'unix:/var/run/openvswitch/db.sock',
@@ -149,6 +150,8 @@ describe('config: each kind of bad value names its key', () => {
   });
 
   it('bad bit rates and link keys', () => {
+    rejects({ qos: { minQueueShare: 0.3 } }, 'CONFIG_INVALID', 'qos.minQueueShare', /0\.3 × 4 queues guarantees more than the capacity \(at most 0\.2500 with 4 queues\)$/);
+    rejects({ qos: { minQueueShare: 0 } }, 'CONFIG_INVALID', 'qos.minQueueShare', /must be a share of the capacity in \(0, 1\], got 0$/);
     rejects({ topology: { defaultCapacityBps: 0 } }, 'CONFIG_INVALID', 'topology.defaultCapacityBps', /must be a bit rate > 0 in bit\/s.*got 0$/);
     rejects({ topology: { defaultCapacityBps: '100MB' } }, 'CONFIG_INVALID', 'topology.defaultCapacityBps', /got "100MB"$/);
     rejects({ topology: { links: { '1:2': 'fast' } } }, 'CONFIG_INVALID', 'topology.links.1:2', /must be a bit rate.*got "fast"$/);

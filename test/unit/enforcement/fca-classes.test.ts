@@ -100,12 +100,15 @@ describe('enforcement: fca priority classes', () => {
     expect(fcaUnrankedThresholds(4, DEFAULT_DSCP_MAP)).to.deep.equal({ thresholdsBytes: [], dscpByPriority: [46] });
   });
 
-  it('host bands: an HTB class per band with its prio, one dsfield filter per DSCP, the default class last', () => {
+  it('host bands: an HTB class per band with its prio and 15% guaranteed, one dsfield filter per DSCP, the default class last', () => {
     const lines = bandLines('h1-eth0', 20e6, [[46], [26]]);
-    expect(lines).to.include('class replace dev h1-eth0 parent 1:1 classid 1:ff01 htb rate 1000000bit ceil 20000000bit burst 2500 cburst 2500 quantum 1514 prio 1');
+    expect(lines).to.include('class replace dev h1-eth0 parent 1:1 classid 1:ff01 htb rate 3000000bit ceil 20000000bit burst 2500 cburst 2500 quantum 1514 prio 1');
     expect(lines).to.include('filter add dev h1-eth0 parent 1: protocol ip prio 20 u32 match ip dsfield 0xb8 0xfc flowid 1:ff00');
     expect(lines).to.include('filter add dev h1-eth0 parent 1: protocol ip prio 20 u32 match ip dsfield 0x68 0xfc flowid 1:ff01');
-    expect(lines.at(-1)).to.equal('class change dev h1-eth0 classid 1:ffff htb rate 1000000bit ceil 20000000bit burst 2500 cburst 2500 quantum 1514 prio 2');
+    expect(lines.at(-1)).to.equal('class change dev h1-eth0 classid 1:ffff htb rate 3000000bit ceil 20000000bit burst 2500 cburst 2500 quantum 1514 prio 2');
+    // seven bands and the default class: the guarantees fit in the link (1/8 each, not 15%)
+    const many = bandLines('h1-eth0', 20e6, [[46], [40], [34], [26], [18], [10], [8]]);
+    expect(many.at(-1)).to.equal('class change dev h1-eth0 classid 1:ffff htb rate 2500000bit ceil 20000000bit burst 2500 cburst 2500 quantum 1514 prio 7');
   });
 });
 

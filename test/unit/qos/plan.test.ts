@@ -61,13 +61,15 @@ describe('qos: plan', () => {
     expect(at(10e6, { ecn: { ...cfg.ecn, ports: { '0000000000000001:3': 50 } } }).packets, 'never under the port\'s ECN threshold').to.equal(50);
   });
 
-  it('strict priority: highest queue has HTB prio 0, every queue ceil = capacity and a 1% floor', () => {
+  it('strict priority: highest queue has HTB prio 0, every queue ceil = capacity and a 1% floor (qos.minQueueShare)', () => {
     const p = planPort(cfg, 1n, 3, 's1-eth3', 50e6);
     expect(p.queues.map((q) => [q.id, q.priority, q.minRateBps, q.maxRateBps])).to.deep.equal([
       [0, 3, 500_000, 50e6], [1, 2, 500_000, 50e6], [2, 1, 500_000, 50e6], [3, 0, 500_000, 50e6],
     ]);
     expect(queueOfDscp(p, 46)).to.equal(3);
     expect(queueOfDscp(p, 0)).to.equal(0);
+    const wide = planPort({ ...cfg, minQueueShare: 0.15 }, 1n, 3, 's1-eth3', 20e6);
+    expect(wide.queues.map((q) => q.minRateBps), 'qos.minQueueShare: 15% of 20 Mbit/s guaranteed to every queue').to.deep.equal([3e6, 3e6, 3e6, 3e6]);
     expect(p.queues[3]!.dscp).to.deep.equal([46, 48]);
     expect(ovsRows(p)).to.deep.include({ portName: 's1-eth3', type: 'linux-htb', maxRateBps: 50e6 });
     const perPort = planPort({ ...cfg, ecn: { ...cfg.ecn, ports: { '0000000000000001:3': 30 } } }, 1n, 3, 's1-eth3', 50e6);
