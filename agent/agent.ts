@@ -193,8 +193,11 @@ export const DEFAULT_TICK_MS = 20;
 export const DEFAULT_POLL_MS = 100;
 export const DEFAULT_SMALL_POLL_MS = 500;
 export const DEFAULT_IDLE_POLL_MS = 1000;
-/** A poll due within this is made now (a timer may fire a little early by the wall clock), µs. */
-const POLL_EARLY_US = 2000;
+/**
+ * A poll due within this is made now, µs: a Node timer runs from the loop's cached time, so the timer armed
+ * for a poll may fire a few ms before it by the wall clock (missing it cost a wake-up ms later).
+ */
+const POLL_EARLY_US = 5000;
 export const DEFAULT_NFLOG_GROUP = 7;
 
 /** The orchestrator (see the file comment). */
@@ -472,8 +475,6 @@ export class HostAgent {
 
   private maybePoll(nowUs: number): void {
     if (this.polling || !this.deps.nft?.available) return;
-    // due within POLL_EARLY_US counts as due: a Node timer runs from the loop's cached time, so the timer
-    // armed for a poll may fire a little before it by the wall clock (missing it cost a wake-up)
     if (nowUs < this.pollDueUs() - POLL_EARLY_US) return;
     this.polling = true;
     this.lastPollUs = nowUs;

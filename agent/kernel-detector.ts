@@ -77,12 +77,12 @@ export interface PollPlan {
   readonly idleMs: number;
   /** idle this long at a poll: the flowlet's end is near (default 10) */
   readonly quietMs: number;
-  /** after a near end's expiry (the kernel's expiry is exact to a few ms; default 5) */
+  /** after a near end's expiry (the kernel's expiry is exact to a few ms, a timer may fire a few ms early; default 10) */
   readonly settleMs: number;
 }
 
 /** The default {@link PollPlan}. */
-export const DEFAULT_POLL_PLAN: PollPlan = { afterMs: 100, smallMs: 500, idleMs: 1000, quietMs: 10, settleMs: 5 };
+export const DEFAULT_POLL_PLAN: PollPlan = { afterMs: 100, smallMs: 500, idleMs: 1000, quietMs: 10, settleMs: 10 };
 
 /** What {@link nextPollDueUs} reads of a live flowlet. */
 export interface PolledFlowlet {

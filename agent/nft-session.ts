@@ -26,7 +26,10 @@
  * listing gives each set element's expiry in ms, the JSON one whole seconds). A text listing is the lines
  * from its `table …` line to the `}` that closes it; a line beginning `Error:` fails the request, and the
  * rest of that error's text (the command and a caret line, written before nft reads its next line) is
- * skipped as lines before the next listing's `table` line.
+ * skipped as lines before the next listing's `table` line. nft writes a text listing unbuffered, a write()
+ * per token (77 for a 3-element listing, measured with strace; one for JSON), and each would wake the agent:
+ * so after writing a text request the session sleeps `textSettleMs` (default 2 ms; Atomics.wait, no CPU)
+ * while nft answers, and reads the answer in one wake-up.
  *
  * A request that gets no answer within `timeoutMs` fails, and the process is killed (by its pid) and
  * started again on the next request. A missing `nft` disables the session with one warning.
@@ -54,6 +57,8 @@ export interface NftSessionOptions {
   readonly maxRequests?: number;
   /** text listings instead of JSON; listings only (see the file comment; default false) */
   readonly text?: boolean;
+  /** text mode: the main thread sleeps this long after a request while nft writes its answer, ms (default 2; 0: none) */
+  readonly textSettleMs?: number;
 }
 
 type Child = ChildProcessByStdio<Writable, Readable, null>;
@@ -73,6 +78,8 @@ export interface NftSessionStats {
 }
 
 const SENTINEL = 'list tables';
+/** What a text session sleeps on (Atomics.wait: never notified, it times out). */
+const SLEEP = new Int32Array(new SharedArrayBuffer(4));
 /** Requests one nft process serves by default before it is replaced. */
 export const DEFAULT_MAX_REQUESTS = 5000;
 
@@ -155,6 +162,8 @@ export class NftSession {
     const listing = wantsOutput(p.commands);
     this.current = { p, output: [], errors: [], timer, sentinel: !listing };
     child.stdin.write(listing ? `${p.commands.join(' ; ')}\n` : `${p.commands.join(' ; ')}\n${SENTINEL}\n`);
+    const settleMs = this.opts.text === true ? this.opts.textSettleMs ?? 2 : 0;
+    if (settleMs > 0) Atomics.wait(SLEEP, 0, 0, settleMs);
   }
 
   private line(l: string): void {

@@ -267,7 +267,7 @@ describe('agent: orchestrator on a fake clock', () => {
     await agent.stop();
   });
 
-  it('kernel detection with text polls: a large flowlet still sending is polled 100 ms after its expiry, one already quiet 5 ms after it; its end carries the last packet the expiry gives', async () => {
+  it('kernel detection with text polls: a large flowlet still sending is polled 100 ms after its expiry, one already quiet 10 ms after it; its end carries the last packet the expiry gives', async () => {
     const clock = new ManualClock();
     const now = (): number => T0 + Math.round(clock.now() * 1000);
     const polls: number[] = [];
@@ -304,7 +304,7 @@ describe('agent: orchestrator on a fake clock', () => {
     expect(polls, 'sending at 210 ms (expires at 309 ms): polled at 409 ms').to.deep.equal([1, 210, 409]);
     element = undefined;
     await step(70);
-    expect(polls, 'quiet at 409 ms (expires at 469 ms): polled at 474 ms').to.deep.equal([1, 210, 409, 474]);
+    expect(polls, 'quiet at 409 ms (expires at 469 ms): polled at 479 ms').to.deep.equal([1, 210, 409, 479]);
     expect(events.ends, 'the last packet: 100 ms before the expiry of the last poll that saw it grow').to.deep.equal([
       { id: 'f1', lastPacketEpochUs: T0 + 369_000, bytes: 120_000 },
     ]);
