@@ -9,19 +9,17 @@
  *   live flowlets in a dynamic set and logs each flowlet's first packet, and the packet that takes it past
  *   the small-flowlet threshold, to NFLOG; tcpdump hands over only those packets (a start and a first
  *   `progress` are reported when they happen), and the agent polls the set for later progress and ends
- *   (agent/kernel-detector.ts, nextPollDueUs): while a live flowlet is past the threshold (its end frees
- *   an allocation) so that its end is seen at most `pollMs` late — with the text listing's expiries, `pollMs`
- *   after the flowlet's expiry (an element cannot expire before it; a sending flowlet costs a poll per gap +
- *   `pollMs`, not per `pollMs`), soon after it when it was already quiet; every `smallPollMs` while every
- *   live flowlet is under the threshold (their ends change no allocation), every `idlePollMs` when none
- *   lives; its timer wakes for the polls only. Cost grows with flowlets and polls, not packets.
+ *   (agent/kernel-detector.ts): every `pollMs` while a live flowlet is past the threshold (its end frees
+ *   an allocation), every `smallPollMs` while every live flowlet is under it (their ends change no
+ *   allocation), every `idlePollMs` when none lives; its timer wakes for the polls only. Cost grows with
+ *   flowlets and polls, not packets.
  * - `packets`: every outgoing packet header through tcpdump into JavaScript (agent/detector.ts); for
  *   hosts whose kernel lacks nftables dynamic sets. Its cost grows with the packet rate.
  * Marking is in the kernel either way: PIAS classes by the bytes of the flow's current message (quota
  * sets that start afresh after `messageGapMs` idle), and
  * per-flow overrides for declared sizes/deadlines and controller DSCPs (agent/dscp.ts). All nft work
- * goes through ONE long-lived `nft -j -i` process (agent/nft-session.ts) and the polls through a second one
- * in text mode (its listings give expiries in ms), all tc work through one `tc -batch -` (agent/tc-batch.ts).
+ * goes through ONE long-lived `nft -i` process (agent/nft-session.ts), all tc work through one
+ * `tc -batch -` (agent/tc-batch.ts).
  *
  * {@link HostAgent} is the orchestrator with an injected clock and injected writers (tc lines, nft
  * requests, the event sink), so its timeline is unit-testable; {@link startHostAgent} wires it to the
@@ -45,8 +43,8 @@ import { AgentChannel } from './channel.js';
 import { PacketCapture } from './capture.js';
 import { FlowletDetector, flowKey, flowletStart, type DetectorEvent, type FlowDeclaration, type FlowletSource, type LiveFlowlet, type OutgoingPacket } from './detector.js';
 import { dscpOfPriority, flowletPriority, OverridePlanner } from './dscp.js';
-import { DEFAULT_POLL_PLAN, KernelFlowletTracker, type PollPlan, type StartPacket } from './kernel-detector.js';
-import { classifyLines, crossingLines, CROSSED_PREFIX, LIST_LIVE, parseLiveSet, parseLiveSetText, tableLines, teardownLines as nftTeardownLines } from './nft-rules.js';
+import { KernelFlowletTracker, type StartPacket } from './kernel-detector.js';
+import { classifyLines, crossingLines, CROSSED_PREFIX, LIST_LIVE, parseLiveSet, tableLines, teardownLines as nftTeardownLines } from './nft-rules.js';
 import { NftSession, type NftResult } from './nft-session.js';
 import { startLocalApi, type LocalApi } from './local-api.js';
 import {
@@ -88,9 +86,9 @@ export interface AgentConfig {
   /** how flowlets are detected (see the file comment; default `packets` here, `kernel` in startHostAgent) */
   readonly detector?: DetectorKind;
   /**
-   * kernel detection: while a live flowlet has reached the small-flowlet threshold, its end is seen at most
-   * this late, ms (default 100): its end lets the controller give its rate to others. With text polls the
-   * poll is due this long after the flowlet's expiry, else every this long. A poll costs ≈ 0.5–1 ms of CPU (nft and Node) here. At 250 ms, replaying the web-search
+   * kernel detection: poll period of the live set while a live flowlet has reached the small-flowlet
+   * threshold, ms (default 100): its end (seen within this after its idle gap) lets the controller give its
+   * rate to others. A poll costs ≈ 0.5–1 ms of CPU (nft and Node) here. At 250 ms, replaying the web-search
    * run's allocated flowlets through the allocator, the late ends (idle gap + half a poll on average) kept
    * 15–18% of the large flowlets' allocated rate from them (against ends known at once); at 100 ms 10–13%.
    */
@@ -144,8 +142,6 @@ export interface AgentDeps {
   readonly tc: TcWriter;
   /** absent: no DSCP marking (and no kernel detection) */
   readonly nft?: NftRunner;
-  /** kernel detection: a text-mode nft session for the polls (expiries in ms); absent: polls go through `nft` (JSON) */
-  readonly nftPoll?: NftRunner;
   readonly events: EventSink;
 }
 
@@ -193,11 +189,6 @@ export const DEFAULT_TICK_MS = 20;
 export const DEFAULT_POLL_MS = 100;
 export const DEFAULT_SMALL_POLL_MS = 500;
 export const DEFAULT_IDLE_POLL_MS = 1000;
-/**
- * A poll due within this is made now, µs: a Node timer runs from the loop's cached time, so the timer armed
- * for a poll may fire a few ms before it by the wall clock (missing it cost a wake-up ms later).
- */
-const POLL_EARLY_US = 5000;
 export const DEFAULT_NFLOG_GROUP = 7;
 
 /** The orchestrator (see the file comment). */
@@ -234,9 +225,6 @@ export class HostAgent {
   private stopped = false;
   private polling = false;
   private lastPollUs = 0;
-  /** polls read nft's text listing (expiries in ms) while `deps.nftPoll` is there and readable */
-  private textPolls = true;
-  private readonly pollPlan: PollPlan;
   private polls = 0;
   private startsLogged = 0;
   private crossingsLogged = 0;
@@ -252,10 +240,6 @@ export class HostAgent {
       ...(config.maxFlowlets !== undefined ? { maxFlowlets: config.maxFlowlets } : {}),
     };
     this.gapMs = opts.idleGapMs;
-    this.pollPlan = {
-      ...DEFAULT_POLL_PLAN,
-      afterMs: config.pollMs ?? DEFAULT_POLL_MS, smallMs: config.smallPollMs ?? DEFAULT_SMALL_POLL_MS, idleMs: config.idlePollMs ?? DEFAULT_IDLE_POLL_MS,
-    };
     if (config.detector === 'kernel') this.detector = this.kernel = new KernelFlowletTracker(opts);
     else this.detector = this.packets = new FlowletDetector(opts);
     const numbers = new LimitNumbers(); // shared: flowlet limits and tenant classes/filters never collide
@@ -468,46 +452,34 @@ export class HostAgent {
     }
   }
 
-  /** When the next poll is due, µs epoch (see the file comment). */
-  private pollDueUs(): number {
-    return this.kernel!.nextPollDueUs(this.lastPollUs, this.pollPlan);
+  /** The poll period that applies now, ms (see the file comment). */
+  private pollEveryMs(): number {
+    const k = this.kernel!;
+    return k.size === 0 ? (this.config.idlePollMs ?? DEFAULT_IDLE_POLL_MS)
+      : k.anyLarge ? (this.config.pollMs ?? DEFAULT_POLL_MS) : (this.config.smallPollMs ?? DEFAULT_SMALL_POLL_MS);
   }
 
   private maybePoll(nowUs: number): void {
     if (this.polling || !this.deps.nft?.available) return;
-    if (nowUs < this.pollDueUs() - POLL_EARLY_US) return;
+    // due within half a tick counts as due: a Node timer runs from the loop's cached time, so the tick
+    // armed for a poll may fire a little before it by the wall clock (missing it cost a wake-up and a tick)
+    const every = (this.pollEveryMs() - (this.config.tickMs ?? DEFAULT_TICK_MS) / 2) * 1000;
+    if (nowUs - this.lastPollUs < every) return;
     this.polling = true;
     this.lastPollUs = nowUs;
-    const text = this.textPolls && this.deps.nftPoll?.available === true;
-    void (text ? this.deps.nftPoll! : this.deps.nft).run([LIST_LIVE]).then((r) => {
+    void this.deps.nft.run([LIST_LIVE]).then((r) => {
       this.polling = false;
-      this.pollAnswered(r, text, nowUs);
-      // the answer moved the next poll (new expiries, ends): the timer armed while it ran is re-armed
-      if (!this.stopped && this.tickTimer) {
-        this.deps.clock.clearTimeout(this.tickTimer);
-        this.armTick();
+      if (this.stopped || !r.ok || r.output.length === 0) return;
+      let elements;
+      try {
+        elements = parseLiveSet(r.output[0]!);
+      } catch (err) {
+        this.deps.log.warn({ event: 'nft_poll_unreadable', err }, 'the live set listing is not JSON');
+        return;
       }
+      this.polls++;
+      this.handle(this.kernel!.snapshot(nowUs, this.deps.nowEpochUs(), elements));
     });
-  }
-
-  /** A poll's answer: the listing read (text or JSON) and handed to the tracker. */
-  private pollAnswered(r: NftResult, text: boolean, nowUs: number): void {
-    if (this.stopped || !r.ok || r.output.length === 0) return;
-    let elements;
-    try {
-      elements = text ? parseLiveSetText(r.output[0]!) : parseLiveSet(r.output[0]!);
-    } catch (err) {
-      this.deps.log.warn({ event: 'nft_poll_unreadable', err }, 'the live set listing is not JSON');
-      return;
-    }
-    if (text && elements.length === 0 && r.output[0]!.includes('elements = {')) {
-      // an nft whose text listing this parser does not read: polls go back to JSON for good
-      this.textPolls = false;
-      this.deps.log.warn({ event: 'nft_poll_text_unreadable' }, 'cannot read nft\'s text listing of the live set: polling its JSON');
-      return;
-    }
-    this.polls++;
-    this.handle(this.kernel!.snapshot(nowUs, this.deps.nowEpochUs(), elements));
   }
 
   private enter(s: ControlState): void {
@@ -714,14 +686,15 @@ export class HostAgent {
 
   /**
    * The delay of the next tick, ms: `tickMs` (packets detection: idle ends are found by ticks); with kernel
-   * detection the time until the next poll is due (whole ms, at least 1): the timer wakes for polls only.
+   * detection the first multiple of `tickMs` at which a poll is due (the same polls as a tick every
+   * `tickMs` would make, without the wake-ups in between).
    */
   private tickDelayMs(): number {
     const tickMs = this.config.tickMs ?? DEFAULT_TICK_MS;
+    // while a poll is under way the next is due a period after it was asked (lastPollUs), not a tick later
     if (!this.kernel || !this.deps.nft?.available) return tickMs;
-    // while a poll is under way its answer re-arms the timer (it moves the next poll); this one is a fallback
-    if (this.polling) return this.pollPlan.idleMs;
-    return Math.max(1, Math.ceil((this.pollDueUs() - this.deps.nowEpochUs()) / 1000));
+    const dueInMs = (this.lastPollUs + this.pollEveryMs() * 1000 - this.deps.nowEpochUs()) / 1000;
+    return Math.max(1, Math.ceil(dueInMs / tickMs)) * tickMs;
   }
 
   private armTick(): void {
@@ -772,8 +745,6 @@ export async function startHostAgent(opts: HostAgentOptions): Promise<RunningHos
   const tc = new TcBatch({ log });
   const nft = new NftSession({ log });
   const detector: DetectorKind = opts.detector ?? 'kernel';
-  // the polls' own nft, in text mode: its listings give each element's expiry in ms (kernel detection only)
-  const nftPoll = detector === 'kernel' ? new NftSession({ log, text: true }) : undefined;
   let channel: AgentChannel | undefined;
   const sink: EventSink = {
     addStart: (s) => channel?.addStart(s),
@@ -781,7 +752,7 @@ export async function startHostAgent(opts: HostAgentOptions): Promise<RunningHos
     addEnd: (e) => channel?.addEnd(e),
     addEnforced: (e) => channel?.addEnforced(e),
   };
-  const agent = new HostAgent({ ...opts, detector }, { clock: systemClock, nowEpochUs, log, tc, nft, ...(nftPoll ? { nftPoll } : {}), events: sink });
+  const agent = new HostAgent({ ...opts, detector }, { clock: systemClock, nowEpochUs, log, tc, nft, events: sink });
   channel = new AgentChannel({
     address: opts.controller,
     log,
@@ -814,7 +785,6 @@ export async function startHostAgent(opts: HostAgentOptions): Promise<RunningHos
       await capture.stop();
       await agent.stop();
       await tc.stop();
-      await nftPoll?.stop();
       await nft.stop();
       log.info({ event: 'agent_stopped' }, 'agent stopped: qdisc and nft table removed, tcpdump and tc ended');
     })());

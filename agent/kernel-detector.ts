@@ -25,16 +25,8 @@
  *   it, starting at the first of them;
  * - a second start logged for a live 5-tuple within `duplicateUs` is the same flowlet (two CPUs);
  *   later, it means the old one ended unseen between polls.
- * Last-packet times: from a text listing, each element's expiry in ms (the last packet was the set's
- * timeout, the idle gap, before it); from a JSON listing (expiries in whole seconds only) the poll at which
- * the flowlet's counter last grew, late by at most one poll period.
- *
- * When to poll ({@link nextPollDueUs}, pure): the polls that matter are those that see a large flowlet's
- * end (it frees an allocation). An element cannot expire before its known expiry, so with expiries known
- * the poll for a flowlet still sending is due `afterMs` after its expiry — every gap + `afterMs` while it
- * sends, not every `afterMs` — and the end of a flowlet that stopped just after a poll is seen at most
- * `afterMs` late, as with polls every `afterMs`; a flowlet that had already been quiet `quietMs` at the
- * last poll (its end is near) is polled `settleMs` after its expiry. Without expiries: every `afterMs`.
+ * Last-packet times are the poll at which a flowlet's counter last grew (nft's JSON gives expiries in
+ * whole seconds only), so an end's `lastPacketEpochUs` is late by at most one poll period.
  */
 import type { FiveTuple, FlowletEnd } from '../protocol/agent.js';
 import {
@@ -61,53 +53,6 @@ interface Tracked {
   packets: number;
   lastProgressUs: number | undefined;
   declared: FlowDeclaration | undefined;
-  /** when its element expires unless refreshed, µs epoch (a start, a crossing or a text poll); undefined: unknown */
-  expiresUs: number | undefined;
-  /** it had sent nothing for `quietMs` at the poll that gave `expiresUs` (its end is near) */
-  quiet: boolean;
-}
-
-/** The poll periods and margins of {@link nextPollDueUs}, ms. */
-export interface PollPlan {
-  /** a large flowlet's end is seen at most this late (default 100) */
-  readonly afterMs: number;
-  /** every live flowlet under the small-flowlet threshold (default 500) */
-  readonly smallMs: number;
-  /** none live (default 1000) */
-  readonly idleMs: number;
-  /** idle this long at a poll: the flowlet's end is near (default 10) */
-  readonly quietMs: number;
-  /** after a near end's expiry (the kernel's expiry is exact to a few ms, a timer may fire a few ms early; default 10) */
-  readonly settleMs: number;
-}
-
-/** The default {@link PollPlan}. */
-export const DEFAULT_POLL_PLAN: PollPlan = { afterMs: 100, smallMs: 500, idleMs: 1000, quietMs: 10, settleMs: 10 };
-
-/** What {@link nextPollDueUs} reads of a live flowlet. */
-export interface PolledFlowlet {
-  /** it reached the small-flowlet threshold (its end frees an allocation) */
-  readonly large: boolean;
-  readonly expiresUs: number | undefined;
-  readonly quiet: boolean;
-}
-
-/**
- * When the next poll of the live set is due, µs epoch (see the file comment): the earliest of the small or
- * idle period after the last poll and, per large flowlet, `settleMs` (quiet) or `afterMs` after its known
- * expiry, else `afterMs` after the last poll. Never earlier than `settleMs` after the last poll.
- */
-export function nextPollDueUs(lastPollUs: number, flowlets: Iterable<PolledFlowlet>, plan: PollPlan): number {
-  let due = Infinity;
-  let any = false;
-  for (const f of flowlets) {
-    any = true;
-    if (!f.large) continue;
-    const d = f.expiresUs === undefined ? lastPollUs + plan.afterMs * 1000 : f.expiresUs + (f.quiet ? plan.settleMs : plan.afterMs) * 1000;
-    if (d < due) due = d;
-  }
-  due = Math.min(due, lastPollUs + (any ? plan.smallMs : plan.idleMs) * 1000);
-  return Math.max(due, lastPollUs + plan.settleMs * 1000);
 }
 
 /** Two start logs of one 5-tuple closer than this are one flowlet, µs. */
@@ -120,8 +65,6 @@ export class KernelFlowletTracker extends DeclaringSource implements FlowletSour
   private readonly ids = new Map<string, Tracked>();
   /** elements seen in a poll with no flowlet: key → the poll's time */
   private unknown = new Map<string, number>();
-  /** idle this long at a poll: a flowlet's end is near, ms ({@link PollPlan.quietMs}) */
-  quietMs = DEFAULT_POLL_PLAN.quietMs;
   /** starts dropped because `maxFlowlets` were live */
   overflow = 0;
 
@@ -133,15 +76,6 @@ export class KernelFlowletTracker extends DeclaringSource implements FlowletSour
   get anyLarge(): boolean {
     for (const f of this.live.values()) if (f.lastProgressUs !== undefined) return true;
     return false;
-  }
-
-  /** When the next poll is due, µs epoch ({@link nextPollDueUs} over the live flowlets). */
-  nextPollDueUs(lastPollUs: number, plan: PollPlan): number {
-    return nextPollDueUs(lastPollUs, this.polled(), plan);
-  }
-
-  private *polled(): Iterable<PolledFlowlet> {
-    for (const f of this.live.values()) yield { large: f.lastProgressUs !== undefined, expiresUs: f.expiresUs, quiet: f.quiet };
   }
 
   /** A logged start packet. */
@@ -175,15 +109,13 @@ export class KernelFlowletTracker extends DeclaringSource implements FlowletSour
     }
     if (f.bytes < this.opts.smallFlowletBytes) f.bytes = this.opts.smallFlowletBytes;
     if (p.tsUs > f.lastUs) f.lastUs = p.tsUs;
-    this.sentAt(f, p.tsUs);
     if (f.lastProgressUs === undefined) this.progress(f, p.tsUs, out);
     return out;
   }
 
   /**
    * A poll of the live set: `elements` as of a time between `askedUs` (when the poll was written) and
-   * `nowUs` (when its answer was read), µs epoch. An element's `expiresMs` (text listings) is taken from
-   * `askedUs` (the earliest the listing can have been made: expiries and last packets are never late).
+   * `nowUs` (when its answer was read), µs epoch.
    */
   snapshot(askedUs: number, nowUs: number, elements: readonly LiveElement[]): DetectorEvent[] {
     const out: DetectorEvent[] = [];
@@ -197,15 +129,14 @@ export class KernelFlowletTracker extends DeclaringSource implements FlowletSour
       }
       if (e.bytes < f.bytes && e.packets < f.packets) {
         out.push(this.end(key, f));
-        polledExpiry(this.begin(key, e.flow, askedUs, e.bytes, e.packets, out), e, askedUs, this.opts.idleGapMs, this.quietMs);
+        this.begin(key, e.flow, askedUs, e.bytes, e.packets, out);
         continue;
       }
       if (e.bytes > f.bytes) {
         f.bytes = e.bytes;
         f.packets = Math.max(f.packets, e.packets);
-        f.lastUs = e.expiresMs === undefined ? askedUs : Math.max(f.lastUs, Math.min(askedUs, askedUs + (e.expiresMs - this.opts.idleGapMs) * 1000));
+        f.lastUs = askedUs;
       }
-      polledExpiry(f, e, askedUs, this.opts.idleGapMs, this.quietMs);
       this.progress(f, nowUs, out);
     }
     const unknown = new Map<string, number>();
@@ -213,7 +144,7 @@ export class KernelFlowletTracker extends DeclaringSource implements FlowletSour
       if (this.live.has(key)) continue;
       const firstSeen = this.unknown.get(key);
       if (firstSeen === undefined) unknown.set(key, askedUs);
-      else polledExpiry(this.begin(key, e.flow, firstSeen, e.bytes, e.packets, out), e, askedUs, this.opts.idleGapMs, this.quietMs);
+      else this.begin(key, e.flow, firstSeen, e.bytes, e.packets, out);
     }
     this.unknown = unknown;
     this.expireDeclarations(nowUs);
@@ -257,30 +188,19 @@ export class KernelFlowletTracker extends DeclaringSource implements FlowletSour
     return out;
   }
 
-  private begin(key: string, flow: FiveTuple, atUs: number, bytes: number, packets: number, out: DetectorEvent[]): Tracked | undefined {
+  private begin(key: string, flow: FiveTuple, atUs: number, bytes: number, packets: number, out: DetectorEvent[]): void {
     if (this.live.size >= this.opts.maxFlowlets) {
       this.overflow++;
-      return undefined;
+      return;
     }
     const f: Tracked = {
       id: `f${this.nextId++}`, flow, firstUs: atUs, lastUs: atUs, bytes, packets,
-      lastProgressUs: undefined, declared: this.attachDeclaration(flow), expiresUs: undefined, quiet: false,
+      lastProgressUs: undefined, declared: this.attachDeclaration(flow),
     };
-    this.sentAt(f, atUs);
     this.live.set(key, f);
     this.ids.set(f.id, f);
     out.push({ type: 'start', start: flowletStart(view(f)) });
     this.progress(f, atUs, out);
-    return f;
-  }
-
-  /** The flowlet sent a packet at `atUs` (a logged start or crossing): its element expires a gap later. */
-  private sentAt(f: Tracked, atUs: number): void {
-    const exp = atUs + this.opts.idleGapMs * 1000;
-    if (f.expiresUs === undefined || exp > f.expiresUs) {
-      f.expiresUs = exp;
-      f.quiet = false;
-    }
   }
 
   private progress(f: Tracked, nowUs: number, out: DetectorEvent[]): void {
@@ -298,17 +218,6 @@ export class KernelFlowletTracker extends DeclaringSource implements FlowletSour
     const end: FlowletEnd = { id: f.id, lastPacketEpochUs: f.lastUs, bytes: f.bytes };
     return { type: 'end', end };
   }
-}
-
-/** A polled element's expiry, when its listing gave one (text): the flowlet's expiry and whether it was quiet; else unknown. */
-function polledExpiry(f: Tracked | undefined, e: LiveElement, askedUs: number, idleGapMs: number, quietMs: number): void {
-  if (!f) return;
-  if (e.expiresMs === undefined) {
-    f.expiresUs = undefined;
-    return;
-  }
-  f.expiresUs = askedUs + e.expiresMs * 1000;
-  f.quiet = idleGapMs - e.expiresMs >= quietMs;
 }
 
 function view(f: Tracked): LiveFlowlet {

@@ -243,67 +243,9 @@ export interface LiveElement {
   readonly flow: FiveTuple;
   readonly bytes: number;
   readonly packets: number;
-  /**
-   * ms until the element expires unless another payload packet refreshes it (its flowlet's last packet was
-   * the set's timeout minus this ago); from text listings only (nft's JSON gives whole seconds)
-   */
-  readonly expiresMs?: number;
 }
 
 const PROTO: Readonly<Record<string, number>> = { tcp: 6, udp: 17 };
-
-const DURATION_UNIT_MS: Readonly<Record<string, number>> = { d: 86_400_000, h: 3_600_000, m: 60_000, s: 1000, ms: 1 };
-
-/** An nft duration as it prints one (`87ms`, `1s804ms`, `2m3s`, `1d2h`), ms; undefined when it is not one. */
-export function parseNftDurationMs(text: string): number | undefined {
-  if (!/^(?:\d+(?:ms|d|h|m|s))+$/.test(text)) return undefined;
-  let ms = 0;
-  for (const m of text.matchAll(/(\d+)(ms|d|h|m|s)/g)) ms += Number(m[1]) * DURATION_UNIT_MS[m[2]!]!;
-  return ms;
-}
-
-/** One element of a text listing: 5-tuple, then the rest of the element up to its `,` or `}`. */
-const TEXT_ELEMENT = /(\d{1,3}(?:\.\d{1,3}){3}) \. (\d{1,3}(?:\.\d{1,3}){3}) \. (\w+) \. (\d+) \. (\d+)([^,}\n]*)/g;
-const TEXT_COUNTER = /counter packets (\d+) bytes (\d+)/;
-const TEXT_EXPIRES = /expires ((?:\d+(?:ms|d|h|m|s))+)/;
-
-/**
- * Elements of `nft list set ip rivulet live` TEXT output (nft without `-j`), e.g.
- *
- *   table ip rivulet {
- *   	set live {
- *   		…
- *   		elements = { 10.0.0.1 . 10.0.0.2 . tcp . 40000 . 5001 counter packets 23 bytes 40119 expires 88ms,
- *   			     10.0.0.1 . 10.0.0.2 . udp . 57801 . 5002 counter packets 20 bytes 660 expires 1s2ms }
- *   	}
- *   }
- *
- * (nft 1.0.6, captured here). Unlike the JSON listing it gives each element's expiry in ms, which tells
- * when the flowlet's last packet was. Elements it cannot read (another protocol, a service name instead
- * of a port) are skipped; a text without elements gives none (never throws).
- */
-export function parseLiveSetText(text: string): LiveElement[] {
-  const out: LiveElement[] = [];
-  const at = text.indexOf('elements = {');
-  if (at < 0) return out;
-  TEXT_ELEMENT.lastIndex = at;
-  for (let m = TEXT_ELEMENT.exec(text); m; m = TEXT_ELEMENT.exec(text)) {
-    const p = m[3]!;
-    const proto = /^\d+$/.test(p) ? Number(p) : PROTO[p];
-    if (proto === undefined) continue;
-    const rest = m[6]!;
-    const c = TEXT_COUNTER.exec(rest);
-    const e = TEXT_EXPIRES.exec(rest);
-    const expiresMs = e ? parseNftDurationMs(e[1]!) : undefined;
-    out.push({
-      flow: { src: m[1]!, dst: m[2]!, proto, sport: Number(m[4]), dport: Number(m[5]) },
-      bytes: c ? Number(c[2]) : 0, packets: c ? Number(c[1]) : 0,
-      ...(expiresMs !== undefined ? { expiresMs } : {}),
-    });
-  }
-  return out;
-}
-
 
 /**
  * Elements of `nft -j list set ip rivulet live` output (one JSON document). Elements it cannot read

@@ -22,15 +22,6 @@
  * is replaced by a fresh process after `maxRequests` requests (default 5000; a start costs ≈ 10 ms),
  * which bounds the history it walks.
  *
- * With `text: true` nft runs without `-j` and the session serves listings only (the agent's polls: a text
- * listing gives each set element's expiry in ms, the JSON one whole seconds). A text listing is the lines
- * from its `table …` line to the `}` that closes it; a line beginning `Error:` fails the request, and the
- * rest of that error's text (the command and a caret line, written before nft reads its next line) is
- * skipped as lines before the next listing's `table` line. nft writes a text listing unbuffered, a write()
- * per token (77 for a 3-element listing, measured with strace; one for JSON), and each would wake the agent:
- * so after writing a text request the session sleeps `textSettleMs` (default 2 ms; Atomics.wait, no CPU)
- * while nft answers, and reads the answer in one wake-up.
- *
  * A request that gets no answer within `timeoutMs` fails, and the process is killed (by its pid) and
  * started again on the next request. A missing `nft` disables the session with one warning.
  */
@@ -55,10 +46,6 @@ export interface NftSessionOptions {
   readonly timeoutMs?: number;
   /** requests one nft process serves before a fresh one replaces it (bounds its input history; default 5000) */
   readonly maxRequests?: number;
-  /** text listings instead of JSON; listings only (see the file comment; default false) */
-  readonly text?: boolean;
-  /** text mode: the main thread sleeps this long after a request while nft writes its answer, ms (default 2; 0: none) */
-  readonly textSettleMs?: number;
 }
 
 type Child = ChildProcessByStdio<Writable, Readable, null>;
@@ -78,8 +65,6 @@ export interface NftSessionStats {
 }
 
 const SENTINEL = 'list tables';
-/** What a text session sleeps on (Atomics.wait: never notified, it times out). */
-const SLEEP = new Int32Array(new SharedArrayBuffer(4));
 /** Requests one nft process serves by default before it is replaced. */
 export const DEFAULT_MAX_REQUESTS = 5000;
 
@@ -111,13 +96,11 @@ export class NftSession {
 
   /**
    * Runs `commands` as one transaction (a `list` command must come last: its listing is the output).
-   * Resolves with the outcome (a text session: the listing's lines joined with `\\n`, one output); never
-   * rejects. @throws RangeError (synchronously) for a command with a newline, or a text session's change
+   * Resolves with the outcome; never rejects. @throws RangeError (synchronously) for a command with a newline
    */
   run(commands: readonly string[]): Promise<NftResult> {
     for (const c of commands) if (/[\r\n]/.test(c)) throw new RangeError(`nft command contains a newline: ${JSON.stringify(c)}`);
     if (commands.length === 0) return Promise.resolve({ ok: true, output: [] });
-    if (this.opts.text === true && !wantsOutput(commands)) throw new RangeError('a text-mode nft session serves listings only');
     if (!this.available) return Promise.resolve({ ok: false, output: [], error: this.missing ? 'nft not found' : 'stopped' });
     return new Promise((resolve) => {
       this.queue.push({ commands, resolve });
@@ -162,17 +145,11 @@ export class NftSession {
     const listing = wantsOutput(p.commands);
     this.current = { p, output: [], errors: [], timer, sentinel: !listing };
     child.stdin.write(listing ? `${p.commands.join(' ; ')}\n` : `${p.commands.join(' ; ')}\n${SENTINEL}\n`);
-    const settleMs = this.opts.text === true ? this.opts.textSettleMs ?? 2 : 0;
-    if (settleMs > 0) Atomics.wait(SLEEP, 0, 0, settleMs);
   }
 
   private line(l: string): void {
     const cur = this.current;
     if (!cur) return;
-    if (this.opts.text === true) {
-      this.textLine(cur, l);
-      return;
-    }
     if (l.startsWith('{')) {
       // a JSON document: the request's listing (a `list` request, before any error: it ends the request
       // unless a sentinel was written), else the sentinel's
@@ -188,22 +165,6 @@ export class NftSession {
       // a listing that failed: the sentinel's JSON (`list tables` never fails) marks the end of its error text
       cur.sentinel = true;
       this.child?.stdin.write(`${SENTINEL}\n`);
-    }
-  }
-
-  /** A line of a text session (see the file comment): `cur.output` collects the listing's lines. */
-  private textLine(cur: { output: string[] }, l: string): void {
-    if (l.startsWith('Error:')) {
-      this.finish(false, l);
-      return;
-    }
-    if (cur.output.length === 0 && !l.startsWith('table ')) return; // an earlier error's text
-    cur.output.push(l);
-    if (l === '}') {
-      const text = cur.output.join('\n');
-      cur.output.length = 0;
-      cur.output.push(text);
-      this.finish(true, '');
     }
   }
 
@@ -233,7 +194,7 @@ export class NftSession {
     if (this.child) return this.child;
     const argv = this.opts.command ?? ['nft'];
     // HOME=/dev/null: no libedit history file (see the file comment)
-    const child = spawn('sh', ['-c', this.opts.text === true ? 'exec "$@" -i 2>&1' : 'exec "$@" -j -i 2>&1', 'sh', ...argv], { stdio: ['pipe', 'pipe', 'ignore'], env: { ...process.env, HOME: '/dev/null' } });
+    const child = spawn('sh', ['-c', 'exec "$@" -j -i 2>&1', 'sh', ...argv], { stdio: ['pipe', 'pipe', 'ignore'], env: { ...process.env, HOME: '/dev/null' } });
     this.child = child;
     this.childRequests = 0;
     // lines split here (not by readline): one listing a poll, read in as few chunks as nft writes it

@@ -201,7 +201,7 @@ describe('agent: orchestrator on a fake clock', () => {
     s.agent.flowletLogged({ tsUs: t, flow: F, ipBytes: 1500 });
     expect(s.events.starts).to.deep.equal([{ id: 'f1', flow: F, firstPacketEpochUs: t, bytes: 1500 }]);
     elements = [{ bytes: 4500, packets: 3 }];
-    s.clock.advance(20); // the first poll, due at once (1 ms after start)
+    s.clock.advance(20); // tick → poll
     await Promise.resolve();
     await Promise.resolve();
     expect(s.events.progress.map((p) => p.bytes)).to.deep.equal([4500]);
@@ -210,8 +210,7 @@ describe('agent: orchestrator on a fake clock', () => {
     s.clock.advance(20);
     await Promise.resolve();
     await Promise.resolve();
-    // a JSON listing gives no expiry: the last packet is the poll at which the counter grew
-    expect(s.events.ends).to.deep.equal([{ id: 'f1', lastPacketEpochUs: t + 1000, bytes: 4500 }]);
+    expect(s.events.ends).to.deep.equal([{ id: 'f1', lastPacketEpochUs: t + 20_000, bytes: 4500 }]);
     expect(s.nftBatches.filter((b) => b[0] === 'list set ip rivulet live').length).to.equal(2);
     s.clock.advance(500); // nothing live: the idle poll period (1 s) applies
     expect(s.nftBatches.filter((b) => b[0] === 'list set ip rivulet live').length).to.equal(2);
@@ -232,7 +231,7 @@ describe('agent: orchestrator on a fake clock', () => {
     expect(s.agent.health()).to.include({ startsLogged: 1, crossingsLogged: 1 });
   });
 
-  it('kernel detection: the timer wakes for polls only (idle: once a second; small flowlets only: every 500 ms; a large one without expiries: every 100 ms); a start or a crossing brings the next poll forward', async () => {
+  it('kernel detection: the timer wakes for polls only (idle: once a second; small flowlets only: every 500 ms; a large one: every 100 ms); a start or a crossing brings the next poll forward', async () => {
     const clock = new ManualClock();
     const now = (): number => T0 + Math.round(clock.now() * 1000);
     const polls: number[] = [];
@@ -244,70 +243,28 @@ describe('agent: orchestrator on a fake clock', () => {
       },
     );
     await agent.start();
+    for (let i = 0; i < 54; i++) {
+      clock.advance(20);
+      await Promise.resolve();
+    }
+    expect(polls, 'idle: one poll a second, at 20 ms ticks').to.deep.equal([20, 1020]);
+    expect(clock.pending, 'one timer, due at the next poll').to.equal(1);
     const advance = async (n: number): Promise<void> => {
       for (let i = 0; i < n; i++) {
         clock.advance(20);
         await Promise.resolve();
       }
     };
-    await advance(54);
-    expect(polls, 'idle: one poll a second (the first at once)').to.deep.equal([1, 1001]);
-    expect(clock.pending, 'one timer, due at the next poll').to.equal(1);
     agent.message(WELCOME);
-    agent.flowletLogged({ tsUs: now(), flow: F, ipBytes: 1500 }); // at 1080 ms: the idle poll was due at 2001
+    agent.flowletLogged({ tsUs: now(), flow: F, ipBytes: 1500 }); // at 1080 ms: the idle tick was due at 2020
     await advance(24);
-    expect(polls, 'a small flowlet: polled 500 ms after the last poll').to.deep.equal([1, 1001, 1501]);
-    // the empty listing ended it; a new one at 1560 ms crosses the threshold at 1580 ms: it cannot end
-    // before its element expires (1680 ms), and is seen ending at most 100 ms after that
+    expect(polls, 'a small flowlet: polled 500 ms after the last poll').to.deep.equal([20, 1020, 1520]);
+    // the empty listing ended it; a new one at 1560 ms crosses the threshold at 1580 ms
     agent.flowletLogged({ tsUs: now(), flow: F, ipBytes: 1500 });
     await advance(1);
     agent.flowletCrossed({ tsUs: now(), flow: F, ipBytes: 1500 });
     await advance(12);
-    expect(polls, 'a large flowlet: polled 100 ms after its expiry').to.deep.equal([1, 1001, 1501, 1780]);
-    await agent.stop();
-  });
-
-  it('kernel detection with text polls: a large flowlet still sending is polled 100 ms after its expiry, one already quiet 10 ms after it; its end carries the last packet the expiry gives', async () => {
-    const clock = new ManualClock();
-    const now = (): number => T0 + Math.round(clock.now() * 1000);
-    const polls: number[] = [];
-    const events = new Recorder();
-    /** the live set as nft prints it: bytes and ms until expiry of F, or none */
-    let element: { bytes: number; expiresMs: number } | undefined;
-    const text = (): string => ['table ip rivulet {', '\tset live {', '\t\ttimeout 100ms',
-      ...(element ? [`\t\telements = { ${F.src} . ${F.dst} . tcp . ${F.sport} . ${F.dport} counter packets 9 bytes ${element.bytes} expires ${element.expiresMs}ms }`] : []),
-      '\t}', '}'].join('\n');
-    const agent = new HostAgent(
-      { agentId: 'h1', hostname: 'h1', interface: 'h1-eth0', ipv4: ['10.0.0.1'], linkRateBps: 100e6, idleGapMs: 100, detector: 'kernel' },
-      {
-        clock, nowEpochUs: now, log: quietLogger(), events, tc: { write: () => now() },
-        nft: { available: true, run: async () => ({ ok: true, output: [] }) },
-        nftPoll: { available: true, run: async () => (polls.push(clock.now()), { ok: true, output: [text()] }) },
-      },
-    );
-    await agent.start();
-    const step = async (ms: number): Promise<void> => {
-      for (let i = 0; i < ms; i++) {
-        clock.advance(1);
-        await Promise.resolve();
-      }
-    };
-    await step(10);
-    agent.message(WELCOME);
-    agent.flowletLogged({ tsUs: now(), flow: F, ipBytes: 1500 }); // 10 ms
-    agent.flowletCrossed({ tsUs: now(), flow: F, ipBytes: 1500 }); // expires at 110 ms at the earliest
-    element = { bytes: 90_000, expiresMs: 99 }; // still sending
-    await step(200);
-    expect(polls, 'the first at once; then 100 ms after the expiry the crossing gave').to.deep.equal([1, 210]);
-    element = { bytes: 120_000, expiresMs: 60 }; // quiet for 40 ms at the next poll: its end is near
-    await step(200);
-    expect(polls, 'sending at 210 ms (expires at 309 ms): polled at 409 ms').to.deep.equal([1, 210, 409]);
-    element = undefined;
-    await step(70);
-    expect(polls, 'quiet at 409 ms (expires at 469 ms): polled at 479 ms').to.deep.equal([1, 210, 409, 479]);
-    expect(events.ends, 'the last packet: 100 ms before the expiry of the last poll that saw it grow').to.deep.equal([
-      { id: 'f1', lastPacketEpochUs: T0 + 369_000, bytes: 120_000 },
-    ]);
+    expect(polls, 'a large flowlet: polled 100 ms after the last poll (at a 20 ms tick)').to.deep.equal([20, 1020, 1520, 1620]);
     await agent.stop();
   });
 

@@ -12,10 +12,8 @@ import { join } from 'node:path';
 import { quietLogger } from '../../../lib/log.js';
 import { nflogPayload, nflogPrefix, PacketCapture } from '../../../agent/capture.js';
 import type { OutgoingPacket } from '../../../agent/detector.js';
-import { DEFAULT_POLL_PLAN, KernelFlowletTracker, nextPollDueUs } from '../../../agent/kernel-detector.js';
-import {
-  classifyLines, classSteps, crossingLines, CROSSED_PREFIX, noPayloadElements, parseLiveSet, parseLiveSetText, parseNftDurationMs, tableLines, type LiveElement,
-} from '../../../agent/nft-rules.js';
+import { KernelFlowletTracker } from '../../../agent/kernel-detector.js';
+import { classifyLines, classSteps, crossingLines, CROSSED_PREFIX, noPayloadElements, parseLiveSet, tableLines, type LiveElement } from '../../../agent/nft-rules.js';
 import { dscpOfPriority, priorityOfBytes } from '../../../agent/dscp.js';
 import { NftSession } from '../../../agent/nft-session.js';
 import type { FiveTuple, Thresholds } from '../../../protocol/agent.js';
@@ -109,68 +107,6 @@ describe('agent: nftables table (in-kernel detection and PIAS classes)', () => {
     expect(parseLiveSet(json)).to.deep.equal([el(45000, 30), el(100, 1, { src: '10.0.0.1', dst: '10.0.0.3', proto: 17, sport: 1, dport: 2 })]);
     expect(parseLiveSet('{"nftables": [{"set": {"name": "live"}}]}')).to.deep.equal([]);
     expect(() => parseLiveSet('Error: nope')).to.throw(SyntaxError);
-  });
-
-  it('reads nft text listings of the live set, expiries in ms included (a listing captured here, nft 1.0.6)', () => {
-    const text = [
-      'table ip rivulet {', '\tset live {', '\t\ttype ipv4_addr . ipv4_addr . inet_proto . inet_service . inet_service', '\t\tsize 50000',
-      '\t\tflags dynamic,timeout', '\t\tcounter', '\t\ttimeout 100ms',
-      '\t\telements = { 10.97.0.1 . 10.97.0.2 . tcp . 52132 . 5001 counter packets 23 bytes 401196 expires 88ms,',
-      '\t\t\t     10.97.0.1 . 10.97.0.2 . udp . 57801 . 5002 counter packets 20 bytes 660 expires 1s2ms,',
-      '\t\t\t     10.97.0.1 . 10.97.0.2 . 132 . 1 . 2 counter packets 1 bytes 60,',
-      '\t\t\t     10.97.0.1 . 10.97.0.2 . icmp . 8 . 0 counter packets 1 bytes 84 expires 5ms }', '\t}', '}',
-    ].join('\n');
-    const flow = (proto: number, sport: number, dport: number): FiveTuple => ({ src: '10.97.0.1', dst: '10.97.0.2', proto, sport, dport });
-    expect(parseLiveSetText(text)).to.deep.equal([
-      { flow: flow(6, 52132, 5001), bytes: 401196, packets: 23, expiresMs: 88 },
-      { flow: flow(17, 57801, 5002), bytes: 660, packets: 20, expiresMs: 1002 },
-      { flow: flow(132, 1, 2), bytes: 60, packets: 1 },
-    ]);
-    expect(parseLiveSetText('table ip rivulet {\n\tset live {\n\t\ttimeout 100ms\n\t}\n}'), 'an empty set').to.deep.equal([]);
-    expect(parseLiveSetText('Error: No such file or directory')).to.deep.equal([]);
-    expect([parseNftDurationMs('87ms'), parseNftDurationMs('1s804ms'), parseNftDurationMs('2m3s'), parseNftDurationMs('1d2h'), parseNftDurationMs('soon')])
-      .to.deep.equal([87, 1804, 123_000, 93_600_000, undefined]);
-  });
-});
-
-describe('agent: when the live set is polled', () => {
-  const P = DEFAULT_POLL_PLAN;
-  const large = (expiresUs: number | undefined, quiet = false) => ({ large: true, expiresUs, quiet });
-  const small = { large: false, expiresUs: ms(100), quiet: false };
-
-  it('none live: the idle period; small flowlets only: the small period', () => {
-    expect(nextPollDueUs(ms(0), [], P)).to.equal(ms(1000));
-    expect(nextPollDueUs(ms(0), [small, small], P)).to.equal(ms(500));
-  });
-
-  it('a large flowlet: 100 ms after its expiry while it sends, 10 ms after it when it was quiet; without an expiry 100 ms after the poll', () => {
-    expect(nextPollDueUs(ms(0), [small, large(ms(99))], P), 'sending: it cannot end before its expiry').to.equal(ms(199));
-    expect(nextPollDueUs(ms(0), [large(ms(99)), large(ms(60), true)], P), 'the nearest end first').to.equal(ms(70));
-    expect(nextPollDueUs(ms(0), [large(undefined), large(ms(99))], P), 'a JSON poll gave no expiry').to.equal(ms(100));
-    expect(nextPollDueUs(ms(0), [large(ms(-50), true)], P), 'never sooner than 10 ms after the last poll').to.equal(ms(10));
-  });
-
-  it('property: a large flowlet that ends after the last poll is polled at most 100 ms after its end, and never later than the small period', () => {
-    fc.assert(fc.property(fc.integer({ min: 0, max: 100 }), fc.integer({ min: 0, max: 1000 }), fc.boolean(), (expiresMs, endAfterMs, quiet) => {
-      // the last poll at 0 saw the element expire at expiresMs; it ends at its expiry or, refreshed, later
-      const endUs = ms(expiresMs + (quiet ? 0 : endAfterMs));
-      const due = nextPollDueUs(ms(0), [large(ms(expiresMs), quiet)], P);
-      expect(due).to.be.at.most(ms(500));
-      // polled before its end: the next due time comes from the fresher expiry that poll sees
-      if (due >= endUs) expect(due - endUs).to.be.at.most(100_000);
-    }));
-  });
-
-  it('the tracker: a text poll\'s expiry dates the last packet and the next poll', () => {
-    const k = new KernelFlowletTracker({ idleGapMs: 100, smallFlowletBytes: 50_000, progressIntervalMs: 500 });
-    k.started({ tsUs: ms(0), flow: F, ipBytes: 1500 });
-    k.crossed({ tsUs: ms(10), flow: F, ipBytes: 1500 });
-    expect(k.nextPollDueUs(ms(0), P), 'the crossing packet: expires at 110 ms').to.equal(ms(210));
-    k.snapshot(ms(150), ms(151), [{ flow: F, bytes: 80_000, packets: 60, expiresMs: 97 }]);
-    expect(k.nextPollDueUs(ms(150), P), 'sending: expires at 247 ms').to.equal(ms(347));
-    k.snapshot(ms(347), ms(348), [{ flow: F, bytes: 90_000, packets: 70, expiresMs: 30 }]);
-    expect(k.nextPollDueUs(ms(347), P), 'quiet 70 ms: expires at 377 ms').to.equal(ms(387));
-    expect(k.snapshot(ms(387), ms(388), [])).to.deep.equal([{ type: 'end', end: { id: 'f1', lastPacketEpochUs: ms(277), bytes: 90_000 } }]);
   });
 });
 
@@ -408,27 +344,6 @@ rl.on('line', (l) => {
     expect(new Set(pids.slice(3, 6)).size).to.equal(1);
     expect(new Set(pids).size, 'a fresh process every three requests').to.equal(3);
     expect(s.stats).to.deep.include({ requests: 7, failures: 0, restarts: 0, recycled: 2 });
-    await s.stop();
-  });
-
-  it('text mode: a listing is its lines from `table` to the closing brace; an error fails it and its rest is skipped; listings only', async function () {
-    this.timeout(15_000);
-    const TEXT = `
-const rl = require('readline').createInterface({ input: process.stdin });
-rl.on('line', (l) => {
-  if (process.argv.includes('-j')) { process.stdout.write('{"json": true}\\n'); return; }
-  if (l.includes('nosuch')) { process.stdout.write('Error: No such file or directory\\n' + l + '\\n' + '^'.repeat(6) + '\\n'); return; }
-  process.stdout.write('table ip rivulet {\\n\\tset live {\\n\\t\\telements = { 10.0.0.1 . 10.0.0.2 . tcp . 1 . 2 counter packets 1 bytes 60 expires 9ms }\\n\\t}\\n}\\n');
-});`;
-    writeFileSync(join(dir, 'nft-text.cjs'), TEXT);
-    const s = new NftSession({ log: quietLogger(), command: ['node', join(dir, 'nft-text.cjs')], text: true });
-    const [a, b, c] = await Promise.all([s.run(['list set ip rivulet live']), s.run(['list set ip rivulet nosuch']), s.run(['list set ip rivulet live'])]);
-    expect(a.ok).to.equal(true);
-    expect(a.output).to.have.length(1);
-    expect(parseLiveSetText(a.output[0]!)).to.deep.equal([{ flow: { src: '10.0.0.1', dst: '10.0.0.2', proto: 6, sport: 1, dport: 2 }, bytes: 60, packets: 1, expiresMs: 9 }]);
-    expect(b).to.deep.include({ ok: false, error: 'Error: No such file or directory' });
-    expect(c).to.deep.equal(a);
-    expect(() => s.run(['add element ip rivulet live { 1 }'])).to.throw(RangeError);
     await s.stop();
   });
 
