@@ -3,7 +3,7 @@
  *
  *   npm run bench:agent -- [--seconds 30] [--warmup-seconds 0] [--offered 20M] [--link-rate 100M] [--seed 1] [--size-scale 1] [--json]
  *                          [--agent-args "--detector packets"] [--rivulet path/to/bin/rivulet.js]
- *                          [--node-args "--cpu-prof --cpu-prof-dir=/tmp/prof"]
+ *                          [--node-args "--single-threaded-gc --cpu-prof --cpu-prof-dir=/tmp/prof"]
  *
  * Two namespaces joined by a veth pair (offloads off, as in Mininet hosts); `rivulet agent` runs in the
  * first (its HTB root at `--link-rate`) and reports to a minimal controller in this process over a unix
@@ -43,8 +43,12 @@ const SEED = arg('seed', '1');
 /** flow sizes × this (0.1: the experiment kit's websearch scaling, ten times the flows) */
 const SIZE_SCALE = arg('size-scale', '1');
 const AGENT_ARGS = arg('agent-args', '').split(/\s+/).filter((s) => s !== '');
-/** Node options of the agent's process, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof` (a profile of the agent) */
-const NODE_ARGS = arg('node-args', '').split(/\s+/).filter((s) => s !== '');
+/**
+ * Node options of the agent's process: by default `--single-threaded-gc`, as the experiment kit starts
+ * agents (testing/agents.ts); `--node-args ""` for none, `"--single-threaded-gc --cpu-prof --cpu-prof-dir=/tmp/prof"`
+ * for a profile of the agent
+ */
+const NODE_ARGS = arg('node-args', '--single-threaded-gc').split(/\s+/).filter((s) => s !== '');
 const JSON_OUT = process.argv.includes('--json');
 /** the `rivulet` entry point of the agent under test (default this checkout's; another build for a before/after) */
 const RIVULET = arg('rivulet', new URL('../../bin/rivulet.js', import.meta.url).pathname);
@@ -277,7 +281,7 @@ async function main(): Promise<void> {
     lat.sort((a, b) => a - b);
     own.sort((a, b) => a - b);
     const r = {
-      agentArgs: AGENT_ARGS.join(' '), rivulet: RIVULET, loadAvg1: loadavg()[0], seconds: SECONDS, offered: OFFERED, linkRate: LINK, seed: Number(SEED), sizeScale: Number(SIZE_SCALE),
+      agentArgs: AGENT_ARGS.join(' '), nodeArgs: NODE_ARGS.join(' '), rivulet: RIVULET, loadAvg1: loadavg()[0], seconds: SECONDS, offered: OFFERED, linkRate: LINK, seed: Number(SEED), sizeScale: Number(SIZE_SCALE),
       cpuPctOfCore: (((c1.ticks - c0.ticks) / CLK_TCK) / wallS) * 100,
       cpuPctOfCoreByProcess: Object.fromEntries([...c1.byComm].map(([k, v]) => [k, Math.round(((((v - (c0.byComm.get(k) ?? 0)) / CLK_TCK) / wallS) * 100) * 100) / 100])),
       agentUserSysPctOfCore: { user: (((us1.user - us0.user) / CLK_TCK) / wallS) * 100, sys: (((us1.sys - us0.sys) / CLK_TCK) / wallS) * 100 },
@@ -295,7 +299,7 @@ async function main(): Promise<void> {
     else {
       const f = (x: number | null): string => (x === null ? '—' : x.toFixed(2));
       process.stdout.write(
-        `agent ${r.agentArgs || '(default)'} [load ${r.loadAvg1.toFixed(1)}]: ${r.cpuPctOfCore.toFixed(2)}% of a core over ${wallS.toFixed(1)} s (idle ${r.idleCpuPctOfCore.toFixed(2)}%), ` +
+        `agent ${r.agentArgs || '(default)'} [node ${r.nodeArgs || '(no flags)'}] [load ${r.loadAvg1.toFixed(1)}]: ${r.cpuPctOfCore.toFixed(2)}% of a core over ${wallS.toFixed(1)} s (idle ${r.idleCpuPctOfCore.toFixed(2)}%), ` +
         `peak ${r.peakProcesses} processes; ${r.flows} flows (sizes × ${r.sizeScale}), ${r.sentMbps.toFixed(1)} Mbit/s offered on average; ` +
         `by process ${JSON.stringify(r.cpuPctOfCoreByProcess)} (agent's node: user ${f(r.agentUserSysPctOfCore.user)}, system ${f(r.agentUserSysPctOfCore.sys)}, ` +
         `by thread ${JSON.stringify(r.agentThreadsPctOfCore)}, main thread ${r.agentSwitchesPerS.toFixed(0)} context switches/s, ${r.agentWakeupsPerS.toFixed(0)} of them voluntary: wake-ups); ${r.flowletStarts} flowlet starts (${r.eventsMessages} events messages), ${r.flowsReported} flows reported; first write → reported p50 ${f(r.firstWriteToReportedMs.p50)} ms, ` +

@@ -44,7 +44,8 @@ export async function startAgents(fabric: MininetFabric, hosts: readonly MnHost[
   const cli = join(repoRoot(), 'bin', 'rivulet.js');
   const agents: RunningAgent[] = [];
   for (const host of hosts) {
-    const argv = [process.execPath, cli, 'agent', '--controller', `unix:${o.socketPath}`, '--interface', `${host.name}-eth0`,
+    // --single-threaded-gc: no GC helper threads to wake (a launch flag only; README "Agent cost")
+    const argv = [process.execPath, '--single-threaded-gc', cli, 'agent', '--controller', `unix:${o.socketPath}`, '--interface', `${host.name}-eth0`,
       '--id', host.name, '--log-level', o.logLevel ?? 'info'];
     if (host.bwMbps) argv.push('--link-rate', `${host.bwMbps}M`);
     if (o.idleGapMs !== undefined) argv.push('--idle-gap-ms', String(o.idleGapMs));
