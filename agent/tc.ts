@@ -96,7 +96,7 @@ export function bandClass(b: number): string {
  * one segment even though its packets wait in the host queue (Linux enters loss recovery and only defers the
  * retransmission), and restarts from slow start when its turn comes. 15% of 20 Mbit/s is 250 full segments
  * a second, the share the shuffle gives every switch queue (`qos.minQueueShare`); measured there (README
- * "Experiments → Measured", shuffle): `fca` ÷ `ecmp` mean TCT 0.97× pooled over four runs with 15% here and at
+ * "Experiments → Measured", shuffle): `fca` ÷ `ecmp` mean TCT 0.96× pooled over ten runs with 15% here and at
  * the switches, against 1.15× over six with 5% here and 1% at the switches (1% here was worse still).
  */
 export const BAND_MIN_SHARE = 0.15;
