@@ -12,7 +12,7 @@
  */
 import net from 'node:net';
 import tls from 'node:tls';
-import { errorNames, type MessageOf } from './codec/index.js';
+import { errorNames, matchInPort, type MessageOf } from './codec/index.js';
 import type { App, AppEventName, AppHandler, ControllerStats, SwitchHandle } from './app-api.js';
 import { AppHost } from './app-host.js';
 import { CountingClock, systemClock, type Clock } from '../lib/clock.js';
@@ -287,12 +287,7 @@ class RivuletController implements Controller {
    */
   private onPacketIn(s: Session, msg: MessageOf<'OFPT_PACKET_IN'>): void {
     const cls = classifyFrame(msg.data);
-    let inPort = 0;
-    const match = msg.match;
-    for (let i = 0; i < match.length; i++) {
-      const f = match[i]!;
-      if (f.field === 'in_port' && typeof f.value === 'number') inPort = f.value;
-    }
+    const inPort = matchInPort(msg.match) ?? 0;
     const now = this.clock.now();
     const charge = cls !== 'ipv4' || !this.packetIn.transitPort?.(s.dpid, inPort);
     if (!this.gate.admit(s.dpid, inPort, cls, now, charge)) {

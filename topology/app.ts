@@ -13,6 +13,7 @@
  * `lldpFlowMod`); the table-miss and forwarding entries belong to the routing app.
  */
 import type { App, AppContext, OutMessage } from '../openflow/app-api.js';
+import { matchInPort, type Match } from '../openflow/codec/index.js';
 import type { Clock, TimerHandle } from '../lib/clock.js';
 import { dpidHex, type Logger } from '../lib/log.js';
 import { DiscoveryCore, lldpFlowMod, probePacketOut, type Probe } from './discovery.js';
@@ -155,9 +156,9 @@ class TopologyShell {
     return probes.map(probePacketOut);
   }
 
-  private onPacketIn(dpid: bigint, match: readonly { field: string; value?: unknown }[], data: Buffer): void {
-    const inPort = match.find((f) => f.field === 'in_port')?.value;
-    if (typeof inPort !== 'number') return;
+  private onPacketIn(dpid: bigint, match: Match, data: Buffer): void {
+    const inPort = matchInPort(match);
+    if (inPort === undefined) return;
     const parsed = parseFrameOnce(data);
     if (!parsed.ok) {
       this.log.debug({ event: 'topology_bad_frame', dpid: dpidHex(dpid), inPort, code: parsed.error.code }, parsed.error.message);

@@ -13,7 +13,7 @@
  */
 import type { SwitchHandle } from '../../openflow/app-api.js';
 import { flowMod } from '../../openflow/codec/builders.js';
-import { OFPFC, OFPG, OFPP, OFPTT_ALL, type Action, type FlowStats } from '../../openflow/codec/index.js';
+import { matchInPort, OFPFC, OFPG, OFPP, OFPTT_ALL, type Action, type FlowStats } from '../../openflow/codec/index.js';
 import { APP_COOKIE_PREFIX_MASK } from '../../lib/cookies.js';
 import { ROUTING_COOKIE_PREFIX } from '../routing/builders.js';
 import { dpidHex } from '../../lib/log.js';
@@ -122,8 +122,7 @@ export async function findIngress(
       mpType: 'OFPMP_FLOW', tableId: OFPTT_ALL, outPort: OFPP.ANY, outGroup: OFPG.ANY, cookie: 0n, cookieMask: 0n, match,
     }).catch(() => undefined);
     for (const e of reply?.flows ?? []) {
-      const f = e.match.find((x) => x.field === 'in_port');
-      const inPort = f && 'value' in f ? f.value : undefined;
+      const inPort = matchInPort(e.match);
       if (typeof inPort === 'number' && !topology.isFabricPort({ dpid: s.dpid, portNo: inPort })) return { dpid: s.dpid, portNo: inPort };
     }
     return undefined;

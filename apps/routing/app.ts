@@ -9,7 +9,7 @@
  * failed send is logged with the dpid and skipped.
  */
 import type { App, AppContext, OutMessage, SwitchHandle } from '../../openflow/app-api.js';
-import type { Match } from '../../openflow/codec/index.js';
+import { matchInPort } from '../../openflow/codec/index.js';
 import type { Clock } from '../../lib/clock.js';
 import { dpidHex, type Logger } from '../../lib/log.js';
 import { parseFrameOnce } from '../../lib/packet/frame.js';
@@ -188,7 +188,7 @@ export function createRoutingApp(opts: RoutingAppOptions): RoutingApp {
         }
         const frame = parsed.value;
         if (frame.ethertype === ETH_TYPE_LLDP || frame.lldp) return;
-        const inPort = inPortOf(e.msg.match);
+        const inPort = matchInPort(e.msg.match);
         if (inPort === undefined) return;
         perform(core.packetIn({ dpid: e.dpid, inPort, frame, data: e.msg.data, bufferId: e.msg.bufferId }, opts.clock.now()));
       },
@@ -209,13 +209,4 @@ export function createRoutingApp(opts: RoutingAppOptions): RoutingApp {
       unsubscribe();
     },
   };
-}
-
-/** The OXM in_port of a packet-in's match (OpenFlow 1.3.5 §7.4.1: always present). */
-function inPortOf(match: Match): number | undefined {
-  for (let i = 0; i < match.length; i++) {
-    const f = match[i]!;
-    if (f.field === 'in_port' && typeof f.value === 'number') return f.value;
-  }
-  return undefined;
 }

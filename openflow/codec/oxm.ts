@@ -285,6 +285,19 @@ export function decodeOxmId(r: OfReader): OxmId {
   return oxmClass === OFPXMC.EXPERIMENTER ? { ...id, experimenter: r.u32() } : id;
 }
 
+/**
+ * The in_port of `match` (OXM_OF_IN_PORT, OpenFlow 1.3.5 §7.2.3.7; a packet-in's match always has it,
+ * §7.4.1), or undefined when it has none. A decoded match holds each basic field at most once.
+ */
+export function matchInPort(match: Match): number | undefined {
+  // indexed: it runs on every packet-in
+  for (let i = 0; i < match.length; i++) {
+    const f = match[i]!;
+    if (f.field === 'in_port' && typeof f.value === 'number') return f.value;
+  }
+  return undefined;
+}
+
 /** True for a basic OXM (helper for callers narrowing {@link OxmField}). */
 export function isBasicOxm(f: OxmField): f is OxmBasicField {
   return f.field !== 'other';

@@ -9,7 +9,7 @@ import { decodeAction, encodeAction } from '../../../openflow/codec/actions.js';
 import { decodeBucket, encodeBucket } from '../../../openflow/codec/group.js';
 import { decodeInstruction, encodeInstruction } from '../../../openflow/codec/instructions.js';
 import { decodeMeterBand, encodeMeterBand } from '../../../openflow/codec/meter.js';
-import { decodeMatch, decodeOxm, decodeOxmId, encodeMatch, encodeOxm, encodeOxmId } from '../../../openflow/codec/oxm.js';
+import { decodeMatch, decodeOxm, decodeOxmId, encodeMatch, encodeOxm, encodeOxmId, matchInPort } from '../../../openflow/codec/oxm.js';
 import { decodePort, encodePort } from '../../../openflow/codec/port.js';
 import { decodePacketQueue, encodePacketQueue } from '../../../openflow/codec/queue.js';
 import { decodeMessage, encodeMessage, OfpDecoderBugError } from '../../../openflow/codec/messages.js';
@@ -187,5 +187,22 @@ describe('codec round trips (fast-check)', () => {
       }),
       { numRuns: 100 },
     );
+  });
+});
+
+describe('matchInPort', () => {
+  it('reads the in_port a match carries, and undefined without one (any match, after a round trip)', () => {
+    fc.assert(
+      fc.property(arbMatch, (m) => {
+        const w = new OfWriter();
+        encodeMatch(w, m);
+        const decoded = decodeMatch(new OfReader(w.finish()));
+        const f = m.find((x) => x.field === 'in_port');
+        expect(matchInPort(decoded)).to.equal(f && 'value' in f ? f.value : undefined);
+      }),
+      { numRuns: 300 },
+    );
+    expect(matchInPort([{ field: 'eth_type', value: 0x0800 }, { field: 'in_port', value: 7 }])).to.equal(7);
+    expect(matchInPort([{ field: 'eth_type', value: 0x0800 }])).to.equal(undefined);
   });
 });
