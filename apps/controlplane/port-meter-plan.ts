@@ -16,7 +16,7 @@
  * left (apps/enforcement/meter-id-pool.ts, sized max_meter − maxPorts), so the two never collide.
  */
 import type { OutMessage } from '../../openflow/app-api.js';
-import { flowMod, OFPFC, OFPG, OFPM, OFPMC, OFPMF, OFPP, OFPTT_ALL, TO_CONTROLLER } from '../../openflow/codec/index.js';
+import { flowMod, highestMeterId, OFPFC, OFPG, OFPMC, OFPMF, OFPP, OFPTT_ALL, TO_CONTROLLER } from '../../openflow/codec/index.js';
 import { APP_COOKIE_PREFIX_MASK, appCookie, appCookiePrefix } from '../../lib/cookies.js';
 
 /** The cookie app id of per-port meter entries (routing 0x01, enforcement 0x02, ARP unicast 0x03). */
@@ -60,7 +60,7 @@ export function portMeterRatePps(ipv4PerPortPps: number, headroomPct: number): n
  * top of the range (`maxMeter` clamped below OFPM_MAX). @throws RangeError for a slot outside the range
  */
 export function portMeterId(maxMeter: number, slot: number): number {
-  const top = Math.min(maxMeter, OFPM.MAX - 1);
+  const top = highestMeterId(maxMeter);
   const id = top - slot;
   if (!Number.isInteger(slot) || slot < 0 || id < 1) throw new RangeError(`no meter id for slot ${slot} below max_meter ${maxMeter}`);
   return id;
@@ -183,7 +183,7 @@ export class PortMeterBook {
   /** The probe's answer: max_meter, or 0 when the switch cannot meter packets per second with a drop band. */
   setMaxMeter(dpid: bigint, maxMeter: number): void {
     const sw = this.sws.get(dpid);
-    if (sw) sw.maxMeter = Math.max(0, Math.min(maxMeter, OFPM.MAX - 1));
+    if (sw) sw.maxMeter = highestMeterId(maxMeter);
   }
 
   /**

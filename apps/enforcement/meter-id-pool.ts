@@ -3,10 +3,10 @@
  * the switch says how many it holds (OFPMP_METER_FEATURES max_meter); the MeterEnforcer takes one per
  * meter it sets and gives it back once the switch confirmed the meter's deletion.
  */
-import { OFPM } from '../../openflow/codec/index.js';
+import { highestMeterId, OFPM } from '../../openflow/codec/index.js';
 
 /** Highest id a pool hands out: flow meters are 1..OFPM_MAX (§7.3.4.4); the pool stays below OFPM_MAX. */
-export const MAX_POOL_METER_ID = OFPM.MAX - 1;
+export const MAX_POOL_METER_ID = highestMeterId(OFPM.MAX);
 
 /**
  * Meter ids of one switch: 1..max, handed out lowest-first; a released id is reused before any higher
@@ -24,7 +24,7 @@ export class MeterIdPool {
   /** @throws RangeError when `max` is not a non-negative integer */
   constructor(max: number) {
     if (!Number.isInteger(max) || max < 0) throw new RangeError(`meter id pool max must be an integer ≥ 0, got ${max}`);
-    this.max = Math.min(max, MAX_POOL_METER_ID);
+    this.max = highestMeterId(max);
   }
 
   /** Ids currently handed out. */

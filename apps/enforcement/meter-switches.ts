@@ -8,7 +8,7 @@
  * current and stops.
  */
 import type { OutMessage, SwitchHandle } from '../../openflow/app-api.js';
-import { flowMod, OFPFC, OFPG, OFPM, OFPP, OFPTT_ALL } from '../../openflow/codec/index.js';
+import { flowMod, highestMeterId, OFPFC, OFPG, OFPP, OFPTT_ALL } from '../../openflow/codec/index.js';
 import { dpidHex, type Logger } from '../../lib/log.js';
 import type { MeterLayout } from './meter-layout.js';
 import { MeterEnforcerError, type MeterSupport } from './meter-target.js';
@@ -114,7 +114,7 @@ export class MeterSwitches {
       verdict = { ...verdict, supported: false, reason: `expiring meters need table ${meterTableId}; the switch has ${sw.features.nTables} tables` };
     }
     st.support = { dpid, ...verdict };
-    st.pool = new MeterIdPool(verdict.supported ? Math.max(0, Math.min(verdict.maxMeter, OFPM.MAX - 1) - this.reservedTopIds) : 0);
+    st.pool = new MeterIdPool(verdict.supported ? Math.max(0, highestMeterId(verdict.maxMeter) - this.reservedTopIds) : 0);
     if (verdict.supported) this.log.info({ event: 'meter_probe', dpid, ...verdict }, 'meters supported');
     else this.log.warn({ event: 'meter_probe', dpid, ...verdict }, 'meters NOT supported: rates cannot be enforced on this switch');
   }

@@ -7,6 +7,16 @@ import type { OfReader, OfWriter } from './buffer.js';
 import { OfpEncodeError } from './errors.js';
 import { METER_BAND_TYPE_CODES, meterBandTypeName } from './names.js';
 import type { MeterBand } from './types.js';
+import { OFPM } from './constants.js';
+
+/**
+ * The highest flow meter id to use on a switch whose OFPMP_METER_FEATURES reply gives `maxMeter`
+ * (§7.3.5.13: meters are numbered 1..max_meter): `maxMeter`, kept below OFPM_MAX (§7.3.4.4, the last
+ * flow meter id before the virtual ones), and 0 for a switch without meters.
+ */
+export function highestMeterId(maxMeter: number): number {
+  return Math.max(0, Math.min(maxMeter, OFPM.MAX - 1));
+}
 
 /**
  * Writes one band: drop (16 bytes: header + pad[4]), dscp_remark (16: header + prec_level u8 + pad[3]),
