@@ -7,8 +7,24 @@
  * One drop band in packets per second; the rate is the switch's whole packet-in budget (all classes).
  */
 import type { App, OutMessage, SwitchHandle } from '../../openflow/app-api.js';
-import { OFPM, OFPMC, OFPMF } from '../../openflow/codec/index.js';
+import { OFPET, OFPM, OFPMC, OFPMF } from '../../openflow/codec/index.js';
+import { SwitchError } from '../../openflow/errors.js';
 import { dpidHex, type Logger } from '../../lib/log.js';
+
+/**
+ * Installs a meter whatever an earlier connection or run left: `mods(OFPMC_ADD)` in one transaction and,
+ * when the switch answers OFPMMFC_METER_EXISTS (OpenFlow 1.3.5 §7.3.4.5), `mods(OFPMC_MODIFY)` in another.
+ * @param mods the METER_MOD for the command, with whatever goes in the same transaction
+ * @throws the error of the transaction that failed (a SwitchError, or the session's)
+ */
+export async function addOrModifyMeter(sw: SwitchHandle, mods: (command: number) => OutMessage[]): Promise<void> {
+  try {
+    await sw.transact(mods(OFPMC.ADD));
+  } catch (err) {
+    if (!(err instanceof SwitchError && err.errType === OFPET.METER_MOD_FAILED && err.errCodeName === 'OFPMMFC_METER_EXISTS')) throw err;
+    await sw.transact(mods(OFPMC.MODIFY));
+  }
+}
 
 export interface ControllerMeterStatus {
   readonly dpid: string;
@@ -40,12 +56,7 @@ export function createControllerMeterApp(opts: { ratePps: number; log: Logger })
     const dpid = sw.dpid;
     status.set(dpid, { dpid: dpidHex(dpid), state: 'pending', ratePps: opts.ratePps });
     try {
-      try {
-        await sw.transact([controllerMeterMod(OFPMC.ADD, opts.ratePps)]);
-      } catch (err) {
-        if (!/METER_EXISTS/.test(String((err as Error).message))) throw err;
-        await sw.transact([controllerMeterMod(OFPMC.MODIFY, opts.ratePps)]);
-      }
+      await addOrModifyMeter(sw, (command) => [controllerMeterMod(command, opts.ratePps)]);
       status.set(dpid, { dpid: dpidHex(dpid), state: 'applied', ratePps: opts.ratePps });
       log.info({ event: 'controller_meter', dpid: dpidHex(dpid), ratePps: opts.ratePps }, 'OFPM_CONTROLLER meter applied');
     } catch (err) {

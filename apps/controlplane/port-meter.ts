@@ -10,8 +10,9 @@
  * of an earlier connection is deleted (by cookie) and the book of the switch starts empty.
  */
 import type { App, SwitchHandle } from '../../openflow/app-api.js';
-import { OFPM, OFPMC, OFPMF, OFPPR, OFPPS } from '../../openflow/codec/index.js';
+import { OFPM, OFPMF, OFPPR, OFPPS } from '../../openflow/codec/index.js';
 import type { Clock, TimerHandle } from '../../lib/clock.js';
+import { addOrModifyMeter } from './controller-meter.js';
 import { dpidHex, type Logger } from '../../lib/log.js';
 import {
   PortMeterBook, portMeterDelete, portMeterEntriesDeleteAll, portMeterEntry, portMeterEntryDelete, portMeterMod,
@@ -91,12 +92,7 @@ export function createPortMeterApp(opts: PortMeterOptions): PortMeterApp {
   const install = async (sw: SwitchHandle, m: PortMeter): Promise<void> => {
     const entry = portMeterEntry(m.port, m.meterId, opts.priority);
     try {
-      try {
-        await sw.transact([portMeterMod(OFPMC.ADD, m.meterId, opts.ratePps, opts.burstPkts), entry]);
-      } catch (err) {
-        if (!/METER_EXISTS/.test(String((err as Error).message))) throw err;
-        await sw.transact([portMeterMod(OFPMC.MODIFY, m.meterId, opts.ratePps, opts.burstPkts), entry]);
-      }
+      await addOrModifyMeter(sw, (command) => [portMeterMod(command, m.meterId, opts.ratePps, opts.burstPkts), entry]);
       if (!book.current(m)) return;
       m.state = 'applied';
       m.lastDropMs = opts.clock.now();

@@ -7,7 +7,8 @@
  */
 import { expect } from 'chai';
 import { encodeMessageAs } from '../../../openflow/codec/index.js';
-import { OFPMC, OFPPR, OFPPS } from '../../../openflow/codec/index.js';
+import { OFPET, OFPMC, OFPPR, OFPPS } from '../../../openflow/codec/index.js';
+import { SwitchError } from '../../../openflow/errors.js';
 import type { App, AppContext, OutMessage, SwitchHandle } from '../../../openflow/app-api.js';
 import type { OfpMessage } from '../../../openflow/codec/index.js';
 import {
@@ -15,6 +16,7 @@ import {
 } from '../../../apps/controlplane/port-meter-plan.js';
 import { portMeterSettings } from '../../../apps/controlplane/config.js';
 import { createPortMeterApp } from '../../../apps/controlplane/port-meter.js';
+import { addOrModifyMeter } from '../../../apps/controlplane/controller-meter.js';
 import { ManualClock } from '../../../lib/clock.js';
 import { createLogger } from '../../../lib/log.js';
 
@@ -135,7 +137,7 @@ function fakeSwitch(dpid: bigint, opts: { maxMeter: number; existing?: boolean; 
     async transact(msgs: readonly OutMessage[]) {
       sent.push([...msgs]);
       const add = msgs.find((m) => m.type === 'OFPT_METER_MOD' && m.command === OFPMC.ADD);
-      if (add && exists) throw new Error('OFPET_METER_MOD_FAILED/OFPMMFC_METER_EXISTS');
+      if (add && exists) throw new SwitchError(dpid, { type: 'OFPT_ERROR', xid: 0, errType: OFPET.METER_MOD_FAILED, code: 1, data: Buffer.alloc(0) }); // OFPMMFC_METER_EXISTS
     },
     async multipart(body: { mpType: string }) {
       if (body.mpType === 'OFPMP_METER_FEATURES') return { mpType: body.mpType, maxMeter: opts.maxMeter, bandTypes: 2, capabilities: 0xf, maxBands: 1, maxColor: 0 };
@@ -204,5 +206,45 @@ describe('per-port packet-in meters: the app', () => {
     expect(f.sent.at(-1)).to.deep.equal([portMeterEntryDelete(3, 1002), portMeterDelete(1000)]);
     expect(pm.droppedAtSwitch()).to.equal(500);
     pm.stop();
+  });
+});
+
+describe('addOrModifyMeter', () => {
+  const switchError = (code: number): SwitchError =>
+    new SwitchError(1n, { type: 'OFPT_ERROR', xid: 0, errType: OFPET.METER_MOD_FAILED, code, data: Buffer.alloc(0) });
+  const recorder = (fail: (cmd: number) => Error | undefined) => {
+    const commands: number[] = [];
+    const sw = {
+      async transact(msgs: readonly OutMessage[]) {
+        const cmd = (msgs[0] as { command: number }).command;
+        commands.push(cmd);
+        const err = fail(cmd);
+        if (err) throw err;
+      },
+    } as unknown as SwitchHandle;
+    return { sw, commands };
+  };
+  const mods = (command: number): OutMessage[] => [{ type: 'OFPT_METER_MOD', command, flags: 0, meterId: 9, bands: [] }];
+
+  it('ADD first; MODIFY only when the switch answers OFPMMFC_METER_EXISTS', async () => {
+    const ok = recorder(() => undefined);
+    await addOrModifyMeter(ok.sw, mods);
+    expect(ok.commands).to.deep.equal([OFPMC.ADD]);
+    const exists = recorder((cmd) => (cmd === OFPMC.ADD ? switchError(1) : undefined));
+    await addOrModifyMeter(exists.sw, mods);
+    expect(exists.commands).to.deep.equal([OFPMC.ADD, OFPMC.MODIFY]);
+  });
+
+  it('any other error is the caller\'s: a bad rate, or a session error naming METER_EXISTS, is not retried', async () => {
+    const badRate = recorder(() => switchError(6)); // OFPMMFC_BAD_RATE
+    let err: unknown;
+    await addOrModifyMeter(badRate.sw, mods).catch((e: unknown) => { err = e; });
+    expect(err).to.be.instanceOf(SwitchError);
+    expect(badRate.commands).to.deep.equal([OFPMC.ADD]);
+    const text = recorder(() => new Error('OFPMMFC_METER_EXISTS'));
+    err = undefined;
+    await addOrModifyMeter(text.sw, mods).catch((e: unknown) => { err = e; });
+    expect(String(err)).to.contain('METER_EXISTS');
+    expect(text.commands).to.deep.equal([OFPMC.ADD]);
   });
 });
