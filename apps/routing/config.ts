@@ -1,13 +1,11 @@
 /**
  * The `routing` section of the configuration (README.md "Configuration"): the seed of the path choice,
- * the pinned entries' priority and idle timeout, the route table's bounds, the ARP probe budget, when
- * a new flow's first packet is released. The
+ * the pinned entries' priority and idle timeout, the route table's bounds, the ARP probe budget. The
  * routing app receives this section as it is (its RoutingConfig keys); controller/config composes it
  * into the file's schema.
  */
 import { Type, type StaticDecode } from '@sinclair/typebox';
-import { int, oneOf, SECTION } from '../../lib/config-schema.js';
-import { FIRST_PACKET_RELEASES } from './types.js';
+import { int, SECTION } from '../../lib/config-schema.js';
 
 export const RoutingSection = Type.Object(
   {
@@ -17,7 +15,6 @@ export const RoutingSection = Type.Object(
     maxRoutes: int(1, 10_000_000, 20_000, 'pinned flows at most (all switches); beyond, the least recently used route is removed with its entries'),
     maxRoutesPerSwitch: int(1, 10_000_000, 5000, 'pinned flows crossing one switch at most (bounds its flow table); beyond, the least recently used route through it is removed'),
     maxProbesPerSecond: int(0, 1_000_000, 50, 'ARP probes for unknown destinations per second at most, all addresses together (0 = none sent)'),
-    firstPacket: oneOf(FIRST_PACKET_RELEASES, 'after-install', "when a new flow's first packet leaves the controller: after-install (once every hop's entry is confirmed by its barrier; Open vSwitch's userspace datapath loses a packet that meets a hop while its entry is being written) or at-once (before the barriers, one install's round trips sooner)"),
   },
   { ...SECTION, description: 'explicit path pinning (random among equal-cost paths)' },
 );

@@ -7,11 +7,9 @@
  * equal-cost shortest paths between the two hosts' switches (FCA §5.2: random explicit routing, ECMP-like),
  * installs exact-match entries on every hop — every hop but the ingress first, the ingress last, each stage
  * confirmed by a barrier (the shell shares one barrier per switch among the installs of one event-loop
- * turn) — and releases the first packet with a packet-out on its ingress hop's output port once the
- * install is confirmed (`firstPacket: 'after-install'`, the default: it never meets a hop whose entry is
- * being written) or at once (`'at-once'`: no barrier round trip). Packets of the flow that reach the
- * controller while the install is in flight are held and released once it is confirmed, so no packet of
- * the flow is lost to setup. A pin in progress is keyed
+ * turn) — and releases the first packet at once with a packet-out on its hop's output port, so it never
+ * waits for a barrier round trip. Packets of the flow that reach the controller while the install is in
+ * flight are held and released once it is confirmed, so no packet of the flow is lost to setup. A pin in progress is keyed
  * by flow key: packet-ins of the same flow from any switch of the path are held and released along the
  * chosen path, never re-pinned.
  *
@@ -734,16 +732,10 @@ export class RoutingCore {
     this.byCookie.set(route);
     this.track(route);
     out.push(this.installEffect(route));
-    if (this.config.firstPacket === 'after-install' && this.config.maxPendingPackets > 0) {
-      // The first packet waits for the install like the packets after it, and leaves once every hop's
-      // entry is confirmed: it never meets a hop whose entry is being written, where Open vSwitch's
-      // userspace datapath can drop it without a packet-in (ARCHITECTURE.md, Platform facts).
-      route.held = [held(p)];
-      return out;
-    }
-    // at-once: the first packet leaves on its hop's output port at once (after the install's first
-    // messages, on the same connection). Should it reach a downstream hop before that hop's entry and the
-    // switch send it back, it is a packet-in of a route in progress, held until the install is confirmed.
+    // The first packet does not wait for the entries: it leaves on its hop's output port at once (after
+    // the install's first messages, on the same connection). Should it reach a downstream hop before that
+    // hop's entry, it comes back as a packet-in of a route in progress and is held there until the
+    // install is confirmed — delivered, never looped.
     const first = this.release(route, p);
     if (first) out.push(first);
     return out;

@@ -27,21 +27,7 @@ export interface RoutingConfig {
   readonly maxRoutesPerSwitch?: number;
   /** ARP probes for unknown destinations per second, all addresses together (0: none). Default 50. */
   readonly maxProbesPerSecond?: number;
-  /** When a new flow's first packet is released: {@link FirstPacketRelease}. Default 'after-install'. */
-  readonly firstPacket?: FirstPacketRelease;
 }
-
-/**
- * When the first packet of a new flow leaves the controller (a PACKET_OUT at its ingress hop):
- * - `after-install`: once every hop's entry is confirmed by its barrier (OpenFlow 1.3.5 §6.2), so the
- *   packet never meets a hop whose entry is being written. Open vSwitch's userspace datapath loses a
- *   packet that reaches a hop while that hop's FLOW_MOD is being applied, without a PACKET_IN
- *   (ARCHITECTURE.md, Platform facts): for a TCP SYN that is a 1 s retransmission timeout.
- * - `at-once`: at once, before any barrier (one install's round trips less on the first packet); a
- *   packet reaching a hop before its entry is held only if that switch sends it back as a PACKET_IN.
- */
-export const FIRST_PACKET_RELEASES = ['after-install', 'at-once'] as const;
-export type FirstPacketRelease = (typeof FIRST_PACKET_RELEASES)[number];
 
 export interface ResolvedRoutingConfig {
   readonly seed: number;
@@ -53,7 +39,6 @@ export interface ResolvedRoutingConfig {
   readonly maxRoutes: number;
   readonly maxRoutesPerSwitch: number;
   readonly maxProbesPerSecond: number;
-  readonly firstPacket: FirstPacketRelease;
 }
 
 /** Fills in the defaults; throws RangeError naming the bad key. */
@@ -68,12 +53,8 @@ export function resolveRoutingConfig(c: RoutingConfig = {}): ResolvedRoutingConf
     maxRoutes: c.maxRoutes ?? 20_000,
     maxRoutesPerSwitch: c.maxRoutesPerSwitch ?? 5000,
     maxProbesPerSecond: c.maxProbesPerSecond ?? 50,
-    firstPacket: c.firstPacket ?? 'after-install',
   };
-  if (!(FIRST_PACKET_RELEASES as readonly string[]).includes(r.firstPacket)) {
-    throw new RangeError(`routing.firstPacket must be one of ${FIRST_PACKET_RELEASES.join(', ')}, got ${String(r.firstPacket)}`);
-  }
-  const check = (key: Exclude<keyof ResolvedRoutingConfig, 'firstPacket'>, lo: number, hi: number): void => {
+  const check = (key: keyof ResolvedRoutingConfig, lo: number, hi: number): void => {
     const v = r[key];
     if (!Number.isInteger(v) || v < lo || v > hi) throw new RangeError(`routing.${key} must be an integer in [${lo}, ${hi}], got ${v}`);
   };

@@ -42,7 +42,7 @@ describe('config: defaults', () => {
       openflow: { port: 6653, host: '0.0.0.0', missSendLen: 65535, echoIntervalMs: 5000, echoMaxUnanswered: 3 },
       api: { port: 8080, host: '0.0.0.0' },
       topology: { lldpIntervalMs: 1000, linkTimeoutPeriods: 3, links: {}, linkDelayFactor: 10, linkDelayFloorMs: 100, maxHosts: 4096, hostIdleS: 3600 },
-      routing: { seed: 1, idleTimeoutS: 10, priority: 1000, maxRoutes: 20_000, maxRoutesPerSwitch: 5000, maxProbesPerSecond: 50, firstPacket: 'after-install' },
+      routing: { seed: 1, idleTimeoutS: 10, priority: 1000, maxRoutes: 20_000, maxRoutesPerSwitch: 5000, maxProbesPerSecond: 50 },
       packetIn: {
         perPortPps: { lldp: 1000, arp: 500, ipv4: 500, other: 200 },
         perSwitchPps: { lldp: 10_000, arp: 2000, ipv4: 2000, other: 1000 },
@@ -81,7 +81,7 @@ describe('config: defaults', () => {
   it('keeps given values and fills the rest of the section', () => {
     const c = resolveConfig({ openflow: { port: 6633 }, routing: { seed: 42 }, log: { level: 'debug' }, api: { token: 'x'.repeat(16) } });
     expect(c.openflow).to.include({ port: 6633, host: '0.0.0.0', echoIntervalMs: 5000 });
-    expect(c.routing).to.deep.equal({ seed: 42, idleTimeoutS: 10, priority: 1000, maxRoutes: 20_000, maxRoutesPerSwitch: 5000, maxProbesPerSecond: 50, firstPacket: 'after-install' });
+    expect(c.routing).to.deep.equal({ seed: 42, idleTimeoutS: 10, priority: 1000, maxRoutes: 20_000, maxRoutesPerSwitch: 5000, maxProbesPerSecond: 50 });
     expect(c.log.level).to.equal('debug');
     expect(c.api.token).to.equal('x'.repeat(16));
   });
@@ -168,7 +168,7 @@ describe('config: each kind of bad value names its key', () => {
     rejects({ tenant: [] }, 'CONFIG_UNKNOWN_KEY', 'tenant', 'config: tenant: unknown key (known: openflow, api, topology, routing, packetIn, qos, allocator, enforcement, agents, tenants, log); did you mean "tenants"?');
     rejects({ openflow: { prot: 1 } }, 'CONFIG_UNKNOWN_KEY', 'openflow.prot', /unknown key \(known: port, host, missSendLen, echoIntervalMs, echoMaxUnanswered, tls\); did you mean "port"\?$/);
     rejects({ topology: { lldpIntervalMS: 1 } }, 'CONFIG_UNKNOWN_KEY', 'topology.lldpIntervalMS', /did you mean "lldpIntervalMs"\?$/);
-    rejects({ routing: { seed: 1, bogus: true } }, 'CONFIG_UNKNOWN_KEY', 'routing.bogus', /unknown key \(known: seed, idleTimeoutS, priority, maxRoutes, maxRoutesPerSwitch, maxProbesPerSecond, firstPacket\)$/);
+    rejects({ routing: { seed: 1, bogus: true } }, 'CONFIG_UNKNOWN_KEY', 'routing.bogus', /unknown key \(known: seed, idleTimeoutS, priority, maxRoutes, maxRoutesPerSwitch, maxProbesPerSecond\)$/);
   });
 
   it('any non-integer port value is rejected naming openflow.port; any valid one is kept', () => {

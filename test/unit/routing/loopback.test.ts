@@ -1,8 +1,7 @@
 /**
  * The routing app inside the real controller over loopback TCP, with fake OpenFlow switches (no OVS):
  * a first packet on leaf 1 ends in flow entries on leaf 2, the spine and leaf 1 — each acknowledged by a
- * barrier before the next stage — and the packet-out of the first packet on leaf 1 after the last barrier
- * (`firstPacket: 'at-once'`: before any barrier).
+ * barrier before the next stage — and the packet-out of the first packet on leaf 1 at once, before any barrier.
  */
 import { expect } from 'chai';
 import { startController, type Controller } from '../../../openflow/listener.js';
@@ -28,9 +27,9 @@ describe('routing app over loopback (fake switches)', () => {
     await ctl.close();
   });
 
-  for (const mode of ['after-install', 'at-once'] as const) it(`pins a flow across leaf → spine → leaf; the ingress entry after the downstream barriers; firstPacket ${mode}: the first packet ${mode === 'at-once' ? 'leaves at once' : 'after the ingress barrier'}`, async () => {
+  it('pins a flow across leaf → spine → leaf; the first packet leaves at once, the ingress entry after the downstream barriers', async () => {
     const topo = FakeLeafSpine.leafSpine({ spines: 1, leaves: 2, hostsPerLeaf: 1 });
-    routing = createRoutingApp({ topology: topo, clock: systemClock, log: quietLogger(), config: { seed: 1, firstPacket: mode } });
+    routing = createRoutingApp({ topology: topo, clock: systemClock, log: quietLogger(), config: { seed: 1 } });
     ctl = await startController({ port: 0, host: '127.0.0.1', logger: quietLogger(), apps: [routing.app] });
     const dpids = [leafDpid(1), leafDpid(2), spineDpid(1)];
     for (const d of dpids) switches.push(await FakeSwitch.connect(ctl.port, d));
@@ -46,9 +45,7 @@ describe('routing app over loopback (fake switches)', () => {
     const types = (s: FakeSwitch, from: number): string[] => s.received.slice(from).map((m: OfpMessage) => m.type);
     expect(types(l2, mark[1]!)).to.deep.equal(['OFPT_FLOW_MOD', 'OFPT_BARRIER_REQUEST']);
     expect(types(s1, mark[2]!)).to.deep.equal(['OFPT_FLOW_MOD', 'OFPT_BARRIER_REQUEST']);
-    expect(types(l1, mark[0]!)).to.deep.equal(mode === 'at-once'
-      ? ['OFPT_PACKET_OUT', 'OFPT_FLOW_MOD', 'OFPT_BARRIER_REQUEST']
-      : ['OFPT_FLOW_MOD', 'OFPT_BARRIER_REQUEST', 'OFPT_PACKET_OUT']);
+    expect(types(l1, mark[0]!)).to.deep.equal(['OFPT_PACKET_OUT', 'OFPT_FLOW_MOD', 'OFPT_BARRIER_REQUEST']);
     const po = l1.received.find((m) => m.type === 'OFPT_PACKET_OUT')!;
     if (po.type !== 'OFPT_PACKET_OUT') throw new Error('unreachable');
     expect(po.data.equals(data)).to.equal(true);

@@ -42,13 +42,13 @@ function flowMod(m: OutMessage): Extract<OutMessage, { type: 'OFPT_FLOW_MOD' }> 
 }
 
 describe('routing core: pinning', () => {
-  it('installs exact entries on every hop, egress side first, and releases the first packet once they are confirmed, once', () => {
+  it('installs exact entries on every hop, egress side first, and releases the first packet at once, once', () => {
     const { topo, core, run } = setup();
     const effects = core.packetIn(packetIn(leafDpid(1), hostPort(1), tcp(1, 1, 3, 2)), 100);
     const [inst, ...rest] = installs(effects);
     expect(rest).to.have.length(0);
-    // the first packet waits for the barriers: no packet-out until the install is reported
-    expect(effects.map((e) => e.kind)).to.deep.equal(['install']);
+    // the first packet does not wait for the barriers: one packet-out on the ingress, after the install effect
+    expect(effects.map((e) => e.kind)).to.deep.equal(['install', 'send']);
     const route = core.routes()[0]!;
     const spine = BigInt(`0x${route.spine}`);
     expect([spineDpid(1), spineDpid(2)]).to.include(spine);
@@ -99,45 +99,6 @@ describe('routing core: pinning', () => {
     expect(core.routes()[0]!.installed).to.equal(true);
   });
 
-  for (const mode of ['after-install', 'at-once'] as const) {
-    it(`firstPacket ${mode}: ${mode === 'after-install' ? 'every packet-out finds the entries of every hop after it' : 'the first packet leaves before the entries are confirmed'}`, () => {
-      const { topo, core, run } = setup({ firstPacket: mode });
-      run.defer = true;
-      // 24 new flows between random hosts of different leaves, their installs confirmed in a shuffled order
-      let seed = 7;
-      const rnd = (n: number): number => ((seed = (seed * 1103515245 + 12345) % 2 ** 31), seed % n);
-      const flows: { sl: number; sh: number; dl: number; dh: number; port: number }[] = [];
-      for (let i = 0; i < 24; i++) {
-        const sl = 1 + rnd(SHAPE.leaves);
-        const dl = 1 + ((sl + rnd(SHAPE.leaves - 1)) % SHAPE.leaves);
-        flows.push({ sl, sh: 1 + rnd(SHAPE.hostsPerLeaf), dl, dh: 1 + rnd(SHAPE.hostsPerLeaf), port: 30000 + i });
-      }
-      /** Packet-outs sent since `from`, each traced through the tables as they are now (when it is written). */
-      const checked = (from: number): { delivered: boolean }[] => run.sent.slice(from).filter((x) => x.msg.type === 'OFPT_PACKET_OUT').map((x) => {
-        if (x.msg.type !== 'OFPT_PACKET_OUT') throw new Error('unreachable');
-        const f = flows.find((g) => x.msg.type === 'OFPT_PACKET_OUT' && x.msg.data.equals(tcp(g.sl, g.sh, g.dl, g.dh, g.port)))!;
-        const t = run.sim.trace(topo, key(f.sl, f.sh, f.dl, f.dh, f.port), { dpid: x.dpid, portNo: x.msg.inPort });
-        return { delivered: t.delivered !== undefined };
-      });
-      const results: { delivered: boolean }[] = [];
-      for (const f of flows) {
-        const from = run.sent.length;
-        run.run(core.packetIn(packetIn(leafDpid(f.sl), hostPort(f.sh), tcp(f.sl, f.sh, f.dl, f.dh, f.port)), 0));
-        results.push(...checked(from));
-      }
-      while (run.pending.length > 0) {
-        const from = run.sent.length;
-        run.complete(run.pending.splice(rnd(run.pending.length), 1)[0]!);
-        results.push(...checked(from));
-      }
-      expect(results).to.have.length(flows.length);
-      if (mode === 'after-install') expect(results.filter((r) => !r.delivered)).to.have.length(0);
-      else expect(results.filter((r) => !r.delivered)).to.have.length(flows.length);
-      // either way every flow ends pinned and installed
-      expect(core.routes().every((r) => r.installed)).to.equal(true);
-    });
-  }
-
   it('pins hosts on one leaf with a single entry; UDP and ICMP keys have the right fields', () => {
     const { topo, core, run } = setup();
     run.run(core.packetIn(packetIn(leafDpid(2), hostPort(1), ipv4Frame({ ethSrc: hostMac(2, 1), ethDst: hostMac(2, 2), src: hostIp(2, 1), dst: hostIp(2, 2), proto: 17, srcPort: 53, dstPort: 9 })), 0));
@@ -167,8 +128,8 @@ describe('routing core: pinning', () => {
     run.run(core.packetIn(packetIn(leafDpid(4), egress!.inPort, tcp(1, 1, 4, 1, 40000, 3)), 2));
     run.run(core.packetIn(packetIn(leafDpid(1), hostPort(1), tcp(1, 1, 4, 1, 40000, 4)), 3));
     expect(run.pending).to.have.length(1);
-    // nothing is out: the first packet and the later ones wait for the install
-    expect(run.sent).to.have.length(0);
+    // only the first packet is out (at once, on the ingress); the later ones wait for the install
+    expect(run.sent.map((s) => s.msg.type)).to.deep.equal(['OFPT_PACKET_OUT']);
     expect(core.routes()).to.have.length(1);
     run.flush();
     const outs = run.packetOuts().map((s) => {
@@ -334,7 +295,6 @@ describe('routing core: pinning', () => {
     const topo = FakeLeafSpine.leafSpine(SHAPE);
     expect(() => new RoutingCore(topo, { priority: 0 })).to.throw(RangeError, /routing\.priority/);
     expect(() => new RoutingCore(topo, { idleTimeoutS: 1.5 })).to.throw(RangeError, /routing\.idleTimeoutS/);
-    expect(() => new RoutingCore(topo, { firstPacket: 'soon' as 'at-once' })).to.throw(RangeError, /routing\.firstPacket/);
   });
 
   it('uses OFPP_IN_PORT when the output port is the in port', () => {
