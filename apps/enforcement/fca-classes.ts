@@ -108,6 +108,67 @@ export function fcaClassDscpOf(flowlets: Iterable<FcaClassInput>, classDscps: re
 }
 
 /**
+ * Floor of a held flowlet's rate, bit/s: one full-sized segment every 24 ms, well inside the agents' 100 ms
+ * idle gap (a held flowlet must not look ended, which would lift its hold) and the 200 ms minimum
+ * retransmission timeout (its ACKs keep coming).
+ */
+export const FCA_HOLD_FLOOR_BPS = 500_000;
+
+/** One classed flowlet as the hold sees it. */
+export interface FcaHoldInput {
+  readonly id: string;
+  /** its class (the DSCP {@link fcaClassDscpOf} gave it) */
+  readonly dscp: number;
+  /** the (directed) links its path crosses; undefined or empty: unknown, never held */
+  readonly links?: readonly number[] | undefined;
+}
+
+/**
+ * Host rate holds of the shared last class. Under strict priority a flowlet of the last class waits in a
+ * 50-packet switch queue that gets only its guaranteed share while a ranked transfer uses the link: its
+ * packets wait there longer than its retransmission timeout, it times out, re-sends into the same full
+ * queue, loses the re-sends and backs off (0.2, 0.5, 1, 2 s), then sends at full rate into a link that had
+ * room while it waited. Held at its sending host at a rate the switch queue drains instead (the agent's HTB
+ * class; TCP Small Queues keeps the rest of its data in the socket, not in flight), it loses nothing and
+ * keeps its ACK clock.
+ *
+ * A flowlet of the last class is held where a flowlet of a higher data class (a ranked transfer) crosses one
+ * of its links; on each such link l the last class's guarantee, `share` × capacity(l), is divided among the
+ * last-class flowlets crossing l, and the flowlet gets the smallest of these (at least `floorBps`). With no
+ * ranked flowlet on its path it is not held (the last class then has its links to itself). The caller lifts
+ * a hold at once when the flowlet is promoted or the ranked transfers leave its links. Pure.
+ * @param classDscps DSCP per data class, highest priority first (fewer than 2: nothing is held)
+ * @param capacityBps capacity of a link, bit/s
+ * @param share the guaranteed share of a switch queue (`qos.minQueueShare`), in (0, 1]
+ * @returns flowlet id → held rate, bit/s (held flowlets only)
+ */
+export function fcaHoldRates(
+  flowlets: Iterable<FcaHoldInput>, classDscps: readonly number[], capacityBps: (link: number) => number, share: number,
+  floorBps = FCA_HOLD_FLOOR_BPS,
+): Map<string, number> {
+  const out = new Map<string, number>();
+  if (classDscps.length < 2) return out;
+  const lastDscp = classDscps[classDscps.length - 1]!;
+  const ranked = new Set(classDscps.slice(0, -1));
+  const rankedOn = new Set<number>();
+  const lastOn = new Map<number, number>();
+  const last: FcaHoldInput[] = [];
+  for (const f of flowlets) {
+    if (!f.links || f.links.length === 0) continue;
+    if (f.dscp === lastDscp) {
+      last.push(f);
+      for (const l of new Set(f.links)) lastOn.set(l, (lastOn.get(l) ?? 0) + 1);
+    } else if (ranked.has(f.dscp)) for (const l of f.links) rankedOn.add(l);
+  }
+  for (const f of last) {
+    let rate = Infinity;
+    for (const l of f.links!) if (rankedOn.has(l)) rate = Math.min(rate, (share * capacityBps(l)) / lastOn.get(l)!);
+    if (rate !== Infinity) out.set(f.id, Math.max(floorBps, rate));
+  }
+  return out;
+}
+
+/**
  * The data classes' DSCPs from the QoS queues: the first DSCP of queue `queues − 2`, `queues − 3`, …, 1,
  * then 0 (best effort). With the default 4 queues and DSCP map: [26, 10, 0]. Fewer than 3 queues: [0]
  * (no order can be enforced).

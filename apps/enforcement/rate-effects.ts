@@ -14,13 +14,17 @@
  * Under `fca` with `fcaClassDscps` set (`enforcement.fcaEnforce: priority`), no rates are enforced: each
  * allocated flowlet gets its transfer's priority class among the transfers sharing its links (fca-classes.ts; FCA §4.2, Aalo SIGCOMM 2015) as a
  * DSCP with an unlimited rate ({@link UNLIMITED_BPS}: the agent keeps no HTB class for it), pushed only when
- * the flowlet's class changes.
+ * the flowlet's class changes. With `fcaHoldShare` set, a flowlet of the shared last class that meets a ranked
+ * transfer on its path is held at its host instead (fca-classes.ts `fcaHoldRates`: the class's guaranteed share
+ * of the link divided among its flowlets there): the entry carries that rate (a hard limit), goes out when the
+ * hold starts, ends (back to unlimited) or moves by more than {@link CEIL_CHANGE_THRESHOLD}, and a promotion
+ * lifts it in the same entry.
  */
 import type { RatesMsg } from '../../protocol/agent.js';
 import type { Agent, Flowlet } from './flowlets.js';
 import type { EnforcementEffect, EnforcementSettings } from './types.js';
 import { remainingPayloadBytes } from './allocation.js';
-import { fcaClassDscpOf, fcaClassesOf } from './fca-classes.js';
+import { fcaClassDscpOf, fcaClassesOf, fcaHoldRates } from './fca-classes.js';
 
 /**
  * Relative hysteresis of a pushed ceiling (work-conserving enforcement): the ceiling bounds what a flowlet
@@ -57,9 +61,13 @@ export function rateMoved(
  */
 export function agentRateEffects(
   settings: EnforcementSettings, flowlets: Iterable<Flowlet>, agents: ReadonlyMap<string, Agent>, nowMs: number, out: EnforcementEffect[],
+  capacityBps?: (link: number) => number,
 ): number {
   const classDscps = fcaClassesOf(settings);
-  if (classDscps) return classEffects(classDscps, flowlets, agents, nowMs, out);
+  if (classDscps) {
+    const hold = settings.fcaHoldShare !== undefined && capacityBps ? { share: settings.fcaHoldShare, capacityBps } : undefined;
+    return classEffects(classDscps, flowlets, agents, nowMs, out, hold);
+  }
   const sets = new Map<string, RatesMsg['set'][number][]>();
   for (const f of flowlets) {
     const r = f.allocatedBps;
@@ -81,23 +89,31 @@ export function agentRateEffects(
   return send(sets, agents, out);
 }
 
-/** fca priority enforcement: one `set` (class DSCP, unlimited rate) per allocated flowlet whose class changed. */
+/**
+ * fca priority enforcement: one `set` (class DSCP; unlimited rate, or the hold of a last-class flowlet) per
+ * allocated flowlet whose class or hold changed.
+ */
 function classEffects(
   classDscps: readonly number[], flowlets: Iterable<Flowlet>, agents: ReadonlyMap<string, Agent>, nowMs: number, out: EnforcementEffect[],
+  hold?: { readonly share: number; readonly capacityBps: (link: number) => number },
 ): number {
   const live = [...flowlets].filter((f) => f.state === 'allocated');
   const dscpOf = fcaClassDscpOf(live.map((f) => ({ id: f.key, transferId: f.transferId, remainingBytes: remainingPayloadBytes(f), links: f.path?.links, currentDscp: f.agentDscp })), classDscps);
+  const held = hold ? fcaHoldRates(live.map((f) => ({ id: f.key, dscp: dscpOf.get(f.key)!, links: f.path?.links })), classDscps, hold.capacityBps, hold.share) : undefined;
   const sets = new Map<string, RatesMsg['set'][number][]>();
   for (const f of live) {
     const dscp = dscpOf.get(f.key)!;
-    if (f.agentDscp === dscp || !agents.get(f.agentId)?.connected) continue;
+    const rate = Math.round(held?.get(f.key) ?? UNLIMITED_BPS);
+    const pushed = f.agentBps ?? UNLIMITED_BPS;
+    const rateMovedNow = (rate === UNLIMITED_BPS) !== (pushed === UNLIMITED_BPS) || Math.abs(rate - pushed) > CEIL_CHANGE_THRESHOLD * pushed;
+    if ((f.agentDscp === dscp && !rateMovedNow) || !agents.get(f.agentId)?.connected) continue;
     f.agentDscp = dscp;
-    f.agentBps = UNLIMITED_BPS;
+    f.agentBps = rate;
     f.agentPushedMs = nowMs;
     f.agentUpdates++;
     let list = sets.get(f.agentId);
     if (!list) sets.set(f.agentId, (list = []));
-    list.push({ id: f.id, rateBps: UNLIMITED_BPS, dscp });
+    list.push({ id: f.id, rateBps: rate, dscp });
   }
   return send(sets, agents, out);
 }

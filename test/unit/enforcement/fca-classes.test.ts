@@ -3,10 +3,13 @@
  * the classes from the QoS queues, and that the agents hear only of class changes.
  */
 import { expect } from 'chai';
-import { fcaClassDscpOf, fcaClassDscps, fcaUnrankedThresholds, hostBands } from '../../../apps/enforcement/fca-classes.js';
+import { FCA_HOLD_FLOOR_BPS, fcaClassDscpOf, fcaClassDscps, fcaHoldRates, fcaUnrankedThresholds, hostBands } from '../../../apps/enforcement/fca-classes.js';
 import { agentRateEffects, UNLIMITED_BPS } from '../../../apps/enforcement/rate-effects.js';
 import type { Agent, Flowlet } from '../../../apps/enforcement/flowlets.js';
 import type { EnforcementEffect, EnforcementSettings } from '../../../apps/enforcement/types.js';
+import type { RatesMsg } from '../../../protocol/agent.js';
+
+type RatesSet = RatesMsg['set'];
 import { DEFAULT_DSCP_MAP } from '../../../apps/qos/config.js';
 import { bandLines } from '../../../agent/tc.js';
 
@@ -112,6 +115,38 @@ describe('enforcement: fca priority classes', () => {
   });
 });
 
+describe('enforcement: fca holds of the shared last class', () => {
+  const cap = (l: number): number => (l === 9 ? 100e6 : 20e6);
+
+  it('holds a last-class flowlet at the share of the link a ranked one crosses, divided among the last class there', () => {
+    const m = fcaHoldRates([
+      { id: 'r', dscp: 26, links: [1, 2] },
+      { id: 'x', dscp: 0, links: [1, 3] },
+      { id: 'y', dscp: 0, links: [1, 4] },
+      { id: 'z', dscp: 0, links: [2, 5] },
+      { id: 'free', dscp: 0, links: [6, 7] }, // no ranked flowlet on its path: not held
+      { id: 'lone', dscp: 0 }, // no path known: not held
+    ], CLASSES, cap, 0.15);
+    // link 1: 0.15 × 20 Mbit/s = 3 Mbit/s for x and y; link 2: 3 Mbit/s for z alone
+    expect(Object.fromEntries(m)).to.deep.equal({ x: 1.5e6, y: 1.5e6, z: 3e6 });
+  });
+
+  it('takes the smallest over the links a ranked flowlet crosses, never below the floor; a second data class counts as ranked', () => {
+    const m = fcaHoldRates([
+      { id: 'r1', dscp: 10, links: [9] },
+      { id: 'r2', dscp: 26, links: [2] },
+      { id: 'x', dscp: 0, links: [9, 2] },
+      { id: 'y', dscp: 0, links: [2] },
+    ], CLASSES, cap, 0.15);
+    // x: link 9 → 0.15 × 100 Mbit/s ÷ 1 = 15 Mbit/s; link 2 → 3 Mbit/s ÷ 2 = 1.5 Mbit/s
+    expect(m.get('x')).to.equal(1.5e6);
+    expect(m.get('y')).to.equal(1.5e6);
+    const many = fcaHoldRates([{ id: 'r', dscp: 26, links: [1] }, ...Array.from({ length: 10 }, (_, i) => ({ id: `f${i}`, dscp: 0, links: [1] }))], CLASSES, cap, 0.15);
+    expect(many.get('f0'), '3 Mbit/s ÷ 10 is below the floor').to.equal(FCA_HOLD_FLOOR_BPS);
+    expect(fcaHoldRates([{ id: 'r', dscp: 26, links: [1] }, { id: 'x', dscp: 0, links: [1] }], [0], cap, 0.15).size, 'one class: no order, no hold').to.equal(0);
+  });
+});
+
 describe('enforcement: fca priority classes pushed to agents', () => {
   const settings = { policy: 'fca', fcaClassDscps: CLASSES, rateChangeThreshold: 0.05 } as unknown as EnforcementSettings;
   const agents = new Map<string, Agent>([['ag', { id: 'ag', connected: true, seq: 0 } as unknown as Agent]]);
@@ -154,5 +189,46 @@ describe('enforcement: fca priority classes pushed to agents', () => {
     const out: EnforcementEffect[] = [];
     agentRateEffects({ ...settings, fcaClassDscps: undefined } as unknown as EnforcementSettings, [flowlet('c', 'C', 10_000, 3e6)], agents, 0, out);
     expect((out[0] as Extract<EnforcementEffect, { kind: 'rates' }>).msg.set).to.deep.equal([{ id: 'c', rateBps: 3e6 }]);
+  });
+
+  it('with holds: a last-class flowlet under a ranked one gets a rate; promotion or the ranked one leaving lifts it at once', () => {
+    const hold = { ...settings, fcaHoldShare: 0.15 } as unknown as EnforcementSettings;
+    const cap = (): number => 20e6;
+    const onLink = (f: Flowlet): Flowlet => Object.assign(f, { path: { links: [1] } });
+    const a = onLink(flowlet('a', 'A', 10_000, 1));
+    const b = onLink(flowlet('b', 'B', 50_000, 1));
+    const c = onLink(flowlet('c', 'C', 900_000, 1));
+    const d = onLink(flowlet('d', 'D', 900_000, 1));
+    let out: EnforcementEffect[] = [];
+    agentRateEffects(hold, [a, b, c, d], agents, 0, out, cap);
+    const set = (): RatesSet => (out[0] as Extract<EnforcementEffect, { kind: 'rates' }>).msg.set;
+    // 0.15 × 20 Mbit/s shared by C and D
+    expect(set()).to.deep.equal([
+      { id: 'a', rateBps: UNLIMITED_BPS, dscp: 26 }, { id: 'b', rateBps: UNLIMITED_BPS, dscp: 10 },
+      { id: 'c', rateBps: 1.5e6, dscp: 0 }, { id: 'd', rateBps: 1.5e6, dscp: 0 },
+    ]);
+    // nothing moved: nothing sent
+    out = [];
+    expect(agentRateEffects(hold, [a, b, c, d], agents, 10, out, cap)).to.equal(0);
+    // D ends: C alone in the last class now has the whole 3 Mbit/s
+    out = [];
+    agentRateEffects(hold, [a, b, c], agents, 20, out, cap);
+    expect(set()).to.deep.equal([{ id: 'c', rateBps: 3e6, dscp: 0 }]);
+    // A and B end, a larger E arrives: C moves up out of the shared class (E below it), its hold lifted in the same entry
+    const e = onLink(flowlet('e', 'E', 2_000_000, 1));
+    out = [];
+    agentRateEffects(hold, [c, e], agents, 30, out, cap);
+    expect(set()).to.deep.equal([{ id: 'c', rateBps: UNLIMITED_BPS, dscp: 26 }, { id: 'e', rateBps: UNLIMITED_BPS, dscp: 10 }]);
+
+    // the ranked transfers leave a held flowlet's link: it stays in its class (sticky), unlimited
+    const r = onLink(flowlet('r', 'R', 1_000, 1));
+    const s1 = onLink(flowlet('s', 'S', 2_000, 1));
+    const t = onLink(flowlet('t', 'T', 500_000, 1));
+    out = [];
+    agentRateEffects(hold, [r, s1, t], agents, 40, out, cap);
+    expect(set()[2]).to.deep.equal({ id: 't', rateBps: 3e6, dscp: 0 });
+    out = [];
+    agentRateEffects(hold, [t], agents, 50, out, cap);
+    expect(set()).to.deep.equal([{ id: 't', rateBps: UNLIMITED_BPS, dscp: 0 }]);
   });
 });
