@@ -16,7 +16,9 @@
  * DSCP with an unlimited rate ({@link UNLIMITED_BPS}: the agent keeps no HTB class for it), pushed only when
  * the flowlet's class changes. With `fcaHoldShare` set, a flowlet of the shared last class that meets a ranked
  * transfer on its path is held at its host instead (fca-classes.ts `fcaHoldRates`: the class's guaranteed share
- * of the link divided among its flowlets there): the entry carries that rate (a hard limit), goes out when the
+ * of the link divided among its flowlets there, where the ranked ones keep the link busy for at least a minimum
+ * retransmission timeout, their remaining volume taken down at their measured rates since their last report):
+ * the entry carries that rate (a hard limit), goes out when the
  * hold starts, ends (back to unlimited) or moves by more than {@link CEIL_CHANGE_THRESHOLD}, and a promotion
  * lifts it in the same entry.
  */
@@ -61,11 +63,12 @@ export function rateMoved(
  */
 export function agentRateEffects(
   settings: EnforcementSettings, flowlets: Iterable<Flowlet>, agents: ReadonlyMap<string, Agent>, nowMs: number, out: EnforcementEffect[],
-  capacityBps?: (link: number) => number,
+  capacityBps?: (link: number) => number, nowEpochUs?: number,
 ): number {
   const classDscps = fcaClassesOf(settings);
   if (classDscps) {
-    const hold = settings.fcaHoldShare !== undefined && capacityBps ? { share: settings.fcaHoldShare, capacityBps } : undefined;
+    const hold = settings.fcaHoldShare !== undefined && capacityBps && nowEpochUs !== undefined
+      ? { share: settings.fcaHoldShare, capacityBps, nowEpochUs } : undefined;
     return classEffects(classDscps, flowlets, agents, nowMs, out, hold);
   }
   const sets = new Map<string, RatesMsg['set'][number][]>();
@@ -95,11 +98,15 @@ export function agentRateEffects(
  */
 function classEffects(
   classDscps: readonly number[], flowlets: Iterable<Flowlet>, agents: ReadonlyMap<string, Agent>, nowMs: number, out: EnforcementEffect[],
-  hold?: { readonly share: number; readonly capacityBps: (link: number) => number },
+  hold?: { readonly share: number; readonly capacityBps: (link: number) => number; readonly nowEpochUs: number },
 ): number {
   const live = [...flowlets].filter((f) => f.state === 'allocated');
   const dscpOf = fcaClassDscpOf(live.map((f) => ({ id: f.key, transferId: f.transferId, remainingBytes: remainingPayloadBytes(f), links: f.path?.links, currentDscp: f.agentDscp })), classDscps);
-  const held = hold ? fcaHoldRates(live.map((f) => ({ id: f.key, dscp: dscpOf.get(f.key)!, links: f.path?.links })), classDscps, hold.capacityBps, hold.share) : undefined;
+  // what each flowlet still has to send now: its declared rest after its last report, less what it sent since at its measured rate
+  const held = hold ? fcaHoldRates(live.map((f) => ({
+    id: f.key, dscp: dscpOf.get(f.key)!, links: f.path?.links,
+    remainingBytes: remainingPayloadBytes(f, ((f.measuredBps ?? 0) * Math.max(0, hold.nowEpochUs - f.last.atEpochUs)) / 8e6),
+  })), classDscps, hold.capacityBps, hold.share) : undefined;
   const sets = new Map<string, RatesMsg['set'][number][]>();
   for (const f of live) {
     const dscp = dscpOf.get(f.key)!;
