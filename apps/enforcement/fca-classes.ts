@@ -131,7 +131,7 @@ export interface FcaHoldInput {
  * switch queue without timing out; held, it would lose the link's spare capacity for nothing (measured:
  * holding behind every ranked transfer tripled the mean TCT of the largest quarter of the shuffle's transfers).
  */
-export const FCA_HOLD_MIN_BUSY_S = 0.2;
+export const FCA_HOLD_MIN_BUSY_S = 0.02;
 
 /**
  * Host rate holds of the shared last class. Under strict priority a flowlet of the last class waits in a
@@ -179,7 +179,7 @@ export function fcaHoldRates(
     let rate = Infinity;
     for (const l of f.links!) {
       const c = capacityBps(l);
-      if ((rankedBits.get(l) ?? 0) >= minBusyS * c) rate = Math.min(rate, (share * c) / lastOn.get(l)!);
+      if ((rankedBits.get(l) ?? 0) > 0 && (rankedBits.get(l) ?? 0) >= minBusyS * c) rate = Math.min(rate, (share * c) / lastOn.get(l)!);
     }
     if (rate !== Infinity) out.set(f.id, Math.max(floorBps, rate));
   }
