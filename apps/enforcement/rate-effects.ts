@@ -120,7 +120,7 @@ function classEffects(
     f.agentUpdates++;
     let list = sets.get(f.agentId);
     if (!list) sets.set(f.agentId, (list = []));
-    list.push({ id: f.id, rateBps: rate, dscp });
+    list.push({ id: f.id, rateBps: rate, dscp, ...(rate < UNLIMITED_BPS ? { ceilBps: UNLIMITED_BPS } : {}) });
   }
   return send(sets, agents, out);
 }
