@@ -102,7 +102,7 @@ export async function startRivulet(opts: RivuletOptions): Promise<Rivulet> {
     config: {
       allocator: config.allocator, enforcement: config.enforcement, agents: config.agents, tenants: config.tenants,
       routing: { priority: config.routing.priority, idleTimeoutS: config.routing.idleTimeoutS },
-      qos: { enabled: config.qos.enabled, queues: config.qos.queues, dscpMap: config.qos.dscpMap, minQueueShare: config.qos.minQueueShare },
+      qos: { enabled: config.qos.enabled, queues: config.qos.queues, dscpMap: config.qos.dscpMap },
       topology: { links: config.topology.links, defaultCapacityBps: config.topology.defaultCapacityBps },
     },
     clock,

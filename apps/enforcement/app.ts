@@ -20,7 +20,6 @@ import type { Clock, TimerHandle } from '../../lib/clock.js';
 import type { EnforcementConfig } from './config.js';
 import { dpidHex, type Logger } from '../../lib/log.js';
 import type { PriorityThresholds } from '../qos/index.js';
-import { MIN_QUEUE_SHARE } from '../qos/plan.js';
 import type { FlowKey, RouteInfo } from '../routing/types.js';
 import type { TopologyView } from '../../topology/types.js';
 import { readPathFromSwitches, removeStaleEntries } from './adopt.js';
@@ -108,7 +107,6 @@ export function enforcementSettings(config: EnforcementConfig, adoptAfterMs?: nu
     minUpdateIntervalMs: config.allocator.minUpdateIntervalMs,
     smallFlowletBytes: config.allocator.smallFlowletBytes,
     ...(fcaByPriority(config) ? { fcaClassDscps: fcaClassDscps(config.qos.queues, config.qos.dscpMap) } : {}),
-    ...(fcaByPriority(config) && config.enforcement.fcaHold === true ? { fcaHoldShare: config.qos.minQueueShare ?? MIN_QUEUE_SHARE } : {}),
     ...(config.allocator.fcaReserve !== undefined ? { fcaReserve: config.allocator.fcaReserve } : {}),
     ...(config.allocator.fcaMinRateBps !== undefined ? { fcaMinRateBps: config.allocator.fcaMinRateBps } : {}),
     tenantWeightPer: config.allocator.tenantWeightPer,

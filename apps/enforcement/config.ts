@@ -42,8 +42,6 @@ export interface EnforcementConfig {
     readonly tenantIdleMs: number;
     /** fca: `rates` (per-flowlet limits) or `priority` (transfer classes by DSCP, fca-classes.ts) */
     readonly fcaEnforce?: 'rates' | 'priority';
-    /** fca priority enforcement: hold the shared last class at the hosts where ranked transfers cross its path */
-    readonly fcaHold?: boolean;
   };
   readonly agents: {
     readonly socketPath: string;
@@ -65,11 +63,7 @@ export interface EnforcementConfig {
   /** routing: the priority of pinned entries (meters attach at it) and their idle timeout, s */
   readonly routing: { readonly priority: number; readonly idleTimeoutS: number };
   /** QoS: whether it runs, its queues and DSCP map (the Karuna classes pushed to agents) */
-  readonly qos: {
-    readonly enabled: boolean; readonly queues: number; readonly dscpMap: Readonly<Record<string, readonly number[]>>;
-    /** the share of a port every switch queue keeps (the held last class's rate, `enforcement.fcaHold`) */
-    readonly minQueueShare?: number | undefined;
-  };
+  readonly qos: { readonly enabled: boolean; readonly queues: number; readonly dscpMap: Readonly<Record<string, readonly number[]>> };
   /** the topology's link capacities, bit/s (`<dpid hex16>:<port>` → bit/s) */
   readonly topology: { readonly links: Readonly<Record<string, number>>; readonly defaultCapacityBps?: number | undefined };
 }
@@ -98,10 +92,6 @@ export const EnforcementSection = Type.Object(
     tenantIdleMs: int(0, 86_400_000, 5000, "a tenant's limit at a host is held while the tenant is idle there (its next request is bounded at once) and cleared after this long without a live flowlet of it (0 = never), ms"),
     meterExpiryS: int(0, 65_535, 10, "metered entries expire this long after the controller's last refresh (every third of it), so the switches stop policing within this time once the controller is gone, like the agents after their grace (default 10 s); 0 = meters stay while the controller is down, s"),
     fcaEnforce: oneOf(['rates', 'priority'] as const, 'rates', "policy fca: enforce its transfer order by per-flowlet rates (HTB/meters), or by strict-priority classes: transfers ranked smallest remaining first ride the QoS queues below the top one (first served highest, the rest best effort), with no rate limit and no meters (FCA §4.2 order, Aalo-style; needs qos.enabled and ≥ 3 queues)"),
-    fcaHold: Type.Boolean({
-      default: false,
-      description: "fcaEnforce priority: a flowlet of the shared last class whose path a ranked transfer crosses is held at its host (HTB) at the last queue's guaranteed share of that link (qos.minQueueShare) divided among the last-class flowlets there, at least 500 kbit/s, instead of filling a starved switch queue and timing out; lifted when it is promoted or the ranked transfers leave its path",
-    }),
   },
   { ...SECTION, description: 'how allocated rates are enforced' },
 );

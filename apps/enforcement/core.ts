@@ -205,7 +205,7 @@ export class EnforcementCore {
     }
     this.allocation.allocate(this.flowlets, now);
     if (this.settings.mode !== 'meters') {
-      this.counters.updates.agents += agentRateEffects(this.settings, this.flowlets.values(), this.agents, now.ms, out, (l) => this.allocation.links.capacityBps(l), now.epochUs);
+      this.counters.updates.agents += agentRateEffects(this.settings, this.flowlets.values(), this.agents, now.ms, out);
       if (this.settings.tenantLimits !== false) this.tenantEffects(now.ms, out);
     }
     for (const f of this.flowlets.values()) {

@@ -14,19 +14,13 @@
  * Under `fca` with `fcaClassDscps` set (`enforcement.fcaEnforce: priority`), no rates are enforced: each
  * allocated flowlet gets its transfer's priority class among the transfers sharing its links (fca-classes.ts; FCA §4.2, Aalo SIGCOMM 2015) as a
  * DSCP with an unlimited rate ({@link UNLIMITED_BPS}: the agent keeps no HTB class for it), pushed only when
- * the flowlet's class changes. With `fcaHoldShare` set, a flowlet of the shared last class that meets a ranked
- * transfer on its path is held at its host instead (fca-classes.ts `fcaHoldRates`: the class's guaranteed share
- * of the link divided among its flowlets there, where the ranked ones keep the link busy for at least a minimum
- * retransmission timeout, their remaining volume taken down at their measured rates since their last report):
- * the entry carries that rate (a hard limit), goes out when the
- * hold starts, ends (back to unlimited) or moves by more than {@link CEIL_CHANGE_THRESHOLD}, and a promotion
- * lifts it in the same entry.
+ * the flowlet's class changes.
  */
 import type { RatesMsg } from '../../protocol/agent.js';
 import type { Agent, Flowlet } from './flowlets.js';
 import type { EnforcementEffect, EnforcementSettings } from './types.js';
 import { remainingPayloadBytes } from './allocation.js';
-import { fcaClassDscpOf, fcaClassesOf, fcaHoldRates } from './fca-classes.js';
+import { fcaClassDscpOf, fcaClassesOf } from './fca-classes.js';
 
 /**
  * Relative hysteresis of a pushed ceiling (work-conserving enforcement): the ceiling bounds what a flowlet
@@ -63,14 +57,9 @@ export function rateMoved(
  */
 export function agentRateEffects(
   settings: EnforcementSettings, flowlets: Iterable<Flowlet>, agents: ReadonlyMap<string, Agent>, nowMs: number, out: EnforcementEffect[],
-  capacityBps?: (link: number) => number, nowEpochUs?: number,
 ): number {
   const classDscps = fcaClassesOf(settings);
-  if (classDscps) {
-    const hold = settings.fcaHoldShare !== undefined && capacityBps && nowEpochUs !== undefined
-      ? { share: settings.fcaHoldShare, capacityBps, nowEpochUs } : undefined;
-    return classEffects(classDscps, flowlets, agents, nowMs, out, hold);
-  }
+  if (classDscps) return classEffects(classDscps, flowlets, agents, nowMs, out);
   const sets = new Map<string, RatesMsg['set'][number][]>();
   for (const f of flowlets) {
     const r = f.allocatedBps;
@@ -92,35 +81,23 @@ export function agentRateEffects(
   return send(sets, agents, out);
 }
 
-/**
- * fca priority enforcement: one `set` (class DSCP; unlimited rate, or the hold of a last-class flowlet) per
- * allocated flowlet whose class or hold changed.
- */
+/** fca priority enforcement: one `set` (class DSCP, unlimited rate) per allocated flowlet whose class changed. */
 function classEffects(
   classDscps: readonly number[], flowlets: Iterable<Flowlet>, agents: ReadonlyMap<string, Agent>, nowMs: number, out: EnforcementEffect[],
-  hold?: { readonly share: number; readonly capacityBps: (link: number) => number; readonly nowEpochUs: number },
 ): number {
   const live = [...flowlets].filter((f) => f.state === 'allocated');
   const dscpOf = fcaClassDscpOf(live.map((f) => ({ id: f.key, transferId: f.transferId, remainingBytes: remainingPayloadBytes(f), links: f.path?.links, currentDscp: f.agentDscp })), classDscps);
-  // what each flowlet still has to send now: its declared rest after its last report, less what it sent since at its measured rate
-  const held = hold ? fcaHoldRates(live.map((f) => ({
-    id: f.key, dscp: dscpOf.get(f.key)!, links: f.path?.links,
-    remainingBytes: remainingPayloadBytes(f, ((f.measuredBps ?? 0) * Math.max(0, hold.nowEpochUs - f.last.atEpochUs)) / 8e6),
-  })), classDscps, hold.capacityBps, hold.share) : undefined;
   const sets = new Map<string, RatesMsg['set'][number][]>();
   for (const f of live) {
     const dscp = dscpOf.get(f.key)!;
-    const rate = Math.round(held?.get(f.key) ?? UNLIMITED_BPS);
-    const pushed = f.agentBps ?? UNLIMITED_BPS;
-    const rateMovedNow = (rate === UNLIMITED_BPS) !== (pushed === UNLIMITED_BPS) || Math.abs(rate - pushed) > CEIL_CHANGE_THRESHOLD * pushed;
-    if ((f.agentDscp === dscp && !rateMovedNow) || !agents.get(f.agentId)?.connected) continue;
+    if (f.agentDscp === dscp || !agents.get(f.agentId)?.connected) continue;
     f.agentDscp = dscp;
-    f.agentBps = rate;
+    f.agentBps = UNLIMITED_BPS;
     f.agentPushedMs = nowMs;
     f.agentUpdates++;
     let list = sets.get(f.agentId);
     if (!list) sets.set(f.agentId, (list = []));
-    list.push({ id: f.id, rateBps: rate, dscp, ...(rate < UNLIMITED_BPS ? { ceilBps: UNLIMITED_BPS } : {}) });
+    list.push({ id: f.id, rateBps: UNLIMITED_BPS, dscp });
   }
   return send(sets, agents, out);
 }

@@ -34,12 +34,6 @@ export interface EnforcementSettings {
    * priority`): the DSCP of each data class, highest first (fca-classes.ts); absent: rates
    */
   readonly fcaClassDscps?: readonly number[];
-  /**
-   * fca priority enforcement: hold the shared last class's flowlets at their hosts where a ranked transfer
-   * crosses their path, at this share of the link (the switch queue's guarantee, `qos.minQueueShare`) divided
-   * among them (`enforcement.fcaHold`; fca-classes.ts `fcaHoldRates`); absent: no holds
-   */
-  readonly fcaHoldShare?: number;
   readonly mode: EnforcementMode;
   /**
    * Agents (modes `agents`, `both`) let each allocated flowlet borrow its host link's unused capacity above

@@ -3,13 +3,10 @@
  * the classes from the QoS queues, and that the agents hear only of class changes.
  */
 import { expect } from 'chai';
-import { FCA_HOLD_FLOOR_BPS, fcaClassDscpOf, fcaClassDscps, fcaHoldRates, fcaUnrankedThresholds, hostBands } from '../../../apps/enforcement/fca-classes.js';
+import { fcaClassDscpOf, fcaClassDscps, fcaUnrankedThresholds, hostBands } from '../../../apps/enforcement/fca-classes.js';
 import { agentRateEffects, UNLIMITED_BPS } from '../../../apps/enforcement/rate-effects.js';
 import type { Agent, Flowlet } from '../../../apps/enforcement/flowlets.js';
 import type { EnforcementEffect, EnforcementSettings } from '../../../apps/enforcement/types.js';
-import type { RatesMsg } from '../../../protocol/agent.js';
-
-type RatesSet = RatesMsg['set'];
 import { DEFAULT_DSCP_MAP } from '../../../apps/qos/config.js';
 import { bandLines } from '../../../agent/tc.js';
 
@@ -120,60 +117,11 @@ describe('enforcement: fca priority classes', () => {
   });
 });
 
-describe('enforcement: fca holds of the shared last class', () => {
-  const cap = (l: number): number => (l === 9 ? 100e6 : 20e6);
-
-  it('holds a last-class flowlet at the share of the link a ranked one crosses, divided among the last class there', () => {
-    const m = fcaHoldRates([
-      { id: 'r', dscp: 26, links: [1, 2] },
-      { id: 'x', dscp: 0, links: [1, 3] },
-      { id: 'y', dscp: 0, links: [1, 4] },
-      { id: 'z', dscp: 0, links: [2, 5] },
-      { id: 'free', dscp: 0, links: [6, 7] }, // no ranked flowlet on its path: not held
-      { id: 'lone', dscp: 0 }, // no path known: not held
-    ], CLASSES, cap, 0.15);
-    // link 1: 0.15 × 20 Mbit/s = 3 Mbit/s for x and y; link 2: 3 Mbit/s for z alone
-    expect(Object.fromEntries(m)).to.deep.equal({ x: 1.5e6, y: 1.5e6, z: 3e6 });
-  });
-
-  it('takes the smallest over the links a ranked flowlet crosses, never below the floor; a second data class counts as ranked', () => {
-    const m = fcaHoldRates([
-      { id: 'r1', dscp: 10, links: [9] },
-      { id: 'r2', dscp: 26, links: [2] },
-      { id: 'x', dscp: 0, links: [9, 2] },
-      { id: 'y', dscp: 0, links: [2] },
-    ], CLASSES, cap, 0.15);
-    // x: link 9 → 0.15 × 100 Mbit/s ÷ 1 = 15 Mbit/s; link 2 → 3 Mbit/s ÷ 2 = 1.5 Mbit/s
-    expect(m.get('x')).to.equal(1.5e6);
-    expect(m.get('y')).to.equal(1.5e6);
-    const many = fcaHoldRates([{ id: 'r', dscp: 26, links: [1] }, ...Array.from({ length: 10 }, (_, i) => ({ id: `f${i}`, dscp: 0, links: [1] }))], CLASSES, cap, 0.15);
-    expect(many.get('f0'), '3 Mbit/s ÷ 10 is below the floor').to.equal(FCA_HOLD_FLOOR_BPS);
-    expect(fcaHoldRates([{ id: 'r', dscp: 26, links: [1] }, { id: 'x', dscp: 0, links: [1] }], [0], cap, 0.15).size, 'one class: no order, no hold').to.equal(0);
-  });
-
-  it('holds only where the ranked flowlets keep the link busy for a minimum retransmission timeout (200 ms)', () => {
-    // link 1 at 20 Mbit/s: 200 ms = 500 kB; ranked 300 + 150 kB = 450 kB: not held; + 60 kB on link 1 = 510 kB: held
-    const m = fcaHoldRates([
-      { id: 'r1', dscp: 26, links: [1, 2], remainingBytes: 300_000 },
-      { id: 'r2', dscp: 10, links: [1], remainingBytes: 150_000 },
-      { id: 'x', dscp: 0, links: [1, 2] },
-    ], CLASSES, cap, 0.15);
-    expect(m.size).to.equal(0);
-    const m2 = fcaHoldRates([
-      { id: 'r1', dscp: 26, links: [1, 2], remainingBytes: 300_000 },
-      { id: 'r2', dscp: 10, links: [1], remainingBytes: 150_000 },
-      { id: 'r3', dscp: 10, links: [1], remainingBytes: 60_000 },
-      { id: 'x', dscp: 0, links: [1, 2] },
-    ], CLASSES, cap, 0.15);
-    expect(m2.get('x')).to.equal(3e6);
-  });
-});
-
 describe('enforcement: fca priority classes pushed to agents', () => {
   const settings = { policy: 'fca', fcaClassDscps: CLASSES, rateChangeThreshold: 0.05 } as unknown as EnforcementSettings;
   const agents = new Map<string, Agent>([['ag', { id: 'ag', connected: true, seq: 0 } as unknown as Agent]]);
   const flowlet = (id: string, transferId: string, sizeBytes: number, allocatedBps: number): Flowlet => ({
-    key: `ag/${id}`, agentId: 'ag', id, transferId, sizeBytes, bytes: 0, last: { bytes: 0, atEpochUs: 0 }, state: 'allocated', allocatedBps, agentUpdates: 0,
+    key: `ag/${id}`, agentId: 'ag', id, transferId, sizeBytes, bytes: 0, state: 'allocated', allocatedBps, agentUpdates: 0,
   }) as unknown as Flowlet;
 
   it('sends each flowlet its class with an unlimited rate, then nothing until a class changes', () => {
@@ -211,55 +159,5 @@ describe('enforcement: fca priority classes pushed to agents', () => {
     const out: EnforcementEffect[] = [];
     agentRateEffects({ ...settings, fcaClassDscps: undefined } as unknown as EnforcementSettings, [flowlet('c', 'C', 10_000, 3e6)], agents, 0, out);
     expect((out[0] as Extract<EnforcementEffect, { kind: 'rates' }>).msg.set).to.deep.equal([{ id: 'c', rateBps: 3e6 }]);
-  });
-
-  it('with holds: a last-class flowlet behind ranked ones busy for ≥ 200 ms gets a rate; promotion or their end lifts it at once', () => {
-    const hold = { ...settings, fcaHoldShare: 0.15 } as unknown as EnforcementSettings;
-    const cap = (): number => 20e6;
-    const onLink = (f: Flowlet): Flowlet => Object.assign(f, { path: { links: [1] } });
-    // A and B (1.3 MB: 520 ms of the 20 Mbit/s link) ranked ahead of C and D
-    const a = onLink(flowlet('a', 'A', 600_000, 1));
-    const b = onLink(flowlet('b', 'B', 700_000, 1));
-    const c = onLink(flowlet('c', 'C', 900_000, 1));
-    const d = onLink(flowlet('d', 'D', 900_000, 1));
-    let out: EnforcementEffect[] = [];
-    const run = (fl: Flowlet[], nowMs: number, nowEpochUs = 0): number => agentRateEffects(hold, fl, agents, nowMs, out, cap, nowEpochUs);
-    run([a, b, c, d], 0);
-    const set = (): RatesSet => (out[0] as Extract<EnforcementEffect, { kind: 'rates' }>).msg.set;
-    // 0.15 × 20 Mbit/s shared by C and D
-    expect(set()).to.deep.equal([
-      { id: 'a', rateBps: UNLIMITED_BPS, dscp: 26 }, { id: 'b', rateBps: UNLIMITED_BPS, dscp: 10 },
-      { id: 'c', rateBps: 1.5e6, dscp: 0 }, { id: 'd', rateBps: 1.5e6, dscp: 0 },
-    ]);
-    // nothing moved: nothing sent
-    out = [];
-    expect(run([a, b, c, d], 10)).to.equal(0);
-    // D ends: C alone in the last class now has the whole 3 Mbit/s
-    out = [];
-    run([a, b, c], 20);
-    expect(set()).to.deep.equal([{ id: 'c', rateBps: 3e6, dscp: 0 }]);
-    // 0.3 s after their last report at 20 Mbit/s, A and B have 1.3 MB − 750 kB = 550 kB left: 220 ms, still held
-    a.measuredBps = 10e6;
-    b.measuredBps = 10e6;
-    out = [];
-    expect(run([a, b, c], 30, 300_000)).to.equal(0);
-    // 0.4 s after: 300 kB left, 120 ms of the link: C is no longer held
-    out = [];
-    run([a, b, c], 40, 400_000);
-    expect(set()).to.deep.equal([{ id: 'c', rateBps: UNLIMITED_BPS, dscp: 0 }]);
-    // a new pair behind A and B: held
-    const c2 = onLink(flowlet('c2', 'C2', 900_000, 1));
-    const held = onLink(flowlet('h', 'H', 5_000_000, 1));
-    out = [];
-    run([a, b, c2, held], 50);
-    expect(set().find((e) => e.id === 'h')).to.deep.equal({ id: 'h', rateBps: 1.5e6, dscp: 0 });
-    const e = onLink(flowlet('e', 'E', 9_000_000, 1));
-    out = [];
-    run([c2, held, e], 60);
-    // C2 and H, in the last class with a larger E on their link, move up (C2 first, H second), H's hold lifted in
-    // the same entry; E, behind 5.9 MB of ranked transfers, is held at the whole 3 Mbit/s
-    expect(set()).to.deep.equal([
-      { id: 'c2', rateBps: UNLIMITED_BPS, dscp: 26 }, { id: 'h', rateBps: UNLIMITED_BPS, dscp: 10 }, { id: 'e', rateBps: 3e6, dscp: 0 },
-    ]);
   });
 });
