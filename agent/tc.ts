@@ -99,7 +99,7 @@ export function bandClass(b: number): string {
  * "Experiments → Measured", shuffle): `fca` ÷ `ecmp` mean TCT 0.96× pooled over ten runs with 15% here and at
  * the switches, against 1.15× over six with 5% here and 1% at the switches (1% here was worse still).
  */
-export const BAND_MIN_SHARE = 0.2;
+export const BAND_MIN_SHARE = 0.15;
 
 /**
  * A filter that never matches (IP protocol 255, reserved) at the flowlet filters' priority, node 800::1 (limit
