@@ -96,7 +96,7 @@ export function fcaClassDscpOf(flowlets: Iterable<FcaClassInput>, classDscps: re
     else for (const l of g.links) cls = Math.max(cls, next.get(l) ?? 0);
     cls = Math.min(cls, last);
     // sticky upwards (see above): stay in a lower class than the place, unless it is the shared last one and a larger transfer shares a link
-    if (g.current !== undefined && g.current > cls) cls = g.current;
+    if (g.current !== undefined && g.current > cls && (g.current < last || !g.largerShares)) cls = g.current;
     const after = Math.min(cls + 1, last);
     if (g.links.has(ANY)) nextAny = Math.max(nextAny, after);
     for (const l of g.links) if (l !== ANY) next.set(l, Math.max(next.get(l) ?? 0, after));
