@@ -102,12 +102,24 @@ export function bandClass(b: number): string {
 export const BAND_MIN_SHARE = 0.15;
 
 /**
+ * A filter that never matches (IP protocol 255, reserved) at the flowlet filters' priority, node 800::1 (limit
+ * numbers start at {@link MIN_LIMIT_NUMBER}), written before the band filters. u32 numbers the hash table of
+ * each new priority 800:, 801:, … in order of creation, and the flowlet filters name their nodes 800::n:
+ * measured here, with the band filters (pref 20) installed first every flowlet filter failed ("cls_u32: Handle
+ * specified hash table address mismatch") and the flowlet ran unlimited. `replace`: harmless when it exists.
+ */
+export function flowletTableLine(dev: string): string {
+  return `filter replace dev ${dev} parent 1: protocol ip prio ${FLOWLET_FILTER_PRIO} handle 800::1 u32 match ip protocol 255 0xff flowid ${DEFAULT_CLASS}`;
+}
+
+/**
  * Strict priority by DSCP for unlimited traffic (this kernel has no `sch_prio`; HTB's own `prio` does it,
  * as the switches' linux-htb queues do): one class per entry of `bands` under the link class, each with
  * {@link BAND_MIN_SHARE} of the link guaranteed (at most 1 ÷ (bands + 1)), the link as ceil and HTB `prio` b (lower borrows first), a u32 `ip dsfield` filter
  * per DSCP (pref {@link BAND_FILTER_PRIO}, after the flowlet filters), and the default class 1:ffff
  * (every other DSCP) changed to the same guaranteed rate and the lowest prio. Re-installing first deletes the
- * band filters (harmless under `tc -force` when there are none).
+ * band filters (harmless under `tc -force` when there are none); the flowlet filters' table comes before them
+ * ({@link flowletTableLine}).
  * @param bands DSCPs per band, highest priority first (at most 7 bands)
  */
 export function bandLines(dev: string, linkRateBps: number, bands: readonly (readonly number[])[]): string[] {
@@ -116,7 +128,7 @@ export function bandLines(dev: string, linkRateBps: number, bands: readonly (rea
   const b = burstBytes(linkRateBps);
   const params = (prio: number): string =>
     `htb rate ${rateArg(min)} ceil ${rateArg(linkRateBps)} burst ${b} cburst ${b} quantum ${CLASS_QUANTUM_BYTES} prio ${prio}`;
-  const lines = [`filter del dev ${dev} parent 1: protocol ip prio ${BAND_FILTER_PRIO}`];
+  const lines = [`filter del dev ${dev} parent 1: protocol ip prio ${BAND_FILTER_PRIO}`, flowletTableLine(dev)];
   for (let i = 0; i < n; i++) {
     lines.push(`class replace dev ${dev} parent 1:1 classid ${bandClass(i)} ${params(i)}`);
     for (const d of bands[i]!) {

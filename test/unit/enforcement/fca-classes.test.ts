@@ -102,6 +102,11 @@ describe('enforcement: fca priority classes', () => {
 
   it('host bands: an HTB class per band with its prio and 15% guaranteed, one dsfield filter per DSCP, the default class last', () => {
     const lines = bandLines('h1-eth0', 20e6, [[46], [26]]);
+    // the flowlet filters' priority first, so its u32 table is 800: (flowlet filters name their nodes 800::n)
+    expect(lines.slice(0, 2)).to.deep.equal([
+      'filter del dev h1-eth0 parent 1: protocol ip prio 20',
+      'filter replace dev h1-eth0 parent 1: protocol ip prio 10 handle 800::1 u32 match ip protocol 255 0xff flowid 1:ffff',
+    ]);
     expect(lines).to.include('class replace dev h1-eth0 parent 1:1 classid 1:ff01 htb rate 3000000bit ceil 20000000bit burst 2500 cburst 2500 quantum 1514 prio 1');
     expect(lines).to.include('filter add dev h1-eth0 parent 1: protocol ip prio 20 u32 match ip dsfield 0xb8 0xfc flowid 1:ff00');
     expect(lines).to.include('filter add dev h1-eth0 parent 1: protocol ip prio 20 u32 match ip dsfield 0x68 0xfc flowid 1:ff01');
