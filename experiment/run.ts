@@ -28,7 +28,7 @@ import { join } from 'node:path';
 import { fromCdfPoints, cdfPoints, formatCdf } from '../apps/qos/thresholds/index.js';
 import { rootLines } from '../agent/tc.js';
 import { startAgents, waitRegistered, type AgentSet } from '../testing/agents.js';
-import { freePort, getJson, MininetFabric, repoRoot, startControllerCli, type CliController } from '../testing/mininet.js';
+import { freePort, getJson, MininetFabric, repoRoot, startControllerCli, type CliController, type OvsTxBuffer } from '../testing/mininet.js';
 import { waitUntil } from '../testing/until.js';
 import { collectFlows, collectReceived, parseEvents, receivedToCsv, timeoutUs, toCsv, type TrafficEvent } from './collect.js';
 import { machineTicks, sampleProcs, treeCpuS } from './cpu.js';
@@ -69,6 +69,8 @@ export interface SchemeRun {
   readonly reportLatencyUs?: { readonly p50: number; readonly p99: number; readonly count: number };
   readonly config: Record<string, unknown>;
   readonly allocator?: Record<string, unknown>;
+  /** ovs-vswitchd's transmit socket send buffer during the run (fabric.py raises it; undefined: not reported) */
+  readonly ovsTxBuffer?: OvsTxBuffer;
 }
 
 /** The hosts of a leaf-spine fabric as fabric.py names them (h1.. leaf by leaf). */
@@ -298,6 +300,11 @@ async function runScheme(o: RunOptions, scheme: Scheme, flows: readonly FlowSpec
       const t = await getJson<{ ready: boolean; links: unknown[] }>(api, '/topology').catch(() => undefined);
       return t && t.ready && t.links.length >= linkCount;
     }, 60_000, `${linkCount} links discovered`, 250);
+    // the discovery's probes were OVS's first transmits: its transmit socket exists, and fabric.py raises its buffer
+    const ovsTxBuffer = await fabric.ovsTxBuffer();
+    if (ovsTxBuffer?.state !== 'set' && ovsTxBuffer?.state !== 'off') {
+      o.log(`${scheme}: WARNING ovs-vswitchd's transmit socket buffer not raised (${ovsTxBuffer?.state ?? 'not reported'}${ovsTxBuffer?.error ? `: ${ovsTxBuffer.error}` : ''}): OVS may drop frames uncounted once its queues fill`);
+    }
     const hosts = fabric.topology.hosts;
     for (const h of hosts) {
       const dev = `${h.name}-eth0`;
@@ -396,7 +403,7 @@ async function runScheme(o: RunOptions, scheme: Scheme, flows: readonly FlowSpec
     return {
       scheme, baseRttUs, startAtMs, endAtMs: Date.now(), cpuS, wallS, machineBusy, comparable,
       ...(comparable ? {} : { reason: `machine ${(machineBusy * 100).toFixed(0)}% busy (> ${BUSY_LIMIT * 100}%)` }),
-      flowletsStreamed: seenFlowlets.size, config,
+      flowletsStreamed: seenFlowlets.size, config, ...(ovsTxBuffer ? { ovsTxBuffer } : {}),
       ...(reportUs.length > 0 ? { reportLatencyUs: { p50: percentile(reportUs, 50), p99: percentile(reportUs, 99), count: reportUs.length } } : {}), ...(allocator ? { allocator } : {}),
     };
   } finally {

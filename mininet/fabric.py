@@ -5,7 +5,8 @@ Run as root with Debian's Python (ARCHITECTURE.md "Platform facts"):
 
     sudo /usr/bin/python3 mininet/fabric.py --spines 2 --leaves 4 --hosts-per-leaf 2 \
         [--bw 50] [--fabric-bw MBPS] [--link-bw NAME=MBPS ...] [--shaping tclink|controller|agents] \
-        [--controller tcp:127.0.0.1:6653] [--addressing flat|per-leaf] [--prefix rvabc] [--verbose]
+        [--controller tcp:127.0.0.1:6653] [--addressing flat|per-leaf] [--prefix rvabc] \
+        [--ovs-tx-buffer BYTES] [--verbose]
 
 This file is the entry point (command line, command loop, signals); the code it runs is the package
 ``rivulet_fabric/`` next to it: ``build.py`` (building, addressing, link shaping, topology, teardown),
@@ -37,6 +38,10 @@ What it builds
 * Hosts: offloads off (``ethtool -K <intf> tx off tso off gso off gro off``; TCP stalls through the
   userspace datapath otherwise), IPv6 disabled (no router solicitations / MLD to the controller).
   The switch-side veths get the same offload settings.
+* Open vSwitch's transmit socket: the userspace datapath sends every port's frames through one AF_PACKET
+  socket whose send buffer the ports' queued frames fill (then OVS drops frames on every port, uncounted);
+  ``--ovs-tx-buffer`` (default 16 MiB) raises it once OVS opens it and restores it at teardown
+  (``rivulet_fabric/txbuf.py``; the ``topology`` command's ``ovsTxBuffer`` says what happened).
 * ``--bw MBPS`` is the link rate.  ``--shaping tclink`` (default) shapes every link with Mininet's TCLink (HTB
   on both ends of each veth); do not combine it with OVS QoS on the same ports (ARCHITECTURE.md "Platform facts": one owner per
   qdisc).  ``--shaping controller`` installs NO qdisc: the links are plain veths and the controller's QoS
@@ -127,6 +132,11 @@ def parse_args(argv):
     ap.add_argument('--addressing', choices=('flat', 'per-leaf'), default='flat')
     ap.add_argument('--prefix', default=None,
                     help='name prefix of this run\'s switches (lowercase letters, 2-6; default rv + 3 random)')
+    ap.add_argument('--ovs-tx-buffer', type=int, default=16 << 20, metavar='BYTES',
+                    help='send buffer of ovs-vswitchd\'s userspace-datapath transmit socket while the fabric '
+                         'runs (default 16 MiB; 0 leaves OVS\'s default): with the default 212,992 bytes, '
+                         'frames queued in the ports\' qdiscs fill it and OVS drops frames on every port, '
+                         'uncounted (ARCHITECTURE.md "Platform facts")')
     ap.add_argument('--verbose', action='store_true', help='Mininet info logging on stderr')
     args = ap.parse_args(argv)
     bws = {}
@@ -142,6 +152,8 @@ def parse_args(argv):
             (nums[0] <= args.leaves and nums[1] <= args.spines)
         if not ok or 0 in nums:
             ap.error('--link-bw %s: no such link in a %dx%dx%d fabric' % (name, args.spines, args.leaves, args.hosts_per_leaf))
+    if args.ovs_tx_buffer < 0:
+        ap.error('--ovs-tx-buffer must be >= 0 bytes')
     if args.prefix is None:
         args.prefix = 'rv' + ''.join(random.choice(string.ascii_lowercase) for _ in range(3))
     if not re.fullmatch(r'[a-z]{2,6}', args.prefix):

@@ -141,6 +141,23 @@ export interface MnTopology {
   readonly hosts: readonly MnHost[];
   /** seconds fabric.py took to build the network */
   readonly buildSeconds: number;
+  /** ovs-vswitchd's transmit socket send buffer as the builder left it (see {@link OvsTxBuffer}) */
+  readonly ovsTxBuffer?: OvsTxBuffer;
+}
+
+/**
+ * The send buffer of ovs-vswitchd's one userspace-datapath transmit socket, which fabric.py raises while the
+ * fabric runs (ARCHITECTURE.md "Platform facts": frames queued in the ports' qdiscs count against it, and once
+ * it is full OVS drops frames on every port, uncounted). `state`: 'pending' until OVS's first transmit opens
+ * the socket, 'set', 'failed' (with `error`), 'off' (`--ovs-tx-buffer 0`), 'restored' after teardown.
+ * Bytes are SO_SNDBUF as the kernel reads it back.
+ */
+export interface OvsTxBuffer {
+  readonly state: 'pending' | 'set' | 'failed' | 'off' | 'restored';
+  readonly requestedBytes: number;
+  readonly bytes?: number;
+  readonly beforeBytes?: number;
+  readonly error?: string;
 }
 
 export interface PingallResult {
@@ -361,6 +378,16 @@ export class MininetFabric {
   }
 
   /** Every host pings every other host once (ping -c1 -W timeout); sources one after the other unless parallel. */
+  /** The transmit socket's send buffer now (the `topology` command); waits while it is 'pending', up to `timeoutMs`. */
+  async ovsTxBuffer(timeoutMs = 30_000): Promise<OvsTxBuffer | undefined> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const topo = (await this.command('topology')) as unknown as MnTopology;
+      if (topo.ovsTxBuffer?.state !== 'pending' || Date.now() > deadline) return topo.ovsTxBuffer;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+
   async pingall(opts: { timeoutS?: number; parallel?: boolean } = {}): Promise<PingallResult> {
     return (await this.command('pingall', { timeout: opts.timeoutS ?? 2, parallel: opts.parallel ?? false })) as unknown as PingallResult;
   }

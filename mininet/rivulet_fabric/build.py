@@ -22,6 +22,7 @@ from mininet.net import Mininet
 from mininet.node import OVSSwitch
 
 from .parse import link_names, run
+from .txbuf import TxBuffer
 
 SPINE_DPID_BASE = 0x100
 LEAF_DPID_BASE = 0x200
@@ -47,6 +48,7 @@ class Fabric:
         self.hosts = []  # dicts: name, mac, ip, prefixLen, leaf, port
         self.torn_down = False
         self.threads = []  # command threads in flight
+        self.tx_buffer = TxBuffer(args.ovs_tx_buffer)
 
     # ----------------------------------------------------------------------------------------- output
     def emit(self, obj):
@@ -107,6 +109,7 @@ class Fabric:
         self.configure_switch_intfs()
         for sw in self.spines + self.leaves:
             run(['ovs-vsctl', '--timeout=10', 'set-controller', sw.name, a.controller], check=True)
+        self.tx_buffer.start()  # OVS opens its transmit socket at its first transmit (the first LLDP probe)
 
     def address(self, n, leaf, h):
         if self.args.addressing == 'per-leaf':
@@ -152,7 +155,7 @@ class Fabric:
         return {'prefix': self.prefix, 'spines': len(self.spines), 'leaves': len(self.leaves),
                 'hostsPerLeaf': self.args.hosts_per_leaf, 'addressing': self.args.addressing,
                 'bwMbps': self.args.bw, 'shaping': self.args.shaping, 'controller': self.args.controller,
-                'switches': sws, 'links': links, 'hosts': hosts}
+                'switches': sws, 'links': links, 'hosts': hosts, 'ovsTxBuffer': self.tx_buffer.state()}
 
     # ------------------------------------------------------------------------------- nodes, processes
     def host(self, name):
@@ -246,6 +249,7 @@ class Fabric:
                             node.terminate()
                         except Exception:
                             traceback.print_exc(file=sys.stderr)
+        self.tx_buffer.restore()
         for br in run(['ovs-vsctl', '--timeout=10', 'list-br']).split():
             if br.startswith(self.prefix):
                 run(['ovs-vsctl', '--timeout=10', '--if-exists', 'del-br', br])

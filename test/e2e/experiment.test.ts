@@ -6,7 +6,7 @@
  * `experiment report` prints the same table again, and that the fabric is gone afterwards.
  */
 import { expect } from 'chai';
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -78,7 +78,16 @@ describe('rivulet experiment: a tiny run end to end (Mininet) @slow', function (
       expect(r['cpuS']['controller']).to.be.a('number');
       expect(r['comparable']).to.be.a('boolean');
       if (!r['comparable']) expect(r['reason']).to.match(/busy/);
+      // fabric.py raised ovs-vswitchd's transmit socket buffer for the run (read back from the kernel) ...
+      expect(r['ovsTxBuffer'], r['scheme']).to.include({ state: 'set', bytes: 16 << 20 });
+      expect(r['ovsTxBuffer']['beforeBytes']).to.be.below(16 << 20);
     }
+    // ... and put it back at teardown
+    const ss = execFileSync('ss', ['-0', '-m', '-p', '-n'], { encoding: 'utf8' });
+    const tx = ss.split('\n').findIndex((l) => l.includes('[0]:*') && l.includes('"ovs-vswitchd"'));
+    expect(tx, 'ovs-vswitchd transmit socket in ss -0').to.be.at.least(0);
+    const tb = /tb(\d+)/.exec(ss.split('\n').slice(tx, tx + 2).join(' '));
+    expect(Number(tb?.[1])).to.equal(m['runs'][0]['ovsTxBuffer']['beforeBytes']);
     expect(m['runs'][1]['cpuS']).to.have.property('agent:h1');
     expect(typeof m['comparable']).to.equal('boolean');
     const s = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8')) as { summaries: { scheme: string; flows: number }[] };
