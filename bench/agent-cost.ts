@@ -3,7 +3,7 @@
  *
  *   npm run bench:agent -- [--seconds 30] [--warmup-seconds 0] [--offered 20M] [--link-rate 100M] [--seed 1] [--size-scale 1] [--json]
  *                          [--agent-args "--detector packets"] [--rivulet path/to/bin/rivulet.js]
- *                          [--node-args "--single-threaded-gc --cpu-prof --cpu-prof-dir=/tmp/prof"]
+ *                          [--node-args "--single-threaded-gc --cpu-prof --cpu-prof-dir=/tmp/prof"] (default: agent/node-flags.ts)
  *
  * Two namespaces joined by a veth pair (offloads off, as in Mininet hosts); `rivulet agent` runs in the
  * first (its HTB root at `--link-rate`) and reports to a minimal controller in this process over a unix
@@ -30,6 +30,7 @@ import { readFileSync, readdirSync, rmSync } from 'node:fs';
 import { createServer, type Socket } from 'node:net';
 import { loadavg } from 'node:os';
 import { createInterface } from 'node:readline';
+import { AGENT_NODE_FLAGS } from '../agent/node-flags.js';
 import { encodeLine, nowEpochUs, parseAgentMessage, type RatesMsg, type WelcomeMsg } from '../protocol/agent.js';
 
 function arg(name: string, dflt: string): string {
@@ -46,11 +47,11 @@ const SEED = arg('seed', '1');
 const SIZE_SCALE = arg('size-scale', '1');
 const AGENT_ARGS = arg('agent-args', '').split(/\s+/).filter((s) => s !== '');
 /**
- * Node options of the agent's process: by default `--single-threaded-gc`, as the experiment kit starts
+ * Node options of the agent's process: by default agent/node-flags.ts's, as the experiment kit starts
  * agents (testing/agents.ts); `--node-args ""` for none, `"--single-threaded-gc --cpu-prof --cpu-prof-dir=/tmp/prof"`
  * for a profile of the agent
  */
-const NODE_ARGS = arg('node-args', '--single-threaded-gc').split(/\s+/).filter((s) => s !== '');
+const NODE_ARGS = arg('node-args', AGENT_NODE_FLAGS.join(' ')).split(/\s+/).filter((s) => s !== '');
 const JSON_OUT = process.argv.includes('--json');
 /** the `rivulet` entry point of the agent under test (default this checkout's; another build for a before/after) */
 const RIVULET = arg('rivulet', new URL('../../bin/rivulet.js', import.meta.url).pathname);
