@@ -87,15 +87,14 @@ export interface AgentConfig {
   readonly detector?: DetectorKind;
   /**
    * kernel detection: poll period of the live set while a live flowlet has reached the small-flowlet
-   * threshold, ms (default 200): its end (seen within this after its idle gap) lets the controller give its
+   * threshold, ms (default 100): its end (seen within this after its idle gap) lets the controller give its
    * rate to others. A poll costs ≈ 1 ms of CPU here (nft ≈ 0.2 ms + ≈ 60 µs per element of the set, and as
    * much in Node, a wake-up each), a third of the agent's CPU at 100 ms. At 250 ms, replaying the web-search
    * run's allocated flowlets through the allocator, the late ends (idle gap + half a poll on average) kept
    * 15–18% of the large flowlets' allocated rate from them (against ends known at once); at 100 ms 10–13%.
-   * What that replay leaves out: the others' rates follow an end no faster than the controller's damping lets
-   * them (`allocator.minUpdateIntervalMs`, 500 ms per flowlet), HTB lends an ended flowlet's rate to the
-   * host's other flowlets at once (work-conserving ceilings), and in the web-search experiment 200 ms kept
-   * the large flows' slowdown within the spread of runs at 100 ms (README "Agent cost and rate churn").
+   * In the web-search experiment (README "Agent cost and rate churn", seed 2) 150 and 200 ms took the
+   * agent from 2.98 to 3.00 and 2.79% of a core, and the > 10 MB flows' mean slowdown from 1.00× ecmp to
+   * 1.13× and 1.15×: the late ends cost the large flows more than the polls cost the agent.
    */
   readonly pollMs?: number;
   /**
@@ -197,7 +196,7 @@ export interface AgentHealth {
 
 export const DEFAULT_GRACE_MS = 10_000;
 export const DEFAULT_TICK_MS = 20;
-export const DEFAULT_POLL_MS = 200;
+export const DEFAULT_POLL_MS = 100;
 export const DEFAULT_SMALL_POLL_MS = 500;
 export const DEFAULT_IDLE_POLL_MS = 1000;
 export const DEFAULT_NFLOG_GROUP = 7;

@@ -255,7 +255,7 @@ describe('agent: orchestrator on a fake clock', () => {
     expect(s.agent.health()).to.include({ startsLogged: 1, crossingsLogged: 1 });
   });
 
-  it('kernel detection: the timer wakes for polls only (idle: once a second; small flowlets only: every 500 ms; a large one: every 200 ms); a start or a crossing brings the next poll forward', async () => {
+  it('kernel detection: the timer wakes for polls only (idle: once a second; small flowlets only: every 500 ms; a large one: every 100 ms); a start or a crossing brings the next poll forward', async () => {
     const clock = new ManualClock();
     const now = (): number => T0 + Math.round(clock.now() * 1000);
     const polls: number[] = [];
@@ -288,7 +288,7 @@ describe('agent: orchestrator on a fake clock', () => {
     await advance(1);
     agent.flowletCrossed({ tsUs: now(), flow: F, ipBytes: 1500 });
     await advance(12);
-    expect(polls, 'a large flowlet: polled 200 ms after the last poll (at a 20 ms tick)').to.deep.equal([20, 1020, 1520, 1720]);
+    expect(polls, 'a large flowlet: polled 100 ms after the last poll (at a 20 ms tick)').to.deep.equal([20, 1020, 1520, 1620]);
     await agent.stop();
   });
 
