@@ -88,9 +88,13 @@ export interface AgentConfig {
   /**
    * kernel detection: poll period of the live set while a live flowlet has reached the small-flowlet
    * threshold, ms (default 100): its end (seen within this after its idle gap) lets the controller give its
-   * rate to others. A poll costs ≈ 0.5–1 ms of CPU (nft and Node) here. At 250 ms, replaying the web-search
+   * rate to others. A poll costs ≈ 1 ms of CPU here (nft ≈ 0.2 ms + ≈ 60 µs per element of the set, and as
+   * much in Node, a wake-up each), a third of the agent's CPU at 100 ms. At 250 ms, replaying the web-search
    * run's allocated flowlets through the allocator, the late ends (idle gap + half a poll on average) kept
    * 15–18% of the large flowlets' allocated rate from them (against ends known at once); at 100 ms 10–13%.
+   * In the web-search experiment (README "Agent cost and rate churn", seed 2) 150 and 200 ms took the
+   * agent from 2.98 to 3.00 and 2.79% of a core, and the > 10 MB flows' mean slowdown from 1.00× ecmp to
+   * 1.13× and 1.15×: the late ends cost the large flows more than the polls cost the agent.
    */
   readonly pollMs?: number;
   /**
@@ -118,7 +122,13 @@ export type DetectorKind = 'kernel' | 'packets';
 export interface EventSink {
   addStart(s: FlowletStart): void;
   addProgress(p: FlowletProgress): void;
-  addEnd(e: FlowletEnd): void;
+  /**
+   * A flowlet's end. `deferrable`: nothing the controller enforces or allocates depends on it — a small
+   * flowlet (under `smallFlowletBytes`, FCA §4.4: never allocated) with no limit, no controller DSCP, no
+   * declaration and no tenant — so it may ride with the next events message or heartbeat (at most one
+   * heartbeat period later) instead of costing a message of its own.
+   */
+  addEnd(e: FlowletEnd, deferrable?: boolean): void;
   addEnforced(e: Enforced): void;
 }
 
@@ -211,6 +221,8 @@ export class HostAgent {
   private hostBands: readonly (readonly number[])[] | undefined;
   /** 5-tuple of every live flowlet id (an ended flowlet is already gone from the detector) */
   private readonly flowOf = new Map<string, FiveTuple>();
+  /** live flowlets whose start carried a declaration or a tenant: the controller may allocate them whatever their bytes */
+  private readonly declaredIds = new Set<string>();
   private thresholds: Thresholds | undefined;
   private state: ControlState = 'connecting';
   private sinceUs: number;
@@ -564,6 +576,7 @@ export class HostAgent {
       if (e.type === 'start') {
         this.flowOf.set(e.start.id, e.start.flow);
         const start = this.withTenant(e.start);
+        if (start.sizeBytes !== undefined || start.deadlineMs !== undefined || start.transferId !== undefined || start.tenant !== undefined) this.declaredIds.add(start.id);
         if (start.tenant !== undefined) tc.push(...this.steer(start.tenant, steerKeyOf(start.flow), start.id));
         this.deps.events.addStart(start);
         const f = this.detector.byId(e.start.id);
@@ -582,12 +595,14 @@ export class HostAgent {
     // that ends there — a TCP timeout is an idle gap — keeps its limit on its 5-tuple, so the flow's next
     // flowlet runs at it too. The limit goes at fallback, or when the controller is back (channelUp).
     if (limit && this.state !== 'grace') tc.push(...this.tcPlan.clear(e.id));
-    this.dscpOverrides.delete(e.id);
+    const controllerDscp = this.dscpOverrides.delete(e.id);
+    const declared = this.declaredIds.delete(e.id);
     // the 5-tuple's override goes unless a new flowlet of the same 5-tuple already lives (it re-marks itself)
     const flow = this.flowOf.get(e.id);
     this.flowOf.delete(e.id);
     if (flow) this.tenantPlan.release(steerKeyOf(flow), e.id, this.deps.clock.now());
-    this.deps.events.addEnd(e);
+    // a small flowlet's end changes no allocation (the controller allocates none): it rides with the next message
+    this.deps.events.addEnd(e, !limit && !controllerDscp && !declared && e.bytes < this.detector.options.smallFlowletBytes);
     if (!flow || this.detector.hasLive(flow)) return [];
     // A flowlet that ends before its declared message is all sent (a TCP stall: a timeout, a lower
     // priority class starved by strict priority, a paused sender) keeps its class for the message's next
@@ -749,7 +764,7 @@ export async function startHostAgent(opts: HostAgentOptions): Promise<RunningHos
   const sink: EventSink = {
     addStart: (s) => channel?.addStart(s),
     addProgress: (p) => channel?.addProgress(p),
-    addEnd: (e) => channel?.addEnd(e),
+    addEnd: (e, deferrable) => channel?.addEnd(e, deferrable),
     addEnforced: (e) => channel?.addEnforced(e),
   };
   const agent = new HostAgent({ ...opts, detector }, { clock: systemClock, nowEpochUs, log, tc, nft, events: sink });

@@ -15,7 +15,9 @@
  *   the current callback ends (a microtask, not a timer). `enforced` acknowledgements are not urgent (each
  *   carries the time it was enforced, which is what the controller records): they ride with the next
  *   flush of starts, progress or ends, or with the next heartbeat (at most one period later), so a
- *   `rates` message costs no write and no wake-up of its own. Events queued while the channel is down are dropped at the next connect: the
+ *   `rates` message costs no write and no wake-up of its own. Ends the agent marks deferrable (small
+ *   flowlets', which change no allocation; each carries its last packet's time) ride the same way, so a
+ *   poll that only finds small flowlets ended sends nothing. Events queued while the channel is down are dropped at the next connect: the
  *   hello carries the state they described.
  * - A controller message that does not validate is answered with `error`, logged, and the channel is
  *   reconnected; nothing here throws to the caller.
@@ -248,14 +250,24 @@ export class AgentChannel {
     this.queued();
   }
 
-  addEnd(e: FlowletEnd): void {
+  /**
+   * Queues a flowlet's end. `deferrable` (a small flowlet's end, agent.ts EventSink): like an
+   * acknowledgement it waits for the next flush or heartbeat instead of causing one.
+   */
+  addEnd(e: FlowletEnd, deferrable = false): void {
     this.ends.push(e);
-    this.queued();
+    if (deferrable) this.rideAlong();
+    else this.queued();
   }
 
   /** Queues an acknowledgement: it goes with the next flush or heartbeat (no timer of its own). */
   addEnforced(e: Enforced): void {
     this.enforced.push(e);
+    this.rideAlong();
+  }
+
+  /** An item that waits for the next flush or heartbeat: flushed now only when the batch is full. */
+  private rideAlong(): void {
     if (this.up && this.pendingCount() >= (this.opts.maxBatch ?? 1000)) this.flush();
   }
 

@@ -3,19 +3,21 @@
  *
  *   npm run bench:agent -- [--seconds 30] [--warmup-seconds 0] [--offered 20M] [--link-rate 100M] [--seed 1] [--size-scale 1] [--json]
  *                          [--agent-args "--detector packets"] [--rivulet path/to/bin/rivulet.js]
- *                          [--node-args "--single-threaded-gc --cpu-prof --cpu-prof-dir=/tmp/prof"]
+ *                          [--node-args "--single-threaded-gc --cpu-prof --cpu-prof-dir=/tmp/prof"] (default: agent/node-flags.ts)
  *
  * Two namespaces joined by a veth pair (offloads off, as in Mininet hosts); `rivulet agent` runs in the
  * first (its HTB root at `--link-rate`) and reports to a minimal controller in this process over a unix
- * socket: it answers the hello with a welcome carrying PIAS thresholds, sends each flowlet that crosses
- * the small-flowlet threshold one rate (half the link) and clears it at its end — the agent shapes and
+ * socket: it answers the hello with a welcome carrying PIAS thresholds and sends a flowlet past the
+ * small-flowlet threshold a rate (half the link) with each of its progress reports, nothing at its end
+ * (as the controller: the agent removes a limit at its flowlet's end by itself) — the agent shapes and
  * marks as it would in a run. bench/agent-traffic.ts sends web-search flows (one TCP connection each,
  * Poisson arrivals, `--offered` bit/s on average) from the first namespace to a sink in the second.
  *
  * Printed: CPU of the agent and every process it started (tcpdump, tc, nft: utime + stime of the live
  * tree plus the children it reaped), in % of one core over the traffic window, in all and by process name, and
  * the agent's own process split into user and system time, and by thread, with its main thread's context
- * switches per second (/proc/PID/status), all and voluntary only (how often it woke); flows sent, flowlet starts reported; first packet → reported at the controller, p50/p99, where "first packet" is the sender's
+ * switches per second (/proc/PID/status), all and voluntary only (how often it woke); flows sent, flowlet starts reported,
+ * events messages (in all, and by what they carry: starts; else progress; else ends only; else acknowledgements only); first packet → reported at the controller, p50/p99, where "first packet" is the sender's
  * first write() of the flow (the connection is already open, so this write's first segment is the
  * flowlet's first packet) — independent of the agent's own timestamps; and the agent's own
  * firstPacketEpochUs → reported. With `--warmup-seconds W` the traffic runs W seconds before the measured
@@ -28,6 +30,7 @@ import { readFileSync, readdirSync, rmSync } from 'node:fs';
 import { createServer, type Socket } from 'node:net';
 import { loadavg } from 'node:os';
 import { createInterface } from 'node:readline';
+import { AGENT_NODE_FLAGS } from '../agent/node-flags.js';
 import { encodeLine, nowEpochUs, parseAgentMessage, type RatesMsg, type WelcomeMsg } from '../protocol/agent.js';
 
 function arg(name: string, dflt: string): string {
@@ -44,11 +47,11 @@ const SEED = arg('seed', '1');
 const SIZE_SCALE = arg('size-scale', '1');
 const AGENT_ARGS = arg('agent-args', '').split(/\s+/).filter((s) => s !== '');
 /**
- * Node options of the agent's process: by default `--single-threaded-gc`, as the experiment kit starts
+ * Node options of the agent's process: by default agent/node-flags.ts's, as the experiment kit starts
  * agents (testing/agents.ts); `--node-args ""` for none, `"--single-threaded-gc --cpu-prof --cpu-prof-dir=/tmp/prof"`
  * for a profile of the agent
  */
-const NODE_ARGS = arg('node-args', '--single-threaded-gc').split(/\s+/).filter((s) => s !== '');
+const NODE_ARGS = arg('node-args', AGENT_NODE_FLAGS.join(' ')).split(/\s+/).filter((s) => s !== '');
 const JSON_OUT = process.argv.includes('--json');
 /** the `rivulet` entry point of the agent under test (default this checkout's; another build for a before/after) */
 const RIVULET = arg('rivulet', new URL('../../bin/rivulet.js', import.meta.url).pathname);
@@ -200,6 +203,8 @@ async function main(): Promise<void> {
   const children: ChildProcess[] = [];
   const starts: Start[] = [];
   let events = 0;
+  /** events messages by what they carry: a start; else progress; else ends only; else acknowledgements only */
+  const eventsBy = { starts: 0, progress: 0, ends: 0, enforced: 0 };
   let agentSock: Socket | undefined;
   let seq = 0;
   const server = createServer((s) => {
@@ -216,9 +221,12 @@ async function main(): Promise<void> {
         s.write(encodeLine(w));
       } else if (msg.type === 'events') {
         events++;
+        eventsBy[msg.starts.length > 0 ? 'starts' : msg.progress.length > 0 ? 'progress' : msg.ends.length > 0 ? 'ends' : 'enforced']++;
         for (const st of msg.starts) starts.push({ sport: st.flow.sport, firstPacketEpochUs: st.firstPacketEpochUs, reportedUs: now });
-        const rates: RatesMsg = { type: 'rates', seq: seq++, set: msg.progress.map((p) => ({ id: p.id, rateBps: 50e6 })), clear: msg.ends.map((e) => e.id) };
-        if (rates.set.length + rates.clear.length > 0) s.write(encodeLine(rates));
+        // as the controller does: a rate for each flowlet past the threshold, none at an end (the agent
+        // removed the limit itself)
+        const rates: RatesMsg = { type: 'rates', seq: seq++, set: msg.progress.map((p) => ({ id: p.id, rateBps: 50e6 })), clear: [] };
+        if (rates.set.length > 0) s.write(encodeLine(rates));
       } else if (msg.type === 'ping') s.write(encodeLine({ type: 'ping', atEpochUs: now }));
     });
     s.on('error', () => undefined);
@@ -251,6 +259,7 @@ async function main(): Promise<void> {
     windowUs = nowEpochUs();
     const startsBefore = starts.length;
     const eventsBefore = events;
+    const eventsBy0 = { ...eventsBy };
     const t0 = performance.now();
     const c0 = treeTicks(agent.pid!);
     const us0 = userSysOf(agent.pid!);
@@ -291,7 +300,8 @@ async function main(): Promise<void> {
       idleCpuPctOfCore: (((idle1.ticks - idle0.ticks) / CLK_TCK) / 3) * 100,
       peakProcesses: peakProcs,
       flows: flows.size, sentMbit: (bytes * 8) / 1e6, sentMbps: (bytes * 8) / 1e6 / wallS,
-      warmupSeconds: WARMUP_SECONDS, flowletStarts: windowStarts.length, eventsMessages: events - eventsBefore, flowsReported: seen.size,
+      warmupSeconds: WARMUP_SECONDS, flowletStarts: windowStarts.length, eventsMessages: events - eventsBefore,
+      eventsMessagesBy: Object.fromEntries(Object.entries(eventsBy).map(([k, v]) => [k, v - eventsBy0[k as keyof typeof eventsBy]])), flowsReported: seen.size,
       firstWriteToReportedMs: { p50: pct(lat, 0.5), p99: pct(lat, 0.99) },
       agentFirstPacketToReportedMs: { p50: pct(own, 0.5), p99: pct(own, 0.99) },
     };
@@ -302,7 +312,7 @@ async function main(): Promise<void> {
         `agent ${r.agentArgs || '(default)'} [node ${r.nodeArgs || '(no flags)'}] [load ${r.loadAvg1.toFixed(1)}]: ${r.cpuPctOfCore.toFixed(2)}% of a core over ${wallS.toFixed(1)} s (idle ${r.idleCpuPctOfCore.toFixed(2)}%), ` +
         `peak ${r.peakProcesses} processes; ${r.flows} flows (sizes × ${r.sizeScale}), ${r.sentMbps.toFixed(1)} Mbit/s offered on average; ` +
         `by process ${JSON.stringify(r.cpuPctOfCoreByProcess)} (agent's node: user ${f(r.agentUserSysPctOfCore.user)}, system ${f(r.agentUserSysPctOfCore.sys)}, ` +
-        `by thread ${JSON.stringify(r.agentThreadsPctOfCore)}, main thread ${r.agentSwitchesPerS.toFixed(0)} context switches/s, ${r.agentWakeupsPerS.toFixed(0)} of them voluntary: wake-ups); ${r.flowletStarts} flowlet starts (${r.eventsMessages} events messages), ${r.flowsReported} flows reported; first write → reported p50 ${f(r.firstWriteToReportedMs.p50)} ms, ` +
+        `by thread ${JSON.stringify(r.agentThreadsPctOfCore)}, main thread ${r.agentSwitchesPerS.toFixed(0)} context switches/s, ${r.agentWakeupsPerS.toFixed(0)} of them voluntary: wake-ups); ${r.flowletStarts} flowlet starts (${r.eventsMessages} events messages: with starts / else progress / else ends / acknowledgements only ${Object.values(r.eventsMessagesBy).join(' / ')}), ${r.flowsReported} flows reported; first write → reported p50 ${f(r.firstWriteToReportedMs.p50)} ms, ` +
         `p99 ${f(r.firstWriteToReportedMs.p99)} ms (agent's own stamp → reported p50 ${f(r.agentFirstPacketToReportedMs.p50)}, p99 ${f(r.agentFirstPacketToReportedMs.p99)})\n`,
       );
     }

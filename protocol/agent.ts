@@ -12,7 +12,8 @@
  *   agent → `events` batches (flowlet starts, progress, ends; rate-enforcement acknowledgements)
  *   controller → `rates` (per flowlet: set a rate in bit/s, or clear the limit; per tenant: its aggregate
  *   at this host), `thresholds` pushes
- *   either → `ping` every heartbeat period; a side that hears nothing for 3 periods drops the channel.
+ *   either → `ping` at each heartbeat (every period) when it sent nothing else for half a period; a side
+ *   that hears nothing for 3 periods drops the channel.
  *
  * Authentication (challenge-response, HMAC-SHA256 with a secret shared by the agent and the
  * controller's config, per agent or common to all): when the channel requires it (always on the

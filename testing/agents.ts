@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import type { MininetFabric, MnHost } from './mininet.js';
 import { repoRoot } from './mininet.js';
 import { waitUntil } from './until.js';
+import { AGENT_NODE_FLAGS } from '../agent/node-flags.js';
 
 export interface AgentOptions {
   /** the controller's agent socket (config agents.socketPath) */
@@ -44,8 +45,8 @@ export async function startAgents(fabric: MininetFabric, hosts: readonly MnHost[
   const cli = join(repoRoot(), 'bin', 'rivulet.js');
   const agents: RunningAgent[] = [];
   for (const host of hosts) {
-    // --single-threaded-gc: no GC helper threads to wake (a launch flag only; README "Agent cost")
-    const argv = [process.execPath, '--single-threaded-gc', cli, 'agent', '--controller', `unix:${o.socketPath}`, '--interface', `${host.name}-eth0`,
+    // V8 launch flags for a small process that wakes often (agent/node-flags.ts)
+    const argv = [process.execPath, ...AGENT_NODE_FLAGS, cli, 'agent', '--controller', `unix:${o.socketPath}`, '--interface', `${host.name}-eth0`,
       '--id', host.name, '--log-level', o.logLevel ?? 'info'];
     if (host.bwMbps) argv.push('--link-rate', `${host.bwMbps}M`);
     if (o.idleGapMs !== undefined) argv.push('--idle-gap-ms', String(o.idleGapMs));

@@ -8,8 +8,10 @@
  *
  * Robustness: a line longer than MAX_MESSAGE_BYTES, a line that is not a valid agent message, or a
  * socket error answers `error` and closes THAT channel only; nothing here throws to the caller or
- * crashes the process. Heartbeat: every `heartbeatMs` each channel gets a `ping`; a channel that sent
- * nothing for 3 periods is dropped. Timers go through the injected clock (counted by the leak checks).
+ * crashes the process. Heartbeat: every `heartbeatMs` each channel that was sent nothing for half a period
+ * gets a `ping` (any message tells the agent that the controller lives: a channel busy with `rates` costs
+ * its agent no wake-up for a ping, and the agent hears something at least every 1.5 periods); a channel
+ * that sent nothing for 3 periods is dropped. Timers go through the injected clock (counted by the leak checks).
  *
  * The socket file: its directory is created (mkdir -p); a stale file (nobody answers on it) is removed
  * before listening; a file some live process still answers on is left alone and the unix listener is not
@@ -58,6 +60,8 @@ export interface AgentServerOptions {
 abstract class BaseChannel implements AgentChannel {
   agentId?: string;
   lastHeardMs: number;
+  /** when a message was last written to the agent, clock ms */
+  lastSentMs = -Infinity;
   private closed = false;
 
   constructor(
@@ -81,6 +85,7 @@ abstract class BaseChannel implements AgentChannel {
     }
     try {
       this.write(encodeLine(msg));
+      this.lastSentMs = this.server.now();
     } catch (err) {
       this.server.log.warn({ event: 'agent_send_failed', channel: this.id, agentId: this.agentId, err }, 'write to agent failed');
       this.close();
@@ -344,7 +349,7 @@ export class AgentServer {
     this.log.debug({ event: 'agent_channel_open', channel: ch.id, kind: ch.kind, peer: ch.peer }, 'agent channel open');
   }
 
-  /** Heartbeat: ping every channel, drop the silent ones. */
+  /** Heartbeat: ping every channel sent nothing for half a period, drop the silent ones. */
   private beat(): void {
     this.timer = undefined;
     const now = this.now();
@@ -353,7 +358,8 @@ export class AgentServer {
       if (now - ch.lastHeardMs > limit) {
         this.log.warn({ event: 'agent_silent', channel: ch.id, agentId: ch.agentId, silentMs: Math.round(now - ch.lastHeardMs) }, 'agent silent for 3 heartbeats; dropping its channel');
         ch.close(`no message for ${SILENT_PERIODS} heartbeat periods`);
-      } else {
+      } else if (now - ch.lastSentMs >= this.opts.heartbeatMs / 2) {
+        // half: the message before the last ping must not count, and a timer may fire a little early
         ch.send({ type: 'ping', atEpochUs: nowEpochUs() });
       }
     }

@@ -22,10 +22,15 @@ class Recorder implements EventSink {
   starts: FlowletStart[] = [];
   progress: FlowletProgress[] = [];
   ends: FlowletEnd[] = [];
+  /** ids of the ends passed as deferrable */
+  deferred: string[] = [];
   enforced: Enforced[] = [];
   addStart(s: FlowletStart): void { this.starts.push(s); }
   addProgress(p: FlowletProgress): void { this.progress.push(p); }
-  addEnd(e: FlowletEnd): void { this.ends.push(e); }
+  addEnd(e: FlowletEnd, deferrable?: boolean): void {
+    this.ends.push(e);
+    if (deferrable === true) this.deferred.push(e.id);
+  }
   addEnforced(e: Enforced): void { this.enforced.push(e); }
 }
 
@@ -104,6 +109,25 @@ describe('agent: orchestrator on a fake clock', () => {
     expect(s.tcLines.flat()).to.include('class del dev h1-eth0 classid 1:2');
     expect(s.nftBatches.at(-1)).to.deep.equal(['delete element ip rivulet classes { 10.0.0.1 . 10.0.0.2 . 6 . 40000 . 5001 }']);
     expect(s.agent.health().limits).to.equal(0);
+  });
+
+  it('a small flowlet\'s end is deferrable; a large, limited, classed or declared flowlet\'s is not', async () => {
+    const s = setup();
+    await s.agent.start();
+    s.agent.channelUp(WELCOME);
+    s.agent.message(WELCOME);
+    const flow = (sport: number): FiveTuple => ({ ...F, sport });
+    s.send(1, flow(1)); // 1500 bytes < smallFlowletBytes 3000: small
+    s.send(3, flow(2)); // 4500 bytes: large (crossed)
+    s.send(1, flow(3)); // small, but the controller gives it a DSCP
+    s.send(1, flow(4)); // small, but the controller limits it
+    s.agent.declare({ dst: F.dst, dport: F.dport, proto: 6, sport: 5, sizeBytes: 1000 });
+    s.send(1, flow(5)); // small, declared
+    const id = (sport: number): string => s.events.starts.find((x) => x.flow.sport === sport)!.id;
+    s.agent.message({ type: 'rates', seq: 1, set: [{ id: id(3), rateBps: 1e12, dscp: 10 }, { id: id(4), rateBps: 1e6 }], clear: [] });
+    s.clock.advance(200); // idle > 100 ms: the tick ends them all
+    expect(s.events.ends.map((e) => e.id).sort()).to.deep.equal([1, 2, 3, 4, 5].map(id).sort());
+    expect(s.events.deferred).to.deep.equal([id(1)]);
   });
 
   it('a set above the link rate (FCA order by priority) keeps no HTB class, only the DSCP; welcome.hostBands installs the DSCP bands', async () => {

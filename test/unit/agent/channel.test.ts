@@ -140,6 +140,22 @@ describe('agent: channel client (unix socket, NDJSON)', function () {
     expect(ctl.all('events')[0]).to.have.nested.property('enforced[0].id', 'f1');
   });
 
+  it('a deferrable end waits for the next message or heartbeat; an end that is not goes at once', async () => {
+    ctl.onHello = (c) => c.sock.write(encodeLine({ ...WELCOME, heartbeatMs: 300 }));
+    open({ flushMs: 0 });
+    await until('welcome', () => ch!.up);
+    ch!.addEnd({ id: 'f1', lastPacketEpochUs: 7, bytes: 1200 }, true);
+    ch!.addEnd({ id: 'f2', lastPacketEpochUs: 8, bytes: 900 }, true);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(ctl.all('events'), 'held: nothing to ride with yet').to.have.length(0);
+    ch!.addEnd({ id: 'f3', lastPacketEpochUs: 9, bytes: 80_000 });
+    await until('the urgent end, with the held ones', () => ctl.all('events').length === 1, 200);
+    expect((ctl.all('events')[0] as { ends: { id: string }[] }).ends.map((e) => e.id)).to.deep.equal(['f1', 'f2', 'f3']);
+    ch!.addEnd({ id: 'f4', lastPacketEpochUs: 10, bytes: 100 }, true);
+    await until('the held end at the heartbeat', () => ctl.all('events').length === 2, 1000);
+    expect(ctl.all('events')[1]).to.have.nested.property('ends[0].id', 'f4');
+  });
+
   it('a ping goes out only after a heartbeat period in which nothing was sent', async () => {
     ctl.onHello = (c) => c.sock.write(encodeLine({ ...WELCOME, heartbeatMs: 100 }));
     open({ flushMs: 0 });

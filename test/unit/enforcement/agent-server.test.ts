@@ -119,6 +119,24 @@ describe('enforcement: agent server (unix socket)', () => {
     expect(c.lines.some((l) => /heartbeat/.test(l))).to.equal(true);
   });
 
+  it('pings only a channel it sent nothing for half a heartbeat period', async () => {
+    const c = await client(path);
+    await until('open', () => server.size === 1);
+    c.socket.write(encodeLine(hello('h1')));
+    await until('heard', () => got.length === 1);
+    clock.advance(60);
+    got[0]!.ch.send({ type: 'rates', seq: 0, set: [], clear: [] });
+    await until('rates', () => c.lines.length === 1);
+    clock.advance(40); // the beat at 100 ms: the rates went out 40 ms before, under half a period
+    await new Promise((r) => setTimeout(r, 50));
+    expect(c.lines, 'no ping after the rates').to.have.length(1);
+    c.socket.write(encodeLine({ type: 'ping', atEpochUs: 1 }));
+    await until('heard again', () => got.length === 2);
+    clock.advance(100); // the beat at 200 ms: 140 ms since the rates
+    await until('ping', () => c.lines.length === 2);
+    expect(c.lines.map((l) => (JSON.parse(l) as { type: string }).type)).to.deep.equal(['rates', 'ping']);
+  });
+
   it('removes the socket file at close, and a stale one at start; leaves a live one alone', async () => {
     await server.close();
     expect(existsSync(path)).to.equal(false);
