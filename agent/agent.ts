@@ -219,10 +219,11 @@ export class HostAgent {
   private readonly held = new Map<string, FiveTuple>();
   /** the strict-priority bands of the default class last installed (welcome.hostBands) */
   private hostBands: readonly (readonly number[])[] | undefined;
-  /** 5-tuple of every live flowlet id (an ended flowlet is already gone from the detector) */
-  private readonly flowOf = new Map<string, FiveTuple>();
-  /** live flowlets whose start carried a declaration or a tenant: the controller may allocate them whatever their bytes */
-  private readonly declaredIds = new Set<string>();
+  /**
+   * Every live flowlet id (an ended flowlet is already gone from the detector): its 5-tuple, and whether its
+   * start carried a declaration or a tenant (the controller may allocate it whatever its bytes)
+   */
+  private readonly liveStarts = new Map<string, { readonly flow: FiveTuple; readonly declared: boolean }>();
   private thresholds: Thresholds | undefined;
   private state: ControlState = 'connecting';
   private sinceUs: number;
@@ -574,9 +575,9 @@ export class HostAgent {
     const tc: string[] = [];
     for (const e of events) {
       if (e.type === 'start') {
-        this.flowOf.set(e.start.id, e.start.flow);
         const start = this.withTenant(e.start);
-        if (start.sizeBytes !== undefined || start.deadlineMs !== undefined || start.transferId !== undefined || start.tenant !== undefined) this.declaredIds.add(start.id);
+        const declared = start.sizeBytes !== undefined || start.deadlineMs !== undefined || start.transferId !== undefined || start.tenant !== undefined;
+        this.liveStarts.set(e.start.id, { flow: e.start.flow, declared });
         if (start.tenant !== undefined) tc.push(...this.steer(start.tenant, steerKeyOf(start.flow), start.id));
         this.deps.events.addStart(start);
         const f = this.detector.byId(e.start.id);
@@ -596,13 +597,13 @@ export class HostAgent {
     // flowlet runs at it too. The limit goes at fallback, or when the controller is back (channelUp).
     if (limit && this.state !== 'grace') tc.push(...this.tcPlan.clear(e.id));
     const controllerDscp = this.dscpOverrides.delete(e.id);
-    const declared = this.declaredIds.delete(e.id);
     // the 5-tuple's override goes unless a new flowlet of the same 5-tuple already lives (it re-marks itself)
-    const flow = this.flowOf.get(e.id);
-    this.flowOf.delete(e.id);
+    const live = this.liveStarts.get(e.id);
+    this.liveStarts.delete(e.id);
+    const flow = live?.flow;
     if (flow) this.tenantPlan.release(steerKeyOf(flow), e.id, this.deps.clock.now());
     // a small flowlet's end changes no allocation (the controller allocates none): it rides with the next message
-    this.deps.events.addEnd(e, !limit && !controllerDscp && !declared && e.bytes < this.detector.options.smallFlowletBytes);
+    this.deps.events.addEnd(e, !limit && !controllerDscp && !live?.declared && e.bytes < this.detector.options.smallFlowletBytes);
     if (!flow || this.detector.hasLive(flow)) return [];
     // A flowlet that ends before its declared message is all sent (a TCP stall: a timeout, a lower
     // priority class starved by strict priority, a paused sender) keeps its class for the message's next
