@@ -20,7 +20,8 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 
-import { waitUntil } from './until.js';
+import { pollUntil, waitUntil } from './until.js';
+import { WaitTimeoutError } from '../lib/until.js';
 
 const run = promisify(execFile);
 
@@ -380,12 +381,15 @@ export class MininetFabric {
   /** Every host pings every other host once (ping -c1 -W timeout); sources one after the other unless parallel. */
   /** The transmit socket's send buffer now (the `topology` command); waits while it is 'pending', up to `timeoutMs`. */
   async ovsTxBuffer(timeoutMs = 30_000): Promise<OvsTxBuffer | undefined> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const topo = (await this.command('topology')) as unknown as MnTopology;
-      if (topo.ovsTxBuffer?.state !== 'pending' || Date.now() > deadline) return topo.ovsTxBuffer;
-      await new Promise((r) => setTimeout(r, 200));
-    }
+    let last: OvsTxBuffer | undefined;
+    const settled = async (): Promise<boolean> => {
+      last = ((await this.command('topology')) as unknown as MnTopology).ovsTxBuffer;
+      return last?.state !== 'pending';
+    };
+    await pollUntil('ovs-vswitchd transmit buffer no longer pending', settled, { timeoutMs, everyMs: 200 }).catch((err: unknown) => {
+      if (!(err instanceof WaitTimeoutError)) throw err; // still pending: the caller gets that state
+    });
+    return last;
   }
 
   async pingall(opts: { timeoutS?: number; parallel?: boolean } = {}): Promise<PingallResult> {
