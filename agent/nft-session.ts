@@ -1,15 +1,19 @@
 /**
  * ONE long-lived `nft -j -i` process (I/O edge) for every nftables change and poll of the agent, instead
  * of a process per batch. Each request is written as one input line — its commands joined with ` ; `, which
- * nft runs as ONE transaction (all or nothing) — followed by a sentinel line, `list tables`, whose JSON
- * document ends the request's output. stderr is merged into stdout (`sh -c 'exec "$@" 2>&1'`) so that
+ * nft runs as ONE transaction (all or nothing) — followed by a sentinel line, `list flowtables`, whose
+ * JSON document ends the request's output. stderr is merged into stdout (`sh -c 'exec "$@" 2>&1'`) so that
  * errors arrive in order: lines that are not JSON before the sentinel are the request's error text; a
  * JSON line before the sentinel is its output (a listing). Requests run one at a time, in call order.
  *
  * A listing (the agent's poll) is written WITHOUT a sentinel: its JSON line ends it. Only when a line of
  * error text arrives instead is a sentinel written then (nft prints a command's errors before it reads
- * its next line, so the sentinel's JSON follows all of them). A sentinel costs nft about as much CPU as
- * the listing itself (≈ 0.3–0.4 ms here, measured with `nft -j -i` in a network namespace).
+ * its next line, so the sentinel's JSON follows all of them).
+ *
+ * The sentinel is `list flowtables`: it never fails (with no flowtable, or no table at all, it prints the
+ * metainfo document alone) and nft builds almost no cache for it. Timed here (nft 1.0.6, 2,000 lines in
+ * one `nft -j -i`, the agent's table with 30 live flowlets): `list flowtables` 0.05 ms of nft CPU a line,
+ * `list tables` 0.66 ms (it reads every table's sets and their elements), `list set` of the live set 0.53 ms.
  *
  * nft's interactive mode reads its input through libedit, which keeps a history: at start it loads
  * `$HOME/.nft.history` (every `nft -i` session appends its lines there at exit, so on a machine that ran
@@ -64,7 +68,8 @@ export interface NftSessionStats {
   readonly recycled: number;
 }
 
-const SENTINEL = 'list tables';
+/** The line that ends a change request's output (see the file comment). */
+export const SENTINEL = 'list flowtables';
 /** Requests one nft process serves by default before it is replaced. */
 export const DEFAULT_MAX_REQUESTS = 5000;
 
@@ -162,7 +167,7 @@ export class NftSession {
     if (l.trim() === '') return;
     cur.errors.push(l);
     if (!cur.sentinel) {
-      // a listing that failed: the sentinel's JSON (`list tables` never fails) marks the end of its error text
+      // a listing that failed: the sentinel's JSON (it never fails) marks the end of its error text
       cur.sentinel = true;
       this.child?.stdin.write(`${SENTINEL}\n`);
     }
