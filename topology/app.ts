@@ -295,7 +295,7 @@ class TopologyShell {
   private publish(events: readonly FabricEvent[], now: number): void {
     if (events.length === 0) return;
     if (events.some((e) => e.type === 'linkUp' || e.type === 'linkDown')) this.lastChangeMs = now;
-    for (const e of events) if (e.type === 'linkDown') this.guard.linkGone(e.link.src, e.link.dst);
+    for (const e of events) if (e.type === 'linkDown') this.guard.linkGone(e.link.src, e.link.dst, now);
     for (const e of events) this.logEvent(e);
     for (const l of [...this.listeners]) {
       try {

@@ -29,7 +29,11 @@
  *   their own path. A link is never judged by delay while fewer than `minPeers` other links are known,
  *   and a link already in the graph is not judged by delay at all (TopoGuard+ inspects a link's latency
  *   when it is discovered): under load a probe can wait behind data in a port's queues, and a fabric
- *   link must not be dropped for the queueing of the traffic it carries.
+ *   link must not be dropped for the queueing of the traffic it carries. For the same reason a link that
+ *   left the graph while both its ports stayed up (its probes were lost, so it expired) keeps its delay
+ *   samples for `delayMemoryMs`: when it comes back on the same ports it is judged by its earlier
+ *   probes too, not by the one probe that got through a loaded queue. A port that goes down forgets its
+ *   links' samples at once (a re-cabled port is a new link).
  *
  * Rejected and flagged links are kept (bounded, newest first) for the REST API and the logs.
  */
@@ -47,6 +51,8 @@ export interface LinkGuardConfig {
   readonly delayWindow?: number;
   /** other links with delay samples needed before a link is judged by delay (default 2) */
   readonly minPeers?: number;
+  /** a link that left the graph with its ports up keeps its delay samples this long, ms (default 60,000) */
+  readonly delayMemoryMs?: number;
   /** rejected/flagged links remembered for the API (default 256) */
   readonly maxRecords?: number;
 }
@@ -107,9 +113,12 @@ export class LinkGuard {
   private readonly delayFloorMs: number;
   private readonly delayWindow: number;
   private readonly minPeers: number;
+  private readonly delayMemoryMs: number;
   private readonly maxRecords: number;
   private readonly ports = new Map<string, PortState>();
   private readonly delays = new Map<string, number[]>();
+  /** links that left the graph (their samples kept, not a peer's): when they went, ms */
+  private readonly goneAtMs = new Map<string, number>();
   private readonly records = new Map<string, RejectedLink>();
 
   constructor(cfg: LinkGuardConfig = {}) {
@@ -118,6 +127,7 @@ export class LinkGuard {
     this.delayFloorMs = cfg.delayFloorMs ?? 100;
     this.delayWindow = Math.max(1, cfg.delayWindow ?? 5);
     this.minPeers = cfg.minPeers ?? 2;
+    this.delayMemoryMs = cfg.delayMemoryMs ?? 60_000;
     this.maxRecords = cfg.maxRecords ?? 256;
   }
 
@@ -130,7 +140,12 @@ export class LinkGuard {
   portDown(ref: PortRef): void {
     const k = key(ref);
     this.ports.delete(k);
-    for (const lk of [...this.delays.keys()]) if (lk.startsWith(`${k}>`) || lk.endsWith(`>${k}`)) this.delays.delete(lk);
+    for (const lk of [...this.delays.keys()]) {
+      if (lk.startsWith(`${k}>`) || lk.endsWith(`>${k}`)) {
+        this.delays.delete(lk);
+        this.goneAtMs.delete(lk);
+      }
+    }
     for (const [lk, r] of [...this.records]) if (key(r.src) === k || key(r.dst) === k) this.records.delete(lk);
   }
 
@@ -203,13 +218,19 @@ export class LinkGuard {
     const hostEnd = this.isHostPort(dst) ? dst : this.isHostPort(src) ? src : undefined;
     if (hostEnd) return this.reject(src, dst, nowMs, { reason: 'hostPort', hostPort: hostEnd });
     const lk = linkKey(src, dst);
+    const goneAt = this.goneAtMs.get(lk);
+    if (goneAt !== undefined) {
+      // back: its samples count again if it went recently
+      this.goneAtMs.delete(lk);
+      if (nowMs - goneAt > this.delayMemoryMs) this.delays.delete(lk);
+    }
     const samples = this.delays.get(lk) ?? [];
     samples.push(Math.max(0, delayMs));
     if (samples.length > this.delayWindow) samples.shift();
     this.delays.set(lk, samples);
     const mine = Math.min(...samples);
     const peers: number[] = [];
-    for (const [other, s] of this.delays) if (other !== lk && s.length > 0) peers.push(Math.min(...s));
+    for (const [other, s] of this.delays) if (other !== lk && s.length > 0 && !this.goneAtMs.has(other)) peers.push(Math.min(...s));
     if (!known && peers.length >= this.minPeers && mine > this.delayFloorMs) {
       const median = medianOf(peers);
       if (mine > this.delayFactor * median) {
@@ -220,9 +241,19 @@ export class LinkGuard {
     return { ok: true };
   }
 
-  /** A link left the graph (expired, port down…): its delay samples go too. */
-  linkGone(src: PortRef, dst: PortRef): void {
-    this.delays.delete(linkKey(src, dst));
+  /**
+   * A link left the graph at `nowMs` (expired, port down…): its delay samples are kept for
+   * `delayMemoryMs` (see the module docs; a port down drops them through {@link LinkGuard.portDown}), and
+   * samples of links gone longer than that are dropped.
+   */
+  linkGone(src: PortRef, dst: PortRef, nowMs: number): void {
+    for (const [lk, at] of [...this.goneAtMs]) {
+      if (nowMs - at <= this.delayMemoryMs) continue;
+      this.goneAtMs.delete(lk);
+      this.delays.delete(lk);
+    }
+    const lk = linkKey(src, dst);
+    if (this.delays.has(lk)) this.goneAtMs.set(lk, nowMs);
   }
 
   /** Rejected or flagged links, most recent first. */
@@ -243,7 +274,10 @@ export class LinkGuard {
     this.records.delete(lk);
     this.records.set(lk, rec);
     if (this.records.size > this.maxRecords) this.records.delete(this.records.keys().next().value!);
-    if (why.reason === 'hostPort') this.delays.delete(lk);
+    if (why.reason === 'hostPort') {
+      this.delays.delete(lk);
+      this.goneAtMs.delete(lk);
+    }
     return { ok: false, rejected: rec, first };
   }
 }

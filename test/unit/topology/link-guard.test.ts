@@ -73,6 +73,36 @@ describe('topology/link-guard (pure)', () => {
     expect(g2.judge(ref(5n, 1), ref(6n, 1), 15, 0).ok).to.equal(true);
   });
 
+  it('a link that expired and comes back on the same ports is judged by its earlier probes too, for delayMemoryMs; a port down forgets them', () => {
+    const mk = (): LinkGuard => {
+      const g = new LinkGuard({ delayFactor: 10, delayFloorMs: 20, delayWindow: 5, minPeers: 2, delayMemoryMs: 60_000 });
+      for (const [a, b] of [[1n, 3n], [2n, 3n], [4n, 3n]] as const) g.judge(ref(a, 1), ref(b, Number(a)), 4.5, 0);
+      for (let i = 0; i < 3; i++) g.judge(ref(5n, 1), ref(3n, 5), 4 + i, i, false);
+      return g;
+    };
+    const [src, dst] = [ref(5n, 1), ref(3n, 5)];
+    // its probes were lost (it expired); the first one back waited 136 ms in a loaded queue
+    const g = mk();
+    g.linkGone(src, dst, 10_000);
+    expect(g.judge(src, dst, 136, 12_000, false).ok, 'back within delayMemoryMs: its earlier 4 ms probes count').to.equal(true);
+    const late = mk();
+    late.linkGone(src, dst, 10_000);
+    const v = late.judge(src, dst, 136, 70_001, false);
+    expect(v.ok, 'back after delayMemoryMs: judged afresh').to.equal(false);
+    if (!v.ok) expect(v.rejected).to.deep.include({ reason: 'delay', delayMs: 136, fabricMedianDelayMs: 4.5 });
+    const down = mk();
+    down.linkGone(src, dst, 10_000);
+    down.portDown(dst);
+    down.portUp(dst, 11_000);
+    expect(down.judge(src, dst, 136, 12_000, false).ok, 'a port that went down is a new link').to.equal(false);
+    // a gone link's samples are not a peer's: with two links left, one gone, a third is not judged yet
+    const peers = new LinkGuard({ delayFactor: 10, delayFloorMs: 20, minPeers: 2 });
+    peers.judge(ref(1n, 1), ref(3n, 1), 2, 0);
+    peers.judge(ref(2n, 1), ref(3n, 2), 2, 0);
+    peers.linkGone(ref(2n, 1), ref(3n, 2), 5);
+    expect(peers.judge(ref(7n, 1), ref(8n, 1), 150, 6).ok, 'one peer left: not judged').to.equal(true);
+  });
+
   it('first-hop host traffic on a port with a link: a group-addressed ARP/IPv4 frame from a learnable MAC learnt nowhere', () => {
     const f = { hostFrame: true, groupDst: true, learnableSrc: true, knownSrc: false };
     expect(isFirstHopOnLink(f)).to.equal(true);
