@@ -116,7 +116,8 @@ export interface LiveFlowlet {
   readonly declared?: FlowDeclaration;
 }
 
-interface Flowlet {
+/** A live flowlet's counters, as both flowlet sources keep them (µs epoch times, IP bytes). */
+interface FlowletRecord {
   id: string;
   flow: FiveTuple;
   firstUs: number;
@@ -161,10 +162,15 @@ export function flowletStart(f: LiveFlowlet): FlowletStart {
 
 /**
  * What both flowlet sources (this packet detector and the kernel tracker, kernel-detector.ts) share: the
- * options, the declarations waiting for their 5-tuple's next flowlet (dropped after
- * `declarationTtlMs`), and the flowlet id counter.
+ * options, the live flowlets (by 5-tuple and by id) with their start, progress and end events, the
+ * declarations waiting for their 5-tuple's next flowlet (dropped after `declarationTtlMs`), and the
+ * flowlet id counter. The sources differ only in what tells them a flowlet started, grew or ended.
  */
 export abstract class DeclaringSource {
+  /** 5-tuple key ({@link flowKey}) → live flowlet */
+  protected readonly live = new Map<string, FlowletRecord>();
+  /** the same flowlets by id (byId is called per start and per rate) */
+  private readonly ids = new Map<string, FlowletRecord>();
   protected opts: DetectorOptions;
   protected pending: PendingDeclaration[] = [];
   /** 5-tuple key → the rest of a declared message whose flowlet ended before the message did */
@@ -184,6 +190,66 @@ export abstract class DeclaringSource {
   /** Changes options (e.g. from the controller's welcome); applies to the next packet / tick. */
   configure(opts: Partial<DetectorOptions>): void {
     this.opts = { ...this.opts, ...opts };
+  }
+
+  /** Live flowlets. */
+  get size(): number {
+    return this.live.size;
+  }
+
+  /** Live flowlets, oldest first. */
+  flowlets(): LiveFlowlet[] {
+    return [...this.live.values()].map(view);
+  }
+
+  hasLive(flow: FiveTuple): boolean {
+    return this.live.has(flowKey(flow));
+  }
+
+  /** A live flowlet by id. */
+  byId(id: string): LiveFlowlet | undefined {
+    const f = this.ids.get(id);
+    return f ? view(f) : undefined;
+  }
+
+  /**
+   * A new live flowlet of `flow` at `key` ({@link flowKey}) whose first packet was at `atUs` (µs epoch), with
+   * `bytes` IP bytes in `packets` packets so far and the declaration that covers it; returns it (its start
+   * event is {@link startEvent}). No bound is checked here: the caller checks `maxFlowlets`.
+   */
+  protected track(key: string, flow: FiveTuple, atUs: number, bytes: number, packets: number): FlowletRecord {
+    const f: FlowletRecord = {
+      id: `f${this.nextId++}`, flow, firstUs: atUs, lastUs: atUs, bytes, packets,
+      lastProgressUs: undefined, declared: this.attachDeclaration(flow),
+    };
+    this.live.set(key, f);
+    this.ids.set(f.id, f);
+    return f;
+  }
+
+  /** The start event of `f`. */
+  protected startEvent(f: FlowletRecord): DetectorEvent {
+    return { type: 'start', start: flowletStart(view(f)) };
+  }
+
+  /**
+   * Adds `f`'s progress at `nowUs` to `out` when one is due: the first once its bytes reach
+   * `smallFlowletBytes`, then one every `progressIntervalMs`.
+   */
+  protected progress(f: FlowletRecord, nowUs: number, out: DetectorEvent[]): void {
+    if (f.lastProgressUs === undefined) {
+      if (f.bytes < this.opts.smallFlowletBytes) return;
+    } else if (nowUs - f.lastProgressUs < this.opts.progressIntervalMs * 1000) return;
+    f.lastProgressUs = nowUs;
+    out.push({ type: 'progress', progress: { id: f.id, bytes: f.bytes, atEpochUs: nowUs } });
+  }
+
+  /** Ends the live flowlet `f` at `key`: a declared size not all sent waits for the next flowlet; returns the end event. */
+  protected end(key: string, f: FlowletRecord): DetectorEvent {
+    this.live.delete(key);
+    this.ids.delete(f.id);
+    this.carryDeclaration(f.flow, f.declared, f.bytes, f.packets, f.lastUs);
+    return { type: 'end', end: { id: f.id, lastPacketEpochUs: f.lastUs, bytes: f.bytes } };
   }
 
   /**
@@ -219,7 +285,7 @@ export abstract class DeclaringSource {
       done.add(tuple); // the oldest waiting declaration of a 5-tuple decides for it
       if (!byTuple) {
         byTuple = new Map();
-        for (const e of this.liveRecords()) byTuple.set(tupleKeyOf(e[1].flow), e);
+        for (const e of this.live) byTuple.set(tupleKeyOf(e[1].flow), e);
       }
       const hit = byTuple.get(tuple);
       if (!hit || lateDeclaredSize(undefined, hit[1]) === null) continue;
@@ -230,14 +296,22 @@ export abstract class DeclaringSource {
     return out ?? [];
   }
 
-  /** The live flowlets by 5-tuple key. */
-  protected abstract liveRecords(): Iterable<[string, LiveRecord]>;
-
   /**
    * Ends the live flowlet at `key` and starts one in its place at `nowUs` with the same counters and
    * `declared`: returns the end, the start and, when the counters are past `smallFlowletBytes`, a progress.
    */
-  protected abstract redeclare(key: string, declared: FlowDeclaration, nowUs: number): DetectorEvent[];
+  private redeclare(key: string, declared: FlowDeclaration, nowUs: number): DetectorEvent[] {
+    const old = this.live.get(key)!;
+    this.live.delete(key);
+    this.ids.delete(old.id);
+    const out: DetectorEvent[] = [{ type: 'end', end: { id: old.id, lastPacketEpochUs: old.lastUs, bytes: old.bytes } }];
+    const f: FlowletRecord = { ...old, id: `f${this.nextId++}`, firstUs: old.declared ? nowUs : old.firstUs, lastProgressUs: undefined, declared };
+    this.live.set(key, f);
+    this.ids.set(f.id, f);
+    out.push(this.startEvent(f));
+    this.progress(f, nowUs, out);
+    return out;
+  }
 
   /** Declarations not yet attached. */
   pendingDeclarations(): readonly FlowDeclaration[] {
@@ -338,7 +412,6 @@ export function declaredBytesLeft(sizeBytes: number, proto: number, ipBytes: num
 
 /** Flowlet detection over one agent's outgoing packets (see the file comment). */
 export class FlowletDetector extends DeclaringSource implements FlowletSource {
-  private readonly live = new Map<string, Flowlet>();
   /** packets of new 5-tuples ignored because `maxFlowlets` were live */
   overflowPackets = 0;
 
@@ -357,17 +430,15 @@ export class FlowletDetector extends DeclaringSource implements FlowletSource {
         this.overflowPackets++;
         return out;
       }
-      f = this.begin(key, p);
-      out.push({ type: 'start', start: flowletStart(view(f)) });
+      f = this.track(key, p.flow, p.tsUs, p.ipBytes, 1);
+      out.push(this.startEvent(f));
     } else {
       f.lastUs = Math.max(f.lastUs, p.tsUs);
       f.bytes += p.ipBytes;
       f.packets++;
     }
-    if (f.lastProgressUs === undefined && f.bytes >= this.opts.smallFlowletBytes) {
-      f.lastProgressUs = p.tsUs;
-      out.push({ type: 'progress', progress: { id: f.id, bytes: f.bytes, atEpochUs: p.tsUs } });
-    }
+    // the first progress when the threshold is crossed; later ones come with ticks
+    if (f.lastProgressUs === undefined) this.progress(f, p.tsUs, out);
     return out;
   }
 
@@ -375,76 +446,17 @@ export class FlowletDetector extends DeclaringSource implements FlowletSource {
   tick(nowUs: number): DetectorEvent[] {
     const out: DetectorEvent[] = [];
     const gapUs = this.gapUs();
-    const everyUs = this.opts.progressIntervalMs * 1000;
     for (const [key, f] of this.live) {
-      if (nowUs - f.lastUs > gapUs) {
-        out.push(this.end(key, f));
-      } else if (f.lastProgressUs !== undefined && nowUs - f.lastProgressUs >= everyUs) {
-        f.lastProgressUs = nowUs;
-        out.push({ type: 'progress', progress: { id: f.id, bytes: f.bytes, atEpochUs: nowUs } });
-      }
+      if (nowUs - f.lastUs > gapUs) out.push(this.end(key, f));
+      else if (f.lastProgressUs !== undefined) this.progress(f, nowUs, out);
     }
     this.expireDeclarations(nowUs);
     if (this.pending.length > 0) out.push(...this.attachLate(nowUs));
     return out;
   }
 
-  /** Live flowlets, oldest first. */
-  flowlets(): LiveFlowlet[] {
-    return [...this.live.values()].map(view);
-  }
-
-  hasLive(flow: FiveTuple): boolean {
-    return this.live.has(flowKey(flow));
-  }
-
-  /** A live flowlet by id. */
-  byId(id: string): LiveFlowlet | undefined {
-    for (const f of this.live.values()) if (f.id === id) return view(f);
-    return undefined;
-  }
-
-  protected liveRecords(): Iterable<[string, LiveRecord]> {
-    return this.live;
-  }
-
-  protected redeclare(key: string, declared: FlowDeclaration, nowUs: number): DetectorEvent[] {
-    const old = this.live.get(key)!;
-    this.live.delete(key);
-    const out: DetectorEvent[] = [{ type: 'end', end: { id: old.id, lastPacketEpochUs: old.lastUs, bytes: old.bytes } }];
-    const f: Flowlet = { ...old, id: `f${this.nextId++}`, firstUs: old.declared ? nowUs : old.firstUs, lastProgressUs: undefined, declared };
-    this.live.set(key, f);
-    out.push({ type: 'start', start: flowletStart(view(f)) });
-    if (f.bytes >= this.opts.smallFlowletBytes) {
-      f.lastProgressUs = nowUs;
-      out.push({ type: 'progress', progress: { id: f.id, bytes: f.bytes, atEpochUs: nowUs } });
-    }
-    return out;
-  }
-
   private gapUs(): number {
     return this.opts.idleGapMs * 1000;
-  }
-
-  private begin(key: string, p: OutgoingPacket): Flowlet {
-    const f: Flowlet = {
-      id: `f${this.nextId++}`,
-      flow: p.flow,
-      firstUs: p.tsUs,
-      lastUs: p.tsUs,
-      bytes: p.ipBytes,
-      packets: 1,
-      lastProgressUs: undefined,
-      declared: this.attachDeclaration(p.flow),
-    };
-    this.live.set(key, f);
-    return f;
-  }
-
-  private end(key: string, f: Flowlet): DetectorEvent {
-    this.live.delete(key);
-    this.carryDeclaration(f.flow, f.declared, f.bytes, f.packets, f.lastUs);
-    return { type: 'end', end: { id: f.id, lastPacketEpochUs: f.lastUs, bytes: f.bytes } };
   }
 }
 
@@ -461,7 +473,7 @@ export function takeDeclaration(pending: { readonly d: FlowDeclaration }[], flow
   return taken!.d;
 }
 
-function view(f: Flowlet): LiveFlowlet {
+function view(f: FlowletRecord): LiveFlowlet {
   return {
     id: f.id,
     flow: f.flow,

@@ -28,11 +28,8 @@
  * Last-packet times are the poll at which a flowlet's counter last grew (nft's JSON gives expiries in
  * whole seconds only), so an end's `lastPacketEpochUs` is late by at most one poll period.
  */
-import type { FiveTuple, FlowletEnd } from '../protocol/agent.js';
-import {
-  DeclaringSource, flowKey, flowletStart,
-  type DetectorEvent, type FlowDeclaration, type FlowletSource, type LiveFlowlet, type LiveRecord,
-} from './detector.js';
+import type { FiveTuple } from '../protocol/agent.js';
+import { DeclaringSource, flowKey, type DetectorEvent, type FlowletSource } from './detector.js';
 import type { LiveElement } from './nft-rules.js';
 
 /** A logged flowlet start. */
@@ -44,33 +41,15 @@ export interface StartPacket {
   readonly ipBytes: number;
 }
 
-interface Tracked {
-  id: string;
-  flow: FiveTuple;
-  firstUs: number;
-  lastUs: number;
-  bytes: number;
-  packets: number;
-  lastProgressUs: number | undefined;
-  declared: FlowDeclaration | undefined;
-}
-
 /** Two start logs of one 5-tuple closer than this are one flowlet, µs. */
 const DUPLICATE_US = 2000;
 
 /** The tracker (see the file comment). */
 export class KernelFlowletTracker extends DeclaringSource implements FlowletSource {
-  private readonly live = new Map<string, Tracked>();
-  /** the same flowlets by id (byId is called per start and per rate) */
-  private readonly ids = new Map<string, Tracked>();
   /** elements seen in a poll with no flowlet: key → the poll's time */
   private unknown = new Map<string, number>();
   /** starts dropped because `maxFlowlets` were live */
   overflow = 0;
-
-  get size(): number {
-    return this.live.size;
-  }
 
   /** True while a live flowlet has reached `smallFlowletBytes` (its end is worth a fast poll: it frees an allocation). */
   get anyLarge(): boolean {
@@ -158,71 +137,13 @@ export class KernelFlowletTracker extends DeclaringSource implements FlowletSour
     return [];
   }
 
-  flowlets(): LiveFlowlet[] {
-    return [...this.live.values()].map(view);
-  }
-
-  hasLive(flow: FiveTuple): boolean {
-    return this.live.has(flowKey(flow));
-  }
-
-  byId(id: string): LiveFlowlet | undefined {
-    const f = this.ids.get(id);
-    return f ? view(f) : undefined;
-  }
-
-  protected liveRecords(): Iterable<[string, LiveRecord]> {
-    return this.live;
-  }
-
-  protected redeclare(key: string, declared: FlowDeclaration, nowUs: number): DetectorEvent[] {
-    const old = this.live.get(key)!;
-    this.live.delete(key);
-    this.ids.delete(old.id);
-    const out: DetectorEvent[] = [{ type: 'end', end: { id: old.id, lastPacketEpochUs: old.lastUs, bytes: old.bytes } }];
-    const f: Tracked = { ...old, id: `f${this.nextId++}`, firstUs: old.declared ? nowUs : old.firstUs, lastProgressUs: undefined, declared };
-    this.live.set(key, f);
-    this.ids.set(f.id, f);
-    out.push({ type: 'start', start: flowletStart(view(f)) });
-    this.progress(f, nowUs, out);
-    return out;
-  }
-
   private begin(key: string, flow: FiveTuple, atUs: number, bytes: number, packets: number, out: DetectorEvent[]): void {
     if (this.live.size >= this.opts.maxFlowlets) {
       this.overflow++;
       return;
     }
-    const f: Tracked = {
-      id: `f${this.nextId++}`, flow, firstUs: atUs, lastUs: atUs, bytes, packets,
-      lastProgressUs: undefined, declared: this.attachDeclaration(flow),
-    };
-    this.live.set(key, f);
-    this.ids.set(f.id, f);
-    out.push({ type: 'start', start: flowletStart(view(f)) });
+    const f = this.track(key, flow, atUs, bytes, packets);
+    out.push(this.startEvent(f));
     this.progress(f, atUs, out);
   }
-
-  private progress(f: Tracked, nowUs: number, out: DetectorEvent[]): void {
-    if (f.lastProgressUs === undefined) {
-      if (f.bytes < this.opts.smallFlowletBytes) return;
-    } else if (nowUs - f.lastProgressUs < this.opts.progressIntervalMs * 1000) return;
-    f.lastProgressUs = nowUs;
-    out.push({ type: 'progress', progress: { id: f.id, bytes: f.bytes, atEpochUs: nowUs } });
-  }
-
-  private end(key: string, f: Tracked): DetectorEvent {
-    this.live.delete(key);
-    this.ids.delete(f.id);
-    this.carryDeclaration(f.flow, f.declared, f.bytes, f.packets, f.lastUs);
-    const end: FlowletEnd = { id: f.id, lastPacketEpochUs: f.lastUs, bytes: f.bytes };
-    return { type: 'end', end };
-  }
-}
-
-function view(f: Tracked): LiveFlowlet {
-  return {
-    id: f.id, flow: f.flow, firstPacketEpochUs: f.firstUs, lastPacketEpochUs: f.lastUs, bytes: f.bytes, packets: f.packets,
-    ...(f.declared ? { declared: f.declared } : {}),
-  };
 }
