@@ -26,6 +26,12 @@
  * is replaced by a fresh process after `maxRequests` requests (default 5000; a start costs ≈ 10 ms),
  * which bounds the history it walks.
  *
+ * nft runs with `-p` (`--numeric-protocol`): a listing then gives each element's layer-4 protocol as its
+ * number. Without it nft names it, and looks the name up in `/etc/protocols` for every element of every
+ * listing (an open, a read and a close each: 600 opens for 20 polls of 30 elements, traced here); timed
+ * alone, a poll of 6 elements took 0.155–0.185 ms of nft CPU with `-p` against 0.175–0.205 ms without, of 30
+ * elements 0.375 against 0.53 ms.
+ *
  * A request that gets no answer within `timeoutMs` fails, and the process is killed (by its pid) and
  * started again on the next request. A missing `nft` disables the session with one warning.
  */
@@ -199,7 +205,8 @@ export class NftSession {
     if (this.child) return this.child;
     const argv = this.opts.command ?? ['nft'];
     // HOME=/dev/null: no libedit history file (see the file comment)
-    const child = spawn('sh', ['-c', 'exec "$@" -j -i 2>&1', 'sh', ...argv], { stdio: ['pipe', 'pipe', 'ignore'], env: { ...process.env, HOME: '/dev/null' } });
+    // -p: protocols as numbers (see the file comment)
+    const child = spawn('sh', ['-c', 'exec "$@" -j -p -i 2>&1', 'sh', ...argv], { stdio: ['pipe', 'pipe', 'ignore'], env: { ...process.env, HOME: '/dev/null' } });
     this.child = child;
     this.childRequests = 0;
     // lines split here (not by readline): one listing a poll, read in as few chunks as nft writes it

@@ -103,8 +103,13 @@ describe('agent: nftables table (in-kernel detection and PIAS classes)', () => {
     const json = '{"nftables": [{"metainfo": {"version": "1.0.6"}}, {"set": {"family": "ip", "name": "live", "table": "rivulet", "elem": ['
       + '{"elem": {"val": {"concat": ["10.0.0.1", "10.0.0.2", "tcp", 40000, 5001]}, "expires": 0, "counter": {"packets": 30, "bytes": 45000}}},'
       + '{"elem": {"val": {"concat": ["10.0.0.1", "10.0.0.3", "udp", 1, 2]}, "counter": {"packets": 1, "bytes": 100}}},'
-      + '{"elem": {"val": {"concat": ["10.0.0.1", "10.0.0.3", "icmp", 8, 0]}, "counter": {"packets": 1, "bytes": 84}}}]}}]}';
-    expect(parseLiveSet(json)).to.deep.equal([el(45000, 30), el(100, 1, { src: '10.0.0.1', dst: '10.0.0.3', proto: 17, sport: 1, dport: 2 })]);
+      + '{"elem": {"val": {"concat": ["10.0.0.1", "10.0.0.3", "icmp", 8, 0]}, "counter": {"packets": 1, "bytes": 84}}},'
+      // nft -p (the agent's session) prints the protocol as its number
+      + '{"elem": {"val": {"concat": ["10.0.0.1", "10.0.0.4", 6, 3, 4]}, "counter": {"packets": 2, "bytes": 3000}}}]}}]}';
+    expect(parseLiveSet(json)).to.deep.equal([
+      el(45000, 30), el(100, 1, { src: '10.0.0.1', dst: '10.0.0.3', proto: 17, sport: 1, dport: 2 }),
+      el(3000, 2, { src: '10.0.0.1', dst: '10.0.0.4', proto: 6, sport: 3, dport: 4 }),
+    ]);
     expect(parseLiveSet('{"nftables": [{"set": {"name": "live"}}]}')).to.deep.equal([]);
     expect(() => parseLiveSet('Error: nope')).to.throw(SyntaxError);
   });
