@@ -378,7 +378,6 @@ export class MininetFabric {
     });
   }
 
-  /** Every host pings every other host once (ping -c1 -W timeout); sources one after the other unless parallel. */
   /** The transmit socket's send buffer now (the `topology` command); waits while it is 'pending', up to `timeoutMs`. */
   async ovsTxBuffer(timeoutMs = 30_000): Promise<OvsTxBuffer | undefined> {
     let last: OvsTxBuffer | undefined;
@@ -392,6 +391,7 @@ export class MininetFabric {
     return last;
   }
 
+  /** Every host pings every other host once (ping -c1 -W timeout); sources one after the other unless parallel. */
   async pingall(opts: { timeoutS?: number; parallel?: boolean } = {}): Promise<PingallResult> {
     return (await this.command('pingall', { timeout: opts.timeoutS ?? 2, parallel: opts.parallel ?? false })) as unknown as PingallResult;
   }
