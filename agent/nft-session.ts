@@ -75,7 +75,7 @@ export interface NftSessionStats {
 }
 
 /** The line that ends a change request's output (see the file comment). */
-export const SENTINEL = 'list flowtables';
+const SENTINEL = 'list flowtables';
 /** Requests one nft process serves by default before it is replaced. */
 export const DEFAULT_MAX_REQUESTS = 5000;
 
