@@ -141,7 +141,7 @@ export function createRoutingApp(opts: RoutingAppOptions): RoutingApp {
     const now = opts.clock.now();
     if (now - lastLimitLogMs < 10_000) return;
     lastLimitLogMs = now;
-    log.warn({ event: 'route_limit', evicted: core.evictions - evictionsLogged, evictedTotal: core.evictions, routes: core.size }, 'route limit reached: least recently used routes removed (logged once per 10 s)');
+    log.warn({ event: 'route_limit', evicted: core.evictions - evictionsLogged, evictedTotal: core.evictions, routes: core.size }, 'route limit reached: least recently used routes of the busiest ingress ports removed (logged once per 10 s)');
     evictionsLogged = core.evictions;
   };
 

@@ -110,11 +110,45 @@ interface Route {
   swNewer: (Route | undefined)[];
 }
 
-/** The routes crossing one switch in recency order, a list threaded through the routes (`swOlder` / `swNewer`). */
+/** The routes crossing one switch, least recently used first: a list threaded through the routes (`swOlder` / `swNewer`). */
 interface SwitchRoutes {
+  readonly dpid: bigint;
   size: number;
   oldest: Route | undefined;
   newest: Route | undefined;
+  /** how many of them each ingress port holds */
+  readonly ports: Map<string, PortShare>;
+  /** at least the largest of `ports` (raised as a share grows; made exact when a victim is chosen below it) */
+  most: number;
+}
+
+/** How many routes one ingress port holds (through one switch, or in all). */
+interface PortShare {
+  size: number;
+  readonly ingress: string;
+  /** its first hop (for the share in all: where its routes are listed) */
+  readonly dpid: bigint;
+  /** emptied and dropped: walks that resolved it look it up again */
+  dead: boolean;
+}
+
+/** A walk's port shares: per switch of its `dpids` (same index), and of its ingress port in all. */
+interface WalkShares {
+  readonly perSwitch: readonly PortShare[];
+  readonly all: PortShare;
+}
+
+/** True when none of `shares` was dropped. */
+function alive(shares: readonly PortShare[]): boolean {
+  for (let j = 0; j < shares.length; j++) if (shares[j]!.dead) return false;
+  return true;
+}
+
+/** The largest of `shares` (a scan: only when a victim falls below the bound kept on the way). */
+function largestShare(shares: ReadonlyMap<string, PortShare>): number {
+  let most = 0;
+  for (const g of shares.values()) if (g.size > most) most = g.size;
+  return most;
 }
 
 /** Index of `dpid` in `route.walk.dpids` (a handful of switches per path). */
@@ -124,7 +158,7 @@ function slotOf(route: Route, dpid: bigint): number {
   return -1;
 }
 
-/** `route` becomes the newest of switch list `sw`, through slot `j` of its dpids. */
+/** `route` becomes the newest of list `sw` (its size is the caller's), through slot `j` of its dpids. */
 function swAppend(sw: SwitchRoutes, route: Route, j: number, dpid: bigint): void {
   const newest = sw.newest;
   route.swOlder[j] = newest;
@@ -132,10 +166,9 @@ function swAppend(sw: SwitchRoutes, route: Route, j: number, dpid: bigint): void
   if (newest) newest.swNewer[slotOf(newest, dpid)] = route;
   else sw.oldest = route;
   sw.newest = route;
-  sw.size++;
 }
 
-/** Takes `route` (slot `j`) out of switch list `sw`. */
+/** Takes `route` (slot `j`) out of list `sw` (its size is the caller's). */
 function swUnlink(sw: SwitchRoutes, route: Route, j: number, dpid: bigint): void {
   const older = route.swOlder[j];
   const newer = route.swNewer[j];
@@ -145,7 +178,6 @@ function swUnlink(sw: SwitchRoutes, route: Route, j: number, dpid: bigint): void
   else sw.newest = older;
   route.swOlder[j] = undefined;
   route.swNewer[j] = undefined;
-  sw.size--;
 }
 
 /**
@@ -359,7 +391,7 @@ const NO_NEIGHBOURS: (Route | undefined)[] = [];
 const NO_FLOW: FlowKey = Object.freeze({ ipv4Src: '', ipv4Dst: '', ipProto: 0 });
 const NO_PORT: PortRef = Object.freeze({ dpid: 0n, portNo: 0 });
 /** The walk of a route not pinned yet (never used for a message). */
-const NO_WALK: Walk = Object.freeze({ path: [], src: NO_PORT, dst: NO_PORT, hops: [], dpids: [], outputs: [], applies: [], queued: new Map() });
+const NO_WALK: Walk = Object.freeze({ path: [], src: NO_PORT, dst: NO_PORT, ingress: '', shares: undefined, hops: [], dpids: [], outputs: [], applies: [], queued: new Map() });
 
 /** A route in its initial state (its flow fields are set by the pin that takes it). */
 function blankRoute(): Route {
@@ -402,6 +434,10 @@ interface Walk {
   /** where the flow enters the first hop and leaves the last */
   readonly src: PortRef;
   readonly dst: PortRef;
+  /** `src` as a key: the eviction group of the routes that take the walk */
+  readonly ingress: string;
+  /** its port shares, resolved when a route first takes the walk (a cache filled in place, like `queued`) */
+  shares: WalkShares | undefined;
   /** never mutated */
   readonly hops: readonly Hop[];
   /** the distinct switches of `hops`, in hop order */
@@ -483,16 +519,47 @@ export class RoutingCore {
     return this.unknown.suppressed;
   }
 
-  /* ------------------------------------------------------------ bounds (LRU: Map insertion order) */
+  /*
+   * ------------------------------------------------------------ bounds
+   * Past a bound, routes go in least-recently-used order among the ingress ports that hold at least half
+   * as many routes (through the switch, or in all) as the port holding the most; the routes of a port
+   * below that are passed over (and count as used). A route's recency is known only from packet-ins, so
+   * plain LRU would remove the established flows of every other port first when one port sets up new flows
+   * fast (a flood, a scan); this way that port recycles its own routes, while ports of comparable load
+   * still share the table in plain LRU order. Open vSwitch's flow-table eviction groups protect small
+   * groups the same way (ovs-vswitchd.conf.db(5), Flow_Table `groups`: the largest group gives up a flow first).
+   */
 
   /** A route evicted by makeRoom, reset, for the pin that made room to reuse (at most one kept). */
   private spare: Route | undefined;
 
-  /** Pinned routes crossing each switch, least recently used first (lists threaded through the routes). */
+  /** Pinned routes crossing each switch, least recently used first (lists threaded through the routes), with their ports' shares. */
   private readonly bySwitch = new Map<bigint, SwitchRoutes>();
+  /** Pinned routes per ingress port in all (the bound of all routes), and at least the largest of them. */
+  private readonly byIngress = new Map<string, PortShare>();
+  private mostOfAll = 0;
+
+  /** The port shares of `walk`, resolved (and created) once and cached on the walk until one is dropped. */
+  private sharesOf(walk: Walk): WalkShares {
+    const w = walk.shares;
+    if (w && !w.all.dead && alive(w.perSwitch)) return w;
+    const key = walk.ingress;
+    const share = (ports: Map<string, PortShare>): PortShare => {
+      let g = ports.get(key);
+      if (!g) ports.set(key, (g = { size: 0, ingress: key, dpid: walk.src.dpid, dead: false }));
+      return g;
+    };
+    const perSwitch = walk.dpids.map((dpid) => {
+      let sw = this.bySwitch.get(dpid);
+      if (!sw) this.bySwitch.set(dpid, (sw = { dpid, size: 0, oldest: undefined, newest: undefined, ports: new Map(), most: 0 }));
+      return share(sw.ports);
+    });
+    return (walk.shares = { perSwitch, all: share(this.byIngress) });
+  }
 
   private track(route: Route): void {
     const dpids = route.walk.dpids;
+    const shares = this.sharesOf(route.walk);
     // a reused route keeps its neighbour arrays (all undefined since untrack) when the path has as many switches
     if (route.swOlder.length !== dpids.length || route.swOlder === NO_NEIGHBOURS) {
       route.swOlder = new Array<Route | undefined>(dpids.length);
@@ -500,20 +567,39 @@ export class RoutingCore {
     }
     for (let j = 0; j < dpids.length; j++) {
       const dpid = dpids[j]!;
-      let sw = this.bySwitch.get(dpid);
-      if (!sw) this.bySwitch.set(dpid, (sw = { size: 0, oldest: undefined, newest: undefined }));
+      const sw = this.bySwitch.get(dpid)!;
       swAppend(sw, route, j, dpid);
+      sw.size++;
+      const g = shares.perSwitch[j]!;
+      if (++g.size > sw.most) sw.most = g.size;
     }
+    if (++shares.all.size > this.mostOfAll) this.mostOfAll = shares.all.size;
   }
 
   private untrack(route: Route): void {
     const dpids = route.walk.dpids;
+    const shares = route.walk.shares;
     for (let j = 0; j < dpids.length; j++) {
       const dpid = dpids[j]!;
       const sw = this.bySwitch.get(dpid);
       if (!sw) continue;
       swUnlink(sw, route, j, dpid);
+      sw.size--;
+      const g = shares?.perSwitch[j];
+      if (g) {
+        if (--g.size === 0) {
+          g.dead = true;
+          sw.ports.delete(g.ingress);
+        }
+      }
       if (sw.size === 0) this.bySwitch.delete(dpid);
+    }
+    const all = shares?.all;
+    if (all) {
+      if (--all.size === 0) {
+        all.dead = true;
+        this.byIngress.delete(all.ingress);
+      }
     }
   }
 
@@ -530,15 +616,51 @@ export class RoutingCore {
     }
   }
 
-  /** Makes room for one more route through `dpids`: evicts least recently used routes past the bounds. */
+  /** Makes room for one more route through `dpids`: evicts routes past the bounds (see above for which). */
   private makeRoom(dpids: readonly bigint[]): RoutingEffect[] {
     const out: RoutingEffect[] = [];
-    while (this.byKey.size >= this.config.maxRoutes) this.evict(this.byKey.oldest()!, out);
+    while (this.byKey.size >= this.config.maxRoutes) this.evict(this.victimOfAll(), out);
     for (let j = 0; j < dpids.length; j++) {
-      const m = this.bySwitch.get(dpids[j]!);
-      while (m && m.size >= this.config.maxRoutesPerSwitch) this.evict(m.oldest!, out);
+      const sw = this.bySwitch.get(dpids[j]!);
+      while (sw && sw.size >= this.config.maxRoutesPerSwitch) this.evict(this.victimOn(sw), out);
     }
     return out;
+  }
+
+  /** The route to evict through `sw`: its least recently used of a port holding at least half the most. */
+  private victimOn(sw: SwitchRoutes): Route {
+    let exact = false;
+    for (let n = sw.size; n > 0; n--) {
+      const r = sw.oldest!;
+      const j = slotOf(r, sw.dpid);
+      const g = r.walk.shares?.perSwitch[j];
+      if (!g || 2 * g.size >= sw.most) return r;
+      if (!exact) {
+        sw.most = largestShare(sw.ports);
+        exact = true;
+        if (2 * g.size >= sw.most) return r;
+      }
+      swUnlink(sw, r, j, sw.dpid); // passed over: the newest through this switch
+      swAppend(sw, r, j, sw.dpid);
+    }
+    return sw.oldest!;
+  }
+
+  /** The route to evict of all: the least recently used of a port holding at least half the most. */
+  private victimOfAll(): Route {
+    let exact = false;
+    for (let n = this.byKey.size; n > 0; n--) {
+      const r = this.byKey.oldest()!;
+      const g = r.walk.shares?.all;
+      if (!g || 2 * g.size >= this.mostOfAll) return r;
+      if (!exact) {
+        this.mostOfAll = largestShare(this.byIngress);
+        exact = true;
+        if (2 * g.size >= this.mostOfAll) return r;
+      }
+      this.byKey.touch(r); // passed over: the newest of all
+    }
+    return this.byKey.oldest()!;
   }
 
   /** Removes `route` to make room; it becomes the spare route the pin being made takes. */
@@ -935,7 +1057,7 @@ export class RoutingCore {
     const hops = hopsOf(path, src, dst);
     if (!hops) return undefined;
     const outputs = hops.map((h) => [outputTo(h.outPort, h.inPort)]);
-    const walk: Walk = { path, src, dst, hops, dpids: uniqueDpids(hops), outputs, applies: outputs.map(applyActions), queued: new Map() };
+    const walk: Walk = { path, src, dst, ingress: `${srcDpid}:${srcPort}`, shares: undefined, hops, dpids: uniqueDpids(hops), outputs, applies: outputs.map(applyActions), queued: new Map() };
     if (this.hopCacheSize >= HOP_CACHE_MAX) this.clearHops();
     if (!byPort) this.hopCache.set(path, (byPort = new Map()));
     if (!byPort.has(k)) this.hopCacheSize++;

@@ -21,9 +21,9 @@ export interface RoutingConfig {
   readonly probeIntervalMs?: number;
   /** Packets buffered per pin while its entries are being installed; beyond, released at once. Default 64. */
   readonly maxPendingPackets?: number;
-  /** Pinned flows at most; beyond, the least recently used is removed with its entries. Default 20000. */
+  /** Pinned flows at most; beyond, the least recently used of an ingress port holding at least half as many as the port holding the most is removed with its entries. Default 20000. */
   readonly maxRoutes?: number;
-  /** Pinned flows crossing one switch at most; beyond, the least recently used through it is removed. Default 5000. */
+  /** Pinned flows crossing one switch at most; beyond, the least recently used through it (of an ingress port holding at least half as many there as the port holding the most) is removed. Default 5000. */
   readonly maxRoutesPerSwitch?: number;
   /** ARP probes for unknown destinations per second, all addresses together (0: none). Default 50. */
   readonly maxProbesPerSecond?: number;

@@ -1,6 +1,6 @@
 /**
- * Bounded state under a flood: pinned routes in total and per switch (least recently used removed with
- * its entries), ARP probes per second, hosts (least recently seen forgotten, idle hosts aged out), and the
+ * Bounded state under a flood: pinned routes in total and per switch (the least recently used route of
+ * the ingress port holding the most is removed with its entries, so a flooding port recycles its own), ARP probes per second, hosts (least recently seen forgotten, idle hosts aged out), and the
  * controller's own probe MAC never learnt as a host.
  */
 import { expect } from 'chai';
@@ -17,6 +17,11 @@ const hostPort = (h: number): number => SHAPE.spines + h;
 
 function udp(srcPort: number, dl = 2): Buffer {
   return ipv4Frame({ ethSrc: hostMac(1, 1), ethDst: hostMac(dl, 1), src: hostIp(1, 1), dst: hostIp(dl, 1), proto: 17, srcPort, dstPort: 9 });
+}
+
+/** A UDP frame from host `h` of leaf 1 to host 1 of leaf `dl`. */
+function udpFrom(h: number, srcPort: number, dl = 2): Buffer {
+  return ipv4Frame({ ethSrc: hostMac(1, h), ethDst: hostMac(dl, 1), src: hostIp(1, h), dst: hostIp(dl, 1), proto: 17, srcPort, dstPort: 9 });
 }
 
 describe('bounded state', () => {
@@ -75,6 +80,43 @@ describe('bounded state', () => {
     for (const dpid of topo.switches().map((s) => s.dpid)) expect(run.sim.entries(dpid).length).to.be.at.most(5);
     expect(core.size).to.equal(5);
   });
+
+  for (const bound of ['maxRoutesPerSwitch', 'maxRoutes'] as const) {
+    it(`routing.${bound}: a port setting up new flows fast recycles its own routes; another port's established routes stay`, () => {
+      const topo = FakeLeafSpine.leafSpine(SHAPE);
+      const core = new RoutingCore(topo, { seed: 1, [bound]: 10 });
+      const run = new EffectRunner(core);
+      // host 2 of leaf 1 pins two flows first (the oldest routes, never seen again: their packets stay in the switches)
+      run.run(core.packetIn(packetIn(leafDpid(1), hostPort(2), udpFrom(2, 1)), 0));
+      run.run(core.packetIn(packetIn(leafDpid(1), hostPort(2), udpFrom(2, 2)), 1));
+      // then host 1 floods new flows to the same leaf: plain least-recently-used would remove host 2's first
+      for (let p = 1; p <= 200; p++) run.run(core.packetIn(packetIn(leafDpid(1), hostPort(1), udpFrom(1, p)), 10 + p));
+      const bySrc = (ip: string): number[] => core.routes().filter((r) => r.flowKey.ipv4Src === ip).map((r) => r.flowKey.srcPort!).sort((x, y) => x - y);
+      expect(bySrc(hostIp(1, 2)), "host 2's routes").to.deep.equal([1, 2]);
+      expect(bySrc(hostIp(1, 1)), "host 1's: its 8 newest").to.deep.equal([193, 194, 195, 196, 197, 198, 199, 200]);
+      expect(core.evictions).to.equal(192);
+      for (const dpid of topo.switches().map((x) => x.dpid)) expect(run.sim.entries(dpid).length).to.be.at.most(10);
+      // host 2 pins more: host 1's oldest go until host 2 holds as many
+      for (let p = 3; p <= 5; p++) run.run(core.packetIn(packetIn(leafDpid(1), hostPort(2), udpFrom(2, p)), 300 + p));
+      expect(bySrc(hostIp(1, 2))).to.deep.equal([1, 2, 3, 4, 5]);
+      expect(bySrc(hostIp(1, 1))).to.deep.equal([196, 197, 198, 199, 200]);
+    });
+
+    it(`routing.${bound}: ports of comparable load share the table in least-recently-used order`, () => {
+      const topo = FakeLeafSpine.leafSpine(SHAPE);
+      const core = new RoutingCore(topo, { seed: 1, [bound]: 10 });
+      const run = new EffectRunner(core);
+      const flow = (h: number, p: number, t: number): void => run.run(core.packetIn(packetIn(leafDpid(1), hostPort(h), udpFrom(h, p)), t));
+      for (let p = 1; p <= 5; p++) flow(1, p, p);
+      for (let p = 1; p <= 5; p++) flow(2, p, 10 + p);
+      flow(1, 1, 20); // host 1's flow 1 is used again: its flow 2 is now the least recently used
+      flow(2, 6, 21); // 5 and 5: plain LRU, host 1's flow 2 goes
+      flow(1, 6, 22); // 4 and 6 (at least half of 6): plain LRU again, host 1's flow 3 goes
+      const routes = core.routes().map((r) => `${r.flowKey.ipv4Src === hostIp(1, 1) ? 'h1' : 'h2'}:${r.flowKey.srcPort}`);
+      expect(routes).to.have.members(['h1:1', 'h1:4', 'h1:5', 'h1:6', 'h2:1', 'h2:2', 'h2:3', 'h2:4', 'h2:5', 'h2:6']);
+      expect(core.evictions).to.equal(2);
+    });
+  }
 
   it('routing.maxProbesPerSecond: random unknown destinations get at most that many ARP probes a second', () => {
     const topo = FakeLeafSpine.leafSpine(SHAPE);
