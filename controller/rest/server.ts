@@ -50,7 +50,7 @@ export interface RestServerOptions {
   readonly controllerMeters?: () => readonly ControllerMeterStatus[];
   /** the per-port packet-in meters and their drops at the switch (GET /packet-ins, /metrics) */
   readonly portMeters?: () => { readonly meters: readonly PortMeterStatus[]; readonly droppedAtSwitch: number };
-  /** routing's table size and bound counters (for /metrics) */
+  /** routing's table size and bound counters (/metrics; its `routes` also answers /health's count without building every route's view) */
   readonly routingStats?: () => RoutingStats;
   readonly topology: TopologyView;
   /** The routing app's pinned flows. */
@@ -220,9 +220,11 @@ export function createRestServer(opts: RestServerOptions): RestServer {
 
   void app.register(fastifyWebsocket, { options: { maxPayload: MAX_MESSAGE_BYTES } });
 
+  // the count alone: /health is polled often, and routes() builds the view of every pinned route
+  const routeCount = opts.routingStats ? (): number => opts.routingStats!().routes : (): number => opts.routes().length;
   const ui = opts.ui?.enabled === false ? undefined : registerUiRoutes(app, {
     ...uiSourcesOf({
-      ctx, ready: () => opts.topology.ready(), routes: opts.routes, startedEpochMs: Date.now() - (clock.now() - startedAtMs), version,
+      ctx, ready: () => opts.topology.ready(), routes: opts.routes, routeCount, startedEpochMs: Date.now() - (clock.now() - startedAtMs), version,
       tenants: opts.config.tenants, ...(enforcement ? { enforcement } : {}), ...(opts.qos ? { qos: opts.qos } : {}),
       ...(opts.controller.packetIns ? { droppedPacketIns: () => droppedPacketInsTotal(opts.controller.packetIns!()) } : {}),
       capacity: { links: opts.config.topology.links, ...(opts.config.topology.defaultCapacityBps === undefined ? {} : { defaultBps: opts.config.topology.defaultCapacityBps }) },
@@ -299,7 +301,7 @@ export function createRestServer(opts: RestServerOptions): RestServer {
             switches: opts.controller.switches.size,
             links: opts.topology.links().length,
             hosts: opts.topology.hosts().length,
-            routes: opts.routes().length,
+            routes: routeCount(),
             version,
           };
         },

@@ -186,6 +186,8 @@ export interface UiSources {
   readonly ctx: () => V.ViewContext;
   readonly ready: () => boolean;
   readonly routes: () => readonly RouteInfo[];
+  /** pinned routes now (without building their views) */
+  readonly routeCount: () => number;
   readonly startedEpochMs: number;
   readonly version: string;
   readonly tenants: readonly { readonly name: string; readonly weight: number }[];
@@ -209,7 +211,7 @@ export function uiSourcesOf(s: UiSources): Pick<UiRoutesOptions, 'input' | 'deta
         switches: V.switchesJson(c),
         links: V.linksJson(c),
         hosts: V.hostsJson(c),
-        routes: s.routes().length,
+        routes: s.routeCount(),
         ready: s.ready(),
         startedEpochMs: s.startedEpochMs,
         version: s.version,
