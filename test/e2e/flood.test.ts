@@ -7,7 +7,8 @@
  * - every fabric link stays in /api/v1/links (sampled every 200 ms);
  * - GET /api/v1/health answers with p99 ≤ 100 ms (sampled every 50 ms);
  * - pings between two other hosts on different leaves (every 100 ms): ≥ 99% answered during the flood with
- *   RTT p99 ≤ 50 ms, 100% 2–4 s after it;
+ *   RTT p99 ≤ 50 ms, 100% 2–4 s after it; their routes, pinned before the flood, are the same pins after it
+ *   (the flood fills the switches' route bound, and the flooding port recycles its own routes, not theirs);
  * - the controller's RSS stays ≤ 200 MB (read from /proc while the flood runs), the flow entries per
  *   switch ≤ routing.maxRoutesPerSwitch + the controller's fixed entries;
  * - the flooding port, and only it, is metered at its switch (packetIn.portMeter): its meter drops the
@@ -64,6 +65,19 @@ interface PacketIns {
   readonly droppedAtSwitch: Record<'lldp' | 'arp' | 'ipv4' | 'other', number>;
   readonly portMeters: readonly { readonly dpid: string; readonly port: number; readonly meterId: number; readonly state: string; readonly droppedAtSwitch: number }[];
   readonly switches: readonly { readonly dpid: string; readonly ports: readonly { readonly port: number; readonly counts: { readonly ipv4: { admitted: number; dropped: number } } }[] }[];
+}
+
+/** The cookies of the pinned routes between hosts `a` and `b` (both directions), from GET /api/v1/routes (all pages). */
+async function routeCookies(api: string, a: string, b: string): Promise<string[]> {
+  const out: string[] = [];
+  let cursor: string | undefined;
+  do {
+    const page = await getJson<{ routes: { flowKey: { ipv4Src: string; ipv4Dst: string }; cookie: string }[]; nextCursor?: string | null }>(
+      api, `/routes?limit=1000${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
+    for (const r of page.routes) if ([a, b].includes(r.flowKey.ipv4Src) && [a, b].includes(r.flowKey.ipv4Dst)) out.push(r.cookie);
+    cursor = page.nextCursor ?? undefined;
+  } while (cursor);
+  return out.sort();
 }
 
 /** Resident set size of process `pid`, bytes (VmRSS of /proc/PID/status). */
@@ -146,6 +160,7 @@ describe('control plane under a packet-in flood (Mininet 2×2×2) @slow', functi
       const rssBefore = rssOf(pid);
       const pinger = await f.spawn(pingSrc.name, ['ping', '-D', '-i', '0.1', '-W', '1', '-c', String(pingCount), pingDst.ip], pingLog);
       await sleep(1000);
+      const pingRoutesBefore = await routeCookies(c.api, pingSrc.ip, pingDst.ip);
       const target = mode === 'known' ? ['--to', `${victim.mac},${victim.ip}`] : ['--random'];
       const floodStart = Date.now() / 1000;
       const flood = await f.spawn(flooder.name, ['/usr/bin/python3', join(repoRoot(), 'mininet', 'flood.py'), `${flooder.name}-eth0`, flooder.mac, flooder.ip,
@@ -223,6 +238,7 @@ describe('control plane under a packet-in flood (Mininet 2×2×2) @slow', functi
       const sentDuring = seqAt(floodEnd) - seqAt(floodStart);
       const afterSeqs = [seqAt(floodEnd + 2), seqAt(floodEnd + 4)];
       const after = replies.filter((r) => r.seq >= afterSeqs[0]! && r.seq < afterSeqs[1]!);
+      const pingRoutesAfter = await routeCookies(c.api, pingSrc.ip, pingDst.ip);
       const pi1 = await packetIns();
       const dropped = pi1.dropped;
       const droppedDelta = Object.fromEntries(Object.entries(dropped).map(([k, v]) => [k, v - dropped0[k as keyof typeof dropped0]]));
@@ -238,7 +254,9 @@ describe('control plane under a packet-in flood (Mininet 2×2×2) @slow', functi
       measure(mode, `IPv4 packet-ins per port (admitted/dropped): ${portDeltas.map((x) => `${x.port} ${x.admitted}/${x.dropped}`).join(', ')}; the flooding port admitted ${ingress.admitted}`);
       measure(mode, `links listed during the flood: min ${Math.min(...linkCounts)} of ${linksBefore} over ${linkCounts.length} samples`);
       measure(mode, `GET /health during the flood: p50 ${p(healthMs, 50).toFixed(1)} ms, p99 ${p(healthMs, 99).toFixed(1)} ms, max ${Math.max(...healthMs).toFixed(1)} ms (${healthMs.length} samples)`);
-      measure(mode, `pings ${pingSrc.name} → ${pingDst.name} during: ${during.length}/${sentDuring}, rtt p99 ${p(during.map((r) => r.rttMs), 99).toFixed(1)} ms; 2–4 s after: ${after.length}/${afterSeqs[1]! - afterSeqs[0]!}`);
+      measure(mode, `pings ${pingSrc.name} → ${pingDst.name} during: ${during.length}/${sentDuring}, rtt p99 ${p(during.map((r) => r.rttMs), 99).toFixed(1)} ms; 2–4 s after: ${after.length}/${afterSeqs[1]! - afterSeqs[0]!}; ` +
+        `slowest (s into the flood: ms) ${[...during].sort((x, y) => y.rttMs - x.rttMs).slice(0, 3).map((r) => `${(r.at - floodStart).toFixed(2)}: ${r.rttMs}`).join(', ')}; ` +
+        `their routes' cookies before ${pingRoutesBefore.join(' ')}, after ${pingRoutesAfter.join(' ')}`);
       measure(mode, `controller RSS ${(rssBefore / 1e6).toFixed(0)} MB before, max ${(rssMax / 1e6).toFixed(0)} MB; most flow entries on one switch ${maxEntries} (bound ${MAX_ROUTES_PER_SWITCH} + ${FIXED_ENTRIES}); drops stopped ${quietAfterS.toFixed(2)} s after the end`);
 
       const accounted = ingress.admitted + ingress.dropped + switchDropped;
@@ -261,6 +279,8 @@ describe('control plane under a packet-in flood (Mininet 2×2×2) @slow', functi
       expect(p(healthMs, 99), '/health p99 ms').to.be.at.most(MAX_HEALTH_P99_MS);
       expect(during.length / sentDuring, 'pings answered during the flood').to.be.at.least(0.99);
       expect(p(during.map((r) => r.rttMs), 99), 'ping rtt p99 during the flood, ms').to.be.at.most(MAX_PING_P99_MS);
+      expect(pingRoutesBefore, 'the pings\' routes, both ways, pinned before the flood').to.have.length(2);
+      expect(pingRoutesAfter, 'the pings\' routes after the flood: the same pins').to.deep.equal(pingRoutesBefore);
       expect(after.length, 'pings answered after the flood').to.equal(afterSeqs[1]! - afterSeqs[0]!);
       expect(rssMax / 1e6, 'controller RSS during the flood, MB').to.be.at.most(MAX_RSS_MB);
       expect(maxEntries, 'flow entries per switch').to.be.at.most(MAX_ROUTES_PER_SWITCH + FIXED_ENTRIES);
