@@ -126,8 +126,6 @@ interface SwitchRoutes {
 interface PortShare {
   size: number;
   readonly ingress: string;
-  /** its first hop (for the share in all: where its routes are listed) */
-  readonly dpid: bigint;
   /** emptied and dropped: walks that resolved it look it up again */
   dead: boolean;
 }
@@ -434,7 +432,7 @@ interface Walk {
   /** where the flow enters the first hop and leaves the last */
   readonly src: PortRef;
   readonly dst: PortRef;
-  /** `src` as a key: the eviction group of the routes that take the walk */
+  /** `src` as a key (`dpid:port`): the routes that take the walk count in this ingress port's share (the route bounds) */
   readonly ingress: string;
   /** its port shares, resolved when a route first takes the walk (a cache filled in place, like `queued`) */
   shares: WalkShares | undefined;
@@ -546,7 +544,7 @@ export class RoutingCore {
     const key = walk.ingress;
     const share = (ports: Map<string, PortShare>): PortShare => {
       let g = ports.get(key);
-      if (!g) ports.set(key, (g = { size: 0, ingress: key, dpid: walk.src.dpid, dead: false }));
+      if (!g) ports.set(key, (g = { size: 0, ingress: key, dead: false }));
       return g;
     };
     const perSwitch = walk.dpids.map((dpid) => {
