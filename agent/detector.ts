@@ -222,9 +222,21 @@ export abstract class DeclaringSource {
       id: `f${this.nextId++}`, flow, firstUs: atUs, lastUs: atUs, bytes, packets,
       lastProgressUs: undefined, declared: this.attachDeclaration(flow),
     };
+    this.remember(key, f);
+    return f;
+  }
+
+  /** `f` becomes the live flowlet at `key` (by 5-tuple and by id). */
+  private remember(key: string, f: FlowletRecord): void {
     this.live.set(key, f);
     this.ids.set(f.id, f);
-    return f;
+  }
+
+  /** `f`, live at `key`, is live no more; returns its end event (nothing carried: see {@link end}). */
+  private forget(key: string, f: FlowletRecord): DetectorEvent {
+    this.live.delete(key);
+    this.ids.delete(f.id);
+    return { type: 'end', end: { id: f.id, lastPacketEpochUs: f.lastUs, bytes: f.bytes } };
   }
 
   /** The start event of `f`. */
@@ -246,10 +258,9 @@ export abstract class DeclaringSource {
 
   /** Ends the live flowlet `f` at `key`: a declared size not all sent waits for the next flowlet; returns the end event. */
   protected end(key: string, f: FlowletRecord): DetectorEvent {
-    this.live.delete(key);
-    this.ids.delete(f.id);
+    const ended = this.forget(key, f);
     this.carryDeclaration(f.flow, f.declared, f.bytes, f.packets, f.lastUs);
-    return { type: 'end', end: { id: f.id, lastPacketEpochUs: f.lastUs, bytes: f.bytes } };
+    return ended;
   }
 
   /**
@@ -302,12 +313,10 @@ export abstract class DeclaringSource {
    */
   private redeclare(key: string, declared: FlowDeclaration, nowUs: number): DetectorEvent[] {
     const old = this.live.get(key)!;
-    this.live.delete(key);
-    this.ids.delete(old.id);
-    const out: DetectorEvent[] = [{ type: 'end', end: { id: old.id, lastPacketEpochUs: old.lastUs, bytes: old.bytes } }];
+    // the new flowlet takes the counters over: nothing is carried (not end())
+    const out: DetectorEvent[] = [this.forget(key, old)];
     const f: FlowletRecord = { ...old, id: `f${this.nextId++}`, firstUs: old.declared ? nowUs : old.firstUs, lastProgressUs: undefined, declared };
-    this.live.set(key, f);
-    this.ids.set(f.id, f);
+    this.remember(key, f);
     out.push(this.startEvent(f));
     this.progress(f, nowUs, out);
     return out;
