@@ -140,12 +140,7 @@ export class LinkGuard {
   portDown(ref: PortRef): void {
     const k = key(ref);
     this.ports.delete(k);
-    for (const lk of [...this.delays.keys()]) {
-      if (lk.startsWith(`${k}>`) || lk.endsWith(`>${k}`)) {
-        this.delays.delete(lk);
-        this.goneAtMs.delete(lk);
-      }
-    }
+    for (const lk of [...this.delays.keys()]) if (lk.startsWith(`${k}>`) || lk.endsWith(`>${k}`)) this.forget(lk);
     for (const [lk, r] of [...this.records]) if (key(r.src) === k || key(r.dst) === k) this.records.delete(lk);
   }
 
@@ -247,11 +242,7 @@ export class LinkGuard {
    * samples of links gone longer than that are dropped.
    */
   linkGone(src: PortRef, dst: PortRef, nowMs: number): void {
-    for (const [lk, at] of [...this.goneAtMs]) {
-      if (nowMs - at <= this.delayMemoryMs) continue;
-      this.goneAtMs.delete(lk);
-      this.delays.delete(lk);
-    }
+    for (const [lk, at] of [...this.goneAtMs]) if (nowMs - at > this.delayMemoryMs) this.forget(lk);
     const lk = linkKey(src, dst);
     if (this.delays.has(lk)) this.goneAtMs.set(lk, nowMs);
   }
@@ -274,11 +265,14 @@ export class LinkGuard {
     this.records.delete(lk);
     this.records.set(lk, rec);
     if (this.records.size > this.maxRecords) this.records.delete(this.records.keys().next().value!);
-    if (why.reason === 'hostPort') {
-      this.delays.delete(lk);
-      this.goneAtMs.delete(lk);
-    }
+    if (why.reason === 'hostPort') this.forget(lk);
     return { ok: false, rejected: rec, first };
+  }
+
+  /** Link `lk`'s delay samples go, and with them its gone mark. */
+  private forget(lk: string): void {
+    this.delays.delete(lk);
+    this.goneAtMs.delete(lk);
   }
 }
 
