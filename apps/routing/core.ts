@@ -584,20 +584,16 @@ export class RoutingCore {
       swUnlink(sw, route, j, dpid);
       sw.size--;
       const g = shares?.perSwitch[j];
-      if (g) {
-        if (--g.size === 0) {
-          g.dead = true;
-          sw.ports.delete(g.ingress);
-        }
+      if (g && --g.size === 0) {
+        g.dead = true;
+        sw.ports.delete(g.ingress);
       }
       if (sw.size === 0) this.bySwitch.delete(dpid);
     }
     const all = shares?.all;
-    if (all) {
-      if (--all.size === 0) {
-        all.dead = true;
-        this.byIngress.delete(all.ingress);
-      }
+    if (all && --all.size === 0) {
+      all.dead = true;
+      this.byIngress.delete(all.ingress);
     }
   }
 
